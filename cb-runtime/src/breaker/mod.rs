@@ -1,0 +1,356 @@
+//! The circuit breaker: a lock-free state machine over one packed atomic word.
+//!
+//! A call acquires a [`Permit`] ([`CircuitBreaker::try_acquire`]), runs, and records one
+//! [`Outcome`] on the permit. In the Closed state with nothing changing, that is a few loads
+//! and per-thread stores: no lock, no allocation, no shared write, and a clock read only when a
+//! time window or slow-call detection needs one.
+
+pub(crate) mod backoff;
+mod call;
+mod control;
+mod permit;
+mod record;
+pub(crate) mod stripe;
+pub(crate) mod word;
+
+pub use permit::{Outcome, Permit};
+
+use crate::clock::{Clock, duration_nanos};
+use crate::config::{BreakerConfig, Window};
+use crate::events::{Event, EventBus, Reason, Subscription};
+use crate::window::RateRule;
+use crate::window::count::CountWindow;
+use crate::window::time::TimeWindow;
+use crate::{Rejected, State};
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use stripe::{Slot, Stripes, Total};
+use word::{Word, stamp, stamp_nanos};
+
+/// A circuit breaker. Share it by reference or `Arc`; every method takes `&self`.
+///
+/// ```
+/// use cb_runtime::{BreakerConfig, CircuitBreaker, State, Window};
+///
+/// let breaker = CircuitBreaker::new(
+///     "payments",
+///     BreakerConfig::builder().consecutive_failures(2).build().unwrap(),
+/// );
+/// for _ in 0..2 {
+///     let _ = breaker.call_sync(|| Err::<(), _>("declined"));
+/// }
+/// assert_eq!(breaker.state(), State::Open);
+/// assert!(breaker.call_sync(|| Ok::<_, &str>(1)).unwrap_err().is_rejected());
+/// ```
+pub struct CircuitBreaker {
+    state: AtomicU64,
+    stamp: AtomicU64,
+    /// `generation (low 32 bits) : 32 | run of failures : 32`.
+    consecutive: AtomicU64,
+    reopens: AtomicU32,
+    name: &'static str,
+    plan: Plan,
+    stripes: Stripes,
+    count_window: Option<CountWindow>,
+    time_window: Option<TimeWindow>,
+    config: BreakerConfig,
+    clock: Clock,
+    events: Arc<EventBus>,
+}
+
+/// What the configuration asks of each call, decided once.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    consecutive: Option<u32>,
+    rates: RateRule,
+    slow_nanos: Option<u64>,
+    clock_on_record: bool,
+    half_open_max_calls: u32,
+    success_threshold: u32,
+    half_open_max_wait: Option<u64>,
+}
+
+impl Plan {
+    fn new(config: &BreakerConfig) -> Plan {
+        let rates = RateRule::new(config);
+        let slow_nanos = config
+            .slow_call_rate_threshold
+            .map(|_| duration_nanos(config.slow_call_duration));
+        let time_window = rates.enabled() && matches!(config.window, Window::Time(_));
+        Plan {
+            consecutive: config.consecutive_failures,
+            rates,
+            slow_nanos,
+            clock_on_record: time_window || slow_nanos.is_some(),
+            half_open_max_calls: config.half_open_max_calls,
+            success_threshold: config.success_threshold,
+            half_open_max_wait: config.half_open_max_wait.map(duration_nanos),
+        }
+    }
+}
+
+impl CircuitBreaker {
+    /// A standalone breaker on the monotonic clock. Breakers shared by name come from
+    /// [`registry()`](crate::registry) instead.
+    pub fn new(name: &str, config: BreakerConfig) -> Self {
+        Self::builder(name).config(config).build()
+    }
+
+    /// A builder for a standalone breaker with another clock.
+    ///
+    /// ```
+    /// use cb_runtime::{CircuitBreaker, ManualClock};
+    ///
+    /// let clock = ManualClock::new();
+    /// let breaker = CircuitBreaker::builder("tests").clock(clock.clone()).build();
+    /// # let _ = breaker;
+    /// ```
+    pub fn builder(name: &str) -> CircuitBreakerBuilder {
+        CircuitBreakerBuilder {
+            name: crate::intern::intern(name),
+            config: BreakerConfig::default(),
+            clock: Clock::default(),
+            events: None,
+        }
+    }
+
+    /// The breaker's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &BreakerConfig {
+        &self.config
+    }
+
+    /// Events of this breaker (for a registry's breakers, of every breaker in it).
+    pub fn subscribe(&self) -> Subscription {
+        self.events.subscribe()
+    }
+
+    /// Asks to run one call. On success, record the call's outcome on the permit; a permit
+    /// dropped unrecorded counts nothing (a cancelled call) and frees its half-open slot, and
+    /// one dropped while its thread panics counts as a failure.
+    #[inline]
+    pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
+        let word = Word(self.state.load(Ordering::Acquire));
+        match word.state() {
+            State::Closed | State::MetricsOnly | State::Disabled => Ok(self.permit(word)),
+            _ => self.acquire_contended(word),
+        }
+    }
+
+    #[inline]
+    fn permit(&self, word: Word) -> Permit<'_> {
+        let start = match self.plan.slow_nanos {
+            Some(_) if word.state() != State::Disabled => self.clock.now_nanos(),
+            _ => 0,
+        };
+        Permit::new(self, word, start)
+    }
+
+    #[cold]
+    fn acquire_contended(&self, mut word: Word) -> Result<Permit<'_>, Rejected> {
+        loop {
+            match word.state() {
+                State::Closed | State::MetricsOnly | State::Disabled => {
+                    return Ok(self.permit(word));
+                }
+                State::ForcedOpen => return Err(self.reject(State::ForcedOpen, None)),
+                State::Open => {
+                    let now = self.clock.now_nanos();
+                    match stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation()) {
+                        Some(deadline) if now > deadline => {
+                            let next = word.next(State::HalfOpen).with_in_flight(1);
+                            match self.swap_state(word, next, Reason::OpenWaitElapsed, now) {
+                                Ok(()) => return Ok(self.permit(next)),
+                                Err(current) => word = current,
+                            }
+                        }
+                        Some(deadline) => {
+                            let wait = std::time::Duration::from_nanos(deadline - now);
+                            return Err(self.reject(State::Open, Some(wait)));
+                        }
+                        None => {
+                            let current = self.load();
+                            if current == word {
+                                return Err(self.reject(State::Open, None));
+                            }
+                            word = current;
+                        }
+                    }
+                }
+                State::HalfOpen => {
+                    if word.in_flight() < self.plan.half_open_max_calls {
+                        let next = word.with_in_flight(word.in_flight() + 1);
+                        match self.cas(word, next) {
+                            Ok(()) => return Ok(self.permit(next)),
+                            Err(current) => word = current,
+                        }
+                        continue;
+                    }
+                    match self.undecided_for(word) {
+                        Some(waited) => {
+                            let reason = Reason::ProbesUndecided {
+                                waited: std::time::Duration::from_nanos(waited),
+                            };
+                            let _ = self.transition(word, State::Open, reason);
+                            word = self.load();
+                        }
+                        None => return Err(self.reject(State::HalfOpen, None)),
+                    }
+                }
+            }
+        }
+    }
+
+    /// How long half-open probes have run, if past `half_open_max_wait` with every slot taken.
+    fn undecided_for(&self, word: Word) -> Option<u64> {
+        let max_wait = self.plan.half_open_max_wait?;
+        if word.in_flight() == 0 {
+            return None;
+        }
+        let since = stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation())?;
+        let waited = self.clock.now_nanos().saturating_sub(since);
+        (waited > max_wait).then_some(waited)
+    }
+
+    #[cold]
+    fn reject(&self, state: State, retry_after: Option<std::time::Duration>) -> Rejected {
+        let slot = Slot::current();
+        self.stripes.get(slot).count(Total::Rejected, slot);
+        if self.events.has_subscribers()
+            || tracing::enabled!(target: "cb_runtime", tracing::Level::DEBUG)
+        {
+            self.events.emit(Event::Rejected {
+                name: self.name,
+                state,
+            });
+        }
+        Rejected {
+            name: self.name,
+            state,
+            retry_after,
+        }
+    }
+
+    #[inline]
+    fn load(&self) -> Word {
+        Word(self.state.load(Ordering::Acquire))
+    }
+
+    fn cas(&self, from: Word, to: Word) -> Result<(), Word> {
+        self.state
+            .compare_exchange(from.0, to.0, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| ())
+            .map_err(Word)
+    }
+
+    /// Moves from `from` to a new period in `to`; `None` if the state moved first.
+    fn transition(&self, from: Word, to: State, reason: Reason) -> Option<Word> {
+        let next = from.next(to);
+        self.swap_state(from, next, reason, self.clock.now_nanos())
+            .ok()
+            .map(|()| next)
+    }
+
+    /// CAS `from` -> `next`, then stamps the new period and announces it.
+    fn swap_state(&self, from: Word, next: Word, reason: Reason, now: u64) -> Result<(), Word> {
+        self.cas(from, next)?;
+        match next.state() {
+            State::Open => {
+                let k = if from.state() == State::HalfOpen {
+                    self.reopens.fetch_add(1, Ordering::AcqRel) + 1
+                } else {
+                    self.reopens.store(0, Ordering::Release);
+                    0
+                };
+                let wait = duration_nanos(backoff::open_wait(&self.config, k));
+                self.stamp.store(
+                    stamp(now.saturating_add(wait), next.generation()),
+                    Ordering::Release,
+                );
+            }
+            State::HalfOpen => self
+                .stamp
+                .store(stamp(now, next.generation()), Ordering::Release),
+            State::Closed => self.reopens.store(0, Ordering::Release),
+            _ => {}
+        }
+        if from.state() != next.state() {
+            self.events.emit(Event::Transition {
+                name: self.name,
+                from: from.state(),
+                to: next.state(),
+                reason,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for CircuitBreaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CircuitBreaker")
+            .field("name", &self.name)
+            .field("state", &self.load().state())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a standalone [`CircuitBreaker`].
+#[derive(Debug)]
+pub struct CircuitBreakerBuilder {
+    name: &'static str,
+    config: BreakerConfig,
+    clock: Clock,
+    events: Option<Arc<EventBus>>,
+}
+
+impl CircuitBreakerBuilder {
+    /// The configuration (already validated by its builder).
+    pub fn config(mut self, config: BreakerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The clock (default: monotonic).
+    pub fn clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+
+    pub(crate) fn events(mut self, events: Arc<EventBus>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// The breaker, Closed.
+    pub fn build(self) -> CircuitBreaker {
+        let config = self.config;
+        let plan = Plan::new(&config);
+        let (count_window, time_window) = match (plan.rates.enabled(), config.window) {
+            (false, _) => (None, None),
+            (true, Window::Count(n)) => (Some(CountWindow::new(n)), None),
+            (true, Window::Time(d)) => (None, Some(TimeWindow::new(d))),
+        };
+        let bucket_words = time_window.as_ref().map_or(0, TimeWindow::stripe_words);
+        CircuitBreaker {
+            state: AtomicU64::new(Word::new(State::Closed, 0).0),
+            stamp: AtomicU64::new(0),
+            consecutive: AtomicU64::new(0),
+            reopens: AtomicU32::new(0),
+            name: self.name,
+            plan,
+            stripes: Stripes::new(bucket_words),
+            count_window,
+            time_window,
+            config,
+            clock: self.clock,
+            events: self.events.unwrap_or_default(),
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The permission to run one call, and the outcome it records.
+
+use super::CircuitBreaker;
+use super::stripe::Total;
+use super::word::Word;
+use crate::State;
+use std::fmt;
+
+/// How a call ended, as the breaker counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The call succeeded (or failed in a way classified as success).
+    Success,
+    /// The call failed.
+    Failure,
+    /// Classified out: counts nowhere and hands back a half-open slot.
+    Ignored,
+}
+
+/// What a permit records: an [`Outcome`] or a timeout (a failure counted apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    Success,
+    Failure,
+    Ignored,
+    Timeout,
+}
+
+impl Recorded {
+    pub(crate) fn total(self) -> Total {
+        match self {
+            Recorded::Success => Total::Success,
+            Recorded::Failure => Total::Failure,
+            Recorded::Ignored => Total::Ignored,
+            Recorded::Timeout => Total::Timeout,
+        }
+    }
+}
+
+impl From<Outcome> for Recorded {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Success => Recorded::Success,
+            Outcome::Failure => Recorded::Failure,
+            Outcome::Ignored => Recorded::Ignored,
+        }
+    }
+}
+
+/// Permission to run one call through a breaker.
+///
+/// Record how the call ended with [`record`](Permit::record) (or [`success`](Permit::success),
+/// [`failure`](Permit::failure), …). Dropped unrecorded, it counts nothing and frees its
+/// half-open slot, which is what a cancelled future needs; dropped while its thread panics, it
+/// records a failure.
+///
+/// ```
+/// use cb_runtime::{CircuitBreaker, Outcome};
+///
+/// let breaker = CircuitBreaker::new("inventory", Default::default());
+/// let permit = breaker.try_acquire().expect("closed breakers admit calls");
+/// let result: Result<u32, ()> = Ok(7);
+/// permit.record(if result.is_ok() { Outcome::Success } else { Outcome::Failure });
+/// ```
+#[must_use = "record the call's outcome on the permit; dropping it records nothing"]
+pub struct Permit<'a> {
+    breaker: &'a CircuitBreaker,
+    word: Word,
+    start: u64,
+    done: bool,
+}
+
+impl<'a> Permit<'a> {
+    pub(crate) fn new(breaker: &'a CircuitBreaker, word: Word, start: u64) -> Self {
+        Permit {
+            breaker,
+            word,
+            start,
+            done: false,
+        }
+    }
+
+    /// The state that admitted the call: Closed, HalfOpen (a probe), Disabled or MetricsOnly.
+    pub fn state(&self) -> State {
+        self.word.state()
+    }
+
+    /// The breaker that issued the permit.
+    pub fn breaker(&self) -> &'a CircuitBreaker {
+        self.breaker
+    }
+
+    /// Records the call's outcome.
+    #[inline]
+    pub fn record(self, outcome: Outcome) {
+        self.finish(outcome.into());
+    }
+
+    /// Records a success.
+    #[inline]
+    pub fn success(self) {
+        self.finish(Recorded::Success);
+    }
+
+    /// Records a failure.
+    #[inline]
+    pub fn failure(self) {
+        self.finish(Recorded::Failure);
+    }
+
+    /// Records an ignored outcome.
+    #[inline]
+    pub fn ignored(self) {
+        self.finish(Recorded::Ignored);
+    }
+
+    /// Records that the call timed out: a failure, counted as a timeout.
+    pub fn timeout(self) {
+        self.finish(Recorded::Timeout);
+    }
+
+    #[inline]
+    fn finish(mut self, outcome: Recorded) {
+        self.done = true;
+        self.breaker.record(self.word, self.start, outcome);
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if std::thread::panicking() {
+            self.breaker
+                .record(self.word, self.start, Recorded::Failure);
+        } else {
+            self.breaker.release(self.word);
+        }
+    }
+}
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("breaker", &self.breaker.name())
+            .field("state", &self.word.state())
+            .finish()
+    }
+}

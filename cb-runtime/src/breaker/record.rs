@@ -1,0 +1,186 @@
+//! Recording outcomes: counting, the consecutive and rate triggers, and half-open decisions.
+
+use super::CircuitBreaker;
+use super::permit::Recorded;
+use super::stripe::{Slot, Total};
+use super::word::Word;
+use crate::State;
+use crate::events::{Event, Reason};
+use crate::window::{Counts, Sample};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+impl CircuitBreaker {
+    /// Records the outcome of a call admitted in period `word`, started at `start`.
+    #[inline]
+    pub(crate) fn record(&self, word: Word, start: u64, outcome: Recorded) {
+        match word.state() {
+            State::Closed | State::MetricsOnly => self.record_closed(word, start, outcome),
+            State::HalfOpen => self.record_probe(word, outcome),
+            _ => {}
+        }
+    }
+
+    /// Counts `outcome` in this thread's stripe; returns (now, slow) when the plan needs time.
+    #[inline]
+    fn count(&self, slot: Slot, start: u64, outcome: Recorded) -> (u64, bool) {
+        let stripe = self.stripes.get(slot);
+        stripe.count(outcome.total(), slot);
+        if !self.plan.clock_on_record {
+            return (0, false);
+        }
+        let now = self.clock.now_nanos();
+        let slow = match self.plan.slow_nanos {
+            Some(limit) if outcome != Recorded::Ignored => now.saturating_sub(start) > limit,
+            _ => false,
+        };
+        if slow {
+            stripe.count(Total::Slow, slot);
+            self.events.emit(Event::SlowCall {
+                name: self.name,
+                duration: Duration::from_nanos(now.saturating_sub(start)),
+            });
+        }
+        (now, slow)
+    }
+
+    #[inline]
+    fn record_closed(&self, word: Word, start: u64, outcome: Recorded) {
+        let slot = Slot::current();
+        let (now, slow) = self.count(slot, start, outcome);
+        if outcome == Recorded::Ignored || self.load().generation() != word.generation() {
+            return;
+        }
+        let failure = outcome != Recorded::Success;
+        let mut reason = self
+            .plan
+            .consecutive
+            .and_then(|limit| self.consecutive_run(word, failure, limit));
+        if self.plan.rates.enabled() && reason.is_none() {
+            let sample = Sample { failure, slow };
+            reason = self
+                .window_record(word, slot, now, sample)
+                .and_then(|c| self.plan.rates.judge(c));
+        }
+        if let Some(reason) = reason
+            && word.state() == State::Closed
+        {
+            let _ = self.transition(word, State::Open, reason);
+        }
+    }
+
+    /// Updates the run of failures; the reason to open when it reaches `limit`.
+    #[inline]
+    fn consecutive_run(&self, word: Word, failure: bool, limit: u32) -> Option<Reason> {
+        let generation = word.generation() as u32;
+        let split = |w: u64| ((w >> 32) as u32, w as u32);
+        if !failure {
+            let current = self.consecutive.load(Ordering::Relaxed);
+            let (g, run) = split(current);
+            if run != 0 && g == generation {
+                let reset = u64::from(generation) << 32;
+                let _ = self.consecutive.compare_exchange(
+                    current,
+                    reset,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
+            }
+            return None;
+        }
+        let mut run = 0;
+        let _ = self
+            .consecutive
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
+                let (g, r) = split(w);
+                if g != generation && (generation.wrapping_sub(g) as i32) < 0 {
+                    return None;
+                }
+                run = if g == generation {
+                    r.saturating_add(1)
+                } else {
+                    1
+                };
+                Some((u64::from(generation) << 32) | u64::from(run))
+            });
+        (run >= limit).then_some(Reason::ConsecutiveFailures { count: run })
+    }
+
+    /// Puts a sample in the window; the window's counts when they are worth judging.
+    #[inline]
+    fn window_record(&self, word: Word, slot: Slot, now: u64, sample: Sample) -> Option<Counts> {
+        let generation = word.generation() as u16;
+        if let Some(window) = &self.count_window {
+            if sample.is_clean() && window.is_full_and_clean(generation) {
+                return None;
+            }
+            return window.record(generation, sample);
+        }
+        let window = self.time_window.as_ref()?;
+        let stripe = self.stripes.get(slot);
+        window
+            .record(stripe, slot, generation, now, sample)
+            .then(|| window.counts(&self.stripes, generation, now))
+    }
+
+    /// The window's counts as of now, for snapshots.
+    pub(crate) fn window_counts(&self, word: Word) -> Counts {
+        let generation = word.generation() as u16;
+        if let Some(window) = &self.count_window {
+            return window.counts(generation);
+        }
+        match &self.time_window {
+            Some(window) => window.counts(&self.stripes, generation, self.clock.now_nanos()),
+            None => Counts::default(),
+        }
+    }
+
+    /// A half-open probe's outcome: close after enough successes, re-open on a failure.
+    fn record_probe(&self, word: Word, outcome: Recorded) {
+        let slot = Slot::current();
+        self.stripes.get(slot).count(outcome.total(), slot);
+        let mut current = self.load();
+        while current.state() == State::HalfOpen && current.generation() == word.generation() {
+            let result = match outcome {
+                Recorded::Success => {
+                    let successes = current.successes() + 1;
+                    if successes >= self.plan.success_threshold {
+                        let reason = Reason::ProbesSucceeded { successes };
+                        self.transition(current, State::Closed, reason)
+                            .map(|_| ())
+                            .ok_or(current)
+                    } else {
+                        let next = current
+                            .with_in_flight(current.in_flight().saturating_sub(1))
+                            .with_successes(successes);
+                        self.cas(current, next)
+                    }
+                }
+                Recorded::Failure | Recorded::Timeout => self
+                    .transition(current, State::Open, Reason::ProbeFailed)
+                    .map(|_| ())
+                    .ok_or(current),
+                Recorded::Ignored => return self.release(word),
+            };
+            match result {
+                Ok(()) => return,
+                Err(_) => current = self.load(),
+            }
+        }
+    }
+
+    /// Hands back the half-open slot of a permit that recorded nothing.
+    pub(crate) fn release(&self, word: Word) {
+        if word.state() != State::HalfOpen {
+            return;
+        }
+        let mut current = self.load();
+        while current.state() == State::HalfOpen && current.generation() == word.generation() {
+            let next = current.with_in_flight(current.in_flight().saturating_sub(1));
+            match self.cas(current, next) {
+                Ok(()) => return,
+                Err(now) => current = now,
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Per-thread stripes: what every call must count, kept where (almost always) one thread writes.
+//!
+//! Each thread claims one of 64 process-wide slots on first use and returns it when it exits;
+//! a breaker keeps one lazily allocated [`Stripe`] per slot. The owner of a slot is the only
+//! writer of that stripe, so it counts with a plain load and store: no read-modify-write, no
+//! cache line shared with other threads. Threads beyond the 64th share one overflow stripe and
+//! fall back to atomic read-modify-writes there.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Slots with a single owner each.
+pub(crate) const EXCLUSIVE_SLOTS: usize = 64;
+/// Stripes per breaker: the exclusive ones plus the shared overflow stripe.
+pub(crate) const STRIPES: usize = EXCLUSIVE_SLOTS + 1;
+
+static FREE_SLOTS: AtomicU64 = AtomicU64::new(u64::MAX);
+
+struct SlotGuard {
+    index: usize,
+}
+
+impl SlotGuard {
+    fn claim() -> SlotGuard {
+        let mut free = FREE_SLOTS.load(Ordering::Relaxed);
+        while free != 0 {
+            let bit = free.trailing_zeros();
+            match FREE_SLOTS.compare_exchange_weak(
+                free,
+                free & !(1 << bit),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    return SlotGuard {
+                        index: bit as usize,
+                    };
+                }
+                Err(now) => free = now,
+            }
+        }
+        SlotGuard {
+            index: EXCLUSIVE_SLOTS,
+        }
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        if self.index < EXCLUSIVE_SLOTS {
+            // Release: the next owner sees every count this thread wrote.
+            FREE_SLOTS.fetch_or(1 << self.index, Ordering::Release);
+        }
+    }
+}
+
+thread_local! {
+    static SLOT: SlotGuard = SlotGuard::claim();
+}
+
+/// This thread's slot: an index into a breaker's stripes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slot(usize);
+
+impl Slot {
+    #[inline]
+    pub(crate) fn current() -> Slot {
+        Slot(SLOT.try_with(|s| s.index).unwrap_or(EXCLUSIVE_SLOTS))
+    }
+
+    #[inline]
+    pub(crate) fn index(self) -> usize {
+        self.0
+    }
+
+    #[inline]
+    pub(crate) fn exclusive(self) -> bool {
+        self.0 < EXCLUSIVE_SLOTS
+    }
+}
+
+/// Adds to a counter of a stripe: load and store for the owner, `fetch_add` when shared.
+#[inline]
+pub(crate) fn add(cell: &AtomicU64, n: u64, slot: Slot) {
+    if slot.exclusive() {
+        cell.store(
+            cell.load(Ordering::Relaxed).wrapping_add(n),
+            Ordering::Relaxed,
+        );
+    } else {
+        cell.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Replaces a stripe word with `f(old)`: a store for the owner, a CAS loop when shared.
+#[inline]
+pub(crate) fn update(cell: &AtomicU64, slot: Slot, f: impl Fn(u64) -> u64) {
+    if slot.exclusive() {
+        cell.store(f(cell.load(Ordering::Relaxed)), Ordering::Relaxed);
+    } else {
+        let _ = cell.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| Some(f(w)));
+    }
+}
+
+/// Totals a stripe counts, in the order of [`Stripe::totals`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub(crate) enum Total {
+    Success,
+    Failure,
+    Ignored,
+    Rejected,
+    Timeout,
+    Slow,
+    Fallback,
+}
+
+const TOTALS: usize = 7;
+
+/// One thread's share of a breaker's counts.
+#[derive(Debug)]
+#[repr(align(128))]
+pub(crate) struct Stripe {
+    totals: [AtomicU64; TOTALS],
+    /// The generation the time buckets belong to (low 16 bits), plus one; 0 before first use.
+    pub(crate) bucket_generation: AtomicU64,
+    /// Time-window buckets, two words each (see `window::time`); empty without a time window.
+    pub(crate) buckets: Box<[AtomicU64]>,
+}
+
+impl Stripe {
+    pub(crate) fn new(bucket_words: usize) -> Stripe {
+        Stripe {
+            totals: Default::default(),
+            bucket_generation: AtomicU64::new(0),
+            buckets: (0..bucket_words).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn count(&self, total: Total, slot: Slot) {
+        add(&self.totals[total as usize], 1, slot);
+    }
+
+    pub(crate) fn total(&self, total: Total) -> u64 {
+        self.totals[total as usize].load(Ordering::Relaxed)
+    }
+}
+
+/// A breaker's stripes, allocated on a thread's first call.
+#[derive(Debug)]
+pub(crate) struct Stripes {
+    stripes: Box<[OnceLock<Box<Stripe>>]>,
+    bucket_words: usize,
+}
+
+impl Stripes {
+    pub(crate) fn new(bucket_words: usize) -> Stripes {
+        Stripes {
+            stripes: (0..STRIPES).map(|_| OnceLock::new()).collect(),
+            bucket_words,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, slot: Slot) -> &Stripe {
+        self.stripes[slot.index()].get_or_init(|| Box::new(Stripe::new(self.bucket_words)))
+    }
+
+    /// Every stripe some thread has used.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Stripe> {
+        self.stripes.iter().filter_map(|s| s.get().map(|b| &**b))
+    }
+
+    pub(crate) fn sum(&self, total: Total) -> u64 {
+        self.iter().map(|s| s.total(total)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn threads_count_exactly_in_their_own_stripes() {
+        let stripes = Arc::new(Stripes::new(0));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let stripes = stripes.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..10_000 {
+                        let slot = Slot::current();
+                        stripes.get(slot).count(Total::Success, slot);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(stripes.sum(Total::Success), 80_000);
+    }
+
+    #[test]
+    fn the_shared_stripe_counts_atomically() {
+        let stripe = Arc::new(Stripe::new(0));
+        let shared = Slot(EXCLUSIVE_SLOTS);
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let stripe = stripe.clone();
+                std::thread::spawn(move || {
+                    (0..10_000).for_each(|_| stripe.count(Total::Failure, shared))
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(stripe.total(Total::Failure), 40_000);
+    }
+}

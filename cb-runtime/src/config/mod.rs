@@ -1,0 +1,342 @@
+//! Breaker configuration: the keys of DESIGN.md, their defaults, presets and validation.
+
+mod builder;
+mod preset;
+
+pub use builder::BreakerConfigBuilder;
+pub use preset::Preset;
+
+use std::fmt;
+use std::time::Duration;
+
+/// Where a rate trigger counts outcomes.
+///
+/// ```
+/// use cb_runtime::Window;
+/// use std::time::Duration;
+///
+/// let last_ten_calls = Window::Count(10);
+/// let last_minute = Window::Time(Duration::from_secs(60));
+/// # let _ = (last_ten_calls, last_minute);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// Exactly the last N recorded outcomes (a true sliding window), 1..=65535.
+    Count(u32),
+    /// The outcomes of the last duration, in buckets of one second (or a tenth of the window
+    /// when it is shorter than ten seconds); 10ms..=10m.
+    Time(Duration),
+}
+
+/// The resolved configuration of one breaker. Build one with [`BreakerConfig::builder`] (which
+/// validates) or start from [`BreakerConfig::default`] / [`BreakerConfig::preset`].
+///
+/// ```
+/// use cb_runtime::{BreakerConfig, Window};
+/// use std::time::Duration;
+///
+/// let config = BreakerConfig::builder()
+///     .consecutive_failures(3)
+///     .window(Window::Count(10))
+///     .minimum_calls(5)
+///     .open_timeout(Duration::from_secs(15))
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.success_threshold, 3);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct BreakerConfig {
+    /// Open after this many failures in a row (a success resets the run); `None` disables.
+    pub consecutive_failures: Option<u32>,
+    /// Open when failures / (successes + failures) over the window is at least this; `None` disables.
+    pub failure_rate_threshold: Option<f64>,
+    /// Open when slow calls / recorded calls over the window is at least this; `None` disables.
+    pub slow_call_rate_threshold: Option<f64>,
+    /// A call taking strictly longer than this is slow.
+    pub slow_call_duration: Duration,
+    /// Rates are judged only once the window holds this many outcomes (capped at a count window's size).
+    pub minimum_calls: u32,
+    /// The window rate triggers count over.
+    pub window: Window,
+    /// How long the breaker stays open after it first trips.
+    pub open_timeout: Duration,
+    /// The open wait grows by this factor with each consecutive re-open.
+    pub backoff_multiplier: f64,
+    /// The open wait never exceeds this (before jitter).
+    pub max_open_timeout: Duration,
+    /// The open wait is multiplied by a random factor in `[1 - jitter, 1 + jitter]`.
+    pub jitter: f64,
+    /// At most this many half-open probes run at once.
+    pub half_open_max_calls: u32,
+    /// This many successful probes close the breaker.
+    pub success_threshold: u32,
+    /// Probes undecided for longer than this re-open the breaker; `None` waits for them.
+    pub half_open_max_wait: Option<Duration>,
+}
+
+impl Default for BreakerConfig {
+    /// The built-in defaults of DESIGN.md.
+    fn default() -> Self {
+        Self {
+            consecutive_failures: Some(5),
+            failure_rate_threshold: Some(0.5),
+            slow_call_rate_threshold: None,
+            slow_call_duration: Duration::from_secs(5),
+            minimum_calls: 20,
+            window: Window::Time(Duration::from_secs(60)),
+            open_timeout: Duration::from_secs(30),
+            backoff_multiplier: 2.0,
+            max_open_timeout: Duration::from_secs(300),
+            jitter: 0.1,
+            half_open_max_calls: 3,
+            success_threshold: 3,
+            half_open_max_wait: None,
+        }
+    }
+}
+
+impl BreakerConfig {
+    /// A builder starting from the built-in defaults.
+    pub fn builder() -> BreakerConfigBuilder {
+        BreakerConfigBuilder::from(Self::default())
+    }
+
+    /// The configuration of a built-in preset.
+    pub fn preset(preset: Preset) -> Self {
+        preset.config()
+    }
+
+    /// A builder starting from this configuration.
+    pub fn to_builder(&self) -> BreakerConfigBuilder {
+        BreakerConfigBuilder::from(self.clone())
+    }
+
+    /// Checks every key against its rule; the first violation is returned.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |key, rule: &str, value: String| ConfigError {
+            key,
+            rule: rule.to_owned(),
+            value,
+        };
+        if self.consecutive_failures == Some(0) {
+            return Err(err(
+                "consecutive_failures",
+                "must be at least 1",
+                "0".into(),
+            ));
+        }
+        for (key, rate) in [
+            ("failure_rate_threshold", self.failure_rate_threshold),
+            ("slow_call_rate_threshold", self.slow_call_rate_threshold),
+        ] {
+            if let Some(r) = rate
+                && !(r > 0.0 && r <= 1.0)
+            {
+                return Err(err(key, "must be in (0.0, 1.0]", r.to_string()));
+            }
+        }
+        if self.slow_call_duration.is_zero() {
+            return Err(err("slow_call_duration", "must be positive", "0s".into()));
+        }
+        if self.minimum_calls == 0 {
+            return Err(err("minimum_calls", "must be at least 1", "0".into()));
+        }
+        match self.window {
+            Window::Count(n) if !(1..=MAX_COUNT_WINDOW).contains(&n) => {
+                return Err(err(
+                    "window.size",
+                    "a count window must hold 1..=65535 calls",
+                    n.to_string(),
+                ));
+            }
+            Window::Time(d) if d < MIN_TIME_WINDOW || d > MAX_TIME_WINDOW => {
+                return Err(err(
+                    "window.size",
+                    "a time window must be between 10ms and 10m",
+                    format!("{d:?}"),
+                ));
+            }
+            _ => {}
+        }
+        if self.open_timeout.is_zero() {
+            return Err(err("open_timeout", "must be positive", "0s".into()));
+        }
+        if !(self.backoff_multiplier >= 1.0 && self.backoff_multiplier <= 100.0) {
+            return Err(err(
+                "backoff_multiplier",
+                "must be in [1.0, 100.0]",
+                self.backoff_multiplier.to_string(),
+            ));
+        }
+        if self.max_open_timeout < self.open_timeout {
+            return Err(err(
+                "max_open_timeout",
+                "must be at least open_timeout",
+                format!("{:?} < {:?}", self.max_open_timeout, self.open_timeout),
+            ));
+        }
+        if !(self.jitter >= 0.0 && self.jitter < 1.0) {
+            return Err(err(
+                "jitter",
+                "must be in [0.0, 1.0)",
+                self.jitter.to_string(),
+            ));
+        }
+        for (key, n) in [
+            ("half_open_max_calls", self.half_open_max_calls),
+            ("success_threshold", self.success_threshold),
+        ] {
+            if !(1..=MAX_HALF_OPEN).contains(&n) {
+                return Err(err(key, "must be in 1..=8191", n.to_string()));
+            }
+        }
+        if self.half_open_max_wait.is_some_and(|d| d.is_zero()) {
+            return Err(err("half_open_max_wait", "must be positive", "0s".into()));
+        }
+        Ok(())
+    }
+
+    /// `minimum_calls` as applied: capped at a count window's size.
+    pub fn effective_minimum_calls(&self) -> u32 {
+        match self.window {
+            Window::Count(n) => self.minimum_calls.min(n),
+            Window::Time(_) => self.minimum_calls,
+        }
+    }
+}
+
+pub(crate) const MAX_COUNT_WINDOW: u32 = 65_535;
+pub(crate) const MAX_HALF_OPEN: u32 = 8_191;
+const MIN_TIME_WINDOW: Duration = Duration::from_millis(10);
+const MAX_TIME_WINDOW: Duration = Duration::from_secs(600);
+
+/// A configuration value outside its allowed range.
+///
+/// ```
+/// use cb_runtime::BreakerConfig;
+///
+/// let err = BreakerConfig::builder().failure_rate_threshold(1.5).build().unwrap_err();
+/// assert_eq!(err.key(), "failure_rate_threshold");
+/// assert_eq!(err.to_string(), "invalid `failure_rate_threshold` = 1.5: must be in (0.0, 1.0]");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    key: &'static str,
+    rule: String,
+    value: String,
+}
+
+impl ConfigError {
+    /// The offending key, as written in `circuit_breakers.toml`.
+    pub fn key(&self) -> &'static str {
+        self.key
+    }
+
+    /// The rule the value breaks.
+    pub fn rule(&self) -> &str {
+        &self.rule
+    }
+
+    /// The rejected value, as text.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid `{}` = {}: {}", self.key, self.value, self.rule)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_design() {
+        let c = BreakerConfig::default();
+        c.validate().unwrap();
+        assert_eq!(c.consecutive_failures, Some(5));
+        assert_eq!(c.minimum_calls, 20);
+        assert_eq!(c.window, Window::Time(Duration::from_secs(60)));
+        assert_eq!(c.open_timeout, Duration::from_secs(30));
+        assert_eq!(c.max_open_timeout, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn every_rule_names_its_key() {
+        let cases: Vec<(BreakerConfigBuilder, &str)> = vec![
+            (
+                BreakerConfig::builder().consecutive_failures(0),
+                "consecutive_failures",
+            ),
+            (
+                BreakerConfig::builder().failure_rate_threshold(0.0),
+                "failure_rate_threshold",
+            ),
+            (
+                BreakerConfig::builder().slow_call_rate_threshold(1.01),
+                "slow_call_rate_threshold",
+            ),
+            (
+                BreakerConfig::builder().slow_call_duration(Duration::ZERO),
+                "slow_call_duration",
+            ),
+            (BreakerConfig::builder().minimum_calls(0), "minimum_calls"),
+            (
+                BreakerConfig::builder().window(Window::Count(0)),
+                "window.size",
+            ),
+            (
+                BreakerConfig::builder().window(Window::Count(70_000)),
+                "window.size",
+            ),
+            (
+                BreakerConfig::builder().window(Window::Time(Duration::from_secs(3600))),
+                "window.size",
+            ),
+            (
+                BreakerConfig::builder().open_timeout(Duration::ZERO),
+                "open_timeout",
+            ),
+            (
+                BreakerConfig::builder().backoff_multiplier(0.5),
+                "backoff_multiplier",
+            ),
+            (
+                BreakerConfig::builder().max_open_timeout(Duration::from_secs(1)),
+                "max_open_timeout",
+            ),
+            (BreakerConfig::builder().jitter(1.0), "jitter"),
+            (
+                BreakerConfig::builder().half_open_max_calls(0),
+                "half_open_max_calls",
+            ),
+            (
+                BreakerConfig::builder().success_threshold(9000),
+                "success_threshold",
+            ),
+            (
+                BreakerConfig::builder().half_open_max_wait(Duration::ZERO),
+                "half_open_max_wait",
+            ),
+        ];
+        for (builder, key) in cases {
+            let err = builder.build().unwrap_err();
+            assert_eq!(err.key(), key, "{err}");
+        }
+    }
+
+    #[test]
+    fn minimum_calls_is_capped_by_a_count_window() {
+        let c = BreakerConfig::builder()
+            .window(Window::Count(10))
+            .minimum_calls(50)
+            .build()
+            .unwrap();
+        assert_eq!(c.effective_minimum_calls(), 10);
+    }
+}

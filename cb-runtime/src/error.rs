@@ -1,0 +1,130 @@
+//! What a protected call returns when the breaker, not the callee, decided the outcome.
+
+use crate::State;
+use std::fmt;
+use std::time::Duration;
+
+/// The breaker refused the call without running it.
+///
+/// ```
+/// use cb_runtime::{Rejected, State};
+///
+/// let r = Rejected { name: "sentinel", state: State::Open, retry_after: None };
+/// assert_eq!(r.to_string(), "circuit breaker `sentinel` is open");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    /// The breaker's name.
+    pub name: &'static str,
+    /// The state that rejected the call: open, half-open (no probe slot free) or forced open.
+    pub state: State,
+    /// When the breaker will let a probe through, if known.
+    pub retry_after: Option<Duration>,
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "circuit breaker `{}` is {}", self.name, self.state)
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+/// The call ran longer than its configured timeout and was abandoned.
+///
+/// ```
+/// use cb_runtime::Timeout;
+/// use std::time::Duration;
+///
+/// let t = Timeout { name: "ml-eta", after: Duration::from_millis(150) };
+/// assert_eq!(t.to_string(), "call through circuit breaker `ml-eta` timed out after 150ms");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeout {
+    /// The breaker's name.
+    pub name: &'static str,
+    /// The timeout that elapsed.
+    pub after: Duration,
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "call through circuit breaker `{}` timed out after {:?}",
+            self.name, self.after
+        )
+    }
+}
+
+impl std::error::Error for Timeout {}
+
+/// Why a protected call did not produce the callee's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallError<E> {
+    /// The breaker refused the call.
+    Rejected(Rejected),
+    /// The call timed out.
+    Timeout(Timeout),
+    /// The callee returned this error (recorded as a failure unless classified otherwise).
+    Inner(E),
+}
+
+impl<E> CallError<E> {
+    /// The callee's error, if that is what this is.
+    pub fn into_inner(self) -> Option<E> {
+        match self {
+            CallError::Inner(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the breaker refused the call.
+    pub fn is_rejected(&self) -> bool {
+        matches!(self, CallError::Rejected(_))
+    }
+
+    /// Converts into the callee's error type, which must be able to represent rejections and
+    /// timeouts.
+    pub fn flatten(self) -> E
+    where
+        E: From<Rejected> + From<Timeout>,
+    {
+        match self {
+            CallError::Rejected(r) => r.into(),
+            CallError::Timeout(t) => t.into(),
+            CallError::Inner(e) => e,
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for CallError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Rejected(r) => r.fmt(f),
+            CallError::Timeout(t) => t.fmt(f),
+            CallError::Inner(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for CallError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CallError::Inner(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl<E> From<Rejected> for CallError<E> {
+    fn from(r: Rejected) -> Self {
+        CallError::Rejected(r)
+    }
+}
+
+impl<E> From<Timeout> for CallError<E> {
+    fn from(t: Timeout) -> Self {
+        CallError::Timeout(t)
+    }
+}

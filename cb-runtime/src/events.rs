@@ -1,0 +1,250 @@
+//! Events: transitions, rejections, slow calls and configuration conflicts, emitted as
+//! `tracing` events (target `cb_runtime`) and to subscribers.
+
+use crate::State;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Why a breaker changed state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Reason {
+    /// `count` failures in a row.
+    ConsecutiveFailures {
+        /// The run of failures.
+        count: u32,
+    },
+    /// The failure rate over the window reached the threshold.
+    FailureRate {
+        /// The rate observed.
+        rate: f64,
+        /// The configured threshold.
+        threshold: f64,
+        /// Calls in the window.
+        calls: u64,
+    },
+    /// The slow-call rate over the window reached the threshold.
+    SlowCallRate {
+        /// The rate observed.
+        rate: f64,
+        /// The configured threshold.
+        threshold: f64,
+        /// Calls in the window.
+        calls: u64,
+    },
+    /// The open wait has passed: probes may run.
+    OpenWaitElapsed,
+    /// A half-open probe failed.
+    ProbeFailed,
+    /// Enough half-open probes succeeded.
+    ProbesSucceeded {
+        /// Successful probes.
+        successes: u32,
+    },
+    /// Probes stayed undecided longer than `half_open_max_wait`.
+    ProbesUndecided {
+        /// How long they ran.
+        waited: Duration,
+    },
+    /// `force_open`, `disable`, `metrics_only` or `reset`.
+    Manual,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::ConsecutiveFailures { count } => write!(f, "{count} consecutive failures"),
+            Reason::FailureRate {
+                rate,
+                threshold,
+                calls,
+            } => {
+                write!(
+                    f,
+                    "failure rate {rate:.2} >= {threshold:.2} over {calls} calls"
+                )
+            }
+            Reason::SlowCallRate {
+                rate,
+                threshold,
+                calls,
+            } => {
+                write!(
+                    f,
+                    "slow call rate {rate:.2} >= {threshold:.2} over {calls} calls"
+                )
+            }
+            Reason::OpenWaitElapsed => f.write_str("open wait elapsed"),
+            Reason::ProbeFailed => f.write_str("half-open probe failed"),
+            Reason::ProbesSucceeded { successes } => {
+                write!(f, "{successes} half-open probes succeeded")
+            }
+            Reason::ProbesUndecided { waited } => {
+                write!(f, "half-open probes undecided after {waited:?}")
+            }
+            Reason::Manual => f.write_str("manual"),
+        }
+    }
+}
+
+/// Something a breaker did that an operator may want to know.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The breaker changed state.
+    Transition {
+        /// The breaker.
+        name: &'static str,
+        /// The state it left.
+        from: State,
+        /// The state it entered.
+        to: State,
+        /// Why.
+        reason: Reason,
+    },
+    /// A call was refused.
+    Rejected {
+        /// The breaker.
+        name: &'static str,
+        /// The state that refused it.
+        state: State,
+    },
+    /// A call took longer than `slow_call_duration`.
+    SlowCall {
+        /// The breaker.
+        name: &'static str,
+        /// How long it took.
+        duration: Duration,
+    },
+    /// A call site asked for an existing breaker with a different configuration; the first
+    /// registration's configuration stays in force.
+    ConfigConflict {
+        /// The breaker.
+        name: &'static str,
+        /// The configuration in force, in `Debug` form.
+        kept: String,
+        /// The configuration the later call site asked for.
+        ignored: String,
+    },
+}
+
+/// Where a breaker's events go: tracing always, subscribers when there are any.
+#[derive(Debug)]
+pub(crate) struct EventBus {
+    sender: broadcast::Sender<Event>,
+    subscribers: Arc<AtomicUsize>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self {
+            sender: broadcast::Sender::new(1024),
+            subscribers: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+impl EventBus {
+    pub(crate) fn subscribe(&self) -> Subscription {
+        self.subscribers.fetch_add(1, Ordering::AcqRel);
+        Subscription {
+            receiver: self.sender.subscribe(),
+            subscribers: self.subscribers.clone(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn has_subscribers(&self) -> bool {
+        self.subscribers.load(Ordering::Relaxed) != 0
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        match &event {
+            Event::Transition {
+                name,
+                from,
+                to,
+                reason,
+            } => tracing::info!(
+                target: "cb_runtime",
+                breaker = *name,
+                from = from.as_str(),
+                to = to.as_str(),
+                reason = %reason,
+                "circuit breaker `{name}` {from} -> {to}: {reason}"
+            ),
+            Event::Rejected { name, state } => {
+                tracing::debug!(target: "cb_runtime", breaker = *name, state = state.as_str(), "call rejected")
+            }
+            Event::SlowCall { name, duration } => {
+                tracing::debug!(target: "cb_runtime", breaker = *name, duration = ?duration, "slow call")
+            }
+            Event::ConfigConflict {
+                name,
+                kept,
+                ignored,
+            } => tracing::warn!(
+                target: "cb_runtime",
+                breaker = *name,
+                kept = %kept,
+                ignored = %ignored,
+                "circuit breaker `{name}` is already registered with another configuration; the first one stays in force"
+            ),
+        }
+        if self.has_subscribers() {
+            let _ = self.sender.send(event);
+        }
+    }
+}
+
+/// A stream of events; dropping it unsubscribes.
+///
+/// ```
+/// use cb_runtime::{registry, Event};
+///
+/// let mut events = registry().subscribe();
+/// registry().breaker("docs-events", &Default::default()).force_open();
+/// assert!(matches!(events.try_recv(), Some(Event::Transition { name: "docs-events", .. })));
+/// ```
+#[derive(Debug)]
+pub struct Subscription {
+    receiver: broadcast::Receiver<Event>,
+    subscribers: Arc<AtomicUsize>,
+}
+
+impl Subscription {
+    /// The next event, waiting for one. `None` once the source is gone. A subscriber that falls
+    /// more than 1024 events behind skips the oldest.
+    pub async fn recv(&mut self) -> Option<Event> {
+        loop {
+            match self.receiver.recv().await {
+                Ok(e) => return Some(e),
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        loop {
+            match self.receiver.try_recv() {
+                Ok(e) => return Some(e),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Every event waiting now.
+    pub fn drain(&mut self) -> Vec<Event> {
+        std::iter::from_fn(|| self.try_recv()).collect()
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.subscribers.fetch_sub(1, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,46 @@
+//! # cb-runtime
+//!
+//! Circuit breakers for Rust services: a lock-free breaker state machine, a global registry
+//! of named breakers, events through `tracing` and subscriptions.
+//!
+//! ```
+//! use cb_runtime::{registry, BreakerConfig, CallError};
+//!
+//! let config = BreakerConfig::builder().consecutive_failures(3).build().unwrap();
+//! let breaker = registry().breaker("crate-docs-backend", &config);
+//! let answer = breaker.call_sync(|| Ok::<_, std::io::Error>(42));
+//! assert_eq!(answer.unwrap(), 42);
+//! # let _: Option<CallError<()>> = None;
+//! ```
+//!
+//! States: Closed, Open, HalfOpen, and the manual ForcedOpen, Disabled, MetricsOnly. Triggers:
+//! consecutive failures, failure rate and slow-call rate over count- or time-based sliding
+//! windows. See `DESIGN.md` for the full contract.
+
+#![deny(unsafe_code)]
+
+mod breaker;
+mod clock;
+mod config;
+mod error;
+mod events;
+mod glob;
+mod intern;
+mod registry;
+mod snapshot;
+mod state;
+mod window;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, Outcome, Permit};
+pub use clock::{Clock, ClockSource, ManualClock};
+pub use config::{BreakerConfig, BreakerConfigBuilder, ConfigError, Preset, Window};
+pub use error::{CallError, Rejected, Timeout};
+pub use events::{Event, Reason, Subscription};
+pub use glob::glob_match;
+pub use registry::{Registry, UnknownBreaker, registry};
+pub use snapshot::{Snapshot, Totals, WindowStats};
+pub use state::State;
+pub use window::Counts;

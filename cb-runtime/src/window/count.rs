@@ -1,0 +1,190 @@
+//! A true sliding count window: exactly the last N recorded outcomes, lock-free.
+//!
+//! A ring of N slots and one aggregate word `generation:16 | calls:16 | failures:16 | slow:16`.
+//! Recording claims the next slot (`fetch_add` on the head), swaps the outcome in and applies
+//! the difference to the aggregate. Slots and aggregate carry the generation of the closed
+//! period, so a transition resets the window without touching it. While the window is full of
+//! successes, another success changes nothing: [`CountWindow::is_full_and_clean`] lets the hot
+//! path skip the write entirely (a single load).
+
+use super::{Counts, Sample, is_older};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+const PRESENT: u32 = 1;
+const FAILURE: u32 = 2;
+const SLOW: u32 = 4;
+
+#[derive(Debug)]
+pub(crate) struct CountWindow {
+    size: u64,
+    head: AtomicU64,
+    slots: Box<[AtomicU32]>,
+    aggregate: AtomicU64,
+}
+
+fn pack(generation: u16, c: Counts) -> u64 {
+    (u64::from(generation) << 48) | (c.calls << 32) | (c.failures << 16) | c.slow_calls
+}
+
+fn unpack(word: u64) -> (u16, Counts) {
+    let field = |shift: u32| (word >> shift) & 0xFFFF;
+    (
+        (word >> 48) as u16,
+        Counts {
+            calls: field(32),
+            failures: field(16),
+            slow_calls: field(0),
+        },
+    )
+}
+
+impl CountWindow {
+    pub(crate) fn new(size: u32) -> CountWindow {
+        CountWindow {
+            size: u64::from(size),
+            head: AtomicU64::new(0),
+            slots: (0..size).map(|_| AtomicU32::new(0)).collect(),
+            // Generation 0 starts empty; an out-of-date tag reads as empty too.
+            aggregate: AtomicU64::new(0),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_full_and_clean(&self, generation: u16) -> bool {
+        let full = pack(
+            generation,
+            Counts {
+                calls: self.size,
+                ..Counts::default()
+            },
+        );
+        self.aggregate.load(Ordering::Acquire) == full
+    }
+
+    /// Records one outcome of the closed period `generation`; the window's counts after it, or
+    /// `None` when the window has already moved on to a newer period.
+    pub(crate) fn record(&self, generation: u16, sample: Sample) -> Option<Counts> {
+        let bits =
+            PRESENT | if sample.failure { FAILURE } else { 0 } | if sample.slow { SLOW } else { 0 };
+        let i = self.head.fetch_add(1, Ordering::Relaxed);
+        let slot = &self.slots[(i % self.size) as usize];
+        let old = slot.swap((u32::from(generation) << 16) | bits, Ordering::AcqRel);
+        let old_bits = if (old >> 16) as u16 == generation {
+            old & 0xFFFF
+        } else {
+            0
+        };
+        let delta = |mask: u32, have: u64| -> u64 {
+            let add = u64::from(bits & mask != 0);
+            let sub = u64::from(old_bits & mask != 0);
+            (have + add).saturating_sub(sub).min(0xFFFF)
+        };
+        let mut after = None;
+        let _ = self
+            .aggregate
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                let (tag, current) = unpack(word);
+                if tag != generation && is_older(generation, tag) {
+                    return None;
+                }
+                let c = if tag == generation {
+                    current
+                } else {
+                    Counts::default()
+                };
+                let next = Counts {
+                    calls: delta(PRESENT, c.calls),
+                    failures: delta(FAILURE, c.failures),
+                    slow_calls: delta(SLOW, c.slow_calls),
+                };
+                after = Some(next);
+                Some(pack(generation, next))
+            });
+        after
+    }
+
+    /// The window's counts for `generation` (empty if it holds another period).
+    pub(crate) fn counts(&self, generation: u16) -> Counts {
+        let (tag, c) = unpack(self.aggregate.load(Ordering::Acquire));
+        if tag == generation {
+            c
+        } else {
+            Counts::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: Sample = Sample {
+        failure: false,
+        slow: false,
+    };
+    const FAIL: Sample = Sample {
+        failure: true,
+        slow: false,
+    };
+
+    #[test]
+    fn slides_over_exactly_the_last_n() {
+        let w = CountWindow::new(3);
+        w.record(1, FAIL);
+        w.record(1, FAIL);
+        assert_eq!(
+            w.record(1, OK).unwrap(),
+            Counts {
+                calls: 3,
+                failures: 2,
+                slow_calls: 0
+            }
+        );
+        assert_eq!(w.record(1, OK).unwrap().failures, 1);
+        assert_eq!(w.record(1, OK).unwrap().failures, 0);
+        assert!(w.is_full_and_clean(1));
+    }
+
+    #[test]
+    fn a_new_generation_starts_empty_and_old_ones_are_dropped() {
+        let w = CountWindow::new(4);
+        w.record(1, FAIL);
+        w.record(1, FAIL);
+        assert_eq!(
+            w.record(2, OK).unwrap(),
+            Counts {
+                calls: 1,
+                failures: 0,
+                slow_calls: 0
+            }
+        );
+        assert_eq!(w.record(1, FAIL), None);
+        assert_eq!(w.counts(2).calls, 1);
+        assert_eq!(w.counts(1), Counts::default());
+    }
+
+    #[test]
+    fn concurrent_records_stay_consistent() {
+        let w = std::sync::Arc::new(CountWindow::new(100));
+        let threads: Vec<_> = (0..2)
+            .map(|t| {
+                let w = w.clone();
+                std::thread::spawn(move || {
+                    for i in 0..20_000 {
+                        w.record(1, if (i + t) % 4 == 0 { FAIL } else { OK });
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let recount = w
+            .slots
+            .iter()
+            .filter(|s| s.load(Ordering::Relaxed) & FAILURE != 0)
+            .count() as u64;
+        assert_eq!(w.counts(1).calls, 100);
+        assert_eq!(w.counts(1).failures, recount);
+    }
+}

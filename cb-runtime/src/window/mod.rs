@@ -1,0 +1,99 @@
+//! Sliding windows for the rate triggers and the rule that judges them.
+
+pub(crate) mod count;
+pub(crate) mod time;
+
+use crate::config::BreakerConfig;
+use crate::events::Reason;
+
+/// One recorded outcome as a window sees it (ignored outcomes never reach a window).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sample {
+    pub(crate) failure: bool,
+    pub(crate) slow: bool,
+}
+
+impl Sample {
+    pub(crate) fn is_clean(self) -> bool {
+        !self.failure && !self.slow
+    }
+}
+
+/// What a window holds: calls recorded (successes and failures), failures, slow calls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Successes plus failures in the window.
+    pub calls: u64,
+    /// Failures in the window.
+    pub failures: u64,
+    /// Slow calls (successful or not) in the window.
+    pub slow_calls: u64,
+}
+
+impl Counts {
+    /// failures / calls, if any call is in the window.
+    pub fn failure_rate(&self) -> Option<f64> {
+        (self.calls > 0).then(|| self.failures as f64 / self.calls as f64)
+    }
+
+    /// slow calls / calls, if any call is in the window.
+    pub fn slow_call_rate(&self) -> Option<f64> {
+        (self.calls > 0).then(|| self.slow_calls as f64 / self.calls as f64)
+    }
+}
+
+/// The rate rules of a configuration.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RateRule {
+    failure_rate: Option<f64>,
+    slow_call_rate: Option<f64>,
+    minimum_calls: u64,
+}
+
+impl RateRule {
+    pub(crate) fn new(config: &BreakerConfig) -> RateRule {
+        RateRule {
+            failure_rate: config.failure_rate_threshold,
+            slow_call_rate: config.slow_call_rate_threshold,
+            minimum_calls: u64::from(config.effective_minimum_calls()),
+        }
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.failure_rate.is_some() || self.slow_call_rate.is_some()
+    }
+
+    /// The reason to open, if the window's counts reach a threshold (inclusive).
+    pub(crate) fn judge(&self, c: Counts) -> Option<Reason> {
+        if c.calls < self.minimum_calls || c.calls == 0 {
+            return None;
+        }
+        let calls = c.calls as f64;
+        if let Some(threshold) = self.failure_rate {
+            let rate = c.failures as f64 / calls;
+            if rate >= threshold {
+                return Some(Reason::FailureRate {
+                    rate,
+                    threshold,
+                    calls: c.calls,
+                });
+            }
+        }
+        if let Some(threshold) = self.slow_call_rate {
+            let rate = c.slow_calls as f64 / calls;
+            if rate >= threshold {
+                return Some(Reason::SlowCallRate {
+                    rate,
+                    threshold,
+                    calls: c.calls,
+                });
+            }
+        }
+        None
+    }
+}
+
+/// Whether generation tag `mine` is older than `theirs` (16-bit wrapping order).
+pub(crate) fn is_older(mine: u16, theirs: u16) -> bool {
+    (mine.wrapping_sub(theirs) as i16) < 0
+}

@@ -1,0 +1,59 @@
+//! Shared helpers of the behaviour scenarios (each test file includes this with `mod support;`).
+#![allow(dead_code)]
+
+use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Outcome, State};
+use std::time::Duration;
+
+/// A breaker on a manual clock, with jitter off so open waits are exact.
+pub fn breaker(config: cb_runtime::BreakerConfigBuilder) -> (CircuitBreaker, ManualClock) {
+    let clock = ManualClock::new();
+    let config: BreakerConfig = config.jitter(0.0).build().expect("valid test config");
+    let breaker = CircuitBreaker::builder("scenario")
+        .config(config)
+        .clock(clock.clone())
+        .build();
+    (breaker, clock)
+}
+
+/// A config with only the consecutive trigger.
+pub fn consecutive(n: u32) -> cb_runtime::BreakerConfigBuilder {
+    BreakerConfig::builder()
+        .consecutive_failures(n)
+        .no_failure_rate()
+        .no_slow_call_rate()
+}
+
+/// Runs one call recording `outcome`; whether it was admitted.
+pub fn run(breaker: &CircuitBreaker, outcome: Outcome) -> bool {
+    match breaker.try_acquire() {
+        Ok(permit) => {
+            permit.record(outcome);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Records `n` outcomes, asserting each was admitted.
+pub fn run_n(breaker: &CircuitBreaker, n: usize, outcome: Outcome) {
+    for i in 0..n {
+        assert!(
+            run(breaker, outcome),
+            "call {i} of {n} ({outcome:?}) was rejected"
+        );
+    }
+}
+
+/// Trips a breaker that opens after `n` consecutive failures.
+pub fn trip(breaker: &CircuitBreaker, n: u32) {
+    run_n(breaker, n as usize, Outcome::Failure);
+    assert_eq!(breaker.state(), State::Open);
+}
+
+pub fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+pub fn millis(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
