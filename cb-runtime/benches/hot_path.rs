@@ -14,15 +14,11 @@ use std::time::{Duration, Instant};
 const HOUR: Duration = Duration::from_secs(3600);
 
 fn work(i: u64) -> Result<u64, u64> {
-    if black_box(i) == u64::MAX {
-        Err(i)
-    } else {
-        Ok(i)
-    }
+    if black_box(i) == u64::MAX { Err(i) } else { Ok(i) }
 }
 
 fn mixed(i: u64) -> Result<u64, u64> {
-    if black_box(i) % 2 == 0 { Err(i) } else { Ok(i) }
+    if black_box(i).is_multiple_of(2) { Err(i) } else { Ok(i) }
 }
 
 fn cb_consecutive() -> CircuitBreaker {
@@ -56,10 +52,7 @@ fn cb_time_window() -> CircuitBreaker {
 fn failsafe_consecutive() -> impl failsafe::CircuitBreaker {
     use failsafe::{backoff, failure_policy};
     failsafe::Config::new()
-        .failure_policy(failure_policy::consecutive_failures(
-            1_000,
-            backoff::constant(HOUR),
-        ))
+        .failure_policy(failure_policy::consecutive_failures(1_000, backoff::constant(HOUR)))
         .build()
 }
 
@@ -72,9 +65,10 @@ fn recloser() -> recloser::Recloser {
 }
 
 /// Every contender as a closure running one call with outcome `f(i)`.
-fn contenders(
-    f: fn(u64) -> Result<u64, u64>,
-) -> Vec<(&'static str, Box<dyn Fn(u64) -> bool + Send + Sync>)> {
+/// One contender: runs a call and says whether it returned `Ok`.
+type Contender = Box<dyn Fn(u64) -> bool + Send + Sync>;
+
+fn contenders(f: fn(u64) -> Result<u64, u64>) -> Vec<(&'static str, Contender)> {
     let consecutive = cb_consecutive();
     let count = cb_count_window();
     let time = cb_time_window();
@@ -87,22 +81,13 @@ fn contenders(
             "cb_consecutive",
             Box::new(move |i| consecutive.call_sync(|| f(i)).is_ok()),
         ),
-        (
-            "cb_count_window",
-            Box::new(move |i| count.call_sync(|| f(i)).is_ok()),
-        ),
-        (
-            "cb_time_window",
-            Box::new(move |i| time.call_sync(|| f(i)).is_ok()),
-        ),
+        ("cb_count_window", Box::new(move |i| count.call_sync(|| f(i)).is_ok())),
+        ("cb_time_window", Box::new(move |i| time.call_sync(|| f(i)).is_ok())),
         (
             "failsafe_consecutive",
             Box::new(move |i| fs_consecutive.call(|| f(i)).is_ok()),
         ),
-        (
-            "failsafe_default",
-            Box::new(move |i| fs_default.call(|| f(i)).is_ok()),
-        ),
+        ("failsafe_default", Box::new(move |i| fs_default.call(|| f(i)).is_ok())),
         ("recloser", Box::new(move |i| rc.call(|| f(i)).is_ok())),
     ]
 }
@@ -144,21 +129,14 @@ fn open_rejection(c: &mut Criterion) {
             .unwrap(),
     );
     let _ = cb.call_sync(|| Err::<(), _>(()));
-    g.bench_function("cb", |b| {
-        b.iter(|| black_box(cb.call_sync(|| work(1)).is_err()))
-    });
+    g.bench_function("cb", |b| b.iter(|| black_box(cb.call_sync(|| work(1)).is_err())));
 
     use failsafe::{backoff, failure_policy};
     let fs = failsafe::Config::new()
-        .failure_policy(failure_policy::consecutive_failures(
-            1,
-            backoff::constant(HOUR),
-        ))
+        .failure_policy(failure_policy::consecutive_failures(1, backoff::constant(HOUR)))
         .build();
     let _ = fs.call(|| Err::<(), _>(()));
-    g.bench_function("failsafe", |b| {
-        b.iter(|| black_box(fs.call(|| work(1)).is_err()))
-    });
+    g.bench_function("failsafe", |b| b.iter(|| black_box(fs.call(|| work(1)).is_err())));
 
     let rc = recloser::Recloser::custom()
         .error_rate(0.5)
@@ -168,9 +146,7 @@ fn open_rejection(c: &mut Criterion) {
     for _ in 0..3 {
         let _ = rc.call(|| Err::<(), _>(()));
     }
-    g.bench_function("recloser", |b| {
-        b.iter(|| black_box(rc.call(|| work(1)).is_err()))
-    });
+    g.bench_function("recloser", |b| b.iter(|| black_box(rc.call(|| work(1)).is_err())));
     g.finish();
 }
 
@@ -198,11 +174,5 @@ fn two_threads(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(
-    benches,
-    closed_success,
-    closed_mixed,
-    open_rejection,
-    two_threads
-);
+criterion_group!(benches, closed_success, closed_mixed, open_rejection, two_threads);
 criterion_main!(benches);

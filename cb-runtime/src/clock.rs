@@ -117,10 +117,7 @@ pub(crate) fn duration_nanos(d: Duration) -> u64 {
 
 #[cfg(target_os = "linux")]
 fn monotonic_nanos() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     #[allow(unsafe_code)]
     // SAFETY: `ts` is a valid, writable timespec and CLOCK_MONOTONIC_COARSE exists on every
     // Linux since 2.6.32; clock_gettime writes only into `ts`.

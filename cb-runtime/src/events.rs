@@ -56,25 +56,11 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::ConsecutiveFailures { count } => write!(f, "{count} consecutive failures"),
-            Reason::FailureRate {
-                rate,
-                threshold,
-                calls,
-            } => {
-                write!(
-                    f,
-                    "failure rate {rate:.2} >= {threshold:.2} over {calls} calls"
-                )
+            Reason::FailureRate { rate, threshold, calls } => {
+                write!(f, "failure rate {rate:.2} >= {threshold:.2} over {calls} calls")
             }
-            Reason::SlowCallRate {
-                rate,
-                threshold,
-                calls,
-            } => {
-                write!(
-                    f,
-                    "slow call rate {rate:.2} >= {threshold:.2} over {calls} calls"
-                )
+            Reason::SlowCallRate { rate, threshold, calls } => {
+                write!(f, "slow call rate {rate:.2} >= {threshold:.2} over {calls} calls")
             }
             Reason::OpenWaitElapsed => f.write_str("open wait elapsed"),
             Reason::ProbeFailed => f.write_str("half-open probe failed"),
@@ -159,42 +145,40 @@ impl EventBus {
         self.subscribers.load(Ordering::Relaxed) != 0
     }
 
+    /// Sends `event` to tracing and, when there are any, to subscribers.
     pub(crate) fn emit(&self, event: Event) {
-        match &event {
-            Event::Transition {
-                name,
-                from,
-                to,
-                reason,
-            } => tracing::info!(
-                target: "cb_runtime",
-                breaker = *name,
-                from = from.as_str(),
-                to = to.as_str(),
-                reason = %reason,
-                "circuit breaker `{name}` {from} -> {to}: {reason}"
-            ),
-            Event::Rejected { name, state } => {
-                tracing::debug!(target: "cb_runtime", breaker = *name, state = state.as_str(), "call rejected")
-            }
-            Event::SlowCall { name, duration } => {
-                tracing::debug!(target: "cb_runtime", breaker = *name, duration = ?duration, "slow call")
-            }
-            Event::ConfigConflict {
-                name,
-                kept,
-                ignored,
-            } => tracing::warn!(
+        trace(&event);
+        if self.has_subscribers() {
+            let _ = self.sender.send(event);
+        }
+    }
+}
+
+/// Emits `event` as a `tracing` event (target `cb_runtime`).
+#[inline]
+pub(crate) fn trace(event: &Event) {
+    match event {
+        Event::Transition { name, from, to, reason } => tracing::info!(
+            target: "cb_runtime",
+            breaker = *name,
+            from = from.as_str(),
+            to = to.as_str(),
+            reason = %reason,
+            "circuit breaker `{name}` {from} -> {to}: {reason}"
+        ),
+        Event::Rejected { name, state } => {
+            tracing::debug!(target: "cb_runtime", breaker = *name, state = state.as_str(), "call rejected")
+        }
+        Event::SlowCall { name, duration } => {
+            tracing::debug!(target: "cb_runtime", breaker = *name, duration = ?duration, "slow call")
+        }
+        Event::ConfigConflict { name, kept, ignored } => tracing::warn!(
                 target: "cb_runtime",
                 breaker = *name,
                 kept = %kept,
                 ignored = %ignored,
-                "circuit breaker `{name}` is already registered with another configuration; the first one stays in force"
-            ),
-        }
-        if self.has_subscribers() {
-            let _ = self.sender.send(event);
-        }
+            "circuit breaker `{name}` is already registered with another configuration; the first one stays in force"
+        ),
     }
 }
 

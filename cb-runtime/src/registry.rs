@@ -67,10 +67,7 @@ impl Registry {
             self.check_conflict(&existing, config);
             return existing;
         }
-        let mut breakers = self
-            .breakers
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut breakers = self.breakers.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(existing) = breakers.get(name) {
             let existing = existing.clone();
             drop(breakers);
@@ -108,8 +105,7 @@ impl Registry {
     }
 
     fn named(&self, name: &str) -> Result<Arc<CircuitBreaker>, UnknownBreaker> {
-        self.get(name)
-            .ok_or_else(|| UnknownBreaker(name.to_owned()))
+        self.get(name).ok_or_else(|| UnknownBreaker(name.to_owned()))
     }
 
     /// The snapshot of one breaker.

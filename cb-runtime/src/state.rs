@@ -49,10 +49,7 @@ impl State {
     }
 
     pub(crate) fn from_bits(bits: u64) -> State {
-        State::ALL
-            .get(bits as usize)
-            .copied()
-            .unwrap_or(State::Closed)
+        State::ALL.get(bits as usize).copied().unwrap_or(State::Closed)
     }
 
     /// Whether calls are rejected in this state (ignoring half-open slot limits).

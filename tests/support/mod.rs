@@ -37,10 +37,7 @@ pub fn run(breaker: &CircuitBreaker, outcome: Outcome) -> bool {
 /// Records `n` outcomes, asserting each was admitted.
 pub fn run_n(breaker: &CircuitBreaker, n: usize, outcome: Outcome) {
     for i in 0..n {
-        assert!(
-            run(breaker, outcome),
-            "call {i} of {n} ({outcome:?}) was rejected"
-        );
+        assert!(run(breaker, outcome), "call {i} of {n} ({outcome:?}) was rejected");
     }
 }
 

@@ -29,11 +29,13 @@ impl CircuitBreaker {
     /// let value = breaker.call_sync(|| "42".parse::<u32>()).unwrap();
     /// assert_eq!(value, 42);
     /// ```
+    #[inline]
     pub fn call_sync<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, CallError<E>> {
         self.call_sync_classified(f, by_result)
     }
 
     /// [`call_sync`](Self::call_sync) with a classifier deciding how each result counts.
+    #[inline]
     pub fn call_sync_classified<T, E>(
         &self,
         f: impl FnOnce() -> Result<T, E>,
@@ -72,10 +74,7 @@ impl CircuitBreaker {
     /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
     /// # }
     /// ```
-    pub async fn call<T, E>(
-        &self,
-        f: impl AsyncFnOnce() -> Result<T, E>,
-    ) -> Result<T, CallError<E>> {
+    pub async fn call<T, E>(&self, f: impl AsyncFnOnce() -> Result<T, E>) -> Result<T, CallError<E>> {
         self.call_classified(f, by_result).await
     }
 
@@ -145,12 +144,10 @@ impl CircuitBreaker {
 /// Polls `fut`, turning a panic inside it into an `Err` carrying the payload.
 async fn unwind_as_failure<F: Future>(fut: F) -> Result<F::Output, Box<dyn std::any::Any + Send>> {
     let mut fut = pin!(fut);
-    poll_fn(
-        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(panic) => Poll::Ready(Err(panic)),
-        },
-    )
+    poll_fn(|cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+        Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(panic) => Poll::Ready(Err(panic)),
+    })
     .await
 }

@@ -23,9 +23,7 @@ impl CircuitBreaker {
             match word.state() {
                 State::Open => {
                     let now = self.clock.now_nanos();
-                    let Some(deadline) =
-                        stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation())
-                    else {
+                    let Some(deadline) = stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation()) else {
                         return word;
                     };
                     if now <= deadline {
@@ -59,11 +57,8 @@ impl CircuitBreaker {
         let word = self.settle();
         let window = self.window_counts(word);
         let open_for = match word.state() {
-            State::Open => {
-                stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation()).map(|deadline| {
-                    Duration::from_nanos(deadline.saturating_sub(self.clock.now_nanos()))
-                })
-            }
+            State::Open => stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation())
+                .map(|deadline| Duration::from_nanos(deadline.saturating_sub(self.clock.now_nanos()))),
             _ => None,
         };
         let consecutive = self.consecutive.load(Ordering::Acquire);

@@ -221,13 +221,11 @@ impl CircuitBreaker {
     fn reject(&self, state: State, retry_after: Option<std::time::Duration>) -> Rejected {
         let slot = Slot::current();
         self.stripes.get(slot).count(Total::Rejected, slot);
-        if self.events.has_subscribers()
-            || tracing::enabled!(target: "cb_runtime", tracing::Level::DEBUG)
-        {
-            self.events.emit(Event::Rejected {
-                name: self.name,
-                state,
-            });
+        let event = Event::Rejected { name: self.name, state };
+        if self.events.has_subscribers() {
+            self.events.emit(event);
+        } else {
+            crate::events::trace(&event);
         }
         Rejected {
             name: self.name,
@@ -268,14 +266,10 @@ impl CircuitBreaker {
                     0
                 };
                 let wait = duration_nanos(backoff::open_wait(&self.config, k));
-                self.stamp.store(
-                    stamp(now.saturating_add(wait), next.generation()),
-                    Ordering::Release,
-                );
+                self.stamp
+                    .store(stamp(now.saturating_add(wait), next.generation()), Ordering::Release);
             }
-            State::HalfOpen => self
-                .stamp
-                .store(stamp(now, next.generation()), Ordering::Release),
+            State::HalfOpen => self.stamp.store(stamp(now, next.generation()), Ordering::Release),
             State::Closed => self.reopens.store(0, Ordering::Release),
             _ => {}
         }

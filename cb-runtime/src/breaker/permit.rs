@@ -67,17 +67,11 @@ pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
     word: Word,
     start: u64,
-    done: bool,
 }
 
 impl<'a> Permit<'a> {
     pub(crate) fn new(breaker: &'a CircuitBreaker, word: Word, start: u64) -> Self {
-        Permit {
-            breaker,
-            word,
-            start,
-            done: false,
-        }
+        Permit { breaker, word, start }
     }
 
     /// The state that admitted the call: Closed, HalfOpen (a probe), Disabled or MetricsOnly.
@@ -120,20 +114,16 @@ impl<'a> Permit<'a> {
     }
 
     #[inline]
-    fn finish(mut self, outcome: Recorded) {
-        self.done = true;
-        self.breaker.record(self.word, self.start, outcome);
+    fn finish(self, outcome: Recorded) {
+        let this = std::mem::ManuallyDrop::new(self);
+        this.breaker.record(this.word, this.start, outcome);
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        if self.done {
-            return;
-        }
         if std::thread::panicking() {
-            self.breaker
-                .record(self.word, self.start, Recorded::Failure);
+            self.breaker.record(self.word, self.start, Recorded::Failure);
         } else {
             self.breaker.release(self.word);
         }

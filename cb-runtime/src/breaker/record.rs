@@ -79,30 +79,21 @@ impl CircuitBreaker {
             let (g, run) = split(current);
             if run != 0 && g == generation {
                 let reset = u64::from(generation) << 32;
-                let _ = self.consecutive.compare_exchange(
-                    current,
-                    reset,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                );
+                let _ = self
+                    .consecutive
+                    .compare_exchange(current, reset, Ordering::AcqRel, Ordering::Relaxed);
             }
             return None;
         }
         let mut run = 0;
-        let _ = self
-            .consecutive
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
-                let (g, r) = split(w);
-                if g != generation && (generation.wrapping_sub(g) as i32) < 0 {
-                    return None;
-                }
-                run = if g == generation {
-                    r.saturating_add(1)
-                } else {
-                    1
-                };
-                Some((u64::from(generation) << 32) | u64::from(run))
-            });
+        let _ = self.consecutive.fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
+            let (g, r) = split(w);
+            if g != generation && (generation.wrapping_sub(g) as i32) < 0 {
+                return None;
+            }
+            run = if g == generation { r.saturating_add(1) } else { 1 };
+            Some((u64::from(generation) << 32) | u64::from(run))
+        });
         (run >= limit).then_some(Reason::ConsecutiveFailures { count: run })
     }
 
@@ -118,9 +109,16 @@ impl CircuitBreaker {
         }
         let window = self.time_window.as_ref()?;
         let stripe = self.stripes.get(slot);
-        window
-            .record(stripe, slot, generation, now, sample)
-            .then(|| window.counts(&self.stripes, generation, now))
+        if !window.record(stripe, slot, generation, now, sample)
+            || (sample.is_clean() && window.judged_in_epoch(generation, now))
+        {
+            return None;
+        }
+        let counts = window.counts(&self.stripes, generation, now);
+        if counts.calls >= self.plan.rates.minimum_calls() {
+            window.mark_judged(generation, now);
+        }
+        Some(counts)
     }
 
     /// The window's counts as of now, for snapshots.

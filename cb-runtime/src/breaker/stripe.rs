@@ -25,23 +25,14 @@ impl SlotGuard {
         let mut free = FREE_SLOTS.load(Ordering::Relaxed);
         while free != 0 {
             let bit = free.trailing_zeros();
-            match FREE_SLOTS.compare_exchange_weak(
-                free,
-                free & !(1 << bit),
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
+            match FREE_SLOTS.compare_exchange_weak(free, free & !(1 << bit), Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => {
-                    return SlotGuard {
-                        index: bit as usize,
-                    };
+                    return SlotGuard { index: bit as usize };
                 }
                 Err(now) => free = now,
             }
         }
-        SlotGuard {
-            index: EXCLUSIVE_SLOTS,
-        }
+        SlotGuard { index: EXCLUSIVE_SLOTS }
     }
 }
 
@@ -83,10 +74,7 @@ impl Slot {
 #[inline]
 pub(crate) fn add(cell: &AtomicU64, n: u64, slot: Slot) {
     if slot.exclusive() {
-        cell.store(
-            cell.load(Ordering::Relaxed).wrapping_add(n),
-            Ordering::Relaxed,
-        );
+        cell.store(cell.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
     } else {
         cell.fetch_add(n, Ordering::Relaxed);
     }
@@ -209,9 +197,7 @@ mod tests {
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let stripe = stripe.clone();
-                std::thread::spawn(move || {
-                    (0..10_000).for_each(|_| stripe.count(Total::Failure, shared))
-                })
+                std::thread::spawn(move || (0..10_000).for_each(|_| stripe.count(Total::Failure, shared)))
             })
             .collect();
         for h in handles {

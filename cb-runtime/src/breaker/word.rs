@@ -43,17 +43,11 @@ impl Word {
 
     /// The next period: another state, counters cleared, generation bumped.
     pub(crate) fn next(self, state: State) -> Word {
-        Word::new(
-            state,
-            self.generation().wrapping_add(1) & ((1 << (64 - GEN_SHIFT)) - 1),
-        )
+        Word::new(state, self.generation().wrapping_add(1) & ((1 << (64 - GEN_SHIFT)) - 1))
     }
 
     pub(crate) fn with_in_flight(self, n: u32) -> Word {
-        Word(
-            (self.0 & !(COUNT_MASK << IN_FLIGHT_SHIFT))
-                | ((n as u64 & COUNT_MASK) << IN_FLIGHT_SHIFT),
-        )
+        Word((self.0 & !(COUNT_MASK << IN_FLIGHT_SHIFT)) | ((n as u64 & COUNT_MASK) << IN_FLIGHT_SHIFT))
     }
 
     pub(crate) fn with_successes(self, n: u32) -> Word {
@@ -67,9 +61,7 @@ const NANOS_PER_MILLI: u64 = 1_000_000;
 
 /// Packs a time (rounded up to the millisecond) with the generation it belongs to.
 pub(crate) fn stamp(nanos: u64, generation: u64) -> u64 {
-    let millis = nanos
-        .div_ceil(NANOS_PER_MILLI)
-        .min((1 << (64 - STAMP_GEN_BITS)) - 1);
+    let millis = nanos.div_ceil(NANOS_PER_MILLI).min((1 << (64 - STAMP_GEN_BITS)) - 1);
     (millis << STAMP_GEN_BITS) | (generation & STAMP_GEN_MASK)
 }
 
@@ -85,9 +77,7 @@ mod tests {
 
     #[test]
     fn fields_round_trip() {
-        let w = Word::new(State::HalfOpen, 12345)
-            .with_in_flight(3)
-            .with_successes(8191);
+        let w = Word::new(State::HalfOpen, 12345).with_in_flight(3).with_successes(8191);
         assert_eq!(w.state(), State::HalfOpen);
         assert_eq!(w.in_flight(), 3);
         assert_eq!(w.successes(), 8191);

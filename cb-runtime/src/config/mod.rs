@@ -119,11 +119,7 @@ impl BreakerConfig {
             value,
         };
         if self.consecutive_failures == Some(0) {
-            return Err(err(
-                "consecutive_failures",
-                "must be at least 1",
-                "0".into(),
-            ));
+            return Err(err("consecutive_failures", "must be at least 1", "0".into()));
         }
         for (key, rate) in [
             ("failure_rate_threshold", self.failure_rate_threshold),
@@ -176,11 +172,7 @@ impl BreakerConfig {
             ));
         }
         if !(self.jitter >= 0.0 && self.jitter < 1.0) {
-            return Err(err(
-                "jitter",
-                "must be in [0.0, 1.0)",
-                self.jitter.to_string(),
-            ));
+            return Err(err("jitter", "must be in [0.0, 1.0)", self.jitter.to_string()));
         }
         for (key, n) in [
             ("half_open_max_calls", self.half_open_max_calls),
@@ -269,10 +261,7 @@ mod tests {
     #[test]
     fn every_rule_names_its_key() {
         let cases: Vec<(BreakerConfigBuilder, &str)> = vec![
-            (
-                BreakerConfig::builder().consecutive_failures(0),
-                "consecutive_failures",
-            ),
+            (BreakerConfig::builder().consecutive_failures(0), "consecutive_failures"),
             (
                 BreakerConfig::builder().failure_rate_threshold(0.0),
                 "failure_rate_threshold",
@@ -286,39 +275,21 @@ mod tests {
                 "slow_call_duration",
             ),
             (BreakerConfig::builder().minimum_calls(0), "minimum_calls"),
-            (
-                BreakerConfig::builder().window(Window::Count(0)),
-                "window.size",
-            ),
-            (
-                BreakerConfig::builder().window(Window::Count(70_000)),
-                "window.size",
-            ),
+            (BreakerConfig::builder().window(Window::Count(0)), "window.size"),
+            (BreakerConfig::builder().window(Window::Count(70_000)), "window.size"),
             (
                 BreakerConfig::builder().window(Window::Time(Duration::from_secs(3600))),
                 "window.size",
             ),
-            (
-                BreakerConfig::builder().open_timeout(Duration::ZERO),
-                "open_timeout",
-            ),
-            (
-                BreakerConfig::builder().backoff_multiplier(0.5),
-                "backoff_multiplier",
-            ),
+            (BreakerConfig::builder().open_timeout(Duration::ZERO), "open_timeout"),
+            (BreakerConfig::builder().backoff_multiplier(0.5), "backoff_multiplier"),
             (
                 BreakerConfig::builder().max_open_timeout(Duration::from_secs(1)),
                 "max_open_timeout",
             ),
             (BreakerConfig::builder().jitter(1.0), "jitter"),
-            (
-                BreakerConfig::builder().half_open_max_calls(0),
-                "half_open_max_calls",
-            ),
-            (
-                BreakerConfig::builder().success_threshold(9000),
-                "success_threshold",
-            ),
+            (BreakerConfig::builder().half_open_max_calls(0), "half_open_max_calls"),
+            (BreakerConfig::builder().success_threshold(9000), "success_threshold"),
             (
                 BreakerConfig::builder().half_open_max_wait(Duration::ZERO),
                 "half_open_max_wait",

@@ -64,8 +64,7 @@ impl CountWindow {
     /// Records one outcome of the closed period `generation`; the window's counts after it, or
     /// `None` when the window has already moved on to a newer period.
     pub(crate) fn record(&self, generation: u16, sample: Sample) -> Option<Counts> {
-        let bits =
-            PRESENT | if sample.failure { FAILURE } else { 0 } | if sample.slow { SLOW } else { 0 };
+        let bits = PRESENT | if sample.failure { FAILURE } else { 0 } | if sample.slow { SLOW } else { 0 };
         let i = self.head.fetch_add(1, Ordering::Relaxed);
         let slot = &self.slots[(i % self.size) as usize];
         let old = slot.swap((u32::from(generation) << 16) | bits, Ordering::AcqRel);
@@ -87,11 +86,7 @@ impl CountWindow {
                 if tag != generation && is_older(generation, tag) {
                     return None;
                 }
-                let c = if tag == generation {
-                    current
-                } else {
-                    Counts::default()
-                };
+                let c = if tag == generation { current } else { Counts::default() };
                 let next = Counts {
                     calls: delta(PRESENT, c.calls),
                     failures: delta(FAILURE, c.failures),
@@ -106,11 +101,7 @@ impl CountWindow {
     /// The window's counts for `generation` (empty if it holds another period).
     pub(crate) fn counts(&self, generation: u16) -> Counts {
         let (tag, c) = unpack(self.aggregate.load(Ordering::Acquire));
-        if tag == generation {
-            c
-        } else {
-            Counts::default()
-        }
+        if tag == generation { c } else { Counts::default() }
     }
 }
 

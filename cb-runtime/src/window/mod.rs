@@ -59,6 +59,10 @@ impl RateRule {
         }
     }
 
+    pub(crate) fn minimum_calls(&self) -> u64 {
+        self.minimum_calls
+    }
+
     pub(crate) fn enabled(&self) -> bool {
         self.failure_rate.is_some() || self.slow_call_rate.is_some()
     }

@@ -22,6 +22,10 @@ pub(crate) struct TimeWindow {
     buckets: u64,
     /// `generation:16 | first epoch (mod 2^48) at which no failure is in the window`.
     dirty_until: AtomicU64,
+    /// `generation:16 | epoch (mod 2^48)` of the last judgement that found at least
+    /// `minimum_calls` outcomes: until the epoch changes nothing expires, so a clean success
+    /// can only lower the rates and need not be judged again.
+    judged: AtomicU64,
 }
 
 impl TimeWindow {
@@ -36,6 +40,7 @@ impl TimeWindow {
             width,
             buckets: size.div_ceil(width),
             dirty_until: AtomicU64::new(0),
+            judged: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -50,14 +55,7 @@ impl TimeWindow {
 
     /// Records one outcome in the caller's stripe. Returns whether the window must be judged.
     #[inline]
-    pub(crate) fn record(
-        &self,
-        stripe: &Stripe,
-        slot: Slot,
-        generation: u16,
-        now: u64,
-        sample: Sample,
-    ) -> bool {
+    pub(crate) fn record(&self, stripe: &Stripe, slot: Slot, generation: u16, now: u64, sample: Sample) -> bool {
         let epoch = self.epoch(now);
         let gen_tag = u64::from(generation) + 1;
         if stripe.bucket_generation.load(Ordering::Acquire) != gen_tag {
@@ -89,6 +87,24 @@ impl TimeWindow {
             self.dirty_until.store(until, Ordering::Relaxed);
         }
         true
+    }
+
+    fn epoch_tag(&self, generation: u16, now: u64) -> u64 {
+        (u64::from(generation) << TAG_SHIFT) | (self.epoch(now) & LOW48)
+    }
+
+    /// Whether a judgement at `now` found the minimum of calls, with nothing expired since.
+    #[inline]
+    pub(crate) fn judged_in_epoch(&self, generation: u16, now: u64) -> bool {
+        self.judged.load(Ordering::Relaxed) == self.epoch_tag(generation, now)
+    }
+
+    /// Notes a judgement at `now` that found at least the minimum of calls.
+    pub(crate) fn mark_judged(&self, generation: u16, now: u64) {
+        let tag = self.epoch_tag(generation, now);
+        if self.judged.load(Ordering::Relaxed) != tag {
+            self.judged.store(tag, Ordering::Relaxed);
+        }
     }
 
     #[inline]
@@ -172,10 +188,7 @@ mod tests {
                 slow_calls: 0
             }
         );
-        assert!(
-            !w.record(stripe, slot, 0, 10 * SEC, OK),
-            "clean once the failure left"
-        );
+        assert!(!w.record(stripe, slot, 0, 10 * SEC, OK), "clean once the failure left");
         assert_eq!(w.counts(&stripes, 0, 20 * SEC), Counts::default());
     }
 
