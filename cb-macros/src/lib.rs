@@ -1,1 +1,83 @@
-//! Procedural macros of cb. Use them through `cb_runtime`, which re-exports them.
+//! Procedural macros of cb: `#[circuit_breaker]` and `#[derive(CircuitProtected)]`.
+//!
+//! Use them through `cb_runtime`, which re-exports them:
+//!
+//! ```
+//! use cb_runtime::{circuit_breaker, CallError};
+//!
+//! #[derive(Debug)]
+//! enum EtaError { Upstream, Breaker }
+//! impl From<cb_runtime::Rejected> for EtaError {
+//!     fn from(_: cb_runtime::Rejected) -> Self { EtaError::Breaker }
+//! }
+//!
+//! #[circuit_breaker(name = "macro-docs-eta", consecutive_failures = 3, open_timeout = "15s")]
+//! fn eta(km: u32) -> Result<u32, EtaError> {
+//!     if km > 1000 { Err(EtaError::Upstream) } else { Ok(km * 2) }
+//! }
+//!
+//! assert_eq!(eta(10).unwrap(), 20);
+//! # let _: Option<CallError<()>> = None;
+//! ```
+//!
+//! The expansion calls the runtime only through `cb_runtime::__private`, with absolute paths.
+
+mod args;
+mod ctxt;
+mod derive;
+mod expand;
+mod item;
+mod lit;
+mod plan;
+mod symbol;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Routes every call of a function or method through a circuit breaker from the global
+/// registry, keeping its signature. See the `cb_runtime` crate docs for the arguments.
+#[proc_macro_attribute]
+pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
+    attr::expand(args.into(), item.into()).into()
+}
+
+/// Gives a struct's `#[circuit_breaker]` methods struct-level defaults, and each instance its
+/// own breaker through a `#[circuit_breaker(key)]` field. Put it before the struct-level
+/// `#[circuit_breaker(..)]`.
+#[proc_macro_derive(CircuitProtected, attributes(circuit_breaker))]
+pub fn derive_circuit_protected(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::expand(&input).into()
+}
+
+mod attr {
+    //! The attribute's pipeline: parse, validate, plan, expand.
+
+    use crate::args::RawArgs;
+    use crate::ctxt::Ctxt;
+    use crate::item::Function;
+    use crate::symbol::Scope;
+    use crate::{expand, plan, validate};
+    use proc_macro2::TokenStream;
+
+    pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+        let func = match syn::parse2::<syn::ItemFn>(item.clone()) {
+            Ok(func) => Function::new(func),
+            Err(_) => {
+                let msg = "`#[circuit_breaker]` protects functions and methods; on a struct it goes below `#[derive(CircuitProtected)]`";
+                return expand::with_errors(item, syn::Error::new(proc_macro2::Span::call_site(), msg));
+            }
+        };
+        let mut cx = Ctxt::new();
+        let raw = syn::parse2::<RawArgs>(args).unwrap_or_else(|err| {
+            cx.syn_error(err);
+            RawArgs::default()
+        });
+        let args = validate::args(&raw, Scope::Function, &mut cx);
+        let plan = plan::plan(&func, args, &mut cx);
+        match cx.check() {
+            Ok(()) => expand::function(func, &plan),
+            Err(err) => expand::with_errors(item, err),
+        }
+    }
+}

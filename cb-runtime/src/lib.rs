@@ -26,6 +26,7 @@ mod error;
 mod events;
 mod glob;
 mod intern;
+mod protected;
 mod registry;
 mod snapshot;
 mod state;
@@ -36,11 +37,16 @@ pub mod __private;
 
 pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, Outcome, Permit};
 pub use clock::{Clock, ClockSource, ManualClock};
-pub use config::{BreakerConfig, BreakerConfigBuilder, ConfigError, Preset, Window};
+pub use config::{BreakerConfig, BreakerConfigBuilder, ConfigError, Preset, Setting, UnknownPreset, Window};
 pub use error::{CallError, Rejected, Timeout};
 pub use events::{Event, Reason, Subscription};
 pub use glob::glob_match;
-pub use registry::{Registry, UnknownBreaker, registry};
+pub use protected::CircuitProtected;
+pub use registry::{Registry, UnknownBreaker, init_registry, registry};
 pub use snapshot::{Snapshot, Totals, WindowStats};
 pub use state::State;
 pub use window::Counts;
+
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use cb_macros::{CircuitProtected, circuit_breaker};

@@ -16,8 +16,25 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 /// assert!(registry().get("docs-sentinel").is_some());
 /// ```
 pub fn registry() -> &'static Registry {
-    static GLOBAL: OnceLock<Registry> = OnceLock::new();
     GLOBAL.get_or_init(Registry::new)
+}
+
+static GLOBAL: OnceLock<Registry> = OnceLock::new();
+
+/// Installs `registry` as the global one, before anything used [`registry()`]: how tests put
+/// annotated functions on a [`ManualClock`](crate::ManualClock). Gives it back if the global
+/// registry already exists.
+///
+/// ```
+/// use cb_runtime::{init_registry, registry, ManualClock, Registry};
+///
+/// let clock = ManualClock::new();
+/// init_registry(Registry::with_clock(clock.clone())).expect("first use");
+/// assert!(init_registry(Registry::new()).is_err());
+/// # let _ = registry();
+/// ```
+pub fn init_registry(registry: Registry) -> Result<(), Registry> {
+    GLOBAL.set(registry)
 }
 
 /// Breakers by name. A name identifies one breaker: two call sites naming it share it, and

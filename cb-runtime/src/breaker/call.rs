@@ -142,7 +142,7 @@ impl CircuitBreaker {
 }
 
 /// Polls `fut`, turning a panic inside it into an `Err` carrying the payload.
-async fn unwind_as_failure<F: Future>(fut: F) -> Result<F::Output, Box<dyn std::any::Any + Send>> {
+pub(crate) async fn unwind_as_failure<F: Future>(fut: F) -> Result<F::Output, Box<dyn std::any::Any + Send>> {
     let mut fut = pin!(fut);
     poll_fn(|cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
         Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),

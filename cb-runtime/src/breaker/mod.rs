@@ -13,6 +13,7 @@ mod record;
 pub(crate) mod stripe;
 pub(crate) mod word;
 
+pub(crate) use call::unwind_as_failure;
 pub use permit::{Outcome, Permit};
 
 use crate::clock::{Clock, duration_nanos};

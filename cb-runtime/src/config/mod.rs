@@ -2,9 +2,11 @@
 
 mod builder;
 mod preset;
+mod setting;
 
 pub use builder::BreakerConfigBuilder;
-pub use preset::Preset;
+pub use preset::{Preset, UnknownPreset};
+pub use setting::Setting;
 
 use std::fmt;
 use std::time::Duration;

@@ -1,0 +1,108 @@
+//! Reads a `#[derive(CircuitProtected)]` struct: its `#[circuit_breaker(..)]` defaults and key
+//! field.
+
+use crate::args::RawArgs;
+use crate::ctxt::Ctxt;
+use crate::symbol::Scope;
+use crate::validate::{self, Setting};
+use proc_macro2::Span;
+use syn::{Data, DeriveInput, Fields, LitStr, Member, Type};
+
+/// The key field.
+pub(crate) struct KeyField {
+    pub(crate) member: Member,
+    /// `String`, `str`, `Box<str>`, `Arc<str>` or `Cow<str>`: borrowed, not formatted.
+    pub(crate) is_string: bool,
+}
+
+/// What the derive needs from the struct.
+#[derive(Default)]
+pub(crate) struct Struct {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) settings: Vec<Setting>,
+    pub(crate) krate: Option<syn::Path>,
+    pub(crate) key: Option<KeyField>,
+}
+
+impl Struct {
+    pub(crate) fn from_syn(input: &DeriveInput, cx: &mut Ctxt) -> Struct {
+        let fields = match &input.data {
+            Data::Struct(s) => &s.fields,
+            Data::Enum(e) => {
+                cx.error_spanned_by(e.enum_token, "`CircuitProtected` can only be derived for structs");
+                return Struct::default();
+            }
+            Data::Union(u) => {
+                cx.error_spanned_by(u.union_token, "`CircuitProtected` can only be derived for structs");
+                return Struct::default();
+            }
+        };
+        let mut raw = RawArgs::default();
+        for attr in input.attrs.iter().filter(|a| a.path().is_ident("circuit_breaker")) {
+            match attr.parse_args_with(<RawArgs as syn::parse::Parse>::parse) {
+                Ok(args) => raw.args.extend(args.args),
+                Err(err) => cx.syn_error(err),
+            }
+        }
+        let args = validate::args(&raw, Scope::Both, cx);
+        if args.name.is_none() {
+            cx.error_at(
+                input.ident.span(),
+                "missing `name`: add `#[circuit_breaker(name = \"...\")]` below `#[derive(CircuitProtected)]`",
+            );
+        }
+        Struct {
+            name: args.name,
+            settings: args.settings,
+            krate: args.krate,
+            key: key_field(fields, cx),
+        }
+    }
+}
+
+fn key_field(fields: &Fields, cx: &mut Ctxt) -> Option<KeyField> {
+    let mut key: Option<KeyField> = None;
+    for (i, field) in fields.iter().enumerate() {
+        for attr in field.attrs.iter().filter(|a| a.path().is_ident("circuit_breaker")) {
+            let args = match attr.parse_args_with(<RawArgs as syn::parse::Parse>::parse) {
+                Ok(raw) => validate::args(&raw, Scope::Field, cx),
+                Err(err) => {
+                    cx.syn_error(err);
+                    continue;
+                }
+            };
+            if !args.key {
+                continue;
+            }
+            if key.is_some() {
+                cx.error_spanned_by(attr, "only one field can be the breaker `key`");
+                continue;
+            }
+            let member = match &field.ident {
+                Some(ident) => Member::Named(ident.clone()),
+                None => Member::Unnamed(syn::Index {
+                    index: i as u32,
+                    span: Span::call_site(),
+                }),
+            };
+            key = Some(KeyField {
+                member,
+                is_string: is_string(&field.ty),
+            });
+        }
+    }
+    key
+}
+
+fn is_string(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => is_string(&r.elem),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| {
+            s.ident == "String"
+                || s.ident == "str"
+                || (["Box", "Arc", "Rc", "Cow"].iter().any(|w| s.ident == w)
+                    && quote::quote!(#s).to_string().contains("str"))
+        }),
+        _ => false,
+    }
+}

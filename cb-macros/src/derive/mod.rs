@@ -1,0 +1,55 @@
+//! `#[derive(CircuitProtected)]`: struct-level defaults and the optional key field.
+
+mod ast;
+
+use crate::ctxt::Ctxt;
+use crate::expand::settings::setting;
+use ast::Struct;
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::DeriveInput;
+
+/// The `CircuitProtected` impl, or the errors plus a stub impl (so that methods relying on it
+/// report nothing more).
+pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::new();
+    let parsed = Struct::from_syn(input, &mut cx);
+    match cx.check() {
+        Ok(()) => implementation(input, &parsed),
+        Err(err) => {
+            let errors = err.to_compile_error();
+            let stub = implementation(input, &Struct::default());
+            quote!(#errors #stub)
+        }
+    }
+}
+
+fn implementation(input: &DeriveInput, parsed: &Struct) -> TokenStream {
+    let k = parsed.krate.clone().unwrap_or_else(|| syn::parse_quote!(::cb_runtime));
+    let p = quote!(#k::__private);
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let name = parsed.name.as_ref().map(|n| n.value()).unwrap_or_default();
+    let settings = parsed.settings.iter().map(|s| setting(&k, s));
+    let key = match &parsed.key {
+        None => quote!(#p::None),
+        Some(field) if field.is_string => {
+            let member = &field.member;
+            quote!(#p::Some(#p::Cow::Borrowed(::core::convert::AsRef::<str>::as_ref(&self.#member))))
+        }
+        Some(field) => {
+            let member = &field.member;
+            quote!(#p::Some(#p::key_text(&self.#member)))
+        }
+    };
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #p::CircuitProtected for #ident #ty_generics #where_clause {
+            const __CB_DEFAULTS: #p::Defaults = #p::Defaults { name: #name, settings: &[#(#settings),*] };
+
+            fn __cb_key(&self) -> #p::Option<#p::Cow<'_, str>> {
+                #key
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The protected body.
+//!
+//! Input:
+//! ```text
+//! async fn fetch(&self, since: Option<u64>) -> Result<Vec<Alert>, E> { BODY }
+//! ```
+//! Output (with `fallback = cached`, served on any failure):
+//! ```text
+//! {
+//!     static __CB_SITE: CallSite = CallSite::new(None, &[SETTINGS]);
+//!     let __cb_breaker = __CB_SITE.breaker_of::<Self>(self);
+//!     let __cb_permit = match __cb_breaker.try_acquire() {
+//!         Ok(permit) => permit,
+//!         Err(rejected) => return { record_fallback; Self::cached(self, since, CallError::Rejected(rejected)).await },
+//!     };
+//!     let __cb_arg_since = since.clone_for_fallback();
+//!     let __cb_ran = run_async(__cb_permit, CLASSIFY, typed::<R, _>(async { BODY })).await;
+//!     match __cb_ran {
+//!         Ran::Done(value) => value,
+//!         Ran::Failed(value) => match value.into_err() {
+//!             Ok(value) => value,
+//!             Err(error) => { record_fallback; Self::cached(self, __cb_arg_since, CallError::Inner(error)).await }
+//!         },
+//!     }
+//! }
+//! ```
+//! `__cb_*` bindings are `Span::mixed_site()`: user code can neither name nor shadow them.
+
+use super::fallback::{Cause, call as call_fallback};
+use super::settings::{duration, setting};
+use crate::item::Receiver;
+use crate::plan::{Plan, Source};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+/// The statements that replace (or, under `#[async_trait]`, fill) the function's block.
+pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStream {
+    let k = &plan.krate;
+    let p = quote!(#k::__private);
+    let output = &plan.output;
+    let site = ident("__CB_SITE");
+    let breaker = ident("__cb_breaker");
+    let permit = ident("__cb_permit");
+    let rejected = ident("__cb_rejected");
+    let ran = ident("__cb_ran");
+    let value = ident("__cb_value");
+    let timed_out = ident("__cb_timeout");
+
+    let name = match &plan.source {
+        Source::Named(name) => quote!(#p::Some(#name)),
+        Source::Derived(_) => quote!(#p::None),
+    };
+    let settings = plan.settings.iter().map(|s| setting(k, s));
+    let resolve = match &plan.source {
+        Source::Named(_) => quote!(#p::CallSite::breaker(&#site)),
+        Source::Derived(receiver) => {
+            let this = match receiver {
+                Receiver::Ref => quote!(self),
+                Receiver::RefMut => quote!(&*self),
+                Receiver::Value => quote!(&self),
+            };
+            quote!(#p::CallSite::breaker_of::<Self>(&#site, #this))
+        }
+    };
+
+    let on_reject = match &plan.fallback {
+        Some(fb) => {
+            let call = call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, false);
+            quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
+        }
+        None => quote_spanned!(output.span()=> #p::reject_into::<#output>(#rejected)),
+    };
+
+    let serves_failures = plan.fallback.as_ref().filter(|fb| fb.on_failure);
+    let clones = match serves_failures {
+        Some(_) => clones(plan),
+        None => TokenStream::new(),
+    };
+
+    let classify = if plan.result_like {
+        let option = |path: &Option<syn::Path>| match path {
+            Some(path) => quote_spanned!(path.span()=> #p::Some(#path)),
+            None => quote!(#p::None),
+        };
+        let (failure_if, ignore_if) = (option(&plan.failure_if), option(&plan.ignore_if));
+        quote!(|__cb_result: &#output| #p::classify::<#output>(__cb_result, #failure_if, #ignore_if))
+    } else {
+        quote!(|_: &#output| #p::Outcome::Success)
+    };
+
+    let on_failed = match serves_failures {
+        Some(fb) if plan.result_like => {
+            let error = ident("__cb_error");
+            let call = call_fallback(plan, fb, Cause::Inner(&error), is_async, true);
+            quote! {
+                match #p::ResultLike::into_err(#value) {
+                    #p::Ok(#value) => #value,
+                    #p::Err(#error) => { #p::CircuitBreaker::record_fallback(#breaker); #call }
+                }
+            }
+        }
+        _ => quote!(#value),
+    };
+
+    let run = if is_async {
+        let future = quote_spanned!(output.span()=> #p::typed::<#output, _>(async #body));
+        match plan.timeout {
+            None => quote!(#p::run_async(#permit, #classify, #future).await),
+            Some(nanos) => {
+                let after = duration(&p, nanos);
+                let on_timeout = match serves_failures {
+                    Some(fb) => {
+                        let call = call_fallback(plan, fb, Cause::Timeout(&timed_out), is_async, true);
+                        quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
+                    }
+                    None => quote_spanned!(output.span()=> #p::timeout_into::<#output>(#timed_out)),
+                };
+                quote! {
+                    match #p::run_async_with_timeout(#permit, #after, #classify, #future).await {
+                        #p::Ok(#ran) => #ran,
+                        #p::Err(#timed_out) => return #on_timeout,
+                    }
+                }
+            }
+        }
+    } else {
+        quote!(#p::run_sync(#permit, #classify, || -> #output #body))
+    };
+
+    quote! {
+        static #site: #p::CallSite = #p::CallSite::new(#name, &[#(#settings),*]);
+        let #breaker: &'static #p::CircuitBreaker = #resolve;
+        let #permit = match #p::CircuitBreaker::try_acquire(#breaker) {
+            #p::Ok(#permit) => #permit,
+            #p::Err(#rejected) => return #on_reject,
+        };
+        #clones
+        let #ran = #run;
+        match #ran {
+            #p::Ran::Done(#value) => #value,
+            #p::Ran::Failed(#value) => #on_failed,
+        }
+    }
+}
+
+/// Copies of the owned parameters (and an owned receiver), taken before the call consumes them.
+fn clones(plan: &Plan) -> TokenStream {
+    let p = {
+        let k = &plan.krate;
+        quote!(#k::__private)
+    };
+    let receiver = (plan.receiver == Some(Receiver::Value)).then(|| {
+        let copy = ident("__cb_self");
+        quote!(let #copy = #p::FallbackArg::clone_for_fallback(&self);)
+    });
+    let params = plan.params.iter().filter_map(|(name, is_reference)| {
+        let name = name.as_ref().filter(|_| !is_reference)?;
+        let copy = arg_copy(name);
+        Some(quote_spanned!(name.span()=> let #copy = #p::FallbackArg::clone_for_fallback(&#name);))
+    });
+    quote!(#receiver #(#params)*)
+}
+
+/// The binding that holds a parameter's copy for the fallback.
+pub(crate) fn arg_copy(name: &syn::Ident) -> syn::Ident {
+    format_ident!("__cb_arg_{}", name, span = Span::mixed_site())
+}
+
+/// An internal binding, invisible to user code.
+pub(crate) fn ident(name: &str) -> syn::Ident {
+    syn::Ident::new(name, Span::mixed_site())
+}

@@ -1,0 +1,61 @@
+//! Calling the fallback, spanned on the user's `fallback = path` so that a mismatch (arity, a
+//! parameter type, the return type, sync against async) is reported there, with the message of
+//! the `Fallback` traits' `#[diagnostic::on_unimplemented]`.
+
+use super::body::{arg_copy, ident};
+use crate::item::Receiver;
+use crate::plan::{FallbackPlan, Plan};
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+/// Why the fallback runs, with the binding that holds the reason.
+pub(crate) enum Cause<'a> {
+    Rejected(&'a syn::Ident),
+    Timeout(&'a syn::Ident),
+    Inner(&'a syn::Ident),
+}
+
+/// `<_ as Fallback<Args, CallError<E>, R, _>>::call(callee, (args..,), cause)[.await]`.
+/// After the call ran (`after_call`), owned parameters come from their copies.
+pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: bool, after_call: bool) -> TokenStream {
+    let k = &plan.krate;
+    let p = quote!(#k::__private);
+    let output = &plan.output;
+    let error = if plan.result_like {
+        quote!(<#output as #p::ResultLike>::Err)
+    } else {
+        quote!(#p::Infallible)
+    };
+    let cause = match cause {
+        Cause::Rejected(r) => quote!(#p::CallError::<#error>::Rejected(#r)),
+        Cause::Timeout(t) => quote!(#p::CallError::<#error>::Timeout(#t)),
+        Cause::Inner(e) => quote!(#p::CallError::<#error>::Inner(#e)),
+    };
+    let receiver = fb.with_receiver.then(|| match plan.receiver {
+        Some(Receiver::Value) if after_call => {
+            let copy = ident("__cb_self");
+            quote!(#copy,)
+        }
+        _ => quote!(self,),
+    });
+    let params = plan.params.iter().map(|(name, is_reference)| match name {
+        Some(name) if after_call && !is_reference => {
+            let copy = arg_copy(name);
+            quote!(#copy,)
+        }
+        Some(name) => quote!(#name,),
+        None => quote!(),
+    });
+    let callee = &fb.callee;
+    let span = fb.path.span();
+    if is_async {
+        quote_spanned! {span=>
+            <_ as #p::Fallback<_, _, #output, _>>::call(#callee, (#receiver #(#params)*), #cause).await
+        }
+    } else {
+        quote_spanned! {span=>
+            <_ as #p::SyncFallback<_, _, #output, _>>::call(#callee, (#receiver #(#params)*), #cause)
+        }
+    }
+}

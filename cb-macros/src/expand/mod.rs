@@ -1,0 +1,49 @@
+//! Builds the protected function from a `Plan`. Nothing here can fail.
+
+mod body;
+mod fallback;
+pub(crate) mod settings;
+
+use crate::item::{Function, Shape, async_trait_block_mut};
+use crate::plan::Plan;
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{AttrStyle, Block};
+
+/// The function with its body routed through the breaker; signature, attributes, docs and
+/// visibility unchanged (inner attributes move outside, where they mean the same).
+pub(crate) fn function(func: Function, plan: &Plan) -> TokenStream {
+    let Function { mut item, shape, .. } = func;
+    for attr in &mut item.attrs {
+        attr.style = AttrStyle::Outer;
+    }
+    match shape {
+        Shape::AsyncTrait { .. } => {
+            if let Some(inner) = async_trait_block_mut(&mut item.block) {
+                let original = inner.block.clone();
+                let wrapped = body::wrap(plan, &original, true);
+                inner.block = syn::parse_quote!({ #wrapped });
+            }
+        }
+        Shape::Async => {
+            let wrapped = body::wrap(plan, &item.block, true);
+            *item.block = block(wrapped);
+        }
+        Shape::Sync => {
+            let wrapped = body::wrap(plan, &item.block, false);
+            *item.block = block(wrapped);
+        }
+    }
+    quote!(#item)
+}
+
+fn block(tokens: TokenStream) -> Block {
+    syn::parse_quote!({ #tokens })
+}
+
+/// The original item followed by the errors: the user keeps their function and sees every
+/// mistake at once, without a cascade of unrelated errors.
+pub(crate) fn with_errors(original: TokenStream, err: syn::Error) -> TokenStream {
+    let errors = err.to_compile_error();
+    quote!(#original #errors)
+}

@@ -1,0 +1,223 @@
+//! The protected function as the macro sees it: signature, receiver, parameters and the shape
+//! of its body (native async, `#[async_trait]`-boxed async, or sync).
+
+use syn::{
+    Block, Expr, ExprAsync, ExprCall, FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Stmt,
+    Type, TypeParamBound,
+};
+
+/// How the body runs.
+pub(crate) enum Shape {
+    /// `async fn`.
+    Async,
+    /// `fn f(..) -> Pin<Box<dyn Future<Output = R> + ..>> { Box::pin(async move { .. }) }`, as
+    /// `#[async_trait]` writes it: the inner block is what gets wrapped.
+    AsyncTrait { output: Box<Type> },
+    /// A plain function.
+    Sync,
+}
+
+/// How the method takes `self`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Receiver {
+    Ref,
+    RefMut,
+    Value,
+}
+
+/// One parameter after the receiver.
+pub(crate) struct Param {
+    pub(crate) pat: Box<Pat>,
+    pub(crate) ident: Option<Ident>,
+    pub(crate) is_reference: bool,
+}
+
+/// The analysed function.
+pub(crate) struct Function {
+    pub(crate) item: ItemFn,
+    pub(crate) shape: Shape,
+    pub(crate) receiver: Option<Receiver>,
+    pub(crate) params: Vec<Param>,
+}
+
+impl Function {
+    pub(crate) fn new(item: ItemFn) -> Function {
+        let receiver = item.sig.inputs.iter().find_map(|arg| match arg {
+            FnArg::Receiver(r) => Some(match (&r.reference, r.mutability) {
+                (Some(_), Some(_)) => Receiver::RefMut,
+                (Some(_), None) => Receiver::Ref,
+                (None, _) if matches!(&*r.ty, Type::Reference(t) if t.mutability.is_some()) => Receiver::RefMut,
+                (None, _) if matches!(&*r.ty, Type::Reference(_)) => Receiver::Ref,
+                (None, _) => Receiver::Value,
+            }),
+            FnArg::Typed(_) => None,
+        });
+        let params = item
+            .sig
+            .inputs
+            .iter()
+            .filter_map(|arg| match arg {
+                FnArg::Typed(t) => Some(Param {
+                    ident: match &*t.pat {
+                        Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => Some(p.ident.clone()),
+                        _ => None,
+                    },
+                    pat: t.pat.clone(),
+                    is_reference: matches!(&*t.ty, Type::Reference(_)),
+                }),
+                FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let shape = if item.sig.asyncness.is_some() {
+            Shape::Async
+        } else {
+            match (async_trait_block(&item.block), future_output(&item.sig.output)) {
+                (Some(_), Some(output)) => Shape::AsyncTrait {
+                    output: Box::new(output.clone()),
+                },
+                _ => Shape::Sync,
+            }
+        };
+        Function {
+            item,
+            shape,
+            receiver,
+            params,
+        }
+    }
+
+    /// The type the caller gets: the declared return type, or the future's output under
+    /// `#[async_trait]`.
+    pub(crate) fn output(&self) -> Type {
+        match (&self.shape, &self.item.sig.output) {
+            (Shape::AsyncTrait { output }, _) => (**output).clone(),
+            (_, ReturnType::Type(_, ty)) => (**ty).clone(),
+            (_, ReturnType::Default) => syn::parse_quote!(()),
+        }
+    }
+
+    pub(crate) fn is_async(&self) -> bool {
+        !matches!(self.shape, Shape::Sync)
+    }
+}
+
+/// The `async move { .. }` of a body whose tail is `Box::pin(async move { .. })`.
+pub(crate) fn async_trait_block(block: &Block) -> Option<&ExprAsync> {
+    match block.stmts.last()? {
+        Stmt::Expr(Expr::Call(ExprCall { func, args, .. }), None) => {
+            let is_pin = matches!(&**func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "pin"));
+            match (is_pin, args.first()) {
+                (true, Some(Expr::Async(inner))) if args.len() == 1 => Some(inner),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Mutable access to the same block, for rewriting it.
+pub(crate) fn async_trait_block_mut(block: &mut Block) -> Option<&mut ExprAsync> {
+    match block.stmts.last_mut()? {
+        Stmt::Expr(Expr::Call(ExprCall { args, .. }), None) => match args.first_mut() {
+            Some(Expr::Async(inner)) => Some(inner),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `R` of `Pin<Box<dyn Future<Output = R> + ..>>`.
+fn future_output(ret: &ReturnType) -> Option<&Type> {
+    let ReturnType::Type(_, ty) = ret else { return None };
+    let boxed = single_generic(ty, "Pin")?;
+    let Type::TraitObject(object) = single_generic(boxed, "Box")? else {
+        return None;
+    };
+    object.bounds.iter().find_map(|bound| {
+        let TypeParamBound::Trait(t) = bound else { return None };
+        let segment = t.path.segments.last().filter(|s| s.ident == "Future")?;
+        let PathArguments::AngleBracketed(args) = &segment.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|a| match a {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+            _ => None,
+        })
+    })
+}
+
+fn single_generic<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+    let Type::Path(p) = ty else { return None };
+    let segment = p.path.segments.last().filter(|s| s.ident == name)?;
+    let PathArguments::AngleBracketed(args) = &segment.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
+/// Whether a type is written as a `Result` (its last path segment ends in `Result`, which
+/// covers `io::Result<T>` and `anyhow::Result<T>`).
+pub(crate) fn looks_like_result(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident.to_string().ends_with("Result")),
+        Type::Group(g) => looks_like_result(&g.elem),
+        Type::Paren(p) => looks_like_result(&p.elem),
+        _ => false,
+    }
+}
+
+/// Whether a type contains `impl Trait` (which cannot be named in the generated code).
+pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
+    quote::ToTokens::to_token_stream(ty)
+        .into_iter()
+        .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "impl"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    #[test]
+    fn recognises_an_async_trait_body() {
+        let item: ItemFn = parse_quote! {
+            fn get<'a>(&'a self) -> ::core::pin::Pin<Box<dyn ::core::future::Future<Output = Result<u8, E>> + Send + 'a>> {
+                Box::pin(async move { let __self = self; Ok(1) })
+            }
+        };
+        let f = Function::new(item);
+        assert!(matches!(f.shape, Shape::AsyncTrait { .. }));
+        assert!(f.receiver == Some(Receiver::Ref));
+        let out = f.output();
+        assert_eq!(quote::quote!(#out).to_string(), "Result < u8 , E >");
+    }
+
+    #[test]
+    fn reads_receivers_and_params() {
+        let f = Function::new(parse_quote! { fn f(&mut self, a: &str, (b, c): (u8, u8), mut d: String) {} });
+        assert!(f.receiver == Some(Receiver::RefMut));
+        let idents: Vec<_> = f
+            .params
+            .iter()
+            .map(|p| p.ident.as_ref().map(|i| i.to_string()))
+            .collect();
+        assert_eq!(idents, [Some("a".into()), None, Some("d".into())]);
+        assert!(f.params[0].is_reference && !f.params[2].is_reference);
+        assert!(matches!(f.shape, Shape::Sync));
+    }
+
+    #[test]
+    fn result_like_types() {
+        assert!(looks_like_result(&parse_quote!(Result<u8, E>)));
+        assert!(looks_like_result(&parse_quote!(std::io::Result<u8>)));
+        assert!(!looks_like_result(&parse_quote!(Duration)));
+        assert!(contains_impl_trait(&parse_quote!(Result<impl Display, E>)));
+    }
+}

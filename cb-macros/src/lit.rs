@@ -1,0 +1,185 @@
+//! Reads literal values: durations, rates, integers, floats, windows; every error is spanned on
+//! the literal.
+
+use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, UnOp};
+
+const DURATION_HELP: &str = "expected an integer followed by ms, s, m or h (e.g. \"150ms\", \"2s\")";
+
+/// The literal of `expr`, looking through a leading minus sign (reported as out of range).
+fn literal(expr: &Expr) -> Option<(&Lit, bool)> {
+    match expr {
+        Expr::Lit(ExprLit { lit, .. }) => Some((lit, false)),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), expr, ..
+        }) => match &**expr {
+            Expr::Lit(ExprLit { lit, .. }) => Some((lit, true)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A string literal.
+pub(crate) fn string(expr: &Expr, key: &str) -> syn::Result<LitStr> {
+    match literal(expr) {
+        Some((Lit::Str(s), false)) => Ok(s.clone()),
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            format!("`{key}` expects a string literal"),
+        )),
+    }
+}
+
+/// Nanoseconds of a duration string such as "150ms" or "2s".
+pub(crate) fn duration(expr: &Expr, key: &str) -> syn::Result<u64> {
+    let lit = string(expr, key)?;
+    let nanos = parse_duration(&lit.value())
+        .ok_or_else(|| syn::Error::new_spanned(&lit, format!("invalid duration {:?}: {DURATION_HELP}", lit.value())))?;
+    if nanos == 0 {
+        return Err(syn::Error::new_spanned(&lit, format!("`{key}` must be positive")));
+    }
+    Ok(nanos)
+}
+
+/// Parses "150ms", "2s", "5m", "1h" into nanoseconds.
+pub(crate) fn parse_duration(text: &str) -> Option<u64> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, unit) = text.split_at(split);
+    let value: u64 = digits.parse().ok()?;
+    let scale: u64 = match unit {
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => return None,
+    };
+    value.checked_mul(scale)
+}
+
+fn number(expr: &Expr, key: &str, what: &str) -> syn::Result<(f64, bool)> {
+    match literal(expr) {
+        Some((Lit::Int(i), neg)) => {
+            let v: f64 = i.base10_parse::<u64>()? as f64;
+            Ok((if neg { -v } else { v }, true))
+        }
+        Some((Lit::Float(f), neg)) => {
+            let v: f64 = f.base10_parse()?;
+            Ok((if neg { -v } else { v }, false))
+        }
+        _ => Err(syn::Error::new_spanned(expr, format!("`{key}` expects {what}"))),
+    }
+}
+
+/// A rate in (0, 1].
+pub(crate) fn rate(expr: &Expr, key: &str) -> syn::Result<f64> {
+    let (v, _) = number(expr, key, "a number in (0.0, 1.0]")?;
+    if v > 0.0 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err(syn::Error::new_spanned(expr, format!("`{key}` must be in (0.0, 1.0]")))
+    }
+}
+
+/// A whole number in `min..=max`.
+pub(crate) fn int(expr: &Expr, key: &str, min: u64, max: u64) -> syn::Result<u64> {
+    let out_of_range = || syn::Error::new_spanned(expr, format!("`{key}` must be in {min}..={max}"));
+    match literal(expr) {
+        Some((Lit::Int(_), true)) => Err(out_of_range()),
+        Some((Lit::Int(i), false)) => {
+            let v: u64 = i.base10_parse().map_err(|_| out_of_range())?;
+            if (min..=max).contains(&v) {
+                Ok(v)
+            } else {
+                Err(out_of_range())
+            }
+        }
+        _ => Err(syn::Error::new_spanned(expr, format!("`{key}` expects an integer"))),
+    }
+}
+
+/// A number in `[min, max]` (or `[min, max)`).
+pub(crate) fn float(expr: &Expr, key: &str, min: f64, max: f64, max_inclusive: bool) -> syn::Result<f64> {
+    let (v, _) = number(expr, key, "a number")?;
+    let ok = v >= min && if max_inclusive { v <= max } else { v < max };
+    if ok {
+        Ok(v)
+    } else {
+        let close = if max_inclusive { "]" } else { ")" };
+        Err(syn::Error::new_spanned(
+            expr,
+            format!("`{key}` must be in [{min:?}, {max:?}{close}"),
+        ))
+    }
+}
+
+/// A window: an integer is a count window, a duration string a time window.
+pub(crate) enum WindowValue {
+    Count(u32),
+    TimeNanos(u64),
+}
+
+pub(crate) fn window(expr: &Expr) -> syn::Result<WindowValue> {
+    match literal(expr) {
+        Some((Lit::Int(_), _)) => int(expr, "window", 1, 65_535).map(|n| WindowValue::Count(n as u32)),
+        Some((Lit::Str(_), false)) => {
+            let nanos = duration(expr, "window")?;
+            if (10_000_000..=600_000_000_000).contains(&nanos) {
+                Ok(WindowValue::TimeNanos(nanos))
+            } else {
+                Err(syn::Error::new_spanned(
+                    expr,
+                    "a time `window` must be between \"10ms\" and \"10m\"",
+                ))
+            }
+        }
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            "`window` expects a call count (e.g. `window = 100`) or a duration (e.g. `window = \"60s\"`)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn expr(tokens: proc_macro2::TokenStream) -> Expr {
+        syn::parse2(tokens).unwrap()
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("150ms"), Some(150_000_000));
+        assert_eq!(parse_duration("2s"), Some(2_000_000_000));
+        assert_eq!(parse_duration("5m"), Some(300_000_000_000));
+        assert_eq!(parse_duration("1h"), Some(3_600_000_000_000));
+        assert_eq!(parse_duration("2 s"), None);
+        assert_eq!(parse_duration("s"), None);
+        assert_eq!(parse_duration("1.5s"), None);
+        let err = duration(&expr(quote!("2 s")), "timeout").unwrap_err();
+        assert_eq!(err.to_string(), format!("invalid duration \"2 s\": {DURATION_HELP}"));
+        assert_eq!(
+            duration(&expr(quote!("0ms")), "timeout").unwrap_err().to_string(),
+            "`timeout` must be positive"
+        );
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(rate(&expr(quote!(0.5)), "r").unwrap(), 0.5);
+        assert_eq!(rate(&expr(quote!(1)), "r").unwrap(), 1.0);
+        assert!(rate(&expr(quote!(1.5)), "r").is_err());
+        assert!(rate(&expr(quote!(0.0)), "r").is_err());
+        assert!(int(&expr(quote!(-3)), "n", 1, 10).is_err());
+        assert!(int(&expr(quote!(0)), "n", 1, 10).is_err());
+        assert_eq!(int(&expr(quote!(7)), "n", 1, 10).unwrap(), 7);
+        assert!(float(&expr(quote!(1.0)), "jitter", 0.0, 1.0, false).is_err());
+        assert!(matches!(window(&expr(quote!(100))).unwrap(), WindowValue::Count(100)));
+        assert!(matches!(
+            window(&expr(quote!("60s"))).unwrap(),
+            WindowValue::TimeNanos(60_000_000_000)
+        ));
+        assert!(window(&expr(quote!("1h"))).is_err());
+    }
+}

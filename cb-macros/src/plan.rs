@@ -1,0 +1,122 @@
+//! Combines validated arguments with the function they annotate into a `Plan`, reporting what
+//! cannot work for this function: the last step that can fail before expansion.
+
+use crate::ctxt::Ctxt;
+use crate::item::{Function, Receiver, contains_impl_trait, looks_like_result};
+use crate::validate::{Args, Setting};
+use proc_macro2::Span;
+use quote::{ToTokens, quote};
+use syn::{Ident, LitStr, Path, Type};
+
+/// Where the breaker comes from.
+pub(crate) enum Source {
+    /// `name = "..."` on the function.
+    Named(LitStr),
+    /// The `CircuitProtected` defaults of `Self`, through the receiver.
+    Derived(Receiver),
+}
+
+/// How the fallback is called.
+pub(crate) struct FallbackPlan {
+    /// The function to call (`Self::f` for a method's single-identifier fallback).
+    pub(crate) callee: proc_macro2::TokenStream,
+    /// The user's path, for spans.
+    pub(crate) path: Path,
+    /// Whether the receiver is passed first.
+    pub(crate) with_receiver: bool,
+    /// Whether it serves failures and timeouts too (not only rejections).
+    pub(crate) on_failure: bool,
+}
+
+/// Everything expansion needs; expansion cannot fail.
+pub(crate) struct Plan {
+    pub(crate) krate: Path,
+    pub(crate) source: Source,
+    pub(crate) settings: Vec<Setting>,
+    pub(crate) output: Type,
+    pub(crate) result_like: bool,
+    pub(crate) fallback: Option<FallbackPlan>,
+    pub(crate) timeout: Option<u64>,
+    pub(crate) failure_if: Option<Path>,
+    pub(crate) ignore_if: Option<Path>,
+    pub(crate) receiver: Option<Receiver>,
+    /// Each parameter after the receiver: its name (if a plain binding) and whether it is a
+    /// reference (passed to the fallback as is) or owned (cloned for it).
+    pub(crate) params: Vec<(Option<Ident>, bool)>,
+}
+
+pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
+    let sig = &func.item.sig;
+    if let Some(constness) = &sig.constness {
+        cx.error_spanned_by(constness, "`#[circuit_breaker]` cannot protect a `const fn`");
+    }
+    let output = func.output();
+    if contains_impl_trait(&output) {
+        cx.error_spanned_by(
+            &output,
+            "`#[circuit_breaker]` cannot name an `impl Trait` return type; return a concrete type",
+        );
+    }
+    if let (Some((_, span)), false) = (args.timeout, func.is_async()) {
+        cx.error_at(
+            span,
+            "`timeout` needs an async function: a sync call cannot be abandoned",
+        );
+    }
+    let source = match (args.name, func.receiver) {
+        (Some(name), _) => Source::Named(name),
+        (None, Some(receiver)) => Source::Derived(receiver),
+        (None, None) => {
+            cx.error_at(
+                Span::call_site(),
+                "missing `name`: add `name = \"...\"` (only methods with a receiver can take it from `#[derive(CircuitProtected)]`)",
+            );
+            Source::Named(LitStr::new("unnamed", Span::call_site()))
+        }
+    };
+    let result_like = args.fallback.is_none() || looks_like_result(&output);
+    if !result_like {
+        for path in [&args.failure_if, &args.ignore_if].into_iter().flatten() {
+            cx.error_spanned_by(
+                path,
+                "`failure_if` and `ignore_if` classify errors: the function must return `Result`",
+            );
+        }
+    }
+    let fallback = args.fallback.map(|path| {
+        let on_failure = !args.rejected_only;
+        for param in func.params.iter().filter(|p| p.ident.is_none()) {
+            cx.error_spanned_by(
+                &param.pat,
+                "the fallback receives every parameter: bind this one to a plain name",
+            );
+        }
+        let single = path.leading_colon.is_none() && path.segments.len() == 1;
+        let starts_with_self = path.segments.first().is_some_and(|s| s.ident == "Self");
+        let with_receiver = func.receiver.is_some() && (single || starts_with_self);
+        let callee = if with_receiver && single {
+            quote!(Self::#path)
+        } else {
+            path.to_token_stream()
+        };
+        FallbackPlan {
+            callee,
+            path,
+            with_receiver,
+            on_failure,
+        }
+    });
+    Plan {
+        krate: args.krate.unwrap_or_else(|| syn::parse_quote!(::cb_runtime)),
+        source,
+        settings: args.settings,
+        output,
+        result_like,
+        fallback,
+        timeout: args.timeout.map(|(nanos, _)| nanos),
+        failure_if: args.failure_if,
+        ignore_if: args.ignore_if,
+        receiver: func.receiver,
+        params: func.params.iter().map(|p| (p.ident.clone(), p.is_reference)).collect(),
+    }
+}

@@ -1,0 +1,318 @@
+//! Turns raw arguments into typed ones: every key known and allowed where it stands, every
+//! value in range, no duplicates, consistent combinations. Errors go to the `Ctxt`, spanned on
+//! the offending key or literal.
+
+use crate::args::{RawArg, RawArgs};
+use crate::ctxt::Ctxt;
+use crate::lit::{self, WindowValue};
+use crate::symbol::{self, Kind, Scope};
+use proc_macro2::Span;
+use std::collections::HashSet;
+use syn::{Expr, ExprPath, LitStr};
+
+/// A configuration value, typed.
+pub(crate) enum SettingValue {
+    Preset(&'static str),
+    Int(u64),
+    Float(f64),
+    Duration(u64),
+    Window(WindowValue),
+}
+
+/// One configuration key with its value.
+pub(crate) struct Setting {
+    pub(crate) key: &'static str,
+    pub(crate) value: SettingValue,
+}
+
+/// The validated arguments of one `#[circuit_breaker(...)]`.
+#[derive(Default)]
+pub(crate) struct Args {
+    pub(crate) name: Option<LitStr>,
+    /// In application order: a preset first, then the keys as written.
+    pub(crate) settings: Vec<Setting>,
+    pub(crate) krate: Option<syn::Path>,
+    pub(crate) fallback: Option<syn::Path>,
+    pub(crate) rejected_only: bool,
+    pub(crate) timeout: Option<(u64, Span)>,
+    pub(crate) failure_if: Option<syn::Path>,
+    pub(crate) ignore_if: Option<syn::Path>,
+    pub(crate) key: bool,
+    /// The span of `fallback_on`, for combination errors.
+    fallback_on: Option<Span>,
+}
+
+const PRESETS: [(&str, &str); 3] = [
+    ("default", "Default"),
+    ("aggressive", "Aggressive"),
+    ("lenient", "Lenient"),
+];
+
+/// Validates `raw` for an attribute standing at `scope`.
+pub(crate) fn args(raw: &RawArgs, scope: Scope, cx: &mut Ctxt) -> Args {
+    let mut out = Args::default();
+    let mut seen = HashSet::new();
+    let mut preset = None;
+    let mut open_timeout = None;
+    let mut max_open_timeout: Option<(u64, Span)> = None;
+    for arg in &raw.args {
+        let name = arg.key.to_string();
+        let Some(key) = symbol::lookup(&name) else {
+            let hint = match symbol::did_you_mean(&name) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("expected one of {}", symbol::allowed(scope)),
+            };
+            cx.error_spanned_by(&arg.key, format!("unknown circuit_breaker argument `{name}`; {hint}"));
+            continue;
+        };
+        if !allowed_at(key.scope, scope) {
+            cx.error_spanned_by(&arg.key, misplaced(key.name, key.scope, scope));
+            continue;
+        }
+        if !seen.insert(key.name) {
+            cx.error_spanned_by(&arg.key, format!("duplicate circuit_breaker argument `{}`", key.name));
+            continue;
+        }
+        let Some(value) = value_of(arg, key.kind, cx) else {
+            continue;
+        };
+        let result = read(&mut out, key.name, key.kind, value, &mut preset);
+        match result {
+            Ok(Some(Setting {
+                key: "open_timeout",
+                value: SettingValue::Duration(d),
+            })) => {
+                open_timeout = Some(d);
+                out.settings.push(Setting {
+                    key: "open_timeout",
+                    value: SettingValue::Duration(d),
+                });
+            }
+            Ok(Some(Setting {
+                key: "max_open_timeout",
+                value: SettingValue::Duration(d),
+            })) => {
+                max_open_timeout = Some((d, arg.key.span()));
+                out.settings.push(Setting {
+                    key: "max_open_timeout",
+                    value: SettingValue::Duration(d),
+                });
+            }
+            Ok(Some(setting)) => out.settings.push(setting),
+            Ok(None) => {}
+            Err(err) => cx.syn_error(err),
+        }
+    }
+    if let Some(p) = preset {
+        out.settings.insert(
+            0,
+            Setting {
+                key: "preset",
+                value: SettingValue::Preset(p),
+            },
+        );
+    }
+    if let (Some(open), Some((max, span))) = (open_timeout, max_open_timeout)
+        && max < open
+    {
+        cx.error_at(span, "`max_open_timeout` must be at least `open_timeout`");
+    }
+    if let (Some(span), None) = (out.fallback_on, &out.fallback) {
+        cx.error_at(span, "`fallback_on` has no effect without `fallback`");
+    }
+    out
+}
+
+fn allowed_at(key: Scope, at: Scope) -> bool {
+    key == at || (key == Scope::Both && at != Scope::Field)
+}
+
+fn misplaced(key: &str, key_scope: Scope, at: Scope) -> String {
+    match (key_scope, at) {
+        (Scope::Field, _) => format!("`{key}` belongs on a field of a `#[derive(CircuitProtected)]` struct"),
+        (_, Scope::Field) => format!("a field takes only `#[circuit_breaker(key)]`, not `{key}`"),
+        _ => format!("`{key}` belongs on a function or method, not on the struct"),
+    }
+}
+
+fn value_of<'a>(arg: &'a RawArg, kind: Kind, cx: &mut Ctxt) -> Option<Option<&'a Expr>> {
+    match (kind, &arg.value) {
+        (Kind::Flag, None) => Some(None),
+        (Kind::Flag, Some(v)) => {
+            cx.error_spanned_by(v, format!("`{}` takes no value", arg.key));
+            None
+        }
+        (_, None) => {
+            cx.error_spanned_by(&arg.key, format!("`{0}` expects a value: `{0} = ...`", arg.key));
+            None
+        }
+        (_, Some(v)) => Some(Some(v)),
+    }
+}
+
+/// Reads one key's value into `out`; a configuration key becomes a `Setting`.
+fn read(
+    out: &mut Args,
+    key: &'static str,
+    kind: Kind,
+    value: Option<&Expr>,
+    preset: &mut Option<&'static str>,
+) -> syn::Result<Option<Setting>> {
+    let Some(expr) = value else {
+        out.key = true;
+        return Ok(None);
+    };
+    let setting = |value| Ok(Some(Setting { key, value }));
+    match (key, kind) {
+        ("name", _) => {
+            let s = lit::string(expr, key)?;
+            if s.value().is_empty() {
+                return Err(syn::Error::new_spanned(&s, "`name` must not be empty"));
+            }
+            out.name = Some(s);
+            Ok(None)
+        }
+        ("preset", _) => {
+            let s = lit::string(expr, key)?;
+            let found = PRESETS.iter().find(|(name, _)| *name == s.value()).ok_or_else(|| {
+                let msg = format!(
+                    "unknown preset `{}`: expected one of default, aggressive, lenient",
+                    s.value()
+                );
+                syn::Error::new_spanned(&s, msg)
+            })?;
+            *preset = Some(found.1);
+            Ok(None)
+        }
+        ("crate", _) => {
+            out.krate = Some(lit::string(expr, key)?.parse()?);
+            Ok(None)
+        }
+        ("fallback_on", _) => {
+            let s = lit::string(expr, key)?;
+            out.rejected_only = match s.value().as_str() {
+                "rejected" => true,
+                "any" => false,
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        &s,
+                        "`fallback_on` must be \"rejected\" or \"any\"",
+                    ));
+                }
+            };
+            out.fallback_on = Some(s.span());
+            Ok(None)
+        }
+        ("timeout", _) => {
+            out.timeout = Some((lit::duration(expr, key)?, expr_span(expr)));
+            Ok(None)
+        }
+        (_, Kind::Path) => {
+            let path = match expr {
+                Expr::Path(ExprPath { path, qself: None, .. }) => path.clone(),
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        expr,
+                        format!("`{key}` expects a path to a function"),
+                    ));
+                }
+            };
+            match key {
+                "fallback" => out.fallback = Some(path),
+                "failure_if" => out.failure_if = Some(path),
+                _ => out.ignore_if = Some(path),
+            }
+            Ok(None)
+        }
+        (_, Kind::Duration) => setting(SettingValue::Duration(lit::duration(expr, key)?)),
+        (_, Kind::Rate) => setting(SettingValue::Float(lit::rate(expr, key)?)),
+        (_, Kind::Int { min, max }) => setting(SettingValue::Int(lit::int(expr, key, min, max)?)),
+        (
+            _,
+            Kind::Float {
+                min,
+                max,
+                max_inclusive,
+            },
+        ) => setting(SettingValue::Float(lit::float(expr, key, min, max, max_inclusive)?)),
+        (_, Kind::Window) => setting(SettingValue::Window(lit::window(expr)?)),
+        _ => Ok(None),
+    }
+}
+
+fn expr_span(expr: &Expr) -> Span {
+    syn::spanned::Spanned::span(expr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn errors(tokens: proc_macro2::TokenStream, scope: Scope) -> Vec<String> {
+        let raw: RawArgs = syn::parse2(tokens).unwrap();
+        let mut cx = Ctxt::new();
+        args(&raw, scope, &mut cx);
+        match cx.check() {
+            Ok(()) => vec![],
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn reports_every_mistake_at_once() {
+        let errs = errors(
+            quote!(
+                name = "a",
+                timout = "2s",
+                name = "b",
+                failure_rate_threshold = 1.5,
+                fallback_on = "rejected"
+            ),
+            Scope::Function,
+        );
+        assert_eq!(
+            errs,
+            [
+                "unknown circuit_breaker argument `timout`; did you mean `timeout`?",
+                "duplicate circuit_breaker argument `name`",
+                "`failure_rate_threshold` must be in (0.0, 1.0]",
+                "`fallback_on` has no effect without `fallback`",
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_are_checked_against_where_they_stand() {
+        assert_eq!(
+            errors(quote!(fallback = f), Scope::Both),
+            ["`fallback` belongs on a function or method, not on the struct"]
+        );
+        assert_eq!(
+            errors(quote!(key), Scope::Function),
+            ["`key` belongs on a field of a `#[derive(CircuitProtected)]` struct"]
+        );
+        assert_eq!(
+            errors(quote!(name = "x"), Scope::Field),
+            ["a field takes only `#[circuit_breaker(key)]`, not `name`"]
+        );
+    }
+
+    #[test]
+    fn a_preset_applies_before_the_keys_beside_it() {
+        let raw: RawArgs = syn::parse2(quote!(open_timeout = "5s", preset = "lenient")).unwrap();
+        let mut cx = Ctxt::new();
+        let a = args(&raw, Scope::Function, &mut cx);
+        cx.check().unwrap();
+        let keys: Vec<_> = a.settings.iter().map(|s| s.key).collect();
+        assert_eq!(keys, ["preset", "open_timeout"]);
+    }
+
+    #[test]
+    fn cross_key_rules() {
+        assert_eq!(
+            errors(quote!(open_timeout = "1m", max_open_timeout = "30s"), Scope::Both),
+            ["`max_open_timeout` must be at least `open_timeout`"]
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! Support for the code `cb-macros` generates.
+//!
+//! /!\ WARNING: This is *not* a stable API! /!\
+//! It is versioned together with `cb-macros` (which cb-runtime pins exactly); nothing outside
+//! generated code may name it.
+
+mod contract;
+mod fallback;
+mod run;
+mod site;
+
+pub use contract::{FallbackArg, FromRejected, FromTimeout, ResultLike, classify, reject_into, timeout_into};
+pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
+pub use run::{Ran, run_async, run_async_with_timeout, run_sync, typed};
+pub use site::{CallSite, Defaults, key_text};
+
+pub use crate::{
+    CallError, CircuitBreaker, CircuitProtected, Outcome, Permit, Preset, Rejected, Setting, Timeout, Window,
+};
+pub use core::convert::Infallible;
+pub use core::option::Option::{self, None, Some};
+pub use core::result::Result::{self, Err, Ok};
+pub use core::time::Duration;
+pub use std::borrow::Cow;

@@ -1,0 +1,114 @@
+//! One configuration key with its value: what a layer of configuration (macro arguments, a file
+//! section, an environment variable) contributes.
+
+use super::{BreakerConfig, Preset, Window};
+use std::time::Duration;
+
+/// A single configuration key and value.
+///
+/// ```
+/// use cb_runtime::{BreakerConfig, Preset, Setting};
+/// use std::time::Duration;
+///
+/// let config = BreakerConfig::from_settings(&[
+///     Setting::Preset(Preset::Aggressive),
+///     Setting::OpenTimeout(Duration::from_secs(15)),
+/// ])
+/// .unwrap();
+/// assert_eq!(config.consecutive_failures, Some(3));
+/// assert_eq!(config.open_timeout, Duration::from_secs(15));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Setting {
+    /// Every key of a preset.
+    Preset(Preset),
+    /// `consecutive_failures`.
+    ConsecutiveFailures(u32),
+    /// `failure_rate_threshold`.
+    FailureRateThreshold(f64),
+    /// `slow_call_rate_threshold`.
+    SlowCallRateThreshold(f64),
+    /// `slow_call_duration`.
+    SlowCallDuration(Duration),
+    /// `minimum_calls`.
+    MinimumCalls(u32),
+    /// `window`.
+    Window(Window),
+    /// `open_timeout`.
+    OpenTimeout(Duration),
+    /// `backoff_multiplier`.
+    BackoffMultiplier(f64),
+    /// `max_open_timeout`.
+    MaxOpenTimeout(Duration),
+    /// `jitter`.
+    Jitter(f64),
+    /// `half_open_max_calls`.
+    HalfOpenMaxCalls(u32),
+    /// `success_threshold`.
+    SuccessThreshold(u32),
+    /// `half_open_max_wait`.
+    HalfOpenMaxWait(Duration),
+}
+
+impl Setting {
+    /// The key, as written in `circuit_breakers.toml` and macro arguments.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Setting::Preset(_) => "preset",
+            Setting::ConsecutiveFailures(_) => "consecutive_failures",
+            Setting::FailureRateThreshold(_) => "failure_rate_threshold",
+            Setting::SlowCallRateThreshold(_) => "slow_call_rate_threshold",
+            Setting::SlowCallDuration(_) => "slow_call_duration",
+            Setting::MinimumCalls(_) => "minimum_calls",
+            Setting::Window(_) => "window",
+            Setting::OpenTimeout(_) => "open_timeout",
+            Setting::BackoffMultiplier(_) => "backoff_multiplier",
+            Setting::MaxOpenTimeout(_) => "max_open_timeout",
+            Setting::Jitter(_) => "jitter",
+            Setting::HalfOpenMaxCalls(_) => "half_open_max_calls",
+            Setting::SuccessThreshold(_) => "success_threshold",
+            Setting::HalfOpenMaxWait(_) => "half_open_max_wait",
+        }
+    }
+
+    /// Writes this value into `config` (a preset replaces every key it defines; an
+    /// `open_timeout` above the current `max_open_timeout` raises the cap with it).
+    pub fn apply(&self, config: &mut BreakerConfig) {
+        match *self {
+            Setting::Preset(p) => *config = p.config(),
+            Setting::ConsecutiveFailures(n) => config.consecutive_failures = Some(n),
+            Setting::FailureRateThreshold(r) => config.failure_rate_threshold = Some(r),
+            Setting::SlowCallRateThreshold(r) => config.slow_call_rate_threshold = Some(r),
+            Setting::SlowCallDuration(d) => config.slow_call_duration = d,
+            Setting::MinimumCalls(n) => config.minimum_calls = n,
+            Setting::Window(w) => config.window = w,
+            Setting::OpenTimeout(d) => {
+                config.open_timeout = d;
+                config.max_open_timeout = config.max_open_timeout.max(d);
+            }
+            Setting::BackoffMultiplier(m) => config.backoff_multiplier = m,
+            Setting::MaxOpenTimeout(d) => config.max_open_timeout = d,
+            Setting::Jitter(j) => config.jitter = j,
+            Setting::HalfOpenMaxCalls(n) => config.half_open_max_calls = n,
+            Setting::SuccessThreshold(n) => config.success_threshold = n,
+            Setting::HalfOpenMaxWait(d) => config.half_open_max_wait = Some(d),
+        }
+    }
+}
+
+impl BreakerConfig {
+    /// The built-in defaults with `settings` applied in order, validated.
+    pub fn from_settings(settings: &[Setting]) -> Result<BreakerConfig, super::ConfigError> {
+        let mut config = BreakerConfig::default();
+        config.apply_settings(settings);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Applies `settings` in order (not validated: call [`validate`](Self::validate)).
+    pub fn apply_settings(&mut self, settings: &[Setting]) {
+        for setting in settings {
+            setting.apply(self);
+        }
+    }
+}
