@@ -27,7 +27,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use stripe::{Slot, Stripes, Total};
-use word::{Word, stamp, stamp_nanos};
+use word::{Word, stamp, stamp_is_newer, stamp_nanos};
 
 /// A circuit breaker. Share it by reference or `Arc`; every method takes `&self`.
 ///
@@ -267,10 +267,9 @@ impl CircuitBreaker {
                     0
                 };
                 let wait = duration_nanos(backoff::open_wait(&self.config, k));
-                self.stamp
-                    .store(stamp(now.saturating_add(wait), next.generation()), Ordering::Release);
+                self.write_stamp(stamp(now.saturating_add(wait), next.generation()));
             }
-            State::HalfOpen => self.stamp.store(stamp(now, next.generation()), Ordering::Release),
+            State::HalfOpen => self.write_stamp(stamp(now, next.generation())),
             State::Closed => self.reopens.store(0, Ordering::Release),
             _ => {}
         }
@@ -283,6 +282,15 @@ impl CircuitBreaker {
             });
         }
         Ok(())
+    }
+}
+
+impl CircuitBreaker {
+    /// Stamps a period, unless a later period already has its stamp (its writer overtook ours).
+    fn write_stamp(&self, new: u64) {
+        let _ = self.stamp.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
+            stamp_is_newer(new, old).then_some(new)
+        });
     }
 }
 
