@@ -28,6 +28,7 @@ pub(crate) enum Receiver {
 /// One parameter after the receiver.
 pub(crate) struct Param {
     pub(crate) pat: Box<Pat>,
+    pub(crate) ty: Box<Type>,
     pub(crate) ident: Option<Ident>,
     pub(crate) is_reference: bool,
 }
@@ -37,6 +38,8 @@ pub(crate) struct Function {
     pub(crate) item: ItemFn,
     pub(crate) shape: Shape,
     pub(crate) receiver: Option<Receiver>,
+    /// The receiver's type as declared (`&Self` for `&self`).
+    pub(crate) receiver_ty: Option<Type>,
     pub(crate) params: Vec<Param>,
 }
 
@@ -63,6 +66,7 @@ impl Function {
                         _ => None,
                     },
                     pat: t.pat.clone(),
+                    ty: t.ty.clone(),
                     is_reference: matches!(&*t.ty, Type::Reference(_)),
                 }),
                 FnArg::Receiver(_) => None,
@@ -78,10 +82,15 @@ impl Function {
                 _ => Shape::Sync,
             }
         };
+        let receiver_ty = item.sig.inputs.iter().find_map(|arg| match arg {
+            FnArg::Receiver(r) => Some((*r.ty).clone()),
+            FnArg::Typed(_) => None,
+        });
         Function {
             item,
             shape,
             receiver,
+            receiver_ty,
             params,
         }
     }

@@ -82,7 +82,14 @@ pub(crate) fn rate(expr: &Expr, key: &str) -> syn::Result<f64> {
 
 /// A whole number in `min..=max`.
 pub(crate) fn int(expr: &Expr, key: &str, min: u64, max: u64) -> syn::Result<u64> {
-    let out_of_range = || syn::Error::new_spanned(expr, format!("`{key}` must be in {min}..={max}"));
+    let out_of_range = || {
+        let rule = if max == u64::from(u32::MAX) {
+            format!("at least {min}")
+        } else {
+            format!("in {min}..={max}")
+        };
+        syn::Error::new_spanned(expr, format!("`{key}` must be {rule}"))
+    };
     match literal(expr) {
         Some((Lit::Int(_), true)) => Err(out_of_range()),
         Some((Lit::Int(i), false)) => {

@@ -43,6 +43,19 @@ pub(crate) struct Plan {
     /// Each parameter after the receiver: its name (if a plain binding) and whether it is a
     /// reference (passed to the fallback as is) or owned (cloned for it).
     pub(crate) params: Vec<(Option<Ident>, bool)>,
+    /// The fallback's parameter types as the caller passes them (`_` where they cannot be
+    /// named), so that a mismatch names them.
+    pub(crate) arg_types: Vec<proc_macro2::TokenStream>,
+    pub(crate) receiver_ty: Option<proc_macro2::TokenStream>,
+}
+
+/// A type as written, or `_` where it cannot be named in an expression (`impl Trait`).
+fn nameable(ty: &Type) -> proc_macro2::TokenStream {
+    if contains_impl_trait(ty) {
+        quote!(_)
+    } else {
+        ty.to_token_stream()
+    }
 }
 
 pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
@@ -118,5 +131,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         ignore_if: args.ignore_if,
         receiver: func.receiver,
         params: func.params.iter().map(|p| (p.ident.clone(), p.is_reference)).collect(),
+        arg_types: func.params.iter().map(|p| nameable(&p.ty)).collect(),
+        receiver_ty: func.receiver_ty.as_ref().map(nameable),
     }
 }

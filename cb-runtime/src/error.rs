@@ -30,6 +30,13 @@ impl fmt::Display for Rejected {
 
 impl std::error::Error for Rejected {}
 
+/// Lets `std::io::Result` functions be protected without a fallback.
+impl From<Rejected> for std::io::Error {
+    fn from(r: Rejected) -> Self {
+        std::io::Error::other(r)
+    }
+}
+
 /// The call ran longer than its configured timeout and was abandoned.
 ///
 /// ```
@@ -58,6 +65,13 @@ impl fmt::Display for Timeout {
 }
 
 impl std::error::Error for Timeout {}
+
+/// A timeout as an `io::Error` of kind `TimedOut`.
+impl From<Timeout> for std::io::Error {
+    fn from(t: Timeout) -> Self {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, t)
+    }
+}
 
 /// Why a protected call did not produce the callee's value.
 #[derive(Clone, Debug, PartialEq, Eq)]

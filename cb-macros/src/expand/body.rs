@@ -80,13 +80,13 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
 
     let classify = if plan.result_like {
         let option = |path: &Option<syn::Path>| match path {
-            Some(path) => quote_spanned!(path.span()=> #p::Some(#path)),
-            None => quote!(#p::None),
+            Some(path) => quote_spanned!(path.span()=> #p::Some(&#path)),
+            None => quote!(#p::None::<&#p::NoPredicate>),
         };
         let (failure_if, ignore_if) = (option(&plan.failure_if), option(&plan.ignore_if));
-        quote!(|__cb_result: &#output| #p::classify::<#output>(__cb_result, #failure_if, #ignore_if))
+        quote_spanned!(output.span()=> |__cb_result: &#output| #p::classify(__cb_result, #failure_if, #ignore_if))
     } else {
-        quote!(|_: &#output| #p::Outcome::Success)
+        quote_spanned!(output.span()=> |_: &#output| #p::Outcome::Success)
     };
 
     let on_failed = match serves_failures {

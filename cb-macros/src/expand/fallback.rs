@@ -47,15 +47,18 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
         Some(name) => quote!(#name,),
         None => quote!(),
     });
+    let receiver_ty = plan.receiver_ty.as_ref().filter(|_| fb.with_receiver);
+    let types = receiver_ty.into_iter().chain(&plan.arg_types);
+    let args_ty = quote!((#(#types,)*));
     let callee = &fb.callee;
     let span = fb.path.span();
     if is_async {
         quote_spanned! {span=>
-            <_ as #p::Fallback<_, _, #output, _>>::call(#callee, (#receiver #(#params)*), #cause).await
+            <_ as #p::Fallback<#args_ty, _, #output, _>>::call(#callee, (#receiver #(#params)*), #cause).await
         }
     } else {
         quote_spanned! {span=>
-            <_ as #p::SyncFallback<_, _, #output, _>>::call(#callee, (#receiver #(#params)*), #cause)
+            <_ as #p::SyncFallback<#args_ty, _, #output, _>>::call(#callee, (#receiver #(#params)*), #cause)
         }
     }
 }

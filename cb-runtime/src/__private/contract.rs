@@ -91,18 +91,46 @@ where
     R::from_err(<R::Err as FromTimeout>::from_timeout(t))
 }
 
+/// A `failure_if` / `ignore_if` function.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot classify errors of type `{E}`",
+    label = "expected a function `fn(&{E}) -> bool`",
+    note = "`failure_if` and `ignore_if` take a function from a reference to the error to `bool`"
+)]
+pub trait Predicate<E> {
+    /// Whether `error` matches.
+    fn test(&self, error: &E) -> bool;
+}
+
+impl<E, F: Fn(&E) -> bool> Predicate<E> for F {
+    #[inline]
+    fn test(&self, error: &E) -> bool {
+        self(error)
+    }
+}
+
+/// The absent predicate.
+#[derive(Debug)]
+pub enum NoPredicate {}
+
+impl<E> Predicate<E> for NoPredicate {
+    fn test(&self, _: &E) -> bool {
+        match *self {}
+    }
+}
+
 /// How a result counts: `Ok` succeeds; an error accepted by `ignore_if` counts nowhere (ignore
 /// beats failure); an error rejected by `failure_if` counts as a success; others fail.
 #[inline]
-pub fn classify<R: ResultLike>(
+pub fn classify<R: ResultLike, F: Predicate<R::Err>, I: Predicate<R::Err>>(
     result: &R,
-    failure_if: Option<fn(&R::Err) -> bool>,
-    ignore_if: Option<fn(&R::Err) -> bool>,
+    failure_if: Option<&F>,
+    ignore_if: Option<&I>,
 ) -> Outcome {
     match result.as_err() {
         None => Outcome::Success,
-        Some(e) if ignore_if.is_some_and(|ignore| ignore(e)) => Outcome::Ignored,
-        Some(e) if failure_if.is_some_and(|is_failure| !is_failure(e)) => Outcome::Success,
+        Some(e) if ignore_if.is_some_and(|ignore| ignore.test(e)) => Outcome::Ignored,
+        Some(e) if failure_if.is_some_and(|is_failure| !is_failure.test(e)) => Outcome::Success,
         Some(_) => Outcome::Failure,
     }
 }
@@ -139,11 +167,14 @@ mod tests {
 
     #[test]
     fn ignore_beats_failure_and_failure_if_rejects_errors() {
-        let c = |r: Result<(), u16>| classify(&r, Some(transient), Some(not_found));
+        let c = |r: Result<(), u16>| classify(&r, Some(&transient), Some(&not_found));
         assert_eq!(c(Ok(())), Outcome::Success);
         assert_eq!(c(Err(503)), Outcome::Failure);
         assert_eq!(c(Err(400)), Outcome::Success);
         assert_eq!(c(Err(404)), Outcome::Ignored);
-        assert_eq!(classify(&Err::<(), u16>(400), None, None), Outcome::Failure);
+        assert_eq!(
+            classify::<_, NoPredicate, NoPredicate>(&Err::<(), u16>(400), None, None),
+            Outcome::Failure
+        );
     }
 }

@@ -9,7 +9,9 @@ mod fallback;
 mod run;
 mod site;
 
-pub use contract::{FallbackArg, FromRejected, FromTimeout, ResultLike, classify, reject_into, timeout_into};
+pub use contract::{
+    FallbackArg, FromRejected, FromTimeout, NoPredicate, Predicate, ResultLike, classify, reject_into, timeout_into,
+};
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use run::{Ran, run_async, run_async_with_timeout, run_sync, typed};
 pub use site::{CallSite, Defaults, key_text};
