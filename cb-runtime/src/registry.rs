@@ -103,7 +103,7 @@ impl Registry {
     }
 
     fn check_conflict(&self, existing: &CircuitBreaker, asked: &BreakerConfig) {
-        if existing.config() != asked {
+        if existing.config() != *asked {
             self.events.emit(Event::ConfigConflict {
                 name: existing.name(),
                 kept: format!("{:?}", existing.config()),

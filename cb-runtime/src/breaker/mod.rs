@@ -11,6 +11,7 @@ mod control;
 mod permit;
 mod record;
 pub(crate) mod stripe;
+mod tunables;
 pub(crate) mod word;
 
 pub(crate) use call::unwind_as_failure;
@@ -19,14 +20,14 @@ pub use permit::{Outcome, Permit};
 use crate::clock::{Clock, duration_nanos};
 use crate::config::{BreakerConfig, Window};
 use crate::events::{Event, EventBus, Reason, Subscription};
-use crate::window::RateRule;
 use crate::window::count::CountWindow;
 use crate::window::time::TimeWindow;
 use crate::{Rejected, State};
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use stripe::{Slot, Stripes, Total};
+use tunables::Tunables;
 use word::{Word, stamp, stamp_is_newer, stamp_nanos};
 
 /// A circuit breaker. Share it by reference or `Arc`; every method takes `&self`.
@@ -51,44 +52,13 @@ pub struct CircuitBreaker {
     consecutive: AtomicU64,
     reopens: AtomicU32,
     name: &'static str,
-    plan: Plan,
+    tunables: Tunables,
     stripes: Stripes,
     count_window: Option<CountWindow>,
     time_window: Option<TimeWindow>,
-    config: BreakerConfig,
+    config: Mutex<BreakerConfig>,
     clock: Clock,
     events: Arc<EventBus>,
-}
-
-/// What the configuration asks of each call, decided once.
-#[derive(Clone, Copy, Debug)]
-struct Plan {
-    consecutive: Option<u32>,
-    rates: RateRule,
-    slow_nanos: Option<u64>,
-    clock_on_record: bool,
-    half_open_max_calls: u32,
-    success_threshold: u32,
-    half_open_max_wait: Option<u64>,
-}
-
-impl Plan {
-    fn new(config: &BreakerConfig) -> Plan {
-        let rates = RateRule::new(config);
-        let slow_nanos = config
-            .slow_call_rate_threshold
-            .map(|_| duration_nanos(config.slow_call_duration));
-        let time_window = rates.enabled() && matches!(config.window, Window::Time(_));
-        Plan {
-            consecutive: config.consecutive_failures,
-            rates,
-            slow_nanos,
-            clock_on_record: time_window || slow_nanos.is_some(),
-            half_open_max_calls: config.half_open_max_calls,
-            success_threshold: config.success_threshold,
-            half_open_max_wait: config.half_open_max_wait.map(duration_nanos),
-        }
-    }
 }
 
 impl CircuitBreaker {
@@ -122,8 +92,25 @@ impl CircuitBreaker {
     }
 
     /// The configuration in force.
-    pub fn config(&self) -> &BreakerConfig {
-        &self.config
+    pub fn config(&self) -> BreakerConfig {
+        self.config.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Takes on a new configuration while calls run, keeping state, windows and counts.
+    /// Thresholds apply from the next call; a different window (kind or size) cannot be
+    /// swapped under running calls and keeps the old one until restart (the returned list
+    /// says so). Returns what changed, as `key: old -> new`.
+    pub fn reconfigure(&self, config: BreakerConfig) -> Vec<String> {
+        let mut current = self.config.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut changes = crate::config::diff(&current, &config);
+        let mut config = config;
+        if config.window != current.window {
+            changes.push(format!("window change to {:?} applies after a restart", config.window));
+            config.window = current.window;
+        }
+        self.tunables.store(&config);
+        *current = config;
+        changes
     }
 
     /// Events of this breaker (for a registry's breakers, of every breaker in it).
@@ -145,7 +132,7 @@ impl CircuitBreaker {
 
     #[inline]
     fn permit(&self, word: Word) -> Permit<'_> {
-        let start = match self.plan.slow_nanos {
+        let start = match self.tunables.slow_nanos() {
             Some(_) if word.state() != State::Disabled => self.clock.now_nanos(),
             _ => 0,
         };
@@ -184,7 +171,7 @@ impl CircuitBreaker {
                     }
                 }
                 State::HalfOpen => {
-                    if word.in_flight() < self.plan.half_open_max_calls {
+                    if word.in_flight() < self.tunables.half_open_max_calls() {
                         let next = word.with_in_flight(word.in_flight() + 1);
                         match self.cas(word, next) {
                             Ok(()) => return Ok(self.permit(next)),
@@ -209,7 +196,7 @@ impl CircuitBreaker {
 
     /// How long half-open probes have run, if past `half_open_max_wait` with every slot taken.
     fn undecided_for(&self, word: Word) -> Option<u64> {
-        let max_wait = self.plan.half_open_max_wait?;
+        let max_wait = self.tunables.half_open_max_wait()?;
         if word.in_flight() == 0 {
             return None;
         }
@@ -266,7 +253,7 @@ impl CircuitBreaker {
                     self.reopens.store(0, Ordering::Release);
                     0
                 };
-                let wait = duration_nanos(backoff::open_wait(&self.config, k));
+                let wait = duration_nanos(backoff::open_wait(&self.config(), k));
                 self.write_stamp(stamp(now.saturating_add(wait), next.generation()));
             }
             State::HalfOpen => self.write_stamp(stamp(now, next.generation())),
@@ -299,7 +286,7 @@ impl fmt::Debug for CircuitBreaker {
         f.debug_struct("CircuitBreaker")
             .field("name", &self.name)
             .field("state", &self.load().state())
-            .field("config", &self.config)
+            .field("config", &self.config())
             .finish_non_exhaustive()
     }
 }
@@ -334,11 +321,9 @@ impl CircuitBreakerBuilder {
     /// The breaker, Closed.
     pub fn build(self) -> CircuitBreaker {
         let config = self.config;
-        let plan = Plan::new(&config);
-        let (count_window, time_window) = match (plan.rates.enabled(), config.window) {
-            (false, _) => (None, None),
-            (true, Window::Count(n)) => (Some(CountWindow::new(n)), None),
-            (true, Window::Time(d)) => (None, Some(TimeWindow::new(d))),
+        let (count_window, time_window) = match config.window {
+            Window::Count(n) => (Some(CountWindow::new(n)), None),
+            Window::Time(d) => (None, Some(TimeWindow::new(d))),
         };
         let bucket_words = time_window.as_ref().map_or(0, TimeWindow::stripe_words);
         CircuitBreaker {
@@ -347,11 +332,11 @@ impl CircuitBreakerBuilder {
             consecutive: AtomicU64::new(0),
             reopens: AtomicU32::new(0),
             name: self.name,
-            plan,
+            tunables: Tunables::new(&config),
             stripes: Stripes::new(bucket_words),
             count_window,
             time_window,
-            config,
+            config: Mutex::new(config),
             clock: self.clock,
             events: self.events.unwrap_or_default(),
         }

@@ -21,16 +21,17 @@ impl CircuitBreaker {
         }
     }
 
-    /// Counts `outcome` in this thread's stripe; returns (now, slow) when the plan needs time.
+    /// Counts `outcome` in this thread's stripe; returns (now, slow) when the configuration needs time.
     #[inline]
     fn count(&self, slot: Slot, start: u64, outcome: Recorded) -> (u64, bool) {
         let stripe = self.stripes.get(slot);
         stripe.count(outcome.total(), slot);
-        if !self.plan.clock_on_record {
+        let slow_nanos = self.tunables.slow_nanos();
+        if slow_nanos.is_none() && !(self.time_window.is_some() && self.tunables.rates_enabled()) {
             return (0, false);
         }
         let now = self.clock.now_nanos();
-        let slow = match self.plan.slow_nanos {
+        let slow = match slow_nanos {
             Some(limit) if outcome != Recorded::Ignored => now.saturating_sub(start) > limit,
             _ => false,
         };
@@ -53,14 +54,14 @@ impl CircuitBreaker {
         }
         let failure = outcome != Recorded::Success;
         let mut reason = self
-            .plan
-            .consecutive
+            .tunables
+            .consecutive()
             .and_then(|limit| self.consecutive_run(word, failure, limit));
-        if self.plan.rates.enabled() && reason.is_none() {
+        if self.tunables.rates_enabled() && reason.is_none() {
             let sample = Sample { failure, slow };
             reason = self
                 .window_record(word, slot, now, sample)
-                .and_then(|c| self.plan.rates.judge(c));
+                .and_then(|c| self.tunables.rates().judge(c));
         }
         if let Some(reason) = reason
             && word.state() == State::Closed
@@ -115,7 +116,7 @@ impl CircuitBreaker {
             return None;
         }
         let counts = window.counts(&self.stripes, generation, now);
-        if counts.calls >= self.plan.rates.minimum_calls() {
+        if counts.calls >= self.tunables.rates().minimum_calls() {
             window.mark_judged(generation, now);
         }
         Some(counts)
@@ -142,7 +143,7 @@ impl CircuitBreaker {
             let result = match outcome {
                 Recorded::Success => {
                     let successes = current.successes() + 1;
-                    if successes >= self.plan.success_threshold {
+                    if successes >= self.tunables.success_threshold() {
                         let reason = Reason::ProbesSucceeded { successes };
                         self.transition(current, State::Closed, reason)
                             .map(|_| ())

@@ -199,6 +199,77 @@ impl BreakerConfig {
     }
 }
 
+/// What differs between two configurations, as `key: old -> new` lines.
+pub(crate) fn diff(old: &BreakerConfig, new: &BreakerConfig) -> Vec<String> {
+    let mut changes = Vec::new();
+    let mut check = |key: &str, a: String, b: String| {
+        if a != b {
+            changes.push(format!("{key}: {a} -> {b}"));
+        }
+    };
+    check(
+        "consecutive_failures",
+        show(old.consecutive_failures),
+        show(new.consecutive_failures),
+    );
+    check(
+        "failure_rate_threshold",
+        show(old.failure_rate_threshold),
+        show(new.failure_rate_threshold),
+    );
+    check(
+        "slow_call_rate_threshold",
+        show(old.slow_call_rate_threshold),
+        show(new.slow_call_rate_threshold),
+    );
+    check(
+        "slow_call_duration",
+        format!("{:?}", old.slow_call_duration),
+        format!("{:?}", new.slow_call_duration),
+    );
+    check(
+        "minimum_calls",
+        old.minimum_calls.to_string(),
+        new.minimum_calls.to_string(),
+    );
+    check(
+        "open_timeout",
+        format!("{:?}", old.open_timeout),
+        format!("{:?}", new.open_timeout),
+    );
+    check(
+        "backoff_multiplier",
+        old.backoff_multiplier.to_string(),
+        new.backoff_multiplier.to_string(),
+    );
+    check(
+        "max_open_timeout",
+        format!("{:?}", old.max_open_timeout),
+        format!("{:?}", new.max_open_timeout),
+    );
+    check("jitter", old.jitter.to_string(), new.jitter.to_string());
+    check(
+        "half_open_max_calls",
+        old.half_open_max_calls.to_string(),
+        new.half_open_max_calls.to_string(),
+    );
+    check(
+        "success_threshold",
+        old.success_threshold.to_string(),
+        new.success_threshold.to_string(),
+    );
+    check(
+        "half_open_max_wait",
+        show(old.half_open_max_wait.map(|d| format!("{d:?}"))),
+        show(new.half_open_max_wait.map(|d| format!("{d:?}"))),
+    );
+    changes
+}
+
+fn show<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "off".to_owned(), |v| v.to_string())
+}
+
 pub(crate) const MAX_COUNT_WINDOW: u32 = 65_535;
 pub(crate) const MAX_HALF_OPEN: u32 = 8_191;
 const MIN_TIME_WINDOW: Duration = Duration::from_millis(10);

@@ -3,7 +3,6 @@
 pub(crate) mod count;
 pub(crate) mod time;
 
-use crate::config::BreakerConfig;
 use crate::events::Reason;
 
 /// One recorded outcome as a window sees it (ignored outcomes never reach a window).
@@ -51,20 +50,16 @@ pub(crate) struct RateRule {
 }
 
 impl RateRule {
-    pub(crate) fn new(config: &BreakerConfig) -> RateRule {
+    pub(crate) fn from_parts(failure_rate: Option<f64>, slow_call_rate: Option<f64>, minimum_calls: u64) -> RateRule {
         RateRule {
-            failure_rate: config.failure_rate_threshold,
-            slow_call_rate: config.slow_call_rate_threshold,
-            minimum_calls: u64::from(config.effective_minimum_calls()),
+            failure_rate,
+            slow_call_rate,
+            minimum_calls,
         }
     }
 
     pub(crate) fn minimum_calls(&self) -> u64 {
         self.minimum_calls
-    }
-
-    pub(crate) fn enabled(&self) -> bool {
-        self.failure_rate.is_some() || self.slow_call_rate.is_some()
     }
 
     /// The reason to open, if the window's counts reach a threshold (inclusive).

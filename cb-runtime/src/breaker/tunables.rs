@@ -1,0 +1,109 @@
+//! The per-call view of a breaker's configuration: a few relaxed atomics on the breaker's
+//! read-mostly cache line, so the hot path reads them with plain loads and a configuration
+//! reload can replace them while calls run.
+
+use crate::clock::duration_nanos;
+use crate::config::BreakerConfig;
+use crate::window::RateRule;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+
+const OFF: u64 = u64::MAX;
+
+#[derive(Debug)]
+pub(crate) struct Tunables {
+    /// 0: off.
+    consecutive: AtomicU32,
+    /// `f64` bits; `OFF`: off.
+    failure_rate: AtomicU64,
+    /// `f64` bits; `OFF`: off.
+    slow_rate: AtomicU64,
+    minimum_calls: AtomicU64,
+    /// Nanoseconds; `OFF` while slow-call detection is off.
+    slow_nanos: AtomicU64,
+    half_open_max_calls: AtomicU32,
+    success_threshold: AtomicU32,
+    /// Nanoseconds; `OFF`: off.
+    half_open_max_wait: AtomicU64,
+}
+
+fn rate_bits(rate: Option<f64>) -> u64 {
+    rate.map_or(OFF, f64::to_bits)
+}
+
+fn rate(bits: u64) -> Option<f64> {
+    (bits != OFF).then(|| f64::from_bits(bits))
+}
+
+impl Tunables {
+    pub(crate) fn new(config: &BreakerConfig) -> Tunables {
+        let t = Tunables {
+            consecutive: AtomicU32::new(0),
+            failure_rate: AtomicU64::new(OFF),
+            slow_rate: AtomicU64::new(OFF),
+            minimum_calls: AtomicU64::new(1),
+            slow_nanos: AtomicU64::new(OFF),
+            half_open_max_calls: AtomicU32::new(1),
+            success_threshold: AtomicU32::new(1),
+            half_open_max_wait: AtomicU64::new(OFF),
+        };
+        t.store(config);
+        t
+    }
+
+    /// Takes on a (validated) configuration.
+    pub(crate) fn store(&self, config: &BreakerConfig) {
+        self.consecutive
+            .store(config.consecutive_failures.unwrap_or(0), Relaxed);
+        self.failure_rate
+            .store(rate_bits(config.failure_rate_threshold), Relaxed);
+        self.slow_rate
+            .store(rate_bits(config.slow_call_rate_threshold), Relaxed);
+        self.minimum_calls
+            .store(u64::from(config.effective_minimum_calls()), Relaxed);
+        let slow = config
+            .slow_call_rate_threshold
+            .map_or(OFF, |_| duration_nanos(config.slow_call_duration));
+        self.slow_nanos.store(slow, Relaxed);
+        self.half_open_max_calls.store(config.half_open_max_calls, Relaxed);
+        self.success_threshold.store(config.success_threshold, Relaxed);
+        self.half_open_max_wait
+            .store(config.half_open_max_wait.map_or(OFF, duration_nanos), Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn consecutive(&self) -> Option<u32> {
+        Some(self.consecutive.load(Relaxed)).filter(|n| *n != 0)
+    }
+
+    #[inline]
+    pub(crate) fn rates_enabled(&self) -> bool {
+        self.failure_rate.load(Relaxed) != OFF || self.slow_rate.load(Relaxed) != OFF
+    }
+
+    pub(crate) fn rates(&self) -> RateRule {
+        RateRule::from_parts(
+            rate(self.failure_rate.load(Relaxed)),
+            rate(self.slow_rate.load(Relaxed)),
+            self.minimum_calls.load(Relaxed),
+        )
+    }
+
+    #[inline]
+    pub(crate) fn slow_nanos(&self) -> Option<u64> {
+        Some(self.slow_nanos.load(Relaxed)).filter(|n| *n != OFF)
+    }
+
+    #[inline]
+    pub(crate) fn half_open_max_calls(&self) -> u32 {
+        self.half_open_max_calls.load(Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn success_threshold(&self) -> u32 {
+        self.success_threshold.load(Relaxed)
+    }
+
+    pub(crate) fn half_open_max_wait(&self) -> Option<u64> {
+        Some(self.half_open_max_wait.load(Relaxed)).filter(|n| *n != OFF)
+    }
+}
