@@ -103,6 +103,18 @@ pub enum Event {
         /// How long it took.
         duration: Duration,
     },
+    /// A configuration reload changed this breaker's thresholds (state and counts kept).
+    Reconfigured {
+        /// The breaker.
+        name: &'static str,
+        /// What changed, as `key: old -> new`.
+        changes: Vec<String>,
+    },
+    /// A configuration file could not be applied; the last good configuration stays in force.
+    ConfigRejected {
+        /// Every problem found, one per line, with file, line and column.
+        error: String,
+    },
     /// A call site asked for an existing breaker with a different configuration; the first
     /// registration's configuration stays in force.
     ConfigConflict {
@@ -178,6 +190,17 @@ pub(crate) fn trace(event: &Event) {
                 kept = %kept,
                 ignored = %ignored,
             "circuit breaker `{name}` is already registered with another configuration; the first one stays in force"
+        ),
+        Event::Reconfigured { name, changes } => tracing::info!(
+            target: "cb_runtime",
+            breaker = *name,
+            changes = %changes.join(", "),
+            "circuit breaker `{name}` reconfigured: {}",
+            changes.join(", ")
+        ),
+        Event::ConfigRejected { error } => tracing::error!(
+            target: "cb_runtime",
+            "circuit breaker configuration rejected, the last good one stays in force:\n{error}"
         ),
     }
 }

@@ -21,7 +21,7 @@
 
 mod breaker;
 mod clock;
-mod config;
+pub mod config;
 mod error;
 mod events;
 mod glob;

@@ -64,11 +64,10 @@ pub trait CircuitProtected {
     /// created it yet).
     fn circuit_breaker(&self) -> Arc<CircuitBreaker> {
         let name = self.circuit_breaker_name();
-        if let Some(existing) = registry().get(&name) {
-            return existing;
+        match registry().get(&name) {
+            Some(existing) => existing,
+            None => registry().breaker_with_layers(&name, Self::__CB_DEFAULTS.settings, &[]),
         }
-        let config = crate::BreakerConfig::from_settings(Self::__CB_DEFAULTS.settings).unwrap_or_default();
-        registry().breaker(&name, &config)
     }
 
     /// The state of this instance's breaker.

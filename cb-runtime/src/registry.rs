@@ -1,7 +1,8 @@
 //! The registry: breakers shared by name, inspected and steered by name.
 
+use crate::config::{Base, ConfigSource, Explanation};
 use crate::events::{Event, EventBus, Subscription};
-use crate::{BreakerConfig, CircuitBreaker, Clock, Snapshot, glob_match};
+use crate::{BreakerConfig, CircuitBreaker, Clock, Setting, Snapshot, glob_match};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
@@ -16,7 +17,7 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 /// assert!(registry().get("docs-sentinel").is_some());
 /// ```
 pub fn registry() -> &'static Registry {
-    GLOBAL.get_or_init(Registry::new)
+    GLOBAL.get_or_init(|| Registry::new().with_config(crate::config::discover_or_report()))
 }
 
 static GLOBAL: OnceLock<Registry> = OnceLock::new();
@@ -40,9 +41,17 @@ pub fn init_registry(registry: Registry) -> Result<(), Registry> {
 /// Breakers by name. A name identifies one breaker: two call sites naming it share it, and
 /// the first registration's configuration wins (a differing one is reported, not merged).
 pub struct Registry {
-    breakers: RwLock<BTreeMap<&'static str, Arc<CircuitBreaker>>>,
+    breakers: RwLock<BTreeMap<&'static str, Entry>>,
+    source: RwLock<Arc<ConfigSource>>,
     clock: Clock,
     events: Arc<EventBus>,
+}
+
+/// A registered breaker and what its configuration is built on.
+#[derive(Clone)]
+struct Entry {
+    breaker: Arc<CircuitBreaker>,
+    base: Base,
 }
 
 /// No breaker of that name is registered.
@@ -64,7 +73,8 @@ impl Default for Registry {
 }
 
 impl Registry {
-    /// An empty registry on the monotonic clock (most programs use [`registry()`] instead).
+    /// An empty registry on the monotonic clock with the built-in defaults only (most programs
+    /// use [`registry()`], which also reads `circuit_breakers.toml` and the environment).
     pub fn new() -> Self {
         Self::with_clock(Clock::default())
     }
@@ -73,51 +83,145 @@ impl Registry {
     pub fn with_clock(clock: impl Into<Clock>) -> Self {
         Self {
             breakers: RwLock::default(),
+            source: RwLock::default(),
             clock: clock.into(),
             events: Arc::default(),
         }
     }
 
-    /// The breaker named `name`, created with `config` if it does not exist yet.
+    /// This registry, resolving breakers with `source` (a file and the environment).
+    pub fn with_config(self, source: ConfigSource) -> Self {
+        *self.source.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(source);
+        self
+    }
+
+    /// The configuration source in force.
+    pub fn config_source(&self) -> Arc<ConfigSource> {
+        self.source.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The breaker named `name`, created if it does not exist yet with `config`, overridden by
+    /// the configuration file's `[breakers.NAME]` sections and the environment.
     pub fn breaker(&self, name: &str, config: &BreakerConfig) -> Arc<CircuitBreaker> {
-        if let Some(existing) = self.get(name) {
-            self.check_conflict(&existing, config);
-            return existing;
+        self.breaker_on(name, Base::Code(config.clone()))
+    }
+
+    /// The breaker named `name` for macro arguments: struct-level, then function-level.
+    #[doc(hidden)]
+    pub fn breaker_with_layers(&self, name: &str, outer: &[Setting], inner: &[Setting]) -> Arc<CircuitBreaker> {
+        self.breaker_on(
+            name,
+            Base::Layers {
+                outer: outer.to_vec(),
+                inner: inner.to_vec(),
+            },
+        )
+    }
+
+    fn breaker_on(&self, name: &str, base: Base) -> Arc<CircuitBreaker> {
+        if let Some(existing) = self.read().get(name).cloned() {
+            self.check_conflict(&existing, &base);
+            return existing.breaker;
         }
+        let explained = self.resolve(name, &base);
         let mut breakers = self.breakers.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(existing) = breakers.get(name) {
-            let existing = existing.clone();
+        if let Some(existing) = breakers.get(name).cloned() {
             drop(breakers);
-            self.check_conflict(&existing, config);
-            return existing;
+            self.check_conflict(&existing, &base);
+            return existing.breaker;
         }
         let breaker = Arc::new(
             CircuitBreaker::builder(name)
-                .config(config.clone())
+                .config(explained.config)
                 .clock(self.clock.clone())
                 .events(self.events.clone())
                 .build(),
         );
-        breakers.insert(breaker.name(), breaker.clone());
+        breakers.insert(
+            breaker.name(),
+            Entry {
+                breaker: breaker.clone(),
+                base,
+            },
+        );
         breaker
     }
 
-    fn check_conflict(&self, existing: &CircuitBreaker, asked: &BreakerConfig) {
-        if existing.config() != *asked {
+    /// Resolves `name` over `base`; problems are reported and a configuration that still
+    /// breaks a rule falls back to the built-in defaults.
+    fn resolve(&self, name: &str, base: &Base) -> Explanation {
+        let mut explained = self.config_source().resolve(name, base);
+        for problem in &explained.problems {
+            tracing::warn!(target: "cb_runtime", breaker = name, "{problem}");
+        }
+        if let Err(err) = explained.config.validate() {
+            tracing::error!(target: "cb_runtime", breaker = name, error = %err, "invalid circuit breaker configuration; using the built-in defaults");
+            explained.config = BreakerConfig::default();
+        }
+        explained
+    }
+
+    fn check_conflict(&self, existing: &Entry, asked: &Base) {
+        if existing.base != *asked {
             self.events.emit(Event::ConfigConflict {
-                name: existing.name(),
-                kept: format!("{:?}", existing.config()),
+                name: existing.breaker.name(),
+                kept: format!("{:?}", existing.base),
                 ignored: format!("{asked:?}"),
             });
         }
     }
 
-    /// The breaker named `name`, if registered.
-    pub fn get(&self, name: &str) -> Option<Arc<CircuitBreaker>> {
-        self.read().get(name).cloned()
+    /// The resolved configuration of `name` and the level every key came from (for a name not
+    /// registered yet: as a breaker configured in code with the built-in defaults would get).
+    pub fn explain(&self, name: &str) -> Explanation {
+        let base = self.read().get(name).map_or_else(
+            || Base::Layers {
+                outer: vec![],
+                inner: vec![],
+            },
+            |e| e.base.clone(),
+        );
+        self.config_source().resolve(name, &base)
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<&'static str, Arc<CircuitBreaker>>> {
+    /// Switches to `source` and applies the changed thresholds to every registered breaker,
+    /// keeping their state and counts; each changed breaker emits `Event::Reconfigured`.
+    /// Returns the breakers that changed, with their changes.
+    pub fn reconfigure(&self, source: ConfigSource) -> crate::config::Changes {
+        *self.source.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(source);
+        let entries: Vec<Entry> = self.read().values().cloned().collect();
+        let mut changed = Vec::new();
+        for entry in entries {
+            let config = self.resolve(entry.breaker.name(), &entry.base).config;
+            if config == entry.breaker.config() {
+                continue;
+            }
+            let changes = entry.breaker.reconfigure(config);
+            self.events.emit(Event::Reconfigured {
+                name: entry.breaker.name(),
+                changes: changes.clone(),
+            });
+            changed.push((entry.breaker.name(), changes));
+        }
+        changed
+    }
+
+    /// Reports a configuration that could not be applied.
+    pub(crate) fn report_rejected(&self, error: String) {
+        self.events.emit(Event::ConfigRejected { error });
+    }
+
+    /// The breaker named `name`, if registered.
+    pub fn get(&self, name: &str) -> Option<Arc<CircuitBreaker>> {
+        self.read().get(name).map(|e| e.breaker.clone())
+    }
+
+    /// The names of every registered breaker.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.read().keys().copied().collect()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<&'static str, Entry>> {
         self.breakers.read().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -153,7 +257,7 @@ impl Registry {
             .read()
             .iter()
             .filter(|(name, _)| glob_match(pattern, name))
-            .map(|(_, b)| b.clone())
+            .map(|(_, e)| e.breaker.clone())
             .collect();
         matching.iter().map(|b| b.snapshot()).collect()
     }

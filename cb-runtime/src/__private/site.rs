@@ -1,6 +1,6 @@
 //! One static per annotated function: resolves its breaker once, then hands it out with a load.
 
-use crate::{BreakerConfig, CircuitBreaker, CircuitProtected, Setting, registry};
+use crate::{CircuitBreaker, CircuitProtected, Setting, registry};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
@@ -72,22 +72,9 @@ impl CallSite {
     }
 }
 
-/// The registry's breaker for `name` with struct- then method-level settings. A combination
-/// that breaks a cross-key rule (each value was range-checked at compile time) is reported and
-/// the method-level settings, then the struct-level ones, are dropped until it is valid.
+/// The global registry's breaker for `name` with struct- then method-level settings.
 fn resolve(name: &str, outer: &[Setting], inner: &[Setting]) -> &'static CircuitBreaker {
-    let candidates = [[outer, inner].concat(), outer.to_vec(), Vec::new()];
-    let config = candidates
-        .iter()
-        .find_map(|settings| match BreakerConfig::from_settings(settings) {
-            Ok(config) => Some(config),
-            Err(err) => {
-                tracing::error!(target: "cb_runtime", breaker = name, error = %err, "invalid circuit breaker configuration");
-                None
-            }
-        })
-        .unwrap_or_default();
-    leak(registry().breaker(name, &config))
+    leak(registry().breaker_with_layers(name, outer, inner))
 }
 
 /// Registry breakers live as long as the process; a call site keeps a plain reference.

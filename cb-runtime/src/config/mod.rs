@@ -1,12 +1,45 @@
-//! Breaker configuration: the keys of DESIGN.md, their defaults, presets and validation.
+//! Breaker configuration: the keys, their defaults, presets and validation, and
+//! `circuit_breakers.toml` with its precedence, explain and live reload.
+//!
+//! ```toml
+//! [defaults]                 # replaces the built-in defaults for every breaker
+//! open_timeout = "30s"
+//!
+//! [presets.paranoid]         # user presets beside the built-in default / aggressive / lenient
+//! consecutive_failures = 2
+//!
+//! [breakers.sentinel]
+//! failure_rate_threshold = 0.4
+//! window = { kind = "time", size = "60s" }
+//!
+//! [breakers."webhook/*"]     # glob over keyed breakers
+//! preset = "paranoid"
+//! open_timeout = "10s"
+//! ```
+//!
+//! Precedence, lowest first: built-in defaults < `[defaults]` < macro arguments (struct-level,
+//! then method-level) < `[breakers.NAME]` (globs first, the exact name over them) <
+//! environment `CB_BREAKER__<NAME>__<KEY>`. The global registry reads `CB_CONFIG`, else
+//! `./circuit_breakers.toml`, at first use; [`load`] fails fast at startup; [`watch`] reloads.
 
 mod builder;
+mod file;
 mod preset;
+mod reload;
+mod resolve;
 mod setting;
+mod source;
+mod value;
 
 pub use builder::BreakerConfigBuilder;
+pub use file::{FileConfig, FileError, LoadError, Location, parse};
 pub use preset::{Preset, UnknownPreset};
+pub(crate) use reload::discover_or_report;
+pub use reload::{Changes, LoadReport, Watcher, env_problems, load, load_into, watch, watch_every};
+pub(crate) use resolve::Base;
+pub use resolve::{Explained, Explanation, Level, env_var};
 pub use setting::Setting;
+pub use source::ConfigSource;
 
 use std::fmt;
 use std::time::Duration;
@@ -113,81 +146,51 @@ impl BreakerConfig {
         BreakerConfigBuilder::from(self.clone())
     }
 
-    /// Checks every key against its rule; the first violation is returned.
+    /// Checks every key against its rule, then `max_open_timeout >= open_timeout`; the first
+    /// violation is returned.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let err = |key, rule: &str, value: String| ConfigError {
-            key,
-            rule: rule.to_owned(),
-            value,
-        };
-        if self.consecutive_failures == Some(0) {
-            return Err(err("consecutive_failures", "must be at least 1", "0".into()));
-        }
-        for (key, rate) in [
-            ("failure_rate_threshold", self.failure_rate_threshold),
-            ("slow_call_rate_threshold", self.slow_call_rate_threshold),
-        ] {
-            if let Some(r) = rate
-                && !(r > 0.0 && r <= 1.0)
-            {
-                return Err(err(key, "must be in (0.0, 1.0]", r.to_string()));
+        for setting in self.settings() {
+            if let Err(rule) = setting.check() {
+                let key = match setting {
+                    Setting::Window(_) => "window.size",
+                    other => other.key(),
+                };
+                return Err(ConfigError {
+                    key,
+                    rule: rule.to_owned(),
+                    value: setting.value_text(),
+                });
             }
-        }
-        if self.slow_call_duration.is_zero() {
-            return Err(err("slow_call_duration", "must be positive", "0s".into()));
-        }
-        if self.minimum_calls == 0 {
-            return Err(err("minimum_calls", "must be at least 1", "0".into()));
-        }
-        match self.window {
-            Window::Count(n) if !(1..=MAX_COUNT_WINDOW).contains(&n) => {
-                return Err(err(
-                    "window.size",
-                    "a count window must hold 1..=65535 calls",
-                    n.to_string(),
-                ));
-            }
-            Window::Time(d) if d < MIN_TIME_WINDOW || d > MAX_TIME_WINDOW => {
-                return Err(err(
-                    "window.size",
-                    "a time window must be between 10ms and 10m",
-                    format!("{d:?}"),
-                ));
-            }
-            _ => {}
-        }
-        if self.open_timeout.is_zero() {
-            return Err(err("open_timeout", "must be positive", "0s".into()));
-        }
-        if !(self.backoff_multiplier >= 1.0 && self.backoff_multiplier <= 100.0) {
-            return Err(err(
-                "backoff_multiplier",
-                "must be in [1.0, 100.0]",
-                self.backoff_multiplier.to_string(),
-            ));
         }
         if self.max_open_timeout < self.open_timeout {
-            return Err(err(
-                "max_open_timeout",
-                "must be at least open_timeout",
-                format!("{:?} < {:?}", self.max_open_timeout, self.open_timeout),
-            ));
-        }
-        if !(self.jitter >= 0.0 && self.jitter < 1.0) {
-            return Err(err("jitter", "must be in [0.0, 1.0)", self.jitter.to_string()));
-        }
-        for (key, n) in [
-            ("half_open_max_calls", self.half_open_max_calls),
-            ("success_threshold", self.success_threshold),
-        ] {
-            if !(1..=MAX_HALF_OPEN).contains(&n) {
-                return Err(err(key, "must be in 1..=8191", n.to_string()));
-            }
-        }
-        if self.half_open_max_wait.is_some_and(|d| d.is_zero()) {
-            return Err(err("half_open_max_wait", "must be positive", "0s".into()));
+            return Err(ConfigError {
+                key: "max_open_timeout",
+                rule: "must be at least open_timeout".to_owned(),
+                value: format!("{:?} < {:?}", self.max_open_timeout, self.open_timeout),
+            });
         }
         Ok(())
+    }
+
+    /// Every key of this configuration as a `Setting` (triggers that are off are left out).
+    pub fn settings(&self) -> Vec<Setting> {
+        let mut all = Vec::with_capacity(13);
+        all.extend(self.consecutive_failures.map(Setting::ConsecutiveFailures));
+        all.extend(self.failure_rate_threshold.map(Setting::FailureRateThreshold));
+        all.extend(self.slow_call_rate_threshold.map(Setting::SlowCallRateThreshold));
+        all.extend([
+            Setting::SlowCallDuration(self.slow_call_duration),
+            Setting::MinimumCalls(self.minimum_calls),
+            Setting::Window(self.window),
+            Setting::OpenTimeout(self.open_timeout),
+            Setting::BackoffMultiplier(self.backoff_multiplier),
+            Setting::MaxOpenTimeout(self.max_open_timeout),
+            Setting::Jitter(self.jitter),
+            Setting::HalfOpenMaxCalls(self.half_open_max_calls),
+            Setting::SuccessThreshold(self.success_threshold),
+        ]);
+        all.extend(self.half_open_max_wait.map(Setting::HalfOpenMaxWait));
+        all
     }
 
     /// `minimum_calls` as applied: capped at a count window's size.
@@ -214,13 +217,13 @@ pub(crate) fn diff(old: &BreakerConfig, new: &BreakerConfig) -> Vec<String> {
     );
     check(
         "failure_rate_threshold",
-        show(old.failure_rate_threshold),
-        show(new.failure_rate_threshold),
+        show(old.failure_rate_threshold.map(Float)),
+        show(new.failure_rate_threshold.map(Float)),
     );
     check(
         "slow_call_rate_threshold",
-        show(old.slow_call_rate_threshold),
-        show(new.slow_call_rate_threshold),
+        show(old.slow_call_rate_threshold.map(Float)),
+        show(new.slow_call_rate_threshold.map(Float)),
     );
     check(
         "slow_call_duration",
@@ -247,7 +250,7 @@ pub(crate) fn diff(old: &BreakerConfig, new: &BreakerConfig) -> Vec<String> {
         format!("{:?}", old.max_open_timeout),
         format!("{:?}", new.max_open_timeout),
     );
-    check("jitter", old.jitter.to_string(), new.jitter.to_string());
+    check("jitter", format!("{:?}", old.jitter), format!("{:?}", new.jitter));
     check(
         "half_open_max_calls",
         old.half_open_max_calls.to_string(),
@@ -266,14 +269,23 @@ pub(crate) fn diff(old: &BreakerConfig, new: &BreakerConfig) -> Vec<String> {
     changes
 }
 
+/// A float printed with its decimal point (`0.0`, not `0`).
+struct Float(f64);
+
+impl std::fmt::Display for Float {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
 fn show<T: std::fmt::Display>(value: Option<T>) -> String {
     value.map_or_else(|| "off".to_owned(), |v| v.to_string())
 }
 
 pub(crate) const MAX_COUNT_WINDOW: u32 = 65_535;
 pub(crate) const MAX_HALF_OPEN: u32 = 8_191;
-const MIN_TIME_WINDOW: Duration = Duration::from_millis(10);
-const MAX_TIME_WINDOW: Duration = Duration::from_secs(600);
+pub(crate) const MIN_TIME_WINDOW: Duration = Duration::from_millis(10);
+pub(crate) const MAX_TIME_WINDOW: Duration = Duration::from_secs(600);
 
 /// A configuration value outside its allowed range.
 ///

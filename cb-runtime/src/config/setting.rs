@@ -96,6 +96,66 @@ impl Setting {
     }
 }
 
+impl Setting {
+    /// Checks the value against its key's rule; the rule broken, if any.
+    pub fn check(&self) -> Result<(), &'static str> {
+        let ok = match *self {
+            Setting::Preset(_) => true,
+            Setting::ConsecutiveFailures(n) | Setting::MinimumCalls(n) => n >= 1,
+            Setting::FailureRateThreshold(r) | Setting::SlowCallRateThreshold(r) => r > 0.0 && r <= 1.0,
+            Setting::SlowCallDuration(d)
+            | Setting::OpenTimeout(d)
+            | Setting::MaxOpenTimeout(d)
+            | Setting::HalfOpenMaxWait(d) => !d.is_zero(),
+            Setting::Window(Window::Count(n)) => (1..=super::MAX_COUNT_WINDOW).contains(&n),
+            Setting::Window(Window::Time(d)) => (super::MIN_TIME_WINDOW..=super::MAX_TIME_WINDOW).contains(&d),
+            Setting::BackoffMultiplier(m) => (1.0..=100.0).contains(&m),
+            Setting::Jitter(j) => (0.0..1.0).contains(&j),
+            Setting::HalfOpenMaxCalls(n) | Setting::SuccessThreshold(n) => (1..=super::MAX_HALF_OPEN).contains(&n),
+        };
+        if ok { Ok(()) } else { Err(self.rule()) }
+    }
+
+    /// The rule of this key, as error messages state it.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Setting::Preset(_) => "must name a preset",
+            Setting::ConsecutiveFailures(_) | Setting::MinimumCalls(_) => "must be at least 1",
+            Setting::FailureRateThreshold(_) | Setting::SlowCallRateThreshold(_) => "must be in (0.0, 1.0]",
+            Setting::SlowCallDuration(_)
+            | Setting::OpenTimeout(_)
+            | Setting::MaxOpenTimeout(_)
+            | Setting::HalfOpenMaxWait(_) => "must be positive",
+            Setting::Window(Window::Count(_)) => "a count window must hold 1..=65535 calls",
+            Setting::Window(Window::Time(_)) => "a time window must be between 10ms and 10m",
+            Setting::BackoffMultiplier(_) => "must be in [1.0, 100.0]",
+            Setting::Jitter(_) => "must be in [0.0, 1.0)",
+            Setting::HalfOpenMaxCalls(_) | Setting::SuccessThreshold(_) => "must be in 1..=8191",
+        }
+    }
+
+    /// The value as configuration text would write it.
+    pub fn value_text(&self) -> String {
+        match self {
+            Setting::Preset(p) => format!("{:?}", p.name()),
+            Setting::ConsecutiveFailures(n)
+            | Setting::MinimumCalls(n)
+            | Setting::HalfOpenMaxCalls(n)
+            | Setting::SuccessThreshold(n) => n.to_string(),
+            Setting::FailureRateThreshold(r)
+            | Setting::SlowCallRateThreshold(r)
+            | Setting::BackoffMultiplier(r)
+            | Setting::Jitter(r) => format!("{r:?}"),
+            Setting::SlowCallDuration(d)
+            | Setting::OpenTimeout(d)
+            | Setting::MaxOpenTimeout(d)
+            | Setting::HalfOpenMaxWait(d) => format!("{d:?}"),
+            Setting::Window(Window::Count(n)) => format!("{{ kind = \"count\", size = {n} }}"),
+            Setting::Window(Window::Time(d)) => format!("{{ kind = \"time\", size = \"{d:?}\" }}"),
+        }
+    }
+}
+
 impl BreakerConfig {
     /// The built-in defaults with `settings` applied in order, validated.
     pub fn from_settings(settings: &[Setting]) -> Result<BreakerConfig, super::ConfigError> {

@@ -1,0 +1,305 @@
+//! `circuit_breakers.toml`: `[defaults]`, `[presets.NAME]` and `[breakers.NAME]` (NAME may be a
+//! glob), read with spans so every error names the file, line and column, the key, and what
+//! is allowed. All errors of a file are collected; a file with any error is not applied.
+
+use super::value::{Value, parse_setting};
+use super::{Preset, Setting};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+use toml::de::{DeTable, DeValue};
+
+/// Where a setting was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// The file.
+    pub file: Arc<Path>,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// One setting of a file section, with where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Entry {
+    pub(crate) setting: Setting,
+    pub(crate) at: Location,
+    /// The file preset this entry came through, if any.
+    pub(crate) via_preset: Option<String>,
+}
+
+/// A parsed, valid configuration file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FileConfig {
+    pub(crate) path: Option<Arc<Path>>,
+    pub(crate) defaults: Vec<Entry>,
+    /// `[breakers.NAME]` sections in file order: (pattern, entries, where the header is).
+    pub(crate) breakers: Vec<(String, Vec<Entry>, Location)>,
+}
+
+/// A problem in a configuration file or variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileError {
+    /// Where (file, line, column), if the problem is in a file.
+    pub at: Option<Location>,
+    /// The environment variable, if the problem is in one.
+    pub variable: Option<String>,
+    /// The key concerned, if any.
+    pub key: Option<String>,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.at, &self.variable) {
+            (Some(at), _) => write!(f, "{at}: {}", self.message),
+            (None, Some(var)) => write!(f, "{var}: {}", self.message),
+            (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Every problem found in one load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    /// The problems, in file order.
+    pub errors: Vec<FileError>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.errors.iter().map(ToString::to_string).collect();
+        f.write_str(&lines.join("\n"))
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+const SECTIONS: [&str; 3] = ["defaults", "presets", "breakers"];
+
+/// Line and column (1-based) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.chars().count(), |nl| before[nl + 1..].chars().count())
+        + 1;
+    (line, column)
+}
+
+struct Reader<'t> {
+    text: &'t str,
+    file: Arc<Path>,
+    errors: Vec<FileError>,
+}
+
+impl Reader<'_> {
+    fn at(&self, span: Range<usize>) -> Location {
+        let (line, column) = line_column(self.text, span.start);
+        Location {
+            file: self.file.clone(),
+            line,
+            column,
+        }
+    }
+
+    fn error(&mut self, span: Range<usize>, key: Option<&str>, message: String) {
+        let at = Some(self.at(span));
+        self.errors.push(FileError {
+            at,
+            variable: None,
+            key: key.map(str::to_owned),
+            message,
+        });
+    }
+
+    /// The entries of one section; file presets expand in place.
+    fn section(&mut self, table: &DeTable<'_>, where_: &str, presets: &BTreeMap<String, Vec<Entry>>) -> Vec<Entry> {
+        let mut entries = Vec::new();
+        for (key, value) in table.iter() {
+            let span = key.span();
+            let name = key.get_ref().as_ref();
+            let raw = Value::from_toml(value.get_ref());
+            match parse_setting(name, &raw) {
+                Ok(Some(setting)) => entries.push(Entry {
+                    setting,
+                    at: self.at(span),
+                    via_preset: None,
+                }),
+                Ok(None) => {
+                    let preset_name = raw.as_str().unwrap_or_default().to_owned();
+                    match presets.get(&preset_name) {
+                        Some(preset) => entries.extend(preset.iter().map(|e| Entry {
+                            via_preset: Some(preset_name.clone()),
+                            at: self.at(span.clone()),
+                            ..e.clone()
+                        })),
+                        None => {
+                            let known: Vec<String> = Preset::ALL
+                                .iter()
+                                .map(|p| p.name().to_owned())
+                                .chain(presets.keys().cloned())
+                                .collect();
+                            let msg = format!(
+                                "{where_}: unknown preset `{preset_name}`; expected one of {}",
+                                known.join(", ")
+                            );
+                            self.error(value.span(), Some("preset"), msg);
+                        }
+                    }
+                }
+                Err(problem) => {
+                    let span = if problem.at_key { span } else { value.span() };
+                    self.error(span, Some(name), format!("{where_}: {}", problem.message));
+                }
+            }
+        }
+        entries
+    }
+
+    fn table<'a, 'i>(&mut self, value: &'a toml::Spanned<DeValue<'i>>, what: &str) -> Option<&'a DeTable<'i>> {
+        match value.get_ref() {
+            DeValue::Table(t) => Some(t),
+            other => {
+                let msg = format!("{what} must be a table, found {}", other.type_str());
+                self.error(value.span(), None, msg);
+                None
+            }
+        }
+    }
+}
+
+/// Parses the text of a configuration file; `path` is used in error locations.
+pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
+    let file: Arc<Path> = Arc::from(path);
+    let mut r = Reader {
+        text,
+        file: file.clone(),
+        errors: Vec::new(),
+    };
+    let root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(err) => {
+            let span = err.span().unwrap_or(0..0);
+            let message = err.message().trim().to_owned();
+            r.error(span, None, format!("invalid TOML: {message}"));
+            return Err(LoadError { errors: r.errors });
+        }
+    };
+    let root = root.into_inner();
+    let mut defaults_table = None;
+    let mut presets_table = None;
+    let mut breakers_table = None;
+    for (key, value) in root.iter() {
+        match key.get_ref().as_ref() {
+            "defaults" => defaults_table = r.table(value, "[defaults]"),
+            "presets" => presets_table = r.table(value, "[presets]"),
+            "breakers" => breakers_table = r.table(value, "[breakers]"),
+            other => {
+                let hint = super::value::did_you_mean(other, &SECTIONS).map_or_else(
+                    || "expected [defaults], [presets.NAME] or [breakers.NAME]".to_owned(),
+                    |s| format!("did you mean `{s}`?"),
+                );
+                r.error(key.span(), Some(other), format!("unknown section `{other}`; {hint}"));
+            }
+        }
+    }
+    let mut presets = BTreeMap::new();
+    for (name, value) in presets_table.into_iter().flat_map(|t| t.iter()) {
+        let name = name.get_ref().to_string();
+        if let Some(t) = r.table(value, &format!("[presets.{name}]")) {
+            let entries = r.section(t, &format!("[presets.{name}]"), &BTreeMap::new());
+            presets.insert(name, entries);
+        }
+    }
+    let defaults = match defaults_table {
+        Some(t) => r.section(t, "[defaults]", &presets),
+        None => Vec::new(),
+    };
+    let mut breakers = Vec::new();
+    for (name, value) in breakers_table.into_iter().flat_map(|t| t.iter()) {
+        let pattern = name.get_ref().to_string();
+        let header = r.at(name.span());
+        if let Some(t) = r.table(value, &format!("[breakers.\"{pattern}\"]")) {
+            let entries = r.section(t, &format!("[breakers.\"{pattern}\"]"), &presets);
+            breakers.push((pattern, entries, header));
+        }
+    }
+    for (pattern, entries, _) in &breakers {
+        let level = std::iter::once(&defaults).chain(std::iter::once(entries));
+        let settings: Vec<Setting> = level.flatten().map(|e| e.setting).collect();
+        if let Err(err) = super::BreakerConfig::from_settings(&settings) {
+            let at = entries
+                .iter()
+                .chain(&defaults)
+                .find(|e| e.setting.key() == err.key())
+                .map(|e| e.at.clone());
+            r.errors.push(FileError {
+                at,
+                variable: None,
+                key: Some(err.key().to_owned()),
+                message: format!("[breakers.\"{pattern}\"] over [defaults]: {err}"),
+            });
+        }
+    }
+    r.errors.sort_by_key(|e| e.at.as_ref().map(|at| (at.line, at.column)));
+    if r.errors.is_empty() {
+        Ok(FileConfig {
+            path: Some(file),
+            defaults,
+            breakers,
+        })
+    } else {
+        Err(LoadError { errors: r.errors })
+    }
+}
+
+impl FileConfig {
+    /// The file this configuration was read from.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The `[breakers.NAME]` patterns, in file order.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        self.breakers.iter().map(|(p, ..)| p.as_str())
+    }
+}
+
+/// Reads and parses a configuration file.
+pub(crate) fn read(path: &Path) -> Result<FileConfig, LoadError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text, path),
+        Err(err) => Err(LoadError {
+            errors: vec![FileError {
+                at: None,
+                variable: None,
+                key: None,
+                message: format!("cannot read {}: {err}", path.display()),
+            }],
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_columns_are_one_based() {
+        assert_eq!(line_column("a\nbc = 1", 2), (2, 1));
+        assert_eq!(line_column("a\nbc = 1", 5), (2, 4));
+        assert_eq!(line_column("x", 0), (1, 1));
+    }
+}

@@ -1,0 +1,254 @@
+//! Precedence, lowest first: built-in defaults < file `[defaults]` < macro arguments
+//! (struct-level, then method-level) < file `[breakers.NAME]` (globs first, the exact name over
+//! them) < environment `CB_BREAKER__<NAME>__<KEY>`. A breaker built from a `BreakerConfig` in
+//! code takes that configuration in place of the first three levels. Every resolved key keeps
+//! the level it came from, for `explain`.
+
+use super::file::{FileConfig, FileError, Location};
+use super::value::{Value, keys, parse_setting};
+use super::{BreakerConfig, Setting};
+use crate::glob_match;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Where a resolved value came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Level {
+    /// The built-in defaults.
+    BuiltIn,
+    /// The file's `[defaults]`.
+    FileDefaults(Location),
+    /// A preset, named at another level.
+    Preset {
+        /// The preset.
+        name: String,
+        /// The level that named it.
+        within: Box<Level>,
+    },
+    /// The struct-level `#[circuit_breaker(..)]` of a `CircuitProtected` type.
+    Struct,
+    /// The method- or function-level `#[circuit_breaker(..)]`.
+    Method,
+    /// A `BreakerConfig` given in code.
+    Code,
+    /// A `[breakers.PATTERN]` section.
+    FileBreaker {
+        /// The section's name or glob.
+        pattern: String,
+        /// Where the key was written.
+        at: Location,
+    },
+    /// An environment variable.
+    Env(String),
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Level::BuiltIn => f.write_str("built-in default"),
+            Level::FileDefaults(at) => write!(f, "[defaults] at {at}"),
+            Level::Preset { name, within } => write!(f, "preset `{name}` via {within}"),
+            Level::Struct => f.write_str("struct-level #[circuit_breaker]"),
+            Level::Method => f.write_str("#[circuit_breaker] arguments"),
+            Level::Code => f.write_str("BreakerConfig in code"),
+            Level::FileBreaker { pattern, at } => write!(f, "[breakers.\"{pattern}\"] at {at}"),
+            Level::Env(var) => write!(f, "environment {var}"),
+        }
+    }
+}
+
+/// What a breaker's configuration is built on, below the file's breaker sections.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Base {
+    /// Macro arguments: struct-level, then function-level.
+    Layers { outer: Vec<Setting>, inner: Vec<Setting> },
+    /// A configuration given in code.
+    Code(BreakerConfig),
+}
+
+/// One resolved key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explained {
+    /// The key.
+    pub key: &'static str,
+    /// Its value, as configuration text writes it.
+    pub value: String,
+    /// The level it came from.
+    pub level: Level,
+}
+
+/// A breaker's resolved configuration and where each key came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// The breaker.
+    pub name: String,
+    /// The configuration in force.
+    pub config: BreakerConfig,
+    /// Every key, in configuration order.
+    pub keys: Vec<Explained>,
+    /// Problems skipped while resolving (bad environment variables).
+    pub problems: Vec<FileError>,
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "circuit breaker `{}`", self.name)?;
+        for k in &self.keys {
+            writeln!(f, "  {:<26} {:<36} {}", k.key, k.value, k.level)?;
+        }
+        for p in &self.problems {
+            writeln!(f, "  ignored: {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The environment variable that overrides `key` of breaker `name`.
+///
+/// ```
+/// assert_eq!(cb_runtime::config::env_var("webhook/billing", "open_timeout"), "CB_BREAKER__WEBHOOK_BILLING__OPEN_TIMEOUT");
+/// ```
+pub fn env_var(name: &str, key: &str) -> String {
+    let upper = |s: &str| {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+    };
+    format!("CB_BREAKER__{}__{}", upper(name), upper(key))
+}
+
+struct Resolution {
+    config: BreakerConfig,
+    levels: BTreeMap<&'static str, Level>,
+}
+
+impl Resolution {
+    fn new(config: BreakerConfig, level: Level) -> Resolution {
+        let levels = keys()
+            .iter()
+            .filter(|k| **k != "preset")
+            .map(|k| (*k, level.clone()))
+            .collect();
+        Resolution { config, levels }
+    }
+
+    fn apply(&mut self, setting: Setting, level: Level) {
+        setting.apply(&mut self.config);
+        match setting {
+            Setting::Preset(p) => {
+                let preset_level = Level::Preset {
+                    name: p.name().to_owned(),
+                    within: Box::new(level),
+                };
+                for l in self.levels.values_mut() {
+                    *l = preset_level.clone();
+                }
+            }
+            other => {
+                self.levels.insert(other.key(), level);
+            }
+        }
+    }
+}
+
+/// Resolves breaker `name` over `base` with the file's sections and, if `env` is on, the
+/// environment.
+pub(crate) fn resolve(name: &str, base: &Base, file: Option<&FileConfig>, env: bool) -> Explanation {
+    let mut r = match base {
+        Base::Code(config) => Resolution::new(config.clone(), Level::Code),
+        Base::Layers { outer, inner } => {
+            let mut r = Resolution::new(BreakerConfig::default(), Level::BuiltIn);
+            for e in file.map(|f| f.defaults.as_slice()).unwrap_or_default() {
+                r.apply(
+                    e.setting,
+                    entry_level(Level::FileDefaults(e.at.clone()), e.via_preset.as_deref()),
+                );
+            }
+            for s in outer {
+                r.apply(*s, Level::Struct);
+            }
+            for s in inner {
+                r.apply(*s, Level::Method);
+            }
+            r
+        }
+    };
+    if let Some(file) = file {
+        let matching = file.breakers.iter().filter(|(pattern, ..)| glob_match(pattern, name));
+        let (exact, globs): (Vec<_>, Vec<_>) = matching.partition(|(pattern, ..)| pattern == name);
+        for (pattern, entries, _) in globs.into_iter().chain(exact) {
+            for e in entries {
+                let level = Level::FileBreaker {
+                    pattern: pattern.clone(),
+                    at: e.at.clone(),
+                };
+                r.apply(e.setting, entry_level(level, e.via_preset.as_deref()));
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    if env {
+        for key in keys() {
+            let var = env_var(name, key);
+            let Ok(text) = std::env::var(&var) else { continue };
+            match parse_setting(key, &Value::from_env(&text)) {
+                Ok(Some(setting)) => r.apply(setting, Level::Env(var)),
+                Ok(None) => problems.push(env_problem(&var, key, format!("unknown preset `{}`", text.trim()))),
+                Err(problem) => problems.push(env_problem(&var, key, problem.message)),
+            }
+        }
+    }
+    let keys = r
+        .config
+        .settings()
+        .into_iter()
+        .map(|s| (s.key(), s.value_text()))
+        .chain(
+            [
+                ("consecutive_failures", r.config.consecutive_failures.is_none()),
+                ("failure_rate_threshold", r.config.failure_rate_threshold.is_none()),
+                ("slow_call_rate_threshold", r.config.slow_call_rate_threshold.is_none()),
+                ("half_open_max_wait", r.config.half_open_max_wait.is_none()),
+            ]
+            .into_iter()
+            .filter(|(_, off)| *off)
+            .map(|(k, _)| (k, "off".to_owned())),
+        )
+        .map(|(key, value)| Explained {
+            key,
+            value,
+            level: r.levels.get(key).cloned().unwrap_or(Level::BuiltIn),
+        })
+        .collect();
+    Explanation {
+        name: name.to_owned(),
+        config: r.config,
+        keys,
+        problems,
+    }
+}
+
+fn entry_level(level: Level, via_preset: Option<&str>) -> Level {
+    match via_preset {
+        Some(name) => Level::Preset {
+            name: name.to_owned(),
+            within: Box::new(level),
+        },
+        None => level,
+    }
+}
+
+fn env_problem(var: &str, key: &str, message: String) -> FileError {
+    FileError {
+        at: None,
+        variable: Some(var.to_owned()),
+        key: Some(key.to_owned()),
+        message,
+    }
+}

@@ -1,0 +1,102 @@
+//! Where a registry's configuration comes from: an optional file and the environment.
+
+use super::file::{self, FileConfig, FileError, LoadError};
+use super::resolve::{Base, Explanation, resolve};
+use crate::glob_match;
+use std::path::{Path, PathBuf};
+
+/// The configuration a registry resolves breakers with: a parsed `circuit_breakers.toml` (or
+/// none) and whether `CB_BREAKER__<NAME>__<KEY>` variables apply.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConfigSource {
+    pub(crate) file: Option<FileConfig>,
+    pub(crate) env: bool,
+}
+
+impl ConfigSource {
+    /// Built-in defaults only: no file, no environment.
+    pub fn builtin() -> Self {
+        Self::default()
+    }
+
+    /// `path`, plus the environment.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, LoadError> {
+        Ok(Self {
+            file: Some(file::read(path.as_ref())?),
+            env: true,
+        })
+    }
+
+    /// Configuration text (as if read from `path`), plus the environment.
+    pub fn from_text(text: &str, path: impl AsRef<Path>) -> Result<Self, LoadError> {
+        Ok(Self {
+            file: Some(file::parse(text, path.as_ref())?),
+            env: true,
+        })
+    }
+
+    /// Whether environment variables apply (on for files and discovery).
+    pub fn with_env(mut self, env: bool) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// The file to use: `CB_CONFIG` if set, else `./circuit_breakers.toml` if it exists.
+    pub fn discover_path() -> Option<PathBuf> {
+        match std::env::var_os("CB_CONFIG") {
+            Some(path) => Some(PathBuf::from(path)),
+            None => Some(PathBuf::from("circuit_breakers.toml")).filter(|p| p.exists()),
+        }
+    }
+
+    /// What the global registry starts with: the discovered file (if any) and the
+    /// environment. An unreadable or invalid file is an error.
+    pub fn discover() -> Result<Self, LoadError> {
+        match Self::discover_path() {
+            Some(path) => Self::from_file(path),
+            None => Ok(Self { file: None, env: true }),
+        }
+    }
+
+    /// The parsed file, if any.
+    pub fn file(&self) -> Option<&FileConfig> {
+        self.file.as_ref()
+    }
+
+    /// Resolves breaker `name` over `base`. A combination that breaks a cross-key rule (each
+    /// value is checked on its own when read) is reported in `problems`, and the file's breaker
+    /// sections and the environment are left out until it is valid.
+    pub(crate) fn resolve(&self, name: &str, base: &Base) -> Explanation {
+        let full = resolve(name, base, self.file.as_ref(), self.env);
+        if full.config.validate().is_ok() {
+            return full;
+        }
+        let error = full.config.validate().err().map(|e| e.to_string()).unwrap_or_default();
+        let mut fallback = resolve(name, base, self.file.as_ref().map(without_breakers).as_ref(), false);
+        fallback.problems = full.problems;
+        fallback.problems.push(FileError {
+            at: None,
+            variable: None,
+            key: None,
+            message: format!(
+                "breaker `{name}`: {error}; its [breakers] sections and environment overrides are not applied"
+            ),
+        });
+        fallback
+    }
+
+    /// `[breakers.PATTERN]` globs that match none of `names`.
+    pub fn unmatched_patterns<'a>(&'a self, names: &'a [&str]) -> impl Iterator<Item = &'a str> + 'a {
+        self.file
+            .iter()
+            .flat_map(FileConfig::patterns)
+            .filter(move |pattern| !names.iter().any(|n| glob_match(pattern, n)))
+    }
+}
+
+fn without_breakers(file: &FileConfig) -> FileConfig {
+    FileConfig {
+        breakers: Vec::new(),
+        ..file.clone()
+    }
+}

@@ -1,0 +1,277 @@
+//! Reads one `key = value` of configuration text (a file entry or an environment variable)
+//! into a `Setting`, checking its type and range; shared by the file and environment layers.
+
+use super::{Preset, Setting, Window};
+use std::time::Duration;
+use toml::de::DeValue;
+
+/// A configuration value, as written.
+#[derive(Clone, Debug)]
+pub(crate) enum Value<'a> {
+    Int(i128),
+    Float(f64),
+    Str(&'a str),
+    /// A window table: `kind` and `size`, each possibly missing.
+    Window {
+        kind: Option<String>,
+        size: Option<Box<Value<'a>>>,
+    },
+    Other(&'static str),
+}
+
+impl<'a> Value<'a> {
+    pub(crate) fn from_toml(value: &'a DeValue<'a>) -> Value<'a> {
+        match value {
+            DeValue::Integer(i) => i128::from_str_radix(&i.as_str().replace('_', ""), i.radix())
+                .map_or(Value::Other("integer out of range"), Value::Int),
+            DeValue::Float(f) => f
+                .as_str()
+                .replace('_', "")
+                .parse()
+                .map_or(Value::Other("float"), Value::Float),
+            DeValue::String(s) => Value::Str(s),
+            DeValue::Table(t) => Value::Window {
+                kind: t.get("kind").and_then(|k| k.get_ref().as_str()).map(str::to_owned),
+                size: t.get("size").map(|s| Box::new(Value::from_toml(s.get_ref()))),
+            },
+            other => Value::Other(other.type_str()),
+        }
+    }
+
+    /// An environment variable's text: numbers as numbers, the rest as strings.
+    pub(crate) fn from_env(text: &'a str) -> Value<'a> {
+        let t = text.trim();
+        if let Ok(i) = t.parse::<i128>() {
+            Value::Int(i)
+        } else if let Ok(f) = t.parse::<f64>() {
+            Value::Float(f)
+        } else {
+            Value::Str(t)
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> Option<&'a str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn type_name(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "integer",
+            Value::Float(_) => "float",
+            Value::Str(_) => "string",
+            Value::Window { .. } => "table",
+            Value::Other(t) => t,
+        }
+    }
+}
+
+/// Why a value was refused.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub(crate) message: String,
+    /// Whether the key (not the value) is at fault.
+    pub(crate) at_key: bool,
+}
+
+fn wrong(key: &str, expected: &str, found: &Value<'_>) -> Problem {
+    Problem {
+        message: format!("`{key}` must be {expected}, found {}", found.type_name()),
+        at_key: false,
+    }
+}
+
+const KEYS: [&str; 14] = [
+    "preset",
+    "consecutive_failures",
+    "failure_rate_threshold",
+    "slow_call_rate_threshold",
+    "slow_call_duration",
+    "minimum_calls",
+    "window",
+    "open_timeout",
+    "backoff_multiplier",
+    "max_open_timeout",
+    "jitter",
+    "half_open_max_calls",
+    "success_threshold",
+    "half_open_max_wait",
+];
+
+/// Every key a configuration section accepts.
+pub(crate) fn keys() -> &'static [&'static str] {
+    &KEYS
+}
+
+/// The setting of `key = value`. `Ok(None)` is `preset = "NAME"` naming no built-in preset
+/// (the caller looks for a file preset).
+pub(crate) fn parse_setting(key: &str, value: &Value<'_>) -> Result<Option<Setting>, Problem> {
+    let setting = match key {
+        "preset" => match value.as_str() {
+            Some(name) => return Ok(name.parse::<Preset>().ok().map(Setting::Preset)),
+            None => return Err(wrong(key, "a preset name", value)),
+        },
+        "consecutive_failures" => Setting::ConsecutiveFailures(count(key, value)?),
+        "minimum_calls" => Setting::MinimumCalls(count(key, value)?),
+        "half_open_max_calls" => Setting::HalfOpenMaxCalls(count(key, value)?),
+        "success_threshold" => Setting::SuccessThreshold(count(key, value)?),
+        "failure_rate_threshold" => Setting::FailureRateThreshold(number(key, value)?),
+        "slow_call_rate_threshold" => Setting::SlowCallRateThreshold(number(key, value)?),
+        "backoff_multiplier" => Setting::BackoffMultiplier(number(key, value)?),
+        "jitter" => Setting::Jitter(number(key, value)?),
+        "slow_call_duration" => Setting::SlowCallDuration(duration(key, value)?),
+        "open_timeout" => Setting::OpenTimeout(duration(key, value)?),
+        "max_open_timeout" => Setting::MaxOpenTimeout(duration(key, value)?),
+        "half_open_max_wait" => Setting::HalfOpenMaxWait(duration(key, value)?),
+        "window" => Setting::Window(window(value)?),
+        unknown => {
+            let hint = did_you_mean(unknown, &KEYS).map_or_else(
+                || format!("expected one of {}", KEYS.join(", ")),
+                |k| format!("did you mean `{k}`?"),
+            );
+            return Err(Problem {
+                message: format!("unknown key `{unknown}`; {hint}"),
+                at_key: true,
+            });
+        }
+    };
+    setting.check().map_err(|rule| Problem {
+        message: format!("`{key}` = {}: {rule}", setting.value_text()),
+        at_key: false,
+    })?;
+    Ok(Some(setting))
+}
+
+fn count(key: &str, value: &Value<'_>) -> Result<u32, Problem> {
+    match value {
+        Value::Int(i) => u32::try_from(*i).map_err(|_| Problem {
+            message: format!(
+                "`{key}` = {i} is out of range: it must be a count between 1 and {}",
+                u32::MAX
+            ),
+            at_key: false,
+        }),
+        other => Err(wrong(key, "an integer", other)),
+    }
+}
+
+fn number(key: &str, value: &Value<'_>) -> Result<f64, Problem> {
+    match value {
+        Value::Int(i) => Ok(*i as f64),
+        Value::Float(f) => Ok(*f),
+        other => Err(wrong(key, "a number", other)),
+    }
+}
+
+fn duration(key: &str, value: &Value<'_>) -> Result<Duration, Problem> {
+    let text = value
+        .as_str()
+        .ok_or_else(|| wrong(key, "a duration string like \"30s\"", value))?;
+    parse_duration(text).ok_or_else(|| Problem {
+        message: format!(
+            "invalid duration \"{text}\" for `{key}`: expected an integer followed by ms, s, m or h (e.g. \"150ms\", \"2s\")"
+        ),
+        at_key: false,
+    })
+}
+
+/// `"150ms"`, `"2s"`, `"5m"`, `"1h"`.
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    match unit {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => n.checked_mul(60).map(Duration::from_secs),
+        "h" => n.checked_mul(3600).map(Duration::from_secs),
+        _ => None,
+    }
+}
+
+/// A window: `{ kind = "count", size = 100 }` or `{ kind = "time", size = "60s" }` in a file;
+/// `100` or `"60s"` in an environment variable.
+fn window(value: &Value<'_>) -> Result<Window, Problem> {
+    let bad = |message: String| Problem { message, at_key: false };
+    match value {
+        Value::Window { kind, size } => {
+            let size = size
+                .as_deref()
+                .ok_or_else(|| bad("`window` needs a `size`".to_owned()))?;
+            match kind.as_deref() {
+                Some("count") => count("window.size", size).map(Window::Count),
+                Some("time") => duration("window.size", size).map(Window::Time),
+                Some(other) => Err(bad(format!(
+                    "`window.kind` = \"{other}\": expected \"count\" or \"time\""
+                ))),
+                None => Err(bad("`window` needs a `kind`: \"count\" or \"time\"".to_owned())),
+            }
+        }
+        Value::Int(_) => count("window", value).map(Window::Count),
+        Value::Str(_) => duration("window", value).map(Window::Time),
+        other => Err(wrong(
+            "window",
+            "a table like { kind = \"time\", size = \"60s\" }",
+            other,
+        )),
+    }
+}
+
+/// The closest candidate to a misspelt word, if close enough to be a typo.
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_become_settings_with_their_rules() {
+        assert_eq!(
+            parse_setting("open_timeout", &Value::Str("10s")).unwrap(),
+            Some(Setting::OpenTimeout(Duration::from_secs(10)))
+        );
+        assert_eq!(
+            parse_setting("window", &Value::Int(50)).unwrap(),
+            Some(Setting::Window(Window::Count(50)))
+        );
+        assert_eq!(
+            parse_setting("failure_rate_threshold", &Value::Float(1.5))
+                .unwrap_err()
+                .message,
+            "`failure_rate_threshold` = 1.5: must be in (0.0, 1.0]"
+        );
+        assert_eq!(
+            parse_setting("open_timout", &Value::Str("1s")).unwrap_err().message,
+            "unknown key `open_timout`; did you mean `open_timeout`?"
+        );
+        assert_eq!(parse_setting("preset", &Value::Str("paranoid")).unwrap(), None);
+        assert_eq!(
+            parse_setting("minimum_calls", &Value::Str("20")).unwrap_err().message,
+            "`minimum_calls` must be an integer, found string"
+        );
+    }
+}

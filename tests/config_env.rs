@@ -1,0 +1,83 @@
+//! Environment overrides: `CB_BREAKER__<NAME>__<KEY>` beats every other level; bad variables
+//! are errors naming the variable. These tests change the process environment, so they run
+//! one at a time.
+
+use cb_runtime::Registry;
+use cb_runtime::config::{ConfigSource, env_problems, env_var};
+use std::sync::Mutex;
+use std::time::Duration;
+
+static ENV: Mutex<()> = Mutex::new(());
+
+fn with_var<T>(var: &str, value: &str, f: impl FnOnce() -> T) -> T {
+    let _guard = ENV.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // SAFETY: tests in this binary that touch the environment hold `ENV`; nothing else here
+    // reads or writes it concurrently.
+    unsafe { std::env::set_var(var, value) };
+    let out = f();
+    unsafe { std::env::remove_var(var) };
+    out
+}
+
+#[test]
+fn variable_names_upper_case_the_breaker_and_replace_other_characters() {
+    assert_eq!(env_var("ml-eta", "open_timeout"), "CB_BREAKER__ML_ETA__OPEN_TIMEOUT");
+}
+
+#[test]
+fn the_environment_beats_the_exact_breaker_section() {
+    let file = "[breakers.\"env-test/a\"]\nopen_timeout = \"20s\"\n";
+    with_var("CB_BREAKER__ENV_TEST_A__OPEN_TIMEOUT", "3s", || {
+        let r = Registry::new().with_config(ConfigSource::from_text(file, "f.toml").unwrap());
+        let b = r.breaker_with_layers("env-test/a", &[], &[]);
+        assert_eq!(b.config().open_timeout, Duration::from_secs(3));
+        let e = r.explain("env-test/a");
+        let level = &e.keys.iter().find(|k| k.key == "open_timeout").unwrap().level;
+        assert_eq!(level.to_string(), "environment CB_BREAKER__ENV_TEST_A__OPEN_TIMEOUT");
+    });
+}
+
+#[test]
+fn windows_and_presets_from_the_environment() {
+    with_var("CB_BREAKER__ENV_WINDOW__WINDOW", "25", || {
+        let r = Registry::new().with_config(ConfigSource::builtin().with_env(true));
+        assert_eq!(
+            r.breaker_with_layers("env-window", &[], &[]).config().window,
+            cb_runtime::Window::Count(25)
+        );
+    });
+    with_var("CB_BREAKER__ENV_PRESET__PRESET", "aggressive", || {
+        let r = Registry::new().with_config(ConfigSource::builtin().with_env(true));
+        assert_eq!(
+            r.breaker_with_layers("env-preset", &[], &[])
+                .config()
+                .consecutive_failures,
+            Some(3)
+        );
+    });
+}
+
+#[test]
+fn bad_variables_are_errors_naming_the_variable_and_are_skipped() {
+    with_var("CB_BREAKER__ENV_BAD__JITTER", "1.5", || {
+        let problems: Vec<String> = env_problems().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            ["CB_BREAKER__ENV_BAD__JITTER: `jitter` = 1.5: must be in [0.0, 1.0)"]
+        );
+        let r = Registry::new().with_config(ConfigSource::builtin().with_env(true));
+        assert_eq!(
+            r.breaker_with_layers("env-bad", &[], &[]).config().jitter,
+            0.1,
+            "skipped, reported"
+        );
+        assert_eq!(r.explain("env-bad").problems.len(), 1);
+    });
+    with_var("CB_BREAKER__ENV_BAD__TIMEOUT", "2s", || {
+        let problems: Vec<String> = env_problems().iter().map(ToString::to_string).collect();
+        assert!(
+            problems[0].starts_with("CB_BREAKER__ENV_BAD__TIMEOUT: unknown key `timeout`; expected one of preset,"),
+            "{problems:?}"
+        );
+    });
+}

@@ -1,0 +1,307 @@
+//! `circuit_breakers.toml`: precedence, every error kind with its location, reload and watch.
+
+use cb_runtime::config::{ConfigSource, LoadError, parse};
+use cb_runtime::{BreakerConfig, Event, Preset, Registry, Setting, State};
+use std::path::Path;
+use std::time::Duration;
+
+const FILE: &str = r#"
+[defaults]
+open_timeout = "45s"
+jitter = 0.0
+
+[presets.paranoid]
+consecutive_failures = 2
+success_threshold = 5
+
+[breakers."webhook/*"]
+preset = "paranoid"
+open_timeout = "10s"
+minimum_calls = 7
+
+[breakers."webhook/billing"]
+open_timeout = "20s"
+
+[breakers.sentinel]
+failure_rate_threshold = 0.4
+window = { kind = "count", size = 50 }
+"#;
+
+fn registry(text: &str) -> Registry {
+    Registry::new().with_config(
+        ConfigSource::from_text(text, "circuit_breakers.toml")
+            .unwrap()
+            .with_env(false),
+    )
+}
+
+fn level_of(registry: &Registry, name: &str, key: &str) -> (String, String) {
+    let e = registry.explain(name);
+    let k = e
+        .keys
+        .iter()
+        .find(|k| k.key == key)
+        .unwrap_or_else(|| panic!("no {key}"));
+    (k.value.clone(), k.level.to_string())
+}
+
+#[test]
+fn built_in_defaults_apply_where_nothing_else_does() {
+    let r = registry(FILE);
+    assert_eq!(
+        level_of(&r, "anything", "half_open_max_calls"),
+        ("3".into(), "built-in default".into())
+    );
+}
+
+#[test]
+fn file_defaults_beat_built_ins() {
+    let r = registry(FILE);
+    r.breaker_with_layers("plain", &[], &[]);
+    assert_eq!(
+        level_of(&r, "plain", "open_timeout"),
+        ("45s".into(), "[defaults] at circuit_breakers.toml:3:1".into())
+    );
+}
+
+#[test]
+fn macro_arguments_beat_file_defaults_and_method_beats_struct() {
+    let r = registry(FILE);
+    let outer = [Setting::OpenTimeout(Duration::from_secs(60)), Setting::MinimumCalls(9)];
+    let inner = [Setting::OpenTimeout(Duration::from_secs(90))];
+    let b = r.breaker_with_layers("macro", &outer, &inner);
+    assert_eq!(b.config().open_timeout, Duration::from_secs(90));
+    assert_eq!(level_of(&r, "macro", "open_timeout").1, "#[circuit_breaker] arguments");
+    assert_eq!(
+        level_of(&r, "macro", "minimum_calls"),
+        ("9".into(), "struct-level #[circuit_breaker]".into())
+    );
+    assert_eq!(
+        level_of(&r, "macro", "jitter").1,
+        "[defaults] at circuit_breakers.toml:4:1"
+    );
+}
+
+#[test]
+fn a_macro_preset_expands_at_its_level_under_its_own_keys() {
+    let r = registry(FILE);
+    let b = r.breaker_with_layers(
+        "preset-macro",
+        &[],
+        &[
+            Setting::Preset(Preset::Lenient),
+            Setting::OpenTimeout(Duration::from_secs(7)),
+        ],
+    );
+    let c = b.config();
+    assert_eq!(
+        (c.consecutive_failures, c.open_timeout),
+        (Some(10), Duration::from_secs(7))
+    );
+    assert_eq!(
+        level_of(&r, "preset-macro", "consecutive_failures").1,
+        "preset `lenient` via #[circuit_breaker] arguments"
+    );
+    assert_eq!(c.jitter, 0.1, "the preset replaced the file defaults below it");
+}
+
+#[test]
+fn breaker_sections_beat_macros_and_the_exact_name_beats_a_glob() {
+    let r = registry(FILE);
+    let billing = r.breaker_with_layers("webhook/billing", &[], &[Setting::OpenTimeout(Duration::from_secs(1))]);
+    let chat = r.breaker_with_layers("webhook/chat", &[], &[]);
+    assert_eq!(billing.config().open_timeout, Duration::from_secs(20));
+    assert_eq!(chat.config().open_timeout, Duration::from_secs(10));
+    assert_eq!(
+        billing.config().consecutive_failures,
+        Some(2),
+        "the glob's file preset still applies"
+    );
+    assert_eq!(
+        level_of(&r, "webhook/billing", "success_threshold").1,
+        "preset `paranoid` via [breakers.\"webhook/*\"] at circuit_breakers.toml:11:1"
+    );
+    assert_eq!(
+        level_of(&r, "webhook/billing", "minimum_calls").1,
+        "[breakers.\"webhook/*\"] at circuit_breakers.toml:13:1"
+    );
+}
+
+#[test]
+fn a_config_given_in_code_is_overridden_by_its_breaker_section_only() {
+    let r = registry(FILE);
+    let code = BreakerConfig::builder()
+        .consecutive_failures(9)
+        .open_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let b = r.breaker("sentinel", &code);
+    let c = b.config();
+    assert_eq!((c.consecutive_failures, c.failure_rate_threshold), (Some(9), Some(0.4)));
+    assert_eq!(c.open_timeout, Duration::from_secs(5), "[defaults] sits below code");
+    assert_eq!(c.window, cb_runtime::Window::Count(50));
+    assert_eq!(
+        level_of(&r, "sentinel", "consecutive_failures").1,
+        "BreakerConfig in code"
+    );
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match parse(text, Path::new("cb.toml")) {
+        Ok(_) => vec![],
+        Err(LoadError { errors }) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn every_error_names_the_file_line_column_key_and_rule() {
+    let text = r#"[breakers.a]
+open_timout = "3s"
+minimum_calls = "20"
+failure_rate_threshold = 1.5
+slow_call_duration = "2 s"
+preset = "paranoid"
+window = { kind = "tumbling", size = 3 }
+window_size = 3
+[breakrs.b]
+"#;
+    assert_eq!(
+        errors(text),
+        [
+            "cb.toml:2:1: [breakers.\"a\"]: unknown key `open_timout`; did you mean `open_timeout`?",
+            "cb.toml:3:17: [breakers.\"a\"]: `minimum_calls` must be an integer, found string",
+            "cb.toml:4:26: [breakers.\"a\"]: `failure_rate_threshold` = 1.5: must be in (0.0, 1.0]",
+            "cb.toml:5:22: [breakers.\"a\"]: invalid duration \"2 s\" for `slow_call_duration`: expected an integer followed by ms, s, m or h (e.g. \"150ms\", \"2s\")",
+            "cb.toml:6:10: [breakers.\"a\"]: unknown preset `paranoid`; expected one of default, aggressive, lenient",
+            "cb.toml:7:10: [breakers.\"a\"]: `window.kind` = \"tumbling\": expected \"count\" or \"time\"",
+            "cb.toml:8:1: [breakers.\"a\"]: unknown key `window_size`; expected one of preset, consecutive_failures, failure_rate_threshold, slow_call_rate_threshold, slow_call_duration, minimum_calls, window, open_timeout, backoff_multiplier, max_open_timeout, jitter, half_open_max_calls, success_threshold, half_open_max_wait",
+            "cb.toml:9:2: unknown section `breakrs`; did you mean `breakers`?",
+        ]
+    );
+}
+
+#[test]
+fn out_of_range_counts_windows_and_cross_key_rules() {
+    assert_eq!(
+        errors("[defaults]\nconsecutive_failures = 0\nwindow = { kind = \"count\", size = 70000 }\n"),
+        [
+            "cb.toml:2:24: [defaults]: `consecutive_failures` = 0: must be at least 1",
+            "cb.toml:3:10: [defaults]: `window` = { kind = \"count\", size = 70000 }: a count window must hold 1..=65535 calls",
+        ]
+    );
+    assert_eq!(
+        errors("[defaults]\nopen_timeout = \"1m\"\n[breakers.x]\nmax_open_timeout = \"10s\"\n"),
+        [
+            "cb.toml:4:1: [breakers.\"x\"] over [defaults]: invalid `max_open_timeout` = 10s < 60s: must be at least open_timeout"
+        ]
+    );
+}
+
+#[test]
+fn malformed_toml_and_wrong_shapes() {
+    assert_eq!(
+        errors("[breakers.x\nopen_timeout = 3"),
+        ["cb.toml:1:12: invalid TOML: unclosed table, expected `]`"]
+    );
+    assert_eq!(
+        errors("breakers = 3"),
+        ["cb.toml:1:12: [breakers] must be a table, found integer"]
+    );
+    assert_eq!(
+        errors("[breakers]\nx = 1"),
+        ["cb.toml:2:5: [breakers.\"x\"] must be a table, found integer"]
+    );
+}
+
+#[test]
+fn a_glob_that_matches_nothing_is_a_warning() {
+    let dir = std::env::temp_dir().join(format!("cb-glob-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("circuit_breakers.toml");
+    std::fs::write(
+        &path,
+        "[breakers.\"payments/*\"]\nopen_timeout = \"5s\"\n[breakers.known]\njitter = 0.0\n",
+    )
+    .unwrap();
+    let r = Box::leak(Box::new(Registry::new()));
+    r.breaker("known", &BreakerConfig::default());
+    let report = cb_runtime::config::load_into(r, &path).unwrap();
+    assert_eq!(
+        report.warnings,
+        ["[breakers.\"payments/*\"] matches no registered breaker (yet)"]
+    );
+    assert_eq!(report.changed, [("known", vec!["jitter: 0.1 -> 0.0".to_string()])]);
+}
+
+#[test]
+fn a_reload_changes_thresholds_and_keeps_state_and_counts() {
+    let clock = cb_runtime::ManualClock::new();
+    let r = Registry::with_clock(clock).with_config(
+        ConfigSource::from_text("[breakers.feed]\nconsecutive_failures = 5\n", "a.toml")
+            .unwrap()
+            .with_env(false),
+    );
+    let b = r.breaker_with_layers("feed", &[], &[]);
+    let mut events = r.subscribe();
+    for _ in 0..3 {
+        b.try_acquire().unwrap().failure();
+    }
+    let changed =
+        r.reconfigure(ConfigSource::from_text("[breakers.feed]\nconsecutive_failures = 4\n", "a.toml").unwrap());
+    assert_eq!(changed, [("feed", vec!["consecutive_failures: 5 -> 4".to_string()])]);
+    assert_eq!(
+        events.try_recv(),
+        Some(Event::Reconfigured {
+            name: "feed",
+            changes: vec!["consecutive_failures: 5 -> 4".into()]
+        })
+    );
+    assert_eq!(
+        b.snapshot().consecutive_failures,
+        3,
+        "the run of failures survived the reload"
+    );
+    b.try_acquire().unwrap().failure();
+    assert_eq!(
+        b.state(),
+        State::Open,
+        "the fourth failure trips under the new threshold"
+    );
+}
+
+#[test]
+fn an_invalid_reload_changes_nothing_and_is_reported() {
+    let dir = std::env::temp_dir().join(format!("cb-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("circuit_breakers.toml");
+    std::fs::write(&path, "[breakers.orders]\nopen_timeout = \"10s\"\n").unwrap();
+    let r: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let b = r.breaker_with_layers("orders", &[], &[]);
+    let watcher = cb_runtime::config::watch_every(r, &path, Duration::from_secs(3600));
+    assert_eq!(
+        watcher.check_now().unwrap().unwrap(),
+        [("orders", vec!["open_timeout: 30s -> 10s".to_string()])]
+    );
+    assert!(watcher.check_now().is_none(), "unchanged content is not reloaded");
+    let mut events = r.subscribe();
+    std::fs::write(
+        &path,
+        "[breakers.orders]\nopen_timeout = \"5s\"\nconsecutive_failures = -1\n",
+    )
+    .unwrap();
+    let err = watcher.check_now().unwrap().unwrap_err();
+    assert!(err.to_string().ends_with("circuit_breakers.toml:3:24: [breakers.\"orders\"]: `consecutive_failures` = -1 is out of range: it must be a count between 1 and 4294967295"), "{err}");
+    assert_eq!(
+        b.config().open_timeout,
+        Duration::from_secs(10),
+        "nothing was half-applied"
+    );
+    assert!(matches!(events.try_recv(), Some(Event::ConfigRejected { .. })));
+}
+
+#[test]
+fn explain_renders_a_table() {
+    let text = registry(FILE).explain("webhook/chat").to_string();
+    assert!(text.starts_with("circuit breaker `webhook/chat`\n"), "{text}");
+    assert!(text.contains("open_timeout               10s"), "{text}");
+}
