@@ -49,6 +49,26 @@ fn cb_time_window() -> CircuitBreaker {
     CircuitBreaker::new("bench-time-window", config)
 }
 
+/// The same breaker as `cb_count_window`, through the attribute macro.
+#[cb_runtime::circuit_breaker(
+    name = "bench-macro",
+    consecutive_failures = 1000,
+    failure_rate_threshold = 0.9,
+    window = 100
+)]
+fn macro_call(f: fn(u64) -> Result<u64, u64>, i: u64) -> Result<u64, BenchError> {
+    f(i).map_err(|_| BenchError)
+}
+
+#[derive(Debug)]
+struct BenchError;
+
+impl From<cb_runtime::Rejected> for BenchError {
+    fn from(_: cb_runtime::Rejected) -> Self {
+        BenchError
+    }
+}
+
 fn failsafe_consecutive() -> impl failsafe::CircuitBreaker {
     use failsafe::{backoff, failure_policy};
     failsafe::Config::new()
@@ -83,6 +103,7 @@ fn contenders(f: fn(u64) -> Result<u64, u64>) -> Vec<(&'static str, Contender)> 
         ),
         ("cb_count_window", Box::new(move |i| count.call_sync(|| f(i)).is_ok())),
         ("cb_time_window", Box::new(move |i| time.call_sync(|| f(i)).is_ok())),
+        ("cb_macro", Box::new(move |i| macro_call(f, i).is_ok())),
         (
             "failsafe_consecutive",
             Box::new(move |i| fs_consecutive.call(|| f(i)).is_ok()),

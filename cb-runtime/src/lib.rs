@@ -26,10 +26,13 @@ mod error;
 mod events;
 mod glob;
 mod intern;
+#[cfg(feature = "prometheus")]
+pub mod metrics;
 mod protected;
 mod registry;
 mod snapshot;
 mod state;
+mod timing;
 mod window;
 
 #[doc(hidden)]
@@ -43,8 +46,9 @@ pub use events::{Event, Reason, Subscription};
 pub use glob::glob_match;
 pub use protected::CircuitProtected;
 pub use registry::{Registry, UnknownBreaker, init_registry, registry};
-pub use snapshot::{Snapshot, Totals, WindowStats};
+pub use snapshot::{Durations, Snapshot, Totals, WindowStats};
 pub use state::State;
+pub use timing::measure_durations;
 pub use window::Counts;
 
 #[cfg(feature = "macros")]

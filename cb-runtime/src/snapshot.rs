@@ -22,6 +22,28 @@ pub struct Snapshot {
     pub half_open_in_flight: u32,
     /// Consecutive re-opens, which grow the open wait.
     pub reopens: u32,
+    /// Transitions so far: (from, to, how many), manual ones included.
+    pub transitions: Vec<(State, State, u64)>,
+    /// Durations of timed calls (see [`measure_durations`](crate::measure_durations)).
+    pub durations: Durations,
+}
+
+/// A histogram of call durations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Durations {
+    /// Upper bounds of the buckets, in seconds; one more bucket takes every longer call.
+    pub bounds: &'static [f64],
+    /// Calls per bucket (not cumulative): `bounds.len() + 1` entries.
+    pub counts: Vec<u64>,
+    /// Sum of all durations, in seconds.
+    pub sum_seconds: f64,
+}
+
+impl Durations {
+    /// Timed calls.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
 }
 
 /// Calls by result since a breaker was created.

@@ -46,6 +46,8 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
     let ran = ident("__cb_ran");
     let value = ident("__cb_value");
     let timed_out = ident("__cb_timeout");
+    let span = ident("__cb_span");
+    let entered = ident("__cb_entered");
 
     let name = match &plan.source {
         Source::Named(name) => quote!(#p::Some(#name)),
@@ -106,7 +108,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
     let run = if is_async {
         let future = quote_spanned!(output.span()=> #p::typed::<#output, _>(async #body));
         match plan.timeout {
-            None => quote!(#p::run_async(#permit, #classify, #future).await),
+            None => quote!(#p::run_async(#permit, &#span, #classify, #future).await),
             Some(nanos) => {
                 let after = duration(&p, nanos);
                 let on_timeout = match serves_failures {
@@ -117,7 +119,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
                     None => quote_spanned!(output.span()=> #p::timeout_into::<#output>(#timed_out)),
                 };
                 quote! {
-                    match #p::run_async_with_timeout(#permit, #after, #classify, #future).await {
+                    match #p::run_async_with_timeout(#permit, &#span, #after, #classify, #future).await {
                         #p::Ok(#ran) => #ran,
                         #p::Err(#timed_out) => return #on_timeout,
                     }
@@ -125,15 +127,16 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
             }
         }
     } else {
-        quote!(#p::run_sync(#permit, #classify, || -> #output #body))
+        quote!(#p::run_sync(#permit, &#span, #classify, || -> #output #body))
     };
 
-    quote! {
-        static #site: #p::CallSite = #p::CallSite::new(#name, &[#(#settings),*]);
-        let #breaker: &'static #p::CircuitBreaker = #resolve;
+    let rest = quote! {
         let #permit = match #p::CircuitBreaker::try_acquire(#breaker) {
             #p::Ok(#permit) => #permit,
-            #p::Err(#rejected) => return #on_reject,
+            #p::Err(#rejected) => {
+                #p::record_rejected(&#span, &#rejected);
+                return #on_reject;
+            }
         };
         #clones
         let #ran = #run;
@@ -141,6 +144,17 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
             #p::Ran::Done(#value) => #value,
             #p::Ran::Failed(#value) => #on_failed,
         }
+    };
+    let traced = if is_async {
+        quote!(#p::Instrument::instrument(async { #rest }, #p::Span::clone(&#span)).await)
+    } else {
+        quote!(let #entered = #p::Span::enter(&#span); #rest)
+    };
+    quote! {
+        static #site: #p::CallSite = #p::CallSite::new(#name, &[#(#settings),*]);
+        let #breaker: &'static #p::CircuitBreaker = #resolve;
+        let #span = #p::call_span(#breaker);
+        #traced
     }
 }
 

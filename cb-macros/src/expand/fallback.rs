@@ -16,8 +16,9 @@ pub(crate) enum Cause<'a> {
     Inner(&'a syn::Ident),
 }
 
-/// `<_ as Fallback<Args, CallError<E>, R, _>>::call(callee, (args..,), cause)[.await]`.
-/// After the call ran (`after_call`), owned parameters come from their copies.
+/// `<_ as Fallback<Args, CallError<E>, R, _>>::call(callee, (args..,), cause)` in the
+/// `fallback` span (awaited when async). After the call ran (`after_call`), owned parameters
+/// come from their copies.
 pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: bool, after_call: bool) -> TokenStream {
     let k = &plan.krate;
     let p = quote!(#k::__private);
@@ -52,13 +53,16 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
     let args_ty = quote!((#(#types,)*));
     let callee = &fb.callee;
     let span = fb.path.span();
+    let call_span = ident("__cb_span");
     if is_async {
-        quote_spanned! {span=>
-            <_ as #p::Fallback<#args_ty, _, #output, _>>::call(#callee, (#receiver #(#params)*), #cause).await
-        }
+        let call = quote_spanned! {span=>
+            <_ as #p::Fallback<#args_ty, _, #output, _>>::call(#callee, (#receiver #(#params)*), #cause)
+        };
+        quote!(#p::Instrument::instrument(#call, #p::fallback_span(&#call_span)).await)
     } else {
-        quote_spanned! {span=>
+        let call = quote_spanned! {span=>
             <_ as #p::SyncFallback<#args_ty, _, #output, _>>::call(#callee, (#receiver #(#params)*), #cause)
-        }
+        };
+        quote!(#p::Span::in_scope(&#p::fallback_span(&#call_span), || #call))
     }
 }

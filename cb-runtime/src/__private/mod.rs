@@ -8,6 +8,7 @@ mod contract;
 mod fallback;
 mod run;
 mod site;
+mod span;
 
 pub use contract::{
     FallbackArg, FromRejected, FromTimeout, NoPredicate, Predicate, ResultLike, classify, reject_into, timeout_into,
@@ -15,6 +16,8 @@ pub use contract::{
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use run::{Ran, run_async, run_async_with_timeout, run_sync, typed};
 pub use site::{CallSite, Defaults, key_text};
+pub use span::{call_span, fallback_span, record_rejected, tracing_on};
+pub use tracing::{Instrument, Span};
 
 pub use crate::{
     CallError, CircuitBreaker, CircuitProtected, Outcome, Permit, Preset, Rejected, Setting, Timeout, Window,

@@ -1,13 +1,16 @@
-//! Running calls through a breaker: the permit protocol wrapped for closures and futures.
+//! Running calls through a breaker: the permit protocol wrapped for closures and futures,
+//! each call in a `circuit_breaker_call` span.
 
 use super::CircuitBreaker;
 use super::permit::Outcome;
-use crate::{CallError, Timeout};
+use crate::__private::{Ran, call_span, fallback_span, record_rejected, run_async, run_async_with_timeout, run_sync};
+use crate::CallError;
 use std::future::{Future, poll_fn};
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// The default classification: `Ok` is a success, `Err` a failure.
 fn by_result<T, E>(result: &Result<T, E>) -> Outcome {
@@ -15,6 +18,12 @@ fn by_result<T, E>(result: &Result<T, E>) -> Outcome {
         Outcome::Success
     } else {
         Outcome::Failure
+    }
+}
+
+fn value<R>(ran: Ran<R>) -> R {
+    match ran {
+        Ran::Done(v) | Ran::Failed(v) => v,
     }
 }
 
@@ -41,10 +50,26 @@ impl CircuitBreaker {
         f: impl FnOnce() -> Result<T, E>,
         classify: impl FnOnce(&Result<T, E>) -> Outcome,
     ) -> Result<T, CallError<E>> {
+        if crate::__private::tracing_on() {
+            return self.call_sync_traced(f, classify);
+        }
         let permit = self.try_acquire()?;
         let result = f();
         permit.record(classify(&result));
         result.map_err(CallError::Inner)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn call_sync_traced<T, E>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+    ) -> Result<T, CallError<E>> {
+        let span = call_span(self);
+        let _entered = span.enter();
+        let permit = self.try_acquire().inspect_err(|r| record_rejected(&span, r))?;
+        value(run_sync(permit, &span, classify, f)).map_err(CallError::Inner)
     }
 
     /// [`call_sync`](Self::call_sync), serving `fallback` on rejection or failure.
@@ -53,10 +78,20 @@ impl CircuitBreaker {
         f: impl FnOnce() -> Result<T, E>,
         fallback: impl FnOnce(CallError<E>) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.call_sync(f).or_else(|cause| {
-            self.record_fallback();
-            fallback(cause)
-        })
+        let span = call_span(self);
+        let _entered = span.enter();
+        let cause = match self.try_acquire() {
+            Err(r) => {
+                record_rejected(&span, &r);
+                CallError::Rejected(r)
+            }
+            Ok(permit) => match value(run_sync(permit, &span, by_result, f)) {
+                Ok(v) => return Ok(v),
+                Err(e) => CallError::Inner(e),
+            },
+        };
+        self.record_fallback();
+        fallback_span(&span).in_scope(|| fallback(cause))
     }
 
     /// Runs an asynchronous call. Cancelling the returned future (dropping it) records nothing
@@ -84,18 +119,13 @@ impl CircuitBreaker {
         f: impl AsyncFnOnce() -> Result<T, E>,
         classify: impl FnOnce(&Result<T, E>) -> Outcome,
     ) -> Result<T, CallError<E>> {
-        let permit = self.try_acquire()?;
-        let result = unwind_as_failure(f()).await;
-        match result {
-            Ok(result) => {
-                permit.record(classify(&result));
-                result.map_err(CallError::Inner)
-            }
-            Err(panic) => {
-                permit.failure();
-                resume_unwind(panic)
-            }
+        let span = call_span(self);
+        async {
+            let permit = self.try_acquire().inspect_err(|r| record_rejected(&span, r))?;
+            value(run_async(permit, &span, classify, f()).await).map_err(CallError::Inner)
         }
+        .instrument(span.clone())
+        .await
     }
 
     /// [`call`](Self::call), serving `fallback` on rejection or failure.
@@ -104,11 +134,23 @@ impl CircuitBreaker {
         f: impl AsyncFnOnce() -> Result<T, E>,
         fallback: impl FnOnce(CallError<E>) -> Result<T, E>,
     ) -> Result<T, E> {
-        match self.call(f).await {
+        let span = call_span(self);
+        let cause = async {
+            match self.try_acquire() {
+                Err(r) => {
+                    record_rejected(&span, &r);
+                    Err(CallError::Rejected(r))
+                }
+                Ok(permit) => value(run_async(permit, &span, by_result, f()).await).map_err(CallError::Inner),
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        match cause {
             Ok(v) => Ok(v),
             Err(cause) => {
                 self.record_fallback();
-                fallback(cause)
+                fallback_span(&span).in_scope(|| fallback(cause))
             }
         }
     }
@@ -120,24 +162,16 @@ impl CircuitBreaker {
         after: Duration,
         f: impl AsyncFnOnce() -> Result<T, E>,
     ) -> Result<T, CallError<E>> {
-        let permit = self.try_acquire()?;
-        match tokio::time::timeout(after, unwind_as_failure(f())).await {
-            Ok(Ok(result)) => {
-                permit.record(by_result(&result));
-                result.map_err(CallError::Inner)
-            }
-            Ok(Err(panic)) => {
-                permit.failure();
-                resume_unwind(panic)
-            }
-            Err(_) => {
-                permit.timeout();
-                Err(CallError::Timeout(Timeout {
-                    name: self.name(),
-                    after,
-                }))
+        let span = call_span(self);
+        async {
+            let permit = self.try_acquire().inspect_err(|r| record_rejected(&span, r))?;
+            match run_async_with_timeout(permit, &span, after, by_result, f()).await {
+                Ok(ran) => value(ran).map_err(CallError::Inner),
+                Err(timeout) => Err(CallError::Timeout(timeout)),
             }
         }
+        .instrument(span.clone())
+        .await
     }
 }
 

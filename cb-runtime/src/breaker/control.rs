@@ -1,11 +1,12 @@
 //! Reading a breaker (state, snapshot) and steering it by hand.
 
 use super::CircuitBreaker;
+use super::stripe::DURATION_BUCKETS;
 use super::stripe::{Slot, Total};
 use super::word::{Word, stamp_nanos};
 use crate::State;
 use crate::events::Reason;
-use crate::snapshot::{Snapshot, Totals, WindowStats};
+use crate::snapshot::{Durations, Snapshot, Totals, WindowStats};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -94,7 +95,30 @@ impl CircuitBreaker {
                 0
             },
             reopens: self.reopens.load(Ordering::Acquire),
+            transitions: self.transition_counts(),
+            durations: {
+                let (counts, sum) = self.stripes.durations();
+                Durations {
+                    bounds: &DURATION_BUCKETS,
+                    counts: counts.to_vec(),
+                    sum_seconds: sum as f64 / 1e9,
+                }
+            },
         }
+    }
+
+    /// Transitions so far, as (from, to, count), counted ones only.
+    fn transition_counts(&self) -> Vec<(State, State, u64)> {
+        let mut out = Vec::new();
+        for from in State::ALL {
+            for to in State::ALL {
+                let n = self.transitions[from as usize * 6 + to as usize].load(Ordering::Relaxed);
+                if n > 0 {
+                    out.push((from, to, n));
+                }
+            }
+        }
+        out
     }
 
     /// Counts one fallback served for a call through this breaker.

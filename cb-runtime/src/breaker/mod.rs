@@ -51,6 +51,8 @@ pub struct CircuitBreaker {
     /// `generation (low 32 bits) : 32 | run of failures : 32`.
     consecutive: AtomicU64,
     reopens: AtomicU32,
+    /// Transitions by `from * 6 + to`, for metrics; written only on transitions.
+    transitions: [AtomicU64; 36],
     name: &'static str,
     tunables: Tunables,
     stripes: Stripes,
@@ -132,9 +134,12 @@ impl CircuitBreaker {
 
     #[inline]
     fn permit(&self, word: Word) -> Permit<'_> {
-        let start = match self.tunables.slow_nanos() {
-            Some(_) if word.state() != State::Disabled => self.clock.now_nanos(),
-            _ => 0,
+        let timed =
+            (self.tunables.slow_nanos().is_some() || crate::timing::measuring()) && word.state() != State::Disabled;
+        let start = if timed {
+            self.clock.now_nanos()
+        } else {
+            crate::timing::NOT_TIMED
         };
         Permit::new(self, word, start)
     }
@@ -260,6 +265,7 @@ impl CircuitBreaker {
             State::Closed => self.reopens.store(0, Ordering::Release),
             _ => {}
         }
+        self.transitions[from.state() as usize * 6 + next.state() as usize].fetch_add(1, Ordering::Relaxed);
         if from.state() != next.state() {
             self.events.emit(Event::Transition {
                 name: self.name,
@@ -331,6 +337,7 @@ impl CircuitBreakerBuilder {
             stamp: AtomicU64::new(0),
             consecutive: AtomicU64::new(0),
             reopens: AtomicU32::new(0),
+            transitions: std::array::from_fn(|_| AtomicU64::new(0)),
             name: self.name,
             tunables: Tunables::new(&config),
             stripes: Stripes::new(bucket_words),

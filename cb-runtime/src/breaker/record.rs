@@ -3,6 +3,7 @@
 use super::CircuitBreaker;
 use super::permit::Recorded;
 use super::stripe::{Slot, Total};
+use super::tunables::Mode;
 use super::word::Word;
 use crate::State;
 use crate::events::{Event, Reason};
@@ -16,30 +17,37 @@ impl CircuitBreaker {
     pub(crate) fn record(&self, word: Word, start: u64, outcome: Recorded) {
         match word.state() {
             State::Closed | State::MetricsOnly => self.record_closed(word, start, outcome),
-            State::HalfOpen => self.record_probe(word, outcome),
+            State::HalfOpen => self.record_probe(word, start, outcome),
             _ => {}
         }
     }
 
-    /// Counts `outcome` in this thread's stripe; returns (now, slow) when the configuration needs time.
+    /// Counts `outcome` in this thread's stripe, with its duration if the call was timed;
+    /// returns (now, slow) when the configuration needs time.
     #[inline]
-    fn count(&self, slot: Slot, start: u64, outcome: Recorded) -> (u64, bool) {
+    fn count(&self, slot: Slot, start: u64, outcome: Recorded, mode: Mode) -> (u64, bool) {
         let stripe = self.stripes.get(slot);
         stripe.count(outcome.total(), slot);
-        let slow_nanos = self.tunables.slow_nanos();
-        if slow_nanos.is_none() && !(self.time_window.is_some() && self.tunables.rates_enabled()) {
+        let timed = start != crate::timing::NOT_TIMED;
+        let windowed = mode.rates() && self.time_window.is_some();
+        if !timed && !windowed {
             return (0, false);
         }
         let now = self.clock.now_nanos();
-        let slow = match slow_nanos {
-            Some(limit) if outcome != Recorded::Ignored => now.saturating_sub(start) > limit,
-            _ => false,
-        };
+        if !timed {
+            return (now, false);
+        }
+        let took = now.saturating_sub(start);
+        if crate::timing::measuring() {
+            stripe.observe(took, slot);
+        }
+        let slow =
+            mode.slow() && outcome != Recorded::Ignored && self.tunables.slow_nanos().is_some_and(|limit| took > limit);
         if slow {
             stripe.count(Total::Slow, slot);
             self.events.emit(Event::SlowCall {
                 name: self.name,
-                duration: Duration::from_nanos(now.saturating_sub(start)),
+                duration: Duration::from_nanos(took),
             });
         }
         (now, slow)
@@ -48,7 +56,8 @@ impl CircuitBreaker {
     #[inline]
     fn record_closed(&self, word: Word, start: u64, outcome: Recorded) {
         let slot = Slot::current();
-        let (now, slow) = self.count(slot, start, outcome);
+        let mode = self.tunables.mode();
+        let (now, slow) = self.count(slot, start, outcome, mode);
         if outcome == Recorded::Ignored || self.load().generation() != word.generation() {
             return;
         }
@@ -57,7 +66,7 @@ impl CircuitBreaker {
             .tunables
             .consecutive()
             .and_then(|limit| self.consecutive_run(word, failure, limit));
-        if self.tunables.rates_enabled() && reason.is_none() {
+        if mode.rates() && reason.is_none() {
             let sample = Sample { failure, slow };
             reason = self
                 .window_record(word, slot, now, sample)
@@ -135,9 +144,9 @@ impl CircuitBreaker {
     }
 
     /// A half-open probe's outcome: close after enough successes, re-open on a failure.
-    fn record_probe(&self, word: Word, outcome: Recorded) {
+    fn record_probe(&self, word: Word, start: u64, outcome: Recorded) {
         let slot = Slot::current();
-        self.stripes.get(slot).count(outcome.total(), slot);
+        self.count(slot, start, outcome, self.tunables.mode());
         let mut current = self.load();
         while current.state() == State::HalfOpen && current.generation() == word.generation() {
             let result = match outcome {

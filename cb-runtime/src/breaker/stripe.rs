@@ -105,11 +105,29 @@ pub(crate) enum Total {
 
 const TOTALS: usize = 7;
 
+/// Upper bounds (seconds) of the call-duration histogram buckets; a last bucket takes the rest.
+pub(crate) const DURATION_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const DURATION_BOUNDS_NANOS: [u64; 11] = [
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+    2_500_000_000,
+    5_000_000_000,
+    10_000_000_000,
+];
+
 /// One thread's share of a breaker's counts.
 #[derive(Debug)]
 #[repr(align(128))]
 pub(crate) struct Stripe {
     totals: [AtomicU64; TOTALS],
+    /// Calls per duration bucket (the last one past every bound), then the sum in nanoseconds.
+    durations: [AtomicU64; DURATION_BUCKETS.len() + 2],
     /// The generation the time buckets belong to (low 16 bits), plus one; 0 before first use.
     pub(crate) bucket_generation: AtomicU64,
     /// Time-window buckets, two words each (see `window::time`); empty without a time window.
@@ -120,6 +138,7 @@ impl Stripe {
     pub(crate) fn new(bucket_words: usize) -> Stripe {
         Stripe {
             totals: Default::default(),
+            durations: Default::default(),
             bucket_generation: AtomicU64::new(0),
             buckets: (0..bucket_words).map(|_| AtomicU64::new(0)).collect(),
         }
@@ -132,6 +151,17 @@ impl Stripe {
 
     pub(crate) fn total(&self, total: Total) -> u64 {
         self.totals[total as usize].load(Ordering::Relaxed)
+    }
+
+    /// Counts one call duration.
+    #[inline]
+    pub(crate) fn observe(&self, nanos: u64, slot: Slot) {
+        let bucket = DURATION_BOUNDS_NANOS
+            .iter()
+            .position(|b| nanos <= *b)
+            .unwrap_or(DURATION_BOUNDS_NANOS.len());
+        add(&self.durations[bucket], 1, slot);
+        add(&self.durations[DURATION_BUCKETS.len() + 1], nanos, slot);
     }
 }
 
@@ -162,6 +192,19 @@ impl Stripes {
 
     pub(crate) fn sum(&self, total: Total) -> u64 {
         self.iter().map(|s| s.total(total)).sum()
+    }
+
+    /// Calls per duration bucket (not cumulative) and the sum of durations in nanoseconds.
+    pub(crate) fn durations(&self) -> ([u64; DURATION_BUCKETS.len() + 1], u64) {
+        let mut counts = [0; DURATION_BUCKETS.len() + 1];
+        let mut sum = 0u64;
+        for stripe in self.iter() {
+            for (c, cell) in counts.iter_mut().zip(&stripe.durations) {
+                *c += cell.load(Ordering::Relaxed);
+            }
+            sum = sum.wrapping_add(stripe.durations[DURATION_BUCKETS.len() + 1].load(Ordering::Relaxed));
+        }
+        (counts, sum)
     }
 }
 

@@ -9,8 +9,29 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 
 const OFF: u64 = u64::MAX;
 
+/// What a call needs, in one word: read once per record.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Mode(u32);
+
+const RATES: u32 = 1;
+const SLOW: u32 = 2;
+
+impl Mode {
+    #[inline]
+    pub(crate) fn rates(self) -> bool {
+        self.0 & RATES != 0
+    }
+
+    #[inline]
+    pub(crate) fn slow(self) -> bool {
+        self.0 & SLOW != 0
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Tunables {
+    /// `RATES | SLOW` bits.
+    mode: AtomicU32,
     /// 0: off.
     consecutive: AtomicU32,
     /// `f64` bits; `OFF`: off.
@@ -37,6 +58,7 @@ fn rate(bits: u64) -> Option<f64> {
 impl Tunables {
     pub(crate) fn new(config: &BreakerConfig) -> Tunables {
         let t = Tunables {
+            mode: AtomicU32::new(0),
             consecutive: AtomicU32::new(0),
             failure_rate: AtomicU64::new(OFF),
             slow_rate: AtomicU64::new(OFF),
@@ -68,16 +90,20 @@ impl Tunables {
         self.success_threshold.store(config.success_threshold, Relaxed);
         self.half_open_max_wait
             .store(config.half_open_max_wait.map_or(OFF, duration_nanos), Relaxed);
+        let rates = config.failure_rate_threshold.is_some() || config.slow_call_rate_threshold.is_some();
+        let slow = config.slow_call_rate_threshold.is_some();
+        self.mode
+            .store(if rates { RATES } else { 0 } | if slow { SLOW } else { 0 }, Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn mode(&self) -> Mode {
+        Mode(self.mode.load(Relaxed))
     }
 
     #[inline]
     pub(crate) fn consecutive(&self) -> Option<u32> {
         Some(self.consecutive.load(Relaxed)).filter(|n| *n != 0)
-    }
-
-    #[inline]
-    pub(crate) fn rates_enabled(&self) -> bool {
-        self.failure_rate.load(Relaxed) != OFF || self.slow_rate.load(Relaxed) != OFF
     }
 
     pub(crate) fn rates(&self) -> RateRule {

@@ -1,0 +1,81 @@
+//! The tracing spans of a protected call: `circuit_breaker_call` (fields `breaker`, `state` at
+//! entry, `outcome`, `fallback`) with children `primary` (or `probe` in half-open) and
+//! `fallback`. With no subscriber interested, creating them is tracing's callsite check and
+//! every other operation here is a no-op on a disabled span.
+
+use crate::{CircuitBreaker, Outcome, Rejected, State};
+use tracing::Span;
+use tracing::field::Empty;
+
+/// Whether any subscriber may want `cb_runtime` spans: when not, protected calls skip every
+/// span operation (a single callsite check). When it says yes, the spans themselves still
+/// apply their exact filters.
+#[inline]
+pub fn tracing_on() -> bool {
+    tracing::span_enabled!(target: "cb_runtime", tracing::Level::INFO)
+}
+
+/// The span of one protected call (a disabled one, at no cost, when tracing is off).
+#[inline]
+pub fn call_span(breaker: &CircuitBreaker) -> Span {
+    if !tracing_on() {
+        return Span::none();
+    }
+    tracing::info_span!(
+        target: "cb_runtime",
+        "circuit_breaker_call",
+        breaker = breaker.name(),
+        state = Empty,
+        outcome = Empty,
+        fallback = false
+    )
+}
+
+/// Notes a rejection on the call's span.
+#[inline]
+pub fn record_rejected(span: &Span, rejected: &Rejected) {
+    if !span.is_disabled() {
+        span.record("state", rejected.state.as_str());
+        span.record("outcome", "rejected");
+    }
+}
+
+/// The child span of the call itself (`probe` when admitted in half-open), noting the state.
+#[inline]
+pub(crate) fn primary_span(parent: &Span, state: State) -> Span {
+    if parent.is_disabled() {
+        return Span::none();
+    }
+    parent.record("state", state.as_str());
+    match state {
+        State::HalfOpen => tracing::info_span!(target: "cb_runtime", parent: parent, "probe"),
+        _ => tracing::info_span!(target: "cb_runtime", parent: parent, "primary"),
+    }
+}
+
+/// Notes how the call counted.
+#[inline]
+pub(crate) fn record_outcome(span: &Span, outcome: &str) {
+    if !span.is_disabled() {
+        span.record("outcome", outcome);
+    }
+}
+
+/// The outcome's name in spans and metrics.
+pub(crate) fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Success => "success",
+        Outcome::Failure => "failure",
+        Outcome::Ignored => "ignored",
+    }
+}
+
+/// The child span of a fallback; marks the call as served by it.
+#[inline]
+pub fn fallback_span(parent: &Span) -> Span {
+    if parent.is_disabled() {
+        return Span::none();
+    }
+    parent.record("fallback", true);
+    tracing::info_span!(target: "cb_runtime", parent: parent, "fallback")
+}

@@ -1,0 +1,208 @@
+//! Prometheus metrics (feature `prometheus`): one collector exposes every breaker of a
+//! registry, keyed ones included, read from the counters the hot path already keeps.
+//!
+//! ```
+//! let mut prometheus = prometheus_client::registry::Registry::default();
+//! cb_runtime::metrics::register(&mut prometheus);
+//! let mut text = String::new();
+//! prometheus_client::encoding::text::encode(&mut text, &prometheus).unwrap();
+//! ```
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `circuit_breaker_state` | gauge: 0 closed, 1 open, 2 half_open, 3 forced_open, 4 disabled, 5 metrics_only | `name` |
+//! | `circuit_breaker_requests_total` | counter | `name`, `result` = success, failure, ignored, rejected, timeout |
+//! | `circuit_breaker_transitions_total` | counter | `name`, `from`, `to` |
+//! | `circuit_breaker_fallback_executions_total` | counter | `name` |
+//! | `circuit_breaker_failure_rate` | gauge, over the window | `name` |
+//! | `circuit_breaker_slow_call_rate` | gauge, over the window | `name` |
+//! | `circuit_breaker_call_duration_seconds` | histogram | `name` |
+
+use crate::{Registry, Snapshot, registry};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use std::fmt;
+
+/// Every metric name the collector exports (counters with their `_total` suffix).
+pub const METRIC_NAMES: [&str; 7] = [
+    "circuit_breaker_state",
+    "circuit_breaker_requests_total",
+    "circuit_breaker_transitions_total",
+    "circuit_breaker_fallback_executions_total",
+    "circuit_breaker_failure_rate",
+    "circuit_breaker_slow_call_rate",
+    "circuit_breaker_call_duration_seconds",
+];
+
+/// Registers the global registry's breakers with a Prometheus registry, and turns on call
+/// timing for the duration histogram (two clock reads per call).
+pub fn register(prometheus: &mut prometheus_client::registry::Registry) {
+    register_registry(prometheus, registry());
+}
+
+/// [`register`] for another registry.
+pub fn register_registry(prometheus: &mut prometheus_client::registry::Registry, breakers: &'static Registry) {
+    crate::measure_durations(true);
+    prometheus.register_collector(Box::new(BreakerCollector { breakers }));
+}
+
+/// Encodes every breaker of a registry on each scrape.
+struct BreakerCollector {
+    breakers: &'static Registry,
+}
+
+impl fmt::Debug for BreakerCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BreakerCollector").finish_non_exhaustive()
+    }
+}
+
+fn family<'a, F>(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    metric_type: MetricType,
+    snapshots: &'a [Snapshot],
+    mut each: F,
+) -> fmt::Result
+where
+    F: FnMut(&'a Snapshot, &mut dyn FnMut(&[(&str, &str)], Sample) -> fmt::Result) -> fmt::Result,
+{
+    let mut family = encoder.encode_descriptor(name, help, None, metric_type)?;
+    for snapshot in snapshots {
+        each(snapshot, &mut |labels, sample| {
+            let metric = family.encode_family(&labels)?;
+            match sample {
+                Sample::Counter(v) => ConstCounter::new(v).encode(metric),
+                Sample::Gauge(v) => ConstGauge::new(v).encode(metric),
+                Sample::Level(v) => ConstGauge::new(v).encode(metric),
+                Sample::Histogram { sum, count, buckets } => {
+                    let mut metric = metric;
+                    metric.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+                }
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// One value to encode.
+enum Sample {
+    Counter(u64),
+    Gauge(f64),
+    Level(i64),
+    Histogram {
+        sum: f64,
+        count: u64,
+        buckets: Vec<(f64, u64)>,
+    },
+}
+
+impl Collector for BreakerCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
+        let snapshots = self.breakers.snapshots();
+        let e = &mut encoder;
+        family(
+            e,
+            "circuit_breaker_state",
+            "State: 0 closed, 1 open, 2 half_open, 3 forced_open, 4 disabled, 5 metrics_only",
+            MetricType::Gauge,
+            &snapshots,
+            |s, out| out(&[("name", s.name)], Sample::Level(i64::from(s.state.as_metric()))),
+        )?;
+        family(
+            e,
+            "circuit_breaker_requests",
+            "Calls by result",
+            MetricType::Counter,
+            &snapshots,
+            |s, out| {
+                let t = &s.totals;
+                for (result, v) in [
+                    ("success", t.successes),
+                    ("failure", t.failures),
+                    ("ignored", t.ignored),
+                    ("rejected", t.rejected),
+                    ("timeout", t.timeouts),
+                ] {
+                    out(&[("name", s.name), ("result", result)], Sample::Counter(v))?;
+                }
+                Ok(())
+            },
+        )?;
+        family(
+            e,
+            "circuit_breaker_transitions",
+            "State transitions",
+            MetricType::Counter,
+            &snapshots,
+            |s, out| {
+                for (from, to, n) in &s.transitions {
+                    out(
+                        &[("name", s.name), ("from", from.as_str()), ("to", to.as_str())],
+                        Sample::Counter(*n),
+                    )?;
+                }
+                Ok(())
+            },
+        )?;
+        family(
+            e,
+            "circuit_breaker_fallback_executions",
+            "Fallbacks served",
+            MetricType::Counter,
+            &snapshots,
+            |s, out| out(&[("name", s.name)], Sample::Counter(s.totals.fallbacks)),
+        )?;
+        family(
+            e,
+            "circuit_breaker_failure_rate",
+            "Failure rate over the window",
+            MetricType::Gauge,
+            &snapshots,
+            |s, out| out(&[("name", s.name)], Sample::Gauge(s.window.failure_rate.unwrap_or(0.0))),
+        )?;
+        family(
+            e,
+            "circuit_breaker_slow_call_rate",
+            "Slow-call rate over the window",
+            MetricType::Gauge,
+            &snapshots,
+            |s, out| {
+                out(
+                    &[("name", s.name)],
+                    Sample::Gauge(s.window.slow_call_rate.unwrap_or(0.0)),
+                )
+            },
+        )?;
+        family(
+            e,
+            "circuit_breaker_call_duration_seconds",
+            "Duration of protected calls",
+            MetricType::Histogram,
+            &snapshots,
+            |s, out| {
+                let d = &s.durations;
+                let buckets = d
+                    .bounds
+                    .iter()
+                    .copied()
+                    .chain([f64::INFINITY])
+                    .zip(d.counts.iter().copied())
+                    .collect();
+                out(
+                    &[("name", s.name)],
+                    Sample::Histogram {
+                        sum: d.sum_seconds,
+                        count: d.count(),
+                        buckets,
+                    },
+                )
+            },
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,113 @@
+//! Prometheus: a scripted scenario on a manual clock, then the text exposition asserted line
+//! by line, keyed breakers included.
+
+use cb_runtime::{BreakerConfig, ManualClock, Registry, Window};
+use std::time::Duration;
+
+fn scrape(registry: &'static Registry) -> String {
+    let mut prometheus = prometheus_client::registry::Registry::default();
+    cb_runtime::metrics::register_registry(&mut prometheus, registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &prometheus).unwrap();
+    text
+}
+
+#[test]
+fn the_exposition_has_exact_values_after_a_scripted_scenario() {
+    let clock = ManualClock::new();
+    let registry: &'static Registry = Box::leak(Box::new(Registry::with_clock(clock.clone())));
+    cb_runtime::measure_durations(true);
+    let config = BreakerConfig::builder()
+        .consecutive_failures(3)
+        .failure_rate_threshold(0.9)
+        .window(Window::Count(10))
+        .jitter(0.0)
+        .open_timeout(Duration::from_secs(10))
+        .success_threshold(1)
+        .build()
+        .unwrap();
+    let b = registry.breaker("payments", &config);
+    for took in [Duration::from_millis(3), Duration::from_millis(40)] {
+        let permit = b.try_acquire().unwrap();
+        clock.advance(took);
+        permit.success();
+    }
+    let _ = b.call_sync(|| Err::<(), _>("e"));
+    let _ = b.call_sync(|| Err::<(), _>("e"));
+    let _ = b.call_sync(|| Err::<(), _>("e"));
+    let _ = b.call_sync_with_fallback(|| Ok::<_, &str>(()), |_| Ok(()));
+    registry.breaker("webhook/billing", &config).force_open();
+
+    let text = scrape(registry);
+    let expected = [
+        "circuit_breaker_state{name=\"payments\"} 1",
+        "circuit_breaker_state{name=\"webhook/billing\"} 3",
+        "circuit_breaker_requests_total{name=\"payments\",result=\"success\"} 2",
+        "circuit_breaker_requests_total{name=\"payments\",result=\"failure\"} 3",
+        "circuit_breaker_requests_total{name=\"payments\",result=\"rejected\"} 1",
+        "circuit_breaker_requests_total{name=\"payments\",result=\"timeout\"} 0",
+        "circuit_breaker_transitions_total{name=\"payments\",from=\"closed\",to=\"open\"} 1",
+        "circuit_breaker_transitions_total{name=\"webhook/billing\",from=\"closed\",to=\"forced_open\"} 1",
+        "circuit_breaker_fallback_executions_total{name=\"payments\"} 1",
+        "circuit_breaker_failure_rate{name=\"payments\"} 0.0",
+        "circuit_breaker_call_duration_seconds_bucket{le=\"0.005\",name=\"payments\"} 4",
+        "circuit_breaker_call_duration_seconds_bucket{le=\"0.05\",name=\"payments\"} 5",
+        "circuit_breaker_call_duration_seconds_bucket{le=\"+Inf\",name=\"payments\"} 5",
+        "circuit_breaker_call_duration_seconds_count{name=\"payments\"} 5",
+        "circuit_breaker_call_duration_seconds_sum{name=\"payments\"} 0.043",
+    ];
+    for line in expected {
+        assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
+    }
+    for metric in cb_runtime::metrics::METRIC_NAMES {
+        assert!(
+            text.contains(&format!("# TYPE {}", metric.trim_end_matches("_total"))),
+            "{metric} has no TYPE line"
+        );
+    }
+}
+
+#[test]
+fn the_dashboard_queries_only_exported_metrics() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/grafana/circuit_breakers.json"
+    ))
+    .unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let panels = dashboard["panels"].as_array().unwrap();
+    let titles: Vec<&str> = panels.iter().map(|p| p["title"].as_str().unwrap()).collect();
+    for wanted in [
+        "State",
+        "Requests by result",
+        "Failure rate",
+        "Transitions",
+        "Latency heatmap",
+        "Fallbacks",
+    ] {
+        assert!(titles.contains(&wanted), "no `{wanted}` panel in {titles:?}");
+    }
+    let mut queries = 0;
+    for panel in panels {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            queries += 1;
+            let names: Vec<&str> = expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("circuit_breaker_"))
+                .collect();
+            assert!(!names.is_empty(), "query names no metric: {expr}");
+            for name in names {
+                let base = name
+                    .trim_end_matches("_bucket")
+                    .trim_end_matches("_count")
+                    .trim_end_matches("_sum");
+                assert!(
+                    cb_runtime::metrics::METRIC_NAMES.contains(&base),
+                    "`{name}` in `{expr}` is not exported"
+                );
+            }
+        }
+    }
+    assert!(queries >= 6);
+}

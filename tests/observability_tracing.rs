@@ -1,0 +1,202 @@
+//! Tracing: every protected call runs in a `circuit_breaker_call` span (breaker, state at
+//! entry, outcome, fallback) with `primary` / `probe` / `fallback` children; transitions are
+//! structured events with from, to and reason.
+
+use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Rejected, circuit_breaker};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::registry::LookupSpan;
+
+/// What the recording layer saw.
+#[derive(Default, Debug)]
+struct Seen {
+    /// Closed spans: (name, parent name, fields).
+    spans: Vec<(String, Option<String>, BTreeMap<String, String>)>,
+    /// Events: fields (with "message").
+    events: Vec<BTreeMap<String, String>>,
+}
+
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Seen>>);
+
+struct Fields<'a>(&'a mut BTreeMap<String, String>);
+
+impl Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Recorder {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut fields = BTreeMap::new();
+        attrs.record(&mut Fields(&mut fields));
+        ctx.span(id).unwrap().extensions_mut().insert(fields);
+    }
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let span = ctx.span(id).unwrap();
+        let mut ext = span.extensions_mut();
+        values.record(&mut Fields(ext.get_mut::<BTreeMap<String, String>>().unwrap()));
+    }
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let mut fields = BTreeMap::new();
+        event.record(&mut Fields(&mut fields));
+        self.0.lock().unwrap().events.push(fields);
+    }
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let span = ctx.span(&id).unwrap();
+        let fields = span
+            .extensions()
+            .get::<BTreeMap<String, String>>()
+            .cloned()
+            .unwrap_or_default();
+        let parent = span.parent().map(|p| p.name().to_owned());
+        self.0
+            .lock()
+            .unwrap()
+            .spans
+            .push((span.name().to_owned(), parent, fields));
+    }
+}
+
+fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[test]
+fn transitions_are_structured_events_and_calls_are_spans() {
+    let recorder = Recorder::default();
+    let subscriber = tracing_subscriber::registry().with(recorder.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let clock = ManualClock::new();
+        let config = BreakerConfig::builder()
+            .consecutive_failures(2)
+            .jitter(0.0)
+            .success_threshold(1)
+            .build()
+            .unwrap();
+        let b = CircuitBreaker::builder("traced")
+            .config(config)
+            .clock(clock.clone())
+            .build();
+        let _ = b.call_sync(|| Ok::<_, ()>(1));
+        let _ = b.call_sync(|| Err::<u8, _>(()));
+        let _ = b.call_sync(|| Err::<u8, _>(()));
+        let _ = b.call_sync_with_fallback(|| Ok::<_, ()>(1), |_| Ok(0));
+        clock.advance(Duration::from_secs(31));
+        let _ = b.call_sync(|| Ok::<_, ()>(1));
+    });
+    let seen = recorder.0.lock().unwrap();
+    let transitions: Vec<_> = seen.events.iter().filter(|e| e.contains_key("from")).collect();
+    assert_eq!(transitions.len(), 3);
+    assert_eq!(transitions[0]["from"], "closed");
+    assert_eq!(transitions[0]["to"], "open");
+    assert_eq!(transitions[0]["reason"], "2 consecutive failures");
+    assert_eq!(transitions[0]["breaker"], "traced");
+    assert_eq!(
+        (transitions[1]["to"].as_str(), transitions[1]["reason"].as_str()),
+        ("half_open", "open wait elapsed")
+    );
+    assert_eq!(
+        (transitions[2]["to"].as_str(), transitions[2]["reason"].as_str()),
+        ("closed", "1 half-open probes succeeded")
+    );
+
+    let calls: Vec<_> = seen
+        .spans
+        .iter()
+        .filter(|(name, ..)| name == "circuit_breaker_call")
+        .map(|(_, _, f)| f.clone())
+        .collect();
+    let call = |state: &str, outcome: &str, fallback: &str| {
+        fields(&[
+            ("breaker", "traced"),
+            ("state", state),
+            ("outcome", outcome),
+            ("fallback", fallback),
+        ])
+    };
+    assert_eq!(
+        calls,
+        [
+            call("closed", "success", "false"),
+            call("closed", "failure", "false"),
+            call("closed", "failure", "false"),
+            call("open", "rejected", "true"),
+            call("half_open", "success", "false"),
+        ]
+    );
+    let children: Vec<_> = seen
+        .spans
+        .iter()
+        .filter(|(name, ..)| name != "circuit_breaker_call")
+        .map(|(n, p, _)| (n.as_str(), p.as_deref()))
+        .collect();
+    let parent = Some("circuit_breaker_call");
+    assert_eq!(
+        children,
+        [
+            ("primary", parent),
+            ("primary", parent),
+            ("primary", parent),
+            ("fallback", parent),
+            ("probe", parent)
+        ]
+    );
+}
+
+#[derive(Debug)]
+struct Down;
+impl From<Rejected> for Down {
+    fn from(_: Rejected) -> Self {
+        Down
+    }
+}
+
+async fn stale() -> Result<u8, Down> {
+    Ok(0)
+}
+
+#[circuit_breaker(name = "traced-macro", consecutive_failures = 1, fallback = stale)]
+async fn flaky() -> Result<u8, Down> {
+    tracing::info!("inside the call");
+    Err(Down)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn macro_calls_carry_the_same_spans_and_user_events_nest_in_primary() {
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()));
+    let _ = flaky().await;
+    let _ = flaky().await;
+    let seen = recorder.0.lock().unwrap();
+    let names: Vec<_> = seen
+        .spans
+        .iter()
+        .map(|(n, p, f)| (n.as_str(), p.as_deref(), f.get("outcome").cloned()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("primary", Some("circuit_breaker_call"), None),
+            ("fallback", Some("circuit_breaker_call"), None),
+            ("circuit_breaker_call", None, Some("failure".into())),
+            ("fallback", Some("circuit_breaker_call"), None),
+            ("circuit_breaker_call", None, Some("rejected".into())),
+        ]
+    );
+    assert!(
+        seen.events
+            .iter()
+            .any(|e| e.get("message").map(String::as_str) == Some("inside the call"))
+    );
+}
