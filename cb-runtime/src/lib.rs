@@ -33,12 +33,14 @@ mod registry;
 mod snapshot;
 mod state;
 mod timing;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod window;
 
 #[doc(hidden)]
 pub mod __private;
 
-pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, Outcome, Permit};
+pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, Outcome, OwnedPermit, Permit};
 pub use clock::{Clock, ClockSource, ManualClock};
 pub use config::{BreakerConfig, BreakerConfigBuilder, ConfigError, Preset, Setting, UnknownPreset, Window};
 pub use error::{CallError, Rejected, Timeout};

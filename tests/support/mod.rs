@@ -1,6 +1,8 @@
 //! Shared helpers of the behaviour scenarios (each test file includes this with `mod support;`).
 #![allow(dead_code)]
 
+pub mod backend;
+
 use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Outcome, State};
 use std::time::Duration;
 

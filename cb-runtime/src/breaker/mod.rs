@@ -8,6 +8,7 @@
 pub(crate) mod backoff;
 mod call;
 mod control;
+mod owned;
 mod permit;
 mod record;
 pub(crate) mod stripe;
@@ -15,6 +16,7 @@ mod tunables;
 pub(crate) mod word;
 
 pub(crate) use call::unwind_as_failure;
+pub use owned::OwnedPermit;
 pub use permit::{Outcome, Permit};
 
 use crate::clock::{Clock, duration_nanos};

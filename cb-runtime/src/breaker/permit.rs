@@ -113,6 +113,12 @@ impl<'a> Permit<'a> {
         self.finish(Recorded::Timeout);
     }
 
+    /// Hands the permit's period and start over to an owned permit, without recording.
+    pub(crate) fn into_parts(self) -> (Word, u64) {
+        let this = std::mem::ManuallyDrop::new(self);
+        (this.word, this.start)
+    }
+
     #[inline]
     fn finish(self, outcome: Recorded) {
         let this = std::mem::ManuallyDrop::new(self);
@@ -122,10 +128,18 @@ impl<'a> Permit<'a> {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
+        self.breaker.abandon(self.word, self.start);
+    }
+}
+
+impl CircuitBreaker {
+    /// A permit dropped unrecorded: a failure while its thread panics, else nothing (its
+    /// half-open slot is handed back).
+    pub(crate) fn abandon(&self, word: Word, start: u64) {
         if std::thread::panicking() {
-            self.breaker.record(self.word, self.start, Recorded::Failure);
+            self.record(word, start, Recorded::Failure);
         } else {
-            self.breaker.release(self.word);
+            self.release(word);
         }
     }
 }

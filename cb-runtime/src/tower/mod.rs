@@ -1,0 +1,36 @@
+//! `CircuitBreakerLayer` (feature `tower`): protect any tower `Service` (reqwest middleware,
+//! tonic channels, hyper and axum stacks) with a breaker.
+//!
+//! ```
+//! use cb_runtime::tower::{CircuitBreakerLayer, HttpStatus};
+//! use tower_layer::Layer;
+//!
+//! let layer = CircuitBreakerLayer::named("tower-docs-backend").classify(HttpStatus);
+//! let service = layer.layer(tower_service_fn());
+//! # fn tower_service_fn() -> impl tower_service::Service<u8, Response = http::Response<()>, Error = std::io::Error> + Clone {
+//! #     #[derive(Clone)] struct S;
+//! #     impl tower_service::Service<u8> for S {
+//! #         type Response = http::Response<()>; type Error = std::io::Error;
+//! #         type Future = std::future::Ready<Result<http::Response<()>, std::io::Error>>;
+//! #         fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), std::io::Error>> { std::task::Poll::Ready(Ok(())) }
+//! #         fn call(&mut self, _: u8) -> Self::Future { std::future::ready(Ok(http::Response::new(()))) }
+//! #     }
+//! #     S
+//! # }
+//! # let _ = service;
+//! ```
+//!
+//! `poll_ready` takes the permit: a rejection is reported there, without polling or calling
+//! the inner service (or, with a fallback, answered by it). Classification: by default an
+//! `Err` is a failure; [`HttpStatus`] also counts 5xx and 429 responses as failures; any
+//! `Fn(&Result<Response, Error>) -> Outcome` works. A fallback answers rejections and errors
+//! (a response classified as a failure is still returned as it is). Dropping the response
+//! future counts nothing; a panic inside it counts as a failure and keeps unwinding.
+
+mod classify;
+mod layer;
+mod service;
+
+pub use classify::{Classify, ErrIsFailure, Fallback, HttpStatus, NoFallback};
+pub use layer::CircuitBreakerLayer;
+pub use service::{CircuitBreakerService, ResponseFuture};
