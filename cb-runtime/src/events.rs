@@ -50,6 +50,11 @@ pub enum Reason {
     },
     /// `force_open`, `disable`, `metrics_only` or `reset`.
     Manual,
+    /// Adopted from another instance of the fleet (feature `redis`).
+    Fleet {
+        /// The instance that tripped or closed it.
+        instance: u64,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -71,6 +76,7 @@ impl fmt::Display for Reason {
                 write!(f, "half-open probes undecided after {waited:?}")
             }
             Reason::Manual => f.write_str("manual"),
+            Reason::Fleet { instance } => write!(f, "adopted from fleet instance {instance:016x}"),
         }
     }
 }
@@ -109,6 +115,11 @@ pub enum Event {
         name: &'static str,
         /// What changed, as `key: old -> new`.
         changes: Vec<String>,
+    },
+    /// Fleet membership news (feature `redis`): connected, Redis unreachable, malformed data.
+    FleetReport {
+        /// What happened.
+        message: String,
     },
     /// A configuration file could not be applied; the last good configuration stays in force.
     ConfigRejected {
@@ -198,6 +209,7 @@ pub(crate) fn trace(event: &Event) {
             "circuit breaker `{name}` reconfigured: {}",
             changes.join(", ")
         ),
+        Event::FleetReport { message } => tracing::warn!(target: "cb_runtime", "{message}"),
         Event::ConfigRejected { error } => tracing::error!(
             target: "cb_runtime",
             "circuit breaker configuration rejected, the last good one stays in force:\n{error}"

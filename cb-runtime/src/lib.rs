@@ -24,6 +24,8 @@ mod clock;
 pub mod config;
 mod error;
 mod events;
+#[cfg(feature = "redis")]
+pub mod fleet;
 mod glob;
 mod intern;
 #[cfg(feature = "prometheus")]

@@ -206,6 +206,12 @@ impl Registry {
         changed
     }
 
+    /// Reports fleet membership news.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn report_fleet(&self, message: String) {
+        self.events.emit(Event::FleetReport { message });
+    }
+
     /// Reports a configuration that could not be applied.
     pub(crate) fn report_rejected(&self, error: String) {
         self.events.emit(Event::ConfigRejected { error });

@@ -18,7 +18,7 @@ impl CircuitBreaker {
     }
 
     /// Applies the time rules to the current word and returns it.
-    fn settle(&self) -> Word {
+    pub(super) fn settle(&self) -> Word {
         let mut word = self.load();
         loop {
             match word.state() {
@@ -27,7 +27,7 @@ impl CircuitBreaker {
                     let Some(deadline) = stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation()) else {
                         return word;
                     };
-                    if now <= deadline {
+                    if now <= deadline || !self.may_probe.load(Ordering::Acquire) {
                         return word;
                     }
                     let next = word.next(State::HalfOpen);

@@ -8,6 +8,7 @@
 pub(crate) mod backoff;
 mod call;
 mod control;
+mod fleet_hooks;
 mod owned;
 mod permit;
 mod record;
@@ -26,7 +27,7 @@ use crate::window::count::CountWindow;
 use crate::window::time::TimeWindow;
 use crate::{Rejected, State};
 use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use stripe::{Slot, Stripes, Total};
 use tunables::Tunables;
@@ -53,6 +54,12 @@ pub struct CircuitBreaker {
     /// `generation (low 32 bits) : 32 | run of failures : 32`.
     consecutive: AtomicU64,
     reopens: AtomicU32,
+    /// Whether an Open breaker whose wait has passed may let a probe through (a fleet holds
+    /// this off while another instance probes).
+    may_probe: AtomicBool,
+    /// The generation of the last period adopted from a fleet.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    adopted: AtomicU64,
     /// Transitions by `from * 6 + to`, for metrics; written only on transitions.
     transitions: [AtomicU64; 36],
     name: &'static str,
@@ -157,7 +164,7 @@ impl CircuitBreaker {
                 State::Open => {
                     let now = self.clock.now_nanos();
                     match stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation()) {
-                        Some(deadline) if now > deadline => {
+                        Some(deadline) if now > deadline && self.may_probe.load(Ordering::Acquire) => {
                             let next = word.next(State::HalfOpen).with_in_flight(1);
                             match self.swap_state(word, next, Reason::OpenWaitElapsed, now) {
                                 Ok(()) => return Ok(self.permit(next)),
@@ -165,7 +172,7 @@ impl CircuitBreaker {
                             }
                         }
                         Some(deadline) => {
-                            let wait = std::time::Duration::from_nanos(deadline - now);
+                            let wait = std::time::Duration::from_nanos(deadline.saturating_sub(now));
                             return Err(self.reject(State::Open, Some(wait)));
                         }
                         None => {
@@ -267,8 +274,16 @@ impl CircuitBreaker {
             State::Closed => self.reopens.store(0, Ordering::Release),
             _ => {}
         }
+        self.announce(from, next, reason);
+        Ok(())
+    }
+}
+
+impl CircuitBreaker {
+    /// Counts a transition and emits its event.
+    fn announce(&self, from: Word, next: Word, reason: Reason) {
         self.transitions[from.state() as usize * 6 + next.state() as usize].fetch_add(1, Ordering::Relaxed);
-        if from.state() != next.state() {
+        if from.state() != next.state() || matches!(reason, Reason::Fleet { .. }) {
             self.events.emit(Event::Transition {
                 name: self.name,
                 from: from.state(),
@@ -276,11 +291,8 @@ impl CircuitBreaker {
                 reason,
             });
         }
-        Ok(())
     }
-}
 
-impl CircuitBreaker {
     /// Stamps a period, unless a later period already has its stamp (its writer overtook ours).
     fn write_stamp(&self, new: u64) {
         let _ = self.stamp.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
@@ -339,6 +351,8 @@ impl CircuitBreakerBuilder {
             stamp: AtomicU64::new(0),
             consecutive: AtomicU64::new(0),
             reopens: AtomicU32::new(0),
+            may_probe: AtomicBool::new(true),
+            adopted: AtomicU64::new(u64::MAX),
             transitions: std::array::from_fn(|_| AtomicU64::new(0)),
             name: self.name,
             tunables: Tunables::new(&config),

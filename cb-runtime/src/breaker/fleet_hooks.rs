@@ -1,0 +1,74 @@
+//! What a fleet (feature `redis`) needs of a breaker: hold off its probe, adopt another
+//! instance's open or closed period, tell its own periods from adopted ones.
+
+use super::CircuitBreaker;
+use super::word::stamp_nanos;
+use crate::State;
+use crate::events::Reason;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+impl CircuitBreaker {
+    /// Lets an Open breaker whose wait has passed probe (`true`, the default) or keeps it open
+    /// (`false`): how a fleet lets one instance probe at a time.
+    pub(crate) fn set_may_probe(&self, may: bool) {
+        self.may_probe.store(may, Ordering::Release);
+    }
+
+    /// The time left in the open wait, if Open (zero once it has passed).
+    pub(crate) fn open_remaining(&self) -> Option<Duration> {
+        let word = self.load();
+        (word.state() == State::Open).then(|| {
+            let deadline = stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation()).unwrap_or(0);
+            Duration::from_nanos(deadline.saturating_sub(self.clock.now_nanos()))
+        })
+    }
+
+    /// Opens for `wait` because another instance did (manual states are left alone). An Open
+    /// breaker takes the new deadline.
+    pub(crate) fn adopt_open(&self, wait: Duration, reason: Reason) {
+        loop {
+            let word = self.load();
+            if !matches!(word.state(), State::Closed | State::Open | State::HalfOpen) {
+                return;
+            }
+            let next = word.next(State::Open);
+            if self.cas(word, next).is_ok() {
+                self.adopted.store(next.generation(), Ordering::Release);
+                let now = self.clock.now_nanos();
+                self.write_stamp(super::word::stamp(
+                    now.saturating_add(crate::clock::duration_nanos(wait)),
+                    next.generation(),
+                ));
+                self.announce(word, next, reason);
+                return;
+            }
+        }
+    }
+
+    /// Closes because another instance's probe succeeded (only from Open or HalfOpen).
+    pub(crate) fn adopt_closed(&self, reason: Reason) {
+        loop {
+            let word = self.load();
+            if !matches!(word.state(), State::Open | State::HalfOpen) {
+                return;
+            }
+            if let Some(next) = self.transition(word, State::Closed, reason) {
+                self.adopted.store(next.generation(), Ordering::Release);
+                return;
+            }
+        }
+    }
+
+    /// The current period after the time rules: its state, its generation, and whether it
+    /// was adopted from a fleet.
+    pub(crate) fn period(&self) -> (State, u64, bool) {
+        let word = self.settle();
+        (
+            word.state(),
+            word.generation(),
+            self.adopted.load(Ordering::Acquire) == word.generation(),
+        )
+    }
+}

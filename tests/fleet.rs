@@ -1,0 +1,348 @@
+//! Fleet-shared state on a real Redis (127.0.0.1:6379 unless `CB_TEST_REDIS_URL` says
+//! otherwise; `.ci/run` starts one): several registries in this process stand for instances.
+
+use cb_runtime::fleet::{self, Fleet, FleetConfig};
+use cb_runtime::{BreakerConfig, CircuitBreaker, Event, ManualClock, Registry, State};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn redis_url() -> String {
+    std::env::var("CB_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() ^ fastish_random()
+    )
+}
+
+fn fastish_random() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+struct Instance {
+    clock: ManualClock,
+    registry: &'static Registry,
+    breaker: Arc<CircuitBreaker>,
+    fleet: Fleet,
+}
+
+fn instance(fleet_name: &str, url: &str) -> Instance {
+    let clock = ManualClock::new();
+    let registry: &'static Registry = Box::leak(Box::new(Registry::with_clock(clock.clone())));
+    let config = BreakerConfig::builder()
+        .consecutive_failures(3)
+        .jitter(0.0)
+        .success_threshold(1)
+        .build()
+        .unwrap();
+    let breaker = registry.breaker("payments", &config);
+    let fleet = fleet::attach(
+        registry,
+        url,
+        FleetConfig::new(fleet_name).sync_interval(Duration::from_millis(20)),
+    )
+    .unwrap();
+    Instance {
+        clock,
+        registry,
+        breaker,
+        fleet,
+    }
+}
+
+async fn eventually(what: &str, within: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < within, "{what} did not happen within {within:?}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    start.elapsed()
+}
+
+fn trip(b: &CircuitBreaker) {
+    for _ in 0..3 {
+        b.try_acquire().unwrap().failure();
+    }
+    assert_eq!(b.state(), State::Open);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_opens_together_and_one_instance_probes() {
+    let name = unique("fleet-open");
+    let fleet: Vec<Instance> = (0..3).map(|_| instance(&name, &redis_url())).collect();
+    eventually("connecting", Duration::from_secs(5), || {
+        fleet.iter().all(|i| i.fleet.connected())
+    })
+    .await;
+
+    trip(&fleet[0].breaker);
+    let delay = eventually("the others adopting Open", Duration::from_secs(3), || {
+        fleet[1..].iter().all(|i| i.breaker.state() == State::Open)
+    })
+    .await;
+    println!("open propagated to 2 instances in {delay:?} (sync interval 20ms)");
+    let wait = fleet[1].breaker.try_acquire().unwrap_err().retry_after.unwrap();
+    assert!(
+        wait > Duration::from_secs(29) && wait <= Duration::from_secs(30),
+        "adopted the open-until: {wait:?}"
+    );
+
+    for i in &fleet {
+        i.clock.advance(Duration::from_secs(31));
+    }
+    let mut probes = Vec::new();
+    eventually("one instance taking the probe lease", Duration::from_secs(3), || {
+        for i in &fleet {
+            if let Ok(p) = i.breaker.try_acquire() {
+                probes.push((i.fleet.instance(), p));
+            }
+        }
+        !probes.is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for i in &fleet {
+        if let Ok(p) = i.breaker.try_acquire() {
+            probes.push((i.fleet.instance(), p));
+        }
+    }
+    let probers: std::collections::HashSet<u64> = probes.iter().map(|(who, _)| *who).collect();
+    assert_eq!(probers.len(), 1, "exactly one instance of the fleet probes");
+    for (_, p) in probes {
+        p.success();
+    }
+    eventually("the fleet adopting Closed", Duration::from_secs(3), || {
+        fleet.iter().all(|i| i.breaker.state() == State::Closed)
+    })
+    .await;
+    let mut events = fleet[2].registry.subscribe();
+    trip(&fleet[1].breaker);
+    eventually("a second trip propagating", Duration::from_secs(3), || {
+        fleet[2].breaker.state() == State::Open
+    })
+    .await;
+    assert!(events.drain().iter().any(|e| matches!(
+        e,
+        Event::Transition {
+            reason: cb_runtime::Reason::Fleet { .. },
+            ..
+        }
+    )));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_data_is_reported_not_fatal() {
+    let name = unique("fleet-malformed");
+    let i = instance(&name, &redis_url());
+    let mut events = i.registry.subscribe();
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("cb:{name}:payments:open"))
+        .arg("not:a:number:at all")
+        .arg("PX")
+        .arg(60_000)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    eventually("the report", Duration::from_secs(3), || {
+        events
+            .drain()
+            .iter()
+            .any(|e| matches!(e, Event::FleetReport { message } if message.contains("malformed")))
+    })
+    .await;
+    assert_eq!(i.breaker.state(), State::Closed);
+    assert!(i.breaker.try_acquire().is_ok());
+}
+
+/// A TCP server that accepts connections and never answers.
+async fn blackhole() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_call_awaits_a_redis_that_never_answers() {
+    let (url, _server) = blackhole().await;
+    let i = instance(&unique("fleet-blackhole"), &url);
+    let calls = async {
+        for n in 0..2_000u32 {
+            let r = i.breaker.call(async || if n % 3 == 0 { Err(()) } else { Ok(()) }).await;
+            let _ = r;
+            if n % 100 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), calls)
+        .await
+        .expect("calls never wait for Redis");
+    trip(&i.breaker);
+    i.clock.advance(Duration::from_secs(31));
+    assert!(
+        i.breaker.try_acquire().is_ok(),
+        "with Redis unreachable, probes are decided locally"
+    );
+    assert!(!i.fleet.connected());
+}
+
+struct RedisServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start(port: u16) -> RedisServer {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (installed by .ci/run)");
+        RedisServer { child, port }
+    }
+
+    async fn ready(&self) {
+        let url = format!("redis://127.0.0.1:{}", self.port);
+        eventually("redis-server answering", Duration::from_secs(10), || {
+            redis::Client::open(url.as_str())
+                .and_then(|c| c.get_connection())
+                .is_ok()
+        })
+        .await;
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopped_and_restarted_mid_test() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let server = RedisServer::start(port);
+    server.ready().await;
+    let url = format!("redis://127.0.0.1:{port}");
+    let name = unique("fleet-restart");
+    let (a, b) = (instance(&name, &url), instance(&name, &url));
+    eventually("connecting", Duration::from_secs(5), || {
+        a.fleet.connected() && b.fleet.connected()
+    })
+    .await;
+    let mut events = a.registry.subscribe();
+
+    drop(server);
+    eventually("noticing Redis is gone", Duration::from_secs(5), || {
+        !a.fleet.connected() && !b.fleet.connected()
+    })
+    .await;
+    assert!(
+        events
+            .drain()
+            .iter()
+            .any(|e| matches!(e, Event::FleetReport { message } if message.contains("unreachable")))
+    );
+    trip(&a.breaker);
+    assert_eq!(b.breaker.state(), State::Closed, "no fleet: b decides alone");
+    a.clock.advance(Duration::from_secs(31));
+    a.breaker.try_acquire().expect("a probes locally").success();
+    trip(&a.breaker);
+
+    let server = RedisServer::start(port);
+    server.ready().await;
+    eventually("reconnecting", Duration::from_secs(10), || {
+        a.fleet.connected() && b.fleet.connected()
+    })
+    .await;
+    eventually("the open state resynchronised", Duration::from_secs(5), || {
+        b.breaker.state() == State::Open
+    })
+    .await;
+    drop(server);
+}
+
+#[test]
+fn separate_processes_share_the_open_state() {
+    if let Ok(role) = std::env::var("CB_FLEET_CHILD") {
+        return child(&role);
+    }
+    let name = unique("fleet-processes");
+    let spawn = |role: &str| {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "separate_processes_share_the_open_state",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("CB_FLEET_CHILD", role)
+            .env("CB_FLEET_NAME", &name)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let watcher = spawn("watch");
+    std::thread::sleep(Duration::from_millis(500));
+    let tripper = spawn("trip");
+    let tripped = tripper.wait_with_output().unwrap();
+    let watched = watcher.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&watched.stdout);
+    assert!(tripped.status.success() && watched.status.success(), "{out}");
+    assert!(out.contains("ADOPTED"), "{out}");
+    let line = out.lines().find(|l| l.contains("ADOPTED")).unwrap();
+    println!("separate processes: {line}");
+}
+
+fn child(role: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let name = std::env::var("CB_FLEET_NAME").unwrap();
+        let i = instance(&name, &redis_url());
+        eventually("connecting", Duration::from_secs(5), || i.fleet.connected()).await;
+        match role {
+            "trip" => {
+                trip(&i.breaker);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            _ => {
+                let took = eventually("adopting the other process's trip", Duration::from_secs(10), || {
+                    i.breaker.state() == State::Open
+                })
+                .await;
+                println!("ADOPTED after {took:?} of watching");
+            }
+        }
+    });
+}
