@@ -33,14 +33,18 @@ struct Instance {
 }
 
 fn instance(fleet_name: &str, url: &str) -> Instance {
-    let clock = ManualClock::new();
-    let registry: &'static Registry = Box::leak(Box::new(Registry::with_clock(clock.clone())));
     let config = BreakerConfig::builder()
         .consecutive_failures(3)
         .jitter(0.0)
         .success_threshold(1)
         .build()
         .unwrap();
+    instance_with(fleet_name, url, config)
+}
+
+fn instance_with(fleet_name: &str, url: &str, config: BreakerConfig) -> Instance {
+    let clock = ManualClock::new();
+    let registry: &'static Registry = Box::leak(Box::new(Registry::with_clock(clock.clone())));
     let breaker = registry.breaker("payments", &config);
     let fleet = fleet::attach(
         registry,
@@ -134,6 +138,40 @@ async fn the_fleet_opens_together_and_one_instance_probes() {
             ..
         }
     )));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_are_shared_so_the_fleet_judges_rates_on_all_its_calls() {
+    let name = unique("fleet-rates");
+    let config = BreakerConfig::builder()
+        .no_consecutive_failures()
+        .failure_rate_threshold(0.5)
+        .minimum_calls(20)
+        .window(cb_runtime::Window::Time(Duration::from_secs(60)))
+        .jitter(0.0)
+        .build()
+        .unwrap();
+    let fleet: Vec<Instance> = (0..3)
+        .map(|_| instance_with(&name, &redis_url(), config.clone()))
+        .collect();
+    eventually("connecting", Duration::from_secs(5), || {
+        fleet.iter().all(|i| i.fleet.connected())
+    })
+    .await;
+    for i in &fleet {
+        for n in 0..8 {
+            let permit = i.breaker.try_acquire().unwrap();
+            if n % 2 == 0 { permit.failure() } else { permit.success() }
+        }
+        assert_eq!(i.breaker.state(), State::Closed, "8 calls: below minimum_calls locally");
+    }
+    let took = eventually(
+        "the fleet tripping on its combined 24 calls",
+        Duration::from_secs(3),
+        || fleet.iter().all(|i| i.breaker.state() == State::Open),
+    )
+    .await;
+    println!("fleet-wide failure rate tripped every instance in {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,4 +71,13 @@ impl CircuitBreaker {
             self.adopted.load(Ordering::Acquire) == word.generation(),
         )
     }
+
+    /// Trips a Closed breaker because the fleet's outcomes reached a threshold (published by
+    /// the fleet like any local trip).
+    pub(crate) fn trip_for_fleet(&self, reason: Reason) {
+        let word = self.load();
+        if word.state() == State::Closed {
+            let _ = self.transition(word, State::Open, reason);
+        }
+    }
 }

@@ -41,6 +41,8 @@ struct Seen {
     generation: u64,
     /// The time (`at`) of the latest fleet event applied or published.
     applied: u64,
+    /// Successes and failures (timeouts included) already published.
+    published: (u64, u64),
 }
 
 pub(crate) struct Agent {
@@ -245,6 +247,8 @@ impl Agent {
             _ => {}
         }
 
+        self.share_outcomes(b).await?;
+
         let lease_ms = ttl(self.config.lease_ttl);
         let holding = self.leases.contains(name);
         let may_probe = match b.period().0 {
@@ -281,6 +285,64 @@ impl Agent {
             _ => holding,
         };
         b.set_may_probe(may_probe);
+        Ok(())
+    }
+
+    /// Publishes this instance's new outcomes into per-second fleet buckets, then judges the
+    /// breaker's failure rate over the whole fleet's calls of its time window: instances that
+    /// each see too few calls to judge still trip together. (Count windows are judged locally.)
+    async fn share_outcomes(&mut self, b: &CircuitBreaker) -> Result<(), Down> {
+        let name = b.name();
+        let config = b.config();
+        let crate::Window::Time(window) = config.window else {
+            return Ok(());
+        };
+        let totals = b.snapshot().totals;
+        let now = (totals.successes, totals.failures + totals.timeouts);
+        let seen = self.seen.entry(name).or_default();
+        let (ds, df) = (
+            now.0.saturating_sub(seen.published.0),
+            now.1.saturating_sub(seen.published.1),
+        );
+        seen.published = now;
+        let second = wall_ms() / 1000;
+        let buckets = window.as_secs().max(1);
+        let keep = (buckets + 10) * 1000;
+        let bucket = |epoch: u64, what: &str| key(&self.config.fleet, name, &format!("w:{epoch}:{what}"));
+        if ds + df > 0 {
+            let mut pipe = redis::pipe();
+            for (what, delta) in [("s", ds), ("f", df)] {
+                pipe.cmd("INCRBY").arg(bucket(second, what)).arg(delta).ignore();
+                pipe.cmd("PEXPIRE").arg(bucket(second, what)).arg(keep).ignore();
+            }
+            let con = self.con.as_mut().ok_or_else(|| Down("not connected".into()))?;
+            match tokio::time::timeout(self.config.op_timeout, pipe.query_async::<()>(con)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(Down(e.to_string())),
+                Err(_) => return Err(Down(format!("no answer within {:?}", self.config.op_timeout))),
+            }
+        }
+        let Some(threshold) = config.failure_rate_threshold else {
+            return Ok(());
+        };
+        if b.period().0 != State::Closed || df == 0 {
+            return Ok(());
+        }
+        let mut mget = redis::cmd("MGET");
+        for epoch in second + 1 - buckets..=second {
+            mget.arg(bucket(epoch, "s")).arg(bucket(epoch, "f"));
+        }
+        let counts: Vec<Option<u64>> = self.query(&mget).await?;
+        let (successes, failures) = counts
+            .chunks(2)
+            .fold((0, 0), |(s, f), c| (s + c[0].unwrap_or(0), f + c[1].unwrap_or(0)));
+        let calls = successes + failures;
+        if calls >= u64::from(config.minimum_calls) && calls > 0 {
+            let rate = failures as f64 / calls as f64;
+            if rate >= threshold {
+                b.trip_for_fleet(Reason::FailureRate { rate, threshold, calls });
+            }
+        }
         Ok(())
     }
 }

@@ -13,6 +13,9 @@
 //! ```
 //!
 //! A background task (on the current tokio runtime) syncs every `sync_interval`:
+//! - outcomes are published in batches (per-second buckets of successes and failures), and a
+//!   breaker with a time window also judges its failure rate over the whole fleet's calls, so
+//!   instances that each see too few calls still trip together;
 //! - a breaker that trips here is published (`cb:{fleet}:{name}:open` with its open-until);
 //!   the other instances adopt Open with the same deadline at their next sync;
 //! - when the open wait has passed, an instance probes only while it holds the fleet's probe
