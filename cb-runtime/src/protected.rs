@@ -1,7 +1,6 @@
 //! Types whose methods share struct-level breaker defaults: `#[derive(CircuitProtected)]`.
 
 use crate::{CircuitBreaker, Snapshot, State, registry};
-use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Implemented by `#[derive(CircuitProtected)]`: the struct-level `#[circuit_breaker(..)]`
@@ -50,11 +49,12 @@ pub trait CircuitProtected {
     const __CB_DEFAULTS: crate::__private::Defaults;
 
     #[doc(hidden)]
-    fn __cb_key(&self) -> Option<Cow<'_, str>>;
+    fn __cb_key<'a>(&'a self, buf: &'a mut crate::__private::KeyBuf) -> Option<&'a str>;
 
     /// The name of this instance's breaker: the struct-level `name`, or `name/key`.
     fn circuit_breaker_name(&self) -> String {
-        match self.__cb_key() {
+        let mut buf = crate::__private::KeyBuf::new();
+        match self.__cb_key(&mut buf) {
             None => Self::__CB_DEFAULTS.name.to_owned(),
             Some(key) => format!("{}/{key}", Self::__CB_DEFAULTS.name),
         }

@@ -35,11 +35,11 @@ fn implementation(input: &DeriveInput, parsed: &Struct) -> TokenStream {
         None => quote!(#p::None),
         Some(field) if field.is_string => {
             let member = &field.member;
-            quote!(#p::Some(#p::Cow::Borrowed(::core::convert::AsRef::<str>::as_ref(&self.#member))))
+            quote!(#p::Some(::core::convert::AsRef::<str>::as_ref(&self.#member)))
         }
         Some(field) => {
             let member = &field.member;
-            quote!(#p::Some(#p::key_text(&self.#member)))
+            quote!(#p::Some(#p::KeyBuf::format(__cb_buf, &self.#member)))
         }
     };
     quote! {
@@ -47,7 +47,8 @@ fn implementation(input: &DeriveInput, parsed: &Struct) -> TokenStream {
         impl #impl_generics #p::CircuitProtected for #ident #ty_generics #where_clause {
             const __CB_DEFAULTS: #p::Defaults = #p::Defaults { name: #name, settings: &[#(#settings),*] };
 
-            fn __cb_key(&self) -> #p::Option<#p::Cow<'_, str>> {
+            fn __cb_key<'__cb>(&'__cb self, __cb_buf: &'__cb mut #p::KeyBuf) -> #p::Option<&'__cb str> {
+                let _ = &__cb_buf;
                 #key
             }
         }

@@ -15,7 +15,7 @@ pub use contract::{
 };
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use run::{Ran, run_async, run_async_with_timeout, run_sync, typed};
-pub use site::{CallSite, Defaults, key_text};
+pub use site::{CallSite, Defaults, KeyBuf};
 pub use span::{call_span, fallback_span, record_rejected, tracing_on};
 pub use tracing::{Instrument, Span};
 
@@ -26,4 +26,3 @@ pub use core::convert::Infallible;
 pub use core::option::Option::{self, None, Some};
 pub use core::result::Result::{self, Err, Ok};
 pub use core::time::Duration;
-pub use std::borrow::Cow;

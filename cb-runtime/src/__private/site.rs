@@ -1,7 +1,6 @@
 //! One static per annotated function: resolves its breaker once, then hands it out with a load.
 
 use crate::{CircuitBreaker, CircuitProtected, Setting, registry};
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
@@ -45,9 +44,10 @@ impl CallSite {
     /// types, the instance's `name/key` breaker).
     #[inline]
     pub fn breaker_of<T: CircuitProtected + ?Sized>(&'static self, this: &T) -> &'static CircuitBreaker {
-        match this.__cb_key() {
+        let mut buf = KeyBuf::new();
+        match this.__cb_key(&mut buf) {
             None => self.breaker_for::<T>(),
-            Some(key) => self.keyed_breaker::<T>(&key),
+            Some(key) => self.keyed_breaker::<T>(key),
         }
     }
 
@@ -82,7 +82,67 @@ fn leak(breaker: Arc<CircuitBreaker>) -> &'static CircuitBreaker {
     Box::leak(Box::new(breaker))
 }
 
-/// The text of a key field: borrowed when it is a string, formatted otherwise.
-pub fn key_text<K: std::fmt::Display + ?Sized>(key: &K) -> Cow<'_, str> {
-    Cow::Owned(key.to_string())
+/// Room to format a key field without allocating (longer keys spill to the heap).
+#[derive(Debug)]
+pub struct KeyBuf {
+    bytes: [u8; 64],
+    len: usize,
+    spilled: String,
+}
+
+impl KeyBuf {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self {
+            bytes: [0; 64],
+            len: 0,
+            spilled: String::new(),
+        }
+    }
+
+    /// `key` formatted in this buffer.
+    pub fn format<K: std::fmt::Display + ?Sized>(&mut self, key: &K) -> &str {
+        use std::fmt::Write as _;
+        self.len = 0;
+        self.spilled.clear();
+        if write!(self, "{key}").is_ok() && self.spilled.is_empty() {
+            return std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default();
+        }
+        self.spilled.clear();
+        let _ = write!(self.spilled, "{key}");
+        &self.spilled
+    }
+}
+
+impl Default for KeyBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Write for KeyBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if !self.spilled.is_empty() || end > self.bytes.len() {
+            self.spilled.push('x');
+            return Err(std::fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyBuf;
+
+    #[test]
+    fn keys_format_in_place_and_long_ones_spill() {
+        let mut buf = KeyBuf::new();
+        assert_eq!(buf.format(&42u64), "42");
+        let long = "k".repeat(100);
+        assert_eq!(buf.format(&long), long);
+        assert_eq!(buf.format(&7), "7");
+    }
 }
