@@ -177,6 +177,12 @@ impl EventBus {
     }
 }
 
+/// The `tracing` event of a rejection, without building an [`Event`] (the rejection path).
+#[inline]
+pub(crate) fn trace_rejected(name: &'static str, state: State) {
+    tracing::debug!(target: "cb_runtime", breaker = name, state = state.as_str(), "call rejected");
+}
+
 /// Emits `event` as a `tracing` event (target `cb_runtime`).
 #[inline]
 pub(crate) fn trace(event: &Event) {

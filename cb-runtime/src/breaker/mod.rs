@@ -223,11 +223,10 @@ impl CircuitBreaker {
     fn reject(&self, state: State, retry_after: Option<std::time::Duration>) -> Rejected {
         let slot = Slot::current();
         self.stripes.get(slot).count(Total::Rejected, slot);
-        let event = Event::Rejected { name: self.name, state };
         if self.events.has_subscribers() {
-            self.events.emit(event);
+            self.events.emit(Event::Rejected { name: self.name, state });
         } else {
-            crate::events::trace(&event);
+            crate::events::trace_rejected(self.name, state);
         }
         Rejected {
             name: self.name,
