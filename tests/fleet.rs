@@ -1,13 +1,44 @@
-//! Fleet-shared state on a real Redis (127.0.0.1:6379 unless `CB_TEST_REDIS_URL` says
-//! otherwise; `.ci/run` starts one): several registries in this process stand for instances.
+//! Fleet-shared state on a real Redis: `CB_TEST_REDIS_URL` if set, else 127.0.0.1:6379 if it
+//! answers, else a private `redis-server` this test starts on a free port and stops at its end
+//! (`.ci/run` installs redis-server where it is missing). Several registries in this process
+//! stand for instances.
 
 use cb_runtime::fleet::{self, Fleet, FleetConfig};
 use cb_runtime::{BreakerConfig, CircuitBreaker, Event, ManualClock, Registry, State};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn redis_url() -> String {
-    std::env::var("CB_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+/// A Redis for one test, and the private server behind it if the test had to start one.
+struct TestRedis {
+    url: String,
+    _server: Option<RedisServer>,
+}
+
+async fn test_redis() -> TestRedis {
+    if let Ok(url) = std::env::var("CB_TEST_REDIS_URL") {
+        return TestRedis { url, _server: None };
+    }
+    let default = "redis://127.0.0.1:6379".to_string();
+    if redis::Client::open(default.as_str())
+        .and_then(|c| c.get_connection())
+        .is_ok()
+    {
+        return TestRedis {
+            url: default,
+            _server: None,
+        };
+    }
+    let server = RedisServer::start(free_port());
+    server.ready().await;
+    TestRedis {
+        url: format!("redis://127.0.0.1:{}", server.port),
+        _server: Some(server),
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
 }
 
 fn unique(prefix: &str) -> String {
@@ -78,8 +109,9 @@ fn trip(b: &CircuitBreaker) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fleet_opens_together_and_one_instance_probes() {
+    let redis = test_redis().await;
     let name = unique("fleet-open");
-    let fleet: Vec<Instance> = (0..3).map(|_| instance(&name, &redis_url())).collect();
+    let fleet: Vec<Instance> = (0..3).map(|_| instance(&name, &redis.url)).collect();
     eventually("connecting", Duration::from_secs(5), || {
         fleet.iter().all(|i| i.fleet.connected())
     })
@@ -151,8 +183,9 @@ async fn outcomes_are_shared_so_the_fleet_judges_rates_on_all_its_calls() {
         .jitter(0.0)
         .build()
         .unwrap();
+    let redis = test_redis().await;
     let fleet: Vec<Instance> = (0..3)
-        .map(|_| instance_with(&name, &redis_url(), config.clone()))
+        .map(|_| instance_with(&name, &redis.url, config.clone()))
         .collect();
     eventually("connecting", Duration::from_secs(5), || {
         fleet.iter().all(|i| i.fleet.connected())
@@ -176,10 +209,11 @@ async fn outcomes_are_shared_so_the_fleet_judges_rates_on_all_its_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_data_is_reported_not_fatal() {
+    let redis = test_redis().await;
     let name = unique("fleet-malformed");
-    let i = instance(&name, &redis_url());
+    let i = instance(&name, &redis.url);
     let mut events = i.registry.subscribe();
-    let client = redis::Client::open(redis_url()).unwrap();
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
     let mut con = client.get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("SET")
         .arg(format!("cb:{name}:payments:open"))
@@ -258,7 +292,7 @@ impl RedisServer {
             ])
             .stdout(std::process::Stdio::null())
             .spawn()
-            .expect("redis-server (installed by .ci/run)");
+            .expect("redis-server must be installed (apt-get install redis-server; bash .ci/run does it)");
         RedisServer { child, port }
     }
 
@@ -282,10 +316,7 @@ impl Drop for RedisServer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_stopped_and_restarted_mid_test() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let server = RedisServer::start(port);
     server.ready().await;
     let url = format!("redis://127.0.0.1:{port}");
@@ -332,6 +363,11 @@ fn separate_processes_share_the_open_state() {
     if let Ok(role) = std::env::var("CB_FLEET_CHILD") {
         return child(&role);
     }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let redis = rt.block_on(test_redis());
     let name = unique("fleet-processes");
     let spawn = |role: &str| {
         std::process::Command::new(std::env::current_exe().unwrap())
@@ -343,6 +379,7 @@ fn separate_processes_share_the_open_state() {
             ])
             .env("CB_FLEET_CHILD", role)
             .env("CB_FLEET_NAME", &name)
+            .env("CB_TEST_REDIS_URL", &redis.url)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap()
@@ -367,7 +404,8 @@ fn child(role: &str) {
         .unwrap();
     rt.block_on(async {
         let name = std::env::var("CB_FLEET_NAME").unwrap();
-        let i = instance(&name, &redis_url());
+        let url = std::env::var("CB_TEST_REDIS_URL").unwrap();
+        let i = instance(&name, &url);
         eventually("connecting", Duration::from_secs(5), || i.fleet.connected()).await;
         match role {
             "trip" => {
