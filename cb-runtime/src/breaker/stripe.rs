@@ -169,6 +169,9 @@ impl Stripe {
 #[derive(Debug)]
 pub(crate) struct Stripes {
     stripes: Box<[OnceLock<Box<Stripe>>]>,
+    /// Which exclusive stripes exist (bit `i` for stripe `i`).
+    used: AtomicU64,
+    used_overflow: std::sync::atomic::AtomicBool,
     bucket_words: usize,
 }
 
@@ -176,18 +179,38 @@ impl Stripes {
     pub(crate) fn new(bucket_words: usize) -> Stripes {
         Stripes {
             stripes: (0..STRIPES).map(|_| OnceLock::new()).collect(),
+            used: AtomicU64::new(0),
+            used_overflow: std::sync::atomic::AtomicBool::new(false),
             bucket_words,
         }
     }
 
     #[inline]
     pub(crate) fn get(&self, slot: Slot) -> &Stripe {
-        self.stripes[slot.index()].get_or_init(|| Box::new(Stripe::new(self.bucket_words)))
+        self.stripes[slot.index()].get_or_init(|| {
+            if slot.exclusive() {
+                self.used.fetch_or(1 << slot.index(), Ordering::Release);
+            } else {
+                self.used_overflow.store(true, Ordering::Release);
+            }
+            Box::new(Stripe::new(self.bucket_words))
+        })
     }
 
-    /// Every stripe some thread has used.
+    /// Every stripe some thread has used (only those: judging a time window visits no empty slot).
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Stripe> {
-        self.stripes.iter().filter_map(|s| s.get().map(|b| &**b))
+        let mut used = self.used.load(Ordering::Acquire);
+        let exclusive = std::iter::from_fn(move || {
+            (used != 0).then(|| {
+                let i = used.trailing_zeros() as usize;
+                used &= used - 1;
+                i
+            })
+        });
+        let overflow = self.used_overflow.load(Ordering::Acquire).then_some(EXCLUSIVE_SLOTS);
+        exclusive
+            .chain(overflow)
+            .filter_map(|i| self.stripes[i].get().map(|b| &**b))
     }
 
     pub(crate) fn sum(&self, total: Total) -> u64 {
