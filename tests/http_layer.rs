@@ -14,6 +14,16 @@ use tower::{Service, ServiceBuilder, ServiceExt};
 /// Response bodies, read whole.
 type Body = String;
 
+/// Two calls against a failing backend: the breakers of these tests open after two failures.
+async fn trip<S>(service: &mut S, url: &str)
+where
+    S: Service<String, Response = http::Response<Body>, Error = CallError<reqwest::Error>>,
+{
+    for _ in 0..2 {
+        let _ = service.ready().await.unwrap().call(url.to_owned()).await;
+    }
+}
+
 /// One call through a ready service: status and body.
 async fn get<S>(service: &mut S, url: &str) -> (u16, String)
 where
@@ -106,13 +116,7 @@ async fn without_a_fallback_poll_ready_reports_the_rejection() {
     backend.set(Mode::Failing);
     let layer = CircuitBreakerLayer::new(breaker.clone()).classify(HttpStatus);
     let mut service = layer_service(layer);
-    for _ in 0..2 {
-        let _ = ServiceExt::<String>::ready(&mut service)
-            .await
-            .unwrap()
-            .call(backend.url())
-            .await;
-    }
+    trip(&mut service, &backend.url()).await;
     let hits = backend.hits();
     match ServiceExt::<String>::ready(&mut service).await {
         Err(CallError::Rejected(r)) => assert_eq!(r.state, State::Open),
@@ -137,13 +141,7 @@ async fn a_dropped_response_future_frees_its_half_open_slot() {
     let backend = Backend::start().await;
     backend.set(Mode::Failing);
     let mut service = layer_service(CircuitBreakerLayer::new(breaker.clone()).classify(HttpStatus));
-    for _ in 0..2 {
-        let _ = ServiceExt::<String>::ready(&mut service)
-            .await
-            .unwrap()
-            .call(backend.url())
-            .await;
-    }
+    trip(&mut service, &backend.url()).await;
     backend.set(Mode::Slow);
     clock.advance(Duration::from_secs(31));
     let probe = ServiceExt::<String>::ready(&mut service)
