@@ -305,3 +305,27 @@ fn explain_renders_a_table() {
     assert!(text.starts_with("circuit breaker `webhook/chat`\n"), "{text}");
     assert!(text.contains("open_timeout               10s"), "{text}");
 }
+
+#[test]
+fn the_watcher_thread_reloads_a_changed_file_by_itself() {
+    let dir = std::env::temp_dir().join(format!("cb-watch-thread-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("circuit_breakers.toml");
+    std::fs::write(&path, "[breakers.search]\nopen_timeout = \"10s\"\n").unwrap();
+    let r: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let b = r.breaker_with_layers("search", &[], &[]);
+    let _watcher = cb_runtime::config::watch_every(r, &path, Duration::from_millis(20));
+    let wait_for = |want: Duration| {
+        let start = std::time::Instant::now();
+        while b.config().open_timeout != want {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "the watcher did not apply {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    wait_for(Duration::from_secs(10));
+    std::fs::write(&path, "[breakers.search]\nopen_timeout = \"20s\"\n").unwrap();
+    wait_for(Duration::from_secs(20));
+}

@@ -173,6 +173,73 @@ async fn the_fleet_opens_together_and_one_instance_probes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_lease_outlives_its_holder_only_until_its_ttl() {
+    let redis = test_redis().await;
+    let name = unique("fleet-lease");
+    let config = BreakerConfig::builder()
+        .consecutive_failures(3)
+        .jitter(0.0)
+        .success_threshold(1)
+        .build()
+        .unwrap();
+    let short_lease = |fleet_name: &str| {
+        let clock = ManualClock::new();
+        let registry: &'static Registry = Box::leak(Box::new(Registry::with_clock(clock.clone())));
+        let breaker = registry.breaker("payments", &config);
+        let settings = FleetConfig::new(fleet_name)
+            .sync_interval(Duration::from_millis(20))
+            .lease_ttl(Duration::from_millis(300));
+        let fleet = fleet::attach(registry, &redis.url, settings).unwrap();
+        Instance {
+            clock,
+            registry,
+            breaker,
+            fleet,
+        }
+    };
+    let (a, b) = (short_lease(&name), short_lease(&name));
+    eventually("connecting", Duration::from_secs(5), || {
+        a.fleet.connected() && b.fleet.connected()
+    })
+    .await;
+    trip(&a.breaker);
+    eventually("b adopting Open", Duration::from_secs(3), || {
+        b.breaker.state() == State::Open
+    })
+    .await;
+    a.clock.advance(Duration::from_secs(31));
+    b.clock.advance(Duration::from_secs(31));
+    let mut probe = None;
+    eventually("one instance taking the lease", Duration::from_secs(3), || {
+        for (who, i) in [(0, &a), (1, &b)] {
+            if probe.is_none() {
+                probe = i.breaker.try_acquire_owned().ok().map(|p| (who, p));
+            }
+        }
+        probe.is_some()
+    })
+    .await;
+    let (who, _hung_probe) = probe.unwrap();
+    let (holder, other) = if who == 0 { (a, b) } else { (b, a) };
+    assert!(
+        other.breaker.try_acquire().is_err(),
+        "the other instance waits for the lease holder"
+    );
+    let Instance {
+        fleet: holder_fleet, ..
+    } = holder;
+    drop(holder_fleet);
+    let waited = eventually(
+        "the lease expiring and the other instance probing",
+        Duration::from_secs(5),
+        || other.breaker.try_acquire().map(|p| p.success()).is_ok(),
+    )
+    .await;
+    println!("the lease of a vanished holder expired; the other instance probed after {waited:?} (lease 300ms)");
+    assert_eq!(other.breaker.state(), State::Closed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outcomes_are_shared_so_the_fleet_judges_rates_on_all_its_calls() {
     let name = unique("fleet-rates");
     let config = BreakerConfig::builder()

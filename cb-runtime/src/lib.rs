@@ -15,7 +15,8 @@
 //!
 //! States: Closed, Open, HalfOpen, and the manual ForcedOpen, Disabled, MetricsOnly. Triggers:
 //! consecutive failures, failure rate and slow-call rate over count- or time-based sliding
-//! windows. See `DESIGN.md` for the full contract.
+//! windows. The README of the repository has the full semantics, the configuration reference
+//! and the performance figures.
 
 #![deny(unsafe_code)]
 

@@ -19,10 +19,8 @@ pub use site::{CallSite, Defaults, KeyBuf};
 pub use span::{call_span, fallback_span, record_rejected, tracing_on};
 pub use tracing::{Instrument, Span};
 
-pub use crate::{
-    CallError, CircuitBreaker, CircuitProtected, Outcome, Permit, Preset, Rejected, Setting, Timeout, Window,
-};
+pub use crate::{CallError, CircuitBreaker, CircuitProtected, Outcome, Preset, Setting, Window};
 pub use core::convert::Infallible;
 pub use core::option::Option::{self, None, Some};
-pub use core::result::Result::{self, Err, Ok};
+pub use core::result::Result::{Err, Ok};
 pub use core::time::Duration;

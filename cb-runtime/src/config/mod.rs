@@ -110,7 +110,7 @@ pub struct BreakerConfig {
 }
 
 impl Default for BreakerConfig {
-    /// The built-in defaults of DESIGN.md.
+    /// The built-in defaults (the numbers of the seed design documents).
     fn default() -> Self {
         Self {
             consecutive_failures: Some(5),
