@@ -101,6 +101,30 @@ async fn a_panic_inside_an_async_call_is_a_failure_and_keeps_unwinding() {
     assert_eq!(b.state(), State::Open);
 }
 
+/// No `catch_unwind` runs per poll: the permit, dropped while the panic unwinds through the
+/// call's future, records the failure. This holds whenever the panic happens, also after the
+/// future yielded.
+#[tokio::test]
+async fn a_panic_after_the_call_yielded_is_a_failure() {
+    let (b, _) = breaker(consecutive(2));
+    let b = std::sync::Arc::new(b);
+    for expected in [State::Closed, State::Open] {
+        let task = tokio::spawn({
+            let b = b.clone();
+            async move {
+                b.call(async || -> Result<(), ()> {
+                    tokio::task::yield_now().await;
+                    panic!("after a yield")
+                })
+                .await
+            }
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert_eq!(b.state(), expected);
+    }
+    assert_eq!(b.snapshot().totals.failures, 2);
+}
+
 #[tokio::test]
 async fn a_cancelled_async_probe_frees_its_half_open_slot() {
     let (b, clock) = breaker(consecutive(1).half_open_max_calls(1).open_timeout(secs(1)));

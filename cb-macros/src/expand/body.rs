@@ -108,7 +108,14 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
     let run = if is_async {
         let future = quote_spanned!(output.span()=> #p::typed::<#output, _>(async #body));
         match plan.timeout {
-            None => quote!(#p::run_async(#permit, &#span, #classify, #future).await),
+            None => {
+                let running = ident("__cb_running");
+                quote!({
+                    let #running = #p::Running::start(&#span);
+                    let #value = #p::Instrument::instrument(#future, #p::Running::child(&#running, &#permit)).await;
+                    #p::Running::finish(#running, #permit, #classify, #value)
+                })
+            }
             Some(nanos) => {
                 let after = duration(&p, nanos);
                 let on_timeout = match serves_failures {

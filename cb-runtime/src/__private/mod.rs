@@ -6,6 +6,7 @@
 
 mod contract;
 mod fallback;
+mod in_span;
 mod run;
 mod site;
 mod span;
@@ -14,10 +15,11 @@ pub use contract::{
     FallbackArg, FromRejected, FromTimeout, NoPredicate, Predicate, ResultLike, classify, reject_into, timeout_into,
 };
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
-pub use run::{Ran, run_async, run_async_with_timeout, run_sync, typed};
+pub use in_span::{InSpan, Instrument};
+pub use run::{Ran, Running, run_async, run_async_with_timeout, run_sync, typed};
 pub use site::{CallSite, Defaults, KeyBuf};
 pub use span::{call_span, fallback_span, record_rejected, tracing_on};
-pub use tracing::{Instrument, Span};
+pub use tracing::Span;
 
 pub use crate::{CallError, CircuitBreaker, CircuitProtected, Outcome, Preset, Setting, Window};
 pub use core::convert::Infallible;

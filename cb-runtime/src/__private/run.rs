@@ -1,11 +1,11 @@
 //! Running a protected body once a permit is held, inside the call's span.
 
+use super::in_span::InSpan;
 use super::span::{outcome_name, primary_span, record_outcome};
 use crate::{Outcome, Permit, Timeout};
 use core::future::Future;
 use core::time::Duration;
-use std::panic::resume_unwind;
-use tracing::{Instrument, Span};
+use tracing::Span;
 
 /// How a protected body ended.
 #[derive(Debug)]
@@ -47,21 +47,62 @@ pub fn run_sync<R>(
     finish(permit, span, classify, value)
 }
 
-/// Runs an async body under `permit`. A panic while polling records a failure and unwinds;
-/// dropping this future records nothing (a cancelled call).
+/// Runs an async body under `permit`. A panic while polling records a failure and unwinds (the
+/// permit, dropped while unwinding, records it); dropping this future records nothing (a
+/// cancelled call).
 pub async fn run_async<R>(
     permit: Permit<'_>,
     span: &Span,
     classify: impl FnOnce(&R) -> Outcome,
     body: impl Future<Output = R>,
 ) -> Ran<R> {
-    let child = primary_span(span, permit.state());
-    match crate::breaker::unwind_as_failure(body.instrument(child)).await {
-        Ok(value) => finish(permit, span, classify, value),
-        Err(panic) => {
-            permit.failure();
-            record_outcome(span, "failure");
-            resume_unwind(panic)
+    let running = Running::start(span);
+    let value = InSpan::new(running.child(&permit), body).await;
+    running.finish(permit, classify, value)
+}
+
+/// An async body between its start and its result, as the generated code of an async protected
+/// function runs it (without a future of its own around the body):
+///
+/// ```text
+/// let running = Running::start(&span);
+/// let value = Instrument::instrument(body, running.child(&permit)).await;
+/// running.finish(permit, classify, value)
+/// ```
+///
+/// A panic of the body drops the permit while unwinding (recorded as a failure) and this guard
+/// (noted on the span).
+#[derive(Debug)]
+pub struct Running<'s> {
+    span: &'s Span,
+}
+
+impl<'s> Running<'s> {
+    /// The body starts in the call's `span`.
+    #[inline]
+    pub fn start(span: &'s Span) -> Self {
+        Running { span }
+    }
+
+    /// The body's own span (`primary`, or `probe` in half-open; disabled when the call's is).
+    #[inline]
+    pub fn child(&self, permit: &Permit<'_>) -> Span {
+        primary_span(self.span, permit.state())
+    }
+
+    /// Records how the body's `value` counts.
+    #[inline]
+    pub fn finish<R>(self, permit: Permit<'_>, classify: impl FnOnce(&R) -> Outcome, value: R) -> Ran<R> {
+        let span = self.span;
+        core::mem::forget(self);
+        finish(permit, span, classify, value)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            record_outcome(self.span, "failure");
         }
     }
 }
@@ -74,14 +115,9 @@ pub async fn run_async_with_timeout<R>(
     classify: impl FnOnce(&R) -> Outcome,
     body: impl Future<Output = R>,
 ) -> Result<Ran<R>, Timeout> {
-    let child = primary_span(span, permit.state());
-    match tokio::time::timeout(after, crate::breaker::unwind_as_failure(body.instrument(child))).await {
-        Ok(Ok(value)) => Ok(finish(permit, span, classify, value)),
-        Ok(Err(panic)) => {
-            permit.failure();
-            record_outcome(span, "failure");
-            resume_unwind(panic)
-        }
+    let running = Running::start(span);
+    match tokio::time::timeout(after, InSpan::new(running.child(&permit), body)).await {
+        Ok(value) => Ok(running.finish(permit, classify, value)),
         Err(_) => {
             let name = permit.breaker().name();
             permit.timeout();

@@ -1,18 +1,23 @@
 //! The tracing spans of a protected call: `circuit_breaker_call` (fields `breaker`, `state` at
 //! entry, `outcome`, `fallback`) with children `primary` (or `probe` in half-open) and
-//! `fallback`. With no subscriber interested, creating them is tracing's callsite check and
-//! every other operation here is a no-op on a disabled span.
+//! `fallback`, all at DEBUG level: a service whose subscriber runs at INFO pays one level check
+//! per call for them (turn them on with a filter such as `cb_runtime=debug`). With no
+//! subscriber interested, protected calls take an untraced path and every operation here is a
+//! no-op on a disabled span.
 
 use crate::{CircuitBreaker, Outcome, Rejected, State};
 use tracing::Span;
 use tracing::field::Empty;
 
-/// Whether any subscriber may want `cb_runtime` spans: when not, protected calls skip every
-/// span operation (a single callsite check). When it says yes, the spans themselves still
-/// apply their exact filters.
+/// The level of every per-call span.
+pub(crate) const CALL_SPAN_LEVEL: tracing::Level = tracing::Level::DEBUG;
+
+/// Whether any subscriber may want `cb_runtime` per-call spans: when not, protected calls skip
+/// every span operation (a single callsite check, a level comparison for a subscriber at INFO).
+/// When it says yes, the spans themselves still apply their exact filters.
 #[inline]
 pub fn tracing_on() -> bool {
-    tracing::span_enabled!(target: "cb_runtime", tracing::Level::INFO)
+    tracing::span_enabled!(target: "cb_runtime", CALL_SPAN_LEVEL)
 }
 
 /// The span of one protected call (a disabled one, at no cost, when tracing is off).
@@ -21,7 +26,7 @@ pub fn call_span(breaker: &CircuitBreaker) -> Span {
     if !tracing_on() {
         return Span::none();
     }
-    tracing::info_span!(
+    tracing::debug_span!(
         target: "cb_runtime",
         "circuit_breaker_call",
         breaker = breaker.name(),
@@ -48,8 +53,8 @@ pub(crate) fn primary_span(parent: &Span, state: State) -> Span {
     }
     parent.record("state", state.as_str());
     match state {
-        State::HalfOpen => tracing::info_span!(target: "cb_runtime", parent: parent, "probe"),
-        _ => tracing::info_span!(target: "cb_runtime", parent: parent, "primary"),
+        State::HalfOpen => tracing::debug_span!(target: "cb_runtime", parent: parent, "probe"),
+        _ => tracing::debug_span!(target: "cb_runtime", parent: parent, "primary"),
     }
 }
 
@@ -77,5 +82,5 @@ pub fn fallback_span(parent: &Span) -> Span {
         return Span::none();
     }
     parent.record("fallback", true);
-    tracing::info_span!(target: "cb_runtime", parent: parent, "fallback")
+    tracing::debug_span!(target: "cb_runtime", parent: parent, "fallback")
 }

@@ -5,10 +5,6 @@ use super::CircuitBreaker;
 use super::permit::Outcome;
 use crate::__private::{Ran, call_span, fallback_span, record_rejected, run_async, run_async_with_timeout, run_sync};
 use crate::CallError;
-use std::future::{Future, poll_fn};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::pin;
-use std::task::Poll;
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -119,6 +115,14 @@ impl CircuitBreaker {
         f: impl AsyncFnOnce() -> Result<T, E>,
         classify: impl FnOnce(&Result<T, E>) -> Outcome,
     ) -> Result<T, CallError<E>> {
+        if !crate::__private::tracing_on() {
+            // A panic while `f` runs drops the permit while unwinding, which records a failure;
+            // dropping this future drops the permit unrecorded (a cancelled call).
+            let permit = self.try_acquire()?;
+            let result = f().await;
+            permit.record(classify(&result));
+            return result.map_err(CallError::Inner);
+        }
         let span = call_span(self);
         async {
             let permit = self.try_acquire().inspect_err(|r| record_rejected(&span, r))?;
@@ -143,9 +147,12 @@ impl CircuitBreaker {
                 }
                 Ok(permit) => value(run_async(permit, &span, by_result, f()).await).map_err(CallError::Inner),
             }
-        }
-        .instrument(span.clone())
-        .await;
+        };
+        let cause = if span.is_disabled() {
+            cause.await
+        } else {
+            cause.instrument(span.clone()).await
+        };
         match cause {
             Ok(v) => Ok(v),
             Err(cause) => {
@@ -163,25 +170,17 @@ impl CircuitBreaker {
         f: impl AsyncFnOnce() -> Result<T, E>,
     ) -> Result<T, CallError<E>> {
         let span = call_span(self);
-        async {
+        let call = async {
             let permit = self.try_acquire().inspect_err(|r| record_rejected(&span, r))?;
             match run_async_with_timeout(permit, &span, after, by_result, f()).await {
                 Ok(ran) => value(ran).map_err(CallError::Inner),
                 Err(timeout) => Err(CallError::Timeout(timeout)),
             }
+        };
+        if span.is_disabled() {
+            call.await
+        } else {
+            call.instrument(span.clone()).await
         }
-        .instrument(span.clone())
-        .await
     }
-}
-
-/// Polls `fut`, turning a panic inside it into an `Err` carrying the payload.
-pub(crate) async fn unwind_as_failure<F: Future>(fut: F) -> Result<F::Output, Box<dyn std::any::Any + Send>> {
-    let mut fut = pin!(fut);
-    poll_fn(|cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-        Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-        Ok(Poll::Pending) => Poll::Pending,
-        Err(panic) => Poll::Ready(Err(panic)),
-    })
-    .await
 }

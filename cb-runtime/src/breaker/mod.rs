@@ -16,7 +16,6 @@ pub(crate) mod stripe;
 mod tunables;
 pub(crate) mod word;
 
-pub(crate) use call::unwind_as_failure;
 pub use owned::OwnedPermit;
 pub use permit::{Outcome, Permit};
 
