@@ -17,6 +17,7 @@ fn the_exposition_has_exact_values_after_a_scripted_scenario() {
     let clock = ManualClock::new();
     let registry: &'static Registry = Box::leak(Box::new(Registry::with_clock(clock.clone())));
     cb_runtime::measure_durations(true);
+    cb_runtime::sample_durations(1);
     let config = BreakerConfig::builder()
         .consecutive_failures(3)
         .failure_rate_threshold(0.9)

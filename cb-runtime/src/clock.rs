@@ -66,6 +66,19 @@ impl Clock {
     }
 }
 
+impl Clock {
+    /// Nanoseconds since this clock's origin, at full resolution: for the monotonic clock
+    /// `CLOCK_MONOTONIC` (same origin as the coarse reading, about four times its cost).
+    #[inline]
+    pub(crate) fn precise_nanos(&self) -> u64 {
+        match &self.kind {
+            ClockKind::Monotonic => precise_monotonic_nanos(),
+            ClockKind::Manual(manual) => manual.now_nanos(),
+            ClockKind::Custom(source) => source.now_nanos(),
+        }
+    }
+}
+
 impl From<ManualClock> for Clock {
     fn from(manual: ManualClock) -> Self {
         Self {
@@ -117,11 +130,22 @@ pub(crate) fn duration_nanos(d: Duration) -> u64 {
 
 #[cfg(target_os = "linux")]
 fn monotonic_nanos() -> u64 {
+    linux_clock(libc::CLOCK_MONOTONIC_COARSE)
+}
+
+#[cfg(target_os = "linux")]
+fn precise_monotonic_nanos() -> u64 {
+    linux_clock(libc::CLOCK_MONOTONIC)
+}
+
+#[cfg(target_os = "linux")]
+#[inline]
+fn linux_clock(id: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     #[allow(unsafe_code)]
-    // SAFETY: `ts` is a valid, writable timespec and CLOCK_MONOTONIC_COARSE exists on every
+    // SAFETY: `ts` is a valid, writable timespec and both monotonic clocks exist on every
     // Linux since 2.6.32; clock_gettime writes only into `ts`.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    let rc = unsafe { libc::clock_gettime(id, &mut ts) };
     if rc != 0 {
         return fallback_nanos();
     }
@@ -132,6 +156,11 @@ fn monotonic_nanos() -> u64 {
 
 #[cfg(not(target_os = "linux"))]
 fn monotonic_nanos() -> u64 {
+    fallback_nanos()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn precise_monotonic_nanos() -> u64 {
     fallback_nanos()
 }
 

@@ -140,11 +140,15 @@ impl CircuitBreaker {
         }
     }
 
+    /// A permit of period `word`, with its start time where slow-call detection or the
+    /// duration histogram (one call in a sample) needs one.
     #[inline]
     fn permit(&self, word: Word) -> Permit<'_> {
-        let timed =
-            (self.tunables.slow_nanos().is_some() || crate::timing::measuring()) && word.state() != State::Disabled;
-        let start = if timed {
+        let start = if word.state() == State::Disabled {
+            crate::timing::NOT_TIMED
+        } else if crate::timing::sample_due() {
+            self.clock.precise_nanos() | crate::timing::SAMPLED
+        } else if self.tunables.slow_nanos().is_some() {
             self.clock.now_nanos()
         } else {
             crate::timing::NOT_TIMED

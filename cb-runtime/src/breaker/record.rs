@@ -33,14 +33,18 @@ impl CircuitBreaker {
         if !timed && !windowed {
             return (0, false);
         }
-        let now = self.clock.now_nanos();
         if !timed {
-            return (now, false);
+            return (self.clock.now_nanos(), false);
         }
-        let took = now.saturating_sub(start);
-        if crate::timing::measuring() {
-            stripe.observe(took, slot);
-        }
+        let (now, took) = if crate::timing::is_sampled(start) {
+            let now = self.clock.precise_nanos();
+            let took = now.saturating_sub(start & !crate::timing::SAMPLED);
+            stripe.observe(took, crate::timing::sample_weight(), slot);
+            (now, took)
+        } else {
+            let now = self.clock.now_nanos();
+            (now, now.saturating_sub(start))
+        };
         let slow =
             mode.slow() && outcome != Recorded::Ignored && self.tunables.slow_nanos().is_some_and(|limit| took > limit);
         if slow {

@@ -153,15 +153,19 @@ impl Stripe {
         self.totals[total as usize].load(Ordering::Relaxed)
     }
 
-    /// Counts one call duration.
+    /// Counts one timed call duration standing for `weight` calls.
     #[inline]
-    pub(crate) fn observe(&self, nanos: u64, slot: Slot) {
+    pub(crate) fn observe(&self, nanos: u64, weight: u64, slot: Slot) {
         let bucket = DURATION_BOUNDS_NANOS
             .iter()
             .position(|b| nanos <= *b)
             .unwrap_or(DURATION_BOUNDS_NANOS.len());
-        add(&self.durations[bucket], 1, slot);
-        add(&self.durations[DURATION_BUCKETS.len() + 1], nanos, slot);
+        add(&self.durations[bucket], weight, slot);
+        add(
+            &self.durations[DURATION_BUCKETS.len() + 1],
+            nanos.saturating_mul(weight),
+            slot,
+        );
     }
 }
 
