@@ -5,13 +5,15 @@ use super::CircuitBreaker;
 use super::permit::{Outcome, Recorded};
 use super::word::Word;
 use crate::{Rejected, State};
+use std::borrow::Borrow;
 use std::fmt;
 use std::sync::Arc;
 
-/// Like [`Permit`](crate::Permit), holding an `Arc` of its breaker.
+/// Like [`Permit`](crate::Permit), holding an owned reference to its breaker (an `Arc` by
+/// default).
 #[must_use = "record the call's outcome on the permit; dropping it records nothing"]
-pub struct OwnedPermit {
-    breaker: Arc<CircuitBreaker>,
+pub struct OwnedPermit<B: Borrow<CircuitBreaker> = Arc<CircuitBreaker>> {
+    breaker: B,
     word: Word,
     start: u64,
     done: bool,
@@ -20,10 +22,16 @@ pub struct OwnedPermit {
 impl CircuitBreaker {
     /// [`try_acquire`](Self::try_acquire) for a shared breaker, returning a `'static` permit.
     pub fn try_acquire_owned(self: &Arc<Self>) -> Result<OwnedPermit, Rejected> {
-        let permit = self.try_acquire()?;
-        let (word, start) = permit.into_parts();
+        OwnedPermit::acquire(self.clone())
+    }
+}
+
+impl<B: Borrow<CircuitBreaker>> OwnedPermit<B> {
+    /// A permit of `breaker`, which the permit keeps (and drops on rejection).
+    pub(crate) fn acquire(breaker: B) -> Result<Self, Rejected> {
+        let (word, start) = breaker.borrow().try_acquire()?.into_parts();
         Ok(OwnedPermit {
-            breaker: self.clone(),
+            breaker,
             word,
             start,
             done: false,
@@ -31,42 +39,42 @@ impl CircuitBreaker {
     }
 }
 
-impl OwnedPermit {
+impl<B: Borrow<CircuitBreaker>> OwnedPermit<B> {
     /// The state that admitted the call.
     pub fn state(&self) -> State {
         self.word.state()
     }
 
     /// The breaker that issued the permit.
-    pub fn breaker(&self) -> &Arc<CircuitBreaker> {
+    pub fn breaker(&self) -> &B {
         &self.breaker
     }
 
     /// Records the call's outcome.
     pub fn record(mut self, outcome: Outcome) {
         self.done = true;
-        self.breaker.record(self.word, self.start, outcome.into());
+        self.breaker.borrow().record(self.word, self.start, outcome.into());
     }
 
     /// Records that the call timed out.
     pub fn timeout(mut self) {
         self.done = true;
-        self.breaker.record(self.word, self.start, Recorded::Timeout);
+        self.breaker.borrow().record(self.word, self.start, Recorded::Timeout);
     }
 }
 
-impl Drop for OwnedPermit {
+impl<B: Borrow<CircuitBreaker>> Drop for OwnedPermit<B> {
     fn drop(&mut self) {
         if !self.done {
-            self.breaker.abandon(self.word, self.start);
+            self.breaker.borrow().abandon(self.word, self.start);
         }
     }
 }
 
-impl fmt::Debug for OwnedPermit {
+impl<B: Borrow<CircuitBreaker>> fmt::Debug for OwnedPermit<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnedPermit")
-            .field("breaker", &self.breaker.name())
+            .field("breaker", &self.breaker.borrow().name())
             .field("state", &self.word.state())
             .finish()
     }

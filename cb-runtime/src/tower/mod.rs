@@ -29,6 +29,7 @@
 
 mod classify;
 mod layer;
+mod local;
 mod service;
 
 pub use classify::{Classify, ErrIsFailure, Fallback, HttpStatus, NoFallback};

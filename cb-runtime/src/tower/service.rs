@@ -1,10 +1,10 @@
 //! The service that runs every call through a breaker.
 
 use super::classify::{Classify, Fallback};
-use crate::{CallError, CircuitBreaker, Outcome, OwnedPermit, Rejected};
+use super::local::{LocalBreaker, LocalPermit};
+use crate::{CallError, CircuitBreaker, Outcome, Rejected};
 use std::future::Future;
 use std::marker::PhantomData;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -15,10 +15,10 @@ use tower_service::Service;
 #[derive(Debug)]
 pub struct CircuitBreakerService<S, C, F> {
     inner: S,
-    breaker: Arc<CircuitBreaker>,
+    breaker: LocalBreaker,
     classify: C,
     fallback: F,
-    ready: Option<Result<OwnedPermit, Rejected>>,
+    ready: Option<Result<LocalPermit, Rejected>>,
 }
 
 impl<S, C, F> CircuitBreakerService<S, C, F> {
@@ -26,11 +26,16 @@ impl<S, C, F> CircuitBreakerService<S, C, F> {
     pub fn new(inner: S, breaker: Arc<CircuitBreaker>, classify: C, fallback: F) -> Self {
         Self {
             inner,
-            breaker,
+            breaker: LocalBreaker::new(breaker),
             classify,
             fallback,
             ready: None,
         }
+    }
+
+    /// The breaker.
+    pub fn breaker(&self) -> &Arc<CircuitBreaker> {
+        self.breaker.shared()
     }
 
     /// The inner service.
@@ -54,7 +59,7 @@ impl<S: Clone, C: Clone, F: Clone> Clone for CircuitBreakerService<S, C, F> {
     fn clone(&self) -> Self {
         Self::new(
             self.inner.clone(),
-            self.breaker.clone(),
+            self.breaker.shared().clone(),
             self.classify.clone(),
             self.fallback.clone(),
         )
@@ -72,7 +77,7 @@ where
     type Future = ResponseFuture<S::Future, C, F, S::Response, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        let ready = self.ready.get_or_insert_with(|| self.breaker.try_acquire_owned());
+        let ready = self.ready.get_or_insert_with(|| self.breaker.try_acquire());
         match ready {
             Err(rejected) if !self.fallback.serves() => {
                 let rejected = *rejected;
@@ -92,7 +97,7 @@ where
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
-        let ready = self.ready.take().unwrap_or_else(|| self.breaker.try_acquire_owned());
+        let ready = self.ready.take().unwrap_or_else(|| self.breaker.try_acquire());
         match ready {
             Ok(permit) => ResponseFuture {
                 state: State::Running {
@@ -105,7 +110,7 @@ where
             },
             Err(rejected) => {
                 let answer = if self.fallback.serves() {
-                    self.breaker.record_fallback();
+                    self.breaker.shared().record_fallback();
                     self.fallback.fallback(CallError::Rejected(rejected))
                 } else {
                     Err(CallError::Rejected(rejected))
@@ -132,7 +137,7 @@ pin_project_lite::pin_project! {
         Running {
             #[pin]
             fut: Fut,
-            permit: Option<OwnedPermit>,
+            permit: Option<LocalPermit>,
             classify: C,
             fallback: F,
             types: PhantomData<fn() -> (Res, E)>,
@@ -168,30 +173,85 @@ where
                 fallback,
                 ..
             } => {
-                let result = match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-                    Ok(Poll::Pending) => return Poll::Pending,
-                    Ok(Poll::Ready(result)) => result,
-                    Err(panic) => {
-                        if let Some(p) = permit.take() {
-                            p.record(Outcome::Failure);
-                        }
-                        resume_unwind(panic)
-                    }
+                // A panic unwinds through here and drops the permit when the caller drops this
+                // future: the permit cannot see that unwinding, so a guard records the failure.
+                let guard = PanicGuard(permit);
+                let polled = fut.poll(cx);
+                drop(guard);
+                let Poll::Ready(result) = polled else {
+                    return Poll::Pending;
                 };
                 let outcome = classify.classify(&result);
                 let Some(p) = permit.take() else {
                     return Poll::Ready(result.map_err(CallError::Inner));
                 };
-                let breaker = p.breaker().clone();
+                let falls_back = result.is_err() && fallback.serves() && outcome == Outcome::Failure;
+                if falls_back {
+                    p.breaker().shared().record_fallback();
+                }
                 p.record(outcome);
                 Poll::Ready(match result {
-                    Err(e) if fallback.serves() && outcome == Outcome::Failure => {
-                        breaker.record_fallback();
-                        fallback.fallback(CallError::Inner(e))
-                    }
+                    Err(e) if falls_back => fallback.fallback(CallError::Inner(e)),
                     other => other.map_err(CallError::Inner),
                 })
             }
         }
+    }
+}
+
+/// Records a failure on the permit if the inner future panics while polled (the permit itself
+/// is dropped only later, by whoever caught the panic, when the thread no longer panics).
+struct PanicGuard<'a>(&'a mut Option<LocalPermit>);
+
+impl Drop for PanicGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            && let Some(permit) = self.0.take()
+        {
+            permit.record(Outcome::Failure);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BreakerConfig, State};
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::task::Waker;
+
+    /// A service whose response future panics when polled (not when created).
+    #[derive(Clone)]
+    struct PanicsWhenPolled;
+
+    impl Service<()> for PanicsWhenPolled {
+        type Response = ();
+        type Error = ();
+        type Future = Pin<Box<dyn Future<Output = Result<(), ()>> + Send>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: ()) -> Self::Future {
+            Box::pin(async { panic!("response future bug") })
+        }
+    }
+
+    /// The response future panics on its first poll and is dropped only after the panic was
+    /// caught (as an executor does), when the thread no longer panics.
+    #[test]
+    fn a_panicking_response_future_is_a_failure() {
+        let config = BreakerConfig::builder().consecutive_failures(1).build().unwrap();
+        let breaker = Arc::new(CircuitBreaker::new("tower-panic", config));
+        let layer = crate::tower::CircuitBreakerLayer::new(breaker.clone());
+        let mut service = tower_layer::Layer::layer(&layer, PanicsWhenPolled);
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(matches!(service.poll_ready(&mut cx), Poll::Ready(Ok(()))));
+        let mut future = Box::pin(service.call(()));
+        let caught = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        assert!(caught.is_err(), "the panic reaches the caller");
+        drop(future);
+        assert_eq!(breaker.state(), State::Open, "the panic counted as a failure");
     }
 }
