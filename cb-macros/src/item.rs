@@ -67,7 +67,7 @@ impl Function {
                     },
                     pat: t.pat.clone(),
                     ty: t.ty.clone(),
-                    is_reference: matches!(&*t.ty, Type::Reference(_)),
+                    is_reference: matches!(ungroup(&t.ty), Type::Reference(_)),
                 }),
                 FnArg::Receiver(_) => None,
             })
@@ -167,26 +167,25 @@ fn single_generic<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     })
 }
 
-/// Whether a type is written as a `Result` (its last path segment ends in `Result`, which
-/// covers `io::Result<T>` and `anyhow::Result<T>`).
-pub(crate) fn looks_like_result(ty: &Type) -> bool {
-    match ty {
-        Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident.to_string().ends_with("Result")),
-        Type::Group(g) => looks_like_result(&g.elem),
-        Type::Paren(p) => looks_like_result(&p.elem),
-        _ => false,
-    }
-}
-
 /// Whether a type contains `impl Trait` (which cannot be named in the generated code).
 pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
-    quote::ToTokens::to_token_stream(ty)
-        .into_iter()
-        .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "impl"))
+    fn any_impl(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "impl",
+            proc_macro2::TokenTree::Group(g) => any_impl(g.stream()),
+            _ => false,
+        })
+    }
+    any_impl(quote::ToTokens::to_token_stream(ty))
+}
+
+/// `ty` without the invisible groups `macro_rules!` wraps around `$t:ty`.
+fn ungroup(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => ungroup(&g.elem),
+        Type::Paren(p) => ungroup(&p.elem),
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -223,10 +222,9 @@ mod tests {
     }
 
     #[test]
-    fn result_like_types() {
-        assert!(looks_like_result(&parse_quote!(Result<u8, E>)));
-        assert!(looks_like_result(&parse_quote!(std::io::Result<u8>)));
-        assert!(!looks_like_result(&parse_quote!(Duration)));
+    fn impl_trait_anywhere() {
         assert!(contains_impl_trait(&parse_quote!(Result<impl Display, E>)));
+        assert!(contains_impl_trait(&parse_quote!(Result<(u8, impl Display), E>)));
+        assert!(!contains_impl_trait(&parse_quote!(Result<(u8, String), E>)));
     }
 }

@@ -2,18 +2,19 @@
 //! cannot work for this function: the last step that can fail before expansion.
 
 use crate::ctxt::Ctxt;
-use crate::item::{Function, Receiver, contains_impl_trait, looks_like_result};
+use crate::item::{Function, Receiver, contains_impl_trait};
 use crate::validate::{Args, Setting};
-use proc_macro2::Span;
 use quote::{ToTokens, quote};
-use syn::{Ident, LitStr, Path, Type};
+use syn::{Expr, Ident, Path, Type};
 
 /// Where the breaker comes from.
 pub(crate) enum Source {
-    /// `name = "..."` on the function.
-    Named(LitStr),
-    /// The `CircuitProtected` defaults of `Self`, through the receiver.
-    Derived(Receiver),
+    /// `name = "..."` (or a `&'static str` constant) on the function.
+    Named(Expr),
+    /// The `CircuitProtected` breaker of the type the function runs for (`Self`): through the
+    /// receiver for a method (keyed types pick the instance's breaker), through the type for an
+    /// associated function.
+    Derived(Option<Receiver>),
 }
 
 /// How the fallback is called.
@@ -34,7 +35,6 @@ pub(crate) struct Plan {
     pub(crate) source: Source,
     pub(crate) settings: Vec<Setting>,
     pub(crate) output: Type,
-    pub(crate) result_like: bool,
     pub(crate) fallback: Option<FallbackPlan>,
     pub(crate) timeout: Option<u64>,
     pub(crate) failure_if: Option<Path>,
@@ -76,26 +76,18 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
             "`timeout` needs an async function: a sync call cannot be abandoned",
         );
     }
-    let source = match (args.name, func.receiver) {
-        (Some(name), _) => Source::Named(name),
-        (None, Some(receiver)) => Source::Derived(receiver),
-        (None, None) => {
-            cx.error_at(
-                Span::call_site(),
-                "missing `name`: add `name = \"...\"` (only methods with a receiver can take it from `#[derive(CircuitProtected)]`)",
-            );
-            Source::Named(LitStr::new("unnamed", Span::call_site()))
-        }
-    };
-    let result_like = args.fallback.is_none() || looks_like_result(&output);
-    if !result_like {
-        for path in [&args.failure_if, &args.ignore_if].into_iter().flatten() {
-            cx.error_spanned_by(
-                path,
-                "`failure_if` and `ignore_if` classify errors: the function must return `Result`",
-            );
-        }
+    if !func.is_async()
+        && let Some(attr) = func.item.attrs.iter().find(|a| a.path().is_ident("track_caller"))
+    {
+        cx.error_spanned_by(
+            attr,
+            "`#[track_caller]` cannot pass through `#[circuit_breaker]` on a sync function: the protected body runs in a closure, and closures do not track their caller on stable Rust; remove `#[track_caller]` here and put it on an unprotected wrapper that calls this function",
+        );
     }
+    let source = match args.name {
+        Some(name) => Source::Named(name),
+        None => Source::Derived(func.receiver),
+    };
     let fallback = args.fallback.map(|path| {
         let on_failure = !args.rejected_only;
         for param in func.params.iter().filter(|p| p.ident.is_none()) {
@@ -124,7 +116,6 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         source,
         settings: args.settings,
         output,
-        result_like,
         fallback,
         timeout: args.timeout.map(|(nanos, _)| nanos),
         failure_if: args.failure_if,

@@ -8,7 +8,7 @@ use crate::lit::{self, WindowValue};
 use crate::symbol::{self, Kind, Scope};
 use proc_macro2::Span;
 use std::collections::HashSet;
-use syn::{Expr, ExprPath, LitStr};
+use syn::{Expr, ExprPath, Lit};
 
 /// A configuration value, typed.
 pub(crate) enum SettingValue {
@@ -28,7 +28,9 @@ pub(crate) struct Setting {
 /// The validated arguments of one `#[circuit_breaker(...)]`.
 #[derive(Default)]
 pub(crate) struct Args {
-    pub(crate) name: Option<LitStr>,
+    /// A string literal, or an expression naming a `&'static str` constant (`NAME`,
+    /// `concat!(..)`), which the compiler checks where the name is used.
+    pub(crate) name: Option<Expr>,
     /// In application order: a preset first, then the keys as written.
     pub(crate) settings: Vec<Setting>,
     pub(crate) krate: Option<syn::Path>,
@@ -165,11 +167,7 @@ fn read(
     let setting = |value| Ok(Some(Setting { key, value }));
     match (key, kind) {
         ("name", _) => {
-            let s = lit::string(expr, key)?;
-            if s.value().is_empty() {
-                return Err(syn::Error::new_spanned(&s, "`name` must not be empty"));
-            }
-            out.name = Some(s);
+            out.name = Some(name(expr)?);
             Ok(None)
         }
         ("preset", _) => {
@@ -208,12 +206,12 @@ fn read(
             Ok(None)
         }
         (_, Kind::Path) => {
-            let path = match expr {
+            let path = match lit::ungroup(expr) {
                 Expr::Path(ExprPath { path, qself: None, .. }) => path.clone(),
                 _ => {
                     return Err(syn::Error::new_spanned(
                         expr,
-                        format!("`{key}` expects a path to a function"),
+                        format!("`{key}` expects a path to a function, e.g. `{key} = my_fn` or `{key} = Self::my_fn`"),
                     ));
                 }
             };
@@ -239,6 +237,23 @@ fn read(
         _ => Ok(None),
     }
 }
+
+/// A breaker name: a non-empty string literal, or a constant path or macro call (`NAME`,
+/// `Self::NAME`, `concat!(..)`) that the compiler checks is a `&'static str` constant.
+fn name(expr: &Expr) -> syn::Result<Expr> {
+    match lit::ungroup(expr) {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Str(s) if s.value().is_empty() => Err(syn::Error::new_spanned(s, "`name` must not be empty")),
+            Lit::Str(_) => Ok(Expr::Lit(l.clone())),
+            _ => Err(syn::Error::new_spanned(expr, NAME_HELP)),
+        },
+        e @ (Expr::Path(_) | Expr::Macro(_)) => Ok(e.clone()),
+        _ => Err(syn::Error::new_spanned(expr, NAME_HELP)),
+    }
+}
+
+const NAME_HELP: &str =
+    "`name` expects a string literal or a `&'static str` constant, e.g. `name = \"billing\"` or `name = BILLING`";
 
 fn expr_span(expr: &Expr) -> Span {
     syn::spanned::Spanned::span(expr)

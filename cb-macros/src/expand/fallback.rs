@@ -23,15 +23,11 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
     let k = &plan.krate;
     let p = quote!(#k::__private);
     let output = &plan.output;
-    let error = if plan.result_like {
-        quote!(<#output as #p::ResultLike>::Err)
-    } else {
-        quote!(#p::Infallible)
-    };
+    let kind = ident("__cb_kind");
     let cause = match cause {
-        Cause::Rejected(r) => quote!(#p::CallError::<#error>::Rejected(#r)),
-        Cause::Timeout(t) => quote!(#p::CallError::<#error>::Timeout(#t)),
-        Cause::Inner(e) => quote!(#p::CallError::<#error>::Inner(#e)),
+        Cause::Rejected(r) => quote!(#kind.rejected(#r)),
+        Cause::Timeout(t) => quote!(#kind.timed_out(#t)),
+        Cause::Inner(e) => quote!(#p::CallError::Inner(#e)),
     };
     let receiver = fb.with_receiver.then(|| match plan.receiver {
         Some(Receiver::Value) if after_call => {

@@ -1,21 +1,30 @@
 //! The type contract of a protected function, checked at compile time with messages that say
 //! what to add.
+//!
+//! What a return type means is decided by the type system, never by how it is spelled, so an
+//! alias (`type Fallible<T> = Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`) is a
+//! `Result` like any other:
+//! - `Result<T, E>`: `Err` is a failure (subject to `failure_if` / `ignore_if`); a rejection or
+//!   timeout without a fallback becomes `Err(E::from(..))`.
+//! - `Option<T>`: `None` is an answer ("nothing there"), not a failure, so it counts as a
+//!   success; a rejection or timeout without a fallback returns `None`.
+//! - Any other type: every return counts as a success; only rejections and timeouts are
+//!   failures, and a fallback is required to answer them.
+//!
+//! The macro finds which of these applies with [`Probe`] (autoref specialisation: the
+//! `ViaResult` impl on `Probe<R>` wins over the `ViaPlain` impl on `&Probe<R>` whenever
+//! `R: ResultLike`), so the generated code is the same text for every return type.
 
-use crate::{Outcome, Rejected, Timeout};
+use crate::{CallError, Outcome, Rejected, Timeout};
+use core::convert::Infallible;
+use core::marker::PhantomData;
 
-/// A `Result`-shaped return type: what classification and `From` conversions work on.
-#[diagnostic::on_unimplemented(
-    message = "`#[circuit_breaker]` without a `fallback` needs a function returning `Result`, found `{Self}`",
-    label = "this return type cannot carry a rejection",
-    note = "return `Result<_, E>`, or add `fallback = some_fn` returning `{Self}`"
-)]
+/// A return type that can carry an error: `Result` and `Option` (whose error never occurs).
 pub trait ResultLike {
-    /// The error type.
+    /// The error type (`Infallible` for `Option`).
     type Err;
     /// The error, if this is one.
     fn as_err(&self) -> Option<&Self::Err>;
-    /// Wraps an error.
-    fn from_err(err: Self::Err) -> Self;
     /// Splits into the value and the error.
     fn into_err(self) -> Result<Self, Self::Err>
     where
@@ -25,19 +34,95 @@ pub trait ResultLike {
 impl<T, E> ResultLike for Result<T, E> {
     type Err = E;
 
+    #[inline]
     fn as_err(&self) -> Option<&E> {
         self.as_ref().err()
     }
 
-    fn from_err(err: E) -> Self {
-        Err(err)
-    }
-
+    #[inline]
     fn into_err(self) -> Result<Self, E> {
         match self {
             Err(e) => Err(e),
             ok => Ok(ok),
         }
+    }
+}
+
+impl<T> ResultLike for Option<T> {
+    type Err = Infallible;
+
+    #[inline]
+    fn as_err(&self) -> Option<&Infallible> {
+        None
+    }
+
+    #[inline]
+    fn into_err(self) -> Result<Self, Infallible> {
+        Ok(self)
+    }
+}
+
+/// A return type whose errors `failure_if` / `ignore_if` can judge: `Result` under any name.
+#[diagnostic::on_unimplemented(
+    message = "`failure_if` and `ignore_if` classify errors, but `{Self}` is not a `Result`",
+    label = "this function must return a `Result` (under any name) for this",
+    note = "`Option` and other types have no error to classify: remove `failure_if` / `ignore_if`"
+)]
+pub trait HasErrors {}
+
+impl<T, E> HasErrors for Result<T, E> {}
+
+/// Asserts, at the `failure_if` / `ignore_if` path, that the return type is a `Result`.
+#[inline]
+pub const fn assert_has_errors<R: HasErrors>() {}
+
+/// A return type that can carry a rejection by the breaker.
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` without a `fallback` needs a function returning `Result` or `Option`, found `{Self}`",
+    label = "this return type cannot carry a rejection",
+    note = "return `Result<_, E>` (under any name), or add `fallback = some_fn` returning `{Self}`"
+)]
+pub trait CarriesRejection {
+    /// The rejection as this type.
+    fn rejected(r: Rejected) -> Self;
+}
+
+impl<T, E: FromRejected> CarriesRejection for Result<T, E> {
+    #[inline]
+    fn rejected(r: Rejected) -> Self {
+        Err(E::from_rejected(r))
+    }
+}
+
+impl<T> CarriesRejection for Option<T> {
+    #[inline]
+    fn rejected(_: Rejected) -> Self {
+        None
+    }
+}
+
+/// A return type that can carry a timeout.
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` with a `timeout` and no `fallback` needs a function returning `Result` or `Option`, found `{Self}`",
+    label = "this return type cannot carry a timeout",
+    note = "return `Result<_, E>` (under any name), or add `fallback = some_fn` returning `{Self}`"
+)]
+pub trait CarriesTimeout {
+    /// The timeout as this type.
+    fn timed_out(t: Timeout) -> Self;
+}
+
+impl<T, E: FromTimeout> CarriesTimeout for Result<T, E> {
+    #[inline]
+    fn timed_out(t: Timeout) -> Self {
+        Err(E::from_timeout(t))
+    }
+}
+
+impl<T> CarriesTimeout for Option<T> {
+    #[inline]
+    fn timed_out(_: Timeout) -> Self {
+        None
     }
 }
 
@@ -53,6 +138,7 @@ pub trait FromRejected {
 }
 
 impl<E: From<Rejected>> FromRejected for E {
+    #[inline]
     fn from_rejected(r: Rejected) -> Self {
         E::from(r)
     }
@@ -70,25 +156,22 @@ pub trait FromTimeout {
 }
 
 impl<E: From<Timeout>> FromTimeout for E {
+    #[inline]
     fn from_timeout(t: Timeout) -> Self {
         E::from(t)
     }
 }
 
 /// A rejection as the protected function's return value.
-pub fn reject_into<R: ResultLike>(r: Rejected) -> R
-where
-    R::Err: FromRejected,
-{
-    R::from_err(<R::Err as FromRejected>::from_rejected(r))
+#[inline]
+pub fn reject_into<R: CarriesRejection>(r: Rejected) -> R {
+    R::rejected(r)
 }
 
 /// A timeout as the protected function's return value.
-pub fn timeout_into<R: ResultLike>(t: Timeout) -> R
-where
-    R::Err: FromTimeout,
-{
-    R::from_err(<R::Err as FromTimeout>::from_timeout(t))
+#[inline]
+pub fn timeout_into<R: CarriesTimeout>(t: Timeout) -> R {
+    R::timed_out(t)
 }
 
 /// A `failure_if` / `ignore_if` function.
@@ -135,6 +218,139 @@ pub fn classify<R: ResultLike, F: Predicate<R::Err>, I: Predicate<R::Err>>(
     }
 }
 
+// ===== what a return type is =====
+
+/// Stands for the return type `R` while the generated code asks what it is:
+/// `(&Probe::<R>::NEW).cb_kind()` is a [`Classified`] when `R: ResultLike`, else an
+/// [`Unclassified`].
+pub struct Probe<R>(PhantomData<fn() -> R>);
+
+impl<R> Probe<R> {
+    /// The probe.
+    pub const NEW: Self = Probe(PhantomData);
+}
+
+impl<R> core::fmt::Debug for Probe<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Probe")
+    }
+}
+
+/// Picked for a `Result` or `Option` return type (the more specific impl: on `Probe<R>`).
+pub trait ViaResult {
+    /// [`Classified`].
+    type Kind;
+    /// The kind of the probed type.
+    fn cb_kind(&self) -> Self::Kind;
+}
+
+impl<R: ResultLike> ViaResult for Probe<R> {
+    type Kind = Classified<R>;
+
+    #[inline]
+    fn cb_kind(&self) -> Classified<R> {
+        Classified(PhantomData)
+    }
+}
+
+/// Picked for any other return type (the impl on `&Probe<R>`, one autoref further).
+pub trait ViaPlain {
+    /// [`Unclassified`].
+    type Kind;
+    /// The kind of the probed type.
+    fn cb_kind(&self) -> Self::Kind;
+}
+
+impl<R> ViaPlain for &Probe<R> {
+    type Kind = Unclassified<R>;
+
+    #[inline]
+    fn cb_kind(&self) -> Unclassified<R> {
+        Unclassified(PhantomData)
+    }
+}
+
+/// A `Result` or `Option` return type: its errors are classified and reach the fallback.
+pub struct Classified<R>(PhantomData<fn() -> R>);
+
+/// Any other return type: every return is a success; the fallback serves rejections and
+/// timeouts only.
+pub struct Unclassified<R>(PhantomData<fn() -> R>);
+
+macro_rules! tag_traits {
+    ($($tag:ident)*) => {$(
+        impl<R> Clone for $tag<R> {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+        impl<R> Copy for $tag<R> {}
+        impl<R> core::fmt::Debug for $tag<R> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(stringify!($tag))
+            }
+        }
+    )*};
+}
+tag_traits!(Classified Unclassified);
+
+impl<R: ResultLike> Classified<R> {
+    /// How `result` counts, see [`classify`].
+    #[inline]
+    pub fn classify<F: Predicate<R::Err>, I: Predicate<R::Err>>(
+        self,
+        result: &R,
+        failure_if: Option<&F>,
+        ignore_if: Option<&I>,
+    ) -> Outcome {
+        classify(result, failure_if, ignore_if)
+    }
+
+    /// The value, or the error the fallback receives.
+    #[inline]
+    pub fn split(self, value: R) -> Result<R, R::Err> {
+        value.into_err()
+    }
+
+    /// The fallback's cause for a rejection.
+    #[inline]
+    pub fn rejected(self, r: Rejected) -> CallError<R::Err> {
+        CallError::Rejected(r)
+    }
+
+    /// The fallback's cause for a timeout.
+    #[inline]
+    pub fn timed_out(self, t: Timeout) -> CallError<R::Err> {
+        CallError::Timeout(t)
+    }
+}
+
+impl<R> Unclassified<R> {
+    /// Every return is a success.
+    #[inline]
+    pub fn classify<F, I>(self, _: &R, _: Option<&F>, _: Option<&I>) -> Outcome {
+        Outcome::Success
+    }
+
+    /// Never an error.
+    #[inline]
+    pub fn split(self, value: R) -> Result<R, Infallible> {
+        Ok(value)
+    }
+
+    /// The fallback's cause for a rejection.
+    #[inline]
+    pub fn rejected(self, r: Rejected) -> CallError<Infallible> {
+        CallError::Rejected(r)
+    }
+
+    /// The fallback's cause for a timeout.
+    #[inline]
+    pub fn timed_out(self, t: Timeout) -> CallError<Infallible> {
+        CallError::Timeout(t)
+    }
+}
+
 /// A parameter the fallback needs again after a failed call.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `Clone`, but the fallback needs this parameter again after a failed call",
@@ -175,6 +391,33 @@ mod tests {
         assert_eq!(
             classify::<_, NoPredicate, NoPredicate>(&Err::<(), u16>(400), None, None),
             Outcome::Failure
+        );
+    }
+
+    type Fallible<T> = Result<T, u16>;
+
+    #[test]
+    fn the_type_decides_not_its_spelling() {
+        let none = None::<&NoPredicate>;
+        let kind = (&Probe::<Fallible<u8>>::NEW).cb_kind();
+        assert_eq!(kind.classify(&Err(500), none, none), Outcome::Failure);
+        assert_eq!(kind.split(Err(7)).unwrap_err(), 7);
+        let kind = (&Probe::<std::io::Result<u8>>::NEW).cb_kind();
+        assert_eq!(
+            kind.classify(&Err(std::io::ErrorKind::Other.into()), none, none),
+            Outcome::Failure
+        );
+        let kind = (&Probe::<Option<u8>>::NEW).cb_kind();
+        assert_eq!(kind.classify(&None, none, none), Outcome::Success);
+        let kind = (&Probe::<u8>::NEW).cb_kind();
+        assert_eq!(kind.classify(&3, none, none), Outcome::Success);
+        assert_eq!(
+            reject_into::<Option<u8>>(Rejected {
+                name: "t",
+                state: crate::State::Open,
+                retry_after: None,
+            }),
+            None
         );
     }
 }

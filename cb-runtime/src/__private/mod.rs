@@ -12,7 +12,9 @@ mod site;
 mod span;
 
 pub use contract::{
-    FallbackArg, FromRejected, FromTimeout, NoPredicate, Predicate, ResultLike, classify, reject_into, timeout_into,
+    CarriesRejection, CarriesTimeout, Classified, FallbackArg, FromRejected, FromTimeout, HasErrors, NoPredicate,
+    Predicate, Probe, ResultLike, Unclassified, ViaPlain, ViaResult, assert_has_errors, classify, reject_into,
+    timeout_into,
 };
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
