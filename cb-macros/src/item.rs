@@ -11,7 +11,8 @@ pub(crate) enum Shape {
     /// `async fn`.
     Async,
     /// `fn f(..) -> Pin<Box<dyn Future<Output = R> + ..>> { Box::pin(async move { .. }) }`, as
-    /// `#[async_trait]` writes it: the inner block is what gets wrapped.
+    /// `#[async_trait]` writes it, or `fn f(..) -> impl Future<Output = R> { async move { .. } }`:
+    /// the inner block is what gets wrapped.
     AsyncTrait { output: Box<Type> },
     /// A plain function.
     Sync,
@@ -105,14 +106,26 @@ impl Function {
         }
     }
 
+    /// Whether the body is `#[async_trait]`'s, with the user's block in `let __ret: R = { .. };`
+    /// after `let __self = self;`: then only that block is wrapped, and it names the receiver
+    /// `__self`.
+    pub(crate) fn async_trait_self(&self) -> bool {
+        let Some(inner) = async_trait_block(&self.item.block) else {
+            return false;
+        };
+        self.receiver.is_some() && async_trait_ret_block(&inner.block).is_some() && binds_self(&inner.block)
+    }
+
     pub(crate) fn is_async(&self) -> bool {
         !matches!(self.shape, Shape::Sync)
     }
 }
 
-/// The `async move { .. }` of a body whose tail is `Box::pin(async move { .. })`.
+/// The `async move { .. }` of a body whose tail is `Box::pin(async move { .. })` or
+/// `async move { .. }`.
 pub(crate) fn async_trait_block(block: &Block) -> Option<&ExprAsync> {
     match block.stmts.last()? {
+        Stmt::Expr(Expr::Async(inner), None) => Some(inner),
         Stmt::Expr(Expr::Call(ExprCall { func, args, .. }), None) => {
             let is_pin = matches!(&**func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "pin"));
             match (is_pin, args.first()) {
@@ -124,9 +137,44 @@ pub(crate) fn async_trait_block(block: &Block) -> Option<&ExprAsync> {
     }
 }
 
+/// `{ .. }` of `let __ret: R = { .. };`, where `#[async_trait]` puts the user's block.
+pub(crate) fn async_trait_ret_block(block: &Block) -> Option<&Block> {
+    block.stmts.iter().find_map(|stmt| match stmt {
+        Stmt::Local(local) => match (&local.pat, local.init.as_ref().map(|i| &*i.expr)) {
+            (Pat::Type(t), Some(Expr::Block(b))) if matches!(&*t.pat, Pat::Ident(i) if i.ident == "__ret") => {
+                Some(&b.block)
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// The same block, for rewriting it.
+pub(crate) fn async_trait_ret_block_mut(block: &mut Block) -> Option<&mut Block> {
+    block.stmts.iter_mut().find_map(|stmt| match stmt {
+        Stmt::Local(local) => match (&local.pat, local.init.as_mut().map(|i| &mut *i.expr)) {
+            (Pat::Type(t), Some(Expr::Block(b))) if matches!(&*t.pat, Pat::Ident(i) if i.ident == "__ret") => {
+                Some(&mut b.block)
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Whether the block binds `let __self = self;` (or `let mut __self = self;`).
+fn binds_self(block: &Block) -> bool {
+    block
+        .stmts
+        .iter()
+        .any(|stmt| matches!(stmt, Stmt::Local(local) if matches!(&local.pat, Pat::Ident(i) if i.ident == "__self")))
+}
+
 /// Mutable access to the same block, for rewriting it.
 pub(crate) fn async_trait_block_mut(block: &mut Block) -> Option<&mut ExprAsync> {
     match block.stmts.last_mut()? {
+        Stmt::Expr(Expr::Async(inner), None) => Some(inner),
         Stmt::Expr(Expr::Call(ExprCall { args, .. }), None) => match args.first_mut() {
             Some(Expr::Async(inner)) => Some(inner),
             _ => None,
@@ -135,14 +183,20 @@ pub(crate) fn async_trait_block_mut(block: &mut Block) -> Option<&mut ExprAsync>
     }
 }
 
-/// `R` of `Pin<Box<dyn Future<Output = R> + ..>>`.
-fn future_output(ret: &ReturnType) -> Option<&Type> {
+/// `R` of `Pin<Box<dyn Future<Output = R> + ..>>` or `impl Future<Output = R> + ..`.
+pub(crate) fn future_output(ret: &ReturnType) -> Option<&Type> {
     let ReturnType::Type(_, ty) = ret else { return None };
-    let boxed = single_generic(ty, "Pin")?;
-    let Type::TraitObject(object) = single_generic(boxed, "Box")? else {
-        return None;
+    let bounds = match ungroup(ty) {
+        Type::ImplTrait(opaque) => &opaque.bounds,
+        ty => {
+            let boxed = single_generic(ty, "Pin")?;
+            let Type::TraitObject(object) = single_generic(boxed, "Box")? else {
+                return None;
+            };
+            &object.bounds
+        }
     };
-    object.bounds.iter().find_map(|bound| {
+    bounds.iter().find_map(|bound| {
         let TypeParamBound::Trait(t) = bound else { return None };
         let segment = t.path.segments.last().filter(|s| s.ident == "Future")?;
         let PathArguments::AngleBracketed(args) = &segment.arguments else {
@@ -203,6 +257,17 @@ mod tests {
         let f = Function::new(item);
         assert!(matches!(f.shape, Shape::AsyncTrait { .. }));
         assert!(f.receiver == Some(Receiver::Ref));
+        let out = f.output();
+        assert_eq!(quote::quote!(#out).to_string(), "Result < u8 , E >");
+    }
+
+    #[test]
+    fn recognises_an_impl_future_body() {
+        let item: ItemFn = parse_quote! {
+            fn get(&self) -> impl Future<Output = Result<u8, E>> + Send { async move { Ok(1) } }
+        };
+        let f = Function::new(item);
+        assert!(matches!(f.shape, Shape::AsyncTrait { .. }));
         let out = f.output();
         assert_eq!(quote::quote!(#out).to_string(), "Result < u8 , E >");
     }

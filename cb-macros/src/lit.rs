@@ -88,7 +88,18 @@ fn number(expr: &Expr, key: &str, what: &str) -> syn::Result<(f64, bool)> {
             let v: f64 = f.base10_parse()?;
             Ok((if neg { -v } else { v }, false))
         }
-        _ => Err(syn::Error::new_spanned(expr, format!("`{key}` expects {what}"))),
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            format!("`{key}` expects {what}{}", not_a_constant(expr)),
+        )),
+    }
+}
+
+/// Why a constant does not do where a literal is read.
+fn not_a_constant(expr: &Expr) -> &'static str {
+    match ungroup(expr) {
+        Expr::Path(_) => " (the macro reads the value at compile time: it cannot see a constant's value)",
+        _ => "",
     }
 }
 
@@ -148,7 +159,10 @@ pub(crate) fn int(expr: &Expr, key: &str, min: u64, max: u64) -> syn::Result<u64
         }
         _ => Err(syn::Error::new_spanned(
             expr,
-            format!("`{key}` expects an integer literal, e.g. `{key} = {min}`"),
+            format!(
+                "`{key}` expects an integer literal, e.g. `{key} = {min}`{}",
+                not_a_constant(expr)
+            ),
         )),
     }
 }

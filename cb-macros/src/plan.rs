@@ -2,7 +2,7 @@
 //! cannot work for this function: the last step that can fail before expansion.
 
 use crate::ctxt::Ctxt;
-use crate::item::{Function, Receiver, contains_impl_trait};
+use crate::item::{Function, Receiver, contains_impl_trait, future_output};
 use crate::validate::{Args, Setting};
 use quote::{ToTokens, quote};
 use syn::{Expr, Ident, Path, Type};
@@ -47,6 +47,9 @@ pub(crate) struct Plan {
     /// named), so that a mismatch names them.
     pub(crate) arg_types: Vec<proc_macro2::TokenStream>,
     pub(crate) receiver_ty: Option<proc_macro2::TokenStream>,
+    /// How the wrapped code names the receiver: `self`, or `__self` inside an
+    /// `#[async_trait]` body, which moved `self` there.
+    pub(crate) self_name: Ident,
 }
 
 /// A type as written, or `_` where it cannot be named in an expression (`impl Trait`).
@@ -64,7 +67,12 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         cx.error_spanned_by(constness, "`#[circuit_breaker]` cannot protect a `const fn`");
     }
     let output = func.output();
-    if contains_impl_trait(&output) {
+    if future_output(&sig.output).is_some() && !func.is_async() {
+        cx.error_spanned_by(
+            &sig.output,
+            "`#[circuit_breaker]` on a function returning a future needs its body to end in `async move { .. }` (or `Box::pin(async move { .. })`); or write an `async fn`",
+        );
+    } else if contains_impl_trait(&output) {
         cx.error_spanned_by(
             &output,
             "`#[circuit_breaker]` cannot name an `impl Trait` return type; return a concrete type",
@@ -124,5 +132,9 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         params: func.params.iter().map(|p| (p.ident.clone(), p.is_reference)).collect(),
         arg_types: func.params.iter().map(|p| nameable(&p.ty)).collect(),
         receiver_ty: func.receiver_ty.as_ref().map(nameable),
+        self_name: match func.async_trait_self() {
+            true => Ident::new("__self", proc_macro2::Span::call_site()),
+            false => Ident::new("self", proc_macro2::Span::call_site()),
+        },
     }
 }

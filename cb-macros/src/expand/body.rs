@@ -50,6 +50,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
     let entered = ident("__cb_entered");
 
     let kind = ident("__cb_kind");
+    let this = &plan.self_name;
 
     let name = match &plan.source {
         Source::Named(name) => quote!(#p::Some(#name)),
@@ -61,9 +62,9 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
         Source::Derived(None) => quote!(#p::CallSite::breaker_for::<Self>(&#site)),
         Source::Derived(Some(receiver)) => {
             let this = match receiver {
-                Receiver::Ref => quote!(self),
-                Receiver::RefMut => quote!(&*self),
-                Receiver::Value => quote!(&self),
+                Receiver::Ref => quote!(#this),
+                Receiver::RefMut => quote!(&*#this),
+                Receiver::Value => quote!(&#this),
             };
             quote!(#p::CallSite::breaker_of::<Self>(&#site, #this))
         }
@@ -122,7 +123,16 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
     };
 
     let run = if is_async {
-        let future = quote_spanned!(output.span()=> #p::typed::<#output, _>(async #body));
+        // The body's value is checked against the declared type inside the block, so a type
+        // error in the body is one error there, not a cascade through the wrapper.
+        let ret = ident("__cb_ret");
+        let future = quote_spanned! {output.span()=>
+            #p::typed::<#output, _>(async {
+                let #ret: #output = #body;
+                #[allow(unreachable_code)]
+                #ret
+            })
+        };
         match plan.timeout {
             None => {
                 let running = ident("__cb_running");
@@ -189,9 +199,10 @@ fn clones(plan: &Plan) -> TokenStream {
         let k = &plan.krate;
         quote!(#k::__private)
     };
+    let this = &plan.self_name;
     let receiver = (plan.receiver == Some(Receiver::Value)).then(|| {
         let copy = ident("__cb_self");
-        quote!(let #copy = #p::FallbackArg::clone_for_fallback(&self);)
+        quote!(let #copy = #p::FallbackArg::clone_for_fallback(&#this);)
     });
     let params = plan.params.iter().filter_map(|(name, is_reference)| {
         let name = name.as_ref().filter(|_| !is_reference)?;

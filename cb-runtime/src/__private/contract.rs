@@ -13,15 +13,18 @@
 //!
 //! The macro finds which of these applies with [`Probe`] (autoref specialisation: the
 //! `ViaResult` impl on `Probe<R>` wins over the `ViaPlain` impl on `&Probe<R>` whenever
-//! `R: ResultLike`), so the generated code is the same text for every return type.
+//! `R: ResultLike`), so the generated code is the same text for every return type. `Option`
+//! is not `ResultLike` (it has no error to classify); [`CarriesRejection`] gives it `None`
+//! for a rejection or timeout.
 
+use super::fallback::{Fallback, SyncFallback};
 use crate::{CallError, Outcome, Rejected, Timeout};
 use core::convert::Infallible;
 use core::marker::PhantomData;
 
-/// A return type that can carry an error: `Result` and `Option` (whose error never occurs).
+/// A return type whose errors are classified and reach the fallback: `Result`, under any name.
 pub trait ResultLike {
-    /// The error type (`Infallible` for `Option`).
+    /// The error type.
     type Err;
     /// The error, if this is one.
     fn as_err(&self) -> Option<&Self::Err>;
@@ -48,20 +51,6 @@ impl<T, E> ResultLike for Result<T, E> {
     }
 }
 
-impl<T> ResultLike for Option<T> {
-    type Err = Infallible;
-
-    #[inline]
-    fn as_err(&self) -> Option<&Infallible> {
-        None
-    }
-
-    #[inline]
-    fn into_err(self) -> Result<Self, Infallible> {
-        Ok(self)
-    }
-}
-
 /// A return type whose errors `failure_if` / `ignore_if` can judge: `Result` under any name.
 #[diagnostic::on_unimplemented(
     message = "`failure_if` and `ignore_if` classify errors, but `{Self}` is not a `Result`",
@@ -76,53 +65,51 @@ impl<T, E> HasErrors for Result<T, E> {}
 #[inline]
 pub const fn assert_has_errors<R: HasErrors>() {}
 
-/// A return type that can carry a rejection by the breaker.
+/// A return type that can carry a rejection or a timeout of the breaker: a `Result` carries
+/// it in its error type, an `Option` as `None`.
 #[diagnostic::on_unimplemented(
     message = "`#[circuit_breaker]` without a `fallback` needs a function returning `Result` or `Option`, found `{Self}`",
     label = "this return type cannot carry a rejection",
     note = "return `Result<_, E>` (under any name), or add `fallback = some_fn` returning `{Self}`"
 )]
 pub trait CarriesRejection {
-    /// The rejection as this type.
-    fn rejected(r: Rejected) -> Self;
+    /// What holds the rejection: the error type of a `Result`, [`Absent`] for an `Option`.
+    type Carrier;
+    /// The return value holding `carrier`.
+    fn wrap(carrier: Self::Carrier) -> Self;
 }
 
-impl<T, E: FromRejected> CarriesRejection for Result<T, E> {
+impl<T, E> CarriesRejection for Result<T, E> {
+    type Carrier = E;
+
     #[inline]
-    fn rejected(r: Rejected) -> Self {
-        Err(E::from_rejected(r))
+    fn wrap(carrier: E) -> Self {
+        Err(carrier)
     }
 }
 
 impl<T> CarriesRejection for Option<T> {
+    type Carrier = Absent;
+
     #[inline]
-    fn rejected(_: Rejected) -> Self {
+    fn wrap(_: Absent) -> Self {
         None
     }
 }
 
-/// A return type that can carry a timeout.
-#[diagnostic::on_unimplemented(
-    message = "`#[circuit_breaker]` with a `timeout` and no `fallback` needs a function returning `Result` or `Option`, found `{Self}`",
-    label = "this return type cannot carry a timeout",
-    note = "return `Result<_, E>` (under any name), or add `fallback = some_fn` returning `{Self}`"
-)]
-pub trait CarriesTimeout {
-    /// The timeout as this type.
-    fn timed_out(t: Timeout) -> Self;
-}
+/// A rejection or timeout as `None`.
+#[derive(Debug)]
+pub struct Absent;
 
-impl<T, E: FromTimeout> CarriesTimeout for Result<T, E> {
-    #[inline]
-    fn timed_out(t: Timeout) -> Self {
-        Err(E::from_timeout(t))
+impl From<Rejected> for Absent {
+    fn from(_: Rejected) -> Self {
+        Absent
     }
 }
 
-impl<T> CarriesTimeout for Option<T> {
-    #[inline]
-    fn timed_out(_: Timeout) -> Self {
-        None
+impl From<Timeout> for Absent {
+    fn from(_: Timeout) -> Self {
+        Absent
     }
 }
 
@@ -164,14 +151,20 @@ impl<E: From<Timeout>> FromTimeout for E {
 
 /// A rejection as the protected function's return value.
 #[inline]
-pub fn reject_into<R: CarriesRejection>(r: Rejected) -> R {
-    R::rejected(r)
+pub fn reject_into<R: CarriesRejection>(r: Rejected) -> R
+where
+    R::Carrier: FromRejected,
+{
+    R::wrap(R::Carrier::from_rejected(r))
 }
 
 /// A timeout as the protected function's return value.
 #[inline]
-pub fn timeout_into<R: CarriesTimeout>(t: Timeout) -> R {
-    R::timed_out(t)
+pub fn timeout_into<R: CarriesRejection>(t: Timeout) -> R
+where
+    R::Carrier: FromTimeout,
+{
+    R::wrap(R::Carrier::from_timeout(t))
 }
 
 /// A `failure_if` / `ignore_if` function.
@@ -236,7 +229,7 @@ impl<R> core::fmt::Debug for Probe<R> {
     }
 }
 
-/// Picked for a `Result` or `Option` return type (the more specific impl: on `Probe<R>`).
+/// Picked for a `Result` return type (the more specific impl: on `Probe<R>`).
 pub trait ViaResult {
     /// [`Classified`].
     type Kind;
@@ -270,11 +263,11 @@ impl<R> ViaPlain for &Probe<R> {
     }
 }
 
-/// A `Result` or `Option` return type: its errors are classified and reach the fallback.
+/// A `Result` return type: its errors are classified and reach the fallback.
 pub struct Classified<R>(PhantomData<fn() -> R>);
 
-/// Any other return type: every return is a success; the fallback serves rejections and
-/// timeouts only.
+/// Any other return type (`Option` included): every return is a success; the fallback serves
+/// rejections and timeouts only.
 pub struct Unclassified<R>(PhantomData<fn() -> R>);
 
 macro_rules! tag_traits {
@@ -323,6 +316,25 @@ impl<R: ResultLike> Classified<R> {
     pub fn timed_out(self, t: Timeout) -> CallError<R::Err> {
         CallError::Timeout(t)
     }
+
+    /// Calls a sync fallback with the protected function's arguments and `cause`: the
+    /// compiler checks its signature here, against the cause type of this return type.
+    #[inline]
+    pub fn sync_fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<R::Err>) -> R
+    where
+        F: SyncFallback<Args, CallError<R::Err>, R, M>,
+    {
+        fallback.call(args, cause)
+    }
+
+    /// Calls a fallback of an async function (sync or async itself), see `sync_fallback`.
+    #[inline]
+    pub fn fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<R::Err>) -> F::Future
+    where
+        F: Fallback<Args, CallError<R::Err>, R, M>,
+    {
+        fallback.call(args, cause)
+    }
 }
 
 impl<R> Unclassified<R> {
@@ -348,6 +360,25 @@ impl<R> Unclassified<R> {
     #[inline]
     pub fn timed_out(self, t: Timeout) -> CallError<Infallible> {
         CallError::Timeout(t)
+    }
+
+    /// Calls a sync fallback with the protected function's arguments and `cause`: the
+    /// compiler checks its signature here, against the cause type of this return type.
+    #[inline]
+    pub fn sync_fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<Infallible>) -> R
+    where
+        F: SyncFallback<Args, CallError<Infallible>, R, M>,
+    {
+        fallback.call(args, cause)
+    }
+
+    /// Calls a fallback of an async function (sync or async itself), see `sync_fallback`.
+    #[inline]
+    pub fn fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<Infallible>) -> F::Future
+    where
+        F: Fallback<Args, CallError<Infallible>, R, M>,
+    {
+        fallback.call(args, cause)
     }
 }
 

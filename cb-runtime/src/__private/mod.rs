@@ -12,9 +12,8 @@ mod site;
 mod span;
 
 pub use contract::{
-    CarriesRejection, CarriesTimeout, Classified, FallbackArg, FromRejected, FromTimeout, HasErrors, NoPredicate,
-    Predicate, Probe, ResultLike, Unclassified, ViaPlain, ViaResult, assert_has_errors, classify, reject_into,
-    timeout_into,
+    Absent, CarriesRejection, Classified, FallbackArg, FromRejected, FromTimeout, HasErrors, NoPredicate, Predicate,
+    Probe, ResultLike, Unclassified, ViaPlain, ViaResult, assert_has_errors, classify, reject_into, timeout_into,
 };
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
