@@ -353,3 +353,30 @@ fn an_associated_function_uses_the_types_breaker() {
     assert_eq!(state("sig-assoc"), State::Open);
     assert_eq!(Connection::connect(true).err().map(|e| e), Some(ApiError::Breaker));
 }
+
+// ===== "off" =====
+
+#[circuit_breaker(name = "sig-off", consecutive_failures = "off", failure_rate_threshold = "off")]
+fn flaky() -> Result<(), ApiError> {
+    Err(ApiError::Down)
+}
+
+#[circuit_breaker(name = "sig-on", consecutive_failures = 3, failure_rate_threshold = "off")]
+fn flaky_on() -> Result<(), ApiError> {
+    Err(ApiError::Down)
+}
+
+#[test]
+fn off_turns_a_trigger_off_in_the_macro() {
+    for _ in 0..50 {
+        assert_eq!(flaky(), Err(ApiError::Down));
+    }
+    assert_eq!(state("sig-off"), State::Closed, "no trigger left on");
+    let config = registry().get("sig-off").unwrap().config();
+    assert_eq!(config.consecutive_failures, None);
+    assert_eq!(config.failure_rate_threshold, None);
+    for _ in 0..3 {
+        let _ = flaky_on();
+    }
+    assert_eq!(state("sig-on"), State::Open, "the trigger left on still trips");
+}

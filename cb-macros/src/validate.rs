@@ -17,7 +17,17 @@ pub(crate) enum SettingValue {
     Float(f64),
     Duration(u64),
     Window(WindowValue),
+    /// `"off"`: the `Toggle` variant of the key.
+    Off(&'static str),
 }
+
+/// Keys that `"off"` turns off, with their `Toggle` variant.
+const TOGGLES: [(&str, &str); 4] = [
+    ("consecutive_failures", "ConsecutiveFailures"),
+    ("failure_rate_threshold", "FailureRateThreshold"),
+    ("slow_call_rate_threshold", "SlowCallRateThreshold"),
+    ("half_open_max_wait", "HalfOpenMaxWait"),
+];
 
 /// One configuration key with its value.
 pub(crate) struct Setting {
@@ -165,6 +175,24 @@ fn read(
         return Ok(None);
     };
     let setting = |value| Ok(Some(Setting { key, value }));
+    if let Some((_, toggle)) = TOGGLES.iter().find(|(k, _)| *k == key)
+        && let Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) = lit::ungroup(expr)
+        && kind != Kind::Duration
+    {
+        return match s.value().as_str() {
+            "off" => setting(SettingValue::Off(toggle)),
+            other => Err(syn::Error::new_spanned(
+                s,
+                format!("`{key}` expects a number or \"off\", found \"{other}\""),
+            )),
+        };
+    }
+    if let Some((_, toggle)) = TOGGLES.iter().find(|(k, _)| *k == key)
+        && let Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) = lit::ungroup(expr)
+        && s.value() == "off"
+    {
+        return setting(SettingValue::Off(toggle));
+    }
     match (key, kind) {
         ("name", _) => {
             out.name = Some(name(expr)?);
@@ -321,6 +349,29 @@ mod tests {
         cx.check().unwrap();
         let keys: Vec<_> = a.settings.iter().map(|s| s.key).collect();
         assert_eq!(keys, ["preset", "open_timeout"]);
+    }
+
+    #[test]
+    fn triggers_can_be_turned_off() {
+        let raw: RawArgs = syn::parse2(quote!(
+            consecutive_failures = "off",
+            failure_rate_threshold = "off",
+            slow_call_rate_threshold = "off",
+            half_open_max_wait = "off"
+        ))
+        .unwrap();
+        let mut cx = Ctxt::new();
+        let a = args(&raw, Scope::Both, &mut cx);
+        cx.check().unwrap();
+        assert!(a.settings.iter().all(|s| matches!(s.value, SettingValue::Off(_))));
+        assert_eq!(
+            errors(quote!(consecutive_failures = "never"), Scope::Both),
+            ["`consecutive_failures` expects a number or \"off\", found \"never\""]
+        );
+        assert_eq!(
+            errors(quote!(open_timeout = "off"), Scope::Both),
+            ["invalid duration \"off\": expected an integer followed by ms, s, m or h (e.g. \"150ms\", \"2s\")"]
+        );
     }
 
     #[test]

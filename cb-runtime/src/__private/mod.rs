@@ -22,6 +22,7 @@ pub use site::{CallSite, Defaults, KeyBuf};
 pub use span::{call_span, fallback_span, record_rejected, tracing_on};
 pub use tracing::Span;
 
+pub use crate::config::Toggle;
 pub use crate::{CallError, CircuitBreaker, CircuitProtected, Outcome, Preset, Setting, Window};
 pub use core::convert::Infallible;
 pub use core::option::Option::{self, None, Some};
