@@ -380,3 +380,35 @@ fn off_turns_a_trigger_off_in_the_macro() {
     }
     assert_eq!(state("sig-on"), State::Open, "the trigger left on still trips");
 }
+
+// ===== stacking =====
+
+#[circuit_breaker(name = "sig-stack-first")]
+#[circuit_breaker(name = "sig-stack-second")]
+fn stacked() -> Result<(), ApiError> {
+    Ok(())
+}
+
+#[test]
+fn two_stacked_breakers_are_asked_nearest_the_function_first() {
+    assert_eq!(stacked(), Ok(()));
+    registry().force_open("sig-stack-first").unwrap();
+    assert_eq!(stacked(), Err(ApiError::Breaker));
+    let first = registry().snapshot("sig-stack-first").unwrap().totals;
+    let second = registry().snapshot("sig-stack-second").unwrap().totals;
+    assert_eq!(first.rejected, 1);
+    assert_eq!(
+        (second.successes, second.failures),
+        (1, 1),
+        "the first-listed breaker runs inside the second: its rejection is the second's failure"
+    );
+    registry().reset("sig-stack-first").unwrap();
+    registry().force_open("sig-stack-second").unwrap();
+    assert_eq!(stacked(), Err(ApiError::Breaker));
+    let first = registry().snapshot("sig-stack-first").unwrap().totals;
+    assert_eq!(
+        first.rejected + first.successes + first.failures,
+        2,
+        "the outer rejection never reaches the first"
+    );
+}
