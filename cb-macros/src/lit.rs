@@ -44,8 +44,12 @@ pub(crate) fn duration(expr: &Expr, key: &str) -> syn::Result<u64> {
     let lit = match literal(expr) {
         Some((Lit::Str(s), false)) => s.clone(),
         Some((Lit::Int(i), false)) => {
+            let unit = match i.suffix() {
+                unit @ ("ms" | "s" | "m" | "h") => unit,
+                _ => "s",
+            };
             let msg = format!(
-                "`{key}` expects a duration string: write `{key} = \"{}s\"` (an integer followed by ms, s, m or h)",
+                "`{key}` expects a duration string: write `{key} = \"{}{unit}\"` (an integer followed by ms, s, m or h)",
                 i.base10_digits()
             );
             return Err(syn::Error::new_spanned(expr, msg));
@@ -259,6 +263,10 @@ mod tests {
         assert_eq!(
             err(duration(&expr(quote!(30)), "open_timeout")),
             "`open_timeout` expects a duration string: write `open_timeout = \"30s\"` (an integer followed by ms, s, m or h)"
+        );
+        assert_eq!(
+            err(duration(&expr(quote!(150ms)), "timeout")),
+            "`timeout` expects a duration string: write `timeout = \"150ms\"` (an integer followed by ms, s, m or h)"
         );
         let percent = rate(&Expr::Verbatim(quote!(50%)), "failure_rate_threshold").unwrap_err();
         assert_eq!(

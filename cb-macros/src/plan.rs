@@ -52,6 +52,14 @@ pub(crate) struct Plan {
     pub(crate) self_name: Ident,
 }
 
+/// The function's type parameter that `ty` is, if it is one: the generated code cannot
+/// classify it (its errors would silently count as successes).
+fn type_param<'a>(sig: &'a syn::Signature, ty: &Type) -> Option<&'a Ident> {
+    let Type::Path(p) = ty else { return None };
+    let ident = p.path.get_ident().filter(|_| p.qself.is_none())?;
+    sig.generics.type_params().map(|t| &t.ident).find(|t| *t == ident)
+}
+
 /// A type as written, or `_` where it cannot be named in an expression (`impl Trait`).
 fn nameable(ty: &Type) -> proc_macro2::TokenStream {
     if contains_impl_trait(ty) {
@@ -71,6 +79,11 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         cx.error_spanned_by(
             &sig.output,
             "`#[circuit_breaker]` on a function returning a future needs its body to end in `async move { .. }` (or `Box::pin(async move { .. })`); or write an `async fn`",
+        );
+    } else if let Some(param) = type_param(sig, &output) {
+        cx.error_spanned_by(
+            &output,
+            format!("`#[circuit_breaker]` cannot tell whether the type parameter `{param}` is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)"),
         );
     } else if contains_impl_trait(&output) {
         cx.error_spanned_by(

@@ -236,6 +236,12 @@ fn read(
         (_, Kind::Path) => {
             let path = match lit::ungroup(expr) {
                 Expr::Path(ExprPath { path, qself: None, .. }) => path.clone(),
+                Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) if s.parse::<syn::Path>().is_ok() => {
+                    return Err(syn::Error::new_spanned(
+                        expr,
+                        format!("`{key}` expects a path, not a string: write `{key} = {}`", s.value()),
+                    ));
+                }
                 _ => {
                     return Err(syn::Error::new_spanned(
                         expr,
