@@ -351,7 +351,7 @@ fn an_associated_function_uses_the_types_breaker() {
     assert!(Connection::connect(false).is_err());
     assert!(Connection::connect(false).is_err());
     assert_eq!(state("sig-assoc"), State::Open);
-    assert_eq!(Connection::connect(true).err().map(|e| e), Some(ApiError::Breaker));
+    assert_eq!(Connection::connect(true).err(), Some(ApiError::Breaker));
 }
 
 // ===== "off" =====

@@ -74,6 +74,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
     let probe = quote_spanned! {output.span()=>
         #[allow(unused_imports)]
         use #p::{ViaPlain as _, ViaResult as _};
+        #[allow(clippy::needless_borrow)]
         let #kind = (&#p::Probe::<#output>::NEW).cb_kind();
     };
     let needs_errors = [&plan.failure_if, &plan.ignore_if]

@@ -428,6 +428,7 @@ mod tests {
     type Fallible<T> = Result<T, u16>;
 
     #[test]
+    #[allow(clippy::needless_borrow)] // the borrow is what picks `ViaPlain` for other types
     fn the_type_decides_not_its_spelling() {
         let none = None::<&NoPredicate>;
         let kind = (&Probe::<Fallible<u8>>::NEW).cb_kind();

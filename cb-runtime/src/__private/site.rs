@@ -24,9 +24,14 @@ pub struct CallSite {
     name: Option<&'static str>,
     settings: &'static [Setting],
     breaker: OnceLock<&'static CircuitBreaker>,
-    other_types: OnceLock<RwLock<HashMap<&'static str, &'static CircuitBreaker>>>,
-    keyed: OnceLock<RwLock<HashMap<&'static str, HashMap<Box<str>, &'static CircuitBreaker>>>>,
+    other_types: OnceLock<RwLock<ByName>>,
+    keyed: OnceLock<RwLock<HashMap<&'static str, ByKey>>>,
 }
+
+/// Breakers by struct-level name.
+type ByName = HashMap<&'static str, &'static CircuitBreaker>;
+/// Breakers of one type by key.
+type ByKey = HashMap<Box<str>, &'static CircuitBreaker>;
 
 impl CallSite {
     /// A call site with the method-level name (if given) and configuration.
