@@ -24,6 +24,9 @@ pub struct CallSite {
     name: Option<&'static str>,
     settings: &'static [Setting],
     breaker: OnceLock<&'static CircuitBreaker>,
+    /// The first type's struct-level name (the very pointer of its `Defaults`, so that the
+    /// check on every call is one comparison) and breaker.
+    first_type: OnceLock<(&'static str, &'static CircuitBreaker)>,
     other_types: OnceLock<RwLock<ByName>>,
     keyed: OnceLock<RwLock<HashMap<&'static str, ByKey>>>,
 }
@@ -40,6 +43,7 @@ impl CallSite {
             name,
             settings,
             breaker: OnceLock::new(),
+            first_type: OnceLock::new(),
             other_types: OnceLock::new(),
             keyed: OnceLock::new(),
         }
@@ -67,10 +71,10 @@ impl CallSite {
     #[inline]
     pub fn breaker_for<T: CircuitProtected + ?Sized>(&'static self) -> &'static CircuitBreaker {
         let defaults = &T::__CB_DEFAULTS;
-        let first = self
-            .breaker
-            .get_or_init(|| resolve(defaults.name, defaults.settings, self.settings));
-        if same_name(first.name(), defaults.name) {
+        let (name, first) = self
+            .first_type
+            .get_or_init(|| (defaults.name, resolve(defaults.name, defaults.settings, self.settings)));
+        if same_name(name, defaults.name) {
             return first;
         }
         self.other_type::<T>()
