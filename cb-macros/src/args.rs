@@ -1,7 +1,9 @@
 //! Parses attribute arguments, `key = value` or a bare `key`, keeping every token's span.
 //! Only syntax is checked here; `validate` judges keys and values.
 
+use proc_macro2::{TokenStream, TokenTree};
 use syn::ext::IdentExt;
+use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, Token};
@@ -10,6 +12,8 @@ use syn::{Expr, Ident, Token};
 #[derive(Clone)]
 pub(crate) struct RawArg {
     pub(crate) key: Ident,
+    /// The value; tokens that are no expression (`50%`) are kept as `Expr::Verbatim`, so that
+    /// `validate` reports them once, with what the key expects, and the other keys still count.
     pub(crate) value: Option<Expr>,
 }
 
@@ -23,13 +27,32 @@ impl Parse for RawArg {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let key = Ident::parse_any(input)?;
         let value = if input.peek(Token![=]) {
-            input.parse::<Token![=]>()?;
-            Some(input.parse::<Expr>()?)
+            let eq = input.parse::<Token![=]>()?;
+            Some(value(input, eq)?)
         } else {
             None
         };
         Ok(RawArg { key, value })
     }
+}
+
+/// An expression up to the next `,`, or the tokens up to it when they are none.
+fn value(input: ParseStream<'_>, eq: Token![=]) -> syn::Result<Expr> {
+    let fork = input.fork();
+    if let Ok(expr) = fork.parse::<Expr>()
+        && (fork.is_empty() || fork.peek(Token![,]))
+    {
+        input.advance_to(&fork);
+        return Ok(expr);
+    }
+    let mut tokens = TokenStream::new();
+    while !input.is_empty() && !input.peek(Token![,]) {
+        tokens.extend([input.parse::<TokenTree>()?]);
+    }
+    if tokens.is_empty() {
+        return Err(syn::Error::new(eq.span, "expected a value after `=`"));
+    }
+    Ok(Expr::Verbatim(tokens))
 }
 
 impl Parse for RawArgs {
@@ -59,6 +82,15 @@ mod tests {
         let keys: Vec<String> = args.args.iter().map(|a| a.key.to_string()).collect();
         assert_eq!(keys, ["name", "fallback", "key", "crate", "jitter"]);
         assert!(args.args[2].value.is_none());
+    }
+
+    #[test]
+    fn keeps_going_past_a_value_that_is_no_expression() {
+        let args: RawArgs =
+            syn::parse2(quote!(failure_rate_threshold = 50%, name = "x", fallback = f::<A, B>)).unwrap();
+        assert!(matches!(args.args[0].value, Some(Expr::Verbatim(_))));
+        assert_eq!(args.args[1].key, "name");
+        assert!(matches!(args.args[2].value, Some(Expr::Path(_))));
     }
 
     #[test]

@@ -11,7 +11,8 @@ pub(crate) enum Shape {
     /// `async fn`.
     Async,
     /// `fn f(..) -> Pin<Box<dyn Future<Output = R> + ..>> { Box::pin(async move { .. }) }`, as
-    /// `#[async_trait]` writes it: the inner block is what gets wrapped.
+    /// `#[async_trait]` writes it, or `fn f(..) -> impl Future<Output = R> { async move { .. } }`:
+    /// the inner block is what gets wrapped.
     AsyncTrait { output: Box<Type> },
     /// A plain function.
     Sync,
@@ -67,7 +68,7 @@ impl Function {
                     },
                     pat: t.pat.clone(),
                     ty: t.ty.clone(),
-                    is_reference: matches!(&*t.ty, Type::Reference(_)),
+                    is_reference: matches!(ungroup(&t.ty), Type::Reference(_)),
                 }),
                 FnArg::Receiver(_) => None,
             })
@@ -105,14 +106,26 @@ impl Function {
         }
     }
 
+    /// Whether the body is `#[async_trait]`'s, with the user's block in `let __ret: R = { .. };`
+    /// after `let __self = self;`: then only that block is wrapped, and it names the receiver
+    /// `__self`.
+    pub(crate) fn async_trait_self(&self) -> bool {
+        let Some(inner) = async_trait_block(&self.item.block) else {
+            return false;
+        };
+        self.receiver.is_some() && async_trait_ret_block(&inner.block).is_some() && binds_self(&inner.block)
+    }
+
     pub(crate) fn is_async(&self) -> bool {
         !matches!(self.shape, Shape::Sync)
     }
 }
 
-/// The `async move { .. }` of a body whose tail is `Box::pin(async move { .. })`.
+/// The `async move { .. }` of a body whose tail is `Box::pin(async move { .. })` or
+/// `async move { .. }`.
 pub(crate) fn async_trait_block(block: &Block) -> Option<&ExprAsync> {
     match block.stmts.last()? {
+        Stmt::Expr(Expr::Async(inner), None) => Some(inner),
         Stmt::Expr(Expr::Call(ExprCall { func, args, .. }), None) => {
             let is_pin = matches!(&**func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "pin"));
             match (is_pin, args.first()) {
@@ -124,9 +137,44 @@ pub(crate) fn async_trait_block(block: &Block) -> Option<&ExprAsync> {
     }
 }
 
+/// `{ .. }` of `let __ret: R = { .. };`, where `#[async_trait]` puts the user's block.
+pub(crate) fn async_trait_ret_block(block: &Block) -> Option<&Block> {
+    block.stmts.iter().find_map(|stmt| match stmt {
+        Stmt::Local(local) => match (&local.pat, local.init.as_ref().map(|i| &*i.expr)) {
+            (Pat::Type(t), Some(Expr::Block(b))) if matches!(&*t.pat, Pat::Ident(i) if i.ident == "__ret") => {
+                Some(&b.block)
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// The same block, for rewriting it.
+pub(crate) fn async_trait_ret_block_mut(block: &mut Block) -> Option<&mut Block> {
+    block.stmts.iter_mut().find_map(|stmt| match stmt {
+        Stmt::Local(local) => match (&local.pat, local.init.as_mut().map(|i| &mut *i.expr)) {
+            (Pat::Type(t), Some(Expr::Block(b))) if matches!(&*t.pat, Pat::Ident(i) if i.ident == "__ret") => {
+                Some(&mut b.block)
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Whether the block binds `let __self = self;` (or `let mut __self = self;`).
+fn binds_self(block: &Block) -> bool {
+    block
+        .stmts
+        .iter()
+        .any(|stmt| matches!(stmt, Stmt::Local(local) if matches!(&local.pat, Pat::Ident(i) if i.ident == "__self")))
+}
+
 /// Mutable access to the same block, for rewriting it.
 pub(crate) fn async_trait_block_mut(block: &mut Block) -> Option<&mut ExprAsync> {
     match block.stmts.last_mut()? {
+        Stmt::Expr(Expr::Async(inner), None) => Some(inner),
         Stmt::Expr(Expr::Call(ExprCall { args, .. }), None) => match args.first_mut() {
             Some(Expr::Async(inner)) => Some(inner),
             _ => None,
@@ -135,14 +183,20 @@ pub(crate) fn async_trait_block_mut(block: &mut Block) -> Option<&mut ExprAsync>
     }
 }
 
-/// `R` of `Pin<Box<dyn Future<Output = R> + ..>>`.
-fn future_output(ret: &ReturnType) -> Option<&Type> {
+/// `R` of `Pin<Box<dyn Future<Output = R> + ..>>` or `impl Future<Output = R> + ..`.
+pub(crate) fn future_output(ret: &ReturnType) -> Option<&Type> {
     let ReturnType::Type(_, ty) = ret else { return None };
-    let boxed = single_generic(ty, "Pin")?;
-    let Type::TraitObject(object) = single_generic(boxed, "Box")? else {
-        return None;
+    let bounds = match ungroup(ty) {
+        Type::ImplTrait(opaque) => &opaque.bounds,
+        ty => {
+            let boxed = single_generic(ty, "Pin")?;
+            let Type::TraitObject(object) = single_generic(boxed, "Box")? else {
+                return None;
+            };
+            &object.bounds
+        }
     };
-    object.bounds.iter().find_map(|bound| {
+    bounds.iter().find_map(|bound| {
         let TypeParamBound::Trait(t) = bound else { return None };
         let segment = t.path.segments.last().filter(|s| s.ident == "Future")?;
         let PathArguments::AngleBracketed(args) = &segment.arguments else {
@@ -167,26 +221,25 @@ fn single_generic<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     })
 }
 
-/// Whether a type is written as a `Result` (its last path segment ends in `Result`, which
-/// covers `io::Result<T>` and `anyhow::Result<T>`).
-pub(crate) fn looks_like_result(ty: &Type) -> bool {
-    match ty {
-        Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident.to_string().ends_with("Result")),
-        Type::Group(g) => looks_like_result(&g.elem),
-        Type::Paren(p) => looks_like_result(&p.elem),
-        _ => false,
-    }
-}
-
 /// Whether a type contains `impl Trait` (which cannot be named in the generated code).
 pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
-    quote::ToTokens::to_token_stream(ty)
-        .into_iter()
-        .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "impl"))
+    fn any_impl(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "impl",
+            proc_macro2::TokenTree::Group(g) => any_impl(g.stream()),
+            _ => false,
+        })
+    }
+    any_impl(quote::ToTokens::to_token_stream(ty))
+}
+
+/// `ty` without the invisible groups `macro_rules!` wraps around `$t:ty`.
+fn ungroup(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => ungroup(&g.elem),
+        Type::Paren(p) => ungroup(&p.elem),
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -209,6 +262,17 @@ mod tests {
     }
 
     #[test]
+    fn recognises_an_impl_future_body() {
+        let item: ItemFn = parse_quote! {
+            fn get(&self) -> impl Future<Output = Result<u8, E>> + Send { async move { Ok(1) } }
+        };
+        let f = Function::new(item);
+        assert!(matches!(f.shape, Shape::AsyncTrait { .. }));
+        let out = f.output();
+        assert_eq!(quote::quote!(#out).to_string(), "Result < u8 , E >");
+    }
+
+    #[test]
     fn reads_receivers_and_params() {
         let f = Function::new(parse_quote! { fn f(&mut self, a: &str, (b, c): (u8, u8), mut d: String) {} });
         assert!(f.receiver == Some(Receiver::RefMut));
@@ -223,10 +287,9 @@ mod tests {
     }
 
     #[test]
-    fn result_like_types() {
-        assert!(looks_like_result(&parse_quote!(Result<u8, E>)));
-        assert!(looks_like_result(&parse_quote!(std::io::Result<u8>)));
-        assert!(!looks_like_result(&parse_quote!(Duration)));
+    fn impl_trait_anywhere() {
         assert!(contains_impl_trait(&parse_quote!(Result<impl Display, E>)));
+        assert!(contains_impl_trait(&parse_quote!(Result<(u8, impl Display), E>)));
+        assert!(!contains_impl_trait(&parse_quote!(Result<(u8, String), E>)));
     }
 }

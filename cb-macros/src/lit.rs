@@ -5,13 +5,22 @@ use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, UnOp};
 
 const DURATION_HELP: &str = "expected an integer followed by ms, s, m or h (e.g. \"150ms\", \"2s\")";
 
-/// The literal of `expr`, looking through a leading minus sign (reported as out of range).
-fn literal(expr: &Expr) -> Option<(&Lit, bool)> {
+/// `expr` without the invisible groups `macro_rules!` wraps around `$x:expr` and `$x:literal`.
+pub(crate) fn ungroup(expr: &Expr) -> &Expr {
     match expr {
+        Expr::Group(g) => ungroup(&g.expr),
+        other => other,
+    }
+}
+
+/// The literal of `expr`, looking through invisible groups and a leading minus sign (reported
+/// as out of range).
+fn literal(expr: &Expr) -> Option<(&Lit, bool)> {
+    match ungroup(expr) {
         Expr::Lit(ExprLit { lit, .. }) => Some((lit, false)),
         Expr::Unary(ExprUnary {
             op: UnOp::Neg(_), expr, ..
-        }) => match &**expr {
+        }) => match ungroup(expr) {
             Expr::Lit(ExprLit { lit, .. }) => Some((lit, true)),
             _ => None,
         },
@@ -25,14 +34,31 @@ pub(crate) fn string(expr: &Expr, key: &str) -> syn::Result<LitStr> {
         Some((Lit::Str(s), false)) => Ok(s.clone()),
         _ => Err(syn::Error::new_spanned(
             expr,
-            format!("`{key}` expects a string literal"),
+            format!("`{key}` expects a string literal, e.g. `{key} = \"...\"`"),
         )),
     }
 }
 
 /// Nanoseconds of a duration string such as "150ms" or "2s".
 pub(crate) fn duration(expr: &Expr, key: &str) -> syn::Result<u64> {
-    let lit = string(expr, key)?;
+    let lit = match literal(expr) {
+        Some((Lit::Str(s), false)) => s.clone(),
+        Some((Lit::Int(i), false)) => {
+            let unit = match i.suffix() {
+                unit @ ("ms" | "s" | "m" | "h") => unit,
+                _ => "s",
+            };
+            let msg = format!(
+                "`{key}` expects a duration string: write `{key} = \"{}{unit}\"` (an integer followed by ms, s, m or h)",
+                i.base10_digits()
+            );
+            return Err(syn::Error::new_spanned(expr, msg));
+        }
+        _ => {
+            let msg = format!("`{key}` expects a duration string such as `{key} = \"30s\"`: {DURATION_HELP}");
+            return Err(syn::Error::new_spanned(expr, msg));
+        }
+    };
     let nanos = parse_duration(&lit.value())
         .ok_or_else(|| syn::Error::new_spanned(&lit, format!("invalid duration {:?}: {DURATION_HELP}", lit.value())))?;
     if nanos == 0 {
@@ -66,13 +92,48 @@ fn number(expr: &Expr, key: &str, what: &str) -> syn::Result<(f64, bool)> {
             let v: f64 = f.base10_parse()?;
             Ok((if neg { -v } else { v }, false))
         }
-        _ => Err(syn::Error::new_spanned(expr, format!("`{key}` expects {what}"))),
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            format!("`{key}` expects {what}{}", not_a_constant(expr)),
+        )),
     }
+}
+
+/// Why a constant does not do where a literal is read.
+fn not_a_constant(expr: &Expr) -> &'static str {
+    match ungroup(expr) {
+        Expr::Path(_) => " (the macro reads the value at compile time: it cannot see a constant's value)",
+        _ => "",
+    }
+}
+
+/// `N %` written where a fraction belongs.
+fn percentage(expr: &Expr) -> Option<f64> {
+    let Expr::Verbatim(tokens) = ungroup(expr) else {
+        return None;
+    };
+    let mut tokens = tokens.clone().into_iter();
+    let number = match (tokens.next(), tokens.next(), tokens.next()) {
+        (Some(proc_macro2::TokenTree::Literal(n)), Some(proc_macro2::TokenTree::Punct(p)), None)
+            if p.as_char() == '%' =>
+        {
+            n.to_string()
+        }
+        _ => return None,
+    };
+    number.parse::<f64>().ok()
 }
 
 /// A rate in (0, 1].
 pub(crate) fn rate(expr: &Expr, key: &str) -> syn::Result<f64> {
-    let (v, _) = number(expr, key, "a number in (0.0, 1.0]")?;
+    if let Some(percent) = percentage(expr) {
+        let msg = format!(
+            "`{key}` is a fraction, not a percentage: write `{key} = {:?}`",
+            percent / 100.0
+        );
+        return Err(syn::Error::new_spanned(expr, msg));
+    }
+    let (v, _) = number(expr, key, &format!("a number in (0.0, 1.0], e.g. `{key} = 0.5`"))?;
     if v > 0.0 && v <= 1.0 {
         Ok(v)
     } else {
@@ -100,13 +161,19 @@ pub(crate) fn int(expr: &Expr, key: &str, min: u64, max: u64) -> syn::Result<u64
                 Err(out_of_range())
             }
         }
-        _ => Err(syn::Error::new_spanned(expr, format!("`{key}` expects an integer"))),
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            format!(
+                "`{key}` expects an integer literal, e.g. `{key} = {min}`{}",
+                not_a_constant(expr)
+            ),
+        )),
     }
 }
 
 /// A number in `[min, max]` (or `[min, max)`).
 pub(crate) fn float(expr: &Expr, key: &str, min: f64, max: f64, max_inclusive: bool) -> syn::Result<f64> {
-    let (v, _) = number(expr, key, "a number")?;
+    let (v, _) = number(expr, key, &format!("a number literal in [{min:?}, {max:?}]"))?;
     let ok = v >= min && if max_inclusive { v <= max } else { v < max };
     if ok {
         Ok(v)
@@ -188,5 +255,33 @@ mod tests {
             WindowValue::TimeNanos(60_000_000_000)
         ));
         assert!(window(&expr(quote!("1h"))).is_err());
+    }
+
+    #[test]
+    fn mistakes_show_the_expected_form() {
+        let err = |e: syn::Result<_>| e.map(|_: u64| ()).unwrap_err().to_string();
+        assert_eq!(
+            err(duration(&expr(quote!(30)), "open_timeout")),
+            "`open_timeout` expects a duration string: write `open_timeout = \"30s\"` (an integer followed by ms, s, m or h)"
+        );
+        assert_eq!(
+            err(duration(&expr(quote!(150ms)), "timeout")),
+            "`timeout` expects a duration string: write `timeout = \"150ms\"` (an integer followed by ms, s, m or h)"
+        );
+        let percent = rate(&Expr::Verbatim(quote!(50%)), "failure_rate_threshold").unwrap_err();
+        assert_eq!(
+            percent.to_string(),
+            "`failure_rate_threshold` is a fraction, not a percentage: write `failure_rate_threshold = 0.5`"
+        );
+    }
+
+    #[test]
+    fn looks_through_macro_rules_groups() {
+        let grouped = Expr::Group(syn::ExprGroup {
+            attrs: vec![],
+            group_token: Default::default(),
+            expr: Box::new(expr(quote!("2s"))),
+        });
+        assert_eq!(duration(&grouped, "timeout").unwrap(), 2_000_000_000);
     }
 }

@@ -2,18 +2,19 @@
 //! cannot work for this function: the last step that can fail before expansion.
 
 use crate::ctxt::Ctxt;
-use crate::item::{Function, Receiver, contains_impl_trait, looks_like_result};
+use crate::item::{Function, Receiver, contains_impl_trait, future_output};
 use crate::validate::{Args, Setting};
-use proc_macro2::Span;
 use quote::{ToTokens, quote};
-use syn::{Ident, LitStr, Path, Type};
+use syn::{Expr, Ident, Path, Type};
 
 /// Where the breaker comes from.
 pub(crate) enum Source {
-    /// `name = "..."` on the function.
-    Named(LitStr),
-    /// The `CircuitProtected` defaults of `Self`, through the receiver.
-    Derived(Receiver),
+    /// `name = "..."` (or a `&'static str` constant) on the function.
+    Named(Expr),
+    /// The `CircuitProtected` breaker of the type the function runs for (`Self`): through the
+    /// receiver for a method (keyed types pick the instance's breaker), through the type for an
+    /// associated function.
+    Derived(Option<Receiver>),
 }
 
 /// How the fallback is called.
@@ -34,7 +35,6 @@ pub(crate) struct Plan {
     pub(crate) source: Source,
     pub(crate) settings: Vec<Setting>,
     pub(crate) output: Type,
-    pub(crate) result_like: bool,
     pub(crate) fallback: Option<FallbackPlan>,
     pub(crate) timeout: Option<u64>,
     pub(crate) failure_if: Option<Path>,
@@ -47,6 +47,17 @@ pub(crate) struct Plan {
     /// named), so that a mismatch names them.
     pub(crate) arg_types: Vec<proc_macro2::TokenStream>,
     pub(crate) receiver_ty: Option<proc_macro2::TokenStream>,
+    /// How the wrapped code names the receiver: `self`, or `__self` inside an
+    /// `#[async_trait]` body, which moved `self` there.
+    pub(crate) self_name: Ident,
+}
+
+/// The function's type parameter that `ty` is, if it is one: the generated code cannot
+/// classify it (its errors would silently count as successes).
+fn type_param<'a>(sig: &'a syn::Signature, ty: &Type) -> Option<&'a Ident> {
+    let Type::Path(p) = ty else { return None };
+    let ident = p.path.get_ident().filter(|_| p.qself.is_none())?;
+    sig.generics.type_params().map(|t| &t.ident).find(|t| *t == ident)
 }
 
 /// A type as written, or `_` where it cannot be named in an expression (`impl Trait`).
@@ -64,7 +75,17 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         cx.error_spanned_by(constness, "`#[circuit_breaker]` cannot protect a `const fn`");
     }
     let output = func.output();
-    if contains_impl_trait(&output) {
+    if future_output(&sig.output).is_some() && !func.is_async() {
+        cx.error_spanned_by(
+            &sig.output,
+            "`#[circuit_breaker]` on a function returning a future needs its body to end in `async move { .. }` (or `Box::pin(async move { .. })`); or write an `async fn`",
+        );
+    } else if let Some(param) = type_param(sig, &output) {
+        cx.error_spanned_by(
+            &output,
+            format!("`#[circuit_breaker]` cannot tell whether the type parameter `{param}` is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)"),
+        );
+    } else if contains_impl_trait(&output) {
         cx.error_spanned_by(
             &output,
             "`#[circuit_breaker]` cannot name an `impl Trait` return type; return a concrete type",
@@ -76,26 +97,18 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
             "`timeout` needs an async function: a sync call cannot be abandoned",
         );
     }
-    let source = match (args.name, func.receiver) {
-        (Some(name), _) => Source::Named(name),
-        (None, Some(receiver)) => Source::Derived(receiver),
-        (None, None) => {
-            cx.error_at(
-                Span::call_site(),
-                "missing `name`: add `name = \"...\"` (only methods with a receiver can take it from `#[derive(CircuitProtected)]`)",
-            );
-            Source::Named(LitStr::new("unnamed", Span::call_site()))
-        }
-    };
-    let result_like = args.fallback.is_none() || looks_like_result(&output);
-    if !result_like {
-        for path in [&args.failure_if, &args.ignore_if].into_iter().flatten() {
-            cx.error_spanned_by(
-                path,
-                "`failure_if` and `ignore_if` classify errors: the function must return `Result`",
-            );
-        }
+    if !func.is_async()
+        && let Some(attr) = func.item.attrs.iter().find(|a| a.path().is_ident("track_caller"))
+    {
+        cx.error_spanned_by(
+            attr,
+            "`#[track_caller]` cannot pass through `#[circuit_breaker]` on a sync function: the protected body runs in a closure, and closures do not track their caller on stable Rust; remove `#[track_caller]` here and put it on an unprotected wrapper that calls this function",
+        );
     }
+    let source = match args.name {
+        Some(name) => Source::Named(name),
+        None => Source::Derived(func.receiver),
+    };
     let fallback = args.fallback.map(|path| {
         let on_failure = !args.rejected_only;
         for param in func.params.iter().filter(|p| p.ident.is_none()) {
@@ -124,7 +137,6 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         source,
         settings: args.settings,
         output,
-        result_like,
         fallback,
         timeout: args.timeout.map(|(nanos, _)| nanos),
         failure_if: args.failure_if,
@@ -133,5 +145,9 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         params: func.params.iter().map(|p| (p.ident.clone(), p.is_reference)).collect(),
         arg_types: func.params.iter().map(|p| nameable(&p.ty)).collect(),
         receiver_ty: func.receiver_ty.as_ref().map(nameable),
+        self_name: match func.async_trait_self() {
+            true => Ident::new("__self", proc_macro2::Span::call_site()),
+            false => Ident::new("self", proc_macro2::Span::call_site()),
+        },
     }
 }

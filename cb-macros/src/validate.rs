@@ -8,7 +8,7 @@ use crate::lit::{self, WindowValue};
 use crate::symbol::{self, Kind, Scope};
 use proc_macro2::Span;
 use std::collections::HashSet;
-use syn::{Expr, ExprPath, LitStr};
+use syn::{Expr, ExprPath, Lit};
 
 /// A configuration value, typed.
 pub(crate) enum SettingValue {
@@ -17,7 +17,17 @@ pub(crate) enum SettingValue {
     Float(f64),
     Duration(u64),
     Window(WindowValue),
+    /// `"off"`: the `Toggle` variant of the key.
+    Off(&'static str),
 }
+
+/// Keys that `"off"` turns off, with their `Toggle` variant.
+const TOGGLES: [(&str, &str); 4] = [
+    ("consecutive_failures", "ConsecutiveFailures"),
+    ("failure_rate_threshold", "FailureRateThreshold"),
+    ("slow_call_rate_threshold", "SlowCallRateThreshold"),
+    ("half_open_max_wait", "HalfOpenMaxWait"),
+];
 
 /// One configuration key with its value.
 pub(crate) struct Setting {
@@ -28,7 +38,9 @@ pub(crate) struct Setting {
 /// The validated arguments of one `#[circuit_breaker(...)]`.
 #[derive(Default)]
 pub(crate) struct Args {
-    pub(crate) name: Option<LitStr>,
+    /// A string literal, or an expression naming a `&'static str` constant (`NAME`,
+    /// `concat!(..)`), which the compiler checks where the name is used.
+    pub(crate) name: Option<Expr>,
     /// In application order: a preset first, then the keys as written.
     pub(crate) settings: Vec<Setting>,
     pub(crate) krate: Option<syn::Path>,
@@ -163,13 +175,27 @@ fn read(
         return Ok(None);
     };
     let setting = |value| Ok(Some(Setting { key, value }));
+    if let Some((_, toggle)) = TOGGLES.iter().find(|(k, _)| *k == key)
+        && let Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) = lit::ungroup(expr)
+        && kind != Kind::Duration
+    {
+        return match s.value().as_str() {
+            "off" => setting(SettingValue::Off(toggle)),
+            other => Err(syn::Error::new_spanned(
+                s,
+                format!("`{key}` expects a number or \"off\", found \"{other}\""),
+            )),
+        };
+    }
+    if let Some((_, toggle)) = TOGGLES.iter().find(|(k, _)| *k == key)
+        && let Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) = lit::ungroup(expr)
+        && s.value() == "off"
+    {
+        return setting(SettingValue::Off(toggle));
+    }
     match (key, kind) {
         ("name", _) => {
-            let s = lit::string(expr, key)?;
-            if s.value().is_empty() {
-                return Err(syn::Error::new_spanned(&s, "`name` must not be empty"));
-            }
-            out.name = Some(s);
+            out.name = Some(name(expr)?);
             Ok(None)
         }
         ("preset", _) => {
@@ -208,12 +234,18 @@ fn read(
             Ok(None)
         }
         (_, Kind::Path) => {
-            let path = match expr {
+            let path = match lit::ungroup(expr) {
                 Expr::Path(ExprPath { path, qself: None, .. }) => path.clone(),
+                Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) if s.parse::<syn::Path>().is_ok() => {
+                    return Err(syn::Error::new_spanned(
+                        expr,
+                        format!("`{key}` expects a path, not a string: write `{key} = {}`", s.value()),
+                    ));
+                }
                 _ => {
                     return Err(syn::Error::new_spanned(
                         expr,
-                        format!("`{key}` expects a path to a function"),
+                        format!("`{key}` expects a path to a function, e.g. `{key} = my_fn` or `{key} = Self::my_fn`"),
                     ));
                 }
             };
@@ -239,6 +271,23 @@ fn read(
         _ => Ok(None),
     }
 }
+
+/// A breaker name: a non-empty string literal, or a constant path or macro call (`NAME`,
+/// `Self::NAME`, `concat!(..)`) that the compiler checks is a `&'static str` constant.
+fn name(expr: &Expr) -> syn::Result<Expr> {
+    match lit::ungroup(expr) {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Str(s) if s.value().is_empty() => Err(syn::Error::new_spanned(s, "`name` must not be empty")),
+            Lit::Str(_) => Ok(Expr::Lit(l.clone())),
+            _ => Err(syn::Error::new_spanned(expr, NAME_HELP)),
+        },
+        e @ (Expr::Path(_) | Expr::Macro(_)) => Ok(e.clone()),
+        _ => Err(syn::Error::new_spanned(expr, NAME_HELP)),
+    }
+}
+
+const NAME_HELP: &str =
+    "`name` expects a string literal or a `&'static str` constant, e.g. `name = \"billing\"` or `name = BILLING`";
 
 fn expr_span(expr: &Expr) -> Span {
     syn::spanned::Spanned::span(expr)
@@ -306,6 +355,29 @@ mod tests {
         cx.check().unwrap();
         let keys: Vec<_> = a.settings.iter().map(|s| s.key).collect();
         assert_eq!(keys, ["preset", "open_timeout"]);
+    }
+
+    #[test]
+    fn triggers_can_be_turned_off() {
+        let raw: RawArgs = syn::parse2(quote!(
+            consecutive_failures = "off",
+            failure_rate_threshold = "off",
+            slow_call_rate_threshold = "off",
+            half_open_max_wait = "off"
+        ))
+        .unwrap();
+        let mut cx = Ctxt::new();
+        let a = args(&raw, Scope::Both, &mut cx);
+        cx.check().unwrap();
+        assert!(a.settings.iter().all(|s| matches!(s.value, SettingValue::Off(_))));
+        assert_eq!(
+            errors(quote!(consecutive_failures = "never"), Scope::Both),
+            ["`consecutive_failures` expects a number or \"off\", found \"never\""]
+        );
+        assert_eq!(
+            errors(quote!(open_timeout = "off"), Scope::Both),
+            ["invalid duration \"off\": expected an integer followed by ms, s, m or h (e.g. \"150ms\", \"2s\")"]
+        );
     }
 
     #[test]

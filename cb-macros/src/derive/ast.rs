@@ -6,7 +6,7 @@ use crate::ctxt::Ctxt;
 use crate::symbol::Scope;
 use crate::validate::{self, Setting};
 use proc_macro2::Span;
-use syn::{Data, DeriveInput, Fields, LitStr, Member, Type};
+use syn::{Data, DeriveInput, Expr, Fields, Member, Type};
 
 /// The key field.
 pub(crate) struct KeyField {
@@ -18,7 +18,7 @@ pub(crate) struct KeyField {
 /// What the derive needs from the struct.
 #[derive(Default)]
 pub(crate) struct Struct {
-    pub(crate) name: Option<LitStr>,
+    pub(crate) name: Option<Expr>,
     pub(crate) settings: Vec<Setting>,
     pub(crate) krate: Option<syn::Path>,
     pub(crate) key: Option<KeyField>,
@@ -45,7 +45,8 @@ impl Struct {
             }
         }
         let args = validate::args(&raw, Scope::Both, cx);
-        if args.name.is_none() {
+        // A `name` that was given but is wrong has its own error already.
+        if !raw.args.iter().any(|a| a.key == "name") {
             cx.error_at(
                 input.ident.span(),
                 "missing `name`: add `#[circuit_breaker(name = \"...\")]` below `#[derive(CircuitProtected)]`",

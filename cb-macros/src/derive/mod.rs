@@ -29,7 +29,10 @@ fn implementation(input: &DeriveInput, parsed: &Struct) -> TokenStream {
     let p = quote!(#k::__private);
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let name = parsed.name.as_ref().map(|n| n.value()).unwrap_or_default();
+    let name = match &parsed.name {
+        Some(name) => quote!(#name),
+        None => quote!(""),
+    };
     let settings = parsed.settings.iter().map(|s| setting(&k, s));
     let key = match &parsed.key {
         None => quote!(#p::None),

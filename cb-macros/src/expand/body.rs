@@ -49,6 +49,9 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
     let span = ident("__cb_span");
     let entered = ident("__cb_entered");
 
+    let kind = ident("__cb_kind");
+    let this = &plan.self_name;
+
     let name = match &plan.source {
         Source::Named(name) => quote!(#p::Some(#name)),
         Source::Derived(_) => quote!(#p::None),
@@ -56,15 +59,28 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
     let settings = plan.settings.iter().map(|s| setting(k, s));
     let resolve = match &plan.source {
         Source::Named(_) => quote!(#p::CallSite::breaker(&#site)),
-        Source::Derived(receiver) => {
+        Source::Derived(None) => quote!(#p::CallSite::breaker_for::<Self>(&#site)),
+        Source::Derived(Some(receiver)) => {
             let this = match receiver {
-                Receiver::Ref => quote!(self),
-                Receiver::RefMut => quote!(&*self),
-                Receiver::Value => quote!(&self),
+                Receiver::Ref => quote!(#this),
+                Receiver::RefMut => quote!(&*#this),
+                Receiver::Value => quote!(&#this),
             };
             quote!(#p::CallSite::breaker_of::<Self>(&#site, #this))
         }
     };
+    // What the return type is (a `Result` or `Option` under any name, or something else) is
+    // decided by the type system: see `__private::Probe`.
+    let probe = quote_spanned! {output.span()=>
+        #[allow(unused_imports)]
+        use #p::{ViaPlain as _, ViaResult as _};
+        #[allow(clippy::needless_borrow)]
+        let #kind = (&#p::Probe::<#output>::NEW).cb_kind();
+    };
+    let needs_errors = [&plan.failure_if, &plan.ignore_if]
+        .into_iter()
+        .flatten()
+        .map(|path| quote_spanned!(path.span()=> #p::assert_has_errors::<#output>();));
 
     let on_reject = match &plan.fallback {
         Some(fb) => {
@@ -80,33 +96,44 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
         None => TokenStream::new(),
     };
 
-    let classify = if plan.result_like {
+    let classify = {
         let option = |path: &Option<syn::Path>| match path {
             Some(path) => quote_spanned!(path.span()=> #p::Some(&#path)),
             None => quote!(#p::None::<&#p::NoPredicate>),
         };
         let (failure_if, ignore_if) = (option(&plan.failure_if), option(&plan.ignore_if));
-        quote_spanned!(output.span()=> |__cb_result: &#output| #p::classify(__cb_result, #failure_if, #ignore_if))
-    } else {
-        quote_spanned!(output.span()=> |_: &#output| #p::Outcome::Success)
+        let result = ident("__cb_result");
+        quote_spanned!(output.span()=> move |#result: &#output| #kind.classify(#result, #failure_if, #ignore_if))
     };
 
     let on_failed = match serves_failures {
-        Some(fb) if plan.result_like => {
+        Some(fb) => {
             let error = ident("__cb_error");
+            let served = ident("__cb_served");
             let call = call_fallback(plan, fb, Cause::Inner(&error), is_async, true);
-            quote! {
-                match #p::ResultLike::into_err(#value) {
+            quote! {{
+                #[allow(unreachable_patterns)]
+                let #served = match #kind.split(#value) {
                     #p::Ok(#value) => #value,
                     #p::Err(#error) => { #p::CircuitBreaker::record_fallback(#breaker); #call }
-                }
-            }
+                };
+                #served
+            }}
         }
-        _ => quote!(#value),
+        None => quote!(#value),
     };
 
     let run = if is_async {
-        let future = quote_spanned!(output.span()=> #p::typed::<#output, _>(async #body));
+        // The body's value is checked against the declared type inside the block, so a type
+        // error in the body is one error there, not a cascade through the wrapper.
+        let ret = ident("__cb_ret");
+        let future = quote_spanned! {output.span()=>
+            #p::typed::<#output, _>(async {
+                let #ret: #output = #body;
+                #[allow(unreachable_code)]
+                #ret
+            })
+        };
         match plan.timeout {
             None => {
                 let running = ident("__cb_running");
@@ -158,6 +185,8 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
         quote!(let #entered = #p::Span::enter(&#span); #rest)
     };
     quote! {
+        #probe
+        #(#needs_errors)*
         static #site: #p::CallSite = #p::CallSite::new(#name, &[#(#settings),*]);
         let #breaker: &'static #p::CircuitBreaker = #resolve;
         let #span = #p::call_span(#breaker);
@@ -171,9 +200,10 @@ fn clones(plan: &Plan) -> TokenStream {
         let k = &plan.krate;
         quote!(#k::__private)
     };
+    let this = &plan.self_name;
     let receiver = (plan.receiver == Some(Receiver::Value)).then(|| {
         let copy = ident("__cb_self");
-        quote!(let #copy = #p::FallbackArg::clone_for_fallback(&self);)
+        quote!(let #copy = #p::FallbackArg::clone_for_fallback(&#this);)
     });
     let params = plan.params.iter().filter_map(|(name, is_reference)| {
         let name = name.as_ref().filter(|_| !is_reference)?;

@@ -22,23 +22,21 @@ pub(crate) enum Cause<'a> {
 pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: bool, after_call: bool) -> TokenStream {
     let k = &plan.krate;
     let p = quote!(#k::__private);
-    let output = &plan.output;
-    let error = if plan.result_like {
-        quote!(<#output as #p::ResultLike>::Err)
-    } else {
-        quote!(#p::Infallible)
-    };
+    let kind = ident("__cb_kind");
     let cause = match cause {
-        Cause::Rejected(r) => quote!(#p::CallError::<#error>::Rejected(#r)),
-        Cause::Timeout(t) => quote!(#p::CallError::<#error>::Timeout(#t)),
-        Cause::Inner(e) => quote!(#p::CallError::<#error>::Inner(#e)),
+        Cause::Rejected(r) => quote!(#kind.rejected(#r)),
+        Cause::Timeout(t) => quote!(#kind.timed_out(#t)),
+        Cause::Inner(e) => quote!(#p::CallError::Inner(#e)),
     };
     let receiver = fb.with_receiver.then(|| match plan.receiver {
         Some(Receiver::Value) if after_call => {
             let copy = ident("__cb_self");
             quote!(#copy,)
         }
-        _ => quote!(self,),
+        _ => {
+            let this = &plan.self_name;
+            quote!(#this,)
+        }
     });
     let params = plan.params.iter().map(|(name, is_reference)| match name {
         Some(name) if after_call && !is_reference => {
@@ -56,12 +54,12 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
     let call_span = ident("__cb_span");
     if is_async {
         let call = quote_spanned! {span=>
-            <_ as #p::Fallback<#args_ty, _, #output, _>>::call(#callee, (#receiver #(#params)*), #cause)
+            #kind.fallback::<_, #args_ty, _>(#callee, (#receiver #(#params)*), #cause)
         };
         quote!(#p::Instrument::instrument(#call, #p::fallback_span(&#call_span)).await)
     } else {
         let call = quote_spanned! {span=>
-            <_ as #p::SyncFallback<#args_ty, _, #output, _>>::call(#callee, (#receiver #(#params)*), #cause)
+            #kind.sync_fallback::<_, #args_ty, _>(#callee, (#receiver #(#params)*), #cause)
         };
         quote!(#p::Span::in_scope(&#p::fallback_span(&#call_span), || #call))
     }

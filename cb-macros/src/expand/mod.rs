@@ -4,7 +4,7 @@ mod body;
 mod fallback;
 pub(crate) mod settings;
 
-use crate::item::{Function, Shape, async_trait_block_mut};
+use crate::item::{Function, Shape, async_trait_block_mut, async_trait_ret_block_mut};
 use crate::plan::Plan;
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -13,6 +13,7 @@ use syn::{AttrStyle, Block};
 /// The function with its body routed through the breaker; signature, attributes, docs and
 /// visibility unchanged (inner attributes move outside, where they mean the same).
 pub(crate) fn function(func: Function, plan: &Plan) -> TokenStream {
+    let async_trait_self = func.async_trait_self();
     let Function { mut item, shape, .. } = func;
     for attr in &mut item.attrs {
         attr.style = AttrStyle::Outer;
@@ -20,9 +21,12 @@ pub(crate) fn function(func: Function, plan: &Plan) -> TokenStream {
     match shape {
         Shape::AsyncTrait { .. } => {
             if let Some(inner) = async_trait_block_mut(&mut item.block) {
-                let original = inner.block.clone();
-                let wrapped = body::wrap(plan, &original, true);
-                inner.block = syn::parse_quote!({ #wrapped });
+                let target = match async_trait_ret_block_mut(&mut inner.block) {
+                    Some(user_block) if async_trait_self => user_block,
+                    _ => &mut inner.block,
+                };
+                let wrapped = body::wrap(plan, target, true);
+                *target = block(wrapped);
             }
         }
         Shape::Async => {

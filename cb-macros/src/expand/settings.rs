@@ -28,6 +28,10 @@ pub(crate) fn setting(krate: &Path, setting: &Setting) -> TokenStream {
             let n = Literal::u32_unsuffixed(*n);
             quote!(#p::Window::Count(#n))
         }
+        SettingValue::Off(toggle) => {
+            let toggle = format_ident!("{toggle}");
+            return quote!(#p::Setting::Off(#p::Toggle::#toggle));
+        }
         SettingValue::Window(WindowValue::TimeNanos(nanos)) => {
             let d = duration(&p, *nanos);
             quote!(#p::Window::Time(#d))

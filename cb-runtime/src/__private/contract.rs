@@ -1,21 +1,33 @@
 //! The type contract of a protected function, checked at compile time with messages that say
 //! what to add.
+//!
+//! What a return type means is decided by the type system, never by how it is spelled, so an
+//! alias (`type Fallible<T> = Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`) is a
+//! `Result` like any other:
+//! - `Result<T, E>`: `Err` is a failure (subject to `failure_if` / `ignore_if`); a rejection or
+//!   timeout without a fallback becomes `Err(E::from(..))`.
+//! - `Option<T>`: `None` is an answer ("nothing there"), not a failure, so it counts as a
+//!   success; a rejection or timeout without a fallback returns `None`.
+//! - Any other type: every return counts as a success; only rejections and timeouts are
+//!   failures, and a fallback is required to answer them.
+//!
+//! The macro finds which of these applies with [`Probe`] (autoref specialisation: the
+//! `ViaResult` impl on `Probe<R>` wins over the `ViaPlain` impl on `&Probe<R>` whenever
+//! `R: ResultLike`), so the generated code is the same text for every return type. `Option`
+//! is not `ResultLike` (it has no error to classify); [`CarriesRejection`] gives it `None`
+//! for a rejection or timeout.
 
-use crate::{Outcome, Rejected, Timeout};
+use super::fallback::{Fallback, SyncFallback};
+use crate::{CallError, Outcome, Rejected, Timeout};
+use core::convert::Infallible;
+use core::marker::PhantomData;
 
-/// A `Result`-shaped return type: what classification and `From` conversions work on.
-#[diagnostic::on_unimplemented(
-    message = "`#[circuit_breaker]` without a `fallback` needs a function returning `Result`, found `{Self}`",
-    label = "this return type cannot carry a rejection",
-    note = "return `Result<_, E>`, or add `fallback = some_fn` returning `{Self}`"
-)]
+/// A return type whose errors are classified and reach the fallback: `Result`, under any name.
 pub trait ResultLike {
     /// The error type.
     type Err;
     /// The error, if this is one.
     fn as_err(&self) -> Option<&Self::Err>;
-    /// Wraps an error.
-    fn from_err(err: Self::Err) -> Self;
     /// Splits into the value and the error.
     fn into_err(self) -> Result<Self, Self::Err>
     where
@@ -25,19 +37,79 @@ pub trait ResultLike {
 impl<T, E> ResultLike for Result<T, E> {
     type Err = E;
 
+    #[inline]
     fn as_err(&self) -> Option<&E> {
         self.as_ref().err()
     }
 
-    fn from_err(err: E) -> Self {
-        Err(err)
-    }
-
+    #[inline]
     fn into_err(self) -> Result<Self, E> {
         match self {
             Err(e) => Err(e),
             ok => Ok(ok),
         }
+    }
+}
+
+/// A return type whose errors `failure_if` / `ignore_if` can judge: `Result` under any name.
+#[diagnostic::on_unimplemented(
+    message = "`failure_if` and `ignore_if` classify errors, but `{Self}` is not a `Result`",
+    label = "this function must return a `Result` (under any name) for this",
+    note = "`Option` and other types have no error to classify: remove `failure_if` / `ignore_if`"
+)]
+pub trait HasErrors {}
+
+impl<T, E> HasErrors for Result<T, E> {}
+
+/// Asserts, at the `failure_if` / `ignore_if` path, that the return type is a `Result`.
+#[inline]
+pub const fn assert_has_errors<R: HasErrors>() {}
+
+/// A return type that can carry a rejection or a timeout of the breaker: a `Result` carries
+/// it in its error type, an `Option` as `None`.
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` without a `fallback` needs a function returning `Result` or `Option`, found `{Self}`",
+    label = "this return type cannot carry a rejection",
+    note = "return `Result<_, E>` (under any name), or add `fallback = some_fn` returning `{Self}`"
+)]
+pub trait CarriesRejection {
+    /// What holds the rejection: the error type of a `Result`, [`Absent`] for an `Option`.
+    type Carrier;
+    /// The return value holding `carrier`.
+    fn wrap(carrier: Self::Carrier) -> Self;
+}
+
+impl<T, E> CarriesRejection for Result<T, E> {
+    type Carrier = E;
+
+    #[inline]
+    fn wrap(carrier: E) -> Self {
+        Err(carrier)
+    }
+}
+
+impl<T> CarriesRejection for Option<T> {
+    type Carrier = Absent;
+
+    #[inline]
+    fn wrap(_: Absent) -> Self {
+        None
+    }
+}
+
+/// A rejection or timeout as `None`.
+#[derive(Debug)]
+pub struct Absent;
+
+impl From<Rejected> for Absent {
+    fn from(_: Rejected) -> Self {
+        Absent
+    }
+}
+
+impl From<Timeout> for Absent {
+    fn from(_: Timeout) -> Self {
+        Absent
     }
 }
 
@@ -53,6 +125,7 @@ pub trait FromRejected {
 }
 
 impl<E: From<Rejected>> FromRejected for E {
+    #[inline]
     fn from_rejected(r: Rejected) -> Self {
         E::from(r)
     }
@@ -70,25 +143,28 @@ pub trait FromTimeout {
 }
 
 impl<E: From<Timeout>> FromTimeout for E {
+    #[inline]
     fn from_timeout(t: Timeout) -> Self {
         E::from(t)
     }
 }
 
 /// A rejection as the protected function's return value.
-pub fn reject_into<R: ResultLike>(r: Rejected) -> R
+#[inline]
+pub fn reject_into<R: CarriesRejection>(r: Rejected) -> R
 where
-    R::Err: FromRejected,
+    R::Carrier: FromRejected,
 {
-    R::from_err(<R::Err as FromRejected>::from_rejected(r))
+    R::wrap(R::Carrier::from_rejected(r))
 }
 
 /// A timeout as the protected function's return value.
-pub fn timeout_into<R: ResultLike>(t: Timeout) -> R
+#[inline]
+pub fn timeout_into<R: CarriesRejection>(t: Timeout) -> R
 where
-    R::Err: FromTimeout,
+    R::Carrier: FromTimeout,
 {
-    R::from_err(<R::Err as FromTimeout>::from_timeout(t))
+    R::wrap(R::Carrier::from_timeout(t))
 }
 
 /// A `failure_if` / `ignore_if` function.
@@ -135,6 +211,177 @@ pub fn classify<R: ResultLike, F: Predicate<R::Err>, I: Predicate<R::Err>>(
     }
 }
 
+// ===== what a return type is =====
+
+/// Stands for the return type `R` while the generated code asks what it is:
+/// `(&Probe::<R>::NEW).cb_kind()` is a [`Classified`] when `R: ResultLike`, else an
+/// [`Unclassified`].
+pub struct Probe<R>(PhantomData<fn() -> R>);
+
+impl<R> Probe<R> {
+    /// The probe.
+    pub const NEW: Self = Probe(PhantomData);
+}
+
+impl<R> core::fmt::Debug for Probe<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Probe")
+    }
+}
+
+/// Picked for a `Result` return type (the more specific impl: on `Probe<R>`).
+pub trait ViaResult {
+    /// [`Classified`].
+    type Kind;
+    /// The kind of the probed type.
+    fn cb_kind(&self) -> Self::Kind;
+}
+
+impl<R: ResultLike> ViaResult for Probe<R> {
+    type Kind = Classified<R>;
+
+    #[inline]
+    fn cb_kind(&self) -> Classified<R> {
+        Classified(PhantomData)
+    }
+}
+
+/// Picked for any other return type (the impl on `&Probe<R>`, one autoref further).
+pub trait ViaPlain {
+    /// [`Unclassified`].
+    type Kind;
+    /// The kind of the probed type.
+    fn cb_kind(&self) -> Self::Kind;
+}
+
+impl<R> ViaPlain for &Probe<R> {
+    type Kind = Unclassified<R>;
+
+    #[inline]
+    fn cb_kind(&self) -> Unclassified<R> {
+        Unclassified(PhantomData)
+    }
+}
+
+/// A `Result` return type: its errors are classified and reach the fallback.
+pub struct Classified<R>(PhantomData<fn() -> R>);
+
+/// Any other return type (`Option` included): every return is a success; the fallback serves
+/// rejections and timeouts only.
+pub struct Unclassified<R>(PhantomData<fn() -> R>);
+
+macro_rules! tag_traits {
+    ($($tag:ident)*) => {$(
+        impl<R> Clone for $tag<R> {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+        impl<R> Copy for $tag<R> {}
+        impl<R> core::fmt::Debug for $tag<R> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(stringify!($tag))
+            }
+        }
+    )*};
+}
+tag_traits!(Classified Unclassified);
+
+impl<R: ResultLike> Classified<R> {
+    /// How `result` counts, see [`classify`].
+    #[inline]
+    pub fn classify<F: Predicate<R::Err>, I: Predicate<R::Err>>(
+        self,
+        result: &R,
+        failure_if: Option<&F>,
+        ignore_if: Option<&I>,
+    ) -> Outcome {
+        classify(result, failure_if, ignore_if)
+    }
+
+    /// The value, or the error the fallback receives.
+    #[inline]
+    pub fn split(self, value: R) -> Result<R, R::Err> {
+        value.into_err()
+    }
+
+    /// The fallback's cause for a rejection.
+    #[inline]
+    pub fn rejected(self, r: Rejected) -> CallError<R::Err> {
+        CallError::Rejected(r)
+    }
+
+    /// The fallback's cause for a timeout.
+    #[inline]
+    pub fn timed_out(self, t: Timeout) -> CallError<R::Err> {
+        CallError::Timeout(t)
+    }
+
+    /// Calls a sync fallback with the protected function's arguments and `cause`: the
+    /// compiler checks its signature here, against the cause type of this return type.
+    #[inline]
+    pub fn sync_fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<R::Err>) -> R
+    where
+        F: SyncFallback<Args, CallError<R::Err>, R, M>,
+    {
+        fallback.call(args, cause)
+    }
+
+    /// Calls a fallback of an async function (sync or async itself), see `sync_fallback`.
+    #[inline]
+    pub fn fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<R::Err>) -> F::Future
+    where
+        F: Fallback<Args, CallError<R::Err>, R, M>,
+    {
+        fallback.call(args, cause)
+    }
+}
+
+impl<R> Unclassified<R> {
+    /// Every return is a success.
+    #[inline]
+    pub fn classify<F, I>(self, _: &R, _: Option<&F>, _: Option<&I>) -> Outcome {
+        Outcome::Success
+    }
+
+    /// Never an error.
+    #[inline]
+    pub fn split(self, value: R) -> Result<R, Infallible> {
+        Ok(value)
+    }
+
+    /// The fallback's cause for a rejection.
+    #[inline]
+    pub fn rejected(self, r: Rejected) -> CallError<Infallible> {
+        CallError::Rejected(r)
+    }
+
+    /// The fallback's cause for a timeout.
+    #[inline]
+    pub fn timed_out(self, t: Timeout) -> CallError<Infallible> {
+        CallError::Timeout(t)
+    }
+
+    /// Calls a sync fallback with the protected function's arguments and `cause`: the
+    /// compiler checks its signature here, against the cause type of this return type.
+    #[inline]
+    pub fn sync_fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<Infallible>) -> R
+    where
+        F: SyncFallback<Args, CallError<Infallible>, R, M>,
+    {
+        fallback.call(args, cause)
+    }
+
+    /// Calls a fallback of an async function (sync or async itself), see `sync_fallback`.
+    #[inline]
+    pub fn fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<Infallible>) -> F::Future
+    where
+        F: Fallback<Args, CallError<Infallible>, R, M>,
+    {
+        fallback.call(args, cause)
+    }
+}
+
 /// A parameter the fallback needs again after a failed call.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `Clone`, but the fallback needs this parameter again after a failed call",
@@ -175,6 +422,34 @@ mod tests {
         assert_eq!(
             classify::<_, NoPredicate, NoPredicate>(&Err::<(), u16>(400), None, None),
             Outcome::Failure
+        );
+    }
+
+    type Fallible<T> = Result<T, u16>;
+
+    #[test]
+    #[allow(clippy::needless_borrow)] // the borrow is what picks `ViaPlain` for other types
+    fn the_type_decides_not_its_spelling() {
+        let none = None::<&NoPredicate>;
+        let kind = (&Probe::<Fallible<u8>>::NEW).cb_kind();
+        assert_eq!(kind.classify(&Err(500), none, none), Outcome::Failure);
+        assert_eq!(kind.split(Err(7)).unwrap_err(), 7);
+        let kind = (&Probe::<std::io::Result<u8>>::NEW).cb_kind();
+        assert_eq!(
+            kind.classify(&Err(std::io::ErrorKind::Other.into()), none, none),
+            Outcome::Failure
+        );
+        let kind = (&Probe::<Option<u8>>::NEW).cb_kind();
+        assert_eq!(kind.classify(&None, none, none), Outcome::Success);
+        let kind = (&Probe::<u8>::NEW).cb_kind();
+        assert_eq!(kind.classify(&3, none, none), Outcome::Success);
+        assert_eq!(
+            reject_into::<Option<u8>>(Rejected {
+                name: "t",
+                state: crate::State::Open,
+                retry_after: None,
+            }),
+            None
         );
     }
 }

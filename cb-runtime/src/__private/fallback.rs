@@ -20,8 +20,9 @@ pub struct Deferred;
 /// A fallback of an async protected function.
 #[diagnostic::on_unimplemented(
     message = "fallback `{Self}` does not match the function it protects",
-    label = "expected a function taking `{Args}` (optionally followed by a `cb_runtime::CallError` cause) and returning `{R}`",
-    note = "a fallback takes the protected function's receiver and parameters, and returns the same type (sync or async)"
+    label = "expected a function taking `{Args}`, optionally followed by a cause `{Cause}`, and returning `{R}` (sync or async)",
+    note = "a fallback takes the protected function's receiver and parameters, optionally the cause, and returns the same type",
+    note = "a method's fallback written `f` or `Self::f` receives the receiver; written `Type::f` it does not"
 )]
 pub trait Fallback<Args, Cause, R, Marker> {
     /// The fallback's future (a ready one for a sync fallback).
@@ -33,8 +34,9 @@ pub trait Fallback<Args, Cause, R, Marker> {
 /// A fallback of a sync protected function.
 #[diagnostic::on_unimplemented(
     message = "fallback `{Self}` does not match the function it protects",
-    label = "expected a sync function taking `{Args}` (optionally followed by a `cb_runtime::CallError` cause) and returning `{R}`",
-    note = "a fallback takes the protected function's receiver and parameters, and returns the same type; a sync function needs a sync fallback"
+    label = "expected a sync function taking `{Args}`, optionally followed by a cause `{Cause}`, and returning `{R}`",
+    note = "a fallback takes the protected function's receiver and parameters, optionally the cause, and returns the same type; a sync function needs a sync fallback",
+    note = "a method's fallback written `f` or `Self::f` receives the receiver; written `Type::f` it does not"
 )]
 pub trait SyncFallback<Args, Cause, R, Marker> {
     /// Calls the fallback.

@@ -12,7 +12,8 @@ mod site;
 mod span;
 
 pub use contract::{
-    FallbackArg, FromRejected, FromTimeout, NoPredicate, Predicate, ResultLike, classify, reject_into, timeout_into,
+    Absent, CarriesRejection, Classified, FallbackArg, FromRejected, FromTimeout, HasErrors, NoPredicate, Predicate,
+    Probe, ResultLike, Unclassified, ViaPlain, ViaResult, assert_has_errors, classify, reject_into, timeout_into,
 };
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
@@ -21,6 +22,7 @@ pub use site::{CallSite, Defaults, KeyBuf};
 pub use span::{call_span, fallback_span, record_rejected, tracing_on};
 pub use tracing::Span;
 
+pub use crate::config::Toggle;
 pub use crate::{CallError, CircuitBreaker, CircuitProtected, Outcome, Preset, Setting, Window};
 pub use core::convert::Infallible;
 pub use core::option::Option::{self, None, Some};

@@ -14,13 +14,27 @@ pub struct Defaults {
 }
 
 /// The per-function static the attribute macro emits.
+///
+/// A generic function or a trait default method has one static for every type it runs for,
+/// so a site without its own `name` caches the first type's breaker and keeps the others'
+/// beside it, by their struct-level name (issue 11: one type tripping must never reject a
+/// healthy other type's calls).
 #[derive(Debug)]
 pub struct CallSite {
     name: Option<&'static str>,
     settings: &'static [Setting],
     breaker: OnceLock<&'static CircuitBreaker>,
-    keyed: OnceLock<RwLock<HashMap<Box<str>, &'static CircuitBreaker>>>,
+    /// The first type's struct-level name (the very pointer of its `Defaults`, so that the
+    /// check on every call is one comparison) and breaker.
+    first_type: OnceLock<(&'static str, &'static CircuitBreaker)>,
+    other_types: OnceLock<RwLock<ByName>>,
+    keyed: OnceLock<RwLock<HashMap<&'static str, ByKey>>>,
 }
+
+/// Breakers by struct-level name.
+type ByName = HashMap<&'static str, &'static CircuitBreaker>;
+/// Breakers of one type by key.
+type ByKey = HashMap<Box<str>, &'static CircuitBreaker>;
 
 impl CallSite {
     /// A call site with the method-level name (if given) and configuration.
@@ -29,6 +43,8 @@ impl CallSite {
             name,
             settings,
             breaker: OnceLock::new(),
+            first_type: OnceLock::new(),
+            other_types: OnceLock::new(),
             keyed: OnceLock::new(),
         }
     }
@@ -54,22 +70,53 @@ impl CallSite {
     /// The breaker of an associated function (no receiver) of a `CircuitProtected` type.
     #[inline]
     pub fn breaker_for<T: CircuitProtected + ?Sized>(&'static self) -> &'static CircuitBreaker {
-        self.breaker.get_or_init(|| {
-            let defaults = &T::__CB_DEFAULTS;
-            resolve(defaults.name, defaults.settings, self.settings)
-        })
+        let defaults = &T::__CB_DEFAULTS;
+        let (name, first) = self
+            .first_type
+            .get_or_init(|| (defaults.name, resolve(defaults.name, defaults.settings, self.settings)));
+        if same_name(name, defaults.name) {
+            return first;
+        }
+        self.other_type::<T>()
+    }
+
+    /// The breaker of a second (third, ..) type running through a generic site.
+    #[cold]
+    fn other_type<T: CircuitProtected + ?Sized>(&'static self) -> &'static CircuitBreaker {
+        let defaults = &T::__CB_DEFAULTS;
+        let map = self.other_types.get_or_init(Default::default);
+        if let Some(found) = map.read().unwrap_or_else(PoisonError::into_inner).get(defaults.name) {
+            return found;
+        }
+        let breaker = resolve(defaults.name, defaults.settings, self.settings);
+        let mut map = map.write().unwrap_or_else(PoisonError::into_inner);
+        map.entry(defaults.name).or_insert(breaker)
     }
 
     fn keyed_breaker<T: CircuitProtected + ?Sized>(&'static self, key: &str) -> &'static CircuitBreaker {
+        let defaults = &T::__CB_DEFAULTS;
         let map = self.keyed.get_or_init(Default::default);
-        if let Some(found) = map.read().unwrap_or_else(PoisonError::into_inner).get(key) {
+        let found = map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(defaults.name)
+            .and_then(|keys| keys.get(key).copied());
+        if let Some(found) = found {
             return found;
         }
-        let defaults = &T::__CB_DEFAULTS;
         let breaker = resolve(&format!("{}/{key}", defaults.name), defaults.settings, self.settings);
         let mut map = map.write().unwrap_or_else(PoisonError::into_inner);
-        map.entry(key.into()).or_insert(breaker)
+        map.entry(defaults.name)
+            .or_default()
+            .entry(key.into())
+            .or_insert(breaker)
     }
+}
+
+/// Whether two names are the same (one pointer comparison when they share their bytes).
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    core::ptr::eq(a, b) || a == b
 }
 
 /// The global registry's breaker for `name` with struct- then method-level settings.

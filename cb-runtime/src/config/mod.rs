@@ -38,7 +38,7 @@ pub(crate) use reload::discover_or_report;
 pub use reload::{Changes, LoadReport, Watcher, env_problems, load, load_into, watch, watch_every};
 pub(crate) use resolve::Base;
 pub use resolve::{Explained, Explanation, Level, env_var};
-pub use setting::Setting;
+pub use setting::{Setting, Toggle};
 pub use source::ConfigSource;
 
 use std::fmt;

@@ -48,6 +48,45 @@ pub enum Setting {
     SuccessThreshold(u32),
     /// `half_open_max_wait`.
     HalfOpenMaxWait(Duration),
+    /// `"off"` for a key that can be turned off.
+    Off(Toggle),
+}
+
+/// A key that `"off"` turns off, in every source (builder, macro, file, environment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Toggle {
+    /// `consecutive_failures`.
+    ConsecutiveFailures,
+    /// `failure_rate_threshold`.
+    FailureRateThreshold,
+    /// `slow_call_rate_threshold`.
+    SlowCallRateThreshold,
+    /// `half_open_max_wait` (off: probes are waited for).
+    HalfOpenMaxWait,
+}
+
+impl Toggle {
+    /// The key, as written in configuration.
+    pub fn key(self) -> &'static str {
+        match self {
+            Toggle::ConsecutiveFailures => "consecutive_failures",
+            Toggle::FailureRateThreshold => "failure_rate_threshold",
+            Toggle::SlowCallRateThreshold => "slow_call_rate_threshold",
+            Toggle::HalfOpenMaxWait => "half_open_max_wait",
+        }
+    }
+
+    /// The key named `key`, if it can be turned off.
+    pub fn of_key(key: &str) -> Option<Toggle> {
+        [
+            Toggle::ConsecutiveFailures,
+            Toggle::FailureRateThreshold,
+            Toggle::SlowCallRateThreshold,
+            Toggle::HalfOpenMaxWait,
+        ]
+        .into_iter()
+        .find(|t| t.key() == key)
+    }
 }
 
 impl Setting {
@@ -68,6 +107,7 @@ impl Setting {
             Setting::HalfOpenMaxCalls(_) => "half_open_max_calls",
             Setting::SuccessThreshold(_) => "success_threshold",
             Setting::HalfOpenMaxWait(_) => "half_open_max_wait",
+            Setting::Off(t) => t.key(),
         }
     }
 
@@ -92,6 +132,10 @@ impl Setting {
             Setting::HalfOpenMaxCalls(n) => config.half_open_max_calls = n,
             Setting::SuccessThreshold(n) => config.success_threshold = n,
             Setting::HalfOpenMaxWait(d) => config.half_open_max_wait = Some(d),
+            Setting::Off(Toggle::ConsecutiveFailures) => config.consecutive_failures = None,
+            Setting::Off(Toggle::FailureRateThreshold) => config.failure_rate_threshold = None,
+            Setting::Off(Toggle::SlowCallRateThreshold) => config.slow_call_rate_threshold = None,
+            Setting::Off(Toggle::HalfOpenMaxWait) => config.half_open_max_wait = None,
         }
     }
 }
@@ -100,7 +144,7 @@ impl Setting {
     /// Checks the value against its key's rule; the rule broken, if any.
     pub fn check(&self) -> Result<(), &'static str> {
         let ok = match *self {
-            Setting::Preset(_) => true,
+            Setting::Preset(_) | Setting::Off(_) => true,
             Setting::ConsecutiveFailures(n) | Setting::MinimumCalls(n) => n >= 1,
             Setting::FailureRateThreshold(r) | Setting::SlowCallRateThreshold(r) => r > 0.0 && r <= 1.0,
             Setting::SlowCallDuration(d)
@@ -126,6 +170,7 @@ impl Setting {
             | Setting::OpenTimeout(_)
             | Setting::MaxOpenTimeout(_)
             | Setting::HalfOpenMaxWait(_) => "must be positive",
+            Setting::Off(_) => "\"off\" turns the key off",
             Setting::Window(Window::Count(_)) => "a count window must hold 1..=65535 calls",
             Setting::Window(Window::Time(_)) => "a time window must be between 10ms and 10m",
             Setting::BackoffMultiplier(_) => "must be in [1.0, 100.0]",
@@ -138,6 +183,7 @@ impl Setting {
     pub fn value_text(&self) -> String {
         match self {
             Setting::Preset(p) => format!("{:?}", p.name()),
+            Setting::Off(_) => "\"off\"".to_owned(),
             Setting::ConsecutiveFailures(n)
             | Setting::MinimumCalls(n)
             | Setting::HalfOpenMaxCalls(n)

@@ -1,0 +1,14 @@
+use cb_runtime::{circuit_breaker, Rejected};
+
+#[derive(Debug)]
+pub struct Error;
+impl From<Rejected> for Error {
+    fn from(_: Rejected) -> Self { Error }
+}
+
+#[circuit_breaker(name = "x", fallback = cached)]
+pub fn f(id: u32) -> Result<u32, Error> { Ok(id) }
+
+fn cached(id: u32, _cause: cb_runtime::CallError<std::io::Error>) -> Result<u32, Error> { Ok(id) }
+
+fn main() {}

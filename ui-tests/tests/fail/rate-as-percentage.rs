@@ -1,0 +1,12 @@
+use cb_runtime::{circuit_breaker, Rejected};
+
+#[derive(Debug)]
+pub struct Error;
+impl From<Rejected> for Error {
+    fn from(_: Rejected) -> Self { Error }
+}
+
+#[circuit_breaker(name = "x", failure_rate_threshold = 50%)]
+pub fn f() -> Result<(), Error> { Ok(()) }
+
+fn main() {}
