@@ -5,9 +5,9 @@
 //! benchmark polls one future that runs the calls in a loop, with a no-op waker (no executor in
 //! the measurement).
 //!
-//! Groups: `async_closed_success` (every call succeeds), `async_closed_failure` (every call
-//! fails, thresholds high enough that nothing trips), `async_two_threads` (two threads on one
-//! breaker, 10 % failures; per call).
+//! Groups: `async_closed_success` (every call succeeds), `async_closed_mixed` (every other call
+//! fails, thresholds high enough that nothing trips), `async_threads_10pct_failures` (one, then
+//! two threads on one breaker; per call).
 
 use cb_runtime::{BreakerConfig, CircuitBreaker, CircuitProtected, Rejected, Window, circuit_breaker};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -38,8 +38,8 @@ async fn work(i: u64) -> Result<u64, u64> {
 }
 
 #[inline(never)]
-async fn fail(i: u64) -> Result<u64, u64> {
-    if black_box(i) != u64::MAX { Err(i) } else { Ok(i) }
+async fn every_other_fails(i: u64) -> Result<u64, u64> {
+    if black_box(i).is_multiple_of(2) { Err(i) } else { Ok(i) }
 }
 
 #[inline(never)]
@@ -67,7 +67,7 @@ fn consecutive() -> BreakerConfig {
 fn count_window() -> BreakerConfig {
     BreakerConfig::builder()
         .no_consecutive_failures()
-        .failure_rate_threshold(1.0)
+        .failure_rate_threshold(0.9)
         .window(Window::Count(100))
         .build()
         .unwrap()
@@ -76,7 +76,7 @@ fn count_window() -> BreakerConfig {
 fn time_window() -> BreakerConfig {
     BreakerConfig::builder()
         .no_consecutive_failures()
-        .failure_rate_threshold(1.0)
+        .failure_rate_threshold(0.9)
         .build()
         .unwrap()
 }
@@ -121,7 +121,7 @@ impl KeyedClient {
 
 fn recloser_ring() -> recloser::AsyncRecloser {
     recloser::Recloser::custom()
-        .error_rate(1.0)
+        .error_rate(0.9)
         .closed_len(100)
         .open_wait(HOUR)
         .build()
@@ -176,22 +176,26 @@ fn async_closed_success(c: &mut Criterion) {
     g.finish();
 }
 
-fn async_closed_failure(c: &mut Criterion) {
-    let mut g = c.benchmark_group("async_closed_failure");
+fn async_closed_mixed(c: &mut Criterion) {
+    let mut g = c.benchmark_group("async_closed_mixed");
     g.throughput(Throughput::Elements(1));
-    let api = CircuitBreaker::new("bench-async-api-fail", consecutive());
-    let api_count = CircuitBreaker::new("bench-async-api-count-fail", count_window());
-    let api_time = CircuitBreaker::new("bench-async-api-time-fail", time_window());
+    let api = CircuitBreaker::new("bench-async-api-mixed", consecutive());
+    let api_count = CircuitBreaker::new("bench-async-api-count-mixed", count_window());
+    let api_time = CircuitBreaker::new("bench-async-api-time-mixed", time_window());
     let rc = recloser_ring();
     let fs = failsafe_consecutive();
-    bench!(g, "bare", |i| fail(i).await);
-    bench!(g, "cb_api_consecutive", |i| api.call(async || fail(i).await).await);
-    bench!(g, "cb_api_count_window", |i| api_count
-        .call(async || fail(i).await)
+    bench!(g, "bare", |i| every_other_fails(i).await);
+    bench!(g, "cb_api_consecutive", |i| api
+        .call(async || every_other_fails(i).await)
         .await);
-    bench!(g, "cb_api_time_window", |i| api_time.call(async || fail(i).await).await);
-    bench!(g, "recloser_async", |i| rc.call(fail(i)).await);
-    bench!(g, "failsafe_futures", |i| fs.call(fail(i)).await);
+    bench!(g, "cb_api_count_window", |i| api_count
+        .call(async || every_other_fails(i).await)
+        .await);
+    bench!(g, "cb_api_time_window", |i| api_time
+        .call(async || every_other_fails(i).await)
+        .await);
+    bench!(g, "recloser_async", |i| rc.call(every_other_fails(i)).await);
+    bench!(g, "failsafe_futures", |i| fs.call(every_other_fails(i)).await);
     g.finish();
 }
 
@@ -248,5 +252,5 @@ fn async_two_threads(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, async_closed_success, async_closed_failure, async_two_threads);
+criterion_group!(benches, async_closed_success, async_closed_mixed, async_two_threads);
 criterion_main!(benches);
