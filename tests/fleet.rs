@@ -283,7 +283,7 @@ async fn malformed_data_is_reported_not_fatal() {
     let client = redis::Client::open(redis.url.as_str()).unwrap();
     let mut con = client.get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("SET")
-        .arg(format!("cb:{name}:payments:open"))
+        .arg(format!("cb:{name}:payments:state"))
         .arg("not:a:number:at all")
         .arg("PX")
         .arg(60_000)
@@ -404,7 +404,7 @@ async fn redis_stopped_and_restarted_mid_test() {
         events
             .drain()
             .iter()
-            .any(|e| matches!(e, Event::FleetReport { message } if message.contains("unreachable")))
+            .any(|e| matches!(e, Event::FleetReport { message } if message.contains("cannot be used")))
     );
     trip(&a.breaker);
     assert_eq!(b.breaker.state(), State::Closed, "no fleet: b decides alone");

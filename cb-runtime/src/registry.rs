@@ -45,6 +45,8 @@ pub struct Registry {
     source: RwLock<Arc<ConfigSource>>,
     clock: Clock,
     events: Arc<EventBus>,
+    /// The fleets this registry is attached to: (fleet, breaker glob).
+    fleets: RwLock<Vec<(String, String)>>,
 }
 
 /// A registered breaker and what its configuration is built on.
@@ -86,6 +88,7 @@ impl Registry {
             source: RwLock::default(),
             clock: clock.into(),
             events: Arc::default(),
+            fleets: RwLock::default(),
         }
     }
 
@@ -181,7 +184,44 @@ impl Registry {
             },
             |e| e.base.clone(),
         );
-        self.config_source().resolve(name, &base)
+        let mut explained = self.config_source().resolve(name, &base);
+        explained.notes = self.fleet_notes(name, &explained.config);
+        explained
+    }
+
+    /// What the fleets this breaker is shared with do and do not decide.
+    fn fleet_notes(&self, name: &str, config: &BreakerConfig) -> Vec<String> {
+        let fleets = self.fleets.read().unwrap_or_else(PoisonError::into_inner);
+        fleets
+            .iter()
+            .filter(|(_, glob)| glob_match(glob, name))
+            .map(|(fleet, _)| match config.window {
+                crate::Window::Count(n) => format!(
+                    "shared with fleet `{fleet}`: trips, open waits and probes are shared, but the count window \
+                     (last {n} calls) is judged on this instance's calls only, never the fleet's"
+                ),
+                crate::Window::Time(_) => format!(
+                    "shared with fleet `{fleet}`: trips, open waits and probes are shared, and the failure rate \
+                     is judged over the whole fleet's calls of the time window"
+                ),
+            })
+            .collect()
+    }
+
+    /// Records that breakers matching `glob` are shared with `fleet` (for `explain`).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn mark_fleet_attached(&self, fleet: &str, glob: &str) {
+        let mut fleets = self.fleets.write().unwrap_or_else(PoisonError::into_inner);
+        fleets.push((fleet.to_owned(), glob.to_owned()));
+    }
+
+    /// Forgets one attachment of breakers matching `glob`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn mark_fleet_detached(&self, glob: &str) {
+        let mut fleets = self.fleets.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = fleets.iter().position(|(_, g)| g == glob) {
+            fleets.remove(at);
+        }
     }
 
     /// Switches to `source` and applies the changed thresholds to every registered breaker,

@@ -88,6 +88,8 @@ pub struct Explanation {
     pub keys: Vec<Explained>,
     /// Problems skipped while resolving (bad environment variables).
     pub problems: Vec<FileError>,
+    /// What else decides this breaker's behaviour (a fleet it is shared with).
+    pub notes: Vec<String>,
 }
 
 impl fmt::Display for Explanation {
@@ -98,6 +100,9 @@ impl fmt::Display for Explanation {
         }
         for p in &self.problems {
             writeln!(f, "  ignored: {p}")?;
+        }
+        for n in &self.notes {
+            writeln!(f, "  note: {n}")?;
         }
         Ok(())
     }
@@ -231,6 +236,7 @@ pub(crate) fn resolve(name: &str, base: &Base, file: Option<&FileConfig>, env: b
         config: r.config,
         keys,
         problems,
+        notes: Vec::new(),
     }
 }
 

@@ -1,63 +1,106 @@
-//! The fleet's keys and values in Redis.
-//!
-//! - `cb:{fleet}:{name}:open` = `{opened_at_ms}:{open_until_ms}:{instance_hex}`
-//! - `cb:{fleet}:{name}:closed` = `{closed_at_ms}:{instance_hex}`
-//! - `cb:{fleet}:{name}:probe` = `{instance_hex}` (the probe lease)
-//!
-//! Times are Unix milliseconds; the latest of `opened_at` and `closed_at` wins.
+//! The fleet's keys and the values of its `state` key (the protocol is described in the
+//! module docs of [`fleet`](super)).
 
-/// A fleet event read back from Redis.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FleetState {
-    Open { at: u64, until: u64, instance: u64 },
-    Closed { at: u64, instance: u64 },
+/// The keys of one breaker in one fleet.
+pub(crate) struct Keys {
+    pub(crate) state: String,
+    pub(crate) seq: String,
+    pub(crate) wait: String,
+    pub(crate) probe: String,
+    prefix: String,
 }
 
-impl FleetState {
-    pub(crate) fn at(&self) -> u64 {
+impl Keys {
+    pub(crate) fn new(fleet: &str, name: &str) -> Keys {
+        let prefix = format!("cb:{fleet}:{name}:");
+        Keys {
+            state: format!("{prefix}state"),
+            seq: format!("{prefix}seq"),
+            wait: format!("{prefix}wait"),
+            probe: format!("{prefix}probe"),
+            prefix,
+        }
+    }
+
+    /// `cb:{fleet}:{name}:`; the outcome buckets are `{prefix}w:{second}:{s|f}` (successes,
+    /// failures of Redis second `second`), built in the outcomes script.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+/// An event published in a `state` key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Published {
+    /// `open:{seq}:{wait_ms}:{instance}`: the instance tripped and waits `wait_ms`.
+    Open { seq: u64, wait_ms: u64, instance: u64 },
+    /// `closed:{seq}:{instance}`: the instance's probe closed the breaker.
+    Closed { seq: u64, instance: u64 },
+}
+
+impl Published {
+    pub(crate) fn instance(&self) -> u64 {
         match self {
-            FleetState::Open { at, .. } | FleetState::Closed { at, .. } => *at,
+            Published::Open { instance, .. } | Published::Closed { instance, .. } => *instance,
+        }
+    }
+
+    pub(crate) fn seq(&self) -> u64 {
+        match self {
+            Published::Open { seq, .. } | Published::Closed { seq, .. } => *seq,
         }
     }
 }
 
-pub(crate) fn key(fleet: &str, name: &str, what: &str) -> String {
-    format!("cb:{fleet}:{name}:{what}")
-}
+/// The largest integer a Lua script handles exactly (Redis scripts count in doubles).
+const MAX_SEQ: u64 = 1 << 53;
 
-pub(crate) fn open_value(at: u64, until: u64, instance: u64) -> String {
-    format!("{at}:{until}:{instance:016x}")
-}
-
-pub(crate) fn closed_value(at: u64, instance: u64) -> String {
-    format!("{at}:{instance:016x}")
-}
-
+/// The value of an instance id (the `probe` lease, the last field of `state`).
 pub(crate) fn instance_value(instance: u64) -> String {
     format!("{instance:016x}")
 }
 
-/// Parses an `open` value; `Err` describes what is malformed.
-pub(crate) fn parse_open(value: &str) -> Result<FleetState, String> {
-    let mut parts = value.split(':');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(at), Some(until), Some(instance), None) => Ok(FleetState::Open {
-            at: at.parse().map_err(|_| format!("bad opened_at in {value:?}"))?,
-            until: until.parse().map_err(|_| format!("bad open_until in {value:?}"))?,
-            instance: u64::from_str_radix(instance, 16).map_err(|_| format!("bad instance in {value:?}"))?,
+/// Parses a `state` value; `Err` says what is wrong with it.
+pub(crate) fn parse_state(value: &str) -> Result<Published, String> {
+    let fields: Vec<&str> = value.splitn(5, ':').collect();
+    match fields.as_slice() {
+        ["open", seq, wait, instance] => Ok(Published::Open {
+            seq: parse_seq(seq)?,
+            wait_ms: wait
+                .parse()
+                .ok()
+                .filter(|w| *w > 0)
+                .ok_or_else(|| format!("wait_ms {:?} is not a positive integer", shown(wait)))?,
+            instance: parse_instance(instance)?,
         }),
-        _ => Err(format!("expected opened_at:open_until:instance, found {value:?}")),
+        ["closed", seq, instance] => Ok(Published::Closed {
+            seq: parse_seq(seq)?,
+            instance: parse_instance(instance)?,
+        }),
+        _ => Err("expected open:{seq}:{wait_ms}:{instance} or closed:{seq}:{instance}".into()),
     }
 }
 
-/// Parses a `closed` value.
-pub(crate) fn parse_closed(value: &str) -> Result<FleetState, String> {
-    match value.split_once(':') {
-        Some((at, instance)) if !instance.contains(':') => Ok(FleetState::Closed {
-            at: at.parse().map_err(|_| format!("bad closed_at in {value:?}"))?,
-            instance: u64::from_str_radix(instance, 16).map_err(|_| format!("bad instance in {value:?}"))?,
-        }),
-        _ => Err(format!("expected closed_at:instance, found {value:?}")),
+/// Parses a `seq` (of `state`, or the value of `wait`).
+pub(crate) fn parse_seq(seq: &str) -> Result<u64, String> {
+    seq.parse()
+        .ok()
+        .filter(|s| (1..=MAX_SEQ).contains(s))
+        .ok_or_else(|| format!("seq {:?} is not an integer in 1..=2^53", shown(seq)))
+}
+
+fn parse_instance(instance: &str) -> Result<u64, String> {
+    (instance.len() == 16 && instance.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| u64::from_str_radix(instance, 16).ok())
+        .flatten()
+        .ok_or_else(|| format!("instance {:?} is not 16 hex digits", shown(instance)))
+}
+
+/// At most 40 characters of a value read from Redis, for a report.
+pub(crate) fn shown(value: &str) -> String {
+    match value.char_indices().nth(40) {
+        Some((at, _)) => format!("{}...", &value[..at]),
+        None => value.to_owned(),
     }
 }
 
@@ -66,22 +109,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_round_trip_and_garbage_is_an_error() {
+    fn values_parse_and_garbage_is_an_error() {
+        let id = instance_value(0xabc);
         assert_eq!(
-            parse_open(&open_value(5, 9, 0xabc)),
-            Ok(FleetState::Open {
-                at: 5,
-                until: 9,
+            parse_state(&format!("open:5:900:{id}")),
+            Ok(Published::Open {
+                seq: 5,
+                wait_ms: 900,
                 instance: 0xabc
             })
         );
         assert_eq!(
-            parse_closed(&closed_value(7, 1)),
-            Ok(FleetState::Closed { at: 7, instance: 1 })
+            parse_state(&format!("closed:7:{id}")),
+            Ok(Published::Closed {
+                seq: 7,
+                instance: 0xabc
+            })
         );
-        assert!(parse_open("garbage").is_err());
-        assert!(parse_open("1:2:zz").is_err());
-        assert!(parse_closed("x:1").is_err());
-        assert!(parse_closed("1:2:3").is_err());
+        for bad in [
+            "garbage",
+            "",
+            "open:1:2:zz",
+            "open:0:5:0000000000000abc",
+            "open:1:0:0000000000000abc",
+            "open:1:-5:0000000000000abc",
+            "open:1:5:abc",
+            "open:1:5:0000000000000abc:extra",
+            "open:9007199254740993:5:0000000000000abc",
+            "closed:x:0000000000000abc",
+            "closed:1:2:3",
+            "closed:1:+000000000000abc",
+        ] {
+            assert!(parse_state(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn reports_show_a_bounded_prefix() {
+        let huge = "x".repeat(1 << 20);
+        assert_eq!(shown(&huge).len(), 43);
+        assert_eq!(shown("ünïcødé"), "ünïcødé");
+        let err = parse_state(&format!("open:{huge}:1:1")).unwrap_err();
+        assert!(err.len() < 200, "{err}");
     }
 }

@@ -1,6 +1,6 @@
-//! Fleet-shared breaker state through Redis (feature `redis`): a fleet of instances agrees on
-//! which breakers are open, and one instance at a time probes a recovering backend. Redis is
-//! never on the call path.
+//! Fleet-shared breaker state through Redis (feature `redis`; `rediss://` with feature
+//! `redis-tls`): a fleet of instances agrees on which breakers are open, and one instance at
+//! a time probes a recovering backend. Redis is never on the call path.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), cb_runtime::fleet::FleetError> {
@@ -12,28 +12,67 @@
 //! # }
 //! ```
 //!
-//! A background task (on the current tokio runtime) syncs every `sync_interval`:
-//! - outcomes are published in batches (per-second buckets of successes and failures), and a
-//!   breaker with a time window also judges its failure rate over the whole fleet's calls, so
-//!   instances that each see too few calls still trip together;
-//! - a breaker that trips here is published (`cb:{fleet}:{name}:open` with its open-until);
-//!   the other instances adopt Open with the same deadline at their next sync;
-//! - when the open wait has passed, an instance probes only while it holds the fleet's probe
-//!   lease (`cb:{fleet}:{name}:probe`, `SET NX` with a TTL); the others keep rejecting until the
-//!   probe decides, then adopt Closed (`cb:{fleet}:{name}:closed`) or the new open-until;
-//! - Redis slow, down, restarted or flushed: every Redis operation has a timeout, the instance
-//!   keeps deciding on local state alone (probes are no longer held off), reports it once, and
-//!   resynchronises when Redis answers again. Keys expire; a malformed value is reported and
-//!   ignored.
+//! # Protocol
+//!
+//! No instance's wall clock is part of the protocol: durations travel as Redis TTLs (`PX`),
+//! order comes from a Redis-side counter, and each instance converts what it reads to its own
+//! monotonic clock when it reads it. Every value read from Redis is input, checked before use.
+//!
+//! Keys of breaker `{name}` in fleet `{fleet}` (all strings):
+//!
+//! | key | value | TTL | written by |
+//! |---|---|---|---|
+//! | `cb:{fleet}:{name}:seq` | an integer | 2 × `key_ttl` | the publish script only (`INCR`; seeded from Redis `TIME` in ms when missing or not an integer, so it never goes back after a flush) |
+//! | `cb:{fleet}:{name}:state` | `open:{seq}:{wait_ms}:{instance}` or `closed:{seq}:{instance}` | `key_ttl` (+ the wait) | the publish script: an instance whose own breaker tripped (open) or whose own probe closed it (closed) |
+//! | `cb:{fleet}:{name}:wait` | `{seq}` | the open wait left (`PX wait_ms`) | the publish script, with an `open` state; deleted with a `closed` one |
+//! | `cb:{fleet}:{name}:probe` | `{instance}` (16 hex digits) | `lease_ttl` | the lease script: the one instance allowed to probe |
+//! | `cb:{fleet}:{name}:w:{second}:{s\|f}` | successes / failures | window + 10 s | every instance (`INCRBY`), `{second}` from Redis `TIME` |
+//!
+//! What an instance trusts, at every sync (`sync_interval`):
+//! - **State**: one read-only script (`EVAL_RO`, so it works on a read-only replica and under
+//!   `maxmemory`) returns the type and value of `state` and `wait` and the `PTTL` of `wait`. A
+//!   `state` value different from the last one this instance saw, written by another instance,
+//!   is adopted: `closed` closes an Open / HalfOpen breaker; `open` opens it for the `PTTL` of
+//!   `wait` (only if `wait` holds the same `seq`), capped at the adopter's own
+//!   `max_open_timeout`, counted from the moment of the read on the adopter's monotonic clock.
+//!   Malformed values, a `wait` without TTL, a declared wait above the adopter's
+//!   `max_open_timeout`, and keys of the wrong type are reported and ignored.
+//! - **Order**: the last write to `state` wins in Redis; `seq` only makes every publication
+//!   distinct, so a reader needs no clock to tell a new event from one it has seen.
+//! - **Probe lease**: when an Open breaker's wait has passed, the instance runs the lease script:
+//!   it takes a missing lease, renews its own, repairs (takes) a lease holding anything but an
+//!   instance id or a key of the wrong type, and trims a lease without TTL or with a TTL longer
+//!   than `lease_ttl` to `lease_ttl`. No value in Redis blocks probing past one lease TTL.
+//! - **Outcomes**: a breaker with a time window publishes its new outcomes into per-second
+//!   buckets keyed by Redis `TIME` and judges its failure rate over the fleet's calls.
+//!   **Count windows are not judged by the fleet**: a breaker with `window = count(n)` trips on
+//!   its own calls only; its trips, waits and probes are still shared. `Registry::explain` says
+//!   so for every fleet-attached breaker with a count window.
+//!
+//! Faults: every Redis operation has a timeout (`op_timeout`). Redis unreachable or refusing
+//! the connection (wrong password included): every breaker decides locally; this is reported
+//! at attach (the first sync runs at once) and again on every change of condition, never per
+//! sync. Redis answering but refusing writes (`OOM`, `READONLY`): reported once; reads and
+//! adoption go on, probing is decided locally, and a trip not yet published is published as
+//! soon as writes work. A wrong-typed or malformed key concerns its breaker only. Every report
+//! is an [`Event::FleetReport`](crate::Event::FleetReport), a line on stderr, and an entry in
+//! [`Fleet::problems`] while it lasts. No report, error or `Debug` output contains the Redis
+//! password.
 
 mod agent;
+mod conditions;
+mod errors;
 mod keys;
+mod scripts;
+mod secret;
+mod wall;
 
 use crate::Registry;
+use conditions::Problems;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// How an instance joins a fleet.
 #[derive(Clone, Debug)]
@@ -51,6 +90,12 @@ pub struct FleetConfig {
     pub key_ttl: Duration,
     /// The longest any Redis operation may take before Redis counts as down (default 250ms).
     pub op_timeout: Duration,
+    /// The wall clock of this instance: it only seeds the instance id, never the protocol.
+    pub wall_clock: fn() -> SystemTime,
+    /// PEM root certificate(s) trusted for `rediss://` instead of the system's (feature
+    /// `redis-tls`).
+    #[cfg(feature = "redis-tls")]
+    pub tls_root_cert: Option<Vec<u8>>,
 }
 
 impl FleetConfig {
@@ -63,6 +108,9 @@ impl FleetConfig {
             lease_ttl: Duration::from_secs(5),
             key_ttl: Duration::from_secs(600),
             op_timeout: Duration::from_millis(250),
+            wall_clock: SystemTime::now,
+            #[cfg(feature = "redis-tls")]
+            tls_root_cert: None,
         }
     }
 
@@ -84,14 +132,34 @@ impl FleetConfig {
         self
     }
 
+    /// Fleet keys outlive their state by `ttl`.
+    pub fn key_ttl(mut self, ttl: Duration) -> Self {
+        self.key_ttl = ttl;
+        self
+    }
+
     /// Redis operations time out after `timeout`.
     pub fn op_timeout(mut self, timeout: Duration) -> Self {
         self.op_timeout = timeout;
         self
     }
+
+    /// Reads wall time from `clock` (tests skew it to show the protocol does not care).
+    pub fn wall_clock(mut self, clock: fn() -> SystemTime) -> Self {
+        self.wall_clock = clock;
+        self
+    }
+
+    /// Trusts the PEM certificate(s) `pem` for `rediss://` (feature `redis-tls`).
+    #[cfg(feature = "redis-tls")]
+    pub fn tls_root_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_cert = Some(pem.into());
+        self
+    }
 }
 
-/// Joining a fleet failed before any Redis traffic (a bad URL, or no tokio runtime).
+/// Joining a fleet failed before any Redis traffic (a bad URL, TLS without the feature, or no
+/// tokio runtime). The message never contains the URL's password.
 #[derive(Debug)]
 pub struct FleetError(String);
 
@@ -109,31 +177,68 @@ impl std::error::Error for FleetError {}
 pub struct Fleet {
     instance: u64,
     connected: Arc<AtomicBool>,
+    problems: Problems,
     task: tokio::task::JoinHandle<()>,
     registry: &'static Registry,
+    glob: String,
 }
 
-/// Joins `registry` to the fleet of `config` through Redis at `url`. Connecting happens in
-/// the background; until Redis answers, breakers decide locally.
+/// Joins `registry` to the fleet of `config` through Redis at `url` (`redis://` or, with
+/// feature `redis-tls`, `rediss://`). Connecting happens in the background, starting at once;
+/// until Redis answers, breakers decide locally, and a Redis that cannot be used is reported.
 pub fn attach(registry: &'static Registry, url: &str, config: FleetConfig) -> Result<Fleet, FleetError> {
-    let client = redis::Client::open(url).map_err(|e| FleetError(format!("invalid Redis URL `{url}`: {e}")))?;
+    let redacted = secret::redact_url(url);
+    let client = open_client(url, &config).map_err(|e| {
+        FleetError(format!(
+            "invalid Redis URL `{redacted}`: {}",
+            secret::scrub(&e.to_string(), url)
+        ))
+    })?;
     let runtime =
         tokio::runtime::Handle::try_current().map_err(|_| FleetError("fleet::attach needs a tokio runtime".into()))?;
-    let instance = agent::instance_id();
+    let instance = wall::instance_id(config.wall_clock);
     let connected = Arc::new(AtomicBool::new(false));
+    let problems = Problems::default();
+    registry.mark_fleet_attached(&config.fleet, &config.breakers);
+    let glob = config.breakers.clone();
     let task = runtime.spawn(agent::run(agent::Agent::new(
         registry,
         client,
+        secret::Secrets::of(url, redacted),
         config,
         instance,
         connected.clone(),
+        problems.clone(),
     )));
     Ok(Fleet {
         instance,
         connected,
+        problems,
         task,
         registry,
+        glob,
     })
+}
+
+fn open_client(url: &str, config: &FleetConfig) -> Result<redis::Client, redis::RedisError> {
+    if url.starts_with("rediss://") && !cfg!(feature = "redis-tls") {
+        return Err(redis::RedisError::from((
+            redis::ErrorKind::InvalidClientConfig,
+            "rediss:// needs the cb-runtime feature `redis-tls`",
+        )));
+    }
+    #[cfg(feature = "redis-tls")]
+    if let Some(pem) = &config.tls_root_cert {
+        return redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.clone()),
+            },
+        );
+    }
+    let _ = config;
+    redis::Client::open(url)
 }
 
 impl Fleet {
@@ -146,11 +251,18 @@ impl Fleet {
     pub fn connected(&self) -> bool {
         self.connected.load(Ordering::Acquire)
     }
+
+    /// The conditions in force right now (Redis unreachable, writes refused, malformed or
+    /// wrong-typed keys...), each as it was reported; empty when all is well.
+    pub fn problems(&self) -> Vec<String> {
+        self.problems.list()
+    }
 }
 
 impl Drop for Fleet {
     fn drop(&mut self) {
         self.task.abort();
+        self.registry.mark_fleet_detached(&self.glob);
         for name in self.registry.names() {
             if let Some(b) = self.registry.get(name) {
                 b.set_may_probe(true);
