@@ -3,109 +3,12 @@
 //! (`.ci/run` installs redis-server where it is missing). Several registries in this process
 //! stand for instances.
 
-use cb_runtime::fleet::{self, Fleet, FleetConfig};
-use cb_runtime::{BreakerConfig, CircuitBreaker, Event, ManualClock, Registry, State};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod fleet_support;
 
-/// A Redis for one test, and the private server behind it if the test had to start one.
-struct TestRedis {
-    url: String,
-    _server: Option<RedisServer>,
-}
-
-async fn test_redis() -> TestRedis {
-    if let Ok(url) = std::env::var("CB_TEST_REDIS_URL") {
-        return TestRedis { url, _server: None };
-    }
-    let default = "redis://127.0.0.1:6379".to_string();
-    if redis::Client::open(default.as_str())
-        .and_then(|c| c.get_connection())
-        .is_ok()
-    {
-        return TestRedis {
-            url: default,
-            _server: None,
-        };
-    }
-    let server = RedisServer::start(free_port());
-    server.ready().await;
-    TestRedis {
-        url: format!("redis://127.0.0.1:{}", server.port),
-        _server: Some(server),
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos() ^ fastish_random()
-    )
-}
-
-fn fastish_random() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-}
-
-struct Instance {
-    clock: ManualClock,
-    registry: &'static Registry,
-    breaker: Arc<CircuitBreaker>,
-    fleet: Fleet,
-}
-
-fn instance(fleet_name: &str, url: &str) -> Instance {
-    let config = BreakerConfig::builder()
-        .consecutive_failures(3)
-        .jitter(0.0)
-        .success_threshold(1)
-        .build()
-        .unwrap();
-    instance_with(fleet_name, url, config)
-}
-
-fn instance_with(fleet_name: &str, url: &str, config: BreakerConfig) -> Instance {
-    let clock = ManualClock::new();
-    let registry: &'static Registry = Box::leak(Box::new(Registry::with_clock(clock.clone())));
-    let breaker = registry.breaker("payments", &config);
-    let fleet = fleet::attach(
-        registry,
-        url,
-        FleetConfig::new(fleet_name).sync_interval(Duration::from_millis(20)),
-    )
-    .unwrap();
-    Instance {
-        clock,
-        registry,
-        breaker,
-        fleet,
-    }
-}
-
-async fn eventually(what: &str, within: Duration, mut check: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < within, "{what} did not happen within {within:?}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    start.elapsed()
-}
-
-fn trip(b: &CircuitBreaker) {
-    for _ in 0..3 {
-        b.try_acquire().unwrap().failure();
-    }
-    assert_eq!(b.state(), State::Open);
-}
+use cb_runtime::fleet::{self, FleetConfig};
+use cb_runtime::{BreakerConfig, Event, ManualClock, Registry, State};
+use fleet_support::*;
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fleet_opens_together_and_one_instance_probes() {
@@ -339,54 +242,11 @@ async fn no_call_awaits_a_redis_that_never_answers() {
     assert!(!i.fleet.connected());
 }
 
-struct RedisServer {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start(port: u16) -> RedisServer {
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (apt-get install redis-server; bash .ci/run does it)");
-        RedisServer { child, port }
-    }
-
-    async fn ready(&self) {
-        let url = format!("redis://127.0.0.1:{}", self.port);
-        eventually("redis-server answering", Duration::from_secs(10), || {
-            redis::Client::open(url.as_str())
-                .and_then(|c| c.get_connection())
-                .is_ok()
-        })
-        .await;
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_stopped_and_restarted_mid_test() {
     let port = free_port();
-    let server = RedisServer::start(port);
-    server.ready().await;
-    let url = format!("redis://127.0.0.1:{port}");
+    let server = RedisServer::start_on(port, &[]).await;
+    let url = server.url();
     let name = unique("fleet-restart");
     let (a, b) = (instance(&name, &url), instance(&name, &url));
     eventually("connecting", Duration::from_secs(5), || {
@@ -412,8 +272,7 @@ async fn redis_stopped_and_restarted_mid_test() {
     a.breaker.try_acquire().expect("a probes locally").success();
     trip(&a.breaker);
 
-    let server = RedisServer::start(port);
-    server.ready().await;
+    let server = RedisServer::start_on(port, &[]).await;
     eventually("reconnecting", Duration::from_secs(10), || {
         a.fleet.connected() && b.fleet.connected()
     })

@@ -45,8 +45,9 @@ impl Pass {
     }
 }
 
-/// Turns passes into reports: a condition is reported when it first fails and when it is next
-/// seen working without failing in the same pass; a condition not looked at stays as it was.
+/// Turns passes into reports: a condition is reported when it first fails, when it fails
+/// differently (another message), and when it is next seen working without failing in the same
+/// pass; a condition not looked at stays as it was.
 pub(crate) struct Conditions {
     problems: Problems,
 }
@@ -68,7 +69,7 @@ impl Conditions {
             }
         }
         for (key, message) in pass.failing {
-            if !active.contains_key(&key) {
+            if active.get(&key) != Some(&message) {
                 reports.push(message.clone());
                 active.insert(key, message);
             }
@@ -97,6 +98,10 @@ mod tests {
             assert!(c.apply(Pass::default()).is_empty(), "not looked at: unchanged");
         }
         assert_eq!(problems.list(), ["OOM"]);
+        let mut p = Pass::default();
+        p.fail("writes", "READONLY");
+        assert_eq!(c.apply(p), ["READONLY"], "a different failure is a change");
+        assert!(c.apply(failing()).len() == 1);
         let mut p = Pass::default();
         p.ok("writes");
         assert_eq!(c.apply(p), ["resolved: OOM"]);

@@ -1,18 +1,20 @@
 //! The Lua scripts of the protocol: each runs atomically in Redis, so a reader never sees a
-//! half-written event and a lease is repaired by exactly one instance.
+//! half-written event and a lease is repaired by exactly one instance. Each starts with a
+//! Redis 7 shebang: a writing script is refused whole, before it runs, when Redis is out of
+//! memory (without one, Redis lets a script that started with an allowed write go on with
+//! refused ones), and the read script is marked `no-writes` so replicas and a full Redis run it.
 
 /// Publishes an event. KEYS: state, seq, wait. ARGV: `open` or `closed`, wait_ms, instance,
 /// key_ttl_ms. Returns the event's seq. The seq comes from `INCR`; a missing seq key, or one
 /// holding anything but an integer, is seeded from Redis `TIME` in milliseconds, so a flush
 /// never sends it back to 1.
-pub(crate) const PUBLISH: &str = r"
+pub(crate) const PUBLISH: &str = r"#!lua
 local current = false
 if redis.call('TYPE', KEYS[2])['ok'] == 'string' then
   current = tonumber(redis.call('GET', KEYS[2]))
 end
 if not current or current ~= math.floor(current) or current < 0 or current > 9007199254740000 then
   local now = redis.call('TIME')
-  redis.call('DEL', KEYS[2])
   redis.call('SET', KEYS[2], string.format('%d', now[1] * 1000 + math.floor(now[2] / 1000)))
 end
 local seq = redis.call('INCR', KEYS[2])
@@ -31,7 +33,7 @@ return seq
 
 /// Reads an event (`EVAL_RO`: works on replicas and under `maxmemory`). KEYS: state, wait.
 /// Returns the type and value (or nil) of each key, then the `PTTL` of wait.
-pub(crate) const READ: &str = r"
+pub(crate) const READ: &str = r"#!lua flags=no-writes
 local out = {}
 for i, key in ipairs(KEYS) do
   local t = redis.call('TYPE', key)['ok']
@@ -46,7 +48,7 @@ return out
 /// Returns `{code, detail}`: 1 this instance holds the lease; 0 another instance does;
 /// 2 the key held something else (`detail`) and this instance took it; 3 the lease of another
 /// instance had no TTL or a longer one and was trimmed to lease_ms.
-pub(crate) const LEASE: &str = r"
+pub(crate) const LEASE: &str = r"#!lua
 local lease = tonumber(ARGV[2])
 local t = redis.call('TYPE', KEYS[1])['ok']
 if t == 'none' then
@@ -80,7 +82,7 @@ return {0, ''}
 ";
 
 /// Releases the lease if this instance holds it. KEYS: probe. ARGV: instance.
-pub(crate) const RELEASE: &str = r"
+pub(crate) const RELEASE: &str = r"#!lua
 if redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -90,7 +92,7 @@ return 0
 /// Adds outcomes and reads the fleet's window. KEYS: none. ARGV: prefix, window_s, keep_ms,
 /// successes, failures. Buckets are keyed by Redis `TIME` seconds. Returns
 /// `{successes, failures}` over the window (only counted if ARGV[6] is `1`).
-pub(crate) const OUTCOMES: &str = r"
+pub(crate) const OUTCOMES: &str = r"#!lua
 local now = tonumber(redis.call('TIME')[1])
 local prefix = ARGV[1]
 local window = tonumber(ARGV[2])

@@ -103,7 +103,11 @@ mod tests {
         assert_eq!(redact_url("redis://:hunter2@host:6379/0"), "redis://:***@host:6379/0");
         assert_eq!(redact_url("rediss://user:p%40ss@host"), "rediss://user:***@host");
         assert_eq!(redact_url("redis://host:6379"), "redis://host:6379");
-        assert_eq!(redact_url("redis://lone@host"), "redis://***@host", "a lone userinfo may be a password");
+        assert_eq!(
+            redact_url("redis://lone@host"),
+            "redis://***@host",
+            "a lone userinfo may be a password"
+        );
         let s = Secrets::of("redis://u:p%40ss@h", String::new());
         assert_eq!(s.scrub("bad p%40ss and p@ss"), "bad *** and ***");
         assert_eq!(scrub("nothing to hide", "redis://h"), "nothing to hide");
