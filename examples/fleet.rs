@@ -52,7 +52,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     while !fleet.iter().all(|i| i.fleet.connected()) {
         if start.elapsed() > Duration::from_secs(5) {
-            return Err(format!("no Redis answers at {url}: start one (bash .ci/run does) or set CB_REDIS_URL").into());
+            let problems = fleet[0].fleet.problems();
+            return Err(format!(
+                "Redis cannot be used ({problems:?}): start one (bash .ci/run does) or set CB_REDIS_URL"
+            )
+            .into());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

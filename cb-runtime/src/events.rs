@@ -116,7 +116,9 @@ pub enum Event {
         /// What changed, as `key: old -> new`.
         changes: Vec<String>,
     },
-    /// Fleet membership news (feature `redis`): connected, Redis unreachable, malformed data.
+    /// Fleet news (feature `redis`), once per change of condition: connected, Redis unusable,
+    /// writes refused, a malformed, out-of-range or wrong-typed key, a repaired lease, and each
+    /// condition's end (`resolved: ...`). Never contains the Redis password.
     FleetReport {
         /// What happened.
         message: String,

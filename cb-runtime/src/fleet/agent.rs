@@ -54,8 +54,8 @@ pub(crate) struct Agent {
     connected: Arc<AtomicBool>,
     conditions: Conditions,
     con: Option<MultiplexedConnection>,
-    seen: HashMap<&'static str, Seen>,
-    leases: HashSet<&'static str>,
+    seen: HashMap<String, Seen>,
+    leases: HashSet<String>,
 }
 
 pub(crate) async fn run(mut agent: Agent) {
@@ -121,6 +121,14 @@ impl Agent {
                 self.secrets.url
             ),
         );
+    }
+
+    /// What the agent remembers of breaker `name`.
+    fn seen_mut(&mut self, name: &str) -> &mut Seen {
+        if !self.seen.contains_key(name) {
+            self.seen.insert(name.to_owned(), Seen::default());
+        }
+        self.seen.get_mut(name).expect("inserted above")
     }
 
     fn shared(&self) -> Vec<Arc<CircuitBreaker>> {
@@ -200,7 +208,7 @@ impl Agent {
     }
 
     async fn sync_breaker(&mut self, b: &CircuitBreaker, pass: &mut Pass) -> Result<(), Down> {
-        let name = b.name();
+        let name: &str = b.name();
         let keys = Keys::new(&self.config.fleet, name);
         self.note_local_period(b);
         self.release_lease_if_done(b, &keys, pass).await?;
@@ -213,7 +221,7 @@ impl Agent {
     /// Turns a new local period (not adopted) into an event to publish.
     fn note_local_period(&mut self, b: &CircuitBreaker) {
         let (state, generation, adopted) = b.period();
-        let seen = self.seen.entry(b.name()).or_default();
+        let seen = self.seen_mut(b.name());
         let previous = seen.period.replace((state, generation));
         if previous.is_some_and(|(_, g)| g == generation) {
             return;
@@ -234,7 +242,8 @@ impl Agent {
             State::Open => b.open_remaining() == Some(Duration::ZERO),
             _ => false,
         };
-        if probing || !self.leases.remove(b.name()) {
+        let name: &str = b.name();
+        if probing || !self.leases.remove(name) {
             return Ok(());
         }
         let release = self
@@ -248,12 +257,12 @@ impl Agent {
             .await;
         match release {
             Ok(_) => Ok(()),
-            Err(failure) => self.settle(pass, b.name(), "lease release", failure),
+            Err(failure) => self.settle(pass, name, "lease release", failure),
         }
     }
 
     async fn publish_pending(&mut self, b: &CircuitBreaker, keys: &Keys, pass: &mut Pass) -> Result<(), Down> {
-        let name = b.name();
+        let name: &str = b.name();
         let Some(pending) = self.seen.get(name).and_then(|s| s.pending) else {
             return Ok(());
         };
@@ -281,7 +290,7 @@ impl Agent {
                 pass.ok("writes");
                 pass.ok(format!("refused:{name}:publish"));
                 let me = instance_value(self.instance);
-                let seen = self.seen.entry(name).or_default();
+                let seen = self.seen_mut(name);
                 seen.pending = None;
                 seen.last_value = Some(match pending {
                     Pending::Open => format!("open:{seq}:{wait_ms}:{me}"),
@@ -310,7 +319,7 @@ impl Agent {
     /// Reads the fleet's latest event for `b` and adopts it if it is news from another
     /// instance and every value checks out.
     async fn adopt(&mut self, b: &CircuitBreaker, keys: &Keys, pass: &mut Pass) -> Result<(), Down> {
-        let name = b.name();
+        let name: &str = b.name();
         let read = match self.read(keys).await {
             Ok(read) => read,
             Err(failure) => return self.settle(pass, name, "read", failure),
@@ -338,7 +347,7 @@ impl Agent {
         if self.seen.get(name).and_then(|s| s.last_value.as_deref()) == Some(value.as_str()) {
             return Ok(());
         }
-        self.seen.entry(name).or_default().last_value = Some(value.clone());
+        self.seen_mut(name).last_value = Some(value.clone());
         let event = match parse_state(&value) {
             Ok(event) => event,
             Err(problem) => {
@@ -368,7 +377,7 @@ impl Agent {
             },
         }
         let (state, generation, _) = b.period();
-        self.seen.entry(name).or_default().period = Some((state, generation));
+        self.seen_mut(name).period = Some((state, generation));
         Ok(())
     }
 
@@ -383,7 +392,7 @@ impl Agent {
         wait_ms: u64,
         pass: &mut Pass,
     ) -> Option<Duration> {
-        let name = b.name();
+        let name: &str = b.name();
         let range = format!("range:{name}");
         let pttl = read.wait_pttl;
         let out_of_range = match read.wait.as_deref().map(parse_seq) {
@@ -431,7 +440,7 @@ impl Agent {
     /// instances that each see too few calls to judge still trip together. Count windows are
     /// judged locally.
     async fn share_outcomes(&mut self, b: &CircuitBreaker, keys: &Keys, pass: &mut Pass) -> Result<(), Down> {
-        let name = b.name();
+        let name: &str = b.name();
         let config = b.config();
         let crate::Window::Time(window) = config.window else {
             return Ok(());
@@ -467,7 +476,7 @@ impl Agent {
         pass.ok("writes");
         pass.ok(format!("wrongtype:{name}:outcomes"));
         pass.ok(format!("refused:{name}:outcomes"));
-        self.seen.entry(name).or_default().published = now;
+        self.seen_mut(name).published = now;
         let calls = successes + failures;
         if let Some(threshold) = judge
             && calls >= u64::from(config.minimum_calls)
@@ -484,7 +493,7 @@ impl Agent {
     /// Lets `b` probe only while this instance holds the fleet's probe lease; with writes
     /// refused, probes are decided locally.
     async fn decide_probe(&mut self, b: &CircuitBreaker, keys: &Keys, pass: &mut Pass) -> Result<(), Down> {
-        let name = b.name();
+        let name: &str = b.name();
         let holding = self.leases.contains(name);
         let contend = match b.period().0 {
             State::Open => b.open_remaining() == Some(Duration::ZERO),
@@ -533,7 +542,7 @@ impl Agent {
             }
         };
         if won {
-            self.leases.insert(name);
+            self.leases.insert(name.to_owned());
         } else {
             self.leases.remove(name);
         }
