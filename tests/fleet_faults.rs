@@ -93,23 +93,24 @@ fn raw_keys(fleet_name: &str, breaker: &str) -> RawKeys {
     }
 }
 
-/// Writes an `open` event as another program could: `wait_ttl` `None` leaves `wait` without TTL.
+/// Writes an `open` event as another program could, both keys at once: `wait_ttl` `None`
+/// leaves `wait` without TTL.
 async fn write_open(url: &str, keys: &RawKeys, seq: u64, wait_ms: u64, wait_seq: u64, wait_ttl: Option<u64>) {
-    let _: () = redis_run(
-        url,
-        redis::cmd("SET")
-            .arg(&keys.state)
-            .arg(format!("open:{seq}:{wait_ms}:00000000000000aa"))
-            .arg("PX")
-            .arg(600_000),
-    )
-    .await;
-    let mut set = redis::cmd("SET");
-    set.arg(&keys.wait).arg(wait_seq);
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    pipe.cmd("SET")
+        .arg(&keys.state)
+        .arg(format!("open:{seq}:{wait_ms}:00000000000000aa"))
+        .arg("PX")
+        .arg(600_000)
+        .ignore();
+    let set = pipe.cmd("SET").arg(&keys.wait).arg(wait_seq).ignore();
     if let Some(ttl) = wait_ttl {
         set.arg("PX").arg(ttl);
     }
-    let _: () = redis_run(url, &set).await;
+    let client = redis::Client::open(url).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = pipe.query_async(&mut con).await.unwrap();
 }
 
 async fn write_closed(url: &str, keys: &RawKeys, seq: u64) {
@@ -292,6 +293,8 @@ async fn a_wrong_typed_key_does_not_stop_the_other_breakers() {
     let payments = raw_keys(&name, "payments");
     let _: () = redis_run(&redis.url, redis::cmd("HSET").arg(&payments.state).arg("f").arg("v")).await;
     let _: () = redis_run(&redis.url, redis::cmd("SADD").arg(&payments.wait).arg("m")).await;
+    let seq = format!("cb:{name}:payments:seq");
+    let _: () = redis_run(&redis.url, redis::cmd("RPUSH").arg(&seq).arg("not a counter")).await;
 
     trip(&y_search);
     eventually("x adopting search", SYNC_BOUND, || x_search.state() == State::Open).await;
@@ -299,7 +302,8 @@ async fn a_wrong_typed_key_does_not_stop_the_other_breakers() {
     assert_eq!(reports.count("is a hash"), 1, "{:#?}", reports.seen);
     assert_eq!(reports.count("is a set"), 1, "{:#?}", reports.seen);
 
-    // Publishing a trip of payments overwrites the wrong-typed keys: the fleet heals.
+    // Publishing a trip of payments overwrites the wrong-typed keys (the counter is reseeded
+    // from Redis time): the fleet heals.
     trip(&x.breaker);
     eventually("y adopting payments", SYNC_BOUND, || y.breaker.state() == State::Open).await;
     reports.wait_for("resolved", SYNC_BOUND).await;
