@@ -32,7 +32,7 @@ fn breaker(url: Option<&str>) -> (Arc<CircuitBreaker>, Option<Fleet>) {
 /// One call: acquire a permit and record a success, failing every 10th.
 fn call(b: &CircuitBreaker, n: u64) {
     if let Ok(p) = b.try_acquire() {
-        if n % 10 == 0 { p.failure() } else { p.success() }
+        if n.is_multiple_of(10) { p.failure() } else { p.success() }
     }
 }
 

@@ -14,6 +14,9 @@ use std::time::{Duration, SystemTime};
 
 const SYNC_BOUND: Duration = Duration::from_secs(3);
 
+/// A skewed wall clock for one instance.
+type WallClock = fn() -> SystemTime;
+
 fn ahead_1h() -> SystemTime {
     SystemTime::now() + Duration::from_secs(3600)
 }
@@ -39,7 +42,7 @@ async fn probe_and_close(b: &CircuitBreaker, within: Duration) -> Duration {
 async fn skewed_wall_clocks_change_nothing() {
     let redis = test_redis().await;
     let name = unique("fleet-skew");
-    let skews: [(&str, fn() -> SystemTime); 4] = [
+    let skews: [(&str, WallClock); 4] = [
         ("+1h", ahead_1h),
         ("-1h", behind_1h),
         ("+5s", ahead_5s),

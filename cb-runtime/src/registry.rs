@@ -45,8 +45,9 @@ pub struct Registry {
     source: RwLock<Arc<ConfigSource>>,
     clock: Clock,
     events: Arc<EventBus>,
-    /// The fleets this registry is attached to: (fleet, breaker glob).
-    fleets: RwLock<Vec<(String, String)>>,
+    /// The fleets this registry is attached to: (fleet, breaker glob). Behind an `Arc` to keep
+    /// `Registry` small (`init_registry` returns it by value).
+    fleets: Arc<RwLock<Vec<(String, String)>>>,
 }
 
 /// A registered breaker and what its configuration is built on.
@@ -88,7 +89,7 @@ impl Registry {
             source: RwLock::default(),
             clock: clock.into(),
             events: Arc::default(),
-            fleets: RwLock::default(),
+            fleets: Arc::default(),
         }
     }
 
