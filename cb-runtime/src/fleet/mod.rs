@@ -158,8 +158,36 @@ impl FleetConfig {
     }
 }
 
-/// Joining a fleet failed before any Redis traffic (a bad URL, TLS without the feature, or no
-/// tokio runtime). The message never contains the URL's password.
+impl FleetConfig {
+    /// Rejects settings the agent cannot run with: zero durations, and a lease that would
+    /// expire between two renewals.
+    fn validate(&self) -> Result<(), FleetError> {
+        let fail = |why: String| Err(FleetError(format!("fleet `{}`: {why}", self.fleet)));
+        if self.fleet.is_empty() {
+            return fail("the fleet name is empty".into());
+        }
+        for (key, value) in [
+            ("sync_interval", self.sync_interval),
+            ("lease_ttl", self.lease_ttl),
+            ("key_ttl", self.key_ttl),
+            ("op_timeout", self.op_timeout),
+        ] {
+            if value < Duration::from_millis(1) {
+                return fail(format!("{key} must be at least 1ms, not {value:?}"));
+            }
+        }
+        if self.lease_ttl <= self.sync_interval {
+            return fail(format!(
+                "lease_ttl ({:?}) must exceed sync_interval ({:?}): the holder renews its lease once per sync",
+                self.lease_ttl, self.sync_interval
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Joining a fleet failed before any Redis traffic (a bad URL, TLS without the feature, a
+/// setting out of range, or no tokio runtime). The message never contains the URL's password.
 #[derive(Debug)]
 pub struct FleetError(String);
 
@@ -187,6 +215,7 @@ pub struct Fleet {
 /// feature `redis-tls`, `rediss://`). Connecting happens in the background, starting at once;
 /// until Redis answers, breakers decide locally, and a Redis that cannot be used is reported.
 pub fn attach(registry: &'static Registry, url: &str, config: FleetConfig) -> Result<Fleet, FleetError> {
+    config.validate()?;
     let redacted = secret::redact_url(url);
     let client = open_client(url, &config).map_err(|e| {
         FleetError(format!(
@@ -268,5 +297,35 @@ impl Drop for Fleet {
                 b.set_may_probe(true);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_the_agent_cannot_run_with_are_errors_not_panics() {
+        let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+        let attach = |config: FleetConfig| attach(registry, "redis://127.0.0.1:1", config).unwrap_err().to_string();
+        assert!(attach(FleetConfig::new("")).contains("empty"));
+        assert!(attach(FleetConfig::new("f").sync_interval(Duration::ZERO)).contains("sync_interval must be"));
+        assert!(attach(FleetConfig::new("f").op_timeout(Duration::ZERO)).contains("op_timeout"));
+        assert!(attach(FleetConfig::new("f").key_ttl(Duration::from_micros(5))).contains("key_ttl"));
+        assert!(
+            attach(FleetConfig::new("f").lease_ttl(Duration::from_millis(50))).contains("must exceed sync_interval")
+        );
+        assert!(
+            attach(FleetConfig::new("f")).contains("needs a tokio runtime"),
+            "valid settings get further"
+        );
+    }
+
+    #[test]
+    fn an_invalid_url_error_hides_the_password() {
+        let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+        let err = attach(registry, "redis://:s3cr%65t@host:port/x", FleetConfig::new("f")).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("s3cr") && shown.contains(":***@host"), "{shown}");
     }
 }
