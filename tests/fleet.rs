@@ -348,3 +348,31 @@ fn child(role: &str) {
         }
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trip_among_2000_breakers_propagates() {
+    let redis = test_redis().await;
+    let name = unique("fleet-many");
+    let (a, b) = (instance(&name, &redis.url), instance(&name, &redis.url));
+    let config = consecutive_config();
+    let pairs: Vec<_> = (0..2000)
+        .map(|n| {
+            let key = format!("key-{n}");
+            (a.registry.breaker(&key, &config), b.registry.breaker(&key, &config))
+        })
+        .collect();
+    eventually("connecting", Duration::from_secs(5), || {
+        a.fleet.connected() && b.fleet.connected()
+    })
+    .await;
+    let (tripped, watched) = &pairs[1999];
+    trip(tripped);
+    let took = eventually(
+        "the trip of the last breaker propagating",
+        Duration::from_secs(5),
+        || watched.state() == State::Open,
+    )
+    .await;
+    println!("2000 breakers per instance: a trip propagated in {took:?} (reads batched, 256 per round trip)");
+    assert!(pairs[..1999].iter().all(|(_, w)| w.state() == State::Closed));
+}

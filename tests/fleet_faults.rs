@@ -538,3 +538,20 @@ async fn explain_says_a_fleet_does_not_judge_count_windows() {
         "detached: no fleet note"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flushed_script_cache_does_not_stop_reads() {
+    let server = RedisServer::start(&[]).await;
+    let name = unique("fleet-script-flush");
+    let (a, b) = (instance(&name, &server.url()), instance(&name, &server.url()));
+    connected(&[&a, &b]).await;
+    let mut reports = Reports::of(b.registry);
+    some_syncs().await;
+    let _: () = server.run(redis::cmd("SCRIPT").arg("FLUSH")).await;
+    trip(&a.breaker);
+    eventually("b adopting the trip after SCRIPT FLUSH", SYNC_BOUND, || {
+        b.breaker.state() == State::Open
+    })
+    .await;
+    assert!(reports.poll().is_empty(), "nothing to report: {:#?}", reports.seen);
+}

@@ -36,6 +36,25 @@ struct Seen {
     published: (u64, u64),
 }
 
+/// Breakers read per round trip.
+const READ_BATCH: usize = 256;
+
+/// The read script's answer: type and value of `state`, of `wait`, and the `PTTL` of `wait`.
+type RawRead = (String, Option<Vec<u8>>, String, Option<Vec<u8>>, i64);
+
+impl From<RawRead> for Read {
+    fn from((state_type, state, wait_type, wait, wait_pttl): RawRead) -> Read {
+        let text = |v: Option<Vec<u8>>| v.map(|v| String::from_utf8_lossy(&v).into_owned());
+        Read {
+            state_type,
+            state: text(state),
+            wait_type,
+            wait: text(wait),
+            wait_pttl,
+        }
+    }
+}
+
 /// What one read of a breaker's `state` and `wait` keys returned.
 struct Read {
     state_type: String,
@@ -56,6 +75,8 @@ pub(crate) struct Agent {
     con: Option<MultiplexedConnection>,
     seen: HashMap<String, Seen>,
     leases: HashSet<String>,
+    /// The SHA of the read script once loaded on this connection.
+    read_sha: Option<String>,
 }
 
 pub(crate) async fn run(mut agent: Agent) {
@@ -94,6 +115,7 @@ impl Agent {
             con: None,
             seen: HashMap::new(),
             leases: HashSet::new(),
+            read_sha: None,
         }
     }
 
@@ -106,6 +128,7 @@ impl Agent {
     /// Redis is unusable: every breaker decides locally until it answers.
     fn lost(&mut self, pass: &mut Pass, why: &str) {
         self.con = None;
+        self.read_sha = None;
         self.leases.clear();
         for seen in self.seen.values_mut() {
             seen.period = None;
@@ -178,8 +201,21 @@ impl Agent {
         if self.con.is_none() {
             self.connect(pass).await?;
         }
-        for breaker in self.shared() {
-            self.sync_breaker(&breaker, pass).await?;
+        let breakers = self.shared();
+        let keys: Vec<Keys> = breakers
+            .iter()
+            .map(|b| Keys::new(&self.config.fleet, b.name()))
+            .collect();
+        for (b, keys) in breakers.iter().zip(&keys) {
+            self.note_local_period(b);
+            self.release_lease_if_done(b, keys, pass).await?;
+            self.publish_pending(b, keys, pass).await?;
+        }
+        let reads = self.read_all(&keys).await?;
+        for ((b, keys), read) in breakers.iter().zip(&keys).zip(reads) {
+            self.adopt(b, keys, read, pass)?;
+            self.share_outcomes(b, keys, pass).await?;
+            self.decide_probe(b, keys, pass).await?;
         }
         Ok(())
     }
@@ -205,17 +241,6 @@ impl Agent {
             ),
         }
         Ok(())
-    }
-
-    async fn sync_breaker(&mut self, b: &CircuitBreaker, pass: &mut Pass) -> Result<(), Down> {
-        let name: &str = b.name();
-        let keys = Keys::new(&self.config.fleet, name);
-        self.note_local_period(b);
-        self.release_lease_if_done(b, &keys, pass).await?;
-        self.publish_pending(b, &keys, pass).await?;
-        self.adopt(b, &keys, pass).await?;
-        self.share_outcomes(b, &keys, pass).await?;
-        self.decide_probe(b, &keys, pass).await
     }
 
     /// Turns a new local period (not adopted) into an event to publish.
@@ -302,25 +327,76 @@ impl Agent {
         }
     }
 
-    async fn read(&mut self, keys: &Keys) -> Result<Read, Failure> {
-        let (state_type, state, wait_type, wait, wait_pttl): (String, Option<Vec<u8>>, String, Option<Vec<u8>>, i64) =
-            self.query(redis::cmd("EVAL_RO").arg(READ).arg(2).arg(&keys.state).arg(&keys.wait))
-                .await?;
-        let text = |v: Option<Vec<u8>>| v.map(|v| String::from_utf8_lossy(&v).into_owned());
-        Ok(Read {
-            state_type,
-            state: text(state),
-            wait_type,
-            wait: text(wait),
-            wait_pttl,
-        })
+    /// The read script for `keys`: by its SHA once loaded (a sync sends the script text once,
+    /// not once per breaker).
+    fn read_cmd(&self, keys: &Keys) -> redis::Cmd {
+        let mut cmd = match &self.read_sha {
+            Some(sha) => redis::cmd("EVALSHA_RO").arg(sha).to_owned(),
+            None => redis::cmd("EVAL_RO").arg(READ).to_owned(),
+        };
+        cmd.arg(2).arg(&keys.state).arg(&keys.wait);
+        cmd
+    }
+
+    /// Reads every breaker's event, [`READ_BATCH`] breakers per round trip. If a batch fails
+    /// without the connection failing, its breakers are read one by one, so one bad key
+    /// concerns only its breaker.
+    async fn read_all(&mut self, keys: &[Keys]) -> Result<Vec<Result<Read, Failure>>, Down> {
+        if self.read_sha.is_none() {
+            let sha = self.query::<String>(redis::cmd("SCRIPT").arg("LOAD").arg(READ)).await;
+            self.read_sha = sha.ok();
+        }
+        let mut reads = Vec::with_capacity(keys.len());
+        for batch in keys.chunks(READ_BATCH) {
+            let mut pipe = redis::pipe();
+            for k in batch {
+                pipe.add_command(self.read_cmd(k));
+            }
+            match self.query_pipe::<Vec<RawRead>>(&pipe).await {
+                Ok(raw) if raw.len() == batch.len() => reads.extend(raw.into_iter().map(|r| Ok(Read::from(r)))),
+                Ok(_) => {
+                    for k in batch {
+                        reads.push(self.read_one(k).await);
+                    }
+                }
+                Err(Failure::Down(why)) => return Err(Down(why)),
+                Err(_) => {
+                    self.read_sha = None;
+                    for k in batch {
+                        reads.push(self.read_one(k).await);
+                    }
+                }
+            }
+        }
+        Ok(reads)
+    }
+
+    async fn read_one(&mut self, keys: &Keys) -> Result<Read, Failure> {
+        let cmd = self.read_cmd(keys);
+        self.query::<RawRead>(&cmd).await.map(Read::from)
+    }
+
+    async fn query_pipe<T: redis::FromRedisValue>(&mut self, pipe: &redis::Pipeline) -> Result<T, Failure> {
+        let timeout = self.config.op_timeout;
+        let con = self.con.as_mut().ok_or_else(|| Failure::Down("not connected".into()))?;
+        match tokio::time::timeout(timeout, pipe.query_async::<T>(con)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(Failure::of(&e, self.secrets.scrub(&e.to_string()))),
+            Err(_) => Err(Failure::timed_out(timeout)),
+        }
     }
 
     /// Reads the fleet's latest event for `b` and adopts it if it is news from another
     /// instance and every value checks out.
-    async fn adopt(&mut self, b: &CircuitBreaker, keys: &Keys, pass: &mut Pass) -> Result<(), Down> {
+    fn adopt(
+        &mut self,
+        b: &CircuitBreaker,
+        keys: &Keys,
+        read: Result<Read, Failure>,
+        pass: &mut Pass,
+    ) -> Result<(), Down> {
         let name: &str = b.name();
-        let read = match self.read(keys).await {
+        let read = match read {
             Ok(read) => read,
             Err(failure) => return self.settle(pass, name, "read", failure),
         };
