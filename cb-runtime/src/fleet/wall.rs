@@ -26,7 +26,10 @@ mod tests {
     #[test]
     fn no_other_fleet_file_reads_the_wall_clock() {
         for (file, source) in [
-            ("agent.rs", include_str!("agent.rs")),
+            ("agent/mod.rs", include_str!("agent/mod.rs")),
+            ("agent/lease.rs", include_str!("agent/lease.rs")),
+            ("agent/publish.rs", include_str!("agent/publish.rs")),
+            ("agent/read.rs", include_str!("agent/read.rs")),
             ("conditions.rs", include_str!("conditions.rs")),
             ("errors.rs", include_str!("errors.rs")),
             ("keys.rs", include_str!("keys.rs")),
