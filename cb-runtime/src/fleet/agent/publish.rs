@@ -36,9 +36,13 @@ impl Agent {
         let Some(pending) = self.seen.get(name).and_then(|s| s.pending) else {
             return Ok(());
         };
-        let (kind, wait_ms) = match pending {
-            Pending::Open => ("open", b.open_remaining().map_or(1, |d| (d.as_millis() as u64).max(1))),
-            Pending::Closed => ("closed", 0),
+        let (kind, wait_ms) = match (pending, b.open_remaining()) {
+            (Pending::Open, Some(left)) if !left.is_zero() => ("open", (left.as_millis() as u64).max(1)),
+            (Pending::Open, _) => {
+                self.seen_mut(name).pending = None;
+                return Ok(());
+            }
+            (Pending::Closed, _) => ("closed", 0),
         };
         let key_ttl = (self.config.key_ttl.as_millis() as u64).max(1);
         let published = self

@@ -164,7 +164,9 @@ impl Agent {
             },
         }
         let (state, generation, _) = b.period();
-        self.seen_mut(name).period = Some((state, generation));
+        let seen = self.seen_mut(name);
+        seen.period = Some((state, generation));
+        seen.pending = None;
         Ok(())
     }
 
