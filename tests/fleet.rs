@@ -253,19 +253,14 @@ async fn redis_stopped_and_restarted_mid_test() {
         a.fleet.connected() && b.fleet.connected()
     })
     .await;
-    let mut events = a.registry.subscribe();
+    let mut reports = Reports::of(a.registry);
 
     drop(server);
     eventually("noticing Redis is gone", Duration::from_secs(5), || {
         !a.fleet.connected() && !b.fleet.connected()
     })
     .await;
-    assert!(
-        events
-            .drain()
-            .iter()
-            .any(|e| matches!(e, Event::FleetReport { message } if message.contains("cannot be used")))
-    );
+    reports.wait_for("cannot be used", Duration::from_secs(2)).await;
     trip(&a.breaker);
     assert_eq!(b.breaker.state(), State::Closed, "no fleet: b decides alone");
     a.clock.advance(Duration::from_secs(31));
@@ -281,6 +276,14 @@ async fn redis_stopped_and_restarted_mid_test() {
         b.breaker.state() == State::Open
     })
     .await;
+    reports.wait_for("resolved: Redis at", Duration::from_secs(2)).await;
+    let seen = reports.poll().to_vec();
+    assert_eq!(
+        seen.len(),
+        2,
+        "one report when Redis went, one when it came back: {seen:#?}"
+    );
+    assert!(!seen.iter().any(|m| m.contains("connected to")), "{seen:#?}");
     drop(server);
 }
 

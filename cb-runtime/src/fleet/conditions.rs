@@ -26,17 +26,27 @@ impl Problems {
     }
 }
 
-/// One sync's observations: conditions seen failing, and conditions seen working.
+/// One sync's observations: conditions seen failing (with whether a new message is news),
+/// and conditions seen working.
 #[derive(Default)]
 pub(crate) struct Pass {
-    failing: BTreeMap<String, String>,
+    failing: BTreeMap<String, (String, bool)>,
     working: BTreeSet<String>,
 }
 
 impl Pass {
-    /// Condition `key` holds this sync, described by `message`.
+    /// Condition `key` holds this sync, described by `message`; while it lasts it is reported
+    /// once, whatever the message (a connection refused, then a broken pipe: still down).
     pub(crate) fn fail(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.failing.entry(key.into()).or_insert_with(|| message.into());
+        self.failing
+            .entry(key.into())
+            .or_insert_with(|| (message.into(), false));
+    }
+
+    /// Condition `key` holds this sync about a value read from Redis: another message means
+    /// another value, reported again.
+    pub(crate) fn fail_value(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.failing.entry(key.into()).or_insert_with(|| (message.into(), true));
     }
 
     /// What condition `key` is about worked this sync.
@@ -45,9 +55,9 @@ impl Pass {
     }
 }
 
-/// Turns passes into reports: a condition is reported when it first fails, when it fails
-/// differently (another message), and when it is next seen working without failing in the same
-/// pass; a condition not looked at stays as it was.
+/// Turns passes into reports: a condition is reported when it first fails, when a value
+/// condition fails with another value, and when it is next seen working without failing in the
+/// same pass; a condition not looked at stays as it was.
 pub(crate) struct Conditions {
     problems: Problems,
 }
@@ -68,11 +78,13 @@ impl Conditions {
                 reports.push(format!("resolved: {was}"));
             }
         }
-        for (key, message) in pass.failing {
-            if active.get(&key) != Some(&message) {
-                reports.push(message.clone());
-                active.insert(key, message);
+        for (key, (message, news)) in pass.failing {
+            match active.get(&key) {
+                None => reports.push(message.clone()),
+                Some(was) if news && *was != message => reports.push(message.clone()),
+                Some(_) => continue,
             }
+            active.insert(key, message);
         }
         reports
     }
@@ -99,12 +111,20 @@ mod tests {
         }
         assert_eq!(problems.list(), ["OOM"]);
         let mut p = Pass::default();
-        p.fail("writes", "READONLY");
-        assert_eq!(c.apply(p), ["READONLY"], "a different failure is a change");
-        assert!(c.apply(failing()).len() == 1);
+        p.fail("writes", "broken pipe");
+        assert!(c.apply(p).is_empty(), "another message, same condition");
+        let mut value = |v: &str| {
+            let mut p = Pass::default();
+            p.fail_value("malformed", v);
+            c.apply(p)
+        };
+        assert_eq!(value("a"), ["a"]);
+        assert!(value("a").is_empty());
+        assert_eq!(value("b"), ["b"], "another value is news");
+        assert_eq!(problems.list(), ["b", "OOM"], "ordered by condition: malformed, writes");
         let mut p = Pass::default();
         p.ok("writes");
         assert_eq!(c.apply(p), ["resolved: OOM"]);
-        assert!(problems.list().is_empty());
+        assert_eq!(problems.list(), ["b"]);
     }
 }

@@ -71,11 +71,11 @@ impl Agent {
                 pass.ok(format!("refused:{name}:lease"));
                 let detail = String::from_utf8_lossy(&detail);
                 match code {
-                    2 => pass.fail(
+                    2 => pass.fail_value(
                         condition,
                         format!("the probe lease `{}` of breaker `{name}` held {detail}; repaired, this instance probes", keys.probe),
                     ),
-                    3 => pass.fail(
+                    3 => pass.fail_value(
                         condition,
                         format!("the probe lease `{}` of breaker `{name}` had {detail}; trimmed to the lease TTL of {lease_ms}ms", keys.probe),
                     ),

@@ -50,6 +50,9 @@ pub(crate) struct Agent {
     con: Option<MultiplexedConnection>,
     seen: HashMap<String, Seen>,
     leases: HashSet<String>,
+    /// Whether this instance has connected once: a reconnection is reported as the end of the
+    /// condition that broke the connection, not as news of its own.
+    joined: bool,
     /// The SHA of the read script once loaded on this connection.
     read_sha: Option<String>,
 }
@@ -90,6 +93,7 @@ impl Agent {
             con: None,
             seen: HashMap::new(),
             leases: HashSet::new(),
+            joined: false,
             read_sha: None,
         }
     }
@@ -163,7 +167,9 @@ impl Agent {
             }
         }
         pass.ok("redis");
-        if !self.connected.swap(true, Ordering::AcqRel) {
+        let reconnected = self.connected.swap(true, Ordering::AcqRel) || self.joined;
+        self.joined = true;
+        if !reconnected {
             self.report(format!(
                 "connected to Redis at {} as instance {:016x}",
                 self.secrets.url, self.instance

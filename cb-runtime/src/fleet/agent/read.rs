@@ -138,7 +138,7 @@ impl Agent {
         let event = match parse_state(&value) {
             Ok(event) => event,
             Err(problem) => {
-                pass.fail(
+                pass.fail_value(
                     format!("malformed:{name}"),
                     format!(
                         "ignoring malformed value {:?} of `{}`: {problem}",
@@ -196,7 +196,7 @@ impl Agent {
             Some(Ok(_)) => None,
         };
         if let Some(problem) = out_of_range {
-            pass.fail(
+            pass.fail_value(
                 range,
                 format!(
                     "ignoring the open wait of breaker `{name}` published by instance {:016x}: `{}` {problem}",
@@ -211,7 +211,7 @@ impl Agent {
         let cap = format!("cap:{name}");
         let wait = Duration::from_millis(read.wait_pttl as u64);
         if Duration::from_millis(wait_ms) > max {
-            pass.fail(
+            pass.fail_value(
                 cap,
                 format!(
                     "instance {:016x} published an open wait of {wait_ms}ms for breaker `{name}`; adopted at most this instance's max_open_timeout of {max:?}",
