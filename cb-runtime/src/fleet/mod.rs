@@ -29,8 +29,9 @@
 //! | `cb:{fleet}:{name}:w:{second}:{s\|f}` | successes / failures | window + 10 s | every instance (`INCRBY`), `{second}` from Redis `TIME` |
 //!
 //! What an instance trusts, at every sync (`sync_interval`):
-//! - **State**: one read-only script (`EVAL_RO`, so it works on a read-only replica and under
-//!   `maxmemory`) returns the type and value of `state` and `wait` and the `PTTL` of `wait`. A
+//! - **State**: one read-only script (`EVALSHA_RO`, flagged `no-writes`, so it works on a
+//!   read-only replica and under `maxmemory`; 256 breakers per round trip) returns the type and
+//!   value of `state` and `wait` and the `PTTL` of `wait`. A
 //!   `state` value different from the last one this instance saw, written by another instance,
 //!   is adopted: `closed` closes an Open / HalfOpen breaker; `open` opens it for the `PTTL` of
 //!   `wait` (only if `wait` holds the same `seq`), capped at the adopter's own
