@@ -81,3 +81,59 @@ fn bad_variables_are_errors_naming_the_variable_and_are_skipped() {
         );
     });
 }
+
+#[test]
+fn two_breakers_mapping_to_one_variable_is_a_named_error() {
+    with_var("CB_BREAKER__PARTNER_ACME__OPEN_TIMEOUT", "4s", || {
+        let r = Registry::new().with_config(ConfigSource::builtin().with_env(true));
+        let a = r.breaker_with_layers("partner/acme", &[], &[]);
+        assert!(r.config_status().is_ok());
+        let b = r.breaker_with_layers("partner-acme", &[], &[]);
+        let problems: Vec<String> = r.config_status().variables.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            [
+                "CB_BREAKER__PARTNER_ACME__*: breakers `partner-acme` and `partner/acme` map to the same variables; they apply to both (rename one to tell them apart)"
+            ]
+        );
+        assert_eq!(a.config().open_timeout, Duration::from_secs(4));
+        assert_eq!(b.config().open_timeout, Duration::from_secs(4));
+    });
+}
+
+#[test]
+fn off_turns_every_trigger_off_from_the_environment() {
+    for key in [
+        "CONSECUTIVE_FAILURES",
+        "FAILURE_RATE_THRESHOLD",
+        "SLOW_CALL_RATE_THRESHOLD",
+        "HALF_OPEN_MAX_WAIT",
+    ] {
+        with_var(&format!("CB_BREAKER__ENV_OFF__{key}"), "off", || {
+            assert!(env_problems().is_empty(), "{key}");
+            let r = Registry::new().with_config(ConfigSource::builtin().with_env(true));
+            let e = r.explain("env-off");
+            let k = e.keys.iter().find(|k| k.key == key.to_ascii_lowercase()).unwrap();
+            assert_eq!(k.value, "off", "{key}");
+            assert_eq!(k.level.to_string(), format!("environment CB_BREAKER__ENV_OFF__{key}"));
+        });
+    }
+    with_var("CB_BREAKER__ENV_OFF__MINIMUM_CALLS", "off", || {
+        let problems: Vec<String> = env_problems().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            ["CB_BREAKER__ENV_OFF__MINIMUM_CALLS: `minimum_calls` must be an integer, found string \"off\""]
+        );
+    });
+}
+
+#[test]
+fn durations_have_one_upper_bound_in_the_environment() {
+    with_var("CB_BREAKER__ENV_LONG__OPEN_TIMEOUT", "99999999h", || {
+        let problems: Vec<String> = env_problems().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            ["CB_BREAKER__ENV_LONG__OPEN_TIMEOUT: `open_timeout` = 359999996400s: must be positive and at most 24h"]
+        );
+    });
+}

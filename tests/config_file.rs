@@ -169,9 +169,9 @@ window_size = 3
         errors(text),
         [
             "cb.toml:2:1: [breakers.\"a\"]: unknown key `open_timout`; did you mean `open_timeout`?",
-            "cb.toml:3:17: [breakers.\"a\"]: `minimum_calls` must be an integer, found string",
+            "cb.toml:3:17: [breakers.\"a\"]: `minimum_calls` must be an integer, found string \"20\"",
             "cb.toml:4:26: [breakers.\"a\"]: `failure_rate_threshold` = 1.5: must be in (0.0, 1.0]",
-            "cb.toml:5:22: [breakers.\"a\"]: invalid duration \"2 s\" for `slow_call_duration`: expected an integer followed by ms, s, m or h (e.g. \"150ms\", \"2s\")",
+            "cb.toml:5:22: [breakers.\"a\"]: invalid duration \"2 s\" for `slow_call_duration`: expected an integer followed by ms, s, m or h, at most 24h (e.g. \"150ms\", \"2s\")",
             "cb.toml:6:10: [breakers.\"a\"]: unknown preset `paranoid`; expected one of default, aggressive, lenient",
             "cb.toml:7:10: [breakers.\"a\"]: `window.kind` = \"tumbling\": expected \"count\" or \"time\"",
             "cb.toml:8:1: [breakers.\"a\"]: unknown key `window_size`; expected one of preset, consecutive_failures, failure_rate_threshold, slow_call_rate_threshold, slow_call_duration, minimum_calls, window, open_timeout, backoff_multiplier, max_open_timeout, jitter, half_open_max_calls, success_threshold, half_open_max_wait",
@@ -328,4 +328,132 @@ fn the_watcher_thread_reloads_a_changed_file_by_itself() {
     wait_for(Duration::from_secs(10));
     std::fs::write(&path, "[breakers.search]\nopen_timeout = \"20s\"\n").unwrap();
     wait_for(Duration::from_secs(20));
+}
+
+#[test]
+fn a_section_preset_expands_under_the_section_own_keys_wherever_it_is_written() {
+    let text = r#"
+[presets.paranoid]
+success_threshold = 7
+preset = "aggressive"
+
+[breakers.a]
+open_timeout = "9s"
+preset = "lenient"
+"#;
+    let r = registry(text);
+    let a = r.breaker_with_layers("a", &[], &[]);
+    assert_eq!(
+        a.config().open_timeout,
+        Duration::from_secs(9),
+        "the section's key wins"
+    );
+    assert_eq!(a.config().consecutive_failures, Some(10), "the preset fills the rest");
+    let text = "[presets.p]\nsuccess_threshold = 7\npreset = \"aggressive\"\n[breakers.b]\npreset = \"p\"\n";
+    let b = registry(text).breaker_with_layers("b", &[], &[]);
+    assert_eq!(b.config().success_threshold, 7, "inside [presets.X] too");
+    assert_eq!(b.config().consecutive_failures, Some(3));
+}
+
+#[test]
+fn off_turns_every_trigger_off_in_a_file() {
+    let text = r#"
+[breakers.quiet]
+consecutive_failures = "off"
+failure_rate_threshold = "off"
+slow_call_rate_threshold = "off"
+half_open_max_wait = "off"
+"#;
+    let c = registry(text).breaker_with_layers("quiet", &[], &[]).config();
+    assert_eq!(c.consecutive_failures, None);
+    assert_eq!(c.failure_rate_threshold, None);
+    assert_eq!(c.slow_call_rate_threshold, None);
+    assert_eq!(c.half_open_max_wait, None);
+    assert_eq!(
+        errors("[breakers.a]\nminimum_calls = \"off\"\n"),
+        ["cb.toml:2:17: [breakers.\"a\"]: `minimum_calls` must be an integer, found string \"off\""]
+    );
+    assert_eq!(
+        errors("[breakers.a]\nconsecutive_failures = \"of\"\n"),
+        ["cb.toml:2:24: [breakers.\"a\"]: `consecutive_failures` must be an integer or \"off\", found string \"of\""]
+    );
+}
+
+#[test]
+fn durations_have_a_documented_upper_bound() {
+    assert_eq!(
+        errors("[breakers.a]\nopen_timeout = \"99999999h\"\n"),
+        ["cb.toml:2:16: [breakers.\"a\"]: `open_timeout` = 359999996400s: must be positive and at most 24h"]
+    );
+    assert!(errors("[breakers.a]\nopen_timeout = \"24h\"\nmax_open_timeout = \"24h\"\n").is_empty());
+    let err = BreakerConfig::builder()
+        .slow_call_duration(Duration::from_secs(25 * 3600))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid `slow_call_duration` = 90000s: must be positive and at most 24h"
+    );
+}
+
+#[test]
+fn open_timeout_alone_raises_max_open_timeout_in_the_builder_too() {
+    let c = BreakerConfig::builder()
+        .open_timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    assert_eq!(c.max_open_timeout, Duration::from_secs(600));
+    let err = BreakerConfig::builder()
+        .max_open_timeout(Duration::from_secs(60))
+        .open_timeout(Duration::from_secs(600))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.key(),
+        "max_open_timeout",
+        "an explicit cap below the wait is an error"
+    );
+    let from_file = registry("[breakers.a]\nopen_timeout = \"10m\"\n")
+        .breaker_with_layers("a", &[], &[])
+        .config();
+    assert_eq!(from_file.max_open_timeout, c.max_open_timeout, "same rule as a file");
+}
+
+#[test]
+fn error_texts_are_bounded() {
+    let huge = "k".repeat(1 << 20);
+    for text in [
+        format!("[breakers.a]\n{huge} = 1\n"),
+        format!("[breakers.a]\nopen_timeout = \"{huge}\"\n"),
+        format!("[breakers.a]\npreset = \"{huge}\"\n"),
+        format!("[{huge}]\n"),
+        format!("[breakers.\"{huge}\"]\nminimum_calls = 0\n"),
+    ] {
+        let errs = errors(&text);
+        assert_eq!(errs.len(), 1, "{}", &errs.join("\n")[..200.min(errs.join("\n").len())]);
+        assert!(errs[0].len() < 1000, "{} bytes: {}", errs[0].len(), &errs[0][..300]);
+    }
+}
+
+#[test]
+fn loading_is_linear_in_file_size() {
+    let sections: String = (0..20_000)
+        .map(|i| {
+            format!(
+                "[breakers.\"b{i}\"]\nopen_timeout = \"{}s\"\nminimum_calls = 5\n",
+                i % 50 + 1
+            )
+        })
+        .collect();
+    assert!(sections.len() > 1 << 20);
+    let file = parse(&sections, Path::new("big.toml")).unwrap();
+    assert_eq!(file.patterns().count(), 20_000);
+    let mut bad = sections.clone();
+    bad.push_str("[breakers.last]\nopen_timout = \"1s\"\n");
+    let err = parse(&bad, Path::new("big.toml")).unwrap_err();
+    assert_eq!(
+        err.errors[0].at.as_ref().unwrap().line,
+        60_002,
+        "the location is still exact"
+    );
 }

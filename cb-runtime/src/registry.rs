@@ -1,6 +1,6 @@
 //! The registry: breakers shared by name, inspected and steered by name.
 
-use crate::config::{Base, ConfigSource, Explanation};
+use crate::config::{Base, ConfigSource, Explanation, StatusCell};
 use crate::events::{Event, EventBus, Subscription};
 use crate::{BreakerConfig, CircuitBreaker, Clock, Setting, Snapshot, glob_match};
 use std::collections::BTreeMap;
@@ -17,7 +17,11 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 /// assert!(registry().get("docs-sentinel").is_some());
 /// ```
 pub fn registry() -> &'static Registry {
-    GLOBAL.get_or_init(|| Registry::new().with_config(crate::config::discover_or_report()))
+    GLOBAL.get_or_init(|| {
+        let registry = Registry::new();
+        registry.discover_config();
+        registry
+    })
 }
 
 static GLOBAL: OnceLock<Registry> = OnceLock::new();
@@ -48,6 +52,7 @@ pub struct Registry {
     /// The fleets this registry is attached to: (fleet, breaker glob). Behind an `Arc` to keep
     /// `Registry` small (`init_registry` returns it by value).
     fleets: Arc<RwLock<Vec<(String, String)>>>,
+    pub(crate) status: Box<StatusCell>,
 }
 
 /// A registered breaker and what its configuration is built on.
@@ -90,6 +95,7 @@ impl Registry {
             clock: clock.into(),
             events: Arc::default(),
             fleets: Arc::default(),
+            status: Box::default(),
         }
     }
 
@@ -148,6 +154,8 @@ impl Registry {
                 base,
             },
         );
+        drop(breakers);
+        self.check_variable_collision(breaker.name());
         breaker
     }
 
@@ -187,6 +195,7 @@ impl Registry {
         );
         let mut explained = self.config_source().resolve(name, &base);
         explained.notes = self.fleet_notes(name, &explained.config);
+        explained.notes.extend(self.config_notes());
         explained
     }
 
@@ -253,9 +262,9 @@ impl Registry {
         self.events.emit(Event::FleetReport { message });
     }
 
-    /// Reports a configuration that could not be applied.
-    pub(crate) fn report_rejected(&self, error: String) {
-        self.events.emit(Event::ConfigRejected { error });
+    /// Sends an event of this registry to tracing and subscribers.
+    pub(crate) fn emit_event(&self, event: Event) {
+        self.events.emit(event);
     }
 
     /// The breaker named `name`, if registered.

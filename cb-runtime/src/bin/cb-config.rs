@@ -29,7 +29,10 @@ fn source(path: Option<&str>) -> Result<ConfigSource, LoadError> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let config = args
         .iter()
         .position(|a| a == "--config")

@@ -1,17 +1,29 @@
 //! The validating builder of [`BreakerConfig`].
 
-use super::{BreakerConfig, ConfigError, Window};
+use super::{BreakerConfig, ConfigError, Setting, Window};
 use std::time::Duration;
 
 /// Builds a [`BreakerConfig`]; `build()` names the first key whose value is out of range.
+/// The same rules as macro arguments, files and the environment: setting `open_timeout`
+/// without `max_open_timeout` raises the cap to it.
+///
+/// ```
+/// use cb_runtime::BreakerConfig;
+/// use std::time::Duration;
+///
+/// let config = BreakerConfig::builder().open_timeout(Duration::from_secs(600)).build().unwrap();
+/// assert_eq!(config.max_open_timeout, Duration::from_secs(600));
+/// ```
 #[derive(Clone, Debug)]
 pub struct BreakerConfigBuilder {
     config: BreakerConfig,
+    /// Whether `max_open_timeout` was set explicitly (then it is not raised).
+    max_set: bool,
 }
 
 impl From<BreakerConfig> for BreakerConfigBuilder {
     fn from(config: BreakerConfig) -> Self {
-        Self { config }
+        Self { config, max_set: false }
     }
 }
 
@@ -42,12 +54,8 @@ setters! {
     minimum_calls: u32 => std::convert::identity;
     /// The window rates are computed over.
     window: Window => std::convert::identity;
-    /// The first open wait.
-    open_timeout: Duration => std::convert::identity;
     /// Growth of the open wait per consecutive re-open.
     backoff_multiplier: f64 => std::convert::identity;
-    /// Cap of the open wait.
-    max_open_timeout: Duration => std::convert::identity;
     /// Random spread of the open wait, in `[0, 1)`.
     jitter: f64 => std::convert::identity;
     /// Concurrent half-open probes.
@@ -59,6 +67,34 @@ setters! {
 }
 
 impl BreakerConfigBuilder {
+    /// The first open wait; raises `max_open_timeout` to it unless that is set explicitly.
+    pub fn open_timeout(mut self, value: Duration) -> Self {
+        self.config.open_timeout = value;
+        self
+    }
+
+    /// Cap of the open wait (at least `open_timeout`).
+    pub fn max_open_timeout(mut self, value: Duration) -> Self {
+        self.config.max_open_timeout = value;
+        self.max_set = true;
+        self
+    }
+
+    /// Waits for half-open probes however long they take (the default).
+    pub fn no_half_open_max_wait(mut self) -> Self {
+        self.config.half_open_max_wait = None;
+        self
+    }
+
+    /// Applies one setting, as a file or variable would (`"off"`, presets and all).
+    pub fn setting(mut self, setting: Setting) -> Self {
+        if matches!(setting, Setting::MaxOpenTimeout(_)) {
+            self.max_set = true;
+        }
+        setting.apply(&mut self.config);
+        self
+    }
+
     /// Turns the consecutive-failures trigger off.
     pub fn no_consecutive_failures(mut self) -> Self {
         self.config.consecutive_failures = None;
@@ -78,7 +114,10 @@ impl BreakerConfigBuilder {
     }
 
     /// Validates and returns the configuration.
-    pub fn build(self) -> Result<BreakerConfig, ConfigError> {
+    pub fn build(mut self) -> Result<BreakerConfig, ConfigError> {
+        if !self.max_set {
+            self.config.max_open_timeout = self.config.max_open_timeout.max(self.config.open_timeout);
+        }
         self.config.validate()?;
         Ok(self.config)
     }

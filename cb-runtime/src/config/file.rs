@@ -41,6 +41,9 @@ pub(crate) struct Entry {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileConfig {
     pub(crate) path: Option<Arc<Path>>,
+    /// A hash of the text this configuration was parsed from, to tell whether the file on
+    /// disk is still the one in force.
+    pub(crate) digest: u64,
     pub(crate) defaults: Vec<Entry>,
     /// `[breakers.NAME]` sections in file order: (pattern, entries, where the header is).
     pub(crate) breakers: Vec<(String, Vec<Entry>, Location)>,
@@ -87,26 +90,55 @@ impl std::error::Error for LoadError {}
 
 const SECTIONS: [&str; 3] = ["defaults", "presets", "breakers"];
 
-/// Line and column (1-based) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rfind('\n')
-        .map_or(before.chars().count(), |nl| before[nl + 1..].chars().count())
-        + 1;
-    (line, column)
+/// Where each line of a text starts, so a byte offset becomes a line and column in
+/// O(log lines): loading stays linear in the size of the file however many keys it has.
+struct Lines {
+    starts: Vec<usize>,
+    /// Whether each line is ASCII (its column is then its byte offset).
+    ascii: Vec<bool>,
+}
+
+impl Lines {
+    fn new(text: &str) -> Lines {
+        let mut starts = vec![0];
+        let mut ascii = Vec::new();
+        let mut line_ascii = true;
+        for (i, b) in text.bytes().enumerate() {
+            line_ascii &= b.is_ascii();
+            if b == b'\n' {
+                starts.push(i + 1);
+                ascii.push(line_ascii);
+                line_ascii = true;
+            }
+        }
+        ascii.push(line_ascii);
+        Lines { starts, ascii }
+    }
+
+    /// Line and column (1-based) of a byte offset.
+    fn line_column(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|&start| start <= offset) - 1;
+        let start = self.starts[line];
+        let column = if self.ascii[line] {
+            offset - start
+        } else {
+            text.get(start..offset).map_or(offset - start, |s| s.chars().count())
+        };
+        (line + 1, column + 1)
+    }
 }
 
 struct Reader<'t> {
     text: &'t str,
+    lines: Lines,
     file: Arc<Path>,
     errors: Vec<FileError>,
 }
 
 impl Reader<'_> {
     fn at(&self, span: Range<usize>) -> Location {
-        let (line, column) = line_column(self.text, span.start);
+        let (line, column) = self.lines.line_column(self.text, span.start);
         Location {
             file: self.file.clone(),
             line,
@@ -124,10 +156,13 @@ impl Reader<'_> {
         });
     }
 
-    /// The entries of one section; file presets expand in place.
+    /// The entries of one section. A preset expands first, under the section's own keys,
+    /// wherever it is written in the section.
     fn section(&mut self, table: &DeTable<'_>, where_: &str, presets: &BTreeMap<String, Vec<Entry>>) -> Vec<Entry> {
         let mut entries = Vec::new();
-        for (key, value) in table.iter() {
+        let preset_first = table.iter().filter(|(k, _)| k.get_ref() == "preset");
+        let others = table.iter().filter(|(k, _)| k.get_ref() != "preset");
+        for (key, value) in preset_first.chain(others) {
             let span = key.span();
             let name = key.get_ref().as_ref();
             let raw = Value::from_toml(value.get_ref());
@@ -152,7 +187,8 @@ impl Reader<'_> {
                                 .chain(presets.keys().cloned())
                                 .collect();
                             let msg = format!(
-                                "{where_}: unknown preset `{preset_name}`; expected one of {}",
+                                "{where_}: unknown preset `{}`; expected one of {}",
+                                super::value::clip(&preset_name),
                                 known.join(", ")
                             );
                             self.error(value.span(), Some("preset"), msg);
@@ -185,6 +221,7 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
     let file: Arc<Path> = Arc::from(path);
     let mut r = Reader {
         text,
+        lines: Lines::new(text),
         file: file.clone(),
         errors: Vec::new(),
     };
@@ -192,7 +229,7 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
         Ok(root) => root,
         Err(err) => {
             let span = err.span().unwrap_or(0..0);
-            let message = err.message().trim().to_owned();
+            let message = super::value::clip(err.message().trim()).into_owned();
             r.error(span, None, format!("invalid TOML: {message}"));
             return Err(LoadError { errors: r.errors });
         }
@@ -211,15 +248,17 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
                     || "expected [defaults], [presets.NAME] or [breakers.NAME]".to_owned(),
                     |s| format!("did you mean `{s}`?"),
                 );
-                r.error(key.span(), Some(other), format!("unknown section `{other}`; {hint}"));
+                let shown = super::value::clip(other);
+                r.error(key.span(), Some(other), format!("unknown section `{shown}`; {hint}"));
             }
         }
     }
     let mut presets = BTreeMap::new();
     for (name, value) in presets_table.into_iter().flat_map(|t| t.iter()) {
         let name = name.get_ref().to_string();
-        if let Some(t) = r.table(value, &format!("[presets.{name}]")) {
-            let entries = r.section(t, &format!("[presets.{name}]"), &BTreeMap::new());
+        let where_ = format!("[presets.{}]", super::value::clip(&name));
+        if let Some(t) = r.table(value, &where_) {
+            let entries = r.section(t, &where_, &BTreeMap::new());
             presets.insert(name, entries);
         }
     }
@@ -231,8 +270,9 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
     for (name, value) in breakers_table.into_iter().flat_map(|t| t.iter()) {
         let pattern = name.get_ref().to_string();
         let header = r.at(name.span());
-        if let Some(t) = r.table(value, &format!("[breakers.\"{pattern}\"]")) {
-            let entries = r.section(t, &format!("[breakers.\"{pattern}\"]"), &presets);
+        let where_ = format!("[breakers.\"{}\"]", super::value::clip(&pattern));
+        if let Some(t) = r.table(value, &where_) {
+            let entries = r.section(t, &where_, &presets);
             breakers.push((pattern, entries, header));
         }
     }
@@ -249,7 +289,7 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
                 at,
                 variable: None,
                 key: Some(err.key().to_owned()),
-                message: format!("[breakers.\"{pattern}\"] over [defaults]: {err}"),
+                message: format!("[breakers.\"{}\"] over [defaults]: {err}", super::value::clip(pattern)),
             });
         }
     }
@@ -257,6 +297,7 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
     if r.errors.is_empty() {
         Ok(FileConfig {
             path: Some(file),
+            digest: digest(text),
             defaults,
             breakers,
         })
@@ -277,18 +318,41 @@ impl FileConfig {
     }
 }
 
+/// A hash of a configuration text.
+pub(crate) fn digest(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Reads and parses a configuration file.
 pub(crate) fn read(path: &Path) -> Result<FileConfig, LoadError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text, path),
-        Err(err) => Err(LoadError {
-            errors: vec![FileError {
-                at: None,
-                variable: None,
-                key: None,
-                message: format!("cannot read {}: {err}", path.display()),
-            }],
+    parse(&read_text(path)?, path)
+}
+
+/// The text of a configuration file; a missing, unreadable, non-UTF-8 file or a directory is
+/// an error naming the file.
+pub(crate) fn read_text(path: &Path) -> Result<String, LoadError> {
+    let fail = |why: String| LoadError {
+        errors: vec![FileError {
+            at: None,
+            variable: None,
+            key: None,
+            message: format!("cannot read {}: {why}", path.display()),
+        }],
+    };
+    if path.is_dir() {
+        return Err(fail("it is a directory".to_owned()));
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+            fail(format!(
+                "not UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
         }),
+        Err(err) => Err(fail(err.to_string())),
     }
 }
 
@@ -296,10 +360,17 @@ pub(crate) fn read(path: &Path) -> Result<FileConfig, LoadError> {
 mod tests {
     use super::*;
 
+    fn line_column(text: &str, offset: usize) -> (usize, usize) {
+        Lines::new(text).line_column(text, offset)
+    }
+
     #[test]
     fn lines_and_columns_are_one_based() {
         assert_eq!(line_column("a\nbc = 1", 2), (2, 1));
         assert_eq!(line_column("a\nbc = 1", 5), (2, 4));
         assert_eq!(line_column("x", 0), (1, 1));
+        assert_eq!(line_column("a\n", 2), (2, 1));
+        assert_eq!(line_column("é = 1\nx", 2), (1, 2), "columns count characters");
+        assert_eq!(line_column("é = 1\nx", 7), (2, 1));
     }
 }

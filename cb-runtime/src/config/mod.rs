@@ -23,23 +23,27 @@
 //! `./circuit_breakers.toml`, at first use; [`load`] fails fast at startup; [`watch`] reloads.
 
 mod builder;
+mod env;
 mod file;
 mod preset;
 mod reload;
 mod resolve;
 mod setting;
 mod source;
+mod status;
 mod value;
 
 pub use builder::BreakerConfigBuilder;
+pub use env::env_problems;
 pub use file::{FileConfig, FileError, LoadError, Location, parse};
 pub use preset::{Preset, UnknownPreset};
-pub(crate) use reload::discover_or_report;
-pub use reload::{Changes, LoadReport, Watcher, env_problems, load, load_into, watch, watch_every};
+pub use reload::{Changes, LoadReport, Watcher, load, load_into, watch, watch_every};
 pub(crate) use resolve::Base;
 pub use resolve::{Explained, Explanation, Level, env_var};
 pub use setting::{Setting, Toggle};
 pub use source::ConfigSource;
+pub(crate) use status::StatusCell;
+pub use status::{ConfigStatus, Rejection, STRICT_VAR, strict};
 
 use std::fmt;
 use std::time::Duration;
@@ -286,6 +290,8 @@ pub(crate) const MAX_COUNT_WINDOW: u32 = 65_535;
 pub(crate) const MAX_HALF_OPEN: u32 = 8_191;
 pub(crate) const MIN_TIME_WINDOW: Duration = Duration::from_millis(10);
 pub(crate) const MAX_TIME_WINDOW: Duration = Duration::from_secs(600);
+/// The longest duration any key accepts (`"24h"`), in every source.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 /// A configuration value outside its allowed range.
 ///

@@ -1,8 +1,8 @@
 //! Loading a configuration file into a registry, at startup or while the program runs.
 
-use super::file::{FileError, LoadError};
+use super::env::env_problems;
+use super::file::{LoadError, digest, read_text};
 use super::source::ConfigSource;
-use super::value::{Value, keys, parse_setting};
 use crate::{Registry, registry};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +43,7 @@ pub fn load_into(registry: &Registry, path: impl AsRef<Path>) -> Result<LoadRepo
     if !env_errors.is_empty() {
         return Err(LoadError { errors: env_errors });
     }
+    registry.config_accepted(&source);
     let names = registry.names();
     let warnings = source
         .unmatched_patterns(&names)
@@ -57,57 +58,12 @@ pub fn load_into(registry: &Registry, path: impl AsRef<Path>) -> Result<LoadRepo
     })
 }
 
-/// Every `CB_BREAKER__<NAME>__<KEY>` variable with an unknown key or a bad value.
-pub fn env_problems() -> Vec<FileError> {
-    let mut problems = Vec::new();
-    for (var, text) in std::env::vars() {
-        let Some(rest) = var.strip_prefix("CB_BREAKER__") else {
-            continue;
-        };
-        let Some((_, key)) = rest.rsplit_once("__") else {
-            problems.push(env_error(&var, None, "expected CB_BREAKER__<NAME>__<KEY>".to_owned()));
-            continue;
-        };
-        let key = key.to_ascii_lowercase();
-        if !keys().contains(&key.as_str()) {
-            problems.push(env_error(
-                &var,
-                Some(&key),
-                format!("unknown key `{key}`; expected one of {}", keys().join(", ")),
-            ));
-            continue;
-        }
-        match parse_setting(&key, &Value::from_env(&text)) {
-            Ok(Some(_)) => {}
-            Ok(None) => problems.push(env_error(&var, Some(&key), format!("unknown preset `{}`", text.trim()))),
-            Err(p) => problems.push(env_error(&var, Some(&key), p.message)),
-        }
-    }
-    problems
-}
-
-fn env_error(var: &str, key: Option<&str>, message: String) -> FileError {
-    FileError {
-        at: None,
-        variable: Some(var.to_owned()),
-        key: key.map(str::to_owned),
-        message,
-    }
-}
-
-/// The global registry's starting configuration: the discovered file and the environment;
-/// problems are reported and leave the built-in defaults in force.
-pub(crate) fn discover_or_report() -> ConfigSource {
-    ConfigSource::discover().unwrap_or_else(|err| {
-        tracing::error!(target: "cb_runtime", "circuit breaker configuration not applied, using the built-in defaults:\n{err}");
-        ConfigSource::builtin().with_env(true)
-    })
-}
-
 /// Reloads a configuration file whenever its content changes; stops when dropped.
 ///
-/// A changed file that is invalid is reported (`Event::ConfigRejected` and a tracing error)
-/// and the last good configuration stays in force: nothing is half-applied.
+/// A changed file that is invalid, unreadable, not UTF-8, deleted or replaced by a directory
+/// is reported like a rejected file at startup (stderr once, `Event::ConfigRejected`, the
+/// registry's [`config_status`](Registry::config_status)) and the last good configuration stays
+/// in force: nothing is half-applied. Each condition is reported once, when it appears.
 #[derive(Debug)]
 pub struct Watcher {
     state: Arc<WatchState>,
@@ -118,7 +74,8 @@ pub struct Watcher {
 struct WatchState {
     path: PathBuf,
     registry: &'static Registry,
-    last: std::sync::Mutex<Option<String>>,
+    /// The digest of the last text seen, or of the last read error.
+    last: std::sync::Mutex<Option<u64>>,
     stop: AtomicBool,
 }
 
@@ -164,17 +121,24 @@ impl Watcher {
 
 impl WatchState {
     fn check(&self) -> Option<Result<Changes, LoadError>> {
-        let text = std::fs::read_to_string(&self.path).ok()?;
+        let read = read_text(&self.path);
+        let seen = match &read {
+            Ok(text) => digest(text),
+            Err(err) => digest(&err.to_string()) ^ 1,
+        };
         let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last.as_deref() == Some(text.as_str()) {
+        if *last == Some(seen) {
             return None;
         }
-        *last = Some(text.clone());
+        *last = Some(seen);
         drop(last);
-        match ConfigSource::from_text(&text, &self.path) {
-            Ok(source) => Some(Ok(self.registry.reconfigure(source))),
+        match read.and_then(|text| ConfigSource::from_text(&text, &self.path)) {
+            Ok(source) => {
+                self.registry.config_accepted(&source);
+                Some(Ok(self.registry.reconfigure(source)))
+            }
             Err(err) => {
-                self.registry.report_rejected(err.to_string());
+                self.registry.config_rejected(Some(&self.path), &err, "reload");
                 Some(Err(err))
             }
         }

@@ -88,7 +88,8 @@ pub struct Explanation {
     pub keys: Vec<Explained>,
     /// Problems skipped while resolving (bad environment variables).
     pub problems: Vec<FileError>,
-    /// What else decides this breaker's behaviour (a fleet it is shared with).
+    /// What else decides this breaker's behaviour (a fleet it is shared with), and what to
+    /// know about the file (rejected, or changed on disk since it was loaded).
     pub notes: Vec<String>,
 }
 
@@ -201,11 +202,18 @@ pub(crate) fn resolve(name: &str, base: &Base, file: Option<&FileConfig>, env: b
     if env {
         for key in keys() {
             let var = env_var(name, key);
-            let Ok(text) = std::env::var(&var) else { continue };
-            match parse_setting(key, &Value::from_env(&text)) {
+            let Some(value) = std::env::var_os(&var) else { continue };
+            let Some(text) = value.to_str() else {
+                problems.push(super::env::env_error(
+                    &var,
+                    Some(key),
+                    "the value is not UTF-8".to_owned(),
+                ));
+                continue;
+            };
+            match parse_setting(key, &Value::from_env(text)) {
                 Ok(Some(setting)) => r.apply(setting, Level::Env(var)),
-                Ok(None) => problems.push(env_problem(&var, key, format!("unknown preset `{}`", text.trim()))),
-                Err(problem) => problems.push(env_problem(&var, key, problem.message)),
+                _ => problems.extend(super::env::value_problem(&var, key, text)),
             }
         }
     }
@@ -247,14 +255,5 @@ fn entry_level(level: Level, via_preset: Option<&str>) -> Level {
             within: Box::new(level),
         },
         None => level,
-    }
-}
-
-fn env_problem(var: &str, key: &str, message: String) -> FileError {
-    FileError {
-        at: None,
-        variable: Some(var.to_owned()),
-        key: Some(key.to_owned()),
-        message,
     }
 }

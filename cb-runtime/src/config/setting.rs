@@ -150,7 +150,7 @@ impl Setting {
             Setting::SlowCallDuration(d)
             | Setting::OpenTimeout(d)
             | Setting::MaxOpenTimeout(d)
-            | Setting::HalfOpenMaxWait(d) => !d.is_zero(),
+            | Setting::HalfOpenMaxWait(d) => !d.is_zero() && d <= super::MAX_DURATION,
             Setting::Window(Window::Count(n)) => (1..=super::MAX_COUNT_WINDOW).contains(&n),
             Setting::Window(Window::Time(d)) => (super::MIN_TIME_WINDOW..=super::MAX_TIME_WINDOW).contains(&d),
             Setting::BackoffMultiplier(m) => (1.0..=100.0).contains(&m),
@@ -164,13 +164,13 @@ impl Setting {
     pub fn rule(&self) -> &'static str {
         match self {
             Setting::Preset(_) => "must name a preset",
+            Setting::Off(_) => "\"off\" turns the key off",
             Setting::ConsecutiveFailures(_) | Setting::MinimumCalls(_) => "must be at least 1",
             Setting::FailureRateThreshold(_) | Setting::SlowCallRateThreshold(_) => "must be in (0.0, 1.0]",
             Setting::SlowCallDuration(_)
             | Setting::OpenTimeout(_)
             | Setting::MaxOpenTimeout(_)
-            | Setting::HalfOpenMaxWait(_) => "must be positive",
-            Setting::Off(_) => "\"off\" turns the key off",
+            | Setting::HalfOpenMaxWait(_) => "must be positive and at most 24h",
             Setting::Window(Window::Count(_)) => "a count window must hold 1..=65535 calls",
             Setting::Window(Window::Time(_)) => "a time window must be between 10ms and 10m",
             Setting::BackoffMultiplier(_) => "must be in [1.0, 100.0]",

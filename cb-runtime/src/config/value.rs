@@ -1,7 +1,8 @@
 //! Reads one `key = value` of configuration text (a file entry or an environment variable)
 //! into a `Setting`, checking its type and range; shared by the file and environment layers.
 
-use super::{Preset, Setting, Window};
+use super::{Preset, Setting, Toggle, Window};
+use std::borrow::Cow;
 use std::time::Duration;
 use toml::de::DeValue;
 
@@ -77,9 +78,29 @@ pub(crate) struct Problem {
 }
 
 fn wrong(key: &str, expected: &str, found: &Value<'_>) -> Problem {
+    let off = if Toggle::of_key(key).is_some() {
+        " or \"off\""
+    } else {
+        ""
+    };
+    let found = match found {
+        Value::Str(s) => format!("string \"{}\"", clip(s)),
+        other => other.type_name().to_owned(),
+    };
     Problem {
-        message: format!("`{key}` must be {expected}, found {}", found.type_name()),
+        message: format!("`{key}` must be {expected}{off}, found {found}"),
         at_key: false,
+    }
+}
+
+/// The longest piece of user text an error message repeats.
+const CLIP: usize = 64;
+
+/// `text` as an error message repeats it: at most 64 characters, then how long it was.
+pub(crate) fn clip(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(CLIP) {
+        None => Cow::Borrowed(text),
+        Some((end, _)) => Cow::Owned(format!("{}... ({} bytes)", &text[..end], text.len())),
     }
 }
 
@@ -108,6 +129,9 @@ pub(crate) fn keys() -> &'static [&'static str] {
 /// The setting of `key = value`. `Ok(None)` is `preset = "NAME"` naming no built-in preset
 /// (the caller looks for a file preset).
 pub(crate) fn parse_setting(key: &str, value: &Value<'_>) -> Result<Option<Setting>, Problem> {
+    if let (Some(toggle), Some("off")) = (Toggle::of_key(key), value.as_str()) {
+        return Ok(Some(Setting::Off(toggle)));
+    }
     let setting = match key {
         "preset" => match value.as_str() {
             Some(name) => return Ok(name.parse::<Preset>().ok().map(Setting::Preset)),
@@ -132,7 +156,7 @@ pub(crate) fn parse_setting(key: &str, value: &Value<'_>) -> Result<Option<Setti
                 |k| format!("did you mean `{k}`?"),
             );
             return Err(Problem {
-                message: format!("unknown key `{unknown}`; {hint}"),
+                message: format!("unknown key `{}`; {hint}", clip(unknown)),
                 at_key: true,
             });
         }
@@ -171,7 +195,8 @@ fn duration(key: &str, value: &Value<'_>) -> Result<Duration, Problem> {
         .ok_or_else(|| wrong(key, "a duration string like \"30s\"", value))?;
     parse_duration(text).ok_or_else(|| Problem {
         message: format!(
-            "invalid duration \"{text}\" for `{key}`: expected an integer followed by ms, s, m or h (e.g. \"150ms\", \"2s\")"
+            "invalid duration \"{}\" for `{key}`: expected an integer followed by ms, s, m or h, at most 24h (e.g. \"150ms\", \"2s\")",
+            clip(text)
         ),
         at_key: false,
     })
@@ -204,7 +229,8 @@ fn window(value: &Value<'_>) -> Result<Window, Problem> {
                 Some("count") => count("window.size", size).map(Window::Count),
                 Some("time") => duration("window.size", size).map(Window::Time),
                 Some(other) => Err(bad(format!(
-                    "`window.kind` = \"{other}\": expected \"count\" or \"time\""
+                    "`window.kind` = \"{}\": expected \"count\" or \"time\"",
+                    clip(other)
                 ))),
                 None => Err(bad("`window` needs a `kind`: \"count\" or \"time\"".to_owned())),
             }
@@ -221,6 +247,9 @@ fn window(value: &Value<'_>) -> Result<Window, Problem> {
 
 /// The closest candidate to a misspelt word, if close enough to be a typo.
 pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    if word.len() > 2 * CLIP {
+        return None;
+    }
     candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))
@@ -271,7 +300,7 @@ mod tests {
         assert_eq!(parse_setting("preset", &Value::Str("paranoid")).unwrap(), None);
         assert_eq!(
             parse_setting("minimum_calls", &Value::Str("20")).unwrap_err().message,
-            "`minimum_calls` must be an integer, found string"
+            "`minimum_calls` must be an integer, found string \"20\""
         );
     }
 }

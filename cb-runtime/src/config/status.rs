@@ -1,0 +1,278 @@
+//! What configuration a registry runs on and what it refused: the loud side of discovery and
+//! reload. A rejected file or variable reaches stderr once (even with no tracing subscriber),
+//! an [`Event::ConfigRejected`](crate::Event::ConfigRejected), and [`Registry::config_status`];
+//! strict mode (`CB_CONFIG_STRICT=1` or [`strict`]) fails startup instead.
+
+use super::env::{collision, env_problems, has_variables};
+use super::file::{FileError, LoadError, digest};
+use super::source::ConfigSource;
+use crate::events::Event;
+use crate::{Registry, registry};
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+/// The variable that turns strict mode on at startup (`1`, `true`, `yes` or `on`).
+pub const STRICT_VAR: &str = "CB_CONFIG_STRICT";
+
+/// The configuration a registry runs on, and what it refused.
+///
+/// ```
+/// use cb_runtime::Registry;
+///
+/// let status = Registry::new().config_status();
+/// assert!(status.is_ok());
+/// assert_eq!(status.in_force, None, "built-in defaults");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConfigStatus {
+    /// The configuration file in force; `None`: the built-in defaults.
+    pub in_force: Option<PathBuf>,
+    /// The last file refused since the one in force was accepted.
+    pub rejected: Option<Rejection>,
+    /// `CB_BREAKER__…` variables that are skipped (bad value, unknown key, empty name) or that
+    /// two breakers share.
+    pub variables: Vec<FileError>,
+}
+
+/// A configuration file that could not be applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejection {
+    /// The file.
+    pub path: Option<PathBuf>,
+    /// When: `"startup"` (discovery at first use), `"load"` or `"reload"` (a watcher).
+    pub when: &'static str,
+    /// Every problem, with file, line and column.
+    pub errors: LoadError,
+}
+
+impl ConfigStatus {
+    /// Whether everything asked for is in force.
+    pub fn is_ok(&self) -> bool {
+        self.rejected.is_none() && self.variables.is_empty()
+    }
+
+    /// Every problem: the rejected file's, then the variables'.
+    pub fn problems(&self) -> Vec<FileError> {
+        let file = self.rejected.iter().flat_map(|r| r.errors.errors.iter().cloned());
+        file.chain(self.variables.iter().cloned()).collect()
+    }
+}
+
+impl fmt::Display for ConfigStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.in_force {
+            Some(path) => writeln!(f, "in force: {}", path.display())?,
+            None => writeln!(f, "in force: built-in defaults")?,
+        }
+        if let Some(r) = &self.rejected {
+            let path = shown(r.path.as_deref());
+            writeln!(f, "rejected at {}: {path}", r.when)?;
+            for e in &r.errors.errors {
+                writeln!(f, "  {e}")?;
+            }
+        }
+        for v in &self.variables {
+            writeln!(f, "skipped: {v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A registry's configuration status and which reports already reached stderr.
+#[derive(Debug, Default)]
+pub(crate) struct StatusCell {
+    status: Mutex<ConfigStatus>,
+    printed: Mutex<HashSet<u64>>,
+}
+
+impl StatusCell {
+    fn update<T>(&self, f: impl FnOnce(&mut ConfigStatus) -> T) -> T {
+        f(&mut self.status.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether `text` is new to stderr (and now printed).
+    fn first_time(&self, text: &str) -> bool {
+        let mut printed = self.printed.lock().unwrap_or_else(PoisonError::into_inner);
+        printed.insert(digest(text))
+    }
+}
+
+/// Strict mode at startup: the global registry (discovering `CB_CONFIG` or
+/// `./circuit_breakers.toml` and the environment if it does not exist yet), or every
+/// problem of its configuration. Call it first thing in `main` to fail startup on bad
+/// configuration instead of running on the built-in defaults.
+///
+/// ```no_run
+/// fn main() -> Result<(), cb_runtime::config::LoadError> {
+///     cb_runtime::config::strict()?;
+///     Ok(())
+/// }
+/// ```
+pub fn strict() -> Result<&'static Registry, LoadError> {
+    let registry = registry();
+    let status = registry.config_status();
+    if status.is_ok() {
+        Ok(registry)
+    } else {
+        Err(LoadError {
+            errors: status.problems(),
+        })
+    }
+}
+
+/// Whether `CB_CONFIG_STRICT` asks for strict mode; an unreadable value is a problem and
+/// counts as on.
+fn strict_from_env() -> (bool, Option<FileError>) {
+    let Some(value) = std::env::var_os(STRICT_VAR) else {
+        return (false, None);
+    };
+    match value.to_str().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        Some("1" | "true" | "yes" | "on") => (true, None),
+        Some("" | "0" | "false" | "no" | "off") => (false, None),
+        _ => (
+            true,
+            Some(super::env::env_error(
+                STRICT_VAR,
+                None,
+                "expected 1, true, yes, on or 0, false, no, off; strict mode is on".to_owned(),
+            )),
+        ),
+    }
+}
+
+impl Registry {
+    /// The configuration this registry runs on and what it refused (a rejected file, skipped
+    /// variables), for health endpoints and startup checks.
+    pub fn config_status(&self) -> ConfigStatus {
+        self.status.update(|s| s.clone())
+    }
+
+    /// Discovery at first use of the global registry: the file of `CB_CONFIG` (else
+    /// `./circuit_breakers.toml`) and the environment. Problems are reported; in strict mode
+    /// they end the program's startup with a panic that lists them.
+    pub(crate) fn discover_config(&self) {
+        let (strict, strict_problem) = strict_from_env();
+        match ConfigSource::discover() {
+            Ok(source) => {
+                self.config_accepted(&source);
+                self.reconfigure(source);
+            }
+            Err(err) => {
+                self.reconfigure(ConfigSource::builtin().with_env(true));
+                self.config_rejected(ConfigSource::discover_path().as_deref(), &err, "startup");
+            }
+        }
+        let mut variables = env_problems();
+        variables.extend(strict_problem);
+        self.variables_rejected(variables);
+        let status = self.config_status();
+        if strict && !status.is_ok() {
+            panic!("circuit breaker configuration rejected ({STRICT_VAR} is on):\n{status}");
+        }
+    }
+
+    /// A configuration file was accepted: it is the one in force now.
+    pub(crate) fn config_accepted(&self, source: &ConfigSource) {
+        let path = source.file().and_then(|f| f.path()).map(Path::to_path_buf);
+        self.status.update(|s| {
+            s.in_force = path;
+            s.rejected = None;
+        });
+    }
+
+    /// A configuration file could not be applied: stderr once, an event, the status.
+    pub(crate) fn config_rejected(&self, path: Option<&Path>, errors: &LoadError, when: &'static str) {
+        let in_force = self.status.update(|s| {
+            s.rejected = Some(Rejection {
+                path: path.map(Path::to_path_buf),
+                when,
+                errors: errors.clone(),
+            });
+            s.in_force.clone()
+        });
+        let kept = in_force.map_or("the built-in defaults".to_owned(), |p| p.display().to_string());
+        let file = shown(path);
+        self.report(format!(
+            "circuit breaker configuration {file} rejected at {when}; {kept} stay(s) in force:\n{errors}"
+        ));
+    }
+
+    /// Variables that are skipped or shared: stderr once each, an event, the status.
+    pub(crate) fn variables_rejected(&self, problems: Vec<FileError>) {
+        let new: Vec<FileError> = self.status.update(|s| {
+            let new: Vec<FileError> = problems.into_iter().filter(|p| !s.variables.contains(p)).collect();
+            s.variables.extend(new.iter().cloned());
+            new
+        });
+        if new.is_empty() {
+            return;
+        }
+        let lines: Vec<String> = new.iter().map(ToString::to_string).collect();
+        self.report(format!(
+            "circuit breaker variables not applied as written:\n{}",
+            lines.join("\n")
+        ));
+    }
+
+    /// Names the variables of a new breaker `name` that another breaker's name maps to as well.
+    pub(crate) fn check_variable_collision(&self, name: &str) {
+        if !has_variables(name) {
+            return;
+        }
+        let names = self.names();
+        if let Some(problem) = collision(name, names.iter().copied()) {
+            self.variables_rejected(vec![problem]);
+        }
+    }
+
+    /// What `explain` adds about the file: a rejected one, or a file on disk that differs from
+    /// the one in force.
+    pub(crate) fn config_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let status = self.config_status();
+        if let Some(r) = &status.rejected {
+            let path = shown(r.path.as_deref());
+            let kept = status
+                .in_force
+                .as_deref()
+                .map_or("the built-in defaults".into(), |p| p.display().to_string());
+            notes.push(format!(
+                "{path} was rejected at {} ({} problem(s)); {kept} stay(s) in force",
+                r.when,
+                r.errors.errors.len()
+            ));
+        }
+        let source = self.config_source();
+        if let Some(file) = source.file()
+            && let Some(path) = file.path()
+        {
+            match super::file::read_text(path) {
+                Ok(text) if digest(&text) == file.digest => {}
+                Ok(_) => notes.push(format!(
+                    "{} on disk differs from the configuration in force (not loaded yet)",
+                    path.display()
+                )),
+                Err(err) => notes.push(format!("the file in force can no longer be read: {err}")),
+            }
+        }
+        for v in &status.variables {
+            notes.push(format!("skipped: {v}"));
+        }
+        notes
+    }
+
+    /// Sends a report to stderr (once per text), tracing and subscribers.
+    fn report(&self, text: String) {
+        if self.status.first_time(&text) {
+            eprintln!("cb_runtime: {text}");
+        }
+        self.emit_event(Event::ConfigRejected { error: text });
+    }
+}
+
+/// A file name for messages.
+fn shown(path: Option<&Path>) -> String {
+    path.map_or("configuration".to_owned(), |p| p.display().to_string())
+}
