@@ -54,7 +54,12 @@ fn snapshots_show_state_counters_rates_and_open_until() {
     assert_eq!(s.state, State::Open);
     assert_eq!((s.totals.successes, s.totals.failures, s.totals.rejected), (3, 2, 1));
     assert_eq!(s.open_for, Some(secs(20)));
-    assert_eq!(s.window.calls, 0, "the window belongs to the closed period that ended");
+    assert_eq!(
+        (s.window.calls, s.window.failures),
+        (5, 2),
+        "while Open, the numbers that tripped it (counted with only the consecutive trigger on)"
+    );
+    assert_eq!(s.tripped_by, Some(Reason::ConsecutiveFailures { count: 2 }));
     assert!(r.snapshot("nope").is_none());
 }
 

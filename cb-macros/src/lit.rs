@@ -3,6 +3,9 @@
 
 use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, UnOp};
 
+/// The longest duration any key accepts, as in the runtime (`cb_runtime::config::MAX_DURATION`).
+const MAX_DURATION_NANOS: u64 = 24 * 3_600_000_000_000;
+
 const DURATION_HELP: &str = "expected an integer followed by ms, s, m or h (e.g. \"150ms\", \"2s\")";
 
 /// `expr` without the invisible groups `macro_rules!` wraps around `$x:expr` and `$x:literal`.
@@ -61,8 +64,11 @@ pub(crate) fn duration(expr: &Expr, key: &str) -> syn::Result<u64> {
     };
     let nanos = parse_duration(&lit.value())
         .ok_or_else(|| syn::Error::new_spanned(&lit, format!("invalid duration {:?}: {DURATION_HELP}", lit.value())))?;
-    if nanos == 0 {
-        return Err(syn::Error::new_spanned(&lit, format!("`{key}` must be positive")));
+    if nanos == 0 || nanos > MAX_DURATION_NANOS {
+        return Err(syn::Error::new_spanned(
+            &lit,
+            format!("`{key}` must be positive and at most 24h"),
+        ));
     }
     Ok(nanos)
 }
@@ -235,8 +241,15 @@ mod tests {
         assert_eq!(err.to_string(), format!("invalid duration \"2 s\": {DURATION_HELP}"));
         assert_eq!(
             duration(&expr(quote!("0ms")), "timeout").unwrap_err().to_string(),
-            "`timeout` must be positive"
+            "`timeout` must be positive and at most 24h"
         );
+        assert_eq!(
+            duration(&expr(quote!("99999999h")), "open_timeout")
+                .unwrap_err()
+                .to_string(),
+            "`open_timeout` must be positive and at most 24h"
+        );
+        assert!(duration(&expr(quote!("24h")), "open_timeout").is_ok());
     }
 
     #[test]

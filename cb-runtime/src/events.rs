@@ -140,14 +140,43 @@ pub enum Event {
     },
 }
 
-/// Where a breaker's events go: tracing always, subscribers when there are any.
+/// What a subscriber receives.
+///
+/// ```
+/// use cb_runtime::{registry, Event, Interest};
+///
+/// let mut transitions = registry().subscribe_to(Interest::Transitions);
+/// let breaker = registry().breaker("docs-interest", &Default::default());
+/// breaker.force_open();
+/// let _ = breaker.call_sync(|| Ok::<_, ()>(()));
+/// assert!(matches!(transitions.try_recv(), Some(Event::Transition { .. })));
+/// assert_eq!(transitions.try_recv(), None, "no event per rejected call");
+/// assert_eq!(breaker.snapshot().totals.rejected, 1, "rejections stay countable");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    /// Every event, one per rejected or slow call included.
+    Everything,
+    /// Everything but the per-call events (`Rejected`, `SlowCall`): transitions,
+    /// configuration and fleet news. Rejections stay countable in snapshots and metrics.
+    Transitions,
+}
+
+impl Event {
+    /// Whether this event is about one call (`Rejected`, `SlowCall`).
+    pub fn is_per_call(&self) -> bool {
+        matches!(self, Event::Rejected { .. } | Event::SlowCall { .. })
+    }
+}
+
+/// One channel of events and how many subscribe to it.
 #[derive(Debug)]
-pub(crate) struct EventBus {
+struct Channel {
     sender: broadcast::Sender<Event>,
     subscribers: Arc<AtomicUsize>,
 }
 
-impl Default for EventBus {
+impl Default for Channel {
     fn default() -> Self {
         Self {
             sender: broadcast::Sender::new(1024),
@@ -156,8 +185,8 @@ impl Default for EventBus {
     }
 }
 
-impl EventBus {
-    pub(crate) fn subscribe(&self) -> Subscription {
+impl Channel {
+    fn subscribe(&self) -> Subscription {
         self.subscribers.fetch_add(1, Ordering::AcqRel);
         Subscription {
             receiver: self.sender.subscribe(),
@@ -166,16 +195,51 @@ impl EventBus {
     }
 
     #[inline]
-    pub(crate) fn has_subscribers(&self) -> bool {
+    fn has_subscribers(&self) -> bool {
         self.subscribers.load(Ordering::Relaxed) != 0
     }
 
-    /// Sends `event` to tracing and, when there are any, to subscribers.
-    pub(crate) fn emit(&self, event: Event) {
-        trace(&event);
+    fn send(&self, event: Event) {
         if self.has_subscribers() {
             let _ = self.sender.send(event);
         }
+    }
+}
+
+/// Where a breaker's events go: tracing always, subscribers when there are any. Per-call
+/// events go only to subscribers of everything, so they never crowd transitions out of a
+/// transitions-only subscriber's queue.
+#[derive(Debug, Default)]
+pub(crate) struct EventBus {
+    everything: Channel,
+    transitions: Channel,
+}
+
+impl EventBus {
+    pub(crate) fn subscribe(&self) -> Subscription {
+        self.subscribe_to(Interest::Everything)
+    }
+
+    pub(crate) fn subscribe_to(&self, interest: Interest) -> Subscription {
+        match interest {
+            Interest::Everything => self.everything.subscribe(),
+            Interest::Transitions => self.transitions.subscribe(),
+        }
+    }
+
+    /// Whether anyone receives per-call events.
+    #[inline]
+    pub(crate) fn has_subscribers(&self) -> bool {
+        self.everything.has_subscribers()
+    }
+
+    /// Sends `event` to tracing and to the subscribers that want it.
+    pub(crate) fn emit(&self, event: Event) {
+        trace(&event);
+        if !event.is_per_call() {
+            self.transitions.send(event.clone());
+        }
+        self.everything.send(event);
     }
 }
 

@@ -33,6 +33,7 @@ mod intern;
 pub mod metrics;
 mod protected;
 mod registry;
+mod registry_control;
 mod snapshot;
 mod state;
 mod timing;
@@ -43,11 +44,11 @@ mod window;
 #[doc(hidden)]
 pub mod __private;
 
-pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, Outcome, OwnedPermit, Permit};
+pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, ControlError, Outcome, OwnedPermit, Permit};
 pub use clock::{Clock, ClockSource, ManualClock};
 pub use config::{BreakerConfig, BreakerConfigBuilder, ConfigError, Preset, Setting, UnknownPreset, Window};
 pub use error::{CallError, Rejected, Timeout};
-pub use events::{Event, Reason, Subscription};
+pub use events::{Event, Interest, Reason, Subscription};
 pub use glob::glob_match;
 pub use protected::CircuitProtected;
 pub use registry::{Registry, UnknownBreaker, init_registry, registry};

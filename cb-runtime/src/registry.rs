@@ -342,6 +342,11 @@ impl Registry {
     pub fn subscribe(&self) -> Subscription {
         self.events.subscribe()
     }
+
+    /// The events of every breaker in this registry that `interest` asks for.
+    pub fn subscribe_to(&self, interest: crate::Interest) -> Subscription {
+        self.events.subscribe_to(interest)
+    }
 }
 
 impl fmt::Debug for Registry {

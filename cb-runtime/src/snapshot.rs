@@ -12,8 +12,12 @@ pub struct Snapshot {
     pub state: State,
     /// Every call it has seen, by result, since it was created.
     pub totals: Totals,
-    /// What its rate window holds now.
+    /// What its rate window holds now, whichever triggers are on. While Open after tripping
+    /// in Closed, the numbers that tripped it (the window itself starts afresh), as
+    /// Resilience4j keeps them.
     pub window: WindowStats,
+    /// Why an Open breaker opened (the reason of the transition into the current Open period).
+    pub tripped_by: Option<crate::Reason>,
     /// The current run of failures (Closed).
     pub consecutive_failures: u32,
     /// How long until an Open breaker lets a probe through.
@@ -74,8 +78,25 @@ pub struct WindowStats {
     pub failures: u64,
     /// Slow calls.
     pub slow_calls: u64,
-    /// failures / calls, if any.
+    /// Calls the window needs before rates are judged (`minimum_calls` as applied).
+    pub minimum_calls: u32,
+    /// failures / calls once `calls >= minimum_calls`; `None`: not judged yet.
     pub failure_rate: Option<f64>,
-    /// slow calls / calls, if any.
+    /// slow calls / calls once `calls >= minimum_calls`; `None`: not judged yet.
     pub slow_call_rate: Option<f64>,
+}
+
+impl WindowStats {
+    /// The stats of window counts, with rates only from `minimum_calls` on.
+    pub(crate) fn new(counts: crate::Counts, minimum_calls: u32) -> WindowStats {
+        let judged = counts.calls >= u64::from(minimum_calls.max(1));
+        WindowStats {
+            calls: counts.calls,
+            failures: counts.failures,
+            slow_calls: counts.slow_calls,
+            minimum_calls,
+            failure_rate: counts.failure_rate().filter(|_| judged),
+            slow_call_rate: counts.slow_call_rate().filter(|_| judged),
+        }
+    }
 }

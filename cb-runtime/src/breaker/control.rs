@@ -3,12 +3,50 @@
 use super::CircuitBreaker;
 use super::stripe::DURATION_BUCKETS;
 use super::stripe::{Slot, Total};
-use super::word::{Word, stamp_nanos};
+use super::word::Word;
 use crate::State;
 use crate::events::Reason;
 use crate::snapshot::{Durations, Snapshot, Totals, WindowStats};
+use crate::window::Counts;
+use std::fmt;
+use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// A manual transition that cannot be made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ControlError {
+    /// The state machine does not go from `from` to `to` by hand.
+    Illegal {
+        /// The state the breaker is in.
+        from: State,
+        /// The state asked for.
+        to: State,
+    },
+    /// An open wait that is zero (or already passed) or longer than 24h.
+    Wait(Duration),
+    /// No breaker of that name is registered.
+    Unknown(String),
+}
+
+impl fmt::Display for ControlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ControlError::Illegal { from, to } => write!(f, "illegal manual transition {from} -> {to}"),
+            ControlError::Wait(wait) => write!(f, "open wait {wait:?}: must be positive and at most 24h"),
+            ControlError::Unknown(name) => write!(f, "no circuit breaker named `{name}` is registered"),
+        }
+    }
+}
+
+impl std::error::Error for ControlError {}
+
+/// The window's numbers when a Closed breaker tripped, kept for the Open period it started.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Trip {
+    generation: u64,
+    counts: Counts,
+}
 
 impl CircuitBreaker {
     /// The current state. An Open breaker whose wait has passed becomes HalfOpen here (there is
@@ -24,7 +62,7 @@ impl CircuitBreaker {
             match word.state() {
                 State::Open => {
                     let now = self.clock.now_nanos();
-                    let Some(deadline) = stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation()) else {
+                    let Some(deadline) = self.stamp_time(word.generation()) else {
                         return word;
                     };
                     if now <= deadline || !self.may_probe.load(Ordering::Acquire) {
@@ -53,12 +91,41 @@ impl CircuitBreaker {
         }
     }
 
+    /// Keeps the window's numbers of Closed period `closed` that tripped it into Open period
+    /// `open`, for snapshots while it is Open.
+    pub(super) fn keep_trip(&self, closed: Word, open: Word) {
+        let counts = self.window_counts(closed);
+        *self.tripped.lock().unwrap_or_else(PoisonError::into_inner) = Some(Trip {
+            generation: open.generation(),
+            counts,
+        });
+    }
+
+    /// Why Open period `word` opened.
+    fn open_reason(&self, word: Word) -> Option<Reason> {
+        if word.state() != State::Open {
+            return None;
+        }
+        let reason = *self.open_reason.lock().unwrap_or_else(PoisonError::into_inner);
+        reason.filter(|(g, _)| *g == word.generation()).map(|(_, r)| r)
+    }
+
+    /// The numbers that tripped Open period `word`, if it tripped in Closed.
+    fn trip_of(&self, word: Word) -> Option<Trip> {
+        let trip = *self.tripped.lock().unwrap_or_else(PoisonError::into_inner);
+        trip.filter(|t| t.generation == word.generation())
+    }
+
     /// Counts, rates and timing of this breaker now.
     pub fn snapshot(&self) -> Snapshot {
         let word = self.settle();
-        let window = self.window_counts(word);
+        let trip = self.trip_of(word);
+        let window = trip.map_or_else(|| self.window_counts(word), |t| t.counts);
+        let minimum_calls = self.tunables.rates().minimum_calls();
+        let minimum_calls = u32::try_from(minimum_calls).unwrap_or(u32::MAX);
         let open_for = match word.state() {
-            State::Open => stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation())
+            State::Open => self
+                .stamp_time(word.generation())
                 .map(|deadline| Duration::from_nanos(deadline.saturating_sub(self.clock.now_nanos()))),
             _ => None,
         };
@@ -80,13 +147,8 @@ impl CircuitBreaker {
                 slow_calls: self.stripes.sum(Total::Slow),
                 fallbacks: self.stripes.sum(Total::Fallback),
             },
-            window: WindowStats {
-                calls: window.calls,
-                failures: window.failures,
-                slow_calls: window.slow_calls,
-                failure_rate: window.failure_rate(),
-                slow_call_rate: window.slow_call_rate(),
-            },
+            window: WindowStats::new(window, minimum_calls),
+            tripped_by: self.open_reason(word),
             consecutive_failures,
             open_for,
             half_open_in_flight: if word.state() == State::HalfOpen {
@@ -145,6 +207,77 @@ impl CircuitBreaker {
     /// Closed, with empty windows, no run of failures and the backoff reset.
     pub fn reset(&self) {
         self.force(State::Closed);
+    }
+
+    /// Opens for `wait` whatever the state, then probes as after any open wait (HalfOpen
+    /// strictly after it). The wait must be positive and at most 24h.
+    ///
+    /// ```
+    /// use cb_runtime::{CircuitBreaker, ManualClock, State};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let breaker = CircuitBreaker::builder("maintenance").clock(clock.clone()).build();
+    /// breaker.open_for(Duration::from_secs(60)).unwrap();
+    /// clock.advance(Duration::from_secs(61));
+    /// assert_eq!(breaker.state(), State::HalfOpen);
+    /// ```
+    pub fn open_for(&self, wait: Duration) -> Result<(), ControlError> {
+        if wait.is_zero() || wait > crate::config::MAX_DURATION {
+            return Err(ControlError::Wait(wait));
+        }
+        let wait = crate::clock::duration_nanos(wait);
+        loop {
+            let word = self.load();
+            let next = word.next(State::Open);
+            if self.cas(word, next).is_ok() {
+                self.reopens.store(0, Ordering::Release);
+                self.write_stamp(self.clock.now_nanos().saturating_add(wait), next.generation());
+                *self.open_reason.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some((next.generation(), Reason::Manual));
+                self.announce(word, next, Reason::Manual);
+                return Ok(());
+            }
+        }
+    }
+
+    /// Opens until `until` (see [`open_for`](Self::open_for)); an instant that has passed is an
+    /// error. The wait is measured now and then runs on the breaker's clock.
+    pub fn open_until(&self, until: Instant) -> Result<(), ControlError> {
+        self.open_for(until.saturating_duration_since(Instant::now()))
+    }
+
+    /// Moves to `to` by hand: `Closed` (reset), `ForcedOpen`, `Disabled` and `MetricsOnly` from
+    /// any state; `HalfOpen` (probe now) only from `Open` or `ForcedOpen`; `Open` needs a wait
+    /// ([`open_for`](Self::open_for)). An illegal transition is an error and changes nothing.
+    ///
+    /// ```
+    /// use cb_runtime::{CircuitBreaker, ControlError, State};
+    ///
+    /// let breaker = CircuitBreaker::builder("manual").build();
+    /// assert_eq!(
+    ///     breaker.transition_to(State::HalfOpen),
+    ///     Err(ControlError::Illegal { from: State::Closed, to: State::HalfOpen })
+    /// );
+    /// breaker.transition_to(State::ForcedOpen).unwrap();
+    /// breaker.transition_to(State::HalfOpen).unwrap();
+    /// ```
+    pub fn transition_to(&self, to: State) -> Result<(), ControlError> {
+        loop {
+            let word = self.load();
+            let from = word.state();
+            let legal = match to {
+                State::Closed | State::ForcedOpen | State::Disabled | State::MetricsOnly => true,
+                State::HalfOpen => matches!(from, State::Open | State::ForcedOpen),
+                State::Open => false,
+            };
+            if !legal {
+                return Err(ControlError::Illegal { from, to });
+            }
+            if self.transition(word, to, Reason::Manual).is_some() {
+                return Ok(());
+            }
+        }
     }
 
     fn force(&self, to: State) {

@@ -2,7 +2,6 @@
 //! instance's open or closed period, tell its own periods from adopted ones.
 
 use super::CircuitBreaker;
-use super::word::stamp_nanos;
 use crate::State;
 use crate::events::Reason;
 use std::sync::atomic::Ordering;
@@ -20,7 +19,7 @@ impl CircuitBreaker {
     pub(crate) fn open_remaining(&self) -> Option<Duration> {
         let word = self.load();
         (word.state() == State::Open).then(|| {
-            let deadline = stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation()).unwrap_or(0);
+            let deadline = self.stamp_time(word.generation()).unwrap_or(0);
             Duration::from_nanos(deadline.saturating_sub(self.clock.now_nanos()))
         })
     }
@@ -37,10 +36,10 @@ impl CircuitBreaker {
             if self.cas(word, next).is_ok() {
                 self.adopted.store(next.generation(), Ordering::Release);
                 let now = self.clock.now_nanos();
-                self.write_stamp(super::word::stamp(
+                self.write_stamp(
                     now.saturating_add(crate::clock::duration_nanos(wait)),
                     next.generation(),
-                ));
+                );
                 self.announce(word, next, reason);
                 return;
             }

@@ -8,6 +8,7 @@
 pub(crate) mod backoff;
 mod call;
 mod control;
+mod deadline;
 mod fleet_hooks;
 mod owned;
 mod permit;
@@ -16,6 +17,7 @@ pub(crate) mod stripe;
 mod tunables;
 pub(crate) mod word;
 
+pub use control::ControlError;
 pub use owned::OwnedPermit;
 pub use permit::{Outcome, Permit};
 
@@ -30,7 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use stripe::{Slot, Stripes, Total};
 use tunables::Tunables;
-use word::{Word, stamp, stamp_is_newer, stamp_nanos};
+use word::Word;
 
 /// A circuit breaker. Share it by reference or `Arc`; every method takes `&self`.
 ///
@@ -50,6 +52,8 @@ use word::{Word, stamp, stamp_is_newer, stamp_nanos};
 pub struct CircuitBreaker {
     state: AtomicU64,
     stamp: AtomicU64,
+    /// The nanoseconds below the stamp's millisecond (see `deadline`).
+    stamp_fine: AtomicU64,
     /// `generation (low 32 bits) : 32 | run of failures : 32`.
     consecutive: AtomicU64,
     reopens: AtomicU32,
@@ -67,6 +71,10 @@ pub struct CircuitBreaker {
     count_window: Option<CountWindow>,
     time_window: Option<TimeWindow>,
     config: Mutex<BreakerConfig>,
+    /// The numbers that tripped the current Open period (cold: written on trips only).
+    tripped: Mutex<Option<control::Trip>>,
+    /// Why the breaker last entered Open, with that Open period's generation (cold).
+    open_reason: Mutex<Option<(u64, Reason)>>,
     clock: Clock,
     events: Arc<EventBus>,
 }
@@ -93,6 +101,7 @@ impl CircuitBreaker {
             config: BreakerConfig::default(),
             clock: Clock::default(),
             events: None,
+            initial: State::Closed,
         }
     }
 
@@ -126,6 +135,12 @@ impl CircuitBreaker {
     /// Events of this breaker (for a registry's breakers, of every breaker in it).
     pub fn subscribe(&self) -> Subscription {
         self.events.subscribe()
+    }
+
+    /// The events of this breaker (of a registry's breakers: every breaker in it) that
+    /// `interest` asks for.
+    pub fn subscribe_to(&self, interest: crate::Interest) -> Subscription {
+        self.events.subscribe_to(interest)
     }
 
     /// Asks to run one call. On success, record the call's outcome on the permit; a permit
@@ -166,7 +181,7 @@ impl CircuitBreaker {
                 State::ForcedOpen => return Err(self.reject(State::ForcedOpen, None)),
                 State::Open => {
                     let now = self.clock.now_nanos();
-                    match stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation()) {
+                    match self.stamp_time(word.generation()) {
                         Some(deadline) if now > deadline && self.may_probe.load(Ordering::Acquire) => {
                             let next = word.next(State::HalfOpen).with_in_flight(1);
                             match self.swap_state(word, next, Reason::OpenWaitElapsed, now) {
@@ -217,7 +232,7 @@ impl CircuitBreaker {
         if word.in_flight() == 0 {
             return None;
         }
-        let since = stamp_nanos(self.stamp.load(Ordering::Acquire), word.generation())?;
+        let since = self.stamp_time(word.generation())?;
         let waited = self.clock.now_nanos().saturating_sub(since);
         (waited > max_wait).then_some(waited)
     }
@@ -270,9 +285,10 @@ impl CircuitBreaker {
                     0
                 };
                 let wait = duration_nanos(backoff::open_wait(&self.config(), k));
-                self.write_stamp(stamp(now.saturating_add(wait), next.generation()));
+                self.write_stamp(now.saturating_add(wait), next.generation());
+                *self.open_reason.lock().unwrap_or_else(PoisonError::into_inner) = Some((next.generation(), reason));
             }
-            State::HalfOpen => self.write_stamp(stamp(now, next.generation())),
+            State::HalfOpen => self.write_stamp(now, next.generation()),
             State::Closed => self.reopens.store(0, Ordering::Release),
             _ => {}
         }
@@ -294,13 +310,6 @@ impl CircuitBreaker {
             });
         }
     }
-
-    /// Stamps a period, unless a later period already has its stamp (its writer overtook ours).
-    fn write_stamp(&self, new: u64) {
-        let _ = self.stamp.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
-            stamp_is_newer(new, old).then_some(new)
-        });
-    }
 }
 
 impl fmt::Debug for CircuitBreaker {
@@ -320,6 +329,7 @@ pub struct CircuitBreakerBuilder {
     config: BreakerConfig,
     clock: Clock,
     events: Option<Arc<EventBus>>,
+    initial: State,
 }
 
 impl CircuitBreakerBuilder {
@@ -333,6 +343,19 @@ impl CircuitBreakerBuilder {
     pub fn clock(mut self, clock: impl Into<Clock>) -> Self {
         self.clock = clock.into();
         self
+    }
+
+    /// The state the breaker starts in: `Closed` (the default), `ForcedOpen`, `Disabled` or
+    /// `MetricsOnly`; `Open` and `HalfOpen` are periods with a deadline and cannot be.
+    pub fn initial_state(mut self, state: State) -> Result<Self, ControlError> {
+        if matches!(state, State::Open | State::HalfOpen) {
+            return Err(ControlError::Illegal {
+                from: State::Closed,
+                to: state,
+            });
+        }
+        self.initial = state;
+        Ok(self)
     }
 
     pub(crate) fn events(mut self, events: Arc<EventBus>) -> Self {
@@ -349,8 +372,9 @@ impl CircuitBreakerBuilder {
         };
         let bucket_words = time_window.as_ref().map_or(0, TimeWindow::stripe_words);
         CircuitBreaker {
-            state: AtomicU64::new(Word::new(State::Closed, 0).0),
+            state: AtomicU64::new(Word::new(self.initial, 0).0),
             stamp: AtomicU64::new(0),
+            stamp_fine: AtomicU64::new(0),
             consecutive: AtomicU64::new(0),
             reopens: AtomicU32::new(0),
             may_probe: AtomicBool::new(true),
@@ -362,6 +386,8 @@ impl CircuitBreakerBuilder {
             count_window,
             time_window,
             config: Mutex::new(config),
+            tripped: Mutex::new(None),
+            open_reason: Mutex::new(None),
             clock: self.clock,
             events: self.events.unwrap_or_default(),
         }

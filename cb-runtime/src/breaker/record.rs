@@ -29,7 +29,7 @@ impl CircuitBreaker {
         let stripe = self.stripes.get(slot);
         stripe.count(outcome.total(), slot);
         let timed = start != crate::timing::NOT_TIMED;
-        let windowed = mode.rates() && self.time_window.is_some();
+        let windowed = self.time_window.is_some();
         if !timed && !windowed {
             return (0, false);
         }
@@ -57,6 +57,8 @@ impl CircuitBreaker {
         (now, slow)
     }
 
+    /// Closed or MetricsOnly: every outcome goes into the window (so snapshots show what it
+    /// holds whichever triggers are on); the triggers judge only in Closed.
     #[inline]
     fn record_closed(&self, word: Word, start: u64, outcome: Recorded) {
         let slot = Slot::current();
@@ -70,16 +72,15 @@ impl CircuitBreaker {
             .tunables
             .consecutive()
             .and_then(|limit| self.consecutive_run(word, failure, limit));
+        let counts = self.window_record(word, slot, now, Sample { failure, slow });
         if mode.rates() && reason.is_none() {
-            let sample = Sample { failure, slow };
-            reason = self
-                .window_record(word, slot, now, sample)
-                .and_then(|c| self.tunables.rates().judge(c));
+            reason = counts.and_then(|c| self.tunables.rates().judge(c));
         }
         if let Some(reason) = reason
             && word.state() == State::Closed
+            && let Some(open) = self.transition(word, State::Open, reason)
         {
-            let _ = self.transition(word, State::Open, reason);
+            self.keep_trip(word, open);
         }
     }
 

@@ -1,0 +1,78 @@
+//! Exact period times. The stamp word holds a period's time in whole milliseconds (rounded
+//! up) beside its generation; the fine word holds the nanoseconds below the millisecond beside
+//! the same generation, so an open deadline is exact to the nanosecond: a breaker leaves Open
+//! strictly after its wait, not up to a millisecond later.
+//!
+//! The writer of a period writes the fine word first, then the stamp; a reader that finds the
+//! stamp of its generation but a fine word of another (a writer in between) uses the rounded-up
+//! time: late by under a millisecond in that race, never early.
+
+use super::CircuitBreaker;
+use super::word::{stamp, stamp_is_newer, stamp_nanos};
+use std::sync::atomic::Ordering;
+
+const NANOS_PER_MILLI: u64 = 1_000_000;
+const FINE_SHIFT: u32 = 24;
+const GEN_MASK: u64 = (1 << FINE_SHIFT) - 1;
+
+/// Packs the nanoseconds below the millisecond of `nanos` with `generation`.
+fn fine(nanos: u64, generation: u64) -> u64 {
+    ((nanos % NANOS_PER_MILLI) << FINE_SHIFT) | (generation & GEN_MASK)
+}
+
+/// The exact time of a stamp and fine word of `generation`, or the rounded-up one.
+fn exact(stamp: u64, fine: u64, generation: u64) -> Option<u64> {
+    let ceil = stamp_nanos(stamp, generation)?;
+    if fine & GEN_MASK != generation & GEN_MASK {
+        return Some(ceil);
+    }
+    let below = fine >> FINE_SHIFT;
+    Some(if below == 0 {
+        ceil
+    } else {
+        ceil - NANOS_PER_MILLI + below
+    })
+}
+
+impl CircuitBreaker {
+    /// Stamps period `generation` with time `nanos`, unless a later period already has its
+    /// stamp (its writer overtook ours).
+    pub(super) fn write_stamp(&self, nanos: u64, generation: u64) {
+        let new_fine = fine(nanos, generation);
+        let _ = self
+            .stamp_fine
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
+                stamp_is_newer(new_fine, old).then_some(new_fine)
+            });
+        let new = stamp(nanos, generation);
+        let _ = self.stamp.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
+            stamp_is_newer(new, old).then_some(new)
+        });
+    }
+
+    /// The time of period `generation`: its open deadline (Open) or start (HalfOpen), if
+    /// stamped yet.
+    pub(super) fn stamp_time(&self, generation: u64) -> Option<u64> {
+        let stamp = self.stamp.load(Ordering::Acquire);
+        let fine = self.stamp_fine.load(Ordering::Acquire);
+        exact(stamp, fine, generation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_exact_to_the_nanosecond() {
+        for nanos in [0, 1, 999_999, 1_000_000, 1_000_001, 30_000_000_001, 30_000_999_999] {
+            assert_eq!(exact(stamp(nanos, 7), fine(nanos, 7), 7), Some(nanos), "{nanos}");
+        }
+        assert_eq!(
+            exact(stamp(30_000_000_001, 7), fine(5, 8), 7),
+            Some(30_001_000_000),
+            "rounded up"
+        );
+        assert_eq!(exact(stamp(30_000_000_001, 7), fine(1, 7), 8), None, "another period");
+    }
+}
