@@ -36,6 +36,13 @@ fn window_counts_are_visible_with_only_the_consecutive_trigger() {
         let w = b.snapshot().window;
         assert_eq!((w.calls, w.failures), (5, 2), "{window:?}");
         assert_eq!(w.failure_rate, Some(0.4));
+        b.reset();
+        run_n(&b, 1, Outcome::Failure);
+        let w = b.snapshot().window;
+        assert_eq!((w.calls, w.failures), (1, 1), "counted from the period's start");
+        b.metrics_only();
+        run_n(&b, 7, Outcome::Failure);
+        assert_eq!(b.snapshot().window.calls, 7, "MetricsOnly counts every outcome");
     }
 }
 

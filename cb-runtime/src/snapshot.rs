@@ -12,9 +12,10 @@ pub struct Snapshot {
     pub state: State,
     /// Every call it has seen, by result, since it was created.
     pub totals: Totals,
-    /// What its rate window holds now, whichever triggers are on. While Open after tripping
-    /// in Closed, the numbers that tripped it (the window itself starts afresh), as
-    /// Resilience4j keeps them.
+    /// What its rate window holds now. With no rate trigger on, no sliding window is kept (it
+    /// would cost every call a clock read): the calls of the current Closed or MetricsOnly
+    /// period instead, from the totals. While Open after tripping in Closed: the numbers that
+    /// tripped it (the window itself starts afresh), as Resilience4j keeps them.
     pub window: WindowStats,
     /// Why an Open breaker opened (the reason of the transition into the current Open period).
     pub tripped_by: Option<crate::Reason>,

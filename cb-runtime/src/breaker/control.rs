@@ -9,8 +9,8 @@ use crate::events::Reason;
 use crate::snapshot::{Durations, Snapshot, Totals, WindowStats};
 use crate::window::Counts;
 use std::fmt;
-use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// A manual transition that cannot be made.
@@ -40,6 +40,33 @@ impl fmt::Display for ControlError {
 }
 
 impl std::error::Error for ControlError {}
+
+/// What snapshots explain periods with (cold: written on transitions, read by snapshots).
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    /// The totals the current Closed or MetricsOnly period started from.
+    period_start: Mutex<PeriodStart>,
+    /// The numbers that tripped the current Open period.
+    tripped: Mutex<Option<Trip>>,
+    /// Why the breaker last entered Open, with that Open period's generation.
+    open_reason: Mutex<Option<(u64, Reason)>>,
+}
+
+impl History {
+    /// Open period `open` started for `reason`.
+    pub(super) fn opened(&self, open: Word, reason: Reason) {
+        *self.open_reason.lock().unwrap_or_else(PoisonError::into_inner) = Some((open.generation(), reason));
+    }
+}
+
+/// The totals when a Closed or MetricsOnly period started: with no rate trigger no window is
+/// kept on the hot path, and snapshots count the period from these.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PeriodStart {
+    generation: u64,
+    calls: u64,
+    failures: u64,
+}
 
 /// The window's numbers when a Closed breaker tripped, kept for the Open period it started.
 #[derive(Clone, Copy, Debug)]
@@ -91,11 +118,45 @@ impl CircuitBreaker {
         }
     }
 
+    /// Notes the totals a new Closed or MetricsOnly period `next` starts from (cold: on
+    /// transitions only).
+    pub(super) fn start_period(&self, next: Word) {
+        if !matches!(next.state(), State::Closed | State::MetricsOnly) {
+            return;
+        }
+        let failures = self.stripes.sum(Total::Failure) + self.stripes.sum(Total::Timeout);
+        let calls = failures + self.stripes.sum(Total::Success);
+        *self.history.period_start.lock().unwrap_or_else(PoisonError::into_inner) = PeriodStart {
+            generation: next.generation(),
+            calls,
+            failures,
+        };
+    }
+
+    /// What the window of period `word` holds: the sliding window when a rate trigger keeps
+    /// one, else the calls of the period so far (from the totals; no cost per call).
+    fn period_counts(&self, word: Word) -> Counts {
+        if self.tunables.mode().rates() {
+            return self.window_counts(word);
+        }
+        let start = *self.history.period_start.lock().unwrap_or_else(PoisonError::into_inner);
+        if start.generation != word.generation() || !matches!(word.state(), State::Closed | State::MetricsOnly) {
+            return Counts::default();
+        }
+        let failures = self.stripes.sum(Total::Failure) + self.stripes.sum(Total::Timeout);
+        let calls = failures + self.stripes.sum(Total::Success);
+        Counts {
+            calls: calls.saturating_sub(start.calls),
+            failures: failures.saturating_sub(start.failures),
+            slow_calls: 0,
+        }
+    }
+
     /// Keeps the window's numbers of Closed period `closed` that tripped it into Open period
     /// `open`, for snapshots while it is Open.
     pub(super) fn keep_trip(&self, closed: Word, open: Word) {
-        let counts = self.window_counts(closed);
-        *self.tripped.lock().unwrap_or_else(PoisonError::into_inner) = Some(Trip {
+        let counts = self.period_counts(closed);
+        *self.history.tripped.lock().unwrap_or_else(PoisonError::into_inner) = Some(Trip {
             generation: open.generation(),
             counts,
         });
@@ -106,13 +167,13 @@ impl CircuitBreaker {
         if word.state() != State::Open {
             return None;
         }
-        let reason = *self.open_reason.lock().unwrap_or_else(PoisonError::into_inner);
+        let reason = *self.history.open_reason.lock().unwrap_or_else(PoisonError::into_inner);
         reason.filter(|(g, _)| *g == word.generation()).map(|(_, r)| r)
     }
 
     /// The numbers that tripped Open period `word`, if it tripped in Closed.
     fn trip_of(&self, word: Word) -> Option<Trip> {
-        let trip = *self.tripped.lock().unwrap_or_else(PoisonError::into_inner);
+        let trip = *self.history.tripped.lock().unwrap_or_else(PoisonError::into_inner);
         trip.filter(|t| t.generation == word.generation())
     }
 
@@ -120,7 +181,7 @@ impl CircuitBreaker {
     pub fn snapshot(&self) -> Snapshot {
         let word = self.settle();
         let trip = self.trip_of(word);
-        let window = trip.map_or_else(|| self.window_counts(word), |t| t.counts);
+        let window = trip.map_or_else(|| self.period_counts(word), |t| t.counts);
         let minimum_calls = self.tunables.rates().minimum_calls();
         let minimum_calls = u32::try_from(minimum_calls).unwrap_or(u32::MAX);
         let open_for = match word.state() {
@@ -233,7 +294,7 @@ impl CircuitBreaker {
             if self.cas(word, next).is_ok() {
                 self.reopens.store(0, Ordering::Release);
                 self.write_stamp(self.clock.now_nanos().saturating_add(wait), next.generation());
-                *self.open_reason.lock().unwrap_or_else(PoisonError::into_inner) =
+                *self.history.open_reason.lock().unwrap_or_else(PoisonError::into_inner) =
                     Some((next.generation(), Reason::Manual));
                 self.announce(word, next, Reason::Manual);
                 return Ok(());

@@ -71,10 +71,8 @@ pub struct CircuitBreaker {
     count_window: Option<CountWindow>,
     time_window: Option<TimeWindow>,
     config: Mutex<BreakerConfig>,
-    /// The numbers that tripped the current Open period (cold: written on trips only).
-    tripped: Mutex<Option<control::Trip>>,
-    /// Why the breaker last entered Open, with that Open period's generation (cold).
-    open_reason: Mutex<Option<(u64, Reason)>>,
+    /// What snapshots explain periods with, written on transitions only.
+    history: Box<control::History>,
     clock: Clock,
     events: Arc<EventBus>,
 }
@@ -286,7 +284,7 @@ impl CircuitBreaker {
                 };
                 let wait = duration_nanos(backoff::open_wait(&self.config(), k));
                 self.write_stamp(now.saturating_add(wait), next.generation());
-                *self.open_reason.lock().unwrap_or_else(PoisonError::into_inner) = Some((next.generation(), reason));
+                self.history.opened(next, reason);
             }
             State::HalfOpen => self.write_stamp(now, next.generation()),
             State::Closed => self.reopens.store(0, Ordering::Release),
@@ -300,6 +298,7 @@ impl CircuitBreaker {
 impl CircuitBreaker {
     /// Counts a transition and emits its event.
     fn announce(&self, from: Word, next: Word, reason: Reason) {
+        self.start_period(next);
         self.transitions[from.state() as usize * 6 + next.state() as usize].fetch_add(1, Ordering::Relaxed);
         if from.state() != next.state() || matches!(reason, Reason::Fleet { .. }) {
             self.events.emit(Event::Transition {
@@ -386,8 +385,7 @@ impl CircuitBreakerBuilder {
             count_window,
             time_window,
             config: Mutex::new(config),
-            tripped: Mutex::new(None),
-            open_reason: Mutex::new(None),
+            history: Box::default(),
             clock: self.clock,
             events: self.events.unwrap_or_default(),
         }

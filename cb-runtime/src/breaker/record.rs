@@ -29,7 +29,7 @@ impl CircuitBreaker {
         let stripe = self.stripes.get(slot);
         stripe.count(outcome.total(), slot);
         let timed = start != crate::timing::NOT_TIMED;
-        let windowed = self.time_window.is_some();
+        let windowed = mode.rates() && self.time_window.is_some();
         if !timed && !windowed {
             return (0, false);
         }
@@ -57,8 +57,9 @@ impl CircuitBreaker {
         (now, slow)
     }
 
-    /// Closed or MetricsOnly: every outcome goes into the window (so snapshots show what it
-    /// holds whichever triggers are on); the triggers judge only in Closed.
+    /// Closed or MetricsOnly: with a rate trigger on, every outcome goes into the window (the
+    /// consecutive trigger firing does not drop it); the triggers judge only in Closed. With
+    /// no rate trigger no window is kept: snapshots count the period from the totals.
     #[inline]
     fn record_closed(&self, word: Word, start: u64, outcome: Recorded) {
         let slot = Slot::current();
@@ -72,9 +73,11 @@ impl CircuitBreaker {
             .tunables
             .consecutive()
             .and_then(|limit| self.consecutive_run(word, failure, limit));
-        let counts = self.window_record(word, slot, now, Sample { failure, slow });
-        if mode.rates() && reason.is_none() {
-            reason = counts.and_then(|c| self.tunables.rates().judge(c));
+        if mode.rates() {
+            let counts = self.window_record(word, slot, now, Sample { failure, slow });
+            if reason.is_none() {
+                reason = counts.and_then(|c| self.tunables.rates().judge(c));
+            }
         }
         if let Some(reason) = reason
             && word.state() == State::Closed
