@@ -89,7 +89,7 @@ fn two_breakers_mapping_to_one_variable_is_a_named_error() {
         let a = r.breaker_with_layers("partner/acme", &[], &[]);
         assert!(r.config_status().is_ok());
         let b = r.breaker_with_layers("partner-acme", &[], &[]);
-        let problems: Vec<String> = r.config_status().variables.iter().map(ToString::to_string).collect();
+        let problems: Vec<String> = r.config_status().skipped.iter().map(ToString::to_string).collect();
         assert_eq!(
             problems,
             [
@@ -135,5 +135,27 @@ fn durations_have_one_upper_bound_in_the_environment() {
             problems,
             ["CB_BREAKER__ENV_LONG__OPEN_TIMEOUT: `open_timeout` = 359999996400s: must be positive and at most 24h"]
         );
+    });
+}
+
+#[test]
+fn a_cross_key_rule_broken_by_sections_and_variables_is_reported_in_the_status() {
+    let file = "[breakers.\"env-cross\"]\nopen_timeout = \"20s\"\n";
+    with_var("CB_BREAKER__ENV_CROSS__MAX_OPEN_TIMEOUT", "5s", || {
+        let r = Registry::new().with_config(ConfigSource::from_text(file, "f.toml").unwrap());
+        let mut events = r.subscribe();
+        let b = r.breaker_with_layers("env-cross", &[], &[]);
+        assert_eq!(b.config().open_timeout, Duration::from_secs(30), "runs without them");
+        let skipped: Vec<String> = r.config_status().skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            skipped,
+            [
+                "breaker `env-cross`: invalid `max_open_timeout` = 5s < 20s: must be at least open_timeout; its [breakers] sections and environment overrides are not applied"
+            ]
+        );
+        assert!(matches!(
+            events.try_recv(),
+            Some(cb_runtime::Event::ConfigRejected { .. })
+        ));
     });
 }

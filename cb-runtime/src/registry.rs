@@ -163,13 +163,7 @@ impl Registry {
     /// breaks a rule falls back to the built-in defaults.
     fn resolve(&self, name: &str, base: &Base) -> Explanation {
         let mut explained = self.config_source().resolve(name, base);
-        for problem in &explained.problems {
-            tracing::warn!(target: "cb_runtime", breaker = name, "{problem}");
-        }
-        if let Err(err) = explained.config.validate() {
-            tracing::error!(target: "cb_runtime", breaker = name, error = %err, "invalid circuit breaker configuration; using the built-in defaults");
-            explained.config = BreakerConfig::default();
-        }
+        self.resolution_problems(name, &mut explained);
         explained
     }
 

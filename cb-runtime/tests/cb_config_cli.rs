@@ -50,3 +50,19 @@ fn check_reports_every_error_and_fails() {
     let (ok, _, err) = cb_config(&["frobnicate"]);
     assert!(!ok && err.starts_with("usage: cb-config"), "{err}");
 }
+
+#[test]
+fn non_utf8_variables_never_panic_and_breaker_ones_are_named() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let out = Command::new(env!("CARGO_BIN_EXE_cb-config"))
+        .arg("check")
+        .env_remove("CB_CONFIG")
+        .env("UNRELATED_BYTES", OsStr::from_bytes(b"\xff"))
+        .env("CB_BREAKER__X__OPEN_TIMEOUT", OsStr::from_bytes(b"\xfe"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.trim(), "CB_BREAKER__X__OPEN_TIMEOUT: the value is not UTF-8");
+}

@@ -31,9 +31,10 @@ pub struct ConfigStatus {
     pub in_force: Option<PathBuf>,
     /// The last file refused since the one in force was accepted.
     pub rejected: Option<Rejection>,
-    /// `CB_BREAKER__…` variables that are skipped (bad value, unknown key, empty name) or that
-    /// two breakers share.
-    pub variables: Vec<FileError>,
+    /// What is not applied as written: `CB_BREAKER__…` variables that are skipped (bad value,
+    /// unknown key, empty name) or that two breakers share, and breakers whose sections and
+    /// variables together break a cross-key rule (they run without them).
+    pub skipped: Vec<FileError>,
 }
 
 /// A configuration file that could not be applied.
@@ -50,13 +51,13 @@ pub struct Rejection {
 impl ConfigStatus {
     /// Whether everything asked for is in force.
     pub fn is_ok(&self) -> bool {
-        self.rejected.is_none() && self.variables.is_empty()
+        self.rejected.is_none() && self.skipped.is_empty()
     }
 
     /// Every problem: the rejected file's, then the variables'.
     pub fn problems(&self) -> Vec<FileError> {
         let file = self.rejected.iter().flat_map(|r| r.errors.errors.iter().cloned());
-        file.chain(self.variables.iter().cloned()).collect()
+        file.chain(self.skipped.iter().cloned()).collect()
     }
 }
 
@@ -73,7 +74,7 @@ impl fmt::Display for ConfigStatus {
                 writeln!(f, "  {e}")?;
             }
         }
-        for v in &self.variables {
+        for v in &self.skipped {
             writeln!(f, "skipped: {v}")?;
         }
         Ok(())
@@ -166,7 +167,7 @@ impl Registry {
         }
         let mut variables = env_problems();
         variables.extend(strict_problem);
-        self.variables_rejected(variables);
+        self.report_skipped(variables);
         let status = self.config_status();
         if strict && !status.is_ok() {
             panic!("circuit breaker configuration rejected ({STRICT_VAR} is on):\n{status}");
@@ -199,11 +200,33 @@ impl Registry {
         ));
     }
 
-    /// Variables that are skipped or shared: stderr once each, an event, the status.
-    pub(crate) fn variables_rejected(&self, problems: Vec<FileError>) {
+    /// Problems met resolving breaker `name` (bad variables, a cross-key rule broken by its
+    /// sections and variables): reported like any skipped configuration. A configuration
+    /// that still breaks a rule runs on the built-in defaults.
+    pub(crate) fn resolution_problems(&self, name: &str, explained: &mut super::Explanation) {
+        let mut problems = explained.problems.clone();
+        if let Err(err) = explained.config.validate() {
+            problems.push(FileError {
+                at: None,
+                variable: None,
+                key: Some(err.key().to_owned()),
+                message: format!(
+                    "breaker `{}`: {err}; using the built-in defaults",
+                    super::value::clip(name)
+                ),
+            });
+            explained.config = crate::BreakerConfig::default();
+        }
+        if !problems.is_empty() {
+            self.report_skipped(problems);
+        }
+    }
+
+    /// Variables or sections that are skipped: stderr once each, an event, the status.
+    pub(crate) fn report_skipped(&self, problems: Vec<FileError>) {
         let new: Vec<FileError> = self.status.update(|s| {
-            let new: Vec<FileError> = problems.into_iter().filter(|p| !s.variables.contains(p)).collect();
-            s.variables.extend(new.iter().cloned());
+            let new: Vec<FileError> = problems.into_iter().filter(|p| !s.skipped.contains(p)).collect();
+            s.skipped.extend(new.iter().cloned());
             new
         });
         if new.is_empty() {
@@ -211,7 +234,7 @@ impl Registry {
         }
         let lines: Vec<String> = new.iter().map(ToString::to_string).collect();
         self.report(format!(
-            "circuit breaker variables not applied as written:\n{}",
+            "circuit breaker configuration not applied as written:\n{}",
             lines.join("\n")
         ));
     }
@@ -223,7 +246,7 @@ impl Registry {
         }
         let names = self.names();
         if let Some(problem) = collision(name, names.iter().copied()) {
-            self.variables_rejected(vec![problem]);
+            self.report_skipped(vec![problem]);
         }
     }
 
@@ -257,7 +280,7 @@ impl Registry {
                 Err(err) => notes.push(format!("the file in force can no longer be read: {err}")),
             }
         }
-        for v in &status.variables {
+        for v in &status.skipped {
             notes.push(format!("skipped: {v}"));
         }
         notes
