@@ -73,7 +73,8 @@ pub(crate) fn duration(expr: &Expr, key: &str) -> syn::Result<u64> {
     Ok(nanos)
 }
 
-/// Parses "150ms", "2s", "5m", "1h" into nanoseconds.
+/// Parses "150ms", "2s", "5m", "1h" into nanoseconds (saturating: an absurd value is then
+/// refused as above the 24h bound, not as malformed).
 pub(crate) fn parse_duration(text: &str) -> Option<u64> {
     let split = text.find(|c: char| !c.is_ascii_digit())?;
     let (digits, unit) = text.split_at(split);
@@ -85,7 +86,7 @@ pub(crate) fn parse_duration(text: &str) -> Option<u64> {
         "h" => 3_600_000_000_000,
         _ => return None,
     };
-    value.checked_mul(scale)
+    Some(value.saturating_mul(scale))
 }
 
 fn number(expr: &Expr, key: &str, what: &str) -> syn::Result<(f64, bool)> {

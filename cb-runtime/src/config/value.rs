@@ -210,8 +210,8 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     match unit {
         "ms" => Some(Duration::from_millis(n)),
         "s" => Some(Duration::from_secs(n)),
-        "m" => n.checked_mul(60).map(Duration::from_secs),
-        "h" => n.checked_mul(3600).map(Duration::from_secs),
+        "m" => Some(Duration::from_secs(n.saturating_mul(60))),
+        "h" => Some(Duration::from_secs(n.saturating_mul(3600))),
         _ => None,
     }
 }
