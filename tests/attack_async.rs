@@ -563,3 +563,113 @@ fn tower_clones_across_threads_count_every_call() {
     });
     assert_eq!(breaker.snapshot().totals.failures, 4000);
 }
+
+// ---- sampled durations ----------------------------------------------------------------------
+
+/// Duration sampling is process-wide: the tests that change it take this lock.
+static SAMPLING: Mutex<()> = Mutex::new(());
+
+fn slow_breaker(name: &'static str, clock: &ManualClock) -> Arc<CircuitBreaker> {
+    let config = BreakerConfig::builder()
+        .consecutive_failures(1_000_000)
+        .no_failure_rate()
+        .slow_call_rate_threshold(1.0)
+        .minimum_calls(1_000_000)
+        .slow_call_duration(Duration::from_millis(10))
+        .build()
+        .unwrap();
+    Arc::new(
+        CircuitBreaker::builder(name)
+            .config(config)
+            .clock(clock.clone())
+            .build(),
+    )
+}
+
+#[test]
+fn sampled_counts_from_several_threads_are_exact() {
+    let _sampling = SAMPLING.lock().unwrap_or_else(|e| e.into_inner());
+    cb_runtime::measure_durations(true);
+    cb_runtime::sample_durations(4);
+    let clock = ManualClock::new();
+    let breaker = slow_breaker("attack-sampled-threads", &clock);
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                for _ in 0..8 {
+                    let permit = breaker.try_acquire().unwrap();
+                    clock.advance(Duration::from_millis(1));
+                    permit.success();
+                }
+            });
+        }
+    });
+    cb_runtime::measure_durations(false);
+    cb_runtime::sample_durations(cb_runtime::DEFAULT_DURATION_SAMPLING);
+    let snapshot = breaker.snapshot();
+    assert_eq!(snapshot.durations.count(), 24, "{:?}", snapshot.durations);
+    assert_eq!(snapshot.totals.successes, 24);
+}
+
+#[test]
+fn slow_call_thresholds_are_exact_for_timed_and_untimed_calls() {
+    let _sampling = SAMPLING.lock().unwrap_or_else(|e| e.into_inner());
+    cb_runtime::measure_durations(true);
+    cb_runtime::sample_durations(2);
+    let clock = ManualClock::new();
+    let breaker = slow_breaker("attack-sampled-slow", &clock);
+    for took in [10_000_000, 10_000_000, 10_000_001, 10_000_001, 9_999_999, 10_000_002] {
+        let permit = breaker.try_acquire().unwrap();
+        clock.advance(Duration::from_nanos(took));
+        permit.success();
+    }
+    cb_runtime::measure_durations(false);
+    cb_runtime::sample_durations(cb_runtime::DEFAULT_DURATION_SAMPLING);
+    let snapshot = breaker.snapshot();
+    assert_eq!(snapshot.totals.slow_calls, 3, "{:?}", snapshot.totals);
+    assert_eq!(snapshot.durations.count(), 6, "three timed calls of weight 2");
+}
+
+/// A call counts with the weight of the sampling it was timed under, not the one in force when
+/// it ends.
+#[test]
+fn a_sampling_change_mid_call_does_not_reweigh_a_timed_call() {
+    let _sampling = SAMPLING.lock().unwrap_or_else(|e| e.into_inner());
+    cb_runtime::measure_durations(true);
+    cb_runtime::sample_durations(1);
+    let clock = ManualClock::new();
+    let breaker = slow_breaker("attack-sampled-change", &clock);
+    let permit = breaker.try_acquire().unwrap();
+    cb_runtime::sample_durations(1000);
+    clock.advance(Duration::from_millis(1));
+    permit.success();
+    cb_runtime::measure_durations(false);
+    cb_runtime::sample_durations(cb_runtime::DEFAULT_DURATION_SAMPLING);
+    assert_eq!(
+        breaker.snapshot().durations.count(),
+        1,
+        "{:?}",
+        breaker.snapshot().durations
+    );
+}
+
+/// A clock whose readings have the top bit set (an origin far in the past, a custom source) must
+/// not make calls look timed for the histogram, nor all slow.
+#[test]
+fn a_clock_past_two_to_the_63_ns_keeps_slow_calls_and_durations_honest() {
+    let _sampling = SAMPLING.lock().unwrap_or_else(|e| e.into_inner());
+    cb_runtime::measure_durations(false);
+    let clock = ManualClock::new();
+    clock.advance(Duration::from_nanos(1 << 63));
+    let breaker = slow_breaker("attack-clock-top-bit", &clock);
+    let permit = breaker.try_acquire().unwrap();
+    clock.advance(Duration::from_millis(1));
+    permit.success();
+    let snapshot = breaker.snapshot();
+    assert_eq!(
+        snapshot.totals.slow_calls, 0,
+        "a 1 ms call is not slow: {:?}",
+        snapshot.totals
+    );
+    assert_eq!(snapshot.durations.count(), 0, "durations are off");
+}
