@@ -673,3 +673,57 @@ fn a_clock_past_two_to_the_63_ns_keeps_slow_calls_and_durations_honest() {
     );
     assert_eq!(snapshot.durations.count(), 0, "durations are off");
 }
+
+#[test]
+fn an_api_classifier_that_panics_counts_as_a_failure() {
+    let clock = ManualClock::new();
+    let breaker = one_strike("attack-api-classifier", &clock);
+    let mut call = Box::pin(breaker.call_classified(
+        async || {
+            yield_once().await;
+            Ok::<(), ()>(())
+        },
+        |_| -> Outcome { panic!("classifier bug") },
+    ));
+    let caught = catch_unwind(AssertUnwindSafe(|| while poll_once(call.as_mut()).is_pending() {}));
+    assert!(caught.is_err());
+    drop(call);
+    assert_eq!(breaker.state(), State::Open, "{:?}", breaker.snapshot().totals);
+}
+
+static TRACED_PROBE_DOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+#[circuit_breaker(name = "attack-traced-macro", consecutive_failures = 2, open_timeout = "1h")]
+async fn traced_macro() -> Result<u32, ApiError> {
+    yield_once().await;
+    if TRACED_PROBE_DOWN.load(Ordering::Relaxed) {
+        panic!("traced macro bug");
+    }
+    Ok(5)
+}
+
+#[test]
+fn the_macro_traced_path_notes_a_panic_and_runs_the_body_in_a_primary_span() {
+    let recorder = SpanRecorder::default();
+    let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::DEBUG);
+    let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
+    tracing::subscriber::with_default(subscriber, || {
+        let mut call = Box::pin(traced_macro());
+        let caught = catch_unwind(AssertUnwindSafe(|| while poll_once(call.as_mut()).is_pending() {}));
+        assert!(caught.is_err());
+        drop(call);
+        let breaker = cb_runtime::registry().get("attack-traced-macro").unwrap();
+        assert_eq!(breaker.snapshot().totals.failures, 1);
+        TRACED_PROBE_DOWN.store(false, Ordering::Relaxed);
+        let mut call = Box::pin(traced_macro());
+        let value = loop {
+            if let Poll::Ready(v) = poll_once(call.as_mut()) {
+                break v;
+            }
+        };
+        assert_eq!(value, Ok(5));
+    });
+    assert_eq!(outcomes(&recorder.0, "attack-traced-macro"), ["failure", "success"]);
+    let names: Vec<String> = recorder.0.lock().unwrap().iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names.iter().filter(|n| *n == "primary").count(), 2, "{names:?}");
+}
