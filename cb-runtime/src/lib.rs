@@ -54,7 +54,7 @@ pub use protected::CircuitProtected;
 pub use registry::{Registry, UnknownBreaker, init_registry, registry};
 pub use snapshot::{Durations, Snapshot, Totals, WindowStats};
 pub use state::State;
-pub use timing::{DEFAULT_DURATION_SAMPLING, measure_durations, sample_durations};
+pub use timing::{DEFAULT_DURATION_SAMPLING, MAX_DURATION_SAMPLING, measure_durations, sample_durations};
 pub use window::Counts;
 
 #[cfg(feature = "macros")]

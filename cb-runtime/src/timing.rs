@@ -25,52 +25,108 @@ pub fn measure_durations(on: bool) {
     MEASURE.store(on, Ordering::Relaxed);
 }
 
-/// Times one call in `every` on each thread (1 times every call; 0 counts as 1), each timed
-/// call counting `every` times in the histogram.
+/// Times one call in `every` on each thread (1 times every call; 0 counts as 1; at most
+/// [`MAX_DURATION_SAMPLING`]), each timed call counting `every` times in the histogram. A call
+/// keeps the weight it was timed under if this changes before it ends.
 ///
 /// ```
 /// cb_runtime::sample_durations(1); // every call, e.g. for a test that asserts exact counts
 /// # cb_runtime::sample_durations(cb_runtime::DEFAULT_DURATION_SAMPLING);
 /// ```
 pub fn sample_durations(every: u32) {
-    EVERY.store(every.max(1), Ordering::Relaxed);
+    EVERY.store(every.clamp(1, MAX_DURATION_SAMPLING), Ordering::Relaxed);
 }
+
+/// The sparsest sampling [`sample_durations`] accepts (a timed call carries its weight in 15
+/// bits of its start).
+pub const MAX_DURATION_SAMPLING: u32 = (1 << WEIGHT_BITS) - 2;
 
 #[inline]
 pub(crate) fn measuring() -> bool {
     MEASURE.load(Ordering::Relaxed)
 }
 
-/// Whether this call is one to time for the histogram.
+/// The weight to time this call with for the histogram, when it is one to time.
 #[inline]
-pub(crate) fn sample_due() -> bool {
+pub(crate) fn sample_due() -> Option<u32> {
     if !measuring() {
-        return false;
+        return None;
     }
     let every = EVERY.load(Ordering::Relaxed);
     SINCE_SAMPLE.with(|since| {
         let n = since.get() + 1;
         let due = n >= every;
         since.set(if due { 0 } else { n });
-        due
+        due.then_some(every)
     })
-}
-
-/// How many calls a timed call stands for.
-#[inline]
-pub(crate) fn sample_weight() -> u64 {
-    u64::from(EVERY.load(Ordering::Relaxed))
 }
 
 /// The start of a call that was not timed.
 pub(crate) const NOT_TIMED: u64 = u64::MAX;
 
 /// Marks the start of a call timed for the histogram (with the precise clock).
-pub(crate) const SAMPLED: u64 = 1 << 63;
+const SAMPLED: u64 = 1 << 63;
 
-/// A call's start as a permit keeps it: coarse (for slow-call detection), precise and marked
-/// [`SAMPLED`], or [`NOT_TIMED`].
+const WEIGHT_BITS: u32 = 15;
+const NANOS_BITS: u32 = 48;
+const NANOS: u64 = (1 << NANOS_BITS) - 1;
+
+/// A call's start as a permit keeps it: a coarse reading for slow-call detection (top bit
+/// clear, whatever the clock reads), a precise one timed for the histogram ([`SAMPLED`], its
+/// weight, and the reading's low 48 bits: a timed call is measured up to 39 hours), or
+/// [`NOT_TIMED`] (which no weight below [`MAX_DURATION_SAMPLING`] can spell).
+#[inline]
+pub(crate) fn coarse_start(now: u64) -> u64 {
+    now & !SAMPLED
+}
+
+/// The start of a call timed with the precise clock at `now`, counting `weight` times.
+#[inline]
+pub(crate) fn sampled_start(now: u64, weight: u32) -> u64 {
+    SAMPLED | (u64::from(weight) << NANOS_BITS) | (now & NANOS)
+}
+
+/// Whether `start` was timed for the histogram.
 #[inline]
 pub(crate) fn is_sampled(start: u64) -> bool {
     start != NOT_TIMED && start & SAMPLED != 0
+}
+
+/// How long a timed call took by the precise clock at `now`, and its weight.
+#[inline]
+pub(crate) fn sampled_took(start: u64, now: u64) -> (u64, u64) {
+    let took = (now & NANOS).wrapping_sub(start & NANOS) & NANOS;
+    // A clock that went back reads as a huge duration modulo 2^48: none.
+    let took = if took >> (NANOS_BITS - 1) != 0 { 0 } else { took };
+    let weight = (start & !SAMPLED) >> NANOS_BITS;
+    (took, weight)
+}
+
+/// How long an untimed call took by the coarse clock at `now`.
+#[inline]
+pub(crate) fn coarse_took(start: u64, now: u64) -> u64 {
+    coarse_start(now).saturating_sub(start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_keep_their_weight_and_measure_across_the_top_bit() {
+        let start = sampled_start(u64::MAX - 5, MAX_DURATION_SAMPLING);
+        assert!(is_sampled(start) && start != NOT_TIMED);
+        assert_eq!(
+            sampled_took(start, (u64::MAX - 5).wrapping_add(10)),
+            (10, u64::from(MAX_DURATION_SAMPLING))
+        );
+        assert_eq!(
+            sampled_took(sampled_start(100, 1), 90),
+            (0, 1),
+            "a clock that went back"
+        );
+        let coarse = coarse_start(1 << 63 | 7);
+        assert!(!is_sampled(coarse));
+        assert_eq!(coarse_took(coarse, 1 << 63 | 12), 5);
+    }
 }

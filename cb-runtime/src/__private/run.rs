@@ -107,7 +107,9 @@ impl Drop for Running<'_> {
     }
 }
 
-/// [`run_async`] abandoned after `after`: recorded as a timeout.
+/// [`run_async`] abandoned after `after`: recorded as a timeout. Needs a tokio runtime with
+/// time enabled: without one it panics (as `tokio::time::timeout` does) without counting the
+/// call.
 pub async fn run_async_with_timeout<R>(
     permit: Permit<'_>,
     span: &Span,
@@ -115,8 +117,21 @@ pub async fn run_async_with_timeout<R>(
     classify: impl FnOnce(&R) -> Outcome,
     body: impl Future<Output = R>,
 ) -> Result<Ran<R>, Timeout> {
+    let child = primary_span(span, permit.state());
+    // Without a tokio runtime (or with its timers off) the timer panics as it is built: that is
+    // the caller's setup, not the service failing, so the permit is handed back unrecorded
+    // before the panic goes on.
+    let timer = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tokio::time::timeout(after, InSpan::new(child, body))
+    })) {
+        Ok(timer) => timer,
+        Err(panic) => {
+            drop(permit);
+            std::panic::resume_unwind(panic)
+        }
+    };
     let running = Running::start(span);
-    match tokio::time::timeout(after, InSpan::new(running.child(&permit), body)).await {
+    match timer.await {
         Ok(value) => Ok(running.finish(permit, classify, value)),
         Err(_) => {
             let name = permit.breaker().name();

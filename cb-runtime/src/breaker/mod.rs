@@ -159,10 +159,10 @@ impl CircuitBreaker {
     fn permit(&self, word: Word) -> Permit<'_> {
         let start = if word.state() == State::Disabled {
             crate::timing::NOT_TIMED
-        } else if crate::timing::sample_due() {
-            self.clock.precise_nanos() | crate::timing::SAMPLED
+        } else if let Some(weight) = crate::timing::sample_due() {
+            crate::timing::sampled_start(self.clock.precise_nanos(), weight)
         } else if self.tunables.slow_nanos().is_some() {
-            self.clock.now_nanos()
+            crate::timing::coarse_start(self.clock.now_nanos())
         } else {
             crate::timing::NOT_TIMED
         };

@@ -38,12 +38,12 @@ impl CircuitBreaker {
         }
         let (now, took) = if crate::timing::is_sampled(start) {
             let now = self.clock.precise_nanos();
-            let took = now.saturating_sub(start & !crate::timing::SAMPLED);
-            stripe.observe(took, crate::timing::sample_weight(), slot);
+            let (took, weight) = crate::timing::sampled_took(start, now);
+            stripe.observe(took, weight, slot);
             (now, took)
         } else {
             let now = self.clock.now_nanos();
-            (now, now.saturating_sub(start))
+            (now, crate::timing::coarse_took(start, now))
         };
         let slow =
             mode.slow() && outcome != Recorded::Ignored && self.tunables.slow_nanos().is_some_and(|limit| took > limit);

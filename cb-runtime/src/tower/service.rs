@@ -173,18 +173,18 @@ where
                 fallback,
                 ..
             } => {
-                // A panic unwinds through here and drops the permit when the caller drops this
-                // future: the permit cannot see that unwinding, so a guard records the failure.
+                // A panic of the inner future or of the classifier unwinds through here and
+                // drops the permit only when the caller drops this future: the permit cannot see
+                // that unwinding, so a guard records the failure.
                 let guard = PanicGuard(permit);
-                let polled = fut.poll(cx);
-                drop(guard);
-                let Poll::Ready(result) = polled else {
+                let Poll::Ready(result) = fut.poll(cx) else {
                     return Poll::Pending;
                 };
                 let outcome = classify.classify(&result);
-                let Some(p) = permit.take() else {
+                let Some(p) = guard.0.take() else {
                     return Poll::Ready(result.map_err(CallError::Inner));
                 };
+                drop(guard);
                 let falls_back = result.is_err() && fallback.serves() && outcome == Outcome::Failure;
                 if falls_back {
                     p.breaker().shared().record_fallback();
