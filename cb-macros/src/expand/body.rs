@@ -34,8 +34,23 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+/// The protected body in two parts: `prelude` (the return type's kind, the call site and its
+/// breaker) and `call` (acquire, run, record, fall back), which runs where the body ran.
+pub(crate) struct Wrapped {
+    pub(crate) prelude: TokenStream,
+    pub(crate) call: TokenStream,
+}
+
+impl Wrapped {
+    /// Both parts in one block, for a body that is not a returned future.
+    pub(crate) fn joined(self) -> TokenStream {
+        let Wrapped { prelude, call } = self;
+        quote!(#prelude #call)
+    }
+}
+
 /// The statements that replace (or, under `#[async_trait]`, fill) the function's block.
-pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStream {
+pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
     let k = &plan.krate;
     let p = quote!(#k::__private);
     let output = &plan.output;
@@ -184,13 +199,17 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> TokenStrea
     } else {
         quote!(let #entered = #p::Span::enter(&#span); #rest)
     };
-    quote! {
-        #probe
-        #(#needs_errors)*
-        static #site: #p::CallSite = #p::CallSite::new(#name, &[#(#settings),*]);
-        let #breaker: &'static #p::CircuitBreaker = #resolve;
-        let #span = #p::call_span(#breaker);
-        #traced
+    Wrapped {
+        prelude: quote! {
+            #probe
+            #(#needs_errors)*
+            static #site: #p::CallSite = #p::CallSite::new(#name, &[#(#settings),*]);
+            let #breaker: &'static #p::CircuitBreaker = #resolve;
+        },
+        call: quote! {
+            let #span = #p::call_span(#breaker);
+            #traced
+        },
     }
 }
 

@@ -20,22 +20,32 @@ pub(crate) fn function(func: Function, plan: &Plan) -> TokenStream {
     }
     match shape {
         Shape::AsyncTrait { .. } => {
-            if let Some(inner) = async_trait_block_mut(&mut item.block) {
-                let target = match async_trait_ret_block_mut(&mut inner.block) {
-                    Some(user_block) if async_trait_self => user_block,
-                    _ => &mut inner.block,
-                };
-                let wrapped = body::wrap(plan, target, true);
-                *target = block(wrapped);
+            if async_trait_self {
+                if let Some(user_block) =
+                    async_trait_block_mut(&mut item.block).and_then(|inner| async_trait_ret_block_mut(&mut inner.block))
+                {
+                    let wrapped = body::wrap(plan, user_block, true);
+                    *user_block = block(wrapped.joined());
+                }
+            } else if let Some(inner) = async_trait_block_mut(&mut item.block) {
+                // A returned future may outlive the borrow of `self` (`+ 'static` after cloning
+                // what it needs): the breaker is resolved before the future is built, so the
+                // future holds the `&'static` breaker, not `self`.
+                let wrapped = body::wrap(plan, &inner.block, true);
+                let call = wrapped.call;
+                inner.block = block(call);
+                let prelude = wrapped.prelude;
+                let stmts = std::mem::take(&mut item.block.stmts);
+                *item.block = syn::parse_quote!({ #prelude #(#stmts)* });
             }
         }
         Shape::Async => {
             let wrapped = body::wrap(plan, &item.block, true);
-            *item.block = block(wrapped);
+            *item.block = block(wrapped.joined());
         }
         Shape::Sync => {
             let wrapped = body::wrap(plan, &item.block, false);
-            *item.block = block(wrapped);
+            *item.block = block(wrapped.joined());
         }
     }
     quote!(#item)
