@@ -3,7 +3,6 @@
 
 use cb_runtime::{CallError, CircuitProtected, Rejected, State, circuit_breaker, registry};
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -50,25 +49,236 @@ async fn a_static_future_from_a_borrowing_method_is_protected_and_spawnable() {
     assert_eq!(client.fetch().await, Err(ApiError::Breaker));
 }
 
-// ===== a boxed future under an alias =====
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+impl Client {
+    /// A `'static` future with a fallback named by type path (no receiver to capture).
+    #[circuit_breaker(fallback = Client::cached)]
+    fn fetch_or_cached(&self) -> impl Future<Output = Result<u8, ApiError>> + Send + 'static {
+        let up = self.up.clone();
+        async move { if up.load(Ordering::Relaxed) { Ok(1) } else { Err(ApiError::Down) } }
+    }
 
-static BOXED_FALLBACKS: AtomicU32 = AtomicU32::new(0);
-
-#[circuit_breaker(name = "atk-box-alias", consecutive_failures = 2, fallback = boxed_default)]
-fn boxed(up: bool) -> BoxFuture<'static, Result<u8, ApiError>> {
-    Box::pin(async move { if up { Ok(1) } else { Err(ApiError::Down) } })
+    fn cached(cause: CallError<ApiError>) -> Result<u8, ApiError> {
+        assert!(matches!(cause, CallError::Inner(ApiError::Down) | CallError::Rejected(_)));
+        Ok(0)
+    }
 }
 
-fn boxed_default(_up: bool) -> BoxFuture<'static, Result<u8, ApiError>> {
-    BOXED_FALLBACKS.fetch_add(1, Ordering::Relaxed);
-    Box::pin(async { Ok(0) })
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-static-fallback", consecutive_failures = 1)]
+struct Other {
+    client: Client,
 }
 
 #[tokio::test]
-async fn a_boxed_future_alias_counts_its_errors() {
-    assert_eq!(boxed(false).await, Ok(0));
-    assert_eq!(boxed(false).await, Ok(0));
-    assert_eq!(state("atk-box-alias"), State::Open);
+async fn a_static_future_with_a_type_path_fallback_serves_failures() {
+    let other = Other {
+        client: Client { up: Arc::new(AtomicBool::new(false)) },
+    };
+    assert_eq!(tokio::spawn(other.client.fetch_or_cached()).await.unwrap(), Ok(0));
+    other.client.up.store(true, Ordering::Relaxed);
+    assert_eq!(other.client.fetch_or_cached().await, Ok(1));
+    assert_eq!(other.circuit_state(), State::Closed, "another type's breaker is untouched");
+}
+
+// ===== keyed clients: a per-tenant 'static future =====
+
+#[derive(CircuitProtected, Clone)]
+#[circuit_breaker(name = "atk-tenant", consecutive_failures = 1)]
+struct Tenant {
+    #[circuit_breaker(key)]
+    id: String,
+    up: bool,
+}
+
+impl Tenant {
+    #[circuit_breaker]
+    fn call(&self) -> impl Future<Output = Result<(), ApiError>> + Send + 'static {
+        let up = self.up;
+        async move { if up { Ok(()) } else { Err(ApiError::Down) } }
+    }
+}
+
+#[tokio::test]
+async fn each_tenant_future_uses_its_own_breaker() {
+    let a = Tenant { id: "a".into(), up: false };
+    let b = Tenant { id: "b".into(), up: true };
+    let fa = a.call();
+    let fb = b.call();
+    drop((a, b));
+    assert_eq!(fa.await, Err(ApiError::Down));
+    assert_eq!(fb.await, Ok(()));
+    assert_eq!(state("atk-tenant/a"), State::Open);
+    assert_eq!(state("atk-tenant/b"), State::Closed);
+}
+
+// ===== an #[async_trait] service behind Arc<dyn Trait>, spawned =====
+
+#[async_trait::async_trait]
+trait Users: Send + Sync {
+    async fn user(self: Arc<Self>, id: u32) -> Result<String, AppError>;
+    async fn rename(&mut self, id: u32, name: String) -> Result<(), AppError>;
+}
+
+/// A thiserror-style error enum: `?` converts the lower layers' errors.
+#[derive(Debug, PartialEq)]
+enum AppError {
+    Io(std::io::ErrorKind),
+    Open,
+}
+
+impl From<std::io::Error> for AppError {
+    fn from(e: std::io::Error) -> Self {
+        AppError::Io(e.kind())
+    }
+}
+
+impl From<Rejected> for AppError {
+    fn from(_: Rejected) -> Self {
+        AppError::Open
+    }
+}
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-users", consecutive_failures = 2)]
+struct UserService {
+    up: AtomicBool,
+    names: Vec<String>,
+}
+
+fn io(up: bool) -> std::io::Result<()> {
+    if up { Ok(()) } else { Err(std::io::ErrorKind::ConnectionRefused.into()) }
+}
+
+#[async_trait::async_trait]
+impl Users for UserService {
+    #[circuit_breaker(fallback = anonymous)]
+    async fn user(self: Arc<Self>, id: u32) -> Result<String, AppError> {
+        io(self.up.load(Ordering::Relaxed))?;
+        Ok(format!("user-{id}"))
+    }
+
+    #[circuit_breaker]
+    async fn rename(&mut self, id: u32, name: String) -> Result<(), AppError> {
+        io(self.up.load(Ordering::Relaxed))?;
+        self.names.push(format!("{id}:{name}"));
+        Ok(())
+    }
+}
+
+impl UserService {
+    async fn anonymous(self: Arc<Self>, id: u32, cause: CallError<AppError>) -> Result<String, AppError> {
+        match cause {
+            CallError::Inner(AppError::Io(_)) | CallError::Rejected(_) => Ok(format!("anon-{id}")),
+            other => panic!("unexpected cause {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_async_trait_service_counts_question_mark_errors_and_spawns() {
+    let service = Arc::new(UserService { up: AtomicBool::new(false), names: vec![] });
+    let dynamic: Arc<dyn Users> = service.clone();
+    let got = tokio::spawn(dynamic.clone().user(1)).await.unwrap();
+    assert_eq!(got, Ok("anon-1".into()), "an io error through `?` reaches the fallback");
+    assert_eq!(dynamic.clone().user(2).await, Ok("anon-2".into()));
+    assert_eq!(service.circuit_state(), State::Open);
+    registry().reset("atk-users").unwrap();
+    let mut owned = UserService { up: AtomicBool::new(true), names: vec![] };
+    assert_eq!(owned.rename(1, "x".into()).await, Ok(()));
+    owned.up.store(false, Ordering::Relaxed);
+    assert_eq!(owned.rename(1, "y".into()).await, Err(AppError::Io(std::io::ErrorKind::ConnectionRefused)));
+    assert_eq!(owned.rename(1, "y".into()).await, Err(AppError::Io(std::io::ErrorKind::ConnectionRefused)));
+    assert_eq!(owned.rename(1, "z".into()).await, Err(AppError::Open));
+    assert_eq!(owned.names, ["1:x"]);
+}
+
+// ===== Option returns with fallbacks =====
+
+static OPTION_CAUSES: AtomicU32 = AtomicU32::new(0);
+
+#[circuit_breaker(name = "atk-option", consecutive_failures = 1, fallback = cached_user)]
+fn user_opt(id: u32) -> Option<String> {
+    (id != 0).then(|| format!("u{id}"))
+}
+
+fn cached_user(_id: u32, cause: CallError<std::convert::Infallible>) -> Option<String> {
+    assert!(matches!(cause, CallError::Rejected(_)));
+    OPTION_CAUSES.fetch_add(1, Ordering::Relaxed);
+    Some("cached".into())
+}
+
+#[test]
+fn an_option_fallback_runs_only_on_rejection_and_none_never_trips() {
+    for _ in 0..5 {
+        assert_eq!(user_opt(0), None, "None is an answer, not a failure");
+    }
+    assert_eq!(state("atk-option"), State::Closed);
+    assert_eq!(OPTION_CAUSES.load(Ordering::Relaxed), 0);
+    registry().force_open("atk-option").unwrap();
+    assert_eq!(user_opt(3), Some("cached".into()));
+    assert_eq!(OPTION_CAUSES.load(Ordering::Relaxed), 1);
+    registry().reset("atk-option").unwrap();
+}
+
+// ===== macro_rules! generating protected methods =====
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-endpoints", consecutive_failures = 1)]
+struct Api {
+    up: bool,
+}
+
+macro_rules! endpoint {
+    ($name:ident, $path:literal) => {
+        #[circuit_breaker]
+        async fn $name(&self) -> Result<&'static str, ApiError> {
+            if self.up { Ok($path) } else { Err(ApiError::Down) }
+        }
+    };
+}
+
+impl Api {
+    endpoint!(users, "/users");
+    endpoint!(orders, "/orders");
+}
+
+#[tokio::test]
+async fn macro_generated_methods_share_their_types_breaker() {
+    let down = Api { up: false };
+    assert_eq!(down.users().await, Err(ApiError::Down));
+    assert_eq!(down.orders().await, Err(ApiError::Breaker), "one type, one breaker");
+}
+
+// ===== stacked with #[tracing::instrument] =====
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-instrumented", consecutive_failures = 1)]
+struct Traced;
+
+impl Traced {
+    #[tracing::instrument(skip(self), err(Debug))]
+    #[circuit_breaker(fallback = backup)]
+    async fn get(&self, id: u32) -> Result<u32, ApiError> {
+        if id == 0 { Err(ApiError::Down) } else { Ok(id) }
+    }
+
+    async fn backup(&self, _id: u32) -> Result<u32, ApiError> {
+        Ok(7)
+    }
+
+    #[circuit_breaker]
+    #[tracing::instrument(skip(self))]
+    fn put(&self, id: u32) -> Result<u32, ApiError> {
+        if id == 0 { Err(ApiError::Down) } else { Ok(id) }
+    }
+}
+
+#[tokio::test]
+async fn instrument_on_either_side_keeps_the_breaker() {
+    let t = Traced;
+    assert_eq!(t.get(0).await, Ok(7));
+    assert_eq!(t.circuit_state(), State::Open);
+    assert_eq!(t.put(1), Err(ApiError::Breaker));
+    registry().reset("atk-instrumented").unwrap();
 }

@@ -88,7 +88,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
     // decided by the type system: see `__private::Probe`.
     let probe = quote_spanned! {output.span()=>
         #[allow(unused_imports)]
-        use #p::{ViaPlain as _, ViaResult as _};
+        use #p::{ViaFuture as _, ViaPlain as _, ViaResult as _};
         #[allow(clippy::needless_borrow)]
         let #kind = (&#p::Probe::<#output>::NEW).cb_kind();
     };

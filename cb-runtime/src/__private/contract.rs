@@ -263,6 +263,39 @@ impl<R> ViaPlain for &Probe<R> {
     }
 }
 
+/// Picked for a return type that is itself a future, under a name the macro cannot read as
+/// one (`BoxFuture<'a, R>`, `JoinHandle<R>`): protecting it would count building the future,
+/// never its outcome, so the call is refused at compile time ([`UnreadableFuture`]).
+pub trait ViaFuture {
+    /// The future type.
+    type Fut;
+    /// Never callable: `Self::Fut` is not [`UnreadableFuture`].
+    fn cb_kind(&self) -> Unclassified<Self::Fut>
+    where
+        Self::Fut: UnreadableFuture;
+}
+
+impl<R: core::future::Future> ViaFuture for Probe<R> {
+    type Fut = R;
+
+    #[inline]
+    fn cb_kind(&self) -> Unclassified<R>
+    where
+        R: UnreadableFuture,
+    {
+        Unclassified(PhantomData)
+    }
+}
+
+/// Implemented by no type: the bound that turns a protected function returning a future the
+/// macro cannot see into a compile error.
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` cannot see into the future `{Self}`: it would protect building the future, not running it, so its errors would never count",
+    label = "a future under a name the macro does not read",
+    note = "write an `async fn`, or spell the return type `impl Future<Output = R>` (body ending in `async move {{ .. }}`) or `Pin<Box<dyn Future<Output = R> + ..>>` (body ending in `Box::pin(async move {{ .. }})`)"
+)]
+pub trait UnreadableFuture {}
+
 /// A `Result` return type: its errors are classified and reach the fallback.
 pub struct Classified<R>(PhantomData<fn() -> R>);
 
