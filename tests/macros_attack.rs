@@ -50,35 +50,38 @@ async fn a_static_future_from_a_borrowing_method_is_protected_and_spawnable() {
 }
 
 
-impl Client {
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-static-fallback", consecutive_failures = 2)]
+struct Mirror {
+    up: Arc<AtomicBool>,
+}
+
+static MIRROR_FAILURES_SERVED: AtomicU32 = AtomicU32::new(0);
+
+impl Mirror {
     /// A `'static` future with a fallback named by type path (no receiver to capture).
-    #[circuit_breaker(fallback = Client::cached)]
-    fn fetch_or_cached(&self) -> impl Future<Output = Result<u8, ApiError>> + Send + 'static {
+    #[circuit_breaker(fallback = Mirror::cached)]
+    fn fetch(&self) -> impl Future<Output = Result<u8, ApiError>> + Send + 'static {
         let up = self.up.clone();
         async move { if up.load(Ordering::Relaxed) { Ok(1) } else { Err(ApiError::Down) } }
     }
 
     fn cached(cause: CallError<ApiError>) -> Result<u8, ApiError> {
-        assert!(matches!(cause, CallError::Inner(ApiError::Down) | CallError::Rejected(_)));
+        if matches!(cause, CallError::Inner(ApiError::Down)) {
+            MIRROR_FAILURES_SERVED.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(0)
     }
 }
 
-#[derive(CircuitProtected)]
-#[circuit_breaker(name = "atk-static-fallback", consecutive_failures = 1)]
-struct Other {
-    client: Client,
-}
-
 #[tokio::test]
 async fn a_static_future_with_a_type_path_fallback_serves_failures() {
-    let other = Other {
-        client: Client { up: Arc::new(AtomicBool::new(false)) },
-    };
-    assert_eq!(tokio::spawn(other.client.fetch_or_cached()).await.unwrap(), Ok(0));
-    other.client.up.store(true, Ordering::Relaxed);
-    assert_eq!(other.client.fetch_or_cached().await, Ok(1));
-    assert_eq!(other.circuit_state(), State::Closed, "another type's breaker is untouched");
+    let mirror = Mirror { up: Arc::new(AtomicBool::new(false)) };
+    assert_eq!(tokio::spawn(mirror.fetch()).await.unwrap(), Ok(0));
+    assert_eq!(MIRROR_FAILURES_SERVED.load(Ordering::Relaxed), 1, "the Err reached the fallback");
+    mirror.up.store(true, Ordering::Relaxed);
+    assert_eq!(mirror.fetch().await, Ok(1));
+    assert_eq!(mirror.circuit_state(), State::Closed);
 }
 
 // ===== keyed clients: a per-tenant 'static future =====
@@ -281,4 +284,94 @@ async fn instrument_on_either_side_keeps_the_breaker() {
     assert_eq!(t.circuit_state(), State::Open);
     assert_eq!(t.put(1), Err(ApiError::Breaker));
     registry().reset("atk-instrumented").unwrap();
+}
+
+// ===== timeouts on a returned future and on an Option =====
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-slow", consecutive_failures = 2)]
+struct Slow {
+    delay_ms: u64,
+}
+
+impl Slow {
+    /// `'static` future with a timeout: the timeout still applies when it runs after `self` is gone.
+    #[circuit_breaker(timeout = "50ms")]
+    fn lookup(&self, id: u32) -> impl Future<Output = Option<u32>> + Send + 'static {
+        let delay = self.delay_ms;
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+            Some(id)
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_option_is_none_and_counts_as_a_failure() {
+    let fast = Slow { delay_ms: 1 };
+    assert_eq!(fast.lookup(1).await, Some(1));
+    let slow = Slow { delay_ms: 500 };
+    let pending = slow.lookup(2);
+    drop(slow);
+    assert_eq!(pending.await, None, "a timeout without a fallback is None");
+    assert_eq!(Slow { delay_ms: 500 }.lookup(3).await, None);
+    assert_eq!(state("atk-slow"), State::Open, "two timeouts are two failures");
+    assert_eq!(fast.lookup(4).await, None, "open: rejected as None");
+}
+
+// ===== two breakers stacked on a returned future =====
+
+fn inner_down_is_ignored(e: &ApiError) -> bool {
+    *e == ApiError::Breaker
+}
+
+#[circuit_breaker(name = "atk-stack-outer", consecutive_failures = 5, ignore_if = inner_down_is_ignored)]
+#[circuit_breaker(name = "atk-stack-inner", consecutive_failures = 1)]
+fn stacked_future(up: bool) -> impl Future<Output = Result<(), ApiError>> + Send + 'static {
+    async move { if up { Ok(()) } else { Err(ApiError::Down) } }
+}
+
+#[tokio::test]
+async fn two_breakers_on_a_returned_future_each_count_their_own() {
+    assert_eq!(stacked_future(false).await, Err(ApiError::Down));
+    assert_eq!(state("atk-stack-inner"), State::Open);
+    let outer = || registry().get("atk-stack-outer").unwrap().snapshot().consecutive_failures;
+    assert_eq!(outer(), 1, "the outer breaker saw the inner's failure");
+    assert_eq!(stacked_future(true).await, Err(ApiError::Breaker));
+    assert_eq!(stacked_future(true).await, Err(ApiError::Breaker));
+    assert_eq!(outer(), 1, "the inner rejections are ignored by the outer");
+}
+
+// ===== keys =====
+
+/// A key type whose name contains "str" but is not a string.
+#[derive(Clone)]
+struct Destroyer(u8);
+
+impl std::fmt::Display for Destroyer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "d{}", self.0)
+    }
+}
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-boxed-key", consecutive_failures = 1)]
+struct Fleet {
+    #[circuit_breaker(key)]
+    ship: Box<Destroyer>,
+}
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-arc-str-key", consecutive_failures = 1)]
+struct Region {
+    #[circuit_breaker(key)]
+    code: Arc<str>,
+}
+
+#[test]
+fn a_boxed_display_key_is_formatted_and_arc_str_is_borrowed() {
+    let fleet = Fleet { ship: Box::new(Destroyer(3)) };
+    assert_eq!(fleet.circuit_breaker_name(), "atk-boxed-key/d3");
+    let region = Region { code: "eu".into() };
+    assert_eq!(region.circuit_breaker_name(), "atk-arc-str-key/eu");
 }

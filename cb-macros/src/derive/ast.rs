@@ -13,6 +13,8 @@ pub(crate) struct KeyField {
     pub(crate) member: Member,
     /// `String`, `str`, `Box<str>`, `Arc<str>` or `Cow<str>`: borrowed, not formatted.
     pub(crate) is_string: bool,
+    /// Its type, where an error about the key belongs.
+    pub(crate) ty: Type,
 }
 
 /// What the derive needs from the struct.
@@ -89,6 +91,7 @@ fn key_field(fields: &Fields, cx: &mut Ctxt) -> Option<KeyField> {
             key = Some(KeyField {
                 member,
                 is_string: is_string(&field.ty),
+                ty: field.ty.clone(),
             });
         }
     }
@@ -101,9 +104,23 @@ fn is_string(ty: &Type) -> bool {
         Type::Path(p) => p.path.segments.last().is_some_and(|s| {
             s.ident == "String"
                 || s.ident == "str"
-                || (["Box", "Arc", "Rc", "Cow"].iter().any(|w| s.ident == w)
-                    && quote::quote!(#s).to_string().contains("str"))
+                || (["Box", "Arc", "Rc", "Cow"].iter().any(|w| s.ident == w) && has_str_argument(&s.arguments))
         }),
         _ => false,
     }
+}
+
+/// Whether `<str>` / `<'a, str>` is the (last) type argument: `Box<Destroyer>` is not a string.
+fn has_str_argument(arguments: &syn::PathArguments) -> bool {
+    let syn::PathArguments::AngleBracketed(args) = arguments else {
+        return false;
+    };
+    args.args
+        .iter()
+        .rev()
+        .find_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        })
+        .is_some_and(|t| matches!(t, Type::Path(p) if p.qself.is_none() && p.path.is_ident("str")))
 }

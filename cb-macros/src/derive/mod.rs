@@ -6,7 +6,8 @@ use crate::ctxt::Ctxt;
 use crate::expand::settings::setting;
 use ast::Struct;
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::DeriveInput;
 
 /// The `CircuitProtected` impl, or the errors plus a stub impl (so that methods relying on it
@@ -42,7 +43,9 @@ fn implementation(input: &DeriveInput, parsed: &Struct) -> TokenStream {
         }
         Some(field) => {
             let member = &field.member;
-            quote!(#p::Some(#p::KeyBuf::format(__cb_buf, &self.#member)))
+            // At the field's type: a key that cannot be formatted is that type's mistake.
+            let format = quote_spanned!(field.ty.span()=> #p::KeyBuf::format);
+            quote!(#p::Some(#format(__cb_buf, &self.#member)))
         }
     };
     quote! {

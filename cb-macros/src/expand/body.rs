@@ -7,8 +7,7 @@
 //! Output (with `fallback = cached`, served on any failure):
 //! ```text
 //! {
-//!     static __CB_SITE: CallSite = CallSite::new(None, &[SETTINGS]);
-//!     let __cb_breaker = __CB_SITE.breaker_of::<Self>(self);
+//!     let __cb_breaker = { static __CB_SITE: CallSite = CallSite::new(None, &[SETTINGS]); __CB_SITE.breaker_of::<Self>(self) };
 //!     let __cb_permit = match __cb_breaker.try_acquire() {
 //!         Ok(permit) => permit,
 //!         Err(rejected) => return { record_fallback; Self::cached(self, since, CallError::Rejected(rejected)).await },
@@ -203,8 +202,12 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
         prelude: quote! {
             #probe
             #(#needs_errors)*
-            static #site: #p::CallSite = #p::CallSite::new(#name, &[#(#settings),*]);
-            let #breaker: &'static #p::CircuitBreaker = #resolve;
+            // The static in its own block: two stacked attributes on a returned future put
+            // both preludes in one block.
+            let #breaker: &'static #p::CircuitBreaker = {
+                static #site: #p::CallSite = #p::CallSite::new(#name, &[#(#settings),*]);
+                #resolve
+            };
         },
         call: quote! {
             let #span = #p::call_span(#breaker);

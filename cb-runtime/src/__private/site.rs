@@ -129,6 +129,16 @@ fn leak(breaker: Arc<CircuitBreaker>) -> &'static CircuitBreaker {
     Box::leak(Box::new(breaker))
 }
 
+/// A field that can be a breaker key: it is formatted into the breaker's name.
+#[diagnostic::on_unimplemented(
+    message = "the breaker key `{Self}` does not implement `Display`",
+    label = "a `#[circuit_breaker(key)]` field is formatted into the breaker's name `name/key`",
+    note = "implement `std::fmt::Display` for `{Self}`, or make the key a `String` or an integer"
+)]
+pub trait BreakerKey: std::fmt::Display {}
+
+impl<T: std::fmt::Display + ?Sized> BreakerKey for T {}
+
 /// Room to format a key field without allocating (longer keys spill to the heap).
 #[derive(Debug)]
 pub struct KeyBuf {
@@ -148,7 +158,7 @@ impl KeyBuf {
     }
 
     /// `key` formatted in this buffer.
-    pub fn format<K: std::fmt::Display + ?Sized>(&mut self, key: &K) -> &str {
+    pub fn format<K: BreakerKey + ?Sized>(&mut self, key: &K) -> &str {
         use std::fmt::Write as _;
         self.len = 0;
         self.spilled.clear();
