@@ -375,3 +375,37 @@ fn a_boxed_display_key_is_formatted_and_arc_str_is_borrowed() {
     let region = Region { code: "eu".into() };
     assert_eq!(region.circuit_breaker_name(), "atk-arc-str-key/eu");
 }
+
+/// A borrowed key on a client with a lifetime, used from a generic repository method.
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-borrowed-key", consecutive_failures = 1)]
+struct Scoped<'a, T: Clone> {
+    #[circuit_breaker(key)]
+    tenant: &'a str,
+    rows: Vec<T>,
+}
+
+impl<'a, T: Clone + PartialEq + Send + Sync> Scoped<'a, T> {
+    #[circuit_breaker(fallback = none)]
+    async fn find<Q>(&self, pred: Q) -> Result<T, ApiError>
+    where
+        Q: Fn(&T) -> bool + Clone + Send,
+    {
+        self.rows.iter().find(|r| pred(r)).cloned().ok_or(ApiError::Down)
+    }
+
+    async fn none<Q>(&self, _pred: Q) -> Result<T, ApiError> {
+        Err(ApiError::Breaker)
+    }
+}
+
+#[tokio::test]
+async fn a_borrowed_key_and_a_generic_method_use_the_tenants_breaker() {
+    let tenant = String::from("t1");
+    let scoped = Scoped { tenant: &tenant, rows: vec![1u8, 2] };
+    assert_eq!(scoped.find(|r| *r == 2).await, Ok(2));
+    assert_eq!(scoped.find(|r| *r == 9).await, Err(ApiError::Breaker), "served by the fallback");
+    assert_eq!(state("atk-borrowed-key/t1"), State::Open);
+    let other = Scoped { tenant: "t2", rows: vec![3u8] };
+    assert_eq!(other.find(|r| *r == 3).await, Ok(3));
+}

@@ -209,6 +209,25 @@ pub(crate) fn future_output(ret: &ReturnType) -> Option<&Type> {
     })
 }
 
+/// Whether the returned future is declared `+ 'static` (`impl Future<..> + 'static` or
+/// `Pin<Box<dyn Future<..> + 'static>>`): it cannot hold a borrow of `self`.
+pub(crate) fn future_is_static(ret: &ReturnType) -> bool {
+    let ReturnType::Type(_, ty) = ret else { return false };
+    let bounds = match ungroup(ty) {
+        Type::ImplTrait(opaque) => &opaque.bounds,
+        ty => {
+            let Some(Type::TraitObject(object)) = single_generic(ty, "Pin").and_then(|b| single_generic(b, "Box"))
+            else {
+                return false;
+            };
+            &object.bounds
+        }
+    };
+    bounds
+        .iter()
+        .any(|bound| matches!(bound, TypeParamBound::Lifetime(l) if l.ident == "static"))
+}
+
 fn single_generic<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     let Type::Path(p) = ty else { return None };
     let segment = p.path.segments.last().filter(|s| s.ident == name)?;

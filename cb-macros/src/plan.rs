@@ -2,7 +2,7 @@
 //! cannot work for this function: the last step that can fail before expansion.
 
 use crate::ctxt::Ctxt;
-use crate::item::{Function, Receiver, contains_impl_trait, future_output};
+use crate::item::{Function, Receiver, contains_impl_trait, future_is_static, future_output};
 use crate::validate::{Args, Setting};
 use quote::{ToTokens, quote};
 use syn::{Expr, Ident, Path, Type};
@@ -120,6 +120,13 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         let single = path.leading_colon.is_none() && path.segments.len() == 1;
         let starts_with_self = path.segments.first().is_some_and(|s| s.ident == "Self");
         let with_receiver = func.receiver.is_some() && (single || starts_with_self);
+        let borrows_self = matches!(func.receiver, Some(Receiver::Ref | Receiver::RefMut));
+        if with_receiver && borrows_self && !func.async_trait_self() && future_is_static(&sig.output) {
+            cx.error_spanned_by(
+                &path,
+                "this fallback receives `self`, but the returned future is `'static` and cannot hold a borrow of `self`: name the fallback by its type path (`Type::f`, which receives no receiver) or drop `+ 'static`",
+            );
+        }
         let callee = if with_receiver && single {
             quote!(Self::#path)
         } else {

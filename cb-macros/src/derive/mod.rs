@@ -44,8 +44,7 @@ fn implementation(input: &DeriveInput, parsed: &Struct) -> TokenStream {
         Some(field) => {
             let member = &field.member;
             // At the field's type: a key that cannot be formatted is that type's mistake.
-            let format = quote_spanned!(field.ty.span()=> #p::KeyBuf::format);
-            quote!(#p::Some(#format(__cb_buf, &self.#member)))
+            quote_spanned!(field.ty.span()=> #p::Some(#p::KeyBuf::format(__cb_buf, &self.#member)))
         }
     };
     quote! {
