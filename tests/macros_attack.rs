@@ -409,3 +409,39 @@ async fn a_borrowed_key_and_a_generic_method_use_the_tenants_breaker() {
     let other = Scoped { tenant: "t2", rows: vec![3u8] };
     assert_eq!(other.find(|r| *r == 3).await, Ok(3));
 }
+
+// ===== two types sharing a name through a generic site =====
+
+trait Probe: CircuitProtected {
+    #[circuit_breaker]
+    fn probe(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-shared-name", consecutive_failures = 3)]
+struct Primary;
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-shared-name", consecutive_failures = 9)]
+struct Replica;
+
+impl Probe for Primary {}
+impl Probe for Replica {}
+
+#[test]
+fn a_second_type_with_the_same_name_but_other_settings_reports_the_conflict() {
+    let mut events = registry().subscribe();
+    assert_eq!(Primary.probe(), Ok(()));
+    assert_eq!(Replica.probe(), Ok(()), "one name, one breaker: shared by design");
+    let conflicts = std::iter::from_fn(|| events.try_recv())
+        .filter(|e| matches!(e, cb_runtime::Event::ConfigConflict { name: "atk-shared-name", .. }))
+        .count();
+    assert_eq!(conflicts, 1, "Replica's settings are ignored: that must not be silent");
+    assert_eq!(Replica.probe(), Ok(()));
+    let again = std::iter::from_fn(|| events.try_recv())
+        .filter(|e| matches!(e, cb_runtime::Event::ConfigConflict { name: "atk-shared-name", .. }))
+        .count();
+    assert_eq!(again, 0, "reported once");
+}

@@ -26,13 +26,14 @@ pub struct CallSite {
     breaker: OnceLock<&'static CircuitBreaker>,
     /// The first type's struct-level name (the very pointer of its `Defaults`, so that the
     /// check on every call is one comparison) and breaker.
-    first_type: OnceLock<(&'static str, &'static CircuitBreaker)>,
+    first_type: OnceLock<(&'static str, &'static [Setting], &'static CircuitBreaker)>,
     other_types: OnceLock<RwLock<ByName>>,
     keyed: OnceLock<RwLock<HashMap<&'static str, ByKey>>>,
 }
 
-/// Breakers by struct-level name.
-type ByName = HashMap<&'static str, &'static CircuitBreaker>;
+/// Breakers by struct-level name and settings (two types of one name with different settings
+/// each ask the registry once, so that the conflict is reported).
+type ByName = HashMap<&'static str, Vec<(&'static [Setting], &'static CircuitBreaker)>>;
 /// Breakers of one type by key.
 type ByKey = HashMap<Box<str>, &'static CircuitBreaker>;
 
@@ -71,10 +72,13 @@ impl CallSite {
     #[inline]
     pub fn breaker_for<T: CircuitProtected + ?Sized>(&'static self) -> &'static CircuitBreaker {
         let defaults = &T::__CB_DEFAULTS;
-        let (name, first) = self
-            .first_type
-            .get_or_init(|| (defaults.name, resolve(defaults.name, defaults.settings, self.settings)));
-        if same_name(name, defaults.name) {
+        let (name, settings, first) = self.first_type.get_or_init(|| {
+            let breaker = resolve(defaults.name, defaults.settings, self.settings);
+            (defaults.name, defaults.settings, breaker)
+        });
+        // A second type with the same name shares the breaker, but its own struct-level
+        // settings go through the registry once, which reports them if they differ.
+        if same_name(name, defaults.name) && same_settings(settings, defaults.settings) {
             return first;
         }
         self.other_type::<T>()
@@ -85,12 +89,22 @@ impl CallSite {
     fn other_type<T: CircuitProtected + ?Sized>(&'static self) -> &'static CircuitBreaker {
         let defaults = &T::__CB_DEFAULTS;
         let map = self.other_types.get_or_init(Default::default);
-        if let Some(found) = map.read().unwrap_or_else(PoisonError::into_inner).get(defaults.name) {
+        let find = |map: &ByName| {
+            map.get(defaults.name)?
+                .iter()
+                .find(|(settings, _)| same_settings(settings, defaults.settings))
+                .map(|(_, breaker)| *breaker)
+        };
+        if let Some(found) = find(&map.read().unwrap_or_else(PoisonError::into_inner)) {
             return found;
         }
         let breaker = resolve(defaults.name, defaults.settings, self.settings);
         let mut map = map.write().unwrap_or_else(PoisonError::into_inner);
-        map.entry(defaults.name).or_insert(breaker)
+        if let Some(found) = find(&map) {
+            return found;
+        }
+        map.entry(defaults.name).or_default().push((defaults.settings, breaker));
+        breaker
     }
 
     fn keyed_breaker<T: CircuitProtected + ?Sized>(&'static self, key: &str) -> &'static CircuitBreaker {
@@ -111,6 +125,13 @@ impl CallSite {
             .entry(key.into())
             .or_insert(breaker)
     }
+}
+
+/// Whether two struct-level configurations are the same (one pointer comparison when they
+/// share their storage).
+#[inline]
+fn same_settings(a: &[Setting], b: &[Setting]) -> bool {
+    core::ptr::eq(a, b) || a == b
 }
 
 /// Whether two names are the same (one pointer comparison when they share their bytes).
