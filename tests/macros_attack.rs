@@ -35,20 +35,27 @@ impl Client {
     #[circuit_breaker]
     fn fetch(&self) -> impl Future<Output = Result<u8, ApiError>> + Send + 'static {
         let up = self.up.clone();
-        async move { if up.load(Ordering::Relaxed) { Ok(1) } else { Err(ApiError::Down) } }
+        async move {
+            if up.load(Ordering::Relaxed) {
+                Ok(1)
+            } else {
+                Err(ApiError::Down)
+            }
+        }
     }
 }
 
 #[tokio::test]
 async fn a_static_future_from_a_borrowing_method_is_protected_and_spawnable() {
-    let client = Client { up: Arc::new(AtomicBool::new(false)) };
+    let client = Client {
+        up: Arc::new(AtomicBool::new(false)),
+    };
     assert_eq!(tokio::spawn(client.fetch()).await.unwrap(), Err(ApiError::Down));
     assert_eq!(tokio::spawn(client.fetch()).await.unwrap(), Err(ApiError::Down));
     assert_eq!(state("atk-static-future"), State::Open);
     client.up.store(true, Ordering::Relaxed);
     assert_eq!(client.fetch().await, Err(ApiError::Breaker));
 }
-
 
 #[derive(CircuitProtected)]
 #[circuit_breaker(name = "atk-static-fallback", consecutive_failures = 2)]
@@ -63,7 +70,13 @@ impl Mirror {
     #[circuit_breaker(fallback = Mirror::cached)]
     fn fetch(&self) -> impl Future<Output = Result<u8, ApiError>> + Send + 'static {
         let up = self.up.clone();
-        async move { if up.load(Ordering::Relaxed) { Ok(1) } else { Err(ApiError::Down) } }
+        async move {
+            if up.load(Ordering::Relaxed) {
+                Ok(1)
+            } else {
+                Err(ApiError::Down)
+            }
+        }
     }
 
     fn cached(cause: CallError<ApiError>) -> Result<u8, ApiError> {
@@ -76,9 +89,15 @@ impl Mirror {
 
 #[tokio::test]
 async fn a_static_future_with_a_type_path_fallback_serves_failures() {
-    let mirror = Mirror { up: Arc::new(AtomicBool::new(false)) };
+    let mirror = Mirror {
+        up: Arc::new(AtomicBool::new(false)),
+    };
     assert_eq!(tokio::spawn(mirror.fetch()).await.unwrap(), Ok(0));
-    assert_eq!(MIRROR_FAILURES_SERVED.load(Ordering::Relaxed), 1, "the Err reached the fallback");
+    assert_eq!(
+        MIRROR_FAILURES_SERVED.load(Ordering::Relaxed),
+        1,
+        "the Err reached the fallback"
+    );
     mirror.up.store(true, Ordering::Relaxed);
     assert_eq!(mirror.fetch().await, Ok(1));
     assert_eq!(mirror.circuit_state(), State::Closed);
@@ -104,8 +123,14 @@ impl Tenant {
 
 #[tokio::test]
 async fn each_tenant_future_uses_its_own_breaker() {
-    let a = Tenant { id: "a".into(), up: false };
-    let b = Tenant { id: "b".into(), up: true };
+    let a = Tenant {
+        id: "a".into(),
+        up: false,
+    };
+    let b = Tenant {
+        id: "b".into(),
+        up: true,
+    };
     let fa = a.call();
     let fb = b.call();
     drop((a, b));
@@ -150,7 +175,11 @@ struct UserService {
 }
 
 fn io(up: bool) -> std::io::Result<()> {
-    if up { Ok(()) } else { Err(std::io::ErrorKind::ConnectionRefused.into()) }
+    if up {
+        Ok(())
+    } else {
+        Err(std::io::ErrorKind::ConnectionRefused.into())
+    }
 }
 
 #[async_trait::async_trait]
@@ -180,18 +209,30 @@ impl UserService {
 
 #[tokio::test]
 async fn an_async_trait_service_counts_question_mark_errors_and_spawns() {
-    let service = Arc::new(UserService { up: AtomicBool::new(false), names: vec![] });
+    let service = Arc::new(UserService {
+        up: AtomicBool::new(false),
+        names: vec![],
+    });
     let dynamic: Arc<dyn Users> = service.clone();
     let got = tokio::spawn(dynamic.clone().user(1)).await.unwrap();
     assert_eq!(got, Ok("anon-1".into()), "an io error through `?` reaches the fallback");
     assert_eq!(dynamic.clone().user(2).await, Ok("anon-2".into()));
     assert_eq!(service.circuit_state(), State::Open);
     registry().reset("atk-users").unwrap();
-    let mut owned = UserService { up: AtomicBool::new(true), names: vec![] };
+    let mut owned = UserService {
+        up: AtomicBool::new(true),
+        names: vec![],
+    };
     assert_eq!(owned.rename(1, "x".into()).await, Ok(()));
     owned.up.store(false, Ordering::Relaxed);
-    assert_eq!(owned.rename(1, "y".into()).await, Err(AppError::Io(std::io::ErrorKind::ConnectionRefused)));
-    assert_eq!(owned.rename(1, "y".into()).await, Err(AppError::Io(std::io::ErrorKind::ConnectionRefused)));
+    assert_eq!(
+        owned.rename(1, "y".into()).await,
+        Err(AppError::Io(std::io::ErrorKind::ConnectionRefused))
+    );
+    assert_eq!(
+        owned.rename(1, "y".into()).await,
+        Err(AppError::Io(std::io::ErrorKind::ConnectionRefused))
+    );
     assert_eq!(owned.rename(1, "z".into()).await, Err(AppError::Open));
     assert_eq!(owned.names, ["1:x"]);
 }
@@ -310,9 +351,10 @@ impl Slow {
 async fn a_timed_out_option_is_none_and_counts_as_a_failure() {
     let fast = Slow { delay_ms: 1 };
     assert_eq!(fast.lookup(1).await, Some(1));
-    let slow = Slow { delay_ms: 500 };
-    let pending = slow.lookup(2);
-    drop(slow);
+    let pending = {
+        let slow = Slow { delay_ms: 500 };
+        slow.lookup(2)
+    };
     assert_eq!(pending.await, None, "a timeout without a fallback is None");
     assert_eq!(Slow { delay_ms: 500 }.lookup(3).await, None);
     assert_eq!(state("atk-slow"), State::Open, "two timeouts are two failures");
@@ -335,7 +377,13 @@ fn stacked_future(up: bool) -> impl Future<Output = Result<(), ApiError>> + Send
 async fn two_breakers_on_a_returned_future_each_count_their_own() {
     assert_eq!(stacked_future(false).await, Err(ApiError::Down));
     assert_eq!(state("atk-stack-inner"), State::Open);
-    let outer = || registry().get("atk-stack-outer").unwrap().snapshot().consecutive_failures;
+    let outer = || {
+        registry()
+            .get("atk-stack-outer")
+            .unwrap()
+            .snapshot()
+            .consecutive_failures
+    };
     assert_eq!(outer(), 1, "the outer breaker saw the inner's failure");
     assert_eq!(stacked_future(true).await, Err(ApiError::Breaker));
     assert_eq!(stacked_future(true).await, Err(ApiError::Breaker));
@@ -370,7 +418,9 @@ struct Region {
 
 #[test]
 fn a_boxed_display_key_is_formatted_and_arc_str_is_borrowed() {
-    let fleet = Fleet { ship: Box::new(Destroyer(3)) };
+    let fleet = Fleet {
+        ship: Box::new(Destroyer(3)),
+    };
     assert_eq!(fleet.circuit_breaker_name(), "atk-boxed-key/d3");
     let region = Region { code: "eu".into() };
     assert_eq!(region.circuit_breaker_name(), "atk-arc-str-key/eu");
@@ -402,11 +452,21 @@ impl<'a, T: Clone + PartialEq + Send + Sync> Scoped<'a, T> {
 #[tokio::test]
 async fn a_borrowed_key_and_a_generic_method_use_the_tenants_breaker() {
     let tenant = String::from("t1");
-    let scoped = Scoped { tenant: &tenant, rows: vec![1u8, 2] };
+    let scoped = Scoped {
+        tenant: &tenant,
+        rows: vec![1u8, 2],
+    };
     assert_eq!(scoped.find(|r| *r == 2).await, Ok(2));
-    assert_eq!(scoped.find(|r| *r == 9).await, Err(ApiError::Breaker), "served by the fallback");
+    assert_eq!(
+        scoped.find(|r| *r == 9).await,
+        Err(ApiError::Breaker),
+        "served by the fallback"
+    );
     assert_eq!(state("atk-borrowed-key/t1"), State::Open);
-    let other = Scoped { tenant: "t2", rows: vec![3u8] };
+    let other = Scoped {
+        tenant: "t2",
+        rows: vec![3u8],
+    };
     assert_eq!(other.find(|r| *r == 3).await, Ok(3));
 }
 
@@ -436,12 +496,28 @@ fn a_second_type_with_the_same_name_but_other_settings_reports_the_conflict() {
     assert_eq!(Primary.probe(), Ok(()));
     assert_eq!(Replica.probe(), Ok(()), "one name, one breaker: shared by design");
     let conflicts = std::iter::from_fn(|| events.try_recv())
-        .filter(|e| matches!(e, cb_runtime::Event::ConfigConflict { name: "atk-shared-name", .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                cb_runtime::Event::ConfigConflict {
+                    name: "atk-shared-name",
+                    ..
+                }
+            )
+        })
         .count();
     assert_eq!(conflicts, 1, "Replica's settings are ignored: that must not be silent");
     assert_eq!(Replica.probe(), Ok(()));
     let again = std::iter::from_fn(|| events.try_recv())
-        .filter(|e| matches!(e, cb_runtime::Event::ConfigConflict { name: "atk-shared-name", .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                cb_runtime::Event::ConfigConflict {
+                    name: "atk-shared-name",
+                    ..
+                }
+            )
+        })
         .count();
     assert_eq!(again, 0, "reported once");
 }

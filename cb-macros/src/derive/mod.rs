@@ -7,8 +7,8 @@ use crate::expand::settings::setting;
 use ast::Struct;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
 use syn::DeriveInput;
+use syn::spanned::Spanned;
 
 /// The `CircuitProtected` impl, or the errors plus a stub impl (so that methods relying on it
 /// report nothing more).

@@ -64,6 +64,9 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
     let entered = ident("__cb_entered");
 
     let kind = ident("__cb_kind");
+    // The runtime path located at the return type, for the calls whose bound is about the
+    // return type: rustc reports an unmet bound at the path, which must not be the attribute.
+    let p_at_output = located_at(p.clone(), output.span());
     let this = &plan.self_name;
 
     let name = match &plan.source {
@@ -89,7 +92,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
         #[allow(unused_imports)]
         use #p::{ViaFuture as _, ViaPlain as _, ViaResult as _};
         #[allow(clippy::needless_borrow)]
-        let #kind = (&#p::Probe::<#output>::NEW).cb_kind();
+        let #kind = (&#p_at_output::Probe::<#output>::NEW).cb_kind();
     };
     let needs_errors = [&plan.failure_if, &plan.ignore_if]
         .into_iter()
@@ -101,7 +104,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
             let call = call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, false);
             quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
         }
-        None => quote_spanned!(output.span()=> #p::reject_into::<#output>(#rejected)),
+        None => quote_spanned!(output.span()=> #p_at_output::reject_into::<#output>(#rejected)),
     };
 
     let serves_failures = plan.fallback.as_ref().filter(|fb| fb.on_failure);
@@ -164,7 +167,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
                         let call = call_fallback(plan, fb, Cause::Timeout(&timed_out), is_async, true);
                         quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
                     }
-                    None => quote_spanned!(output.span()=> #p::timeout_into::<#output>(#timed_out)),
+                    None => quote_spanned!(output.span()=> #p_at_output::timeout_into::<#output>(#timed_out)),
                 };
                 quote! {
                     match #p::run_async_with_timeout(#permit, &#span, #after, #classify, #future).await {
@@ -243,4 +246,21 @@ pub(crate) fn arg_copy(name: &syn::Ident) -> syn::Ident {
 /// An internal binding, invisible to user code.
 pub(crate) fn ident(name: &str) -> syn::Ident {
     syn::Ident::new(name, Span::mixed_site())
+}
+
+/// `tokens` with every token located at `span` (hygiene unchanged).
+fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), located_at(group.stream(), span));
+                inner.set_span(group.span().located_at(span));
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(tree.span().located_at(span));
+            }
+            tree
+        })
+        .collect()
 }
