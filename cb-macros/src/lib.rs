@@ -60,13 +60,30 @@ mod attr {
     use crate::{expand, plan, validate};
     use proc_macro2::TokenStream;
 
+    /// The error for an item that is not a function with a body, saying where the attribute goes.
+    fn not_a_function(item: TokenStream) -> syn::Error {
+        let msg = match syn::parse2::<syn::Item>(item.clone()) {
+            Ok(syn::Item::Impl(_)) => {
+                "`#[circuit_breaker]` protects one function: put it on each method of this `impl` that calls out, not on the `impl` block"
+            }
+            Ok(syn::Item::Trait(_)) => {
+                "`#[circuit_breaker]` protects one function: put it on a default method of this trait, or on the methods of its implementations"
+            }
+            Ok(syn::Item::Struct(_)) => {
+                "`#[circuit_breaker]` protects functions and methods; on a struct it goes below `#[derive(CircuitProtected)]`"
+            }
+            _ if syn::parse2::<syn::TraitItemFn>(item).is_ok_and(|f| f.default.is_none()) => {
+                "a trait method without a body has nothing to protect: put `#[circuit_breaker]` on its implementations, or give it a default body"
+            }
+            _ => "`#[circuit_breaker]` protects functions and methods (with a body)",
+        };
+        syn::Error::new(proc_macro2::Span::call_site(), msg)
+    }
+
     pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         let func = match syn::parse2::<syn::ItemFn>(item.clone()) {
             Ok(func) => Function::new(func),
-            Err(_) => {
-                let msg = "`#[circuit_breaker]` protects functions and methods; on a struct it goes below `#[derive(CircuitProtected)]`";
-                return expand::with_errors(item, syn::Error::new(proc_macro2::Span::call_site(), msg));
-            }
+            Err(_) => return expand::with_errors(item.clone(), not_a_function(item)),
         };
         let mut cx = Ctxt::new();
         let raw = syn::parse2::<RawArgs>(args).unwrap_or_else(|err| {
