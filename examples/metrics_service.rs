@@ -53,7 +53,7 @@ async fn metrics(State(prometheus): State<Arc<prometheus_client::registry::Regis
 
 fn snapshot_json(s: &Snapshot) -> serde_json::Value {
     serde_json::json!({
-        "name": s.name,
+        "name": s.name.as_str(),
         "state": s.state.as_str(),
         "calls": {
             "success": s.totals.successes,

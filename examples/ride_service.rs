@@ -91,7 +91,7 @@ async fn main() {
     }
     println!("-- every booking went through; the breakers:");
     for s in registry().snapshots() {
-        let c = registry().get(s.name).map(|b| b.config()).unwrap_or_default();
+        let c = registry().get(&s.name).map(|b| b.config()).unwrap_or_default();
         let limits = format!(
             "{} consecutive failures, open {:?}",
             c.consecutive_failures.unwrap_or(0),

@@ -230,7 +230,10 @@ fn a_glob_that_matches_nothing_is_a_warning() {
         report.warnings,
         ["[breakers.\"payments/*\"] matches no registered breaker (yet)"]
     );
-    assert_eq!(report.changed, [("known", vec!["jitter: 0.1 -> 0.0".to_string()])]);
+    assert_eq!(
+        report.changed,
+        [("known".into(), vec!["jitter: 0.1 -> 0.0".to_string()])]
+    );
 }
 
 #[test]
@@ -248,11 +251,14 @@ fn a_reload_changes_thresholds_and_keeps_state_and_counts() {
     }
     let changed =
         r.reconfigure(ConfigSource::from_text("[breakers.feed]\nconsecutive_failures = 4\n", "a.toml").unwrap());
-    assert_eq!(changed, [("feed", vec!["consecutive_failures: 5 -> 4".to_string()])]);
+    assert_eq!(
+        changed,
+        [("feed".into(), vec!["consecutive_failures: 5 -> 4".to_string()])]
+    );
     assert_eq!(
         events.try_recv(),
         Some(Event::Reconfigured {
-            name: "feed",
+            name: "feed".into(),
             changes: vec!["consecutive_failures: 5 -> 4".into()]
         })
     );
@@ -280,7 +286,7 @@ fn an_invalid_reload_changes_nothing_and_is_reported() {
     let watcher = cb_runtime::config::watch_every(r, &path, Duration::from_secs(3600));
     assert_eq!(
         watcher.check_now().unwrap().unwrap(),
-        [("orders", vec!["open_timeout: 30s -> 10s".to_string()])]
+        [("orders".into(), vec!["open_timeout: 30s -> 10s".to_string()])]
     );
     assert!(watcher.check_now().is_none(), "unchanged content is not reloaded");
     let mut events = r.subscribe();

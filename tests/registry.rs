@@ -111,7 +111,7 @@ fn every_transition_is_an_event_with_from_to_and_reason() {
         .drain()
         .into_iter()
         .filter_map(|e| match e {
-            Event::Transition { name, from, to, reason } => Some((name, from, to, reason.to_string())),
+            Event::Transition { name, from, to, reason } => Some((name.to_string(), from, to, reason.to_string())),
             Event::Rejected { state, .. } => {
                 assert_eq!(state, State::Open);
                 None
@@ -122,15 +122,30 @@ fn every_transition_is_an_event_with_from_to_and_reason() {
     assert_eq!(
         transitions,
         [
-            ("feed", State::Closed, State::Open, "2 consecutive failures".to_string()),
-            ("feed", State::Open, State::HalfOpen, "open wait elapsed".to_string()),
             (
-                "feed",
+                "feed".to_string(),
+                State::Closed,
+                State::Open,
+                "2 consecutive failures".to_string()
+            ),
+            (
+                "feed".to_string(),
+                State::Open,
+                State::HalfOpen,
+                "open wait elapsed".to_string()
+            ),
+            (
+                "feed".to_string(),
                 State::HalfOpen,
                 State::Closed,
                 "1 half-open probes succeeded".to_string()
             ),
-            ("feed", State::Closed, State::ForcedOpen, "manual".to_string()),
+            (
+                "feed".to_string(),
+                State::Closed,
+                State::ForcedOpen,
+                "manual".to_string()
+            ),
         ]
     );
 }
@@ -178,14 +193,14 @@ fn slow_calls_and_rejections_are_events_too() {
     assert_eq!(
         got[0],
         Event::SlowCall {
-            name: "slow",
+            name: "slow".into(),
             duration: secs(2)
         }
     );
     assert_eq!(
         got[2],
         Event::Rejected {
-            name: "slow",
+            name: "slow".into(),
             state: State::ForcedOpen
         }
     );

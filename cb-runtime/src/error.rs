@@ -9,13 +9,13 @@ use std::time::Duration;
 /// ```
 /// use cb_runtime::{Rejected, State};
 ///
-/// let r = Rejected { name: "sentinel", state: State::Open, retry_after: None };
+/// let r = Rejected { name: "sentinel".into(), state: State::Open, retry_after: None };
 /// assert_eq!(r.to_string(), "circuit breaker `sentinel` is open");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejected {
     /// The breaker's name.
-    pub name: &'static str,
+    pub name: crate::Name,
     /// The state that rejected the call: open, half-open (no probe slot free) or forced open.
     pub state: State,
     /// When the breaker will let a probe through, if known.
@@ -43,13 +43,13 @@ impl From<Rejected> for std::io::Error {
 /// use cb_runtime::Timeout;
 /// use std::time::Duration;
 ///
-/// let t = Timeout { name: "ml-eta", after: Duration::from_millis(150) };
+/// let t = Timeout { name: "ml-eta".into(), after: Duration::from_millis(150) };
 /// assert_eq!(t.to_string(), "call through circuit breaker `ml-eta` timed out after 150ms");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timeout {
     /// The breaker's name.
-    pub name: &'static str,
+    pub name: crate::Name,
     /// The timeout that elapsed.
     pub after: Duration,
 }

@@ -87,7 +87,7 @@ pub enum Event {
     /// The breaker changed state.
     Transition {
         /// The breaker.
-        name: &'static str,
+        name: crate::Name,
         /// The state it left.
         from: State,
         /// The state it entered.
@@ -98,21 +98,21 @@ pub enum Event {
     /// A call was refused.
     Rejected {
         /// The breaker.
-        name: &'static str,
+        name: crate::Name,
         /// The state that refused it.
         state: State,
     },
     /// A call took longer than `slow_call_duration`.
     SlowCall {
         /// The breaker.
-        name: &'static str,
+        name: crate::Name,
         /// How long it took.
         duration: Duration,
     },
     /// A configuration reload changed this breaker's thresholds (state and counts kept).
     Reconfigured {
         /// The breaker.
-        name: &'static str,
+        name: crate::Name,
         /// What changed, as `key: old -> new`.
         changes: Vec<String>,
     },
@@ -132,7 +132,7 @@ pub enum Event {
     /// registration's configuration stays in force.
     ConfigConflict {
         /// The breaker.
-        name: &'static str,
+        name: crate::Name,
         /// The configuration in force, in `Debug` form.
         kept: String,
         /// The configuration the later call site asked for.
@@ -245,7 +245,7 @@ impl EventBus {
 
 /// The `tracing` event of a rejection, without building an [`Event`] (the rejection path).
 #[inline]
-pub(crate) fn trace_rejected(name: &'static str, state: State) {
+pub(crate) fn trace_rejected(name: &str, state: State) {
     tracing::debug!(target: "cb_runtime", breaker = name, state = state.as_str(), "call rejected");
 }
 
@@ -255,28 +255,28 @@ pub(crate) fn trace(event: &Event) {
     match event {
         Event::Transition { name, from, to, reason } => tracing::info!(
             target: "cb_runtime",
-            breaker = *name,
+            breaker = name.as_str(),
             from = from.as_str(),
             to = to.as_str(),
             reason = %reason,
             "circuit breaker `{name}` {from} -> {to}: {reason}"
         ),
         Event::Rejected { name, state } => {
-            tracing::debug!(target: "cb_runtime", breaker = *name, state = state.as_str(), "call rejected")
+            tracing::debug!(target: "cb_runtime", breaker = name.as_str(), state = state.as_str(), "call rejected")
         }
         Event::SlowCall { name, duration } => {
-            tracing::debug!(target: "cb_runtime", breaker = *name, duration = ?duration, "slow call")
+            tracing::debug!(target: "cb_runtime", breaker = name.as_str(), duration = ?duration, "slow call")
         }
         Event::ConfigConflict { name, kept, ignored } => tracing::warn!(
                 target: "cb_runtime",
-                breaker = *name,
+                breaker = name.as_str(),
                 kept = %kept,
                 ignored = %ignored,
             "circuit breaker `{name}` is already registered with another configuration; the first one stays in force"
         ),
         Event::Reconfigured { name, changes } => tracing::info!(
             target: "cb_runtime",
-            breaker = *name,
+            breaker = name.as_str(),
             changes = %changes.join(", "),
             "circuit breaker `{name}` reconfigured: {}",
             changes.join(", ")
@@ -296,7 +296,7 @@ pub(crate) fn trace(event: &Event) {
 ///
 /// let mut events = registry().subscribe();
 /// registry().breaker("docs-events", &Default::default()).force_open();
-/// assert!(matches!(events.try_recv(), Some(Event::Transition { name: "docs-events", .. })));
+/// assert!(matches!(events.try_recv(), Some(Event::Transition { name, .. }) if name == "docs-events"));
 /// ```
 #[derive(Debug)]
 pub struct Subscription {

@@ -28,9 +28,9 @@ mod events;
 #[cfg(feature = "redis")]
 pub mod fleet;
 mod glob;
-mod intern;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
+mod name;
 mod protected;
 mod registry;
 mod registry_control;
@@ -50,6 +50,7 @@ pub use config::{BreakerConfig, BreakerConfigBuilder, ConfigError, Preset, Setti
 pub use error::{CallError, Rejected, Timeout};
 pub use events::{Event, Interest, Reason, Subscription};
 pub use glob::glob_match;
+pub use name::Name;
 pub use protected::CircuitProtected;
 pub use registry::{Registry, UnknownBreaker, init_registry, registry};
 pub use snapshot::{Durations, Snapshot, Totals, WindowStats};

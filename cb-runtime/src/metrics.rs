@@ -112,7 +112,12 @@ impl Collector for BreakerCollector {
             "State: 0 closed, 1 open, 2 half_open, 3 forced_open, 4 disabled, 5 metrics_only",
             MetricType::Gauge,
             &snapshots,
-            |s, out| out(&[("name", s.name)], Sample::Level(i64::from(s.state.as_metric()))),
+            |s, out| {
+                out(
+                    &[("name", s.name.as_str())],
+                    Sample::Level(i64::from(s.state.as_metric())),
+                )
+            },
         )?;
         family(
             e,
@@ -129,7 +134,7 @@ impl Collector for BreakerCollector {
                     ("rejected", t.rejected),
                     ("timeout", t.timeouts),
                 ] {
-                    out(&[("name", s.name), ("result", result)], Sample::Counter(v))?;
+                    out(&[("name", s.name.as_str()), ("result", result)], Sample::Counter(v))?;
                 }
                 Ok(())
             },
@@ -143,7 +148,7 @@ impl Collector for BreakerCollector {
             |s, out| {
                 for (from, to, n) in &s.transitions {
                     out(
-                        &[("name", s.name), ("from", from.as_str()), ("to", to.as_str())],
+                        &[("name", s.name.as_str()), ("from", from.as_str()), ("to", to.as_str())],
                         Sample::Counter(*n),
                     )?;
                 }
@@ -156,7 +161,7 @@ impl Collector for BreakerCollector {
             "Fallbacks served",
             MetricType::Counter,
             &snapshots,
-            |s, out| out(&[("name", s.name)], Sample::Counter(s.totals.fallbacks)),
+            |s, out| out(&[("name", s.name.as_str())], Sample::Counter(s.totals.fallbacks)),
         )?;
         family(
             e,
@@ -164,7 +169,12 @@ impl Collector for BreakerCollector {
             "Failure rate over the window",
             MetricType::Gauge,
             &snapshots,
-            |s, out| out(&[("name", s.name)], Sample::Gauge(s.window.failure_rate.unwrap_or(0.0))),
+            |s, out| {
+                out(
+                    &[("name", s.name.as_str())],
+                    Sample::Gauge(s.window.failure_rate.unwrap_or(0.0)),
+                )
+            },
         )?;
         family(
             e,
@@ -174,7 +184,7 @@ impl Collector for BreakerCollector {
             &snapshots,
             |s, out| {
                 out(
-                    &[("name", s.name)],
+                    &[("name", s.name.as_str())],
                     Sample::Gauge(s.window.slow_call_rate.unwrap_or(0.0)),
                 )
             },
@@ -195,7 +205,7 @@ impl Collector for BreakerCollector {
                     .zip(d.counts.iter().copied())
                     .collect();
                 out(
-                    &[("name", s.name)],
+                    &[("name", s.name.as_str())],
                     Sample::Histogram {
                         sum: d.sum_seconds,
                         count: d.count(),

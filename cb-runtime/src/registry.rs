@@ -45,7 +45,7 @@ pub fn init_registry(registry: Registry) -> Result<(), Registry> {
 /// Breakers by name. A name identifies one breaker: two call sites naming it share it, and
 /// the first registration's configuration wins (a differing one is reported, not merged).
 pub struct Registry {
-    breakers: RwLock<BTreeMap<&'static str, Entry>>,
+    breakers: RwLock<BTreeMap<crate::Name, Entry>>,
     source: RwLock<Arc<ConfigSource>>,
     clock: Clock,
     events: Arc<EventBus>,
@@ -148,7 +148,7 @@ impl Registry {
                 .build(),
         );
         breakers.insert(
-            breaker.name(),
+            breaker.name().clone(),
             Entry {
                 breaker: breaker.clone(),
                 base,
@@ -170,7 +170,7 @@ impl Registry {
     fn check_conflict(&self, existing: &Entry, asked: &Base) {
         if existing.base != *asked {
             self.events.emit(Event::ConfigConflict {
-                name: existing.breaker.name(),
+                name: existing.breaker.name().clone(),
                 kept: format!("{:?}", existing.base),
                 ignored: format!("{asked:?}"),
             });
@@ -242,10 +242,10 @@ impl Registry {
             }
             let changes = entry.breaker.reconfigure(config);
             self.events.emit(Event::Reconfigured {
-                name: entry.breaker.name(),
+                name: entry.breaker.name().clone(),
                 changes: changes.clone(),
             });
-            changed.push((entry.breaker.name(), changes));
+            changed.push((entry.breaker.name().clone(), changes));
         }
         changed
     }
@@ -267,11 +267,11 @@ impl Registry {
     }
 
     /// The names of every registered breaker.
-    pub fn names(&self) -> Vec<&'static str> {
-        self.read().keys().copied().collect()
+    pub fn names(&self) -> Vec<crate::Name> {
+        self.read().keys().cloned().collect()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<&'static str, Entry>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<crate::Name, Entry>> {
         self.breakers.read().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -299,7 +299,7 @@ impl Registry {
     ///     registry.breaker(&format!("webhook/{key}"), &BreakerConfig::default());
     /// }
     /// registry.breaker("sentinel", &BreakerConfig::default());
-    /// let names: Vec<_> = registry.list("webhook/*").iter().map(|s| s.name).collect();
+    /// let names: Vec<_> = registry.list("webhook/*").iter().map(|s| s.name.to_string()).collect();
     /// assert_eq!(names, ["webhook/a", "webhook/b"]);
     /// ```
     pub fn list(&self, pattern: &str) -> Vec<Snapshot> {

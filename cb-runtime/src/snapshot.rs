@@ -7,7 +7,7 @@ use std::time::Duration;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
     /// The breaker.
-    pub name: &'static str,
+    pub name: crate::Name,
     /// Its state.
     pub state: State,
     /// Every call it has seen, by result, since it was created.

@@ -29,7 +29,7 @@ pub fn call_span(breaker: &CircuitBreaker) -> Span {
     tracing::debug_span!(
         target: "cb_runtime",
         "circuit_breaker_call",
-        breaker = breaker.name(),
+        breaker = breaker.name().as_str(),
         state = Empty,
         outcome = Empty,
         fallback = false

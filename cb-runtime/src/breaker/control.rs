@@ -197,7 +197,7 @@ impl CircuitBreaker {
             0
         };
         Snapshot {
-            name: self.name,
+            name: self.name.clone(),
             state: word.state(),
             totals: Totals {
                 successes: self.stripes.sum(Total::Success),

@@ -65,7 +65,7 @@ pub struct CircuitBreaker {
     adopted: AtomicU64,
     /// Transitions by `from * 6 + to`, for metrics; written only on transitions.
     transitions: [AtomicU64; 36],
-    name: &'static str,
+    name: crate::Name,
     tunables: Tunables,
     stripes: Stripes,
     count_window: Option<CountWindow>,
@@ -95,7 +95,7 @@ impl CircuitBreaker {
     /// ```
     pub fn builder(name: &str) -> CircuitBreakerBuilder {
         CircuitBreakerBuilder {
-            name: crate::intern::intern(name),
+            name: crate::Name::from(name),
             config: BreakerConfig::default(),
             clock: Clock::default(),
             events: None,
@@ -104,8 +104,8 @@ impl CircuitBreaker {
     }
 
     /// The breaker's name.
-    pub fn name(&self) -> &'static str {
-        self.name
+    pub fn name(&self) -> &crate::Name {
+        &self.name
     }
 
     /// The configuration in force.
@@ -240,12 +240,15 @@ impl CircuitBreaker {
         let slot = Slot::current();
         self.stripes.get(slot).count(Total::Rejected, slot);
         if self.events.has_subscribers() {
-            self.events.emit(Event::Rejected { name: self.name, state });
+            self.events.emit(Event::Rejected {
+                name: self.name.clone(),
+                state,
+            });
         } else {
-            crate::events::trace_rejected(self.name, state);
+            crate::events::trace_rejected(&self.name, state);
         }
         Rejected {
-            name: self.name,
+            name: self.name.clone(),
             state,
             retry_after,
         }
@@ -302,7 +305,7 @@ impl CircuitBreaker {
         self.transitions[from.state() as usize * 6 + next.state() as usize].fetch_add(1, Ordering::Relaxed);
         if from.state() != next.state() || matches!(reason, Reason::Fleet { .. }) {
             self.events.emit(Event::Transition {
-                name: self.name,
+                name: self.name.clone(),
                 from: from.state(),
                 to: next.state(),
                 reason,
@@ -324,7 +327,7 @@ impl fmt::Debug for CircuitBreaker {
 /// Builds a standalone [`CircuitBreaker`].
 #[derive(Debug)]
 pub struct CircuitBreakerBuilder {
-    name: &'static str,
+    name: crate::Name,
     config: BreakerConfig,
     clock: Clock,
     events: Option<Arc<EventBus>>,

@@ -50,7 +50,7 @@ impl CircuitBreaker {
         if slow {
             stripe.count(Total::Slow, slot);
             self.events.emit(Event::SlowCall {
-                name: self.name,
+                name: self.name.clone(),
                 duration: Duration::from_nanos(took),
             });
         }

@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Breakers whose thresholds a reload changed, each with its `key: old -> new` changes.
-pub type Changes = Vec<(&'static str, Vec<String>)>;
+pub type Changes = Vec<(crate::Name, Vec<String>)>;
 
 /// What a successful load changed and what looks suspicious.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -45,6 +45,7 @@ pub fn load_into(registry: &Registry, path: impl AsRef<Path>) -> Result<LoadRepo
     }
     registry.config_accepted(&source);
     let names = registry.names();
+    let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
     let warnings = source
         .unmatched_patterns(&names)
         .map(|p| format!("[breakers.\"{p}\"] matches no registered breaker (yet)"))

@@ -294,7 +294,7 @@ impl Drop for Fleet {
         self.task.abort();
         self.registry.mark_fleet_detached(&self.glob);
         for name in self.registry.names() {
-            if let Some(b) = self.registry.get(name) {
+            if let Some(b) = self.registry.get(&name) {
                 b.set_may_probe(true);
             }
         }

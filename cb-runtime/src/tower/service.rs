@@ -80,7 +80,7 @@ where
         let ready = self.ready.get_or_insert_with(|| self.breaker.try_acquire());
         match ready {
             Err(rejected) if !self.fallback.serves() => {
-                let rejected = *rejected;
+                let rejected = rejected.clone();
                 self.ready = None;
                 Poll::Ready(Err(CallError::Rejected(rejected)))
             }
