@@ -174,7 +174,7 @@ window_size = 3
             "cb.toml:5:22: [breakers.\"a\"]: invalid duration \"2 s\" for `slow_call_duration`: expected an integer followed by ms, s, m or h, at most 24h (e.g. \"150ms\", \"2s\")",
             "cb.toml:6:10: [breakers.\"a\"]: unknown preset `paranoid`; expected one of default, aggressive, lenient",
             "cb.toml:7:10: [breakers.\"a\"]: `window.kind` = \"tumbling\": expected \"count\" or \"time\"",
-            "cb.toml:8:1: [breakers.\"a\"]: unknown key `window_size`; expected one of preset, consecutive_failures, failure_rate_threshold, slow_call_rate_threshold, slow_call_duration, minimum_calls, window, open_timeout, backoff_multiplier, max_open_timeout, jitter, half_open_max_calls, success_threshold, half_open_max_wait",
+            "cb.toml:8:1: [breakers.\"a\"]: unknown key `window_size`; expected one of preset, consecutive_failures, failure_rate_threshold, slow_call_rate_threshold, slow_call_duration, minimum_calls, window, open_timeout, backoff_multiplier, max_open_timeout, jitter, half_open_max_calls, success_threshold, half_open_max_wait, max_keys, idle_ttl",
             "cb.toml:9:2: unknown section `breakrs`; did you mean `breakers`?",
         ]
     );

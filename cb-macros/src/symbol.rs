@@ -89,6 +89,15 @@ pub(crate) const KEYS: &[Key] = &[
     key("half_open_max_calls", HALF_OPEN, Scope::Both),
     key("success_threshold", HALF_OPEN, Scope::Both),
     key("half_open_max_wait", Kind::Duration, Scope::Both),
+    key(
+        "max_keys",
+        Kind::Int {
+            min: 1,
+            max: 10_000_000,
+        },
+        Scope::Both,
+    ),
+    key("idle_ttl", Kind::Duration, Scope::Both),
     key("key", Kind::Flag, Scope::Field),
 ];
 

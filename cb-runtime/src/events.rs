@@ -81,6 +81,27 @@ impl fmt::Display for Reason {
     }
 }
 
+/// Why a breaker left its registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Eviction {
+    /// Closed and unused for the family's `idle_ttl`.
+    Idle,
+    /// Closed, unused the longest, and the family was over `max_keys`.
+    OverCap,
+    /// [`Registry::remove`](crate::Registry::remove).
+    Removed,
+}
+
+impl fmt::Display for Eviction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Eviction::Idle => "idle",
+            Eviction::OverCap => "over max_keys",
+            Eviction::Removed => "removed",
+        })
+    }
+}
+
 /// Something a breaker did that an operator may want to know.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -128,6 +149,24 @@ pub enum Event {
         /// Every problem found, one per line, with file, line and column.
         error: String,
     },
+    /// A keyed breaker was evicted (idle, or its family over `max_keys`), or any breaker was
+    /// removed with [`Registry::remove`](crate::Registry::remove).
+    Evicted {
+        /// The breaker.
+        name: crate::Name,
+        /// Why.
+        reason: Eviction,
+    },
+    /// A keyed family holds more than `max_keys` live breakers because none of the others may
+    /// be evicted (tripped, or in use); reported once each time the family goes over.
+    FamilyOverCap {
+        /// The family (the part of the names before `/`).
+        family: String,
+        /// Live breakers in the family.
+        live: usize,
+        /// Its `max_keys`.
+        max_keys: u32,
+    },
     /// A call site asked for an existing breaker with a different configuration; the first
     /// registration's configuration stays in force.
     ConfigConflict {
@@ -169,27 +208,21 @@ impl Event {
     }
 }
 
-/// One channel of events and how many subscribe to it.
-#[derive(Debug)]
+/// One channel of events and how many subscribe to it. The broadcast channel (1024 slots,
+/// ~90 KB) is created by the first subscription: a standalone breaker nobody subscribes to
+/// costs a few words, not a channel.
+#[derive(Debug, Default)]
 struct Channel {
-    sender: broadcast::Sender<Event>,
+    sender: std::sync::OnceLock<broadcast::Sender<Event>>,
     subscribers: Arc<AtomicUsize>,
-}
-
-impl Default for Channel {
-    fn default() -> Self {
-        Self {
-            sender: broadcast::Sender::new(1024),
-            subscribers: Arc::new(AtomicUsize::new(0)),
-        }
-    }
 }
 
 impl Channel {
     fn subscribe(&self) -> Subscription {
+        let receiver = self.sender.get_or_init(|| broadcast::Sender::new(1024)).subscribe();
         self.subscribers.fetch_add(1, Ordering::AcqRel);
         Subscription {
-            receiver: self.sender.subscribe(),
+            receiver,
             subscribers: self.subscribers.clone(),
         }
     }
@@ -200,8 +233,10 @@ impl Channel {
     }
 
     fn send(&self, event: Event) {
-        if self.has_subscribers() {
-            let _ = self.sender.send(event);
+        if self.has_subscribers()
+            && let Some(sender) = self.sender.get()
+        {
+            let _ = sender.send(event);
         }
     }
 }
@@ -282,6 +317,19 @@ pub(crate) fn trace(event: &Event) {
             changes.join(", ")
         ),
         Event::FleetReport { message } => tracing::warn!(target: "cb_runtime", "{message}"),
+        Event::Evicted { name, reason } => tracing::debug!(
+            target: "cb_runtime",
+            breaker = name.as_str(),
+            reason = %reason,
+            "circuit breaker `{name}` evicted ({reason})"
+        ),
+        Event::FamilyOverCap { family, live, max_keys } => tracing::warn!(
+            target: "cb_runtime",
+            family = family.as_str(),
+            live,
+            max_keys,
+            "keyed circuit breakers `{family}/*`: {live} live, over max_keys = {max_keys}, because the others are tripped or in use"
+        ),
         Event::ConfigRejected { error } => tracing::error!(
             target: "cb_runtime",
             "circuit breaker configuration rejected, the last good one stays in force:\n{error}"

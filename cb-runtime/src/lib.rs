@@ -25,6 +25,7 @@ mod clock;
 pub mod config;
 mod error;
 mod events;
+mod family;
 #[cfg(feature = "redis")]
 pub mod fleet;
 mod glob;
@@ -48,11 +49,11 @@ pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, ControlError, Outcome, 
 pub use clock::{Clock, ClockSource, ManualClock};
 pub use config::{BreakerConfig, BreakerConfigBuilder, ConfigError, Preset, Setting, UnknownPreset, Window};
 pub use error::{CallError, Rejected, Timeout};
-pub use events::{Event, Interest, Reason, Subscription};
+pub use events::{Event, Eviction, Interest, Reason, Subscription};
 pub use glob::glob_match;
 pub use name::Name;
 pub use protected::CircuitProtected;
-pub use registry::{Registry, UnknownBreaker, init_registry, registry};
+pub use registry::{FamilyStats, Registry, UnknownBreaker, init_registry, registry};
 pub use snapshot::{Durations, Snapshot, Totals, WindowStats};
 pub use state::State;
 pub use timing::{DEFAULT_DURATION_SAMPLING, MAX_DURATION_SAMPLING, measure_durations, sample_durations};

@@ -1,9 +1,10 @@
 //! The registry: breakers shared by name, inspected and steered by name.
 
 use crate::config::{Base, ConfigSource, Explanation, StatusCell};
-use crate::events::{Event, EventBus, Subscription};
-use crate::{BreakerConfig, CircuitBreaker, Clock, Setting, Snapshot, glob_match};
-use std::collections::BTreeMap;
+use crate::events::{Event, EventBus, Eviction, Subscription};
+use crate::family::{Activity, Family, evictable, family_of, uniform_over};
+use crate::{BreakerConfig, CircuitBreaker, Clock, Name, Setting, Snapshot, glob_match};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
@@ -38,14 +39,18 @@ static GLOBAL: OnceLock<Registry> = OnceLock::new();
 /// assert!(init_registry(Registry::new()).is_err());
 /// # let _ = registry();
 /// ```
+#[allow(clippy::result_large_err)] // the registry is handed back whole; this runs once
 pub fn init_registry(registry: Registry) -> Result<(), Registry> {
     GLOBAL.set(registry)
 }
 
 /// Breakers by name. A name identifies one breaker: two call sites naming it share it, and
 /// the first registration's configuration wins (a differing one is reported, not merged).
+///
+/// Keyed breakers (`family/key`) form families with a cap (`max_keys`) and an idle time
+/// (`idle_ttl`): see [`Registry::evict_idle`] and [`Registry::remove`].
 pub struct Registry {
-    breakers: RwLock<BTreeMap<crate::Name, Entry>>,
+    maps: RwLock<Maps>,
     source: RwLock<Arc<ConfigSource>>,
     clock: Clock,
     events: Arc<EventBus>,
@@ -55,11 +60,18 @@ pub struct Registry {
     pub(crate) status: Box<StatusCell>,
 }
 
+/// Every breaker by name (ordered: a family is one contiguous range), and the families.
+#[derive(Default)]
+struct Maps {
+    breakers: BTreeMap<Name, Entry>,
+    families: HashMap<Box<str>, Family>,
+}
+
 /// A registered breaker and what its configuration is built on.
-#[derive(Clone)]
 struct Entry {
     breaker: Arc<CircuitBreaker>,
-    base: Base,
+    base: Arc<Base>,
+    activity: Activity,
 }
 
 /// No breaker of that name is registered.
@@ -90,7 +102,7 @@ impl Registry {
     /// An empty registry whose breakers read `clock` (a [`ManualClock`](crate::ManualClock) in tests).
     pub fn with_clock(clock: impl Into<Clock>) -> Self {
         Self {
-            breakers: RwLock::default(),
+            maps: RwLock::default(),
             source: RwLock::default(),
             clock: clock.into(),
             events: Arc::default(),
@@ -129,34 +141,83 @@ impl Registry {
     }
 
     fn breaker_on(&self, name: &str, base: Base) -> Arc<CircuitBreaker> {
-        if let Some(existing) = self.read().get(name).cloned() {
-            self.check_conflict(&existing, &base);
-            return existing.breaker;
+        if let Some(existing) = self.read().breakers.get(name) {
+            self.check_conflict(existing, &base);
+            return existing.breaker.clone();
         }
-        let explained = self.resolve(name, &base);
-        let mut breakers = self.breakers.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(existing) = breakers.get(name).cloned() {
-            drop(breakers);
-            self.check_conflict(&existing, &base);
-            return existing.breaker;
+        let base = Arc::new(base);
+        let config = self.config_for(name, &base);
+        let now = self.clock.now_nanos();
+        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(existing) = maps.breakers.get(name) {
+            let breaker = existing.breaker.clone();
+            self.check_conflict(existing, &base);
+            return breaker;
         }
         let breaker = Arc::new(
             CircuitBreaker::builder(name)
-                .config(explained.config)
+                .config(config.clone())
                 .clock(self.clock.clone())
                 .events(self.events.clone())
                 .build(),
         );
-        breakers.insert(
+        maps.breakers.insert(
             breaker.name().clone(),
             Entry {
                 breaker: breaker.clone(),
                 base,
+                activity: Activity::new(now),
             },
         );
-        drop(breakers);
+        let mut report = Vec::new();
+        if let Some(family) = family_of(name) {
+            let members = maps
+                .families
+                .entry(family.into())
+                .or_insert_with(|| Family::new(&config, now));
+            members.live += 1;
+            let (over, due) = (members.over_cap(), members.sweep_due(now));
+            if over || due {
+                report = maps.sweep(family, now, &self.events);
+            }
+        }
+        drop(maps);
         self.check_variable_collision(breaker.name());
+        for event in report {
+            self.events.emit(event);
+        }
         breaker
+    }
+
+    /// The configuration of a new breaker `name`. A keyed breaker that no file section and no
+    /// environment variable singles out shares one resolution per family and macro arguments:
+    /// a new key costs no environment lookups.
+    fn config_for(&self, name: &str, base: &Arc<Base>) -> BreakerConfig {
+        let Some(family) = family_of(name) else {
+            return self.resolve(name, base).config;
+        };
+        let source = self.config_source();
+        if singled_out(&source, name) {
+            return self.resolve(name, base).config;
+        }
+        if let Some(families) = self.read().families.get(family)
+            && let Some((known, config)) = &families.template
+            && (Arc::ptr_eq(known, base) || **known == **base)
+        {
+            return config.clone();
+        }
+        let config = self.resolve(&format!("{family}/*"), base).config;
+        if family_is_uniform(&source, family) {
+            let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+            if let Some(members) = maps.families.get_mut(family) {
+                members.template = Some((base.clone(), config.clone()));
+            } else {
+                let mut members = Family::new(&config, self.clock.now_nanos());
+                members.template = Some((base.clone(), config.clone()));
+                maps.families.insert(family.into(), members);
+            }
+        }
+        config
     }
 
     /// Resolves `name` over `base`; problems are reported and a configuration that still
@@ -168,7 +229,7 @@ impl Registry {
     }
 
     fn check_conflict(&self, existing: &Entry, asked: &Base) {
-        if existing.base != *asked {
+        if *existing.base != *asked {
             self.events.emit(Event::ConfigConflict {
                 name: existing.breaker.name().clone(),
                 kept: format!("{:?}", existing.base),
@@ -180,12 +241,12 @@ impl Registry {
     /// The resolved configuration of `name` and the level every key came from (for a name not
     /// registered yet: as a breaker configured in code with the built-in defaults would get).
     pub fn explain(&self, name: &str) -> Explanation {
-        let base = self.read().get(name).map_or_else(
+        let base = self.read().breakers.get(name).map_or_else(
             || Base::Layers {
                 outer: vec![],
                 inner: vec![],
             },
-            |e| e.base.clone(),
+            |e| (*e.base).clone(),
         );
         let mut explained = self.config_source().resolve(name, &base);
         explained.notes = self.fleet_notes(name, &explained.config);
@@ -233,19 +294,34 @@ impl Registry {
     /// Returns the breakers that changed, with their changes.
     pub fn reconfigure(&self, source: ConfigSource) -> crate::config::Changes {
         *self.source.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(source);
-        let entries: Vec<Entry> = self.read().values().cloned().collect();
+        let entries: Vec<(Arc<CircuitBreaker>, Arc<Base>)> = {
+            let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+            for family in maps.families.values_mut() {
+                family.template = None;
+            }
+            maps.breakers
+                .values()
+                .map(|e| (e.breaker.clone(), e.base.clone()))
+                .collect()
+        };
         let mut changed = Vec::new();
-        for entry in entries {
-            let config = self.resolve(entry.breaker.name(), &entry.base).config;
-            if config == entry.breaker.config() {
+        for (breaker, base) in entries {
+            let config = self.resolve(breaker.name(), &base).config;
+            if let Some(family) = family_of(breaker.name()) {
+                let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+                if let Some(members) = maps.families.get_mut(family) {
+                    members.limit(&config);
+                }
+            }
+            if config == breaker.config() {
                 continue;
             }
-            let changes = entry.breaker.reconfigure(config);
+            let changes = breaker.reconfigure(config);
             self.events.emit(Event::Reconfigured {
-                name: entry.breaker.name().clone(),
+                name: breaker.name().clone(),
                 changes: changes.clone(),
             });
-            changed.push((entry.breaker.name().clone(), changes));
+            changed.push((breaker.name().clone(), changes));
         }
         changed
     }
@@ -263,16 +339,66 @@ impl Registry {
 
     /// The breaker named `name`, if registered.
     pub fn get(&self, name: &str) -> Option<Arc<CircuitBreaker>> {
-        self.read().get(name).map(|e| e.breaker.clone())
+        self.read().breakers.get(name).map(|e| e.breaker.clone())
     }
 
     /// The names of every registered breaker.
-    pub fn names(&self) -> Vec<crate::Name> {
-        self.read().keys().cloned().collect()
+    pub fn names(&self) -> Vec<Name> {
+        self.read().breakers.keys().cloned().collect()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<crate::Name, Entry>> {
-        self.breakers.read().unwrap_or_else(PoisonError::into_inner)
+    /// Unregisters `name`, whatever its state: the next use of the name creates a new breaker
+    /// (Closed, with the configuration then in force). Holders of the old one keep a working
+    /// breaker that no call site hands out anymore. Emits `Event::Evicted` (`Removed`).
+    pub fn remove(&self, name: &str) -> Result<(), UnknownBreaker> {
+        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        let entry = maps.unregister(name).ok_or_else(|| UnknownBreaker(name.to_owned()))?;
+        drop(maps);
+        self.events.emit(Event::Evicted {
+            name: entry.breaker.name().clone(),
+            reason: Eviction::Removed,
+        });
+        Ok(())
+    }
+
+    /// Evicts, in every family, the keyed breakers that are Closed, held by nobody and unused
+    /// for their family's `idle_ttl` (also done as new keys arrive; call this from a periodic
+    /// task to free memory when none do). Returns how many went.
+    pub fn evict_idle(&self) -> usize {
+        let now = self.clock.now_nanos();
+        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        let families: Vec<Box<str>> = maps.families.keys().cloned().collect();
+        let events: Vec<Event> = families
+            .iter()
+            .flat_map(|family| maps.sweep(family, now, &self.events))
+            .collect();
+        drop(maps);
+        let evicted = events.iter().filter(|e| matches!(e, Event::Evicted { .. })).count();
+        for event in events {
+            self.events.emit(event);
+        }
+        evicted
+    }
+
+    /// Keyed families: name, live breakers, `max_keys`, and evictions so far.
+    pub fn families(&self) -> Vec<FamilyStats> {
+        let maps = self.read();
+        let mut out: Vec<FamilyStats> = maps
+            .families
+            .iter()
+            .map(|(name, f)| FamilyStats {
+                name: name.to_string(),
+                live: f.live,
+                max_keys: f.max_keys,
+                evicted: f.evicted,
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Maps> {
+        self.maps.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn named(&self, name: &str) -> Result<Arc<CircuitBreaker>, UnknownBreaker> {
@@ -302,13 +428,20 @@ impl Registry {
     /// let names: Vec<_> = registry.list("webhook/*").iter().map(|s| s.name.to_string()).collect();
     /// assert_eq!(names, ["webhook/a", "webhook/b"]);
     /// ```
+    ///
+    /// Only the names that start with the pattern's literal prefix are visited: listing
+    /// `webhook/*` reads the `webhook` family, not every breaker.
     pub fn list(&self, pattern: &str) -> Vec<Snapshot> {
-        let matching: Vec<_> = self
-            .read()
-            .iter()
-            .filter(|(name, _)| glob_match(pattern, name))
-            .map(|(_, e)| e.breaker.clone())
-            .collect();
+        let literal = pattern.split(['*', '?']).next().unwrap_or_default();
+        let matching: Vec<_> = {
+            let maps = self.read();
+            maps.breakers
+                .range::<str, _>((std::ops::Bound::Included(literal), std::ops::Bound::Unbounded))
+                .take_while(|(name, _)| name.starts_with(literal))
+                .filter(|(name, _)| glob_match(pattern, name))
+                .map(|(_, e)| e.breaker.clone())
+                .collect()
+        };
         matching.iter().map(|b| b.snapshot()).collect()
     }
 
@@ -345,8 +478,140 @@ impl Registry {
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let maps = self.read();
         f.debug_struct("Registry")
-            .field("breakers", &self.read().keys().collect::<Vec<_>>())
-            .finish()
+            .field("breakers", &maps.breakers.len())
+            .field("families", &maps.families.len())
+            .finish_non_exhaustive()
     }
+}
+
+/// A keyed family's numbers (see [`Registry::families`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FamilyStats {
+    /// The family: the part of its breakers' names before `/`.
+    pub name: String,
+    /// Breakers registered now.
+    pub live: usize,
+    /// Its cap.
+    pub max_keys: u32,
+    /// Breakers evicted so far (idle or over the cap; `remove` not included).
+    pub evicted: u64,
+}
+
+impl Maps {
+    /// Takes `name` out, keeping its family's count; the breaker is marked retired.
+    fn unregister(&mut self, name: &str) -> Option<Entry> {
+        let entry = self.breakers.remove(name)?;
+        entry.breaker.retire();
+        if let Some(family) = family_of(name).and_then(|f| self.families.get_mut(f)) {
+            family.live = family.live.saturating_sub(1);
+        }
+        Some(entry)
+    }
+
+    /// Evicts from `family` the evictable breakers idle for its `idle_ttl`, then, while it is
+    /// over `max_keys`, the evictable ones unused the longest (down to 90% of the cap, so a
+    /// sweep pays for many new keys). Returns the events to emit once the lock is released.
+    fn sweep(&mut self, family: &str, now: u64, events: &EventBus) -> Vec<Event> {
+        let Some(limits) = self.families.get(family) else {
+            return Vec::new();
+        };
+        let (idle_ttl, max_keys) = (limits.idle_ttl, limits.max_keys as usize);
+        let prefix = format!("{family}/");
+        let mut idle = Vec::new();
+        let mut candidates = Vec::new();
+        for (name, entry) in self
+            .breakers
+            .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded))
+            .take_while(|(name, _)| name.starts_with(&prefix))
+        {
+            let unused = entry.activity.idle_for(&entry.breaker, now);
+            if !evictable(&entry.breaker) {
+                continue;
+            }
+            if unused >= idle_ttl {
+                idle.push((name.clone(), Eviction::Idle));
+            } else {
+                candidates.push((unused, name.clone()));
+            }
+        }
+        let live = self.families.get(family).map_or(0, |f| f.live);
+        let target = max_keys - max_keys / 10;
+        let excess = live
+            .saturating_sub(idle.len())
+            .saturating_sub(if live > max_keys { target } else { live });
+        if excess > 0 {
+            candidates.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
+            idle.extend(candidates.into_iter().take(excess).map(|(_, n)| (n, Eviction::OverCap)));
+        }
+        let mut out = Vec::with_capacity(idle.len() + 1);
+        for (name, reason) in idle {
+            if self.unregister(&name).is_some() {
+                out.push(Event::Evicted { name, reason });
+            }
+        }
+        let Some(limits) = self.families.get_mut(family) else {
+            return out;
+        };
+        limits.evicted += out.len() as u64;
+        limits.swept_at = now;
+        if limits.live > max_keys {
+            limits.next_cap_sweep = limits.live + (max_keys / 10).max(1);
+            if !limits.over_reported {
+                limits.over_reported = true;
+                let warning = Event::FamilyOverCap {
+                    family: family.to_owned(),
+                    live: limits.live,
+                    max_keys: limits.max_keys,
+                };
+                if !events.has_subscribers() {
+                    eprintln!("cb: {}", over_cap_message(&warning));
+                }
+                out.push(warning);
+            }
+        } else {
+            limits.next_cap_sweep = 0;
+            limits.over_reported = false;
+        }
+        out
+    }
+}
+
+fn over_cap_message(event: &Event) -> String {
+    match event {
+        Event::FamilyOverCap { family, live, max_keys } => format!(
+            "keyed circuit breakers `{family}/*`: {live} live, over max_keys = {max_keys}, because the others are tripped or in use"
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Whether a file section names `name` itself (not only its family).
+fn singled_out(source: &ConfigSource, name: &str) -> bool {
+    source.file().is_some_and(|f| f.patterns().any(|p| p == name))
+}
+
+/// Whether every key of `family` gets the same file sections and no environment variable
+/// configures one of its keys (the environment is read here, once per family).
+fn family_is_uniform(source: &ConfigSource, family: &str) -> bool {
+    let prefix = format!("CB_BREAKER__{}_", env_stem(family));
+    let by_env = std::env::vars_os().any(|(k, _)| k.to_str().is_some_and(|k| k.starts_with(&prefix)));
+    !by_env
+        && source
+            .file()
+            .is_none_or(|f| f.patterns().all(|p| uniform_over(p, family)))
+}
+
+/// `webhook/billing` as environment variables spell it: `WEBHOOK_BILLING`.
+fn env_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

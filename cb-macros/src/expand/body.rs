@@ -7,7 +7,8 @@
 //! Output (with `fallback = cached`, served on any failure):
 //! ```text
 //! {
-//!     let __cb_breaker = { static __CB_SITE: CallSite = CallSite::new(None, &[SETTINGS]); __CB_SITE.breaker_of::<Self>(self) };
+//!     let __cb_handle = { static __CB_SITE: CallSite = CallSite::new(None, &[SETTINGS]); __CB_SITE.breaker_of::<Self>(self) };
+//!     let __cb_breaker: &CircuitBreaker = &__cb_handle;
 //!     let __cb_permit = match __cb_breaker.try_acquire() {
 //!         Ok(permit) => permit,
 //!         Err(rejected) => return { record_fallback; Self::cached(self, since, CallError::Rejected(rejected)).await },
@@ -55,6 +56,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
     let output = &plan.output;
     let site = ident("__CB_SITE");
     let breaker = ident("__cb_breaker");
+    let handle = ident("__cb_handle");
     let permit = ident("__cb_permit");
     let rejected = ident("__cb_rejected");
     let ran = ident("__cb_ran");
@@ -207,12 +209,13 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
             #(#needs_errors)*
             // The static in its own block: two stacked attributes on a returned future put
             // both preludes in one block.
-            let #breaker: &'static #p::CircuitBreaker = {
+            let #handle = {
                 static #site: #p::CallSite = #p::CallSite::new(#name, &[#(#settings),*]);
                 #resolve
             };
         },
         call: quote! {
+            let #breaker: &#p::CircuitBreaker = &#handle;
             let #span = #p::call_span(#breaker);
             #traced
         },

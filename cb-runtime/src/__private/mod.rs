@@ -19,7 +19,7 @@ pub use contract::{
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
 pub use run::{Ran, Running, run_async, run_async_with_timeout, run_sync, typed};
-pub use site::{BreakerKey, CallSite, Defaults, KeyBuf};
+pub use site::{BreakerHandle, BreakerKey, CallSite, Defaults, KeyBuf, PerThread};
 pub use span::{call_span, fallback_span, record_rejected, tracing_on};
 pub use tracing::Span;
 

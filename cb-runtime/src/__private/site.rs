@@ -1,7 +1,16 @@
 //! One static per annotated function: resolves its breaker once, then hands it out with a load.
+//!
+//! Keyed breakers (`name/key`) are found through a per-thread cache, not the registry: a key
+//! already seen by this thread costs a hash of the key, one comparison and a reference-count
+//! increment on an allocation only this thread touches — no lock, no shared write, no
+//! formatting of the name. The cache holds the breaker by `Arc`, so a breaker a thread has
+//! cached (at most [`CACHE_SLOTS`] per thread) or is calling through is never evicted:
+//! an in-flight outcome always lands on the breaker the registry hands out for its key.
 
 use crate::{CircuitBreaker, CircuitProtected, Setting, registry};
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 /// The struct-level arguments of a `#[derive(CircuitProtected)]` type.
@@ -18,24 +27,45 @@ pub struct Defaults {
 /// A generic function or a trait default method has one static for every type it runs for,
 /// so a site without its own `name` caches the first type's breaker and keeps the others'
 /// beside it, by their struct-level name (issue 11: one type tripping must never reject a
-/// healthy other type's calls).
+/// healthy other type's calls); keyed breakers are cached per thread by site, type and key.
 #[derive(Debug)]
 pub struct CallSite {
     name: Option<&'static str>,
     settings: &'static [Setting],
-    breaker: OnceLock<&'static CircuitBreaker>,
+    breaker: OnceLock<Arc<CircuitBreaker>>,
     /// The first type's struct-level name (the very pointer of its `Defaults`, so that the
     /// check on every call is one comparison) and breaker.
-    first_type: OnceLock<(&'static str, &'static [Setting], &'static CircuitBreaker)>,
+    first_type: OnceLock<(&'static str, &'static [Setting], Arc<CircuitBreaker>)>,
     other_types: OnceLock<RwLock<ByName>>,
-    keyed: OnceLock<RwLock<HashMap<&'static str, ByKey>>>,
 }
 
-/// Breakers by struct-level name and settings (two types of one name with different settings
-/// each ask the registry once, so that the conflict is reported).
-type ByName = HashMap<&'static str, Vec<(&'static [Setting], &'static CircuitBreaker)>>;
-/// Breakers of one type by key.
-type ByKey = HashMap<Box<str>, &'static CircuitBreaker>;
+/// Breakers by struct-level name, then struct-level settings.
+type ByName = HashMap<&'static str, Vec<(&'static [Setting], Arc<CircuitBreaker>)>>;
+
+/// The breaker a call runs through; derefs to [`CircuitBreaker`] and keeps it alive for the
+/// call (a breaker evicted or removed meanwhile still records the call's outcome).
+#[derive(Debug)]
+pub enum BreakerHandle {
+    /// A call site's own breaker.
+    Site(&'static CircuitBreaker),
+    /// A keyed breaker, through this thread's cache.
+    Cached(Arc<PerThread>),
+    /// A breaker looked up in the registry for this call.
+    Looked(Arc<CircuitBreaker>),
+}
+
+impl Deref for BreakerHandle {
+    type Target = CircuitBreaker;
+
+    #[inline]
+    fn deref(&self) -> &CircuitBreaker {
+        match self {
+            BreakerHandle::Site(b) => b,
+            BreakerHandle::Cached(b) => &b.0,
+            BreakerHandle::Looked(b) => b,
+        }
+    }
+}
 
 impl CallSite {
     /// A call site with the method-level name (if given) and configuration.
@@ -46,21 +76,21 @@ impl CallSite {
             breaker: OnceLock::new(),
             first_type: OnceLock::new(),
             other_types: OnceLock::new(),
-            keyed: OnceLock::new(),
         }
     }
 
     /// The breaker of a site with its own `name`.
     #[inline]
-    pub fn breaker(&'static self) -> &'static CircuitBreaker {
-        self.breaker
-            .get_or_init(|| resolve(self.name.unwrap_or("unnamed"), &[], self.settings))
+    pub fn breaker(&'static self) -> BreakerHandle {
+        let name = self.name.unwrap_or("unnamed");
+        let breaker: &'static CircuitBreaker = self.breaker.get_or_init(|| resolve(name, &[], self.settings));
+        self.current(breaker, name, &[])
     }
 
     /// The breaker of a method of a `CircuitProtected` type without its own name (for keyed
     /// types, the instance's `name/key` breaker).
     #[inline]
-    pub fn breaker_of<T: CircuitProtected + ?Sized>(&'static self, this: &T) -> &'static CircuitBreaker {
+    pub fn breaker_of<T: CircuitProtected + ?Sized>(&'static self, this: &T) -> BreakerHandle {
         let mut buf = KeyBuf::new();
         match this.__cb_key(&mut buf) {
             None => self.breaker_for::<T>(),
@@ -70,7 +100,7 @@ impl CallSite {
 
     /// The breaker of an associated function (no receiver) of a `CircuitProtected` type.
     #[inline]
-    pub fn breaker_for<T: CircuitProtected + ?Sized>(&'static self) -> &'static CircuitBreaker {
+    pub fn breaker_for<T: CircuitProtected + ?Sized>(&'static self) -> BreakerHandle {
         let defaults = &T::__CB_DEFAULTS;
         let (name, settings, first) = self.first_type.get_or_init(|| {
             let breaker = resolve(defaults.name, defaults.settings, self.settings);
@@ -79,53 +109,80 @@ impl CallSite {
         // A second type with the same name shares the breaker, but its own struct-level
         // settings go through the registry once, which reports them if they differ.
         if same_name(name, defaults.name) && same_settings(settings, defaults.settings) {
-            return first;
+            return self.current(first, defaults.name, defaults.settings);
         }
         self.other_type::<T>()
     }
 
+    /// `breaker`, or after a `registry().remove` of it, the registry's current breaker of that
+    /// name, looked up per call (removing a named breaker is an operator's action, not a
+    /// steady state).
+    #[inline]
+    fn current(&'static self, breaker: &'static CircuitBreaker, name: &str, outer: &[Setting]) -> BreakerHandle {
+        if breaker.is_retired() {
+            return BreakerHandle::Looked(resolve(name, outer, self.settings));
+        }
+        BreakerHandle::Site(breaker)
+    }
+
     /// The breaker of a second (third, ..) type running through a generic site.
     #[cold]
-    fn other_type<T: CircuitProtected + ?Sized>(&'static self) -> &'static CircuitBreaker {
+    fn other_type<T: CircuitProtected + ?Sized>(&'static self) -> BreakerHandle {
         let defaults = &T::__CB_DEFAULTS;
         let map = self.other_types.get_or_init(Default::default);
         let find = |map: &ByName| {
             map.get(defaults.name)?
                 .iter()
                 .find(|(settings, _)| same_settings(settings, defaults.settings))
-                .map(|(_, breaker)| *breaker)
+                .map(|(_, breaker)| breaker.clone())
         };
-        if let Some(found) = find(&map.read().unwrap_or_else(PoisonError::into_inner)) {
-            return found;
+        let found = find(&map.read().unwrap_or_else(PoisonError::into_inner));
+        let breaker = match found {
+            Some(found) => found,
+            None => {
+                let breaker = resolve(defaults.name, defaults.settings, self.settings);
+                let mut map = map.write().unwrap_or_else(PoisonError::into_inner);
+                match find(&map) {
+                    Some(found) => found,
+                    None => {
+                        map.entry(defaults.name)
+                            .or_default()
+                            .push((defaults.settings, breaker.clone()));
+                        breaker
+                    }
+                }
+            }
+        };
+        if breaker.is_retired() {
+            return BreakerHandle::Looked(resolve(defaults.name, defaults.settings, self.settings));
         }
-        let breaker = resolve(defaults.name, defaults.settings, self.settings);
-        let mut map = map.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(found) = find(&map) {
-            return found;
-        }
-        map.entry(defaults.name).or_default().push((defaults.settings, breaker));
-        breaker
+        BreakerHandle::Looked(breaker)
     }
 
-    fn keyed_breaker<T: CircuitProtected + ?Sized>(&'static self, key: &str) -> &'static CircuitBreaker {
+    fn keyed_breaker<T: CircuitProtected + ?Sized>(&'static self, key: &str) -> BreakerHandle {
         let defaults = &T::__CB_DEFAULTS;
-        let map = self.keyed.get_or_init(Default::default);
-        let found = map
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(defaults.name)
-            .and_then(|keys| keys.get(key).copied());
-        if let Some(found) = found {
-            return found;
+        // One site may serve several types (generic functions, trait default methods): the
+        // cache tells them apart by the address of their struct-level name.
+        let site = (self as *const CallSite as usize) ^ (defaults.name.as_ptr() as usize).rotate_left(32);
+        let hash = hash(site, key);
+        if let Some(found) = cached(site, hash, key) {
+            return BreakerHandle::Cached(found);
         }
-        let breaker = resolve(&format!("{}/{key}", defaults.name), defaults.settings, self.settings);
-        let mut map = map.write().unwrap_or_else(PoisonError::into_inner);
-        map.entry(defaults.name)
-            .or_default()
-            .entry(key.into())
-            .or_insert(breaker)
+        let breaker = Arc::new(PerThread(resolve(
+            &format!("{}/{key}", defaults.name),
+            defaults.settings,
+            self.settings,
+        )));
+        remember(site, hash, key, breaker.clone());
+        BreakerHandle::Cached(breaker)
     }
 }
+
+/// A keyed breaker as one thread's cache holds it: cloning this `Arc` for a call touches a
+/// reference count only that thread writes, where cloning the breaker's own `Arc` would make
+/// every thread calling one hot key contend on one cache line.
+#[derive(Debug)]
+pub struct PerThread(Arc<CircuitBreaker>);
 
 /// Whether two struct-level configurations are the same (one pointer comparison when they
 /// share their storage).
@@ -140,14 +197,70 @@ fn same_name(a: &str, b: &str) -> bool {
     core::ptr::eq(a, b) || a == b
 }
 
-/// The global registry's breaker for `name` with struct- then method-level settings.
-fn resolve(name: &str, outer: &[Setting], inner: &[Setting]) -> &'static CircuitBreaker {
-    leak(registry().breaker_with_layers(name, outer, inner))
+/// Entries of each thread's keyed-breaker cache.
+pub(crate) const CACHE_SLOTS: usize = 128;
+
+struct Cached {
+    site: usize,
+    hash: u64,
+    key: Box<str>,
+    breaker: Arc<PerThread>,
 }
 
-/// Registry breakers live as long as the process; a call site keeps a plain reference.
-fn leak(breaker: Arc<CircuitBreaker>) -> &'static CircuitBreaker {
-    Box::leak(Box::new(breaker))
+thread_local! {
+    static CACHE: RefCell<[Option<Cached>; CACHE_SLOTS]> = const { RefCell::new([const { None }; CACHE_SLOTS]) };
+}
+
+#[inline]
+fn cached(site: usize, hash: u64, key: &str) -> Option<Arc<PerThread>> {
+    CACHE
+        .try_with(|cache| {
+            let cache = cache.try_borrow().ok()?;
+            let entry = cache[hash as usize % CACHE_SLOTS].as_ref()?;
+            (entry.hash == hash && entry.site == site && *entry.key == *key && !entry.breaker.0.is_retired())
+                .then(|| entry.breaker.clone())
+        })
+        .ok()
+        .flatten()
+}
+
+fn remember(site: usize, hash: u64, key: &str, breaker: Arc<PerThread>) {
+    let entry = Cached {
+        site,
+        hash,
+        key: key.into(),
+        breaker,
+    };
+    let _ = CACHE.try_with(|cache| {
+        if let Ok(mut cache) = cache.try_borrow_mut() {
+            let old = cache[hash as usize % CACHE_SLOTS].replace(entry);
+            drop(cache);
+            drop(old);
+        }
+    });
+}
+
+/// FxHash of the site's address and the key's bytes.
+#[inline]
+fn hash(site: usize, key: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let mut h = mix(0, site as u64);
+    let mut chunks = key.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = mix(h, u64::from_le_bytes(word));
+    }
+    let mut tail = [0u8; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = mix(h, u64::from_le_bytes(tail) ^ key.len() as u64);
+    h ^ (h >> 29)
+}
+
+/// The global registry's breaker for `name` with struct- then method-level settings.
+fn resolve(name: &str, outer: &[Setting], inner: &[Setting]) -> Arc<CircuitBreaker> {
+    registry().breaker_with_layers(name, outer, inner)
 }
 
 /// A field that can be a breaker key: it is formatted into the breaker's name.
@@ -213,7 +326,18 @@ impl std::fmt::Write for KeyBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::KeyBuf;
+    use super::{KeyBuf, hash};
+
+    #[test]
+    fn keys_hash_apart_by_site_and_by_every_byte() {
+        assert_ne!(hash(1, "billing"), hash(2, "billing"));
+        assert_ne!(hash(1, "billing"), hash(1, "billinh"));
+        assert_ne!(hash(1, "abcdefgh"), hash(1, "abcdefgh\0"));
+        assert_eq!(
+            hash(1, "a long key over eight bytes"),
+            hash(1, "a long key over eight bytes")
+        );
+    }
 
     #[test]
     fn keys_format_in_place_and_long_ones_spill() {

@@ -235,7 +235,10 @@ impl CircuitBreaker {
         let mut out = Vec::new();
         for from in State::ALL {
             for to in State::ALL {
-                let n = self.transitions[from as usize * 6 + to as usize].load(Ordering::Relaxed);
+                let n = self
+                    .transitions
+                    .get()
+                    .map_or(0, |t| t[from as usize * 6 + to as usize].load(Ordering::Relaxed));
                 if n > 0 {
                     out.push((from, to, n));
                 }

@@ -63,8 +63,9 @@ pub struct CircuitBreaker {
     /// The generation of the last period adopted from a fleet.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     adopted: AtomicU64,
-    /// Transitions by `from * 6 + to`, for metrics; written only on transitions.
-    transitions: [AtomicU64; 36],
+    /// Transitions by `from * 6 + to`, for metrics; written only on transitions, allocated on
+    /// the first (most keyed breakers never trip: 288 bytes saved on each).
+    transitions: std::sync::OnceLock<Box<[AtomicU64; 36]>>,
     name: crate::Name,
     tunables: Tunables,
     stripes: Stripes,
@@ -75,6 +76,9 @@ pub struct CircuitBreaker {
     history: Box<control::History>,
     clock: Clock,
     events: Arc<EventBus>,
+    /// Set when a registry evicts or removes this breaker: call-site caches drop it and ask
+    /// the registry again (holders of an `Arc` keep a working, unregistered breaker).
+    retired: AtomicBool,
 }
 
 impl CircuitBreaker {
@@ -302,7 +306,10 @@ impl CircuitBreaker {
     /// Counts a transition and emits its event.
     fn announce(&self, from: Word, next: Word, reason: Reason) {
         self.start_period(next);
-        self.transitions[from.state() as usize * 6 + next.state() as usize].fetch_add(1, Ordering::Relaxed);
+        self.transitions
+            .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))))
+            [from.state() as usize * 6 + next.state() as usize]
+            .fetch_add(1, Ordering::Relaxed);
         if from.state() != next.state() || matches!(reason, Reason::Fleet { .. }) {
             self.events.emit(Event::Transition {
                 name: self.name.clone(),
@@ -311,6 +318,39 @@ impl CircuitBreaker {
                 reason,
             });
         }
+    }
+}
+
+/// What a registry needs to manage a breaker's lifetime.
+impl CircuitBreaker {
+    /// Marks the breaker as no longer registered.
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+    }
+
+    /// Whether a registry evicted or removed this breaker.
+    #[inline]
+    pub(crate) fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Relaxed)
+    }
+
+    /// Outcomes and rejections counted so far: unchanged between two looks means unused.
+    pub(crate) fn activity(&self) -> u64 {
+        [
+            Total::Success,
+            Total::Failure,
+            Total::Ignored,
+            Total::Rejected,
+            Total::Timeout,
+        ]
+        .into_iter()
+        .map(|t| self.stripes.sum(t))
+        .fold(0u64, u64::wrapping_add)
+    }
+
+    /// The state as stored, without applying time rules (an Open breaker stays Open here).
+    pub(crate) fn stored_state(&self) -> State {
+        self.load().state()
     }
 }
 
@@ -381,7 +421,7 @@ impl CircuitBreakerBuilder {
             reopens: AtomicU32::new(0),
             may_probe: AtomicBool::new(true),
             adopted: AtomicU64::new(u64::MAX),
-            transitions: std::array::from_fn(|_| AtomicU64::new(0)),
+            transitions: std::sync::OnceLock::new(),
             name: self.name,
             tunables: Tunables::new(&config),
             stripes: Stripes::new(bucket_words),
@@ -391,6 +431,7 @@ impl CircuitBreakerBuilder {
             history: Box::default(),
             clock: self.clock,
             events: self.events.unwrap_or_default(),
+            retired: AtomicBool::new(false),
         }
     }
 }

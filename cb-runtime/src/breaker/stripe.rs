@@ -170,35 +170,65 @@ impl Stripe {
 }
 
 /// A breaker's stripes, allocated on a thread's first call.
+///
+/// Most breakers of a keyed family are only ever called from one thread, or a few: the first
+/// thread's stripe hangs off the breaker directly, and the table of every other slot is only
+/// allocated once a second thread calls (a table of 65 pointers is 520 bytes, half of a keyed
+/// breaker's budget).
 #[derive(Debug)]
 pub(crate) struct Stripes {
-    stripes: Box<[OnceLock<Box<Stripe>>]>,
+    /// The stripe of the first slot that called, with that slot's index.
+    first: OnceLock<(usize, Box<Stripe>)>,
+    /// The other slots' stripes, once a second slot has called.
+    rest: OnceLock<Box<[OnceLock<Box<Stripe>>]>>,
     /// Which exclusive stripes exist (bit `i` for stripe `i`).
     used: AtomicU64,
     used_overflow: std::sync::atomic::AtomicBool,
-    bucket_words: usize,
+    bucket_words: u32,
 }
 
 impl Stripes {
     pub(crate) fn new(bucket_words: usize) -> Stripes {
         Stripes {
-            stripes: (0..STRIPES).map(|_| OnceLock::new()).collect(),
+            first: OnceLock::new(),
+            rest: OnceLock::new(),
             used: AtomicU64::new(0),
             used_overflow: std::sync::atomic::AtomicBool::new(false),
-            bucket_words,
+            bucket_words: u32::try_from(bucket_words).unwrap_or(u32::MAX),
         }
     }
 
     #[inline]
     pub(crate) fn get(&self, slot: Slot) -> &Stripe {
-        self.stripes[slot.index()].get_or_init(|| {
-            if slot.exclusive() {
-                self.used.fetch_or(1 << slot.index(), Ordering::Release);
-            } else {
-                self.used_overflow.store(true, Ordering::Release);
-            }
-            Box::new(Stripe::new(self.bucket_words))
-        })
+        let (owner, stripe) = self.first.get_or_init(|| (slot.index(), self.create(slot)));
+        if *owner == slot.index() {
+            return stripe;
+        }
+        self.get_rest(slot)
+    }
+
+    #[cold]
+    fn get_rest(&self, slot: Slot) -> &Stripe {
+        let rest = self
+            .rest
+            .get_or_init(|| (0..STRIPES).map(|_| OnceLock::new()).collect());
+        rest[slot.index()].get_or_init(|| self.create(slot))
+    }
+
+    fn create(&self, slot: Slot) -> Box<Stripe> {
+        if slot.exclusive() {
+            self.used.fetch_or(1 << slot.index(), Ordering::Release);
+        } else {
+            self.used_overflow.store(true, Ordering::Release);
+        }
+        Box::new(Stripe::new(self.bucket_words as usize))
+    }
+
+    fn stripe(&self, index: usize) -> Option<&Stripe> {
+        match self.first.get() {
+            Some((owner, stripe)) if *owner == index => Some(stripe),
+            _ => self.rest.get()?[index].get().map(|b| &**b),
+        }
     }
 
     /// Every stripe some thread has used (only those: judging a time window visits no empty slot).
@@ -212,9 +242,7 @@ impl Stripes {
             })
         });
         let overflow = self.used_overflow.load(Ordering::Acquire).then_some(EXCLUSIVE_SLOTS);
-        exclusive
-            .chain(overflow)
-            .filter_map(|i| self.stripes[i].get().map(|b| &**b))
+        exclusive.chain(overflow).filter_map(|i| self.stripe(i))
     }
 
     pub(crate) fn sum(&self, total: Total) -> u64 {
@@ -258,6 +286,24 @@ mod tests {
             h.join().unwrap();
         }
         assert_eq!(stripes.sum(Total::Success), 80_000);
+    }
+
+    #[test]
+    fn one_thread_needs_no_table_and_a_second_gets_its_own_stripe() {
+        let stripes = Arc::new(Stripes::new(0));
+        let slot = Slot::current();
+        stripes.get(slot).count(Total::Success, slot);
+        assert!(stripes.rest.get().is_none());
+        let other = stripes.clone();
+        std::thread::spawn(move || {
+            let slot = Slot::current();
+            other.get(slot).count(Total::Failure, slot);
+        })
+        .join()
+        .unwrap();
+        assert!(stripes.rest.get().is_some());
+        assert_eq!((stripes.sum(Total::Success), stripes.sum(Total::Failure)), (1, 1));
+        assert_eq!(stripes.iter().count(), 2);
     }
 
     #[test]

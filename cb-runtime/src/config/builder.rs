@@ -64,6 +64,10 @@ setters! {
     success_threshold: u32 => std::convert::identity;
     /// Re-open when probes stay undecided this long.
     half_open_max_wait: Duration => Some;
+    /// Live breakers a keyed family keeps before evicting idle Closed ones.
+    max_keys: u32 => std::convert::identity;
+    /// How long a keyed breaker stays unused (and Closed) before it may be evicted.
+    idle_ttl: Duration => std::convert::identity;
 }
 
 impl BreakerConfigBuilder {

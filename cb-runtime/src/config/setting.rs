@@ -50,6 +50,10 @@ pub enum Setting {
     HalfOpenMaxWait(Duration),
     /// `"off"` for a key that can be turned off.
     Off(Toggle),
+    /// `max_keys`: live breakers a keyed family keeps before evicting idle Closed ones.
+    MaxKeys(u32),
+    /// `idle_ttl`: a keyed breaker unused this long (and Closed) may be evicted.
+    IdleTtl(Duration),
 }
 
 /// A key that `"off"` turns off, in every source (builder, macro, file, environment).
@@ -108,6 +112,8 @@ impl Setting {
             Setting::SuccessThreshold(_) => "success_threshold",
             Setting::HalfOpenMaxWait(_) => "half_open_max_wait",
             Setting::Off(t) => t.key(),
+            Setting::MaxKeys(_) => "max_keys",
+            Setting::IdleTtl(_) => "idle_ttl",
         }
     }
 
@@ -136,6 +142,8 @@ impl Setting {
             Setting::Off(Toggle::FailureRateThreshold) => config.failure_rate_threshold = None,
             Setting::Off(Toggle::SlowCallRateThreshold) => config.slow_call_rate_threshold = None,
             Setting::Off(Toggle::HalfOpenMaxWait) => config.half_open_max_wait = None,
+            Setting::MaxKeys(n) => config.max_keys = n,
+            Setting::IdleTtl(d) => config.idle_ttl = d,
         }
     }
 }
@@ -156,6 +164,8 @@ impl Setting {
             Setting::BackoffMultiplier(m) => (1.0..=100.0).contains(&m),
             Setting::Jitter(j) => (0.0..1.0).contains(&j),
             Setting::HalfOpenMaxCalls(n) | Setting::SuccessThreshold(n) => (1..=super::MAX_HALF_OPEN).contains(&n),
+            Setting::MaxKeys(n) => (1..=super::MAX_KEYS).contains(&n),
+            Setting::IdleTtl(d) => (super::MIN_IDLE_TTL..=super::MAX_IDLE_TTL).contains(&d),
         };
         if ok { Ok(()) } else { Err(self.rule()) }
     }
@@ -176,6 +186,8 @@ impl Setting {
             Setting::BackoffMultiplier(_) => "must be in [1.0, 100.0]",
             Setting::Jitter(_) => "must be in [0.0, 1.0)",
             Setting::HalfOpenMaxCalls(_) | Setting::SuccessThreshold(_) => "must be in 1..=8191",
+            Setting::MaxKeys(_) => "must be in 1..=10000000",
+            Setting::IdleTtl(_) => "must be between 1s and 24h",
         }
     }
 
@@ -187,7 +199,8 @@ impl Setting {
             Setting::ConsecutiveFailures(n)
             | Setting::MinimumCalls(n)
             | Setting::HalfOpenMaxCalls(n)
-            | Setting::SuccessThreshold(n) => n.to_string(),
+            | Setting::SuccessThreshold(n)
+            | Setting::MaxKeys(n) => n.to_string(),
             Setting::FailureRateThreshold(r)
             | Setting::SlowCallRateThreshold(r)
             | Setting::BackoffMultiplier(r)
@@ -195,7 +208,8 @@ impl Setting {
             Setting::SlowCallDuration(d)
             | Setting::OpenTimeout(d)
             | Setting::MaxOpenTimeout(d)
-            | Setting::HalfOpenMaxWait(d) => format!("{d:?}"),
+            | Setting::HalfOpenMaxWait(d)
+            | Setting::IdleTtl(d) => format!("{d:?}"),
             Setting::Window(Window::Count(n)) => format!("{{ kind = \"count\", size = {n} }}"),
             Setting::Window(Window::Time(d)) => format!("{{ kind = \"time\", size = \"{d:?}\" }}"),
         }

@@ -104,7 +104,7 @@ pub(crate) fn clip(text: &str) -> Cow<'_, str> {
     }
 }
 
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 16] = [
     "preset",
     "consecutive_failures",
     "failure_rate_threshold",
@@ -119,6 +119,8 @@ const KEYS: [&str; 14] = [
     "half_open_max_calls",
     "success_threshold",
     "half_open_max_wait",
+    "max_keys",
+    "idle_ttl",
 ];
 
 /// Every key a configuration section accepts.
@@ -149,6 +151,8 @@ pub(crate) fn parse_setting(key: &str, value: &Value<'_>) -> Result<Option<Setti
         "open_timeout" => Setting::OpenTimeout(duration(key, value)?),
         "max_open_timeout" => Setting::MaxOpenTimeout(duration(key, value)?),
         "half_open_max_wait" => Setting::HalfOpenMaxWait(duration(key, value)?),
+        "max_keys" => Setting::MaxKeys(count(key, value)?),
+        "idle_ttl" => Setting::IdleTtl(duration(key, value)?),
         "window" => Setting::Window(window(value)?),
         unknown => {
             let hint = did_you_mean(unknown, &KEYS).map_or_else(

@@ -1,0 +1,137 @@
+//! Keyed families (`name/key`): their limits, their live count, and which members may go.
+//!
+//! A family is every registered breaker whose name has the same part before the first `/`.
+//! It keeps at most `max_keys` live breakers and drops those unused for `idle_ttl`, but only
+//! breakers that are Closed (a tripped key keeps its state until it recovers) and that nobody
+//! holds (an `Arc` outside the registry — a call in flight, a call site's cache, a handle a
+//! user kept — pins it: no outcome is lost and no key ever has two live breakers).
+
+use crate::config::Base;
+use crate::{BreakerConfig, CircuitBreaker, State};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The family of `name`, if it is keyed.
+pub(crate) fn family_of(name: &str) -> Option<&str> {
+    name.split_once('/').map(|(family, _)| family)
+}
+
+/// One family's limits and counts (kept under the registry's lock).
+#[derive(Debug)]
+pub(crate) struct Family {
+    pub(crate) max_keys: u32,
+    pub(crate) idle_ttl: u64,
+    pub(crate) live: usize,
+    pub(crate) evicted: u64,
+    /// When the family was last swept for idle breakers.
+    pub(crate) swept_at: u64,
+    /// Live count at which the next over-cap sweep runs (sweeps that free nothing are not
+    /// repeated on every new key).
+    pub(crate) next_cap_sweep: usize,
+    /// Whether being over the cap has been reported since the family last fitted.
+    pub(crate) over_reported: bool,
+    /// The configuration of a key no file section or environment variable singles out,
+    /// resolved once per family and macro arguments.
+    pub(crate) template: Option<(Arc<Base>, BreakerConfig)>,
+}
+
+impl Family {
+    pub(crate) fn new(config: &BreakerConfig, now: u64) -> Family {
+        Family {
+            max_keys: config.max_keys,
+            idle_ttl: crate::clock::duration_nanos(config.idle_ttl),
+            live: 0,
+            evicted: 0,
+            swept_at: now,
+            next_cap_sweep: 0,
+            over_reported: false,
+            template: None,
+        }
+    }
+
+    pub(crate) fn limit(&mut self, config: &BreakerConfig) {
+        self.max_keys = config.max_keys;
+        self.idle_ttl = crate::clock::duration_nanos(config.idle_ttl);
+    }
+
+    /// Whether an idle sweep is due (at most twice per `idle_ttl`).
+    pub(crate) fn sweep_due(&self, now: u64) -> bool {
+        now.saturating_sub(self.swept_at) >= self.idle_ttl / 2
+    }
+
+    /// Whether the family is over its cap and a sweep may free room.
+    pub(crate) fn over_cap(&self) -> bool {
+        self.live > self.max_keys as usize && self.live >= self.next_cap_sweep
+    }
+}
+
+/// When a registered breaker was last seen in use.
+#[derive(Debug)]
+pub(crate) struct Activity {
+    /// The breaker's activity count at the last look.
+    seen: AtomicU64,
+    /// When that count last changed (registry clock, nanoseconds).
+    since: AtomicU64,
+}
+
+impl Activity {
+    pub(crate) fn new(now: u64) -> Activity {
+        Activity {
+            seen: AtomicU64::new(0),
+            since: AtomicU64::new(now),
+        }
+    }
+
+    /// Updates the record from `breaker` and returns how long it has been unused.
+    pub(crate) fn idle_for(&self, breaker: &CircuitBreaker, now: u64) -> u64 {
+        let activity = breaker.activity();
+        if self.seen.swap(activity, Ordering::Relaxed) != activity {
+            self.since.store(now, Ordering::Relaxed);
+        }
+        now.saturating_sub(self.since.load(Ordering::Relaxed))
+    }
+}
+
+/// Whether `breaker` may be dropped: Closed, and held by nobody but the registry.
+pub(crate) fn evictable(breaker: &Arc<CircuitBreaker>) -> bool {
+    Arc::strong_count(breaker) == 1 && breaker.stored_state() == State::Closed
+}
+
+/// Whether a file pattern gives every key of `family` the same sections (so one resolution
+/// serves them all): it cannot match any of them, or it matches all of them.
+pub(crate) fn uniform_over(pattern: &str, family: &str) -> bool {
+    let prefix = format!("{family}/");
+    let literal = pattern.split(['*', '?']).next().unwrap_or_default();
+    let has_wildcard = literal.len() != pattern.len();
+    if !has_wildcard {
+        // An exact name: other keys are not concerned (that one key is checked by name).
+        return true;
+    }
+    let disjoint = !literal.starts_with(&prefix) && !prefix.starts_with(literal);
+    let covers_all = pattern.len() == literal.len() + 1 && pattern.ends_with('*') && prefix.starts_with(literal);
+    disjoint || covers_all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_that_single_out_keys_are_not_uniform() {
+        assert!(uniform_over("webhook/*", "webhook"));
+        assert!(uniform_over("*", "webhook"));
+        assert!(uniform_over("web*", "webhook"));
+        assert!(uniform_over("payments", "webhook"));
+        assert!(uniform_over("webhook/billing", "webhook"));
+        assert!(uniform_over("other/*", "webhook"));
+        assert!(!uniform_over("webhook/b*", "webhook"));
+        assert!(!uniform_over("webhook/?", "webhook"));
+        assert!(!uniform_over("*/billing", "webhook"));
+    }
+
+    #[test]
+    fn keyed_names_have_a_family() {
+        assert_eq!(family_of("webhook/a/b"), Some("webhook"));
+        assert_eq!(family_of("sentinel"), None);
+    }
+}
