@@ -145,8 +145,7 @@ impl Registry {
             self.check_conflict(existing, &base);
             return existing.breaker.clone();
         }
-        let base = Arc::new(base);
-        let config = self.config_for(name, &base);
+        let (config, base) = self.config_for(name, Arc::new(base));
         let now = self.clock.now_nanos();
         let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(existing) = maps.breakers.get(name) {
@@ -192,21 +191,22 @@ impl Registry {
     /// The configuration of a new breaker `name`. A keyed breaker that no file section and no
     /// environment variable singles out shares one resolution per family and macro arguments:
     /// a new key costs no environment lookups.
-    fn config_for(&self, name: &str, base: &Arc<Base>) -> BreakerConfig {
+    /// Keys that share it also share one copy of their macro arguments (returned with it).
+    fn config_for(&self, name: &str, base: Arc<Base>) -> (BreakerConfig, Arc<Base>) {
         let Some(family) = family_of(name) else {
-            return self.resolve(name, base).config;
+            return (self.resolve(name, &base).config, base);
         };
         let source = self.config_source();
         if singled_out(&source, name) {
-            return self.resolve(name, base).config;
+            return (self.resolve(name, &base).config, base);
         }
         if let Some(families) = self.read().families.get(family)
             && let Some((known, config)) = &families.template
-            && (Arc::ptr_eq(known, base) || **known == **base)
+            && **known == *base
         {
-            return config.clone();
+            return (config.clone(), known.clone());
         }
-        let config = self.resolve(&format!("{family}/*"), base).config;
+        let config = self.resolve(&format!("{family}/*"), &base).config;
         if family_is_uniform(&source, family) {
             let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
             if let Some(members) = maps.families.get_mut(family) {
@@ -217,7 +217,7 @@ impl Registry {
                 maps.families.insert(family.into(), members);
             }
         }
-        config
+        (config, base)
     }
 
     /// Resolves `name` over `base`; problems are reported and a configuration that still

@@ -121,13 +121,18 @@ const DURATION_BOUNDS_NANOS: [u64; 11] = [
     10_000_000_000,
 ];
 
+/// Calls per duration bucket (the last one past every bound), then the sum in nanoseconds.
+type Histogram = [AtomicU64; DURATION_BUCKETS.len() + 2];
+
 /// One thread's share of a breaker's counts.
 #[derive(Debug)]
 #[repr(align(128))]
 pub(crate) struct Stripe {
     totals: [AtomicU64; TOTALS],
     /// Calls per duration bucket (the last one past every bound), then the sum in nanoseconds.
-    durations: [AtomicU64; DURATION_BUCKETS.len() + 2],
+    /// Allocated on the first timed call (only timed calls are observed: with metrics on, or
+    /// slow-call detection): 104 bytes most keyed breakers never need.
+    durations: OnceLock<Box<Histogram>>,
     /// The generation the time buckets belong to (low 16 bits), plus one; 0 before first use.
     pub(crate) bucket_generation: AtomicU64,
     /// Time-window buckets, two words each (see `window::time`); empty without a time window.
@@ -138,7 +143,7 @@ impl Stripe {
     pub(crate) fn new(bucket_words: usize) -> Stripe {
         Stripe {
             totals: Default::default(),
-            durations: Default::default(),
+            durations: OnceLock::new(),
             bucket_generation: AtomicU64::new(0),
             buckets: (0..bucket_words).map(|_| AtomicU64::new(0)).collect(),
         }
@@ -160,12 +165,11 @@ impl Stripe {
             .iter()
             .position(|b| nanos <= *b)
             .unwrap_or(DURATION_BOUNDS_NANOS.len());
-        add(&self.durations[bucket], weight, slot);
-        add(
-            &self.durations[DURATION_BUCKETS.len() + 1],
-            nanos.saturating_mul(weight),
-            slot,
-        );
+        let durations = self
+            .durations
+            .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))));
+        add(&durations[bucket], weight, slot);
+        add(&durations[DURATION_BUCKETS.len() + 1], nanos.saturating_mul(weight), slot);
     }
 }
 
@@ -254,10 +258,13 @@ impl Stripes {
         let mut counts = [0; DURATION_BUCKETS.len() + 1];
         let mut sum = 0u64;
         for stripe in self.iter() {
-            for (c, cell) in counts.iter_mut().zip(&stripe.durations) {
+            let Some(durations) = stripe.durations.get() else {
+                continue;
+            };
+            for (c, cell) in counts.iter_mut().zip(durations.iter()) {
                 *c += cell.load(Ordering::Relaxed);
             }
-            sum = sum.wrapping_add(stripe.durations[DURATION_BUCKETS.len() + 1].load(Ordering::Relaxed));
+            sum = sum.wrapping_add(durations[DURATION_BUCKETS.len() + 1].load(Ordering::Relaxed));
         }
         (counts, sum)
     }

@@ -1,0 +1,71 @@
+//! Keyed breakers through `#[derive(CircuitProtected)]`: limits from the derive, eviction
+//! behind the call sites' caches, and `remove` seen by a call site.
+
+use cb_runtime::{CircuitProtected, ManualClock, Registry, Rejected, State, circuit_breaker, init_registry, registry};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+#[derive(Debug)]
+struct SendError;
+
+impl From<Rejected> for SendError {
+    fn from(_: Rejected) -> Self {
+        SendError
+    }
+}
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(
+    name = "tenant",
+    consecutive_failures = 2,
+    open_timeout = "1h",
+    max_keys = 4,
+    idle_ttl = "1s"
+)]
+struct Tenant {
+    #[circuit_breaker(key)]
+    id: String,
+}
+
+impl Tenant {
+    #[circuit_breaker]
+    fn send(&self, ok: bool) -> Result<(), SendError> {
+        if ok { Ok(()) } else { Err(SendError) }
+    }
+}
+
+fn clock() -> &'static ManualClock {
+    static CLOCK: OnceLock<ManualClock> = OnceLock::new();
+    CLOCK.get_or_init(|| {
+        let clock = ManualClock::new();
+        let _ = init_registry(Registry::with_clock(clock.clone()));
+        clock
+    })
+}
+
+#[test]
+fn keyed_calls_evict_behind_the_cache_but_never_a_tripped_key() {
+    let clock = clock();
+    let bad = Tenant { id: "bad".into() };
+    let _ = bad.send(false);
+    let _ = bad.send(false);
+    assert_eq!(bad.circuit_state(), State::Open);
+    // More distinct keys than a thread's cache holds (128): the older ones become evictable.
+    for i in 0..1000 {
+        clock.advance(Duration::from_secs(2));
+        Tenant { id: format!("t{i}") }.send(true).unwrap();
+    }
+    let family = registry().families().into_iter().find(|f| f.name == "tenant").unwrap();
+    assert_eq!(family.max_keys, 4);
+    assert!(family.evicted > 500, "{family:?}");
+    assert!(family.live <= 4 + 128 + 1, "{family:?}");
+    assert_eq!(bad.circuit_state(), State::Open, "a tripped key survives eviction");
+    assert!(bad.send(true).is_err(), "and still rejects");
+
+    registry().remove("tenant/bad").unwrap();
+    assert!(
+        bad.send(true).is_ok(),
+        "the call site sees the removal: a fresh breaker"
+    );
+    assert_eq!(bad.circuit_state(), State::Closed);
+}

@@ -1,0 +1,115 @@
+//! Memory of keyed breakers, measured with a counting global allocator: bytes per breaker that
+//! one thread has called (registry entry included), and a bounded total over 1M keys.
+
+use cb_runtime::{BreakerConfig, ManualClock, Registry, Window};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Duration;
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+#[allow(unsafe_code)]
+// SAFETY: forwards to the system allocator unchanged; only counts sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same layout contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The allocator counts every thread: tests of this file run one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Bytes per breaker after `n` keys of a family were each called once from this thread.
+fn bytes_per_breaker(config: &BreakerConfig, n: usize) -> isize {
+    let registry = Registry::new();
+    registry
+        .breaker("warm/up", config)
+        .call_sync(|| Ok::<_, ()>(()))
+        .unwrap();
+    let before = LIVE.load(Ordering::Relaxed);
+    for i in 0..n {
+        let breaker = registry.breaker(&format!("fam/{i:08}"), config);
+        breaker.call_sync(|| Ok::<_, ()>(())).unwrap();
+    }
+    let per = (LIVE.load(Ordering::Relaxed) - before) / n as isize;
+    drop(registry);
+    per
+}
+
+#[test]
+fn a_called_keyed_breaker_with_a_count_window_takes_at_most_1_kb() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let config = BreakerConfig::builder().window(Window::Count(20)).build().unwrap();
+    let per = bytes_per_breaker(&config, 10_000);
+    eprintln!("count window of 20: {per} bytes per breaker");
+    assert!(per <= 1024, "{per} bytes per breaker");
+}
+
+#[test]
+fn a_called_keyed_breaker_with_the_default_time_window_stays_under_2_kb() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // 60 one-second buckets of two words each are 960 bytes of the total (window/time.rs).
+    let per = bytes_per_breaker(&BreakerConfig::default(), 10_000);
+    eprintln!("default 60s time window: {per} bytes per breaker");
+    assert!(per <= 2048, "{per} bytes per breaker");
+}
+
+#[test]
+fn a_standalone_breaker_owns_no_event_channel() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let before = LIVE.load(Ordering::Relaxed);
+    let breaker = cb_runtime::CircuitBreaker::new("standalone", BreakerConfig::default());
+    breaker.call_sync(|| Ok::<_, ()>(())).unwrap();
+    let bytes = LIVE.load(Ordering::Relaxed) - before;
+    eprintln!("standalone breaker: {bytes} bytes");
+    assert!(bytes <= 4096, "{bytes} bytes");
+    let mut events = breaker.subscribe();
+    breaker.force_open();
+    assert!(events.try_recv().is_some());
+}
+
+/// 1M distinct keys through a family capped at 10,000: memory stays under the cap's bound.
+/// Heavy (about a minute in a debug build): `cargo test --release --test keyed_memory -- --ignored`.
+#[test]
+#[ignore = "1M keys: run with --ignored (CI runs it in release, see README)"]
+fn a_million_keys_stay_within_the_cap() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let clock = ManualClock::new();
+    let registry = Registry::with_clock(clock.clone());
+    let config = BreakerConfig::builder()
+        .max_keys(10_000)
+        .idle_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut peak = 0;
+    for i in 0..1_000_000u32 {
+        let breaker = registry.breaker(&format!("users/{i}"), &config);
+        breaker.call_sync(|| Ok::<_, ()>(())).unwrap();
+        if i % 1000 == 0 {
+            clock.advance(Duration::from_millis(10));
+            peak = peak.max(LIVE.load(Ordering::Relaxed) - before);
+        }
+    }
+    let family = &registry.families()[0];
+    eprintln!(
+        "1M keys: {} live, {} evicted, peak {} bytes",
+        family.live, family.evicted, peak
+    );
+    assert!(family.live <= 10_000, "{family:?}");
+    assert_eq!(family.evicted as usize + family.live, 1_000_000);
+    assert!(peak <= 10_000 * 2048 + (4 << 20), "peak {peak} bytes");
+}
