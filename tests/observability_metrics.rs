@@ -1,5 +1,5 @@
 //! Prometheus: a scripted scenario on a manual clock, then the text exposition asserted line
-//! by line, keyed breakers included.
+//! by line, keyed breakers included (summed per family).
 
 use cb_runtime::{BreakerConfig, ManualClock, Registry, Window};
 use std::time::Duration;
@@ -42,13 +42,13 @@ fn the_exposition_has_exact_values_after_a_scripted_scenario() {
     let text = scrape(registry);
     let expected = [
         "circuit_breaker_state{name=\"payments\"} 1",
-        "circuit_breaker_state{name=\"webhook/billing\"} 3",
+        "circuit_breaker_keys{name=\"webhook/*\",state=\"forced_open\"} 1",
         "circuit_breaker_requests_total{name=\"payments\",result=\"success\"} 2",
         "circuit_breaker_requests_total{name=\"payments\",result=\"failure\"} 3",
         "circuit_breaker_requests_total{name=\"payments\",result=\"rejected\"} 1",
         "circuit_breaker_requests_total{name=\"payments\",result=\"timeout\"} 0",
         "circuit_breaker_transitions_total{name=\"payments\",from=\"closed\",to=\"open\"} 1",
-        "circuit_breaker_transitions_total{name=\"webhook/billing\",from=\"closed\",to=\"forced_open\"} 1",
+        "circuit_breaker_transitions_total{name=\"webhook/*\",from=\"closed\",to=\"forced_open\"} 1",
         "circuit_breaker_fallback_executions_total{name=\"payments\"} 1",
         "circuit_breaker_failure_rate{name=\"payments\"} 0.0",
         "circuit_breaker_call_duration_seconds_bucket{le=\"0.005\",name=\"payments\"} 4",

@@ -33,6 +33,8 @@ pub(crate) struct Family {
     /// The configuration of a key no file section or environment variable singles out,
     /// resolved once per family and macro arguments.
     pub(crate) template: Option<(Arc<Base>, BreakerConfig)>,
+    /// The counters of breakers that left the family, so its exported totals never go down.
+    pub(crate) gone: Option<Box<crate::Snapshot>>,
 }
 
 impl Family {
@@ -46,6 +48,7 @@ impl Family {
             next_cap_sweep: 0,
             over_reported: false,
             template: None,
+            gone: None,
         }
     }
 

@@ -17,17 +17,26 @@
 //! | `circuit_breaker_failure_rate` | gauge, over the window | `name` |
 //! | `circuit_breaker_slow_call_rate` | gauge, over the window | `name` |
 //! | `circuit_breaker_call_duration_seconds` | histogram | `name` |
+//! | `circuit_breaker_keys` | gauge: live breakers of a keyed family by state | `name` = `family/*`, `state` |
+//! | `circuit_breaker_evictions_total` | counter: keyed breakers evicted | `name` = `family/*` |
+//!
+//! Keyed breakers (`family/key`) are exported per family by default, under `name="family/*"`:
+//! summed requests, transitions, fallbacks and durations (breakers evicted since included, so
+//! counters never go down), and live keys by state — a scrape's size does not grow with the
+//! number of keys. Per-key series are opt-in and capped: [`PerKey`] with
+//! [`register_registry_with`].
 
-use crate::{Registry, Snapshot, registry};
+use crate::{Name, Registry, Snapshot, State, registry};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Every metric name the collector exports (counters with their `_total` suffix).
-pub const METRIC_NAMES: [&str; 7] = [
+pub const METRIC_NAMES: [&str; 9] = [
     "circuit_breaker_state",
     "circuit_breaker_requests_total",
     "circuit_breaker_transitions_total",
@@ -35,7 +44,21 @@ pub const METRIC_NAMES: [&str; 7] = [
     "circuit_breaker_failure_rate",
     "circuit_breaker_slow_call_rate",
     "circuit_breaker_call_duration_seconds",
+    "circuit_breaker_keys",
+    "circuit_breaker_evictions_total",
 ];
+
+/// Which keyed breakers also get their own series (besides their family's).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PerKey {
+    /// None: families only (the default).
+    #[default]
+    Off,
+    /// Keys not Closed (tripped, probing or set by hand), at most this many.
+    NotClosed(usize),
+    /// The keys with the most rejections, at most this many.
+    TopRejected(usize),
+}
 
 /// Registers the global registry's breakers with a Prometheus registry, and turns on call
 /// timing for the duration histogram (one call in [`sample_durations`](crate::sample_durations) per
@@ -46,13 +69,89 @@ pub fn register(prometheus: &mut prometheus_client::registry::Registry) {
 
 /// [`register`] for another registry.
 pub fn register_registry(prometheus: &mut prometheus_client::registry::Registry, breakers: &'static Registry) {
+    register_registry_with(prometheus, breakers, PerKey::Off);
+}
+
+/// [`register_registry`] with per-key series for some keyed breakers.
+pub fn register_registry_with(
+    prometheus: &mut prometheus_client::registry::Registry,
+    breakers: &'static Registry,
+    per_key: PerKey,
+) {
     crate::measure_durations(true);
-    prometheus.register_collector(Box::new(BreakerCollector { breakers }));
+    prometheus.register_collector(Box::new(BreakerCollector { breakers, per_key }));
 }
 
 /// Encodes every breaker of a registry on each scrape.
 struct BreakerCollector {
     breakers: &'static Registry,
+    per_key: PerKey,
+}
+
+/// What a scrape exports: breakers with their own series, and keyed families summed.
+struct Scrape {
+    own: Vec<Snapshot>,
+    families: Vec<FamilyRow>,
+}
+
+struct FamilyRow {
+    sum: Snapshot,
+    by_state: [i64; 6],
+    evicted: u64,
+}
+
+impl BreakerCollector {
+    fn gather(&self) -> Scrape {
+        let mut own = Vec::new();
+        let mut keyed = Vec::new();
+        let mut families: BTreeMap<String, FamilyRow> = BTreeMap::new();
+        for breaker in self.breakers.all() {
+            let snapshot = breaker.snapshot();
+            let Some(family) = snapshot.name.family().map(str::to_owned) else {
+                own.push(snapshot);
+                continue;
+            };
+            let entry = families.entry(family.clone()).or_insert_with(|| FamilyRow {
+                sum: Snapshot::empty(Name::from(format!("{family}/*"))),
+                by_state: [0; 6],
+                evicted: 0,
+            });
+            entry.sum.absorb(&snapshot);
+            entry.by_state[snapshot.state as usize] += 1;
+            let wanted = match self.per_key {
+                PerKey::Off => false,
+                PerKey::NotClosed(_) => snapshot.state != State::Closed,
+                PerKey::TopRejected(_) => true,
+            };
+            if wanted {
+                keyed.push(snapshot);
+            }
+        }
+        for (family, gone, evicted) in self.breakers.family_remains() {
+            let entry = families.entry(family.clone()).or_insert_with(|| FamilyRow {
+                sum: Snapshot::empty(Name::from(format!("{family}/*"))),
+                by_state: [0; 6],
+                evicted: 0,
+            });
+            if let Some(gone) = gone {
+                entry.sum.absorb(&gone);
+            }
+            entry.evicted = evicted;
+        }
+        match self.per_key {
+            PerKey::Off => {}
+            PerKey::NotClosed(cap) => keyed.truncate(cap),
+            PerKey::TopRejected(cap) => {
+                keyed.sort_by_key(|s| std::cmp::Reverse(s.totals.rejected));
+                keyed.truncate(cap);
+            }
+        }
+        own.extend(keyed);
+        Scrape {
+            own,
+            families: families.into_values().collect(),
+        }
+    }
 }
 
 impl fmt::Debug for BreakerCollector {
@@ -104,14 +203,22 @@ enum Sample {
 
 impl Collector for BreakerCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
-        let snapshots = self.breakers.snapshots();
+        let scrape = self.gather();
+        let own = &scrape.own;
+        let summed: Vec<Snapshot> = scrape
+            .own
+            .iter()
+            .cloned()
+            .chain(scrape.families.iter().map(|f| f.sum.clone()))
+            .collect();
+        let snapshots = &summed;
         let e = &mut encoder;
         family(
             e,
             "circuit_breaker_state",
             "State: 0 closed, 1 open, 2 half_open, 3 forced_open, 4 disabled, 5 metrics_only",
             MetricType::Gauge,
-            &snapshots,
+            own,
             |s, out| {
                 out(
                     &[("name", s.name.as_str())],
@@ -124,7 +231,7 @@ impl Collector for BreakerCollector {
             "circuit_breaker_requests",
             "Calls by result",
             MetricType::Counter,
-            &snapshots,
+            snapshots,
             |s, out| {
                 let t = &s.totals;
                 for (result, v) in [
@@ -144,7 +251,7 @@ impl Collector for BreakerCollector {
             "circuit_breaker_transitions",
             "State transitions",
             MetricType::Counter,
-            &snapshots,
+            snapshots,
             |s, out| {
                 for (from, to, n) in &s.transitions {
                     out(
@@ -160,7 +267,7 @@ impl Collector for BreakerCollector {
             "circuit_breaker_fallback_executions",
             "Fallbacks served",
             MetricType::Counter,
-            &snapshots,
+            snapshots,
             |s, out| out(&[("name", s.name.as_str())], Sample::Counter(s.totals.fallbacks)),
         )?;
         family(
@@ -168,7 +275,7 @@ impl Collector for BreakerCollector {
             "circuit_breaker_failure_rate",
             "Failure rate over the window",
             MetricType::Gauge,
-            &snapshots,
+            own,
             |s, out| {
                 out(
                     &[("name", s.name.as_str())],
@@ -181,7 +288,7 @@ impl Collector for BreakerCollector {
             "circuit_breaker_slow_call_rate",
             "Slow-call rate over the window",
             MetricType::Gauge,
-            &snapshots,
+            own,
             |s, out| {
                 out(
                     &[("name", s.name.as_str())],
@@ -194,7 +301,7 @@ impl Collector for BreakerCollector {
             "circuit_breaker_call_duration_seconds",
             "Duration of protected calls",
             MetricType::Histogram,
-            &snapshots,
+            snapshots,
             |s, out| {
                 let d = &s.durations;
                 let buckets = d
@@ -212,6 +319,36 @@ impl Collector for BreakerCollector {
                         buckets,
                     },
                 )
+            },
+        )?;
+        let rows: BTreeMap<&str, &FamilyRow> = scrape.families.iter().map(|f| (f.sum.name.as_str(), f)).collect();
+        let family_sums: Vec<Snapshot> = scrape.families.iter().map(|f| f.sum.clone()).collect();
+        family(
+            e,
+            "circuit_breaker_keys",
+            "Live breakers of a keyed family, by state",
+            MetricType::Gauge,
+            &family_sums,
+            |s, out| {
+                let row = rows.get(s.name.as_str()).map_or([0; 6], |r| r.by_state);
+                for state in State::ALL {
+                    out(
+                        &[("name", s.name.as_str()), ("state", state.as_str())],
+                        Sample::Level(row[state as usize]),
+                    )?;
+                }
+                Ok(())
+            },
+        )?;
+        family(
+            e,
+            "circuit_breaker_evictions",
+            "Keyed breakers evicted (idle, or over max_keys)",
+            MetricType::Counter,
+            &family_sums,
+            |s, out| {
+                let evicted = rows.get(s.name.as_str()).map_or(0, |r| r.evicted);
+                out(&[("name", s.name.as_str())], Sample::Counter(evicted))
             },
         )?;
         Ok(())

@@ -397,6 +397,22 @@ impl Registry {
         out
     }
 
+    /// Every registered breaker (for a scrape: snapshots are taken without the lock).
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    pub(crate) fn all(&self) -> Vec<Arc<CircuitBreaker>> {
+        self.read().breakers.values().map(|e| e.breaker.clone()).collect()
+    }
+
+    /// Each family with the summed counters of the breakers that have left it.
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    pub(crate) fn family_remains(&self) -> Vec<(String, Option<Snapshot>, u64)> {
+        self.read()
+            .families
+            .iter()
+            .map(|(name, f)| (name.to_string(), f.gone.as_deref().cloned(), f.evicted))
+            .collect()
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Maps> {
         self.maps.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -504,8 +520,12 @@ impl Maps {
     fn unregister(&mut self, name: &str) -> Option<Entry> {
         let entry = self.breakers.remove(name)?;
         entry.breaker.retire();
-        if let Some(family) = family_of(name).and_then(|f| self.families.get_mut(f)) {
+        if let Some((name, family)) = family_of(name).and_then(|f| Some(f).zip(self.families.get_mut(f))) {
             family.live = family.live.saturating_sub(1);
+            family
+                .gone
+                .get_or_insert_with(|| Box::new(Snapshot::empty(Name::from(name))))
+                .absorb(&entry.breaker.snapshot());
         }
         Some(entry)
     }

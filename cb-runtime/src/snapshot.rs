@@ -101,3 +101,48 @@ impl WindowStats {
         }
     }
 }
+
+impl Snapshot {
+    /// An empty aggregate named `name` (a keyed family's sum of its breakers).
+    pub(crate) fn empty(name: crate::Name) -> Snapshot {
+        Snapshot {
+            name,
+            state: State::Closed,
+            totals: Totals::default(),
+            window: WindowStats::default(),
+            tripped_by: None,
+            consecutive_failures: 0,
+            open_for: None,
+            half_open_in_flight: 0,
+            reopens: 0,
+            transitions: Vec::new(),
+            durations: Durations {
+                bounds: &crate::breaker::stripe::DURATION_BUCKETS,
+                counts: vec![0; crate::breaker::stripe::DURATION_BUCKETS.len() + 1],
+                sum_seconds: 0.0,
+            },
+        }
+    }
+
+    /// Adds `other`'s counters (totals, transitions, durations) to this aggregate.
+    pub(crate) fn absorb(&mut self, other: &Snapshot) {
+        let (t, o) = (&mut self.totals, &other.totals);
+        t.successes += o.successes;
+        t.failures += o.failures;
+        t.ignored += o.ignored;
+        t.rejected += o.rejected;
+        t.timeouts += o.timeouts;
+        t.slow_calls += o.slow_calls;
+        t.fallbacks += o.fallbacks;
+        for &(from, to, n) in &other.transitions {
+            match self.transitions.iter_mut().find(|(f, t, _)| *f == from && *t == to) {
+                Some(entry) => entry.2 += n,
+                None => self.transitions.push((from, to, n)),
+            }
+        }
+        for (c, o) in self.durations.counts.iter_mut().zip(&other.durations.counts) {
+            *c += o;
+        }
+        self.durations.sum_seconds += other.durations.sum_seconds;
+    }
+}
