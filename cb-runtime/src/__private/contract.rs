@@ -478,7 +478,7 @@ mod tests {
         assert_eq!(kind.classify(&3, none, none), Outcome::Success);
         assert_eq!(
             reject_into::<Option<u8>>(Rejected {
-                name: "t",
+                name: "t".into(),
                 state: crate::State::Open,
                 retry_after: None,
             }),

@@ -169,7 +169,11 @@ impl Stripe {
             .durations
             .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))));
         add(&durations[bucket], weight, slot);
-        add(&durations[DURATION_BUCKETS.len() + 1], nanos.saturating_mul(weight), slot);
+        add(
+            &durations[DURATION_BUCKETS.len() + 1],
+            nanos.saturating_mul(weight),
+            slot,
+        );
     }
 }
 
