@@ -138,7 +138,7 @@ impl Agent {
             .names()
             .into_iter()
             .filter(|n| glob_match(&self.config.breakers, n))
-            .filter_map(|n| self.registry.get(n))
+            .filter_map(|n| self.registry.get(&n))
             .collect()
     }
 
