@@ -41,7 +41,7 @@ fn with_only_transition_subscribers_rejections_build_no_event() {
     assert_eq!(transitions.try_recv(), None);
     assert!(
         !Event::Transition {
-            name: "x",
+            name: "x".into(),
             from: State::Closed,
             to: State::Open,
             reason: cb_runtime::Reason::Manual

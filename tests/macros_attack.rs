@@ -499,10 +499,7 @@ fn a_second_type_with_the_same_name_but_other_settings_reports_the_conflict() {
         .filter(|e| {
             matches!(
                 e,
-                cb_runtime::Event::ConfigConflict {
-                    name: "atk-shared-name",
-                    ..
-                }
+                cb_runtime::Event::ConfigConflict { name, .. } if name == "atk-shared-name"
             )
         })
         .count();
@@ -512,10 +509,7 @@ fn a_second_type_with_the_same_name_but_other_settings_reports_the_conflict() {
         .filter(|e| {
             matches!(
                 e,
-                cb_runtime::Event::ConfigConflict {
-                    name: "atk-shared-name",
-                    ..
-                }
+                cb_runtime::Event::ConfigConflict { name, .. } if name == "atk-shared-name"
             )
         })
         .count();

@@ -245,7 +245,7 @@ impl Registry {
             return;
         }
         let names = self.names();
-        if let Some(problem) = collision(name, names.iter().copied()) {
+        if let Some(problem) = collision(name, names.iter().map(|n| n.as_str())) {
             self.report_skipped(vec![problem]);
         }
     }
