@@ -206,17 +206,19 @@ impl Registry {
         {
             return (config.clone(), known.clone());
         }
-        let config = self.resolve(&format!("{family}/*"), &base).config;
-        if family_is_uniform(&source, family) {
-            let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
-            if let Some(members) = maps.families.get_mut(family) {
-                members.template = Some((base.clone(), config.clone()));
-            } else {
-                let mut members = Family::new(&config, self.clock.now_nanos());
-                members.template = Some((base.clone(), config.clone()));
-                maps.families.insert(family.into(), members);
-            }
+        if !family_is_uniform(&source, family) {
+            return (self.resolve(name, &base).config, base);
         }
+        let config = self.resolve(&format!("{family}/*"), &base).config;
+        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(members) = maps.families.get_mut(family) {
+            members.template = Some((base.clone(), config.clone()));
+        } else {
+            let mut members = Family::new(&config, self.clock.now_nanos());
+            members.template = Some((base.clone(), config.clone()));
+            maps.families.insert(family.into(), members);
+        }
+        drop(maps);
         (config, base)
     }
 
