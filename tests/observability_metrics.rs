@@ -38,6 +38,14 @@ fn the_exposition_has_exact_values_after_a_scripted_scenario() {
     let _ = b.call_sync(|| Err::<(), _>("e"));
     let _ = b.call_sync_with_fallback(|| Ok::<_, &str>(()), |_| Ok(()));
     registry.breaker("webhook/billing", &config).force_open();
+    let judged = BreakerConfig::builder()
+        .failure_rate_threshold(0.9)
+        .window(Window::Count(2))
+        .build()
+        .unwrap();
+    let search = registry.breaker("search", &judged);
+    let _ = search.call_sync(|| Ok::<_, &str>(()));
+    let _ = search.call_sync(|| Err::<(), _>("e"));
 
     let text = scrape(registry);
     let expected = [
@@ -50,7 +58,7 @@ fn the_exposition_has_exact_values_after_a_scripted_scenario() {
         "circuit_breaker_transitions_total{name=\"payments\",from=\"closed\",to=\"open\"} 1",
         "circuit_breaker_transitions_total{name=\"webhook/*\",from=\"closed\",to=\"forced_open\"} 1",
         "circuit_breaker_fallback_executions_total{name=\"payments\"} 1",
-        "circuit_breaker_failure_rate{name=\"payments\"} 0.0",
+        "circuit_breaker_failure_rate{name=\"search\"} 0.5",
         "circuit_breaker_call_duration_seconds_bucket{le=\"0.005\",name=\"payments\"} 4",
         "circuit_breaker_call_duration_seconds_bucket{le=\"0.05\",name=\"payments\"} 5",
         "circuit_breaker_call_duration_seconds_bucket{le=\"+Inf\",name=\"payments\"} 5",
@@ -60,6 +68,10 @@ fn the_exposition_has_exact_values_after_a_scripted_scenario() {
     for line in expected {
         assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
     }
+    assert!(
+        !text.contains("circuit_breaker_failure_rate{name=\"payments\"}"),
+        "5 outcomes of a minimum of 10: not judged yet, so no rate series (a 0 would read as healthy)\n{text}"
+    );
     for metric in cb_runtime::metrics::METRIC_NAMES {
         assert!(
             text.contains(&format!("# TYPE {}", metric.trim_end_matches("_total"))),

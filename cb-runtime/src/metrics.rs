@@ -14,8 +14,8 @@
 //! | `circuit_breaker_requests_total` | counter | `name`, `result` = success, failure, ignored, rejected, timeout |
 //! | `circuit_breaker_transitions_total` | counter | `name`, `from`, `to` |
 //! | `circuit_breaker_fallback_executions_total` | counter | `name` |
-//! | `circuit_breaker_failure_rate` | gauge, over the window | `name` |
-//! | `circuit_breaker_slow_call_rate` | gauge, over the window | `name` |
+//! | `circuit_breaker_failure_rate` | gauge, over the window (absent below `minimum_calls`) | `name` |
+//! | `circuit_breaker_slow_call_rate` | gauge, over the window (absent below `minimum_calls`) | `name` |
 //! | `circuit_breaker_call_duration_seconds` | histogram | `name` |
 //! | `circuit_breaker_keys` | gauge: live breakers of a keyed family by state | `name` = `family/*`, `state` |
 //! | `circuit_breaker_evictions_total` | counter: keyed breakers evicted | `name` = `family/*` |
@@ -276,11 +276,11 @@ impl Collector for BreakerCollector {
             "Failure rate over the window",
             MetricType::Gauge,
             own,
-            |s, out| {
-                out(
-                    &[("name", s.name.as_str())],
-                    Sample::Gauge(s.window.failure_rate.unwrap_or(0.0)),
-                )
+            // No series while the window holds fewer than `minimum_calls` outcomes: the rate
+            // is not judged yet, and a 0 would read as a healthy backend.
+            |s, out| match s.window.failure_rate {
+                Some(rate) => out(&[("name", s.name.as_str())], Sample::Gauge(rate)),
+                None => Ok(()),
             },
         )?;
         family(
@@ -289,11 +289,11 @@ impl Collector for BreakerCollector {
             "Slow-call rate over the window",
             MetricType::Gauge,
             own,
-            |s, out| {
-                out(
-                    &[("name", s.name.as_str())],
-                    Sample::Gauge(s.window.slow_call_rate.unwrap_or(0.0)),
-                )
+            // No series while the window holds fewer than `minimum_calls` outcomes: the rate
+            // is not judged yet, and a 0 would read as a healthy backend.
+            |s, out| match s.window.slow_call_rate {
+                Some(rate) => out(&[("name", s.name.as_str())], Sample::Gauge(rate)),
+                None => Ok(()),
             },
         )?;
         family(
