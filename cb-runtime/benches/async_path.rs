@@ -14,23 +14,13 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use failsafe::futures::CircuitBreaker as _;
 use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-const HOUR: Duration = Duration::from_secs(3600);
+mod support;
+use support::block_on;
 
-/// Polls `future` to completion with a no-op waker (every future here is ready at once).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
-}
+const HOUR: Duration = Duration::from_secs(3600);
 
 #[inline(never)]
 async fn work(i: u64) -> Result<u64, u64> {

@@ -7,23 +7,13 @@
 
 use cb_runtime::{BreakerConfig, CircuitBreaker};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+
+mod support;
+use support::block_on;
 
 fn work(i: u64) -> Result<u64, u64> {
     if black_box(i) == u64::MAX { Err(i) } else { Ok(i) }
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
 }
 
 fn consecutive(name: &str) -> CircuitBreaker {

@@ -5,23 +5,15 @@
 use cb_runtime::tower::CircuitBreakerLayer;
 use cb_runtime::{BreakerConfig, CircuitBreaker};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use std::future::{Future, Ready, ready};
+use std::future::{Ready, ready};
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 use tower::{Layer, Service, service_fn};
 
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
-}
+mod support;
+use support::block_on;
 
 fn answer(i: u64) -> Ready<Result<u64, u64>> {
     ready(if black_box(i) == u64::MAX { Err(i) } else { Ok(i) })
