@@ -6,7 +6,7 @@ use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, UnOp};
 /// The longest duration any key accepts, as in the runtime (`cb_runtime::config::MAX_DURATION`).
 const MAX_DURATION_NANOS: u64 = 24 * 3_600_000_000_000;
 
-const DURATION_HELP: &str = "expected an integer followed by ms, s, m or h (e.g. \"150ms\", \"2s\")";
+const DURATION_HELP: &str = "expected an integer followed by ms, s, m or h, at most 24h (e.g. \"150ms\", \"2s\")";
 
 /// `expr` without the invisible groups `macro_rules!` wraps around `$x:expr` and `$x:literal`.
 pub(crate) fn ungroup(expr: &Expr) -> &Expr {

@@ -376,7 +376,9 @@ mod tests {
         );
         assert_eq!(
             errors(quote!(open_timeout = "off"), Scope::Both),
-            ["invalid duration \"off\": expected an integer followed by ms, s, m or h (e.g. \"150ms\", \"2s\")"]
+            [
+                "invalid duration \"off\": expected an integer followed by ms, s, m or h, at most 24h (e.g. \"150ms\", \"2s\")"
+            ]
         );
     }
 
