@@ -183,8 +183,16 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
         quote!(#p::run_sync(#permit, &#span, #classify, || -> #output #body))
     };
 
+    // An async call does not run inside its span (a future around the whole call costs a
+    // layer per poll): it takes the permit and records inside it, and the body and the
+    // fallback run in child spans of their own.
+    let acquire = if is_async {
+        quote!(#p::acquire_in(&#span, #breaker))
+    } else {
+        quote!(#p::CircuitBreaker::try_acquire(#breaker))
+    };
     let rest = quote! {
-        let #permit = match #p::CircuitBreaker::try_acquire(#breaker) {
+        let #permit = match #acquire {
             #p::Ok(#permit) => #permit,
             #p::Err(#rejected) => {
                 #p::record_rejected(&#span, &#rejected);
@@ -199,7 +207,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
         }
     };
     let traced = if is_async {
-        quote!(#p::Instrument::instrument(async { #rest }, #p::Span::clone(&#span)).await)
+        rest
     } else {
         quote!(let #entered = #p::Span::enter(&#span); #rest)
     };

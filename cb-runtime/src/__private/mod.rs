@@ -20,7 +20,7 @@ pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCau
 pub use in_span::{InSpan, Instrument};
 pub use run::{Ran, Running, run_async, run_async_with_timeout, run_sync, typed};
 pub use site::{BreakerHandle, BreakerKey, CallSite, Defaults, KeyBuf, PerThread};
-pub use span::{call_span, fallback_span, record_rejected, tracing_on};
+pub use span::{acquire_in, call_span, fallback_span, record_rejected, tracing_on};
 pub use tracing::Span;
 
 pub use crate::config::Toggle;

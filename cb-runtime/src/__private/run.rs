@@ -90,12 +90,16 @@ impl<'s> Running<'s> {
         primary_span(self.span, permit.state())
     }
 
-    /// Records how the body's `value` counts.
+    /// Records how the body's `value` counts (inside the call's span: a transition it causes
+    /// is an event of this call).
     #[inline]
     pub fn finish<R>(self, permit: Permit<'_>, classify: impl FnOnce(&R) -> Outcome, value: R) -> Ran<R> {
         let span = self.span;
         core::mem::forget(self);
-        finish(permit, span, classify, value)
+        if span.is_disabled() {
+            return finish(permit, span, classify, value);
+        }
+        span.in_scope(|| finish(permit, span, classify, value))
     }
 }
 

@@ -5,7 +5,7 @@
 //! subscriber interested, protected calls take an untraced path and every operation here is a
 //! no-op on a disabled span.
 
-use crate::{CircuitBreaker, Outcome, Rejected, State};
+use crate::{CircuitBreaker, Outcome, Permit, Rejected, State};
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -26,6 +26,12 @@ pub fn call_span(breaker: &CircuitBreaker) -> Span {
     if !tracing_on() {
         return Span::none();
     }
+    new_call_span(breaker)
+}
+
+#[cold]
+#[inline(never)]
+fn new_call_span(breaker: &CircuitBreaker) -> Span {
     tracing::debug_span!(
         target: "cb_runtime",
         "circuit_breaker_call",
@@ -34,6 +40,14 @@ pub fn call_span(breaker: &CircuitBreaker) -> Span {
         outcome = Empty,
         fallback = false
     )
+}
+
+/// Takes a permit of `breaker` inside the call's `span` (what an async protected call does
+/// instead of running inside the span: the body and the fallback get spans of their own).
+#[inline]
+pub fn acquire_in<'b>(span: &Span, breaker: &'b CircuitBreaker) -> Result<Permit<'b>, Rejected> {
+    let _entered = (!span.is_disabled()).then(|| span.enter());
+    breaker.try_acquire()
 }
 
 /// Notes a rejection on the call's span.
