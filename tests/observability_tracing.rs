@@ -200,3 +200,33 @@ async fn macro_calls_carry_the_same_spans_and_user_events_nest_in_primary() {
             .any(|e| e.get("message").map(String::as_str) == Some("inside the call"))
     );
 }
+
+#[circuit_breaker(name = "traced-cancelled")]
+async fn never_answers() -> Result<u8, Down> {
+    std::future::pending::<()>().await;
+    Ok(1)
+}
+
+#[test]
+fn a_cancelled_call_says_so_on_its_span() {
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()));
+    {
+        let mut call = std::pin::pin!(never_answers());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(call.as_mut().poll(&mut cx).is_pending());
+    }
+    let seen = recorder.0.lock().unwrap();
+    let call = seen
+        .spans
+        .iter()
+        .find(|(name, _, _)| name == "circuit_breaker_call")
+        .expect("the call's span closed");
+    assert_eq!(call.2.get("outcome").map(String::as_str), Some("cancelled"));
+    let breaker = cb_runtime::registry().get("traced-cancelled").unwrap();
+    assert_eq!(
+        breaker.snapshot().totals.successes + breaker.snapshot().totals.failures,
+        0,
+        "a cancelled call counts as nothing"
+    );
+}

@@ -71,7 +71,7 @@ pub async fn run_async<R>(
 /// ```
 ///
 /// A panic of the body drops the permit while unwinding (recorded as a failure) and this guard
-/// (noted on the span).
+/// (noted on the span); a cancelled call drops both, and the span says `cancelled`.
 #[derive(Debug)]
 pub struct Running<'s> {
     span: &'s Span,
@@ -104,10 +104,15 @@ impl<'s> Running<'s> {
 }
 
 impl Drop for Running<'_> {
+    /// The body never finished: it panicked (a failure) or its future was dropped (a
+    /// cancelled call, which counts as nothing).
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            record_outcome(self.span, "failure");
-        }
+        let outcome = if std::thread::panicking() {
+            "failure"
+        } else {
+            "cancelled"
+        };
+        record_outcome(self.span, outcome);
     }
 }
 

@@ -81,3 +81,49 @@ impl CircuitBreaker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{BreakerConfig, CircuitBreaker, ManualClock, State};
+    use std::time::Duration;
+
+    fn tripped() -> (CircuitBreaker, ManualClock) {
+        let clock = ManualClock::new();
+        let config = BreakerConfig::builder()
+            .consecutive_failures(1)
+            .open_timeout(Duration::from_secs(30))
+            .jitter(0.0)
+            .build()
+            .unwrap();
+        let b = CircuitBreaker::builder("retry-after")
+            .config(config)
+            .clock(clock.clone())
+            .build();
+        b.try_acquire().unwrap().failure();
+        assert_eq!(b.state(), State::Open);
+        (b, clock)
+    }
+
+    #[test]
+    fn retry_after_is_never_zero_while_rejected() {
+        let (b, clock) = tripped();
+        clock.advance(Duration::from_secs(30));
+        let rejected = b.try_acquire().unwrap_err();
+        assert_eq!(
+            rejected.retry_after,
+            Some(Duration::from_nanos(1)),
+            "at the deadline: still rejected"
+        );
+    }
+
+    #[test]
+    fn retry_after_is_unknown_while_another_instance_probes() {
+        let (b, clock) = tripped();
+        b.set_may_probe(false);
+        clock.advance(Duration::from_secs(31));
+        let rejected = b.try_acquire().unwrap_err();
+        assert_eq!((rejected.state, rejected.retry_after), (State::Open, None));
+        b.set_may_probe(true);
+        assert!(b.try_acquire().is_ok(), "the probe is this instance's again");
+    }
+}

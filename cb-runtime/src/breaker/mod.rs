@@ -191,9 +191,13 @@ impl CircuitBreaker {
                                 Err(current) => word = current,
                             }
                         }
+                        // Until the wait ends, the time left (at least 1 ns: at the deadline a
+                        // call is still rejected); after it, while another instance of the
+                        // fleet holds the probe, nobody knows.
                         Some(deadline) => {
-                            let wait = std::time::Duration::from_nanos(deadline.saturating_sub(now));
-                            return Err(self.reject(State::Open, Some(wait)));
+                            let wait =
+                                (now <= deadline).then(|| std::time::Duration::from_nanos((deadline - now).max(1)));
+                            return Err(self.reject(State::Open, wait));
                         }
                         None => {
                             let current = self.load();
