@@ -59,6 +59,12 @@ impl Slot {
         Slot(SLOT.try_with(|s| s.index).unwrap_or(EXCLUSIVE_SLOTS))
     }
 
+    /// The shared overflow slot (what the 65th thread gets).
+    #[cfg(test)]
+    pub(crate) fn overflow() -> Slot {
+        Slot(EXCLUSIVE_SLOTS)
+    }
+
     #[inline]
     pub(crate) fn index(self) -> usize {
         self.0
@@ -137,15 +143,22 @@ pub(crate) struct Stripe {
     pub(crate) bucket_generation: AtomicU64,
     /// Time-window buckets, two words each (see `window::time`); empty without a time window.
     pub(crate) buckets: Box<[AtomicU64]>,
+    /// The window's totals over this stripe's buckets (see `window::time`), kept by the owner
+    /// of an exclusive slot: `epoch` they are valid at, calls, `failures << 32 | slow`.
+    pub(crate) sums: [AtomicU64; 3],
+    /// Whether one thread owns this stripe (the overflow stripe keeps no sums).
+    pub(crate) exclusive: bool,
 }
 
 impl Stripe {
-    pub(crate) fn new(bucket_words: usize) -> Stripe {
+    pub(crate) fn new(bucket_words: usize, exclusive: bool) -> Stripe {
         Stripe {
             totals: Default::default(),
             durations: OnceLock::new(),
             bucket_generation: AtomicU64::new(0),
             buckets: (0..bucket_words).map(|_| AtomicU64::new(0)).collect(),
+            sums: Default::default(),
+            exclusive,
         }
     }
 
@@ -229,7 +242,7 @@ impl Stripes {
         } else {
             self.used_overflow.store(true, Ordering::Release);
         }
-        Box::new(Stripe::new(self.bucket_words as usize))
+        Box::new(Stripe::new(self.bucket_words as usize, slot.exclusive()))
     }
 
     fn stripe(&self, index: usize) -> Option<&Stripe> {
@@ -319,7 +332,7 @@ mod tests {
 
     #[test]
     fn the_shared_stripe_counts_atomically() {
-        let stripe = Arc::new(Stripe::new(0));
+        let stripe = Arc::new(Stripe::new(0, false));
         let shared = Slot(EXCLUSIVE_SLOTS);
         let handles: Vec<_> = (0..4)
             .map(|_| {

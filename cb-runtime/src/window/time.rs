@@ -3,18 +3,29 @@
 //! Buckets are one second wide (a tenth of the window when it is shorter than ten seconds).
 //! Each stripe holds its own ring of buckets, two words each:
 //! `epoch:16 | calls:48` and `epoch:16 | failures:24 | slow:24`, where the epoch is the
-//! bucket's number modulo 2^16. Recording touches only the caller's stripe; judging sums every
-//! stripe's buckets that fall in the window. A success writes only the calls word; the window
-//! is "dirty" (worth judging after a success) only while a failure or slow call is in it.
+//! bucket's number modulo 2^16. Recording touches only the caller's stripe. A success writes
+//! only the calls word; the window is "dirty" (worth judging after a success) only while a
+//! failure or slow call is in it.
+//!
+//! Judging must not cost a walk over every bucket: the owner of an exclusive stripe keeps the
+//! stripe's totals over the window beside its buckets (`Stripe::sums`), subtracting a bucket as
+//! it leaves the window. A judgement then reads three words per stripe in use, and walks only
+//! the buckets that left the window since the stripe's owner last recorded (none on a stripe
+//! that records every second). The shared overflow stripe keeps no totals and is walked.
 
 use super::{Counts, Sample};
-use crate::breaker::stripe::{Slot, Stripe, Stripes, update};
+use crate::breaker::stripe::{Slot, Stripe, Stripes, add, update};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 const TAG_SHIFT: u32 = 48;
 const LOW48: u64 = (1 << TAG_SHIFT) - 1;
 const HALF24: u64 = (1 << 24) - 1;
+const LOW32: u64 = (1 << 32) - 1;
+/// `Stripe::sums`: the epoch the totals are valid at, calls, `failures << 32 | slow`.
+const SINCE: usize = 0;
+const CALLS: usize = 1;
+const BAD: usize = 2;
 
 #[derive(Debug)]
 pub(crate) struct TimeWindow {
@@ -59,20 +70,26 @@ impl TimeWindow {
         let epoch = self.epoch(now);
         let gen_tag = u64::from(generation) + 1;
         if stripe.bucket_generation.load(Ordering::Acquire) != gen_tag {
-            for word in stripe.buckets.iter() {
-                update(word, slot, |_| 0);
-            }
+            self.clear(stripe, slot, epoch);
             stripe.bucket_generation.store(gen_tag, Ordering::Release);
+        } else if stripe.exclusive {
+            let since = stripe.sums[SINCE].load(Ordering::Relaxed);
+            if since < epoch {
+                self.advance(stripe, slot, since, epoch);
+            }
         }
         let tag = (epoch & 0xFFFF) << TAG_SHIFT;
         let i = ((epoch % self.buckets) * 2) as usize;
         update(&stripe.buckets[i], slot, |w| {
             if w & !LOW48 == tag { w + 1 } else { tag | 1 }
         });
+        if stripe.exclusive {
+            add(&stripe.sums[CALLS], 1, slot);
+        }
         if sample.is_clean() {
             return self.is_dirty(generation, epoch);
         }
-        update(&stripe.buckets[i + 1], slot, |w| {
+        let bad = |w: u64| {
             let (f, s) = if w & !LOW48 == tag {
                 ((w >> 24) & HALF24, w & HALF24)
             } else {
@@ -81,12 +98,75 @@ impl TimeWindow {
             let f = (f + u64::from(sample.failure)).min(HALF24);
             let s = (s + u64::from(sample.slow)).min(HALF24);
             tag | (f << 24) | s
-        });
+        };
+        if stripe.exclusive {
+            // The owner alone writes: the totals take exactly what the bucket took.
+            let word = &stripe.buckets[i + 1];
+            let old = word.load(Ordering::Relaxed);
+            let new = bad(old);
+            word.store(new, Ordering::Relaxed);
+            let before = if old & !LOW48 == tag { old & LOW48 } else { 0 };
+            add(&stripe.sums[BAD], bad_total(new) - bad_total(before), slot);
+        } else {
+            update(&stripe.buckets[i + 1], slot, bad);
+        }
         let until = (u64::from(generation) << TAG_SHIFT) | ((epoch + self.buckets) & LOW48);
         if self.dirty_until.load(Ordering::Relaxed) != until {
             self.dirty_until.store(until, Ordering::Relaxed);
         }
         true
+    }
+
+    /// Empties a stripe for a new period starting at `epoch`.
+    #[cold]
+    fn clear(&self, stripe: &Stripe, slot: Slot, epoch: u64) {
+        for word in stripe.buckets.iter() {
+            update(word, slot, |_| 0);
+        }
+        stripe.sums[CALLS].store(0, Ordering::Relaxed);
+        stripe.sums[BAD].store(0, Ordering::Relaxed);
+        stripe.sums[SINCE].store(epoch, Ordering::Relaxed);
+    }
+
+    /// Moves an exclusive stripe's totals from epoch `since` to the later `epoch`: the buckets
+    /// that left the window in between leave the totals (the owner only).
+    #[cold]
+    fn advance(&self, stripe: &Stripe, slot: Slot, since: u64, epoch: u64) {
+        if epoch - since >= self.buckets {
+            // Everything left; clearing the buckets too keeps every non-empty bucket counted in
+            // the totals (no stale tag can match a later epoch's by wrapping).
+            self.clear(stripe, slot, epoch);
+            return;
+        }
+        let (calls, bad) = self.expired(stripe, since, epoch);
+        let less =
+            |word: &AtomicU64, n: u64| word.store(word.load(Ordering::Relaxed).saturating_sub(n), Ordering::Relaxed);
+        less(&stripe.sums[CALLS], calls);
+        let sums = stripe.sums[BAD].load(Ordering::Relaxed);
+        stripe.sums[BAD].store(sub_bad(sums, bad), Ordering::Relaxed);
+        stripe.sums[SINCE].store(epoch, Ordering::Relaxed);
+    }
+
+    /// What the buckets that leave the window between epochs `since` and `epoch` hold:
+    /// (calls, `failures << 32 | slow`). Reaching epoch `e` drops the bucket of `e - buckets`.
+    fn expired(&self, stripe: &Stripe, since: u64, epoch: u64) -> (u64, u64) {
+        let (mut calls, mut bad) = (0u64, 0u64);
+        for e in (since + 1)..=epoch {
+            let Some(old) = e.checked_sub(self.buckets) else {
+                continue;
+            };
+            let tag = (old & 0xFFFF) << TAG_SHIFT;
+            let i = ((e % self.buckets) * 2) as usize;
+            let w = stripe.buckets[i].load(Ordering::Relaxed);
+            if w & !LOW48 == tag {
+                calls += w & LOW48;
+            }
+            let w = stripe.buckets[i + 1].load(Ordering::Relaxed);
+            if w & !LOW48 == tag {
+                bad += bad_total(w & LOW48);
+            }
+        }
+        (calls, bad)
     }
 
     fn epoch_tag(&self, generation: u16, now: u64) -> u64 {
@@ -115,31 +195,66 @@ impl TimeWindow {
 
     /// The counts of the window ending at `now`, over every stripe of `generation`.
     pub(crate) fn counts(&self, stripes: &Stripes, generation: u16, now: u64) -> Counts {
-        let epoch = self.epoch(now) & 0xFFFF;
+        let epoch = self.epoch(now);
         let gen_tag = u64::from(generation) + 1;
-        let in_window = |word: u64| {
-            let age = (epoch as u16).wrapping_sub((word >> TAG_SHIFT) as u16) as i16;
-            i64::from(age).unsigned_abs() < self.buckets
-        };
         let mut c = Counts::default();
         for stripe in stripes.iter() {
             if stripe.bucket_generation.load(Ordering::Acquire) != gen_tag {
                 continue;
             }
-            for pair in stripe.buckets.chunks_exact(2) {
-                let calls = pair[0].load(Ordering::Relaxed);
-                if calls != 0 && in_window(calls) {
-                    c.calls += calls & LOW48;
-                }
-                let bad = pair[1].load(Ordering::Relaxed);
-                if bad != 0 && in_window(bad) {
-                    c.failures += (bad >> 24) & HALF24;
-                    c.slow_calls += bad & HALF24;
-                }
+            if !stripe.exclusive {
+                self.walk(stripe, epoch, &mut c);
+                continue;
             }
+            let since = stripe.sums[SINCE].load(Ordering::Relaxed);
+            let mut calls = stripe.sums[CALLS].load(Ordering::Relaxed);
+            let mut bad = stripe.sums[BAD].load(Ordering::Relaxed);
+            if since < epoch {
+                if epoch - since >= self.buckets {
+                    continue;
+                }
+                // Read while the owner may write: under concurrency a judgement is as
+                // approximate as any read of counts still moving, never below zero.
+                let (gone_calls, gone_bad) = self.expired(stripe, since, epoch);
+                calls = calls.saturating_sub(gone_calls);
+                bad = sub_bad(bad, gone_bad);
+            }
+            c.calls += calls;
+            c.failures += bad >> 32;
+            c.slow_calls += bad & LOW32;
         }
         c
     }
+
+    /// Adds every bucket of `stripe` in the window ending at `epoch` to `c`.
+    fn walk(&self, stripe: &Stripe, epoch: u64, c: &mut Counts) {
+        let epoch = epoch & 0xFFFF;
+        let in_window = |word: u64| {
+            let age = (epoch as u16).wrapping_sub((word >> TAG_SHIFT) as u16) as i16;
+            i64::from(age).unsigned_abs() < self.buckets
+        };
+        for pair in stripe.buckets.chunks_exact(2) {
+            let calls = pair[0].load(Ordering::Relaxed);
+            if calls != 0 && in_window(calls) {
+                c.calls += calls & LOW48;
+            }
+            let bad = pair[1].load(Ordering::Relaxed);
+            if bad != 0 && in_window(bad) {
+                c.failures += (bad >> 24) & HALF24;
+                c.slow_calls += bad & HALF24;
+            }
+        }
+    }
+}
+
+/// A bucket's `failures:24 | slow:24` as the totals keep them: `failures << 32 | slow`.
+fn bad_total(low48: u64) -> u64 {
+    (((low48 >> 24) & HALF24) << 32) | (low48 & HALF24)
+}
+
+/// `a - b` field by field (`failures << 32 | slow`), never below zero.
+fn sub_bad(a: u64, b: u64) -> u64 {
+    ((a >> 32).saturating_sub(b >> 32) << 32) | (a & LOW32).saturating_sub(b & LOW32)
 }
 
 #[cfg(test)]
@@ -209,6 +324,61 @@ mod tests {
             }
         );
         assert!(!w.record(stripe, slot, 4, SEC, OK));
+    }
+
+    #[test]
+    fn the_owners_totals_agree_with_a_walk_of_every_bucket() {
+        let (w, stripes) = setup(Duration::from_secs(10));
+        let slot = Slot::current();
+        let stripe = stripes.get(slot);
+        assert!(stripe.exclusive);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut now = 0;
+        for _ in 0..20_000 {
+            let r = next();
+            now += match r % 8 {
+                0 => SEC,
+                1 => (r >> 8) % (3 * SEC),
+                2 if r % 64 == 2 => 25 * SEC,
+                _ => 0,
+            };
+            let sample = Sample {
+                failure: r & 0x100 != 0,
+                slow: r & 0x200 != 0,
+            };
+            w.record(stripe, slot, 0, now, sample);
+            let mut walked = Counts::default();
+            w.walk(stripe, w.epoch(now), &mut walked);
+            assert_eq!(w.counts(&stripes, 0, now), walked, "at {now}");
+            let later = now + (r >> 16) % (12 * SEC);
+            let mut walked = Counts::default();
+            w.walk(stripe, w.epoch(later), &mut walked);
+            let ahead = w.counts(&stripes, 0, later);
+            if later / SEC - now / SEC < 10 {
+                assert_eq!(ahead, walked, "judged {later} ahead of the owner at {now}");
+            } else {
+                assert_eq!(ahead, Counts::default(), "everything left the window by {later}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_shared_stripe_is_walked() {
+        let (w, stripes) = setup(Duration::from_secs(10));
+        let shared = Slot::overflow();
+        let stripe = stripes.get(shared);
+        assert!(!stripe.exclusive);
+        w.record(stripe, shared, 0, 0, FAIL);
+        w.record(stripe, shared, 0, SEC, OK);
+        let c = w.counts(&stripes, 0, 9 * SEC);
+        assert_eq!((c.calls, c.failures), (2, 1));
+        assert_eq!(w.counts(&stripes, 0, 10 * SEC).failures, 0);
     }
 
     #[test]
