@@ -1,9 +1,10 @@
 //! The protected function as the macro sees it: signature, receiver, parameters and the shape
 //! of its body (native async, `#[async_trait]`-boxed async, or sync).
 
+use syn::visit_mut::{self, VisitMut};
 use syn::{
-    Block, Expr, ExprAsync, ExprCall, FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Stmt,
-    Type, TypeParamBound,
+    Block, Expr, ExprAsync, ExprCall, FnArg, GenericArgument, Ident, ItemFn, Lifetime, Pat, PathArguments,
+    ReturnType, Stmt, Type, TypeParamBound,
 };
 
 /// How the body runs.
@@ -13,9 +14,20 @@ pub(crate) enum Shape {
     /// `fn f(..) -> Pin<Box<dyn Future<Output = R> + ..>> { Box::pin(async move { .. }) }`, as
     /// `#[async_trait]` writes it, or `fn f(..) -> impl Future<Output = R> { async move { .. } }`:
     /// the inner block is what gets wrapped.
-    AsyncTrait { output: Box<Type> },
+    ///
+    /// With `built`, the body returns its future some other way (an early `return`, a tail
+    /// that is not an `async` block): the body runs as written and the future it returns is
+    /// awaited inside the breaker.
+    AsyncTrait { output: Box<Type>, built: Option<Built> },
     /// A plain function.
     Sync,
+}
+
+/// How a future-returning body that does not end in its only `async` block is protected.
+#[derive(Clone, Copy)]
+pub(crate) struct Built {
+    /// `Pin<Box<dyn Future ..>>` (the protected future is boxed), not `impl Future`.
+    pub(crate) boxed: bool,
 }
 
 /// How the method takes `self`.
@@ -42,6 +54,9 @@ pub(crate) struct Function {
     /// The receiver's type as declared (`&Self` for `&self`).
     pub(crate) receiver_ty: Option<Type>,
     pub(crate) params: Vec<Param>,
+    /// A `return` inside a macro call in the body of a future-returning sync function: the
+    /// macro cannot rewrite it, so it cannot be protected.
+    pub(crate) return_in_macro: Option<proc_macro2::Span>,
 }
 
 impl Function {
@@ -73,14 +88,24 @@ impl Function {
                 FnArg::Receiver(_) => None,
             })
             .collect();
+        let mut return_in_macro = None;
         let shape = if item.sig.asyncness.is_some() {
             Shape::Async
         } else {
-            match (async_trait_block(&item.block), future_output(&item.sig.output)) {
-                (Some(_), Some(output)) => Shape::AsyncTrait {
-                    output: Box::new(output.clone()),
-                },
-                _ => Shape::Sync,
+            match future_output(&item.sig.output) {
+                Some(output) => {
+                    let mut returns = EarlyReturns::default();
+                    returns.visit_block_mut(&mut (*item.block).clone());
+                    return_in_macro = returns.in_macro;
+                    let simple = async_trait_block(&item.block).is_some() && returns.count == 0;
+                    Shape::AsyncTrait {
+                        output: Box::new(output.clone()),
+                        built: (!simple).then(|| Built {
+                            boxed: !matches!(&item.sig.output, ReturnType::Type(_, ty) if matches!(ungroup(ty), Type::ImplTrait(_))),
+                        }),
+                    }
+                }
+                None => Shape::Sync,
             }
         };
         let receiver_ty = item.sig.inputs.iter().find_map(|arg| match arg {
@@ -93,6 +118,7 @@ impl Function {
             receiver,
             receiver_ty,
             params,
+            return_in_macro,
         }
     }
 
@@ -100,7 +126,7 @@ impl Function {
     /// `#[async_trait]`.
     pub(crate) fn output(&self) -> Type {
         match (&self.shape, &self.item.sig.output) {
-            (Shape::AsyncTrait { output }, _) => (**output).clone(),
+            (Shape::AsyncTrait { output, .. }, _) => (**output).clone(),
             (_, ReturnType::Type(_, ty)) => (**ty).clone(),
             (_, ReturnType::Default) => syn::parse_quote!(()),
         }
@@ -135,6 +161,51 @@ pub(crate) fn async_trait_block(block: &Block) -> Option<&ExprAsync> {
         }
         _ => None,
     }
+}
+
+/// Rewrites the `return`s of a function body (not those of its closures, `async` blocks and
+/// nested items) into `break 'label`, counting them and noting a `return` inside a macro call.
+#[derive(Default)]
+pub(crate) struct EarlyReturns {
+    /// Where a `return` goes; `None` only counts.
+    pub(crate) label: Option<Lifetime>,
+    pub(crate) count: usize,
+    pub(crate) in_macro: Option<proc_macro2::Span>,
+}
+
+impl VisitMut for EarlyReturns {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        match expr {
+            Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) => {}
+            Expr::Return(ret) => {
+                if let Some(value) = &mut ret.expr {
+                    self.visit_expr_mut(value);
+                }
+                self.count += 1;
+                if let Some(label) = &self.label {
+                    let (attrs, value) = (&ret.attrs, &ret.expr);
+                    *expr = syn::parse_quote!(#(#attrs)* break #label #value);
+                }
+            }
+            _ => visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        if self.in_macro.is_none() && has_return(mac.tokens.clone()) {
+            self.in_macro = Some(syn::spanned::Spanned::span(&mac.path));
+        }
+    }
+}
+
+fn has_return(tokens: proc_macro2::TokenStream) -> bool {
+    tokens.into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == "return",
+        proc_macro2::TokenTree::Group(g) => has_return(g.stream()),
+        _ => false,
+    })
 }
 
 /// `{ .. }` of `let __ret: R = { .. };`, where `#[async_trait]` puts the user's block.

@@ -2,7 +2,7 @@
 //! cannot work for this function: the last step that can fail before expansion.
 
 use crate::ctxt::Ctxt;
-use crate::item::{Function, Receiver, contains_impl_trait, future_is_static, future_output};
+use crate::item::{Function, Receiver, contains_impl_trait, future_is_static};
 use crate::validate::{Args, Setting};
 use quote::{ToTokens, quote};
 use syn::{Expr, Ident, Path, Type};
@@ -75,12 +75,13 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         cx.error_spanned_by(constness, "`#[circuit_breaker]` cannot protect a `const fn`");
     }
     let output = func.output();
-    if future_output(&sig.output).is_some() && !func.is_async() {
-        cx.error_spanned_by(
-            &sig.output,
-            "`#[circuit_breaker]` on a function returning a future needs its body to end in `async move { .. }` (or `Box::pin(async move { .. })`); or write an `async fn`",
+    if let Some(span) = func.return_in_macro {
+        cx.error_at(
+            span,
+            "`#[circuit_breaker]` cannot see a `return` inside a macro call, so the future it returns would bypass the breaker: return the future outside the macro (or write an `async fn`)",
         );
-    } else if let Some(param) = type_param(sig, &output) {
+    }
+    if let Some(param) = type_param(sig, &output) {
         cx.error_spanned_by(
             &output,
             format!("`#[circuit_breaker]` cannot tell whether the type parameter `{param}` is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)"),

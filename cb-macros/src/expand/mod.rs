@@ -4,11 +4,14 @@ mod body;
 mod fallback;
 pub(crate) mod settings;
 
-use crate::item::{Function, Shape, async_trait_block_mut, async_trait_ret_block_mut};
+use crate::item::{
+    EarlyReturns, Function, Shape, async_trait_block_mut, async_trait_ret_block_mut, contains_impl_trait,
+};
 use crate::plan::Plan;
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
-use syn::{AttrStyle, Block};
+use syn::visit_mut::VisitMut;
+use syn::{AttrStyle, Block, ReturnType};
 
 /// The function with its body routed through the breaker; signature, attributes, docs and
 /// visibility unchanged (inner attributes move outside, where they mean the same).
@@ -19,19 +22,46 @@ pub(crate) fn function(func: Function, plan: &Plan) -> TokenStream {
         attr.style = AttrStyle::Outer;
     }
     match shape {
-        Shape::AsyncTrait { .. } => {
+        Shape::AsyncTrait { built: Some(built), .. } => {
+            // Every `return` of the body becomes a `break` out of a labelled block whose value
+            // is the future the body built; the returned future awaits it inside the breaker.
+            let label = syn::Lifetime::new("'__cb_body", Span::mixed_site());
+            let mut returns = EarlyReturns {
+                label: Some(label.clone()),
+                ..EarlyReturns::default()
+            };
+            returns.visit_block_mut(&mut item.block);
+            let future = syn::Ident::new("__cb_built", Span::mixed_site());
+            let wrapped = body::wrap(plan, &block(quote!(#future.await)), true, true);
+            let (prelude, call) = (wrapped.prelude, wrapped.call);
+            let stmts = std::mem::take(&mut item.block.stmts);
+            let ty = match &item.sig.output {
+                ReturnType::Type(_, ty) if !contains_impl_trait(ty) => quote!(: #ty),
+                _ => quote!(),
+            };
+            let protected = match built.boxed {
+                true => quote!(::std::boxed::Box::pin(async move { #call })),
+                false => quote!(async move { #call }),
+            };
+            *item.block = syn::parse_quote!({
+                #prelude
+                let #future #ty = #label: { #(#stmts)* };
+                #protected
+            });
+        }
+        Shape::AsyncTrait { built: None, .. } => {
             if async_trait_self {
                 if let Some(user_block) =
                     async_trait_block_mut(&mut item.block).and_then(|inner| async_trait_ret_block_mut(&mut inner.block))
                 {
-                    let wrapped = body::wrap(plan, user_block, true);
+                    let wrapped = body::wrap(plan, user_block, true, false);
                     *user_block = block(wrapped.joined());
                 }
             } else if let Some(inner) = async_trait_block_mut(&mut item.block) {
                 // A returned future may outlive the borrow of `self` (`+ 'static` after cloning
                 // what it needs): the breaker is resolved before the future is built, so the
                 // future holds the `&'static` breaker, not `self`.
-                let wrapped = body::wrap(plan, &inner.block, true);
+                let wrapped = body::wrap(plan, &inner.block, true, false);
                 let call = wrapped.call;
                 inner.block = block(call);
                 let prelude = wrapped.prelude;
@@ -40,11 +70,11 @@ pub(crate) fn function(func: Function, plan: &Plan) -> TokenStream {
             }
         }
         Shape::Async => {
-            let wrapped = body::wrap(plan, &item.block, true);
+            let wrapped = body::wrap(plan, &item.block, true, false);
             *item.block = block(wrapped.joined());
         }
         Shape::Sync => {
-            let wrapped = body::wrap(plan, &item.block, false);
+            let wrapped = body::wrap(plan, &item.block, false, false);
             *item.block = block(wrapped.joined());
         }
     }
