@@ -625,3 +625,28 @@ async fn a_method_returning_early_uses_its_types_breaker() {
     assert_eq!(state("atk-early-method"), State::Open);
     assert_eq!(e.get(3).await, Ok(99), "rejected");
 }
+
+/// Returns the future it is given from the function that invokes it.
+macro_rules! reply_now {
+    ($fut:expr) => {
+        return $fut
+    };
+}
+
+/// A `return` the macro cannot see (a macro writes it) still yields a protected future.
+#[circuit_breaker(name = "atk-return-in-macro", consecutive_failures = 1)]
+#[allow(clippy::type_complexity)]
+fn macro_return(id: u32) -> std::pin::Pin<Box<dyn Future<Output = Result<u32, ApiError>> + Send>> {
+    if id == 0 {
+        reply_now!(Box::pin(async { Err(ApiError::Down) }));
+    }
+    Box::pin(async move { Ok(id) })
+}
+
+#[tokio::test]
+async fn a_future_returned_by_a_macro_is_protected() {
+    assert_eq!(macro_return(1).await, Ok(1));
+    assert_eq!(macro_return(0).await, Err(ApiError::Down));
+    assert_eq!(state("atk-return-in-macro"), State::Open);
+    assert_eq!(macro_return(1).await, Err(ApiError::Breaker));
+}

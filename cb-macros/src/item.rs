@@ -3,7 +3,7 @@
 
 use syn::visit_mut::{self, VisitMut};
 use syn::{
-    Block, Expr, ExprAsync, ExprCall, FnArg, GenericArgument, Ident, ItemFn, Lifetime, Pat, PathArguments,
+    Block, Expr, ExprAsync, ExprCall, FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments,
     ReturnType, Stmt, Type, TypeParamBound,
 };
 
@@ -15,9 +15,9 @@ pub(crate) enum Shape {
     /// `#[async_trait]` writes it, or `fn f(..) -> impl Future<Output = R> { async move { .. } }`:
     /// the inner block is what gets wrapped.
     ///
-    /// With `built`, the body returns its future some other way (an early `return`, a tail
-    /// that is not an `async` block): the body runs as written and the future it returns is
-    /// awaited inside the breaker.
+    /// With `built`, the body may return its future some other way (an early `return`, a
+    /// macro call, a tail that is not an `async` block): the body runs as written and the
+    /// future it returns is awaited inside the breaker.
     AsyncTrait { output: Box<Type>, built: Option<Built> },
     /// A plain function.
     Sync,
@@ -54,9 +54,6 @@ pub(crate) struct Function {
     /// The receiver's type as declared (`&Self` for `&self`).
     pub(crate) receiver_ty: Option<Type>,
     pub(crate) params: Vec<Param>,
-    /// A `return` inside a macro call in the body of a future-returning sync function: the
-    /// macro cannot rewrite it, so it cannot be protected.
-    pub(crate) return_in_macro: Option<proc_macro2::Span>,
 }
 
 impl Function {
@@ -88,16 +85,14 @@ impl Function {
                 FnArg::Receiver(_) => None,
             })
             .collect();
-        let mut return_in_macro = None;
         let shape = if item.sig.asyncness.is_some() {
             Shape::Async
         } else {
             match future_output(&item.sig.output) {
                 Some(output) => {
-                    let mut returns = EarlyReturns::default();
-                    returns.visit_block_mut(&mut (*item.block).clone());
-                    return_in_macro = returns.in_macro;
-                    let simple = async_trait_block(&item.block).is_some() && returns.count == 0;
+                    let mut early = MayReturnEarly::default();
+                    early.visit_block_mut(&mut (*item.block).clone());
+                    let simple = async_trait_block(&item.block).is_some() && !early.0;
                     Shape::AsyncTrait {
                         output: Box::new(output.clone()),
                         built: (!simple).then(|| Built {
@@ -118,7 +113,6 @@ impl Function {
             receiver,
             receiver_ty,
             params,
-            return_in_macro,
         }
     }
 
@@ -163,49 +157,25 @@ pub(crate) fn async_trait_block(block: &Block) -> Option<&ExprAsync> {
     }
 }
 
-/// Rewrites the `return`s of a function body (not those of its closures, `async` blocks and
-/// nested items) into `break 'label`, counting them and noting a `return` inside a macro call.
+/// Whether a function body may leave before its tail: a `return` (not one of its closures,
+/// `async` blocks or nested items), or a macro call, which may expand to one.
 #[derive(Default)]
-pub(crate) struct EarlyReturns {
-    /// Where a `return` goes; `None` only counts.
-    pub(crate) label: Option<Lifetime>,
-    pub(crate) count: usize,
-    pub(crate) in_macro: Option<proc_macro2::Span>,
-}
+struct MayReturnEarly(bool);
 
-impl VisitMut for EarlyReturns {
+impl VisitMut for MayReturnEarly {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         match expr {
             Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) => {}
-            Expr::Return(ret) => {
-                if let Some(value) = &mut ret.expr {
-                    self.visit_expr_mut(value);
-                }
-                self.count += 1;
-                if let Some(label) = &self.label {
-                    let (attrs, value) = (&ret.attrs, &ret.expr);
-                    *expr = syn::parse_quote!(#(#attrs)* break #label #value);
-                }
-            }
+            Expr::Return(_) => self.0 = true,
             _ => visit_mut::visit_expr_mut(self, expr),
         }
     }
 
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 
-    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-        if self.in_macro.is_none() && has_return(mac.tokens.clone()) {
-            self.in_macro = Some(syn::spanned::Spanned::span(&mac.path));
-        }
+    fn visit_macro_mut(&mut self, _: &mut syn::Macro) {
+        self.0 = true;
     }
-}
-
-fn has_return(tokens: proc_macro2::TokenStream) -> bool {
-    tokens.into_iter().any(|t| match t {
-        proc_macro2::TokenTree::Ident(i) => i == "return",
-        proc_macro2::TokenTree::Group(g) => has_return(g.stream()),
-        _ => false,
-    })
 }
 
 /// `{ .. }` of `let __ret: R = { .. };`, where `#[async_trait]` puts the user's block.

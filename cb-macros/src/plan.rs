@@ -75,12 +75,6 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         cx.error_spanned_by(constness, "`#[circuit_breaker]` cannot protect a `const fn`");
     }
     let output = func.output();
-    if let Some(span) = func.return_in_macro {
-        cx.error_at(
-            span,
-            "`#[circuit_breaker]` cannot see a `return` inside a macro call, so the future it returns would bypass the breaker: return the future outside the macro (or write an `async fn`)",
-        );
-    }
     if let Some(param) = type_param(sig, &output) {
         cx.error_spanned_by(
             &output,

@@ -4,13 +4,10 @@ mod body;
 mod fallback;
 pub(crate) mod settings;
 
-use crate::item::{
-    EarlyReturns, Function, Shape, async_trait_block_mut, async_trait_ret_block_mut, contains_impl_trait,
-};
+use crate::item::{Function, Shape, async_trait_block_mut, async_trait_ret_block_mut, contains_impl_trait};
 use crate::plan::Plan;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
-use syn::visit_mut::VisitMut;
 use syn::{AttrStyle, Block, ReturnType};
 
 /// The function with its body routed through the breaker; signature, attributes, docs and
@@ -23,20 +20,15 @@ pub(crate) fn function(func: Function, plan: &Plan) -> TokenStream {
     }
     match shape {
         Shape::AsyncTrait { built: Some(built), .. } => {
-            // Every `return` of the body becomes a `break` out of a labelled block whose value
-            // is the future the body built; the returned future awaits it inside the breaker.
-            let label = syn::Lifetime::new("'__cb_body", Span::mixed_site());
-            let mut returns = EarlyReturns {
-                label: Some(label.clone()),
-                ..EarlyReturns::default()
-            };
-            returns.visit_block_mut(&mut item.block);
+            // The body runs as written in a closure called at once, so that every `return`
+            // (even one a macro writes) yields the future it built; the returned future
+            // awaits that one inside the breaker.
             let future = syn::Ident::new("__cb_built", Span::mixed_site());
             let wrapped = body::wrap(plan, &block(quote!(#future.await)), true, true);
             let (prelude, call) = (wrapped.prelude, wrapped.call);
-            let stmts = std::mem::take(&mut item.block.stmts);
+            let body = &item.block;
             let ty = match &item.sig.output {
-                ReturnType::Type(_, ty) if !contains_impl_trait(ty) => quote!(: #ty),
+                ReturnType::Type(_, ty) if !contains_impl_trait(ty) => quote!(-> #ty),
                 _ => quote!(),
             };
             let protected = match built.boxed {
@@ -45,7 +37,8 @@ pub(crate) fn function(func: Function, plan: &Plan) -> TokenStream {
             };
             *item.block = syn::parse_quote!({
                 #prelude
-                let #future #ty = #label: { #(#stmts)* };
+                #[allow(clippy::redundant_closure_call)]
+                let #future = (|| #ty #body)();
                 #protected
             });
         }
