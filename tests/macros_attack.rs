@@ -571,7 +571,11 @@ async fn an_early_future_is_served_by_the_fallback() {
     assert_eq!(early_with_fallback("".into()).await, Ok("".into()));
     assert_eq!(early_with_fallback("down".into()).await, Ok("cached down".into()));
     assert_eq!(state("atk-early-fallback"), State::Open);
-    assert_eq!(early_with_fallback("b".into()).await, Ok("cached b".into()), "rejected, served");
+    assert_eq!(
+        early_with_fallback("b".into()).await,
+        Ok("cached b".into()),
+        "rejected, served"
+    );
 }
 
 /// `-> impl Future` whose body builds the future without a tail `async` block, and returns
@@ -619,7 +623,9 @@ impl Early {
 
 #[tokio::test]
 async fn a_method_returning_early_uses_its_types_breaker() {
-    let e = Early { calls: AtomicU32::new(0) };
+    let e = Early {
+        calls: AtomicU32::new(0),
+    };
     assert_eq!(e.get(3).await, Ok(3));
     assert_eq!(e.get(0).await, Ok(99), "the failure is served by the fallback");
     assert_eq!(state("atk-early-method"), State::Open);

@@ -3,8 +3,8 @@
 
 use syn::visit_mut::{self, VisitMut};
 use syn::{
-    Block, Expr, ExprAsync, ExprCall, FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments,
-    ReturnType, Stmt, Type, TypeParamBound,
+    Block, Expr, ExprAsync, ExprCall, FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Stmt,
+    Type, TypeParamBound,
 };
 
 /// How the body runs.

@@ -52,12 +52,20 @@ pub(crate) struct Plan {
     pub(crate) self_name: Ident,
 }
 
-/// The function's type parameter that `ty` is, if it is one: the generated code cannot
-/// classify it (its errors would silently count as successes).
+/// The function's type parameter that `ty` is or projects from (`T`, `T::Out`,
+/// `<T as Tr>::Out`), if any: the generated code cannot classify it (its errors would silently
+/// count as successes).
 fn type_param<'a>(sig: &'a syn::Signature, ty: &Type) -> Option<&'a Ident> {
     let Type::Path(p) = ty else { return None };
-    let ident = p.path.get_ident().filter(|_| p.qself.is_none())?;
-    sig.generics.type_params().map(|t| &t.ident).find(|t| *t == ident)
+    let root = match &p.qself {
+        Some(qself) => match &*qself.ty {
+            Type::Path(q) if q.qself.is_none() => q.path.get_ident()?,
+            _ => return None,
+        },
+        None if p.path.leading_colon.is_none() => &p.path.segments.first()?.ident,
+        None => return None,
+    };
+    sig.generics.type_params().map(|t| &t.ident).find(|t| *t == root)
 }
 
 /// A type as written, or `_` where it cannot be named in an expression (`impl Trait`).
@@ -78,7 +86,10 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
     if let Some(param) = type_param(sig, &output) {
         cx.error_spanned_by(
             &output,
-            format!("`#[circuit_breaker]` cannot tell whether the type parameter `{param}` is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)"),
+            match output.to_token_stream().to_string() == param.to_string() {
+                true => format!("`#[circuit_breaker]` cannot tell whether the type parameter `{param}` is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)"),
+                false => format!("`#[circuit_breaker]` cannot tell whether `{}`, which depends on the type parameter `{param}`, is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)", output.to_token_stream().to_string().replace(" :: ", "::").replace("< ", "<").replace(" >", ">")),
+            },
         );
     } else if contains_impl_trait(&output) {
         cx.error_spanned_by(
