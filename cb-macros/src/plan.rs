@@ -86,7 +86,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
     if let Some(param) = type_param(sig, &output) {
         cx.error_spanned_by(
             &output,
-            match output.to_token_stream().to_string() == param.to_string() {
+            match *param == output.to_token_stream().to_string() {
                 true => format!("`#[circuit_breaker]` cannot tell whether the type parameter `{param}` is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)"),
                 false => format!("`#[circuit_breaker]` cannot tell whether `{}`, which depends on the type parameter `{param}`, is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)", output.to_token_stream().to_string().replace(" :: ", "::").replace("< ", "<").replace(" >", ">")),
             },
