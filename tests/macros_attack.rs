@@ -656,3 +656,78 @@ async fn a_future_returned_by_a_macro_is_protected() {
     assert_eq!(state("atk-return-in-macro"), State::Open);
     assert_eq!(macro_return(1).await, Err(ApiError::Breaker));
 }
+
+// ===== more shapes real code has =====
+
+/// `unsafe fn`, `impl Trait` and `#[cfg]`'d parameters, a where clause, a generic async fn.
+#[circuit_breaker(name = "atk-unsafe", consecutive_failures = 1)]
+unsafe fn read_raw(ptr: *const u32, #[cfg(any())] _never: u8) -> Result<u32, ApiError> {
+    // SAFETY: callers pass a valid pointer.
+    let value = unsafe { *ptr };
+    if value == 0 { Err(ApiError::Down) } else { Ok(value) }
+}
+
+#[circuit_breaker(name = "atk-generic-async", consecutive_failures = 1)]
+async fn describe<T>(value: T, label: impl std::fmt::Display + Send) -> Result<String, ApiError>
+where
+    T: std::fmt::Debug + Send,
+{
+    let text = format!("{label}: {value:?}");
+    if text.ends_with("0") {
+        Err(ApiError::Down)
+    } else {
+        Ok(text)
+    }
+}
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-elided", consecutive_failures = 1)]
+struct Named {
+    name: String,
+}
+
+impl Named {
+    #[circuit_breaker]
+    fn first_word(&self) -> Result<&str, ApiError> {
+        self.name
+            .split(' ')
+            .next()
+            .filter(|w| !w.is_empty())
+            .ok_or(ApiError::Down)
+    }
+}
+
+trait Lookup {
+    fn find(&self, id: u32) -> impl Future<Output = Result<u32, ApiError>> + Send;
+}
+
+impl Lookup for Named {
+    #[circuit_breaker]
+    async fn find(&self, id: u32) -> Result<u32, ApiError> {
+        if id == 0 { Err(ApiError::Down) } else { Ok(id) }
+    }
+}
+
+#[tokio::test]
+async fn unsafe_generic_elided_and_native_trait_shapes_count_their_errors() {
+    let zero = 0u32;
+    let one = 1u32;
+    assert_eq!(unsafe { read_raw(&one) }, Ok(1));
+    assert_eq!(unsafe { read_raw(&zero) }, Err(ApiError::Down));
+    assert_eq!(unsafe { read_raw(&one) }, Err(ApiError::Breaker));
+
+    assert_eq!(describe(1, "n").await, Ok("n: 1".into()));
+    assert_eq!(describe(10, "n").await, Err(ApiError::Down));
+    assert_eq!(describe(1, "n").await, Err(ApiError::Breaker));
+
+    let named = Named { name: "".into() };
+    assert_eq!(named.first_word(), Err(ApiError::Down));
+    assert_eq!(state("atk-elided"), State::Open);
+    let named = Named { name: "a b".into() };
+    assert_eq!(named.first_word(), Err(ApiError::Breaker));
+    assert_eq!(
+        tokio::spawn(async move { named.find(2).await }).await.unwrap(),
+        Err(ApiError::Breaker),
+        "same type, same breaker, and Send"
+    );
+}
