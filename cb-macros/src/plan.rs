@@ -52,10 +52,11 @@ pub(crate) struct Plan {
     pub(crate) self_name: Ident,
 }
 
-/// The function's type parameter that `ty` is or projects from (`T`, `T::Out`,
-/// `<T as Tr>::Out`), if any: the generated code cannot classify it (its errors would silently
-/// count as successes).
-fn type_param<'a>(sig: &'a syn::Signature, ty: &Type) -> Option<&'a Ident> {
+/// Why the generated code cannot classify the return type (its errors would silently count
+/// as successes), if it cannot: it is or projects from a type parameter (`T`, `T::Out`,
+/// `<T as Tr>::Out`), or projects from `Self` (`Self::Output`, `<Self as Tr>::Out`), which a
+/// trait's default method sees as a different type for each implementor.
+fn unclassifiable(sig: &syn::Signature, ty: &Type) -> Option<String> {
     let Type::Path(p) = ty else { return None };
     let root = match &p.qself {
         Some(qself) => match &*qself.ty {
@@ -65,7 +66,22 @@ fn type_param<'a>(sig: &'a syn::Signature, ty: &Type) -> Option<&'a Ident> {
         None if p.path.leading_colon.is_none() => &p.path.segments.first()?.ident,
         None => return None,
     };
-    sig.generics.type_params().map(|t| &t.ident).find(|t| *t == root)
+    let projects = p.qself.is_some() || p.path.segments.len() > 1;
+    let written = ty.to_token_stream().to_string();
+    let written = written.replace(" :: ", "::").replace("< ", "<").replace(" >", ">");
+    if root == "Self" && projects {
+        return Some(format!(
+            "`#[circuit_breaker]` cannot tell whether `{written}` is a `Result` (it can be a different type for each implementor), so it could not count its errors; spell the type: `Result<_, E>`, or in an impl the type the associated type stands for"
+        ));
+    }
+    let param = sig.generics.type_params().find(|t| t.ident == *root)?;
+    let subject = match projects {
+        true => format!("`{written}`, which depends on the type parameter `{}`,", param.ident),
+        false => format!("the type parameter `{}`", param.ident),
+    };
+    Some(format!(
+        "`#[circuit_breaker]` cannot tell whether {subject} is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)"
+    ))
 }
 
 /// A type as written, or `_` where it cannot be named in an expression (`impl Trait`).
@@ -83,14 +99,8 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         cx.error_spanned_by(constness, "`#[circuit_breaker]` cannot protect a `const fn`");
     }
     let output = func.output();
-    if let Some(param) = type_param(sig, &output) {
-        cx.error_spanned_by(
-            &output,
-            match *param == output.to_token_stream().to_string() {
-                true => format!("`#[circuit_breaker]` cannot tell whether the type parameter `{param}` is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)"),
-                false => format!("`#[circuit_breaker]` cannot tell whether `{}`, which depends on the type parameter `{param}`, is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)", output.to_token_stream().to_string().replace(" :: ", "::").replace("< ", "<").replace(" >", ">")),
-            },
-        );
+    if let Some(message) = unclassifiable(sig, &output) {
+        cx.error_spanned_by(&output, message);
     } else if contains_impl_trait(&output) {
         cx.error_spanned_by(
             &output,
