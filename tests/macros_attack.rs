@@ -516,7 +516,7 @@ fn a_second_type_with_the_same_name_but_other_settings_reports_the_conflict() {
     assert_eq!(again, 0, "reported once");
 }
 
-// ===== known gap: an early `return` of another future =====
+// ===== every path out of a future-returning sync fn is protected =====
 
 #[circuit_breaker(name = "atk-early-return", consecutive_failures = 1)]
 #[allow(clippy::type_complexity)]
@@ -528,7 +528,7 @@ fn early(id: u32) -> std::pin::Pin<Box<dyn Future<Output = Result<u32, ApiError>
 }
 
 #[tokio::test]
-#[ignore = "only the tail `Box::pin(async move { .. })` is protected: a future returned early bypasses the breaker (not detected yet)"]
+
 async fn a_future_returned_early_is_protected_too() {
     assert_eq!(early(1).await, Ok(1));
     registry().force_open("atk-early-return").unwrap();
@@ -536,5 +536,198 @@ async fn a_future_returned_early_is_protected_too() {
         early(0).await,
         Err(ApiError::Breaker),
         "an open breaker rejects every call"
+    );
+}
+
+fn cached_reply(id: String, _cause: CallError<ApiError>) -> Result<String, ApiError> {
+    Ok(format!("cached {id}"))
+}
+
+/// An owned parameter moved into the early future, served by the fallback on rejection and
+/// on failure: the fallback gets a copy taken before the body consumed it.
+#[circuit_breaker(name = "atk-early-fallback", consecutive_failures = 1, fallback = cached_reply)]
+#[allow(clippy::type_complexity)]
+fn early_with_fallback(id: String) -> std::pin::Pin<Box<dyn Future<Output = Result<String, ApiError>> + Send>> {
+    match id.as_str() {
+        "down" => return Box::pin(async move { Err::<String, _>(ApiError::Down).map(|_: String| id) }),
+        "" => {
+            // A `return` inside a closure returns from the closure, not from the function.
+            let check = |s: &str| -> bool {
+                if s.is_empty() {
+                    return false;
+                }
+                true
+            };
+            assert!(!check(&id));
+        }
+        _ => {}
+    }
+    Box::pin(async move { Ok(id) })
+}
+
+#[tokio::test]
+async fn an_early_future_is_served_by_the_fallback() {
+    assert_eq!(early_with_fallback("a".into()).await, Ok("a".into()));
+    assert_eq!(early_with_fallback("".into()).await, Ok("".into()));
+    assert_eq!(early_with_fallback("down".into()).await, Ok("cached down".into()));
+    assert_eq!(state("atk-early-fallback"), State::Open);
+    assert_eq!(
+        early_with_fallback("b".into()).await,
+        Ok("cached b".into()),
+        "rejected, served"
+    );
+}
+
+/// `-> impl Future` whose body builds the future without a tail `async` block, and returns
+/// early from a nested block.
+#[circuit_breaker(name = "atk-impl-future-built", consecutive_failures = 1)]
+fn ready_reply(id: u32) -> impl Future<Output = Result<u32, ApiError>> + Send {
+    {
+        if id == 0 {
+            return std::future::ready(Err(ApiError::Down));
+        }
+    }
+    std::future::ready(Ok(id))
+}
+
+#[tokio::test]
+async fn an_impl_future_built_any_way_is_protected() {
+    assert_eq!(ready_reply(1).await, Ok(1));
+    assert_eq!(ready_reply(0).await, Err(ApiError::Down));
+    assert_eq!(state("atk-impl-future-built"), State::Open);
+    assert_eq!(ready_reply(1).await, Err(ApiError::Breaker));
+}
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-early-method", consecutive_failures = 1)]
+struct Early {
+    calls: AtomicU32,
+}
+
+impl Early {
+    /// A method returning a borrowing boxed future early, the fallback taking `self`.
+    #[circuit_breaker(fallback = stale)]
+    #[allow(clippy::type_complexity)]
+    fn get<'a>(&'a self, id: u32) -> std::pin::Pin<Box<dyn Future<Output = Result<u32, ApiError>> + Send + 'a>> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if id == 0 {
+            return Box::pin(async move { Err(ApiError::Down) });
+        }
+        Box::pin(async move { Ok(id.min(self.calls.load(Ordering::Relaxed) + id)) })
+    }
+
+    async fn stale(&self, _id: u32, _cause: CallError<ApiError>) -> Result<u32, ApiError> {
+        Ok(99)
+    }
+}
+
+#[tokio::test]
+async fn a_method_returning_early_uses_its_types_breaker() {
+    let e = Early {
+        calls: AtomicU32::new(0),
+    };
+    assert_eq!(e.get(3).await, Ok(3));
+    assert_eq!(e.get(0).await, Ok(99), "the failure is served by the fallback");
+    assert_eq!(state("atk-early-method"), State::Open);
+    assert_eq!(e.get(3).await, Ok(99), "rejected");
+}
+
+/// Returns the future it is given from the function that invokes it.
+macro_rules! reply_now {
+    ($fut:expr) => {
+        return $fut
+    };
+}
+
+/// A `return` the macro cannot see (a macro writes it) still yields a protected future.
+#[circuit_breaker(name = "atk-return-in-macro", consecutive_failures = 1)]
+#[allow(clippy::type_complexity)]
+fn macro_return(id: u32) -> std::pin::Pin<Box<dyn Future<Output = Result<u32, ApiError>> + Send>> {
+    if id == 0 {
+        reply_now!(Box::pin(async { Err(ApiError::Down) }));
+    }
+    Box::pin(async move { Ok(id) })
+}
+
+#[tokio::test]
+async fn a_future_returned_by_a_macro_is_protected() {
+    assert_eq!(macro_return(1).await, Ok(1));
+    assert_eq!(macro_return(0).await, Err(ApiError::Down));
+    assert_eq!(state("atk-return-in-macro"), State::Open);
+    assert_eq!(macro_return(1).await, Err(ApiError::Breaker));
+}
+
+// ===== more shapes real code has =====
+
+/// `unsafe fn`, `impl Trait` and `#[cfg]`'d parameters, a where clause, a generic async fn.
+#[circuit_breaker(name = "atk-unsafe", consecutive_failures = 1)]
+unsafe fn read_raw(ptr: *const u32, #[cfg(any())] _never: u8) -> Result<u32, ApiError> {
+    // SAFETY: callers pass a valid pointer.
+    let value = unsafe { *ptr };
+    if value == 0 { Err(ApiError::Down) } else { Ok(value) }
+}
+
+#[circuit_breaker(name = "atk-generic-async", consecutive_failures = 1)]
+async fn describe<T>(value: T, label: impl std::fmt::Display + Send) -> Result<String, ApiError>
+where
+    T: std::fmt::Debug + Send,
+{
+    let text = format!("{label}: {value:?}");
+    if text.ends_with("0") {
+        Err(ApiError::Down)
+    } else {
+        Ok(text)
+    }
+}
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "atk-elided", consecutive_failures = 1)]
+struct Named {
+    name: String,
+}
+
+impl Named {
+    #[circuit_breaker]
+    fn first_word(&self) -> Result<&str, ApiError> {
+        self.name
+            .split(' ')
+            .next()
+            .filter(|w| !w.is_empty())
+            .ok_or(ApiError::Down)
+    }
+}
+
+trait Lookup {
+    fn find(&self, id: u32) -> impl Future<Output = Result<u32, ApiError>> + Send;
+}
+
+impl Lookup for Named {
+    #[circuit_breaker]
+    async fn find(&self, id: u32) -> Result<u32, ApiError> {
+        if id == 0 { Err(ApiError::Down) } else { Ok(id) }
+    }
+}
+
+#[tokio::test]
+async fn unsafe_generic_elided_and_native_trait_shapes_count_their_errors() {
+    let zero = 0u32;
+    let one = 1u32;
+    assert_eq!(unsafe { read_raw(&one) }, Ok(1));
+    assert_eq!(unsafe { read_raw(&zero) }, Err(ApiError::Down));
+    assert_eq!(unsafe { read_raw(&one) }, Err(ApiError::Breaker));
+
+    assert_eq!(describe(1, "n").await, Ok("n: 1".into()));
+    assert_eq!(describe(10, "n").await, Err(ApiError::Down));
+    assert_eq!(describe(1, "n").await, Err(ApiError::Breaker));
+
+    let named = Named { name: "".into() };
+    assert_eq!(named.first_word(), Err(ApiError::Down));
+    assert_eq!(state("atk-elided"), State::Open);
+    let named = Named { name: "a b".into() };
+    assert_eq!(named.first_word(), Err(ApiError::Breaker));
+    assert_eq!(
+        tokio::spawn(async move { named.find(2).await }).await.unwrap(),
+        Err(ApiError::Breaker),
+        "same type, same breaker, and Send"
     );
 }

@@ -1,6 +1,7 @@
 //! The protected function as the macro sees it: signature, receiver, parameters and the shape
 //! of its body (native async, `#[async_trait]`-boxed async, or sync).
 
+use syn::visit_mut::{self, VisitMut};
 use syn::{
     Block, Expr, ExprAsync, ExprCall, FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Stmt,
     Type, TypeParamBound,
@@ -13,9 +14,20 @@ pub(crate) enum Shape {
     /// `fn f(..) -> Pin<Box<dyn Future<Output = R> + ..>> { Box::pin(async move { .. }) }`, as
     /// `#[async_trait]` writes it, or `fn f(..) -> impl Future<Output = R> { async move { .. } }`:
     /// the inner block is what gets wrapped.
-    AsyncTrait { output: Box<Type> },
+    ///
+    /// With `built`, the body may return its future some other way (an early `return`, a
+    /// macro call, a tail that is not an `async` block): the body runs as written and the
+    /// future it returns is awaited inside the breaker.
+    AsyncTrait { output: Box<Type>, built: Option<Built> },
     /// A plain function.
     Sync,
+}
+
+/// How a future-returning body that does not end in its only `async` block is protected.
+#[derive(Clone, Copy)]
+pub(crate) struct Built {
+    /// `Pin<Box<dyn Future ..>>` (the protected future is boxed), not `impl Future`.
+    pub(crate) boxed: bool,
 }
 
 /// How the method takes `self`.
@@ -76,11 +88,19 @@ impl Function {
         let shape = if item.sig.asyncness.is_some() {
             Shape::Async
         } else {
-            match (async_trait_block(&item.block), future_output(&item.sig.output)) {
-                (Some(_), Some(output)) => Shape::AsyncTrait {
-                    output: Box::new(output.clone()),
-                },
-                _ => Shape::Sync,
+            match future_output(&item.sig.output) {
+                Some(output) => {
+                    let mut early = MayReturnEarly::default();
+                    early.visit_block_mut(&mut (*item.block).clone());
+                    let simple = async_trait_block(&item.block).is_some() && !early.0;
+                    Shape::AsyncTrait {
+                        output: Box::new(output.clone()),
+                        built: (!simple).then(|| Built {
+                            boxed: !matches!(&item.sig.output, ReturnType::Type(_, ty) if matches!(ungroup(ty), Type::ImplTrait(_))),
+                        }),
+                    }
+                }
+                None => Shape::Sync,
             }
         };
         let receiver_ty = item.sig.inputs.iter().find_map(|arg| match arg {
@@ -100,7 +120,7 @@ impl Function {
     /// `#[async_trait]`.
     pub(crate) fn output(&self) -> Type {
         match (&self.shape, &self.item.sig.output) {
-            (Shape::AsyncTrait { output }, _) => (**output).clone(),
+            (Shape::AsyncTrait { output, .. }, _) => (**output).clone(),
             (_, ReturnType::Type(_, ty)) => (**ty).clone(),
             (_, ReturnType::Default) => syn::parse_quote!(()),
         }
@@ -134,6 +154,27 @@ pub(crate) fn async_trait_block(block: &Block) -> Option<&ExprAsync> {
             }
         }
         _ => None,
+    }
+}
+
+/// Whether a function body may leave before its tail: a `return` (not one of its closures,
+/// `async` blocks or nested items), or a macro call, which may expand to one.
+#[derive(Default)]
+struct MayReturnEarly(bool);
+
+impl VisitMut for MayReturnEarly {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        match expr {
+            Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) => {}
+            Expr::Return(_) => self.0 = true,
+            _ => visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+
+    fn visit_macro_mut(&mut self, _: &mut syn::Macro) {
+        self.0 = true;
     }
 }
 

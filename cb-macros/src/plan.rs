@@ -2,7 +2,7 @@
 //! cannot work for this function: the last step that can fail before expansion.
 
 use crate::ctxt::Ctxt;
-use crate::item::{Function, Receiver, contains_impl_trait, future_is_static, future_output};
+use crate::item::{Function, Receiver, contains_impl_trait, future_is_static};
 use crate::validate::{Args, Setting};
 use quote::{ToTokens, quote};
 use syn::{Expr, Ident, Path, Type};
@@ -52,12 +52,36 @@ pub(crate) struct Plan {
     pub(crate) self_name: Ident,
 }
 
-/// The function's type parameter that `ty` is, if it is one: the generated code cannot
-/// classify it (its errors would silently count as successes).
-fn type_param<'a>(sig: &'a syn::Signature, ty: &Type) -> Option<&'a Ident> {
+/// Why the generated code cannot classify the return type (its errors would silently count
+/// as successes), if it cannot: it is or projects from a type parameter (`T`, `T::Out`,
+/// `<T as Tr>::Out`), or projects from `Self` (`Self::Output`, `<Self as Tr>::Out`), which a
+/// trait's default method sees as a different type for each implementor.
+fn unclassifiable(sig: &syn::Signature, ty: &Type) -> Option<String> {
     let Type::Path(p) = ty else { return None };
-    let ident = p.path.get_ident().filter(|_| p.qself.is_none())?;
-    sig.generics.type_params().map(|t| &t.ident).find(|t| *t == ident)
+    let root = match &p.qself {
+        Some(qself) => match &*qself.ty {
+            Type::Path(q) if q.qself.is_none() => q.path.get_ident()?,
+            _ => return None,
+        },
+        None if p.path.leading_colon.is_none() => &p.path.segments.first()?.ident,
+        None => return None,
+    };
+    let projects = p.qself.is_some() || p.path.segments.len() > 1;
+    let written = ty.to_token_stream().to_string();
+    let written = written.replace(" :: ", "::").replace("< ", "<").replace(" >", ">");
+    if root == "Self" && projects {
+        return Some(format!(
+            "`#[circuit_breaker]` cannot tell whether `{written}` is a `Result` (it can be a different type for each implementor), so it could not count its errors; spell the type: `Result<_, E>`, or in an impl the type the associated type stands for"
+        ));
+    }
+    let param = sig.generics.type_params().find(|t| t.ident == *root)?;
+    let subject = match projects {
+        true => format!("`{written}`, which depends on the type parameter `{}`,", param.ident),
+        false => format!("the type parameter `{}`", param.ident),
+    };
+    Some(format!(
+        "`#[circuit_breaker]` cannot tell whether {subject} is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)"
+    ))
 }
 
 /// A type as written, or `_` where it cannot be named in an expression (`impl Trait`).
@@ -75,16 +99,8 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         cx.error_spanned_by(constness, "`#[circuit_breaker]` cannot protect a `const fn`");
     }
     let output = func.output();
-    if future_output(&sig.output).is_some() && !func.is_async() {
-        cx.error_spanned_by(
-            &sig.output,
-            "`#[circuit_breaker]` on a function returning a future needs its body to end in `async move { .. }` (or `Box::pin(async move { .. })`); or write an `async fn`",
-        );
-    } else if let Some(param) = type_param(sig, &output) {
-        cx.error_spanned_by(
-            &output,
-            format!("`#[circuit_breaker]` cannot tell whether the type parameter `{param}` is a `Result`, so it could not count its errors; return `Result<_, E>` (or a concrete type)"),
-        );
+    if let Some(message) = unclassifiable(sig, &output) {
+        cx.error_spanned_by(&output, message);
     } else if contains_impl_trait(&output) {
         cx.error_spanned_by(
             &output,

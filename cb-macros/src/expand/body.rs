@@ -50,7 +50,11 @@ impl Wrapped {
 }
 
 /// The statements that replace (or, under `#[async_trait]`, fill) the function's block.
-pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
+///
+/// With `built`, `body` awaits a future the function built before the call (see
+/// `Shape::AsyncTrait`): the fallback's copies of the parameters are taken in the prelude,
+/// before building it can consume them, and every fallback call uses them.
+pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) -> Wrapped {
     let k = &plan.krate;
     let p = quote!(#k::__private);
     let output = &plan.output;
@@ -103,16 +107,21 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
 
     let on_reject = match &plan.fallback {
         Some(fb) => {
-            let call = call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, false);
+            let call = call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, built);
             quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
         }
         None => quote_spanned!(output.span()=> #p_at_output::reject_into::<#output>(#rejected)),
     };
 
     let serves_failures = plan.fallback.as_ref().filter(|fb| fb.on_failure);
-    let clones = match serves_failures {
-        Some(_) => clones(plan),
-        None => TokenStream::new(),
+    // Under `built` even a rejection's fallback needs the copies.
+    let clones = match serves_failures.is_some() || (built && plan.fallback.is_some()) {
+        true => clones(plan),
+        false => TokenStream::new(),
+    };
+    let (early_clones, clones) = match built {
+        true => (clones, TokenStream::new()),
+        false => (TokenStream::new(), clones),
     };
 
     let classify = {
@@ -221,6 +230,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool) -> Wrapped {
                 static #site: #p::CallSite = #p::CallSite::new(#name, &[#(#settings),*]);
                 #resolve
             };
+            #early_clones
         },
         call: quote! {
             let #breaker: &#p::CircuitBreaker = &#handle;

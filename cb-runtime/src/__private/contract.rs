@@ -292,7 +292,7 @@ impl<R: core::future::Future> ViaFuture for Probe<R> {
 #[diagnostic::on_unimplemented(
     message = "`#[circuit_breaker]` cannot see into the future `{Self}`: it would protect building the future, not running it, so its errors would never count",
     label = "a future under a name the macro does not read",
-    note = "write an `async fn`, or spell the return type `impl Future<Output = R>` (body ending in `async move {{ .. }}`) or `Pin<Box<dyn Future<Output = R> + ..>>` (body ending in `Box::pin(async move {{ .. }})`)"
+    note = "write an `async fn`, or spell the return type `impl Future<Output = R>` or `Pin<Box<dyn Future<Output = R> + ..>>`"
 )]
 pub trait UnreadableFuture {}
 
