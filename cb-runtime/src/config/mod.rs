@@ -31,7 +31,10 @@ mod resolve;
 mod setting;
 mod source;
 mod status;
+mod tree;
 mod value;
+#[cfg(feature = "yaml")]
+mod yaml;
 
 pub use builder::BreakerConfigBuilder;
 pub use env::env_problems;
