@@ -20,7 +20,8 @@
 //! Precedence, lowest first: built-in defaults < `[defaults]` < macro arguments (struct-level,
 //! then method-level) < `[breakers.NAME]` (globs first, the exact name over them) <
 //! environment `CB_BREAKER__<NAME>__<KEY>`. The global registry reads `CB_CONFIG`, else
-//! `./circuit_breakers.toml`, at first use; [`load`] fails fast at startup; [`watch`] reloads.
+//! `./circuit_breakers.toml`, else `./circuit_breakers.yaml` (feature `yaml`: the same document
+//! in YAML), at first use; [`load`] fails fast at startup; [`watch`] reloads.
 
 mod builder;
 mod env;
