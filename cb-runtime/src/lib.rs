@@ -55,7 +55,6 @@
 //! [`tower`]: tower/index.html
 //! [`fleet`]: fleet/index.html
 #![cfg_attr(docsrs, feature(doc_cfg))]
-
 #![deny(unsafe_code)]
 
 mod breaker;
