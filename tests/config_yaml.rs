@@ -43,7 +43,7 @@ fn level_of(registry: &Registry, name: &str, key: &str) -> String {
 fn errors(text: &str) -> Vec<String> {
     match parse(text, Path::new("cb.yaml")) {
         Ok(_) => vec![],
-        Err(LoadError { errors }) => errors.iter().map(ToString::to_string).collect(),
+        Err(LoadError { errors, .. }) => errors.iter().map(ToString::to_string).collect(),
     }
 }
 

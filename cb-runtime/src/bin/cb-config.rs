@@ -33,16 +33,18 @@ program: `registry().explain(NAME)` in the program shows them too.
 
 exit status: 0 valid, 1 invalid configuration, 2 wrong usage";
 
-fn source(path: Option<&str>) -> Result<ConfigSource, LoadError> {
+/// The configuration to check, or every problem with it, one a line.
+fn source(path: Option<&str>) -> Result<ConfigSource, String> {
     let source = match path {
-        Some(path) => ConfigSource::from_file(path)?,
-        None => ConfigSource::discover()?,
-    };
+        Some(path) => ConfigSource::from_file(path),
+        None => ConfigSource::discover(),
+    }
+    .map_err(|err: LoadError| err.to_string())?;
     let env = config::env_problems();
     if env.is_empty() {
         Ok(source)
     } else {
-        Err(LoadError { errors: env })
+        Err(env.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
     }
 }
 

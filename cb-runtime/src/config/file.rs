@@ -14,6 +14,7 @@ use toml::de::DeTable;
 
 /// Where a setting was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Location {
     /// The file.
     pub file: Arc<Path>,
@@ -52,6 +53,7 @@ pub struct FileConfig {
 
 /// A problem in a configuration file or variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileError {
     /// Where (file, line, column), if the problem is in a file.
     pub at: Option<Location>,
@@ -75,6 +77,7 @@ impl fmt::Display for FileError {
 
 /// Every problem found in one load.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoadError {
     /// The problems, in file order.
     pub errors: Vec<FileError>,

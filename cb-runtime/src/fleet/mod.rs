@@ -77,6 +77,7 @@ use std::time::{Duration, SystemTime};
 
 /// How an instance joins a fleet.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct FleetConfig {
     /// The fleet's name: the key namespace (`cb:{fleet}:...`).
     pub fleet: String,
