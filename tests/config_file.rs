@@ -149,7 +149,7 @@ fn a_config_given_in_code_is_overridden_by_its_breaker_section_only() {
 fn errors(text: &str) -> Vec<String> {
     match parse(text, Path::new("cb.toml")) {
         Ok(_) => vec![],
-        Err(LoadError { errors }) => errors.iter().map(ToString::to_string).collect(),
+        Err(LoadError { errors, .. }) => errors.iter().map(ToString::to_string).collect(),
     }
 }
 

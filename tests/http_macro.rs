@@ -49,6 +49,7 @@ impl AlertsClient {
             CallError::Timeout(_) => "timeout",
             CallError::Inner(AlertsError::Status(_)) => "5xx",
             CallError::Inner(_) => "error",
+            _ => "other",
         };
         Ok(format!("cached ({why})"))
     }

@@ -84,7 +84,7 @@ fn the_exposition_has_exact_values_after_a_scripted_scenario() {
 fn the_dashboard_queries_only_exported_metrics() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/examples/grafana/circuit_breakers.json"
+        "/../examples/grafana/circuit_breakers.json"
     ))
     .unwrap();
     let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();

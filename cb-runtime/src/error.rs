@@ -75,6 +75,7 @@ impl From<Timeout> for std::io::Error {
 
 /// Why a protected call did not produce the callee's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CallError<E> {
     /// The breaker refused the call.
     Rejected(Rejected),

@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 
 /// Why a breaker changed state.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Reason {
     /// `count` failures in a row.
     ConsecutiveFailures {
@@ -83,6 +84,7 @@ impl fmt::Display for Reason {
 
 /// Why a breaker left its registry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Eviction {
     /// Closed and unused for the family's `idle_ttl`.
     Idle,
@@ -104,6 +106,7 @@ impl fmt::Display for Eviction {
 
 /// Something a breaker did that an operator may want to know.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     /// The breaker changed state.
     Transition {
@@ -193,6 +196,7 @@ pub enum Event {
 /// assert_eq!(breaker.snapshot().totals.rejected, 1, "rejections stay countable");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Interest {
     /// Every event, one per rejected or slow call included.
     Everything,

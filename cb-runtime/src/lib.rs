@@ -1,23 +1,60 @@
 //! # cb-runtime
 //!
-//! Circuit breakers for Rust services: a lock-free breaker state machine, a global registry
-//! of named breakers, events through `tracing` and subscriptions.
+//! Declarative circuit breakers for Rust services. Annotate the function or method that calls
+//! a flaky backend; the signature stays the same, so no call site changes:
 //!
 //! ```
-//! use cb_runtime::{registry, BreakerConfig, CallError};
+//! use cb_runtime::{circuit_breaker, Rejected};
+//! # #[derive(Debug)] enum PromoError { Open(Rejected) }
+//! # impl From<Rejected> for PromoError { fn from(r: Rejected) -> Self { PromoError::Open(r) } }
 //!
-//! let config = BreakerConfig::builder().consecutive_failures(3).build().unwrap();
-//! let breaker = registry().breaker("crate-docs-backend", &config);
-//! let answer = breaker.call_sync(|| Ok::<_, std::io::Error>(42));
-//! assert_eq!(answer.unwrap(), 42);
-//! # let _: Option<CallError<()>> = None;
+//! #[circuit_breaker(name = "promos", consecutive_failures = 5, open_timeout = "30s")]
+//! fn promos(rider: u32) -> Result<Vec<u32>, PromoError> {
+//!     Ok(vec![rider]) // the call to the backend
+//! }
+//! # assert_eq!(promos(7).unwrap(), vec![7]);
 //! ```
 //!
-//! States: Closed, Open, HalfOpen, and the manual ForcedOpen, Disabled, MetricsOnly. Triggers:
-//! consecutive failures, failure rate and slow-call rate over count- or time-based sliding
-//! windows. The README of the repository has the full semantics, the configuration reference
-//! and the performance figures.
-
+//! - [`#[circuit_breaker]`](macro@circuit_breaker) on sync and async functions and methods:
+//!   `fallback = path` (checked at compile time), `timeout = "2s"`, `failure_if`, `ignore_if`,
+//!   and every configuration key (`window`, `failure_rate_threshold`, `slow_call_duration`, ..).
+//! - [`#[derive(CircuitProtected)]`](derive@CircuitProtected) gives a type its breaker; a
+//!   `#[circuit_breaker(key)]` field gives every instance its own (`webhook/<id>`), bounded by
+//!   `max_keys` and `idle_ttl`.
+//! - A rejection without a fallback becomes your error through `From<`[`Rejected`]`>` (and
+//!   `From<`[`Timeout`]`>`); a fallback may take the cause as a [`CallError`].
+//!
+//! Every breaker lives in the global [`registry()`]: [`Snapshot`]s, [`Event`]s
+//! ([`Registry::subscribe`]), manual control (`force_open`, `disable`, `reset`) and
+//! [`Registry::explain`]. Operators retune breakers without recompiling through
+//! `circuit_breakers.toml`, `circuit_breakers.yaml` or `CB_BREAKER__<NAME>__<KEY>` variables,
+//! reloaded live ([`config`]); the `cb-config` command checks a file and explains a breaker.
+//! Without macros, [`CircuitBreaker`] (through [`Registry::breaker`] or
+//! [`CircuitBreaker::builder`]) offers `call`, `call_sync` and the permit API.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `macros` | ✔ | [`#[circuit_breaker]`](macro@circuit_breaker) and [`#[derive(CircuitProtected)]`](derive@CircuitProtected) |
+//! | `prometheus` | | [`metrics`]: one collector for every breaker (prometheus-client) |
+//! | `tower` | | [`tower`]: `CircuitBreakerLayer` for any tower `Service`, with an HTTP status classifier |
+//! | `redis` | | [`fleet`]: breaker state shared by a fleet of instances through Redis |
+//! | `redis-tls` | | `rediss://` URLs for the fleet (rustls with ring) |
+//! | `yaml` | | `circuit_breakers.yaml` beside `circuit_breakers.toml` ([`config`]) |
+//!
+//! ```toml
+//! [dependencies]
+//! cb-runtime = { version = "0.1", features = ["prometheus", "tower"] }
+//! ```
+//!
+//! The repository's README has the full semantics, the configuration reference, the
+//! migration guide and the performance figures.
+//!
+//! [`metrics`]: metrics/index.html
+//! [`tower`]: tower/index.html
+//! [`fleet`]: fleet/index.html
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]
 
 mod breaker;
@@ -27,9 +64,12 @@ mod error;
 mod events;
 mod family;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod fleet;
 mod glob;
+use glob::glob_match;
 #[cfg(feature = "prometheus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 pub mod metrics;
 mod name;
 mod protected;
@@ -39,6 +79,7 @@ mod snapshot;
 mod state;
 mod timing;
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
 mod window;
 
@@ -50,7 +91,6 @@ pub use clock::{Clock, ClockSource, ManualClock};
 pub use config::{BreakerConfig, BreakerConfigBuilder, ConfigError, Preset, Setting, UnknownPreset, Window};
 pub use error::{CallError, Rejected, Timeout};
 pub use events::{Event, Eviction, Interest, Reason, Subscription};
-pub use glob::glob_match;
 pub use name::Name;
 pub use protected::CircuitProtected;
 pub use registry::{FamilyStats, Registry, UnknownBreaker, init_registry, registry};
@@ -60,5 +100,6 @@ pub use timing::{DEFAULT_DURATION_SAMPLING, MAX_DURATION_SAMPLING, measure_durat
 pub use window::Counts;
 
 #[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 #[doc(inline)]
 pub use cb_macros::{CircuitProtected, circuit_breaker};

@@ -50,6 +50,7 @@ pub const METRIC_NAMES: [&str; 9] = [
 
 /// Which keyed breakers also get their own series (besides their family's).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PerKey {
     /// None: families only (the default).
     #[default]

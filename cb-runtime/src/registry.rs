@@ -506,6 +506,7 @@ impl fmt::Debug for Registry {
 
 /// A keyed family's numbers (see [`Registry::families`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FamilyStats {
     /// The family: the part of its breakers' names before `/`.
     pub name: String,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 /// A breaker's state and counts at one moment.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Snapshot {
     /// The breaker.
     pub name: crate::Name,
@@ -35,6 +36,7 @@ pub struct Snapshot {
 
 /// A histogram of call durations.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Durations {
     /// Upper bounds of the buckets, in seconds; one more bucket takes every longer call.
     pub bounds: &'static [f64],
@@ -53,6 +55,7 @@ impl Durations {
 
 /// Calls by result since a breaker was created.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Totals {
     /// Successes.
     pub successes: u64,
@@ -72,6 +75,7 @@ pub struct Totals {
 
 /// What a breaker's rate window holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct WindowStats {
     /// Successes plus failures.
     pub calls: u64,

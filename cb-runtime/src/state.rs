@@ -4,6 +4,7 @@ use std::fmt;
 
 /// A breaker's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum State {
     /// Calls run and outcomes are counted; a trigger opens the breaker.
     Closed,

@@ -1,31 +1,77 @@
-//! `cb-config`: check a `circuit_breakers.toml` and explain where each value of a breaker
-//! comes from.
+//! `cb-config`: check a circuit breaker configuration file and explain where each value of a
+//! breaker comes from, from any directory, on any program's file.
 //!
 //! ```text
-//! cargo run -p cb-runtime --bin cb-config -- check [--config PATH]
-//! cargo run -p cb-runtime --bin cb-config -- explain NAME [--config PATH]
+//! cargo install cb-runtime --features yaml      # or: cargo install --path cb-runtime --features yaml
+//! cb-config check [FILE]
+//! cb-config explain NAME [FILE]
 //! ```
-//! Without `--config`: `CB_CONFIG`, else `./circuit_breakers.toml`, else the built-in defaults.
-//! Macro arguments live in the program's binary, so this command shows every level but them;
-//! in the program, `registry().explain(name)` shows them too.
+//! Without FILE (or `--config FILE`): `CB_CONFIG`, else `./circuit_breakers.toml`, else
+//! `./circuit_breakers.yaml`, else the built-in defaults. Macro arguments live in the program's
+//! binary, so this command shows every level but them; in the program,
+//! `registry().explain(name)` shows them too.
 
 use cb_runtime::Registry;
 use cb_runtime::config::{self, ConfigSource, LoadError};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cb-config check [--config PATH]\n       cb-config explain NAME [--config PATH]";
+const USAGE: &str = "usage: cb-config check [FILE]
+       cb-config explain NAME [FILE]
+       cb-config --help | --version";
 
-fn source(path: Option<&str>) -> Result<ConfigSource, LoadError> {
+const HELP: &str = "Checks a circuit breaker configuration (circuit_breakers.toml, or .yaml/.yml when built
+with feature `yaml`) and the CB_BREAKER__<NAME>__<KEY> variables, and explains where every
+value of a breaker comes from.
+
+commands:
+  check [FILE]           validate FILE and the environment; every problem with file:line:column
+  explain NAME [FILE]    the configuration breaker NAME gets, key by key, with the level it comes from
+
+FILE (or --config FILE) defaults to CB_CONFIG, else ./circuit_breakers.toml, else
+./circuit_breakers.yaml, else the built-in defaults. Macro arguments are compiled into the
+program: `registry().explain(NAME)` in the program shows them too.
+
+exit status: 0 valid, 1 invalid configuration, 2 wrong usage";
+
+/// The configuration to check, or every problem with it, one a line.
+fn source(path: Option<&str>) -> Result<ConfigSource, String> {
     let source = match path {
-        Some(path) => ConfigSource::from_file(path)?,
-        None => ConfigSource::discover()?,
-    };
+        Some(path) => ConfigSource::from_file(path),
+        None => ConfigSource::discover(),
+    }
+    .map_err(|err: LoadError| err.to_string())?;
     let env = config::env_problems();
     if env.is_empty() {
         Ok(source)
     } else {
-        Err(LoadError { errors: env })
+        Err(env.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
     }
+}
+
+/// The command line: the command's words, and the file from `--config FILE` if given.
+fn split(args: &[String]) -> Result<(Vec<&str>, Option<&str>), ()> {
+    let mut words = Vec::new();
+    let mut config = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" => config = Some(args.next().ok_or(())?.as_str()),
+            flag if flag.starts_with('-') && flag.len() > 1 => return Err(()),
+            word => words.push(word),
+        }
+    }
+    Ok((words, config))
+}
+
+/// Writes to stdout; a closed pipe (`cb-config explain x | head`) ends the output quietly.
+fn out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn usage() -> ExitCode {
+    eprintln!("{USAGE}");
+    ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
@@ -33,44 +79,44 @@ fn main() -> ExitCode {
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let config = args
-        .iter()
-        .position(|a| a == "--config")
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str);
-    let positional: Vec<&str> = args
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| *a != "--config" && (*i == 0 || args[i - 1] != "--config"))
-        .map(|(_, a)| a.as_str())
-        .collect();
-    let source = match (positional.as_slice(), source(config)) {
-        ([], _) | ([_, _, _, ..], _) => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-        (_, Err(err)) => {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        out(&format!("{USAGE}\n\n{HELP}\n"));
+        return ExitCode::SUCCESS;
+    }
+    if args.iter().any(|a| a == "--version" || a == "-V") {
+        out(&format!("cb-config {}\n", env!("CARGO_PKG_VERSION")));
+        return ExitCode::SUCCESS;
+    }
+    let Ok((words, flag)) = split(&args) else {
+        return usage();
+    };
+    let (command, name, file) = match words.as_slice() {
+        ["check"] => ("check", None, None),
+        ["check", file] => ("check", None, Some(*file)),
+        ["explain", name] => ("explain", Some(*name), None),
+        ["explain", name, file] => ("explain", Some(*name), Some(*file)),
+        _ => return usage(),
+    };
+    let file = match (file, flag) {
+        (Some(_), Some(_)) => return usage(),
+        (file, flag) => file.or(flag),
+    };
+    let source = match source(file) {
+        Ok(source) => source,
+        Err(err) => {
             eprintln!("{err}");
             return ExitCode::FAILURE;
         }
-        (_, Ok(source)) => source,
     };
-    match positional.as_slice() {
-        ["check"] => {
+    match (command, name) {
+        ("explain", Some(name)) => out(&Registry::new().with_config(source).explain(name).to_string()),
+        _ => {
             let file = source
                 .file()
                 .and_then(|f| f.path())
                 .map_or("no configuration file".into(), |p| p.display().to_string());
-            println!("ok: {file}");
-            ExitCode::SUCCESS
-        }
-        ["explain", name] => {
-            print!("{}", Registry::new().with_config(source).explain(name));
-            ExitCode::SUCCESS
-        }
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
+            out(&format!("ok: {file}\n"));
         }
     }
+    ExitCode::SUCCESS
 }

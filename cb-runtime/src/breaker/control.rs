@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 /// A manual transition that cannot be made.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ControlError {
     /// The state machine does not go from `from` to `to` by hand.
     Illegal {

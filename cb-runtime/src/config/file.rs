@@ -1,18 +1,20 @@
-//! `circuit_breakers.toml`: `[defaults]`, `[presets.NAME]` and `[breakers.NAME]` (NAME may be a
-//! glob), read with spans so every error names the file, line and column, the key, and what
-//! is allowed. All errors of a file are collected; a file with any error is not applied.
+//! `circuit_breakers.toml` (or `circuit_breakers.yaml` with feature `yaml`): `defaults`,
+//! `presets.NAME` and `breakers.NAME` (NAME may be a glob), read with positions so every error
+//! names the file, line and column, the key, and what is allowed. All errors of a file are
+//! collected; a file with any error is not applied.
 
-use super::value::{Value, parse_setting};
+use super::tree::{self, Kind, Node, Pos, Table};
+use super::value::parse_setting;
 use super::{Preset, Setting};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
 
 /// Where a setting was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Location {
     /// The file.
     pub file: Arc<Path>,
@@ -51,6 +53,7 @@ pub struct FileConfig {
 
 /// A problem in a configuration file or variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileError {
     /// Where (file, line, column), if the problem is in a file.
     pub at: Option<Location>,
@@ -74,6 +77,7 @@ impl fmt::Display for FileError {
 
 /// Every problem found in one load.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoadError {
     /// The problems, in file order.
     pub errors: Vec<FileError>,
@@ -129,16 +133,13 @@ impl Lines {
     }
 }
 
-struct Reader<'t> {
-    text: &'t str,
-    lines: Lines,
+struct Reader {
     file: Arc<Path>,
     errors: Vec<FileError>,
 }
 
-impl Reader<'_> {
-    fn at(&self, span: Range<usize>) -> Location {
-        let (line, column) = self.lines.line_column(self.text, span.start);
+impl Reader {
+    fn at(&self, (line, column): Pos) -> Location {
         Location {
             file: self.file.clone(),
             line,
@@ -146,8 +147,8 @@ impl Reader<'_> {
         }
     }
 
-    fn error(&mut self, span: Range<usize>, key: Option<&str>, message: String) {
-        let at = Some(self.at(span));
+    fn error(&mut self, at: Pos, key: Option<&str>, message: String) {
+        let at = Some(self.at(at));
         self.errors.push(FileError {
             at,
             variable: None,
@@ -158,18 +159,16 @@ impl Reader<'_> {
 
     /// The entries of one section. A preset expands first, under the section's own keys,
     /// wherever it is written in the section.
-    fn section(&mut self, table: &DeTable<'_>, where_: &str, presets: &BTreeMap<String, Vec<Entry>>) -> Vec<Entry> {
+    fn section(&mut self, table: &Table<'_>, where_: &str, presets: &BTreeMap<String, Vec<Entry>>) -> Vec<Entry> {
         let mut entries = Vec::new();
-        let preset_first = table.iter().filter(|(k, _)| k.get_ref() == "preset");
-        let others = table.iter().filter(|(k, _)| k.get_ref() != "preset");
-        for (key, value) in preset_first.chain(others) {
-            let span = key.span();
-            let name = key.get_ref().as_ref();
-            let raw = Value::from_toml(value.get_ref());
+        let preset_first = table.iter().filter(|(k, ..)| *k == "preset");
+        let others = table.iter().filter(|(k, ..)| *k != "preset");
+        for (name, key_at, value) in preset_first.chain(others) {
+            let raw = value.value();
             match parse_setting(name, &raw) {
                 Ok(Some(setting)) => entries.push(Entry {
                     setting,
-                    at: self.at(span),
+                    at: self.at(*key_at),
                     via_preset: None,
                 }),
                 Ok(None) => {
@@ -177,7 +176,7 @@ impl Reader<'_> {
                     match presets.get(&preset_name) {
                         Some(preset) => entries.extend(preset.iter().map(|e| Entry {
                             via_preset: Some(preset_name.clone()),
-                            at: self.at(span.clone()),
+                            at: self.at(*key_at),
                             ..e.clone()
                         })),
                         None => {
@@ -191,55 +190,104 @@ impl Reader<'_> {
                                 super::value::clip(&preset_name),
                                 known.join(", ")
                             );
-                            self.error(value.span(), Some("preset"), msg);
+                            self.error(value.at, Some("preset"), msg);
                         }
                     }
                 }
                 Err(problem) => {
-                    let span = if problem.at_key { span } else { value.span() };
-                    self.error(span, Some(name), format!("{where_}: {}", problem.message));
+                    let at = if problem.at_key { *key_at } else { value.at };
+                    self.error(at, Some(name), format!("{where_}: {}", problem.message));
                 }
             }
         }
         entries
     }
 
-    fn table<'a, 'i>(&mut self, value: &'a toml::Spanned<DeValue<'i>>, what: &str) -> Option<&'a DeTable<'i>> {
-        match value.get_ref() {
-            DeValue::Table(t) => Some(t),
-            other => {
-                let msg = format!("{what} must be a table, found {}", other.type_str());
-                self.error(value.span(), None, msg);
+    fn table<'n, 'a>(&mut self, value: &'n Node<'a>, what: &str) -> Option<&'n Table<'a>> {
+        match &value.kind {
+            Kind::Table(t) => Some(t),
+            Kind::Scalar(_) => {
+                let msg = format!("{what} must be a table, found {}", value.type_name());
+                self.error(value.at, None, msg);
                 None
             }
         }
     }
 }
 
-/// Parses the text of a configuration file; `path` is used in error locations.
+/// Whether `path` names a YAML file (`.yaml` or `.yml`).
+pub(crate) fn is_yaml(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+}
+
+/// Parses the text of a configuration file; `path` is used in error locations, and its
+/// extension picks the syntax: `.yaml` and `.yml` are YAML (feature `yaml`), anything else TOML.
 pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
     let file: Arc<Path> = Arc::from(path);
     let mut r = Reader {
-        text,
-        lines: Lines::new(text),
         file: file.clone(),
         errors: Vec::new(),
     };
+    if is_yaml(path) {
+        return parse_yaml(text, r);
+    }
+    let lines = Lines::new(text);
+    let pos = |offset: usize| lines.line_column(text, offset);
     let root = match DeTable::parse(text) {
         Ok(root) => root,
         Err(err) => {
-            let span = err.span().unwrap_or(0..0);
+            let at = pos(err.span().unwrap_or(0..0).start);
             let message = super::value::clip(err.message().trim()).into_owned();
-            r.error(span, None, format!("invalid TOML: {message}"));
+            r.error(at, None, format!("invalid TOML: {message}"));
             return Err(LoadError { errors: r.errors });
         }
     };
     let root = root.into_inner();
+    let root = tree::from_toml(&root, &pos);
+    read_document(r, &root, text)
+}
+
+#[cfg(feature = "yaml")]
+fn parse_yaml(text: &str, mut r: Reader) -> Result<FileConfig, LoadError> {
+    let docs = super::yaml::load(text);
+    match docs
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|docs| super::yaml::document(docs))
+    {
+        Ok(root) => read_document(r, &root, text),
+        Err(problems) => {
+            for (at, message) in problems {
+                r.error(at, None, message);
+            }
+            Err(LoadError { errors: r.errors })
+        }
+    }
+}
+
+#[cfg(not(feature = "yaml"))]
+fn parse_yaml(_: &str, r: Reader) -> Result<FileConfig, LoadError> {
+    Err(LoadError {
+        errors: vec![FileError {
+            at: None,
+            variable: None,
+            key: None,
+            message: format!(
+                "{}: a YAML configuration needs cb-runtime's feature `yaml` (cb-runtime = {{ version = \"0.1\", features = [\"yaml\"] }}); this program was built without it",
+                r.file.display()
+            ),
+        }],
+    })
+}
+
+/// Checks a document's sections and keys: what [`parse`] does once the syntax is read.
+fn read_document(mut r: Reader, root: &Table<'_>, text: &str) -> Result<FileConfig, LoadError> {
+    let file = r.file.clone();
     let mut defaults_table = None;
     let mut presets_table = None;
     let mut breakers_table = None;
-    for (key, value) in root.iter() {
-        match key.get_ref().as_ref() {
+    for (key, key_at, value) in root {
+        match *key {
             "defaults" => defaults_table = r.table(value, "[defaults]"),
             "presets" => presets_table = r.table(value, "[presets]"),
             "breakers" => breakers_table = r.table(value, "[breakers]"),
@@ -249,13 +297,13 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
                     |s| format!("did you mean `{s}`?"),
                 );
                 let shown = super::value::clip(other);
-                r.error(key.span(), Some(other), format!("unknown section `{shown}`; {hint}"));
+                r.error(*key_at, Some(other), format!("unknown section `{shown}`; {hint}"));
             }
         }
     }
     let mut presets = BTreeMap::new();
-    for (name, value) in presets_table.into_iter().flat_map(|t| t.iter()) {
-        let name = name.get_ref().to_string();
+    for (name, _, value) in presets_table.into_iter().flatten() {
+        let name = (*name).to_owned();
         let where_ = format!("[presets.{}]", super::value::clip(&name));
         if let Some(t) = r.table(value, &where_) {
             let entries = r.section(t, &where_, &BTreeMap::new());
@@ -267,9 +315,9 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
         None => Vec::new(),
     };
     let mut breakers = Vec::new();
-    for (name, value) in breakers_table.into_iter().flat_map(|t| t.iter()) {
-        let pattern = name.get_ref().to_string();
-        let header = r.at(name.span());
+    for (name, name_at, value) in breakers_table.into_iter().flatten() {
+        let pattern = (*name).to_owned();
+        let header = r.at(*name_at);
         let where_ = format!("[breakers.\"{}\"]", super::value::clip(&pattern));
         if let Some(t) = r.table(value, &where_) {
             let entries = r.section(t, &where_, &presets);
@@ -372,5 +420,17 @@ mod tests {
         assert_eq!(line_column("a\n", 2), (2, 1));
         assert_eq!(line_column("é = 1\nx", 2), (1, 2), "columns count characters");
         assert_eq!(line_column("é = 1\nx", 7), (2, 1));
+    }
+
+    #[cfg(not(feature = "yaml"))]
+    #[test]
+    fn a_yaml_file_without_the_feature_is_an_error_naming_it() {
+        let err = parse("breakers: {}\n", Path::new("conf/circuit_breakers.yaml")).unwrap_err();
+        assert_eq!(err.errors.len(), 1);
+        let message = err.to_string();
+        assert!(
+            message.starts_with("conf/circuit_breakers.yaml: a YAML configuration needs cb-runtime's feature `yaml`"),
+            "{message}"
+        );
     }
 }

@@ -20,7 +20,8 @@
 //! Precedence, lowest first: built-in defaults < `[defaults]` < macro arguments (struct-level,
 //! then method-level) < `[breakers.NAME]` (globs first, the exact name over them) <
 //! environment `CB_BREAKER__<NAME>__<KEY>`. The global registry reads `CB_CONFIG`, else
-//! `./circuit_breakers.toml`, at first use; [`load`] fails fast at startup; [`watch`] reloads.
+//! `./circuit_breakers.toml`, else `./circuit_breakers.yaml` (feature `yaml`: the same document
+//! in YAML), at first use; [`load`] fails fast at startup; [`watch`] reloads.
 
 mod builder;
 mod env;
@@ -31,7 +32,10 @@ mod resolve;
 mod setting;
 mod source;
 mod status;
+mod tree;
 mod value;
+#[cfg(feature = "yaml")]
+mod yaml;
 
 pub use builder::BreakerConfigBuilder;
 pub use env::env_problems;
@@ -59,6 +63,7 @@ use std::time::Duration;
 /// # let _ = (last_ten_calls, last_minute);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Window {
     /// Exactly the last N recorded outcomes (a true sliding window), 1..=65535.
     Count(u32),
@@ -84,6 +89,7 @@ pub enum Window {
 /// assert_eq!(config.success_threshold, 3);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct BreakerConfig {
     /// Open after this many failures in a row (a success resets the run); `None` disables.
     pub consecutive_failures: Option<u32>,
@@ -322,6 +328,7 @@ pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 /// assert_eq!(err.to_string(), "invalid `failure_rate_threshold` = 1.5: must be in (0.0, 1.0]");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConfigError {
     key: &'static str,
     rule: String,

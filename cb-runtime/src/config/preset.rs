@@ -29,6 +29,7 @@ use std::time::Duration;
 /// assert_eq!(BreakerConfig::preset(preset).consecutive_failures, Some(3));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Preset {
     /// The built-in defaults.
     Default,

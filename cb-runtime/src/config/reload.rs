@@ -15,6 +15,7 @@ pub type Changes = Vec<(crate::Name, Vec<String>)>;
 
 /// What a successful load changed and what looks suspicious.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct LoadReport {
     /// Registered breakers whose thresholds changed, with the changes.
     pub changed: Changes,

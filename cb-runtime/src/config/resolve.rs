@@ -13,6 +13,7 @@ use std::fmt;
 
 /// Where a resolved value came from.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Level {
     /// The built-in defaults.
     BuiltIn,
@@ -68,6 +69,7 @@ pub(crate) enum Base {
 
 /// One resolved key.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Explained {
     /// The key.
     pub key: &'static str,
@@ -79,6 +81,7 @@ pub struct Explained {
 
 /// A breaker's resolved configuration and where each key came from.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Explanation {
     /// The breaker.
     pub name: String,

@@ -19,6 +19,7 @@ use std::time::Duration;
 /// assert_eq!(config.open_timeout, Duration::from_secs(15));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Setting {
     /// Every key of a preset.
     Preset(Preset),
@@ -58,6 +59,7 @@ pub enum Setting {
 
 /// A key that `"off"` turns off, in every source (builder, macro, file, environment).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Toggle {
     /// `consecutive_failures`.
     ConsecutiveFailures,

@@ -5,6 +5,9 @@ use super::resolve::{Base, Explanation, resolve};
 use crate::glob_match;
 use std::path::{Path, PathBuf};
 
+/// The files discovery looks for in the working directory, in order.
+const DISCOVERED: [&str; 2] = ["circuit_breakers.toml", "circuit_breakers.yaml"];
+
 /// The configuration a registry resolves breakers with: a parsed `circuit_breakers.toml` (or
 /// none) and whether `CB_BREAKER__<NAME>__<KEY>` variables apply.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -41,17 +44,34 @@ impl ConfigSource {
         self
     }
 
-    /// The file to use: `CB_CONFIG` if set, else `./circuit_breakers.toml` if it exists.
+    /// The file to use: `CB_CONFIG` if set, else `./circuit_breakers.toml`, else
+    /// `./circuit_breakers.yaml` (read with feature `yaml`; without it, finding one is an error
+    /// saying so), whichever exists.
     pub fn discover_path() -> Option<PathBuf> {
         match std::env::var_os("CB_CONFIG") {
             Some(path) => Some(PathBuf::from(path)),
-            None => Some(PathBuf::from("circuit_breakers.toml")).filter(|p| p.exists()),
+            None => DISCOVERED.iter().map(PathBuf::from).find(|p| p.exists()),
         }
     }
 
     /// What the global registry starts with: the discovered file (if any) and the
-    /// environment. An unreadable or invalid file is an error.
+    /// environment. An unreadable or invalid file is an error, and so are both
+    /// `circuit_breakers.toml` and `circuit_breakers.yaml` without `CB_CONFIG` to choose.
     pub fn discover() -> Result<Self, LoadError> {
+        let found: Vec<&str> = DISCOVERED.iter().copied().filter(|p| Path::new(p).exists()).collect();
+        if std::env::var_os("CB_CONFIG").is_none() && found.len() > 1 {
+            return Err(LoadError {
+                errors: vec![FileError {
+                    at: None,
+                    variable: None,
+                    key: None,
+                    message: format!(
+                        "both {} are here and cb reads one: remove one, or name it in CB_CONFIG",
+                        found.join(" and ")
+                    ),
+                }],
+            });
+        }
         match Self::discover_path() {
             Some(path) => Self::from_file(path),
             None => Ok(Self { file: None, env: true }),

@@ -26,6 +26,7 @@ pub const STRICT_VAR: &str = "CB_CONFIG_STRICT";
 /// assert_eq!(status.in_force, None, "built-in defaults");
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ConfigStatus {
     /// The configuration file in force; `None`: the built-in defaults.
     pub in_force: Option<PathBuf>,
@@ -39,6 +40,7 @@ pub struct ConfigStatus {
 
 /// A configuration file that could not be applied.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Rejection {
     /// The file.
     pub path: Option<PathBuf>,

@@ -4,7 +4,6 @@
 use super::{Preset, Setting, Toggle, Window};
 use std::borrow::Cow;
 use std::time::Duration;
-use toml::de::DeValue;
 
 /// A configuration value, as written.
 #[derive(Clone, Debug)]
@@ -21,24 +20,6 @@ pub(crate) enum Value<'a> {
 }
 
 impl<'a> Value<'a> {
-    pub(crate) fn from_toml(value: &'a DeValue<'a>) -> Value<'a> {
-        match value {
-            DeValue::Integer(i) => i128::from_str_radix(&i.as_str().replace('_', ""), i.radix())
-                .map_or(Value::Other("integer out of range"), Value::Int),
-            DeValue::Float(f) => f
-                .as_str()
-                .replace('_', "")
-                .parse()
-                .map_or(Value::Other("float"), Value::Float),
-            DeValue::String(s) => Value::Str(s),
-            DeValue::Table(t) => Value::Window {
-                kind: t.get("kind").and_then(|k| k.get_ref().as_str()).map(str::to_owned),
-                size: t.get("size").map(|s| Box::new(Value::from_toml(s.get_ref()))),
-            },
-            other => Value::Other(other.type_str()),
-        }
-    }
-
     /// An environment variable's text: numbers as numbers, the rest as strings.
     pub(crate) fn from_env(text: &'a str) -> Value<'a> {
         let t = text.trim();
@@ -58,7 +39,7 @@ impl<'a> Value<'a> {
         }
     }
 
-    fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Value::Int(_) => "integer",
             Value::Float(_) => "float",

@@ -77,6 +77,7 @@ use std::time::{Duration, SystemTime};
 
 /// How an instance joins a fleet.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct FleetConfig {
     /// The fleet's name: the key namespace (`cb:{fleet}:...`).
     pub fleet: String,
@@ -96,6 +97,7 @@ pub struct FleetConfig {
     /// PEM root certificate(s) trusted for `rediss://` instead of the system's (feature
     /// `redis-tls`).
     #[cfg(feature = "redis-tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
     pub tls_root_cert: Option<Vec<u8>>,
 }
 
@@ -153,6 +155,7 @@ impl FleetConfig {
 
     /// Trusts the PEM certificate(s) `pem` for `rediss://` (feature `redis-tls`).
     #[cfg(feature = "redis-tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
     pub fn tls_root_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.tls_root_cert = Some(pem.into());
         self

@@ -20,6 +20,7 @@ impl Sample {
 
 /// What a window holds: calls recorded (successes and failures), failures, slow calls.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Counts {
     /// Successes plus failures in the window.
     pub calls: u64,

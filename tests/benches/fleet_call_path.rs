@@ -5,7 +5,7 @@
 //! condition, then criterion's per-call time (compare each to `no_fleet` of the same run).
 //! Private redis-servers only (needs `redis-server` installed).
 
-#[path = "../tests/fleet_support/mod.rs"]
+#[path = "../fleet_support/mod.rs"]
 mod fleet_support;
 
 use cb_runtime::fleet::{self, Fleet, FleetConfig};

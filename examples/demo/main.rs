@@ -5,25 +5,16 @@
 //!
 //! Run: `cargo run --example demo`
 
-use axum::Router;
-use axum::extract::State as AxumState;
-use axum::http::StatusCode;
-use axum::routing::get;
-use cb_runtime::{CallError, Event, Rejected, Snapshot, Timeout, circuit_breaker, registry};
-use std::fmt::Write as _;
-use std::io::{IsTerminal, Write as _};
+mod backend;
+mod view;
+
+use backend::{HttpError, Mode};
+use cb_runtime::{CallError, Event, Rejected, Timeout, circuit_breaker, registry};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
-
-// ===== the flaky backend =====
-
-#[derive(Clone, Copy, PartialEq)]
-enum Mode {
-    Healthy,
-    Failing,
-    Slow,
-}
 
 const PHASES: [(Mode, &str, u64); 5] = [
     (Mode::Healthy, "healthy: the backend answers 200", 4),
@@ -36,17 +27,6 @@ const PHASES: [(Mode, &str, u64); 5] = [
     ),
     (Mode::Healthy, "recovering: the backend is healthy again", 5),
 ];
-
-async fn backend(AxumState(mode): AxumState<Arc<AtomicU8>>, path: axum::http::Uri) -> (StatusCode, String) {
-    match mode.load(Ordering::Relaxed) {
-        0 => (StatusCode::OK, format!("fresh {}", path.path().trim_start_matches('/'))),
-        1 => (StatusCode::INTERNAL_SERVER_ERROR, "boom".into()),
-        _ => {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            (StatusCode::OK, "late".into())
-        }
-    }
-}
 
 // ===== the annotated clients =====
 
@@ -70,22 +50,15 @@ impl From<Timeout> for ApiError {
 }
 
 struct Client {
-    http: reqwest::Client,
-    base: String,
+    addr: String,
 }
 
 impl Client {
     async fn get(&self, path: &str) -> Result<String, ApiError> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .map_err(|_| ApiError::Http)?;
-        if !response.status().is_success() {
-            return Err(ApiError::Status);
-        }
-        response.text().await.map_err(|_| ApiError::Http)
+        backend::get(&self.addr, path).await.map_err(|e| match e {
+            HttpError::Io => ApiError::Http,
+            HttpError::Status => ApiError::Status,
+        })
     }
 
     /// Alerts, served from a cache when the alerting API is failing or the breaker is open.
@@ -111,61 +84,6 @@ impl Client {
     }
 }
 
-// ===== the live view =====
-
-struct View {
-    tty: bool,
-    lines_drawn: usize,
-    transitions: Vec<String>,
-}
-
-impl View {
-    fn row(s: &Snapshot) -> String {
-        let rate = s
-            .window
-            .failure_rate
-            .map_or("   -".into(), |r| format!("{:>4.0}%", r * 100.0));
-        format!(
-            "  {:<8} {:<10} {:>6} {:>7} {:>8} {:>9} {:>10}   {rate}",
-            s.name,
-            s.state.to_string(),
-            s.totals.successes,
-            s.totals.failures,
-            s.totals.timeouts,
-            s.totals.rejected,
-            s.totals.fallbacks
-        )
-    }
-
-    fn draw(&mut self, phase: &str, elapsed: f64, total: f64) {
-        let done = ((elapsed / total) * 30.0).round() as usize;
-        let mut out = String::new();
-        if self.tty && self.lines_drawn > 0 {
-            write!(out, "\x1b[{}A\x1b[J", self.lines_drawn).ok();
-        }
-        writeln!(
-            out,
-            "cb demo  [{}{}] {elapsed:>5.1}s / {total:.0}s",
-            "#".repeat(done.min(30)),
-            ".".repeat(30 - done.min(30))
-        )
-        .ok();
-        writeln!(out, "phase: {phase}").ok();
-        const HEADER: &str = "  breaker  state          ok  failed  timeout  rejected  fallbacks   failure rate";
-        writeln!(out, "{HEADER}").ok();
-        for s in registry().snapshots() {
-            writeln!(out, "{}", Self::row(&s)).ok();
-        }
-        writeln!(out, "transitions:").ok();
-        for t in self.transitions.iter().rev().take(6).rev() {
-            writeln!(out, "  {t}").ok();
-        }
-        self.lines_drawn = out.lines().count();
-        print!("{out}");
-        let _ = std::io::stdout().flush();
-    }
-}
-
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let mut prometheus = prometheus_client::registry::Registry::default();
@@ -174,14 +92,11 @@ async fn main() -> std::io::Result<()> {
 
     let mode = Arc::new(AtomicU8::new(Mode::Healthy as u8));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let app = Router::new().route("/{*path}", get(backend)).with_state(mode.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
     let client = Arc::new(Client {
-        http: reqwest::Client::new(),
-        base,
+        addr: listener.local_addr()?.to_string(),
     });
+    tokio::spawn(backend::serve(listener, mode.clone()));
+
     let traffic: Vec<_> = (0..4)
         .map(|worker| {
             let client = client.clone();
@@ -199,11 +114,10 @@ async fn main() -> std::io::Result<()> {
         .collect();
 
     let tty = std::io::stdout().is_terminal();
-    let mut view = View {
-        tty,
-        lines_drawn: 0,
-        transitions: Vec::new(),
-    };
+    let mut live = view::Live::new();
+    let mut transitions = Vec::new();
+    // The reasons each breaker opened, in order, for the summary.
+    let mut trips: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let start = Instant::now();
     let total: u64 = PHASES.iter().map(|p| p.2).sum();
     for (phase_mode, label, seconds) in PHASES {
@@ -216,24 +130,24 @@ async fn main() -> std::io::Result<()> {
             tokio::time::sleep(Duration::from_millis(if tty { 200 } else { 1000 })).await;
             for event in events.drain() {
                 if let Event::Transition { name, from, to, reason } = event {
-                    let line = format!(
-                        "{:>5.1}s  {name:<7} {from} -> {to}: {reason}",
-                        start.elapsed().as_secs_f64()
-                    );
+                    let at = format!("{:.1}s", start.elapsed().as_secs_f64());
+                    let why = view::reason(&reason);
+                    if to == cb_runtime::State::Open {
+                        trips.entry(name.to_string()).or_default().push(format!("{at}: {why}"));
+                    }
+                    let line = format!("{at:>6}  {name:<7} {from} -> {to}: {why}");
                     if !tty {
                         println!("  {line}");
                     }
-                    view.transitions.push(line);
+                    transitions.push(line);
                 }
             }
             if tty {
-                view.draw(label, start.elapsed().as_secs_f64(), total as f64);
+                live.draw(label, start.elapsed().as_secs_f64(), total as f64, &transitions);
             }
         }
         if !tty {
-            for s in registry().snapshots() {
-                println!("{}", View::row(&s));
-            }
+            print!("{}", view::table());
         }
     }
     for t in traffic {
@@ -252,6 +166,9 @@ async fn main() -> std::io::Result<()> {
             s.totals.fallbacks,
             s.totals.rejected
         );
+        for trip in trips.get(&*s.name.to_string()).into_iter().flatten() {
+            println!("          opened at {trip}");
+        }
     }
     println!("\n== Prometheus scrape (circuit_breaker_* series, histogram buckets left out)");
     let mut text = String::new();
