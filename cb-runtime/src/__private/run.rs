@@ -143,6 +143,7 @@ pub async fn run_async_with_timeout<R>(
     match timer.await {
         Ok(value) => Ok(running.finish(permit, classify, value)),
         Err(_) => {
+            core::mem::forget(running);
             let name = permit.breaker().name().clone();
             permit.timeout();
             record_outcome(span, "timeout");
