@@ -1,5 +1,5 @@
 //! A tower stack protected with `CircuitBreakerLayer` against a real HTTP server: it trips on
-//! 5xx and refused connections, rejects in `poll_ready` without calling the inner service,
+//! 5xx and refused connections, rejects in `call` (readiness stays Ok) without calling the inner service,
 //! falls back, probes and recovers (open waits on a manual clock).
 
 mod support;
@@ -109,7 +109,7 @@ async fn a_layered_service_trips_on_5xx_and_refused_connections_falls_back_and_r
 }
 
 #[tokio::test]
-async fn without_a_fallback_poll_ready_reports_the_rejection() {
+async fn without_a_fallback_the_call_reports_the_rejection_and_readiness_stays_ok() {
     let clock = ManualClock::new();
     let breaker = breaker(&clock, "layer-ready");
     let backend = Backend::start().await;
@@ -118,9 +118,11 @@ async fn without_a_fallback_poll_ready_reports_the_rejection() {
     let mut service = layer_service(layer);
     trip(&mut service, &backend.url()).await;
     let hits = backend.hits();
-    match ServiceExt::<String>::ready(&mut service).await {
+    let ready = ServiceExt::<String>::ready(&mut service).await;
+    let ready = ready.unwrap_or_else(|e| panic!("a rejection is not a readiness error: {e}"));
+    match ready.call(backend.url()).await {
         Err(CallError::Rejected(r)) => assert_eq!(r.state, State::Open),
-        other => panic!("expected a rejection from poll_ready, got {:?}", other.map(|_| ())),
+        other => panic!("expected a rejection from call, got {:?}", other.map(|_| ())),
     }
     assert_eq!(backend.hits(), hits);
     assert_eq!(breaker.snapshot().half_open_in_flight, 0);

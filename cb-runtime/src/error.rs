@@ -123,14 +123,24 @@ impl<E: fmt::Display> fmt::Display for CallError<E> {
     }
 }
 
-impl<E: std::error::Error + 'static> std::error::Error for CallError<E> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            CallError::Inner(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// Every `CallError` is an error, whatever the callee's error type, as long as it can be shown:
+/// also `CallError<tower::BoxError>` (a breaker stacked over tower's `Timeout`, `Buffer` or
+/// `LoadShed`), so a `CallError` always converts into a `BoxError` or `anyhow::Error` and can
+/// be downcast back (`err.downcast_ref::<CallError<E>>()`). It has no `source`: its message
+/// already is the callee's (or the rejection's, or the timeout's), so a report prints it once;
+/// match [`CallError::Inner`] to walk the callee's own chain. (A bound `E: Error` would give a
+/// source, but rules out `Box<dyn Error + Send + Sync>`, which is not an `Error` itself.)
+///
+/// ```
+/// use cb_runtime::{CallError, Rejected, State};
+///
+/// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// let rejected: CallError<BoxError> =
+///     CallError::Rejected(Rejected { name: "search".into(), state: State::Open, retry_after: None });
+/// let boxed: BoxError = rejected.into();
+/// assert!(boxed.downcast_ref::<CallError<BoxError>>().is_some_and(CallError::is_rejected));
+/// ```
+impl<E: fmt::Debug + fmt::Display> std::error::Error for CallError<E> {}
 
 impl<E> From<Rejected> for CallError<E> {
     fn from(r: Rejected) -> Self {

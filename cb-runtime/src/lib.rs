@@ -60,6 +60,9 @@
 mod breaker;
 mod clock;
 pub mod config;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod endpoints;
 mod error;
 mod events;
 mod family;
@@ -68,6 +71,10 @@ mod family;
 pub mod fleet;
 mod glob;
 use glob::glob_match;
+#[cfg(feature = "grpc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
+pub mod grpc;
+mod health;
 #[cfg(feature = "prometheus")]
 #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 pub mod metrics;
@@ -75,6 +82,8 @@ mod name;
 mod protected;
 mod registry;
 mod registry_control;
+#[cfg(feature = "serde")]
+mod serialize;
 mod snapshot;
 mod state;
 mod timing;
@@ -91,6 +100,7 @@ pub use clock::{Clock, ClockSource, ManualClock};
 pub use config::{BreakerConfig, BreakerConfigBuilder, ConfigError, Preset, Setting, UnknownPreset, Window};
 pub use error::{CallError, Rejected, Timeout};
 pub use events::{Event, Eviction, Interest, Reason, Subscription};
+pub use health::{CircuitHealth, Health, HealthStatus};
 pub use name::Name;
 pub use protected::CircuitProtected;
 pub use registry::{FamilyStats, Registry, UnknownBreaker, init_registry, registry};

@@ -128,8 +128,25 @@ impl Registry {
         self.breaker_on(name, Base::Code(config.clone()))
     }
 
-    /// The breaker named `name` for macro arguments: struct-level, then function-level.
-    #[doc(hidden)]
+    /// The breaker named `name`, created if it does not exist yet from settings given in two
+    /// layers (`outer` under `inner`; the macros pass struct-level, then method-level
+    /// arguments), then the configuration file's `[defaults]` under them and its
+    /// `[breakers.NAME]` sections and the environment over them: exactly what a
+    /// `#[circuit_breaker]` gets. Integrations (a tower layer, an HTTP client middleware)
+    /// call it with their own defaults so the file and `CB_BREAKER__*` variables still apply;
+    /// `&[], &[]` means "whatever the file and environment say".
+    ///
+    /// ```
+    /// use cb_runtime::{Registry, Setting};
+    /// use std::time::Duration;
+    ///
+    /// let registry = Registry::new();
+    /// let defaults = [Setting::ConsecutiveFailures(3), Setting::OpenTimeout(Duration::from_secs(10))];
+    /// let breaker = registry.breaker_with_layers("payments", &defaults, &[]);
+    /// assert_eq!(breaker.config().consecutive_failures, Some(3));
+    /// // `explain` shows where each value came from.
+    /// assert!(registry.explain("payments").to_string().contains("consecutive_failures"));
+    /// ```
     pub fn breaker_with_layers(&self, name: &str, outer: &[Setting], inner: &[Setting]) -> Arc<CircuitBreaker> {
         self.breaker_on(
             name,

@@ -20,8 +20,14 @@
 //! # let _ = service;
 //! ```
 //!
-//! `poll_ready` takes the permit: a rejection is reported there, without polling or calling
-//! the inner service (or, with a fallback, answered by it). Classification: by default an
+//! `poll_ready` takes the permit; a rejection is answered by `call` (with the rejection, or the
+//! fallback's answer) without polling or calling the inner service. It is never a readiness
+//! error: tower reads those as "this service failed for good" (`Buffer` stops its worker).
+//! Errors are [`CallError`](crate::CallError)s, which are `std::error::Error + Send + Sync`
+//! for every inner error that is `Debug + Display + Send + Sync`, `tower::BoxError` included,
+//! so the layer stacks under and over `Timeout`, `Retry`, `ConcurrencyLimit`, `Buffer` and
+//! `LoadShed`; from a `BoxError`, `downcast_ref::<CallError<E>>()` finds the rejection (`E`
+//! being the error type under the breaker). Classification: by default an
 //! `Err` is a failure; [`HttpStatus`] also counts 5xx and 429 responses as failures; any
 //! `Fn(&Result<Response, Error>) -> Outcome` works. A fallback answers rejections and errors
 //! (a response classified as a failure is still returned as it is). Dropping the response
@@ -29,7 +35,7 @@
 
 mod classify;
 mod layer;
-mod local;
+pub(crate) mod local;
 mod service;
 
 pub use classify::{Classify, ErrIsFailure, Fallback, HttpStatus, NoFallback};

@@ -2,6 +2,8 @@
 
 use super::classify::{Classify, Fallback};
 use super::local::{LocalBreaker, LocalPermit};
+use crate::__private::{call_span, fallback_span, record_rejected};
+use crate::__private::{outcome_name, primary_span, record_outcome};
 use crate::{CallError, CircuitBreaker, Outcome, Rejected};
 use std::future::Future;
 use std::marker::PhantomData;
@@ -9,9 +11,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_service::Service;
+use tracing::Span;
 
 /// A service whose calls go through a breaker; built by
 /// [`CircuitBreakerLayer`](super::CircuitBreakerLayer).
+///
+/// Every call carries the same tracing spans as a `#[circuit_breaker]` call
+/// (`circuit_breaker_call` with `primary` / `probe` / `fallback` children, target
+/// `cb_runtime`, DEBUG) and counts in the same totals and metrics.
 #[derive(Debug)]
 pub struct CircuitBreakerService<S, C, F> {
     inner: S,
@@ -76,14 +83,12 @@ where
     type Error = CallError<S::Error>;
     type Future = ResponseFuture<S::Future, C, F, S::Response, S::Error>;
 
+    /// Takes the permit. A rejection is not a readiness error (tower reads one as "this service
+    /// has failed for good": `Buffer` would stop its worker, `Retry` give up): the service is
+    /// ready, and `call` answers with the rejection (or the fallback) without calling the inner
+    /// service, which is not polled either.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        let ready = self.ready.get_or_insert_with(|| self.breaker.try_acquire());
-        match ready {
-            Err(rejected) if !self.fallback.serves() => {
-                let rejected = rejected.clone();
-                self.ready = None;
-                Poll::Ready(Err(CallError::Rejected(rejected)))
-            }
+        match self.ready.get_or_insert_with(|| self.breaker.try_acquire()) {
             Err(_) => Poll::Ready(Ok(())),
             Ok(_) => match self.inner.poll_ready(cx) {
                 Poll::Pending => Poll::Pending,
@@ -98,20 +103,28 @@ where
 
     fn call(&mut self, req: Req) -> Self::Future {
         let ready = self.ready.take().unwrap_or_else(|| self.breaker.try_acquire());
+        let span = call_span(self.breaker.shared());
         match ready {
-            Ok(permit) => ResponseFuture {
-                state: State::Running {
-                    fut: self.inner.call(req),
-                    permit: Some(permit),
-                    classify: self.classify.clone(),
-                    fallback: self.fallback.clone(),
-                    types: PhantomData,
-                },
-            },
+            Ok(permit) => {
+                let child = primary_span(&span, permit.state());
+                let fut = child.in_scope(|| self.inner.call(req));
+                ResponseFuture {
+                    state: State::Running {
+                        fut,
+                        permit: Some(permit),
+                        classify: self.classify.clone(),
+                        fallback: self.fallback.clone(),
+                        span,
+                        child,
+                        types: PhantomData,
+                    },
+                }
+            }
             Err(rejected) => {
+                record_rejected(&span, &rejected);
                 let answer = if self.fallback.serves() {
                     self.breaker.shared().record_fallback();
-                    self.fallback.fallback(CallError::Rejected(rejected))
+                    fallback_span(&span).in_scope(|| self.fallback.fallback(CallError::Rejected(rejected)))
                 } else {
                     Err(CallError::Rejected(rejected))
                 };
@@ -140,6 +153,9 @@ pin_project_lite::pin_project! {
             permit: Option<LocalPermit>,
             classify: C,
             fallback: F,
+            // The call's span and its `primary` / `probe` child (disabled when tracing is off).
+            span: Span,
+            child: Span,
             types: PhantomData<fn() -> (Res, E)>,
         },
         Done { result: Option<Result<Res, CallError<E>>> },
@@ -171,13 +187,20 @@ where
                 permit,
                 classify,
                 fallback,
+                span,
+                child,
                 ..
             } => {
                 // A panic of the inner future or of the classifier unwinds through here and
                 // drops the permit only when the caller drops this future: the permit cannot see
                 // that unwinding, so a guard records the failure.
-                let guard = PanicGuard(permit);
-                let Poll::Ready(result) = fut.poll(cx) else {
+                let guard = PanicGuard(permit, span);
+                let polled = if child.is_disabled() {
+                    fut.poll(cx)
+                } else {
+                    child.in_scope(|| fut.poll(cx))
+                };
+                let Poll::Ready(result) = polled else {
                     return Poll::Pending;
                 };
                 let outcome = classify.classify(&result);
@@ -190,8 +213,9 @@ where
                     p.breaker().shared().record_fallback();
                 }
                 p.record(outcome);
+                record_outcome(span, outcome_name(outcome));
                 Poll::Ready(match result {
-                    Err(e) if falls_back => fallback.fallback(CallError::Inner(e)),
+                    Err(e) if falls_back => fallback_span(span).in_scope(|| fallback.fallback(CallError::Inner(e))),
                     other => other.map_err(CallError::Inner),
                 })
             }
@@ -201,7 +225,7 @@ where
 
 /// Records a failure on the permit if the inner future panics while polled (the permit itself
 /// is dropped only later, by whoever caught the panic, when the thread no longer panics).
-struct PanicGuard<'a>(&'a mut Option<LocalPermit>);
+struct PanicGuard<'a>(&'a mut Option<LocalPermit>, &'a Span);
 
 impl Drop for PanicGuard<'_> {
     fn drop(&mut self) {
@@ -209,6 +233,7 @@ impl Drop for PanicGuard<'_> {
             && let Some(permit) = self.0.take()
         {
             permit.record(Outcome::Failure);
+            record_outcome(self.1, "failure");
         }
     }
 }

@@ -1,0 +1,259 @@
+//! `serde::Serialize` (feature `serde`) for what a dashboard or health endpoint shows:
+//! snapshots, resolved configurations and their explanation, the health summary.
+//!
+//! A configuration serializes as a `[breakers.NAME]` section would say it: the same keys,
+//! durations as `"150ms"` / `"30s"`, `"off"` for a trigger turned off, `window` as
+//! `{ "kind": "time", "size": "60s" }`. Durations of a snapshot are milliseconds
+//! (`open_for_ms`), states their snake_case names (`"half_open"`).
+
+use crate::config::{Explained, Explanation};
+use crate::{
+    BreakerConfig, CircuitHealth, Durations, Health, HealthStatus, Name, Snapshot, State, Totals, Window, WindowStats,
+};
+use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
+use std::time::Duration;
+
+/// A duration as the configuration writes it (`"150ms"`, `"30s"`, `"5m"`, `"1h"`).
+fn duration_text(d: Duration) -> String {
+    if d.subsec_nanos() % 1_000_000 != 0 {
+        return format!("{d:?}");
+    }
+    let ms = d.as_millis();
+    match ms {
+        0 => "0ms".to_owned(),
+        _ if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        _ if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        _ if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+        _ => format!("{ms}ms"),
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A trigger's value, or `"off"`.
+enum OrOff<T> {
+    On(T),
+    Off,
+}
+
+impl<T: Serialize> Serialize for OrOff<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            OrOff::On(v) => v.serialize(s),
+            OrOff::Off => s.serialize_str("off"),
+        }
+    }
+}
+
+fn or_off<T>(v: Option<T>) -> OrOff<T> {
+    v.map_or(OrOff::Off, OrOff::On)
+}
+
+impl Serialize for State {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl Serialize for HealthStatus {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl Serialize for Window {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        match self {
+            Window::Count(n) => {
+                m.serialize_entry("kind", "count")?;
+                m.serialize_entry("size", n)?;
+            }
+            Window::Time(d) => {
+                m.serialize_entry("kind", "time")?;
+                m.serialize_entry("size", &duration_text(*d))?;
+            }
+        }
+        m.end()
+    }
+}
+
+impl Serialize for BreakerConfig {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("BreakerConfig", 15)?;
+        m.serialize_field("consecutive_failures", &or_off(self.consecutive_failures))?;
+        m.serialize_field("failure_rate_threshold", &or_off(self.failure_rate_threshold))?;
+        m.serialize_field("slow_call_rate_threshold", &or_off(self.slow_call_rate_threshold))?;
+        m.serialize_field("slow_call_duration", &duration_text(self.slow_call_duration))?;
+        m.serialize_field("minimum_calls", &self.minimum_calls)?;
+        m.serialize_field("window", &self.window)?;
+        m.serialize_field("open_timeout", &duration_text(self.open_timeout))?;
+        m.serialize_field("backoff_multiplier", &self.backoff_multiplier)?;
+        m.serialize_field("max_open_timeout", &duration_text(self.max_open_timeout))?;
+        m.serialize_field("jitter", &self.jitter)?;
+        m.serialize_field("half_open_max_calls", &self.half_open_max_calls)?;
+        m.serialize_field("success_threshold", &self.success_threshold)?;
+        m.serialize_field(
+            "half_open_max_wait",
+            &or_off(self.half_open_max_wait.map(duration_text)),
+        )?;
+        m.serialize_field("max_keys", &self.max_keys)?;
+        m.serialize_field("idle_ttl", &duration_text(self.idle_ttl))?;
+        m.end()
+    }
+}
+
+impl Serialize for Explained {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("Explained", 3)?;
+        m.serialize_field("key", self.key)?;
+        m.serialize_field("value", &self.value)?;
+        m.serialize_field("source", &self.level.to_string())?;
+        m.end()
+    }
+}
+
+/// `{ "name", "config", "keys": [{ "key", "value", "source" }], "problems", "notes" }`.
+impl Serialize for Explanation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let problems: Vec<String> = self.problems.iter().map(ToString::to_string).collect();
+        let mut m = s.serialize_struct("Explanation", 5)?;
+        m.serialize_field("name", &self.name)?;
+        m.serialize_field("config", &self.config)?;
+        m.serialize_field("keys", &self.keys)?;
+        m.serialize_field("problems", &problems)?;
+        m.serialize_field("notes", &self.notes)?;
+        m.end()
+    }
+}
+
+impl Serialize for Totals {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("Totals", 7)?;
+        m.serialize_field("successes", &self.successes)?;
+        m.serialize_field("failures", &self.failures)?;
+        m.serialize_field("ignored", &self.ignored)?;
+        m.serialize_field("rejected", &self.rejected)?;
+        m.serialize_field("timeouts", &self.timeouts)?;
+        m.serialize_field("slow_calls", &self.slow_calls)?;
+        m.serialize_field("fallbacks", &self.fallbacks)?;
+        m.end()
+    }
+}
+
+impl Serialize for WindowStats {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("WindowStats", 6)?;
+        m.serialize_field("calls", &self.calls)?;
+        m.serialize_field("failures", &self.failures)?;
+        m.serialize_field("slow_calls", &self.slow_calls)?;
+        m.serialize_field("minimum_calls", &self.minimum_calls)?;
+        m.serialize_field("failure_rate", &self.failure_rate)?;
+        m.serialize_field("slow_call_rate", &self.slow_call_rate)?;
+        m.end()
+    }
+}
+
+impl Serialize for Durations {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("Durations", 3)?;
+        m.serialize_field("bounds_seconds", self.bounds)?;
+        m.serialize_field("counts", &self.counts)?;
+        m.serialize_field("sum_seconds", &self.sum_seconds)?;
+        m.end()
+    }
+}
+
+/// One `(from, to, count)` transition total.
+struct Transition(State, State, u64);
+
+impl Serialize for Transition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("Transition", 3)?;
+        m.serialize_field("from", &self.0)?;
+        m.serialize_field("to", &self.1)?;
+        m.serialize_field("count", &self.2)?;
+        m.end()
+    }
+}
+
+impl Serialize for Snapshot {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let transitions: Vec<_> = self.transitions.iter().map(|&(f, t, n)| Transition(f, t, n)).collect();
+        let mut m = s.serialize_struct("Snapshot", 11)?;
+        m.serialize_field("name", &self.name)?;
+        m.serialize_field("state", &self.state)?;
+        m.serialize_field("totals", &self.totals)?;
+        m.serialize_field("window", &self.window)?;
+        m.serialize_field("tripped_by", &self.tripped_by.as_ref().map(ToString::to_string))?;
+        m.serialize_field("consecutive_failures", &self.consecutive_failures)?;
+        m.serialize_field("open_for_ms", &self.open_for.map(millis))?;
+        m.serialize_field("half_open_in_flight", &self.half_open_in_flight)?;
+        m.serialize_field("reopens", &self.reopens)?;
+        m.serialize_field("transitions", &transitions)?;
+        m.serialize_field("durations", &self.durations)?;
+        m.end()
+    }
+}
+
+impl Serialize for CircuitHealth {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("CircuitHealth", 5)?;
+        m.serialize_field("status", &self.status)?;
+        m.serialize_field("state", &self.state)?;
+        m.serialize_field("failure_rate", &self.failure_rate)?;
+        m.serialize_field("slow_call_rate", &self.slow_call_rate)?;
+        m.serialize_field("rejected", &self.rejected)?;
+        m.end()
+    }
+}
+
+/// `{ "status": "UP", "circuits": { "<name>": { "status", "state", .. } } }` (Resilience4j's
+/// shape: the breakers keyed by name).
+impl Serialize for Health {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Circuits<'a>(&'a [CircuitHealth]);
+        impl Serialize for Circuits<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for c in self.0 {
+                    m.serialize_entry(c.name.as_str(), c)?;
+                }
+                m.end()
+            }
+        }
+        let mut m = s.serialize_struct("Health", 2)?;
+        m.serialize_field("status", &self.status)?;
+        m.serialize_field("circuits", &Circuits(&self.circuits))?;
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_text;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_as_the_configuration_writes_them() {
+        let cases = [
+            (150, "150ms"),
+            (30_000, "30s"),
+            (300_000, "5m"),
+            (3_600_000, "1h"),
+            (0, "0ms"),
+            (1_500, "1500ms"),
+        ];
+        for (ms, text) in cases {
+            assert_eq!(duration_text(Duration::from_millis(ms)), text);
+        }
+    }
+}
