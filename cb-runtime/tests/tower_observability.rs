@@ -1,0 +1,146 @@
+//! A `CircuitBreakerLayer` call is observed as a `#[circuit_breaker]` call is: the same
+//! `circuit_breaker_call` spans (breaker, state, outcome, fallback) with `primary` / `probe` /
+//! `fallback` children, and the same Prometheus series, against a real HTTP server on 127.0.0.1.
+
+mod support;
+
+use cb_runtime::tower::{CircuitBreakerLayer, HttpStatus};
+use cb_runtime::{BreakerConfig, CallError, ManualClock, Registry, State};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::backend::{Backend, Mode};
+use tower::{Service, ServiceBuilder, ServiceExt};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::Subscriber;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::registry::LookupSpan;
+
+/// Closed spans: (name, parent name, fields).
+type Spans = Vec<(String, Option<String>, BTreeMap<String, String>)>;
+
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Spans>>);
+
+struct Fields<'a>(&'a mut BTreeMap<String, String>);
+
+impl Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Recorder {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut fields = BTreeMap::new();
+        attrs.record(&mut Fields(&mut fields));
+        ctx.span(id).unwrap().extensions_mut().insert(fields);
+    }
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let span = ctx.span(id).unwrap();
+        let mut ext = span.extensions_mut();
+        values.record(&mut Fields(ext.get_mut::<BTreeMap<String, String>>().unwrap()));
+    }
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let span = ctx.span(&id).unwrap();
+        let fields = span.extensions().get::<BTreeMap<String, String>>().cloned().unwrap_or_default();
+        let parent = span.parent().map(|p| p.name().to_owned());
+        self.0.lock().unwrap().push((span.name().to_owned(), parent, fields));
+    }
+}
+
+fn call_fields(state: &str, outcome: &str, fallback: &str) -> BTreeMap<String, String> {
+    [("breaker", "layer-observed"), ("state", state), ("outcome", outcome), ("fallback", fallback)]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_layer_emits_the_spans_and_metrics_of_the_macro_path() {
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()));
+    let clock = ManualClock::new();
+    let registry: &'static Registry = Box::leak(Box::new(Registry::with_clock(clock.clone())));
+    let config = BreakerConfig::builder()
+        .consecutive_failures(2)
+        .jitter(0.0)
+        .success_threshold(1)
+        .build()
+        .unwrap();
+    let breaker = registry.breaker("layer-observed", &config);
+    let backend = Backend::start().await;
+    let client = reqwest::Client::new();
+    let http = tower::service_fn(move |url: String| {
+        let client = client.clone();
+        async move {
+            let response = client.get(url).send().await?;
+            let status = response.status();
+            Ok::<_, reqwest::Error>(http::Response::builder().status(status).body(()).unwrap())
+        }
+    });
+    let layer = CircuitBreakerLayer::new(breaker)
+        .classify(HttpStatus)
+        .fallback(|_: CallError<reqwest::Error>| Ok(http::Response::new(())));
+    let mut service = ServiceBuilder::new().layer(layer).service(http);
+    let url = backend.url();
+    let mut call = async || service.ready().await.unwrap().call(url.clone()).await.unwrap().status();
+
+    assert_eq!(call().await, 200);
+    backend.set(Mode::Failing);
+    assert_eq!(call().await, 500);
+    assert_eq!(call().await, 500);
+    assert_eq!(call().await, 200, "the fallback answers the rejection");
+    backend.set(Mode::Healthy);
+    clock.advance(Duration::from_secs(31));
+    assert_eq!(call().await, 200);
+
+    let spans = recorder.0.lock().unwrap().clone();
+    let calls: Vec<_> = spans
+        .iter()
+        .filter(|(name, ..)| name == "circuit_breaker_call")
+        .map(|(_, _, f)| f.clone())
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            call_fields("closed", "success", "false"),
+            call_fields("closed", "failure", "false"),
+            call_fields("closed", "failure", "false"),
+            call_fields("open", "rejected", "true"),
+            call_fields("half_open", "success", "false"),
+        ]
+    );
+    let children: Vec<_> = spans
+        .iter()
+        .filter(|(name, ..)| name != "circuit_breaker_call")
+        .map(|(n, p, _)| (n.as_str(), p.as_deref()))
+        .collect();
+    let parent = Some("circuit_breaker_call");
+    assert_eq!(
+        children,
+        [("primary", parent), ("primary", parent), ("primary", parent), ("fallback", parent), ("probe", parent)]
+    );
+
+    let mut prometheus = prometheus_client::registry::Registry::default();
+    cb_runtime::metrics::register_registry(&mut prometheus, registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &prometheus).unwrap();
+    for line in [
+        "circuit_breaker_state{name=\"layer-observed\"} 0",
+        "circuit_breaker_requests_total{name=\"layer-observed\",result=\"success\"} 2",
+        "circuit_breaker_requests_total{name=\"layer-observed\",result=\"failure\"} 2",
+        "circuit_breaker_requests_total{name=\"layer-observed\",result=\"rejected\"} 1",
+        "circuit_breaker_fallback_executions_total{name=\"layer-observed\"} 1",
+        "circuit_breaker_transitions_total{name=\"layer-observed\",from=\"closed\",to=\"open\"} 1",
+        "circuit_breaker_transitions_total{name=\"layer-observed\",from=\"half_open\",to=\"closed\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
+    }
+    assert_eq!(registry.get("layer-observed").unwrap().state(), State::Closed);
+}
