@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::backend::{Backend, Mode};
 use tower::{Service, ServiceBuilder, ServiceExt};
+use tracing::Subscriber;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
-use tracing::Subscriber;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
@@ -48,17 +48,26 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Recorder {
     }
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let span = ctx.span(&id).unwrap();
-        let fields = span.extensions().get::<BTreeMap<String, String>>().cloned().unwrap_or_default();
+        let fields = span
+            .extensions()
+            .get::<BTreeMap<String, String>>()
+            .cloned()
+            .unwrap_or_default();
         let parent = span.parent().map(|p| p.name().to_owned());
         self.0.lock().unwrap().push((span.name().to_owned(), parent, fields));
     }
 }
 
 fn call_fields(state: &str, outcome: &str, fallback: &str) -> BTreeMap<String, String> {
-    [("breaker", "layer-observed"), ("state", state), ("outcome", outcome), ("fallback", fallback)]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    [
+        ("breaker", "layer-observed"),
+        ("state", state),
+        ("outcome", outcome),
+        ("fallback", fallback),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -124,7 +133,13 @@ async fn the_layer_emits_the_spans_and_metrics_of_the_macro_path() {
     let parent = Some("circuit_breaker_call");
     assert_eq!(
         children,
-        [("primary", parent), ("primary", parent), ("primary", parent), ("fallback", parent), ("probe", parent)]
+        [
+            ("primary", parent),
+            ("primary", parent),
+            ("primary", parent),
+            ("fallback", parent),
+            ("probe", parent)
+        ]
     );
 
     let mut prometheus = prometheus_client::registry::Registry::default();

@@ -21,6 +21,7 @@ pub use in_span::{InSpan, Instrument};
 pub use run::{Ran, Running, run_async, run_async_with_timeout, run_sync, typed};
 pub use site::{BreakerHandle, BreakerKey, CallSite, Defaults, KeyBuf, PerThread};
 pub use span::{acquire_in, call_span, fallback_span, record_rejected, tracing_on};
+#[cfg(feature = "tower")]
 pub(crate) use span::{outcome_name, primary_span, record_outcome};
 pub use tracing::Span;
 
