@@ -6,6 +6,7 @@ use std::fmt;
 
 /// How one breaker (or all of them) stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum HealthStatus {
     /// Calls run: Closed, and the manual Disabled and MetricsOnly.
     Up,
@@ -43,6 +44,7 @@ impl fmt::Display for HealthStatus {
 
 /// One breaker in a [`Health`] summary.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct CircuitHealth {
     /// The breaker's name.
     pub name: crate::Name,
@@ -86,6 +88,7 @@ impl CircuitHealth {
 /// assert_eq!(health.circuits[1].status.as_str(), "UP");
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Health {
     /// The worst status of all breakers.
     pub status: HealthStatus,
