@@ -73,10 +73,16 @@ use glob::glob_match;
 pub mod metrics;
 mod name;
 mod protected;
+#[cfg(feature = "reqwest-middleware")]
+pub mod reqwest;
 mod registry;
 mod registry_control;
 mod snapshot;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
 mod state;
+#[cfg(feature = "stream")]
+pub mod stream;
 mod timing;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
