@@ -7,12 +7,14 @@
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
-use cb_runtime::reqwest::{CircuitBreakerMiddleware, rejection};
 use cb_runtime::registry;
+use cb_runtime::reqwest::{CircuitBreakerMiddleware, rejection};
 use reqwest_middleware::ClientBuilder;
 
 async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
     let base = format!("http://{}", listener.local_addr().expect("bound"));
     tokio::spawn(async move { axum::serve(listener, app).await });
     base

@@ -15,7 +15,12 @@ use sqlx::{AssertSqlSafe, PgPool};
 use std::time::Duration;
 
 #[derive(CircuitProtected)]
-#[circuit_breaker(name = "incidents-db", consecutive_failures = 3, failure_rate_threshold = "off", open_timeout = "30s")]
+#[circuit_breaker(
+    name = "incidents-db",
+    consecutive_failures = 3,
+    failure_rate_threshold = "off",
+    open_timeout = "30s"
+)]
 struct IncidentRepository {
     pool: PgPool,
     table: String,
@@ -25,23 +30,30 @@ impl IncidentRepository {
     #[circuit_breaker(failure_if = DbError::is_outage, timeout = "2s")]
     async fn open_incident(&self, title: &str) -> Result<i64, DbError> {
         let sql = format!("INSERT INTO {} (title) VALUES ($1) RETURNING id", self.table);
-        Ok(sqlx::query_scalar(AssertSqlSafe(sql)).bind(title).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(title)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
-    #[circuit_breaker(failure_if = DbError::is_outage, timeout = "2s", fallback = from_cache, fallback_on = "rejected")]
+    #[circuit_breaker(failure_if = DbError::is_outage, timeout = "2s", fallback = cached_title, fallback_on = "rejected")]
     async fn title(&self, id: i64) -> Result<String, DbError> {
         let sql = format!("SELECT title FROM {} WHERE id = $1", self.table);
-        Ok(sqlx::query_scalar(AssertSqlSafe(sql)).bind(id).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
-    fn from_cache(&self, id: i64) -> Result<String, DbError> {
+    fn cached_title(&self, id: i64) -> Result<String, DbError> {
         Ok(format!("incident #{id} (from cache: database unavailable)"))
     }
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::var("CB_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let url =
+        std::env::var("CB_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let pool = match PgPoolOptions::new()
         .acquire_timeout(Duration::from_secs(3))
         .connect(&url)
@@ -49,7 +61,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         Ok(pool) => pool,
         Err(e) => {
-            eprintln!("this example needs PostgreSQL at {url} (set CB_TEST_POSTGRES_URL, or run .ci/run to start one): {e}");
+            eprintln!(
+                "this example needs PostgreSQL at {url} (set CB_TEST_POSTGRES_URL, or run .ci/run to start one): {e}"
+            );
             std::process::exit(2);
         }
     };
@@ -63,9 +77,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let id = repo.open_incident("checkout latency p99 > 2s").await?;
     println!("opened incident #{id}: {}", repo.title(id).await?);
-    println!("duplicate: {}", repo.open_incident("checkout latency p99 > 2s").await.unwrap_err());
+    println!(
+        "duplicate: {}",
+        repo.open_incident("checkout latency p99 > 2s").await.unwrap_err()
+    );
     println!("missing:   {}", repo.title(id + 1).await.unwrap_err());
-    println!("breaker `{}` after the database's own answers: {}", repo.circuit_breaker_name(), repo.circuit_state());
+    println!(
+        "breaker `{}` after the database's own answers: {}",
+        repo.circuit_breaker_name(),
+        repo.circuit_state()
+    );
 
     sqlx::query(AssertSqlSafe(format!("DROP TABLE {}", repo.table)))
         .execute(&repo.pool)

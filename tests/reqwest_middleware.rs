@@ -71,9 +71,7 @@ impl Server {
         script.answer.lock().unwrap().0 = 200;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let app = Router::new()
-            .route("/{*path}", get(answer))
-            .with_state(script.clone());
+        let app = Router::new().route("/{*path}", get(answer)).with_state(script.clone());
         let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Server { script, port, task }
     }
@@ -116,7 +114,10 @@ fn client(middleware: CircuitBreakerMiddleware) -> ClientWithMiddleware {
 }
 
 fn state(name: &str) -> State {
-    registry().get(name).unwrap_or_else(|| panic!("no breaker {name}")).state()
+    registry()
+        .get(name)
+        .unwrap_or_else(|| panic!("no breaker {name}"))
+        .state()
 }
 
 #[tokio::test]
@@ -132,7 +133,11 @@ async fn one_breaker_per_host_trips_on_5xx_and_refusals_and_rejects_without_call
     for _ in 0..5 {
         assert_eq!(client.get(failing.url("alerts")).send().await.unwrap().status(), 404);
     }
-    assert_eq!(state(&failing.breaker()), State::Closed, "4xx is an answer, not an outage");
+    assert_eq!(
+        state(&failing.breaker()),
+        State::Closed,
+        "4xx is an answer, not an outage"
+    );
 
     failing.answer(500, &[]);
     for _ in 0..2 {
@@ -194,21 +199,30 @@ async fn retry_after_seconds_and_dates_set_the_open_wait_capped_at_max_open_time
     }
     let dated = registry().get("http/date").unwrap();
     let wait = dated.snapshot().open_for.unwrap();
-    assert!(wait > Duration::from_secs(190) && wait <= Duration::from_secs(200), "{wait:?}");
+    assert!(
+        wait > Duration::from_secs(190) && wait <= Duration::from_secs(200),
+        "{wait:?}"
+    );
 
     // An hour asked for, 60s allowed by `[breakers."http/capped"]`.
     server.answer(503, &[("retry-after", "3600".into())]);
     for _ in 0..2 {
         client.get(server.url("capped")).send().await.unwrap();
     }
-    assert_eq!(registry().get("http/capped").unwrap().snapshot().open_for, Some(Duration::from_secs(60)));
+    assert_eq!(
+        registry().get("http/capped").unwrap().snapshot().open_for,
+        Some(Duration::from_secs(60))
+    );
 
     // A date in the past or garbage leaves the configured wait.
     server.answer(503, &[("retry-after", "soon".into())]);
     for _ in 0..2 {
         client.get(server.url("garbage")).send().await.unwrap();
     }
-    assert_eq!(registry().get("http/garbage").unwrap().snapshot().open_for, Some(Duration::from_secs(30)));
+    assert_eq!(
+        registry().get("http/garbage").unwrap().snapshot().open_for,
+        Some(Duration::from_secs(30))
+    );
 
     clock.advance(Duration::from_secs(121));
     assert_eq!(open.state(), State::HalfOpen);

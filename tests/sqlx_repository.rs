@@ -8,9 +8,9 @@
 
 mod support;
 
+use cb_runtime::circuit_breaker;
 use cb_runtime::sqlx::{DbError, ResilientPool, is_outage};
 use cb_runtime::{BreakerConfig, CallError, CircuitBreaker, CircuitProtected, ManualClock, Registry, State};
-use cb_runtime::circuit_breaker;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, PgPool};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -68,21 +68,35 @@ fn pool_through(options: &PgConnectOptions, proxy: &TcpProxy) -> PgPool {
 /// A table of this test process alone, with a unique column.
 async fn table(pool: &PgPool, stem: &str) -> String {
     let name = format!("cb_{stem}_{}", std::process::id());
-    sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {name}"))).execute(pool).await.unwrap();
-    sqlx::query(AssertSqlSafe(format!("CREATE TABLE {name} (id BIGSERIAL PRIMARY KEY, title TEXT NOT NULL UNIQUE)")))
+    sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {name}")))
         .execute(pool)
         .await
         .unwrap();
+    sqlx::query(AssertSqlSafe(format!(
+        "CREATE TABLE {name} (id BIGSERIAL PRIMARY KEY, title TEXT NOT NULL UNIQUE)"
+    )))
+    .execute(pool)
+    .await
+    .unwrap();
     name
 }
 
 async fn drop_table(pool: &PgPool, name: &str) {
-    sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {name}"))).execute(pool).await.unwrap();
+    sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {name}")))
+        .execute(pool)
+        .await
+        .unwrap();
 }
 
 #[derive(CircuitProtected)]
-#[circuit_breaker(name = "incidents-db", consecutive_failures = 3, open_timeout = "30s", jitter = 0.0,
-    success_threshold = 1, failure_rate_threshold = "off")]
+#[circuit_breaker(
+    name = "incidents-db",
+    consecutive_failures = 3,
+    open_timeout = "30s",
+    jitter = 0.0,
+    success_threshold = 1,
+    failure_rate_threshold = "off"
+)]
 struct IncidentRepo {
     pool: PgPool,
     table: String,
@@ -92,7 +106,10 @@ impl IncidentRepo {
     #[circuit_breaker(failure_if = DbError::is_outage, timeout = "500ms", fallback = cached_title, fallback_on = "rejected")]
     async fn title(&self, id: i64) -> Result<String, DbError> {
         let sql = format!("SELECT title FROM {} WHERE id = $1", self.table);
-        Ok(sqlx::query_scalar(AssertSqlSafe(sql)).bind(id).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     fn cached_title(&self, id: i64) -> Result<String, DbError> {
@@ -102,7 +119,10 @@ impl IncidentRepo {
     #[circuit_breaker(failure_if = DbError::is_outage, timeout = "500ms")]
     async fn insert(&self, title: &str) -> Result<i64, DbError> {
         let sql = format!("INSERT INTO {} (title) VALUES ($1) RETURNING id", self.table);
-        Ok(sqlx::query_scalar(AssertSqlSafe(sql)).bind(title).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(title)
+            .fetch_one(&self.pool)
+            .await?)
     }
 }
 
@@ -122,7 +142,10 @@ async fn a_repository_trips_on_outages_serves_its_fallback_probes_and_closes_aft
     assert_eq!(repo.title(id).await.unwrap(), "disk full on db-3");
     assert!(repo.title(id + 1000).await.unwrap_err().is_not_found());
     let duplicate = repo.insert("disk full on db-3").await.unwrap_err();
-    assert!(!duplicate.is_outage(), "a unique violation is the caller's: {duplicate}");
+    assert!(
+        !duplicate.is_outage(),
+        "a unique violation is the caller's: {duplicate}"
+    );
     assert_eq!(repo.circuit_state(), State::Closed);
     assert_eq!(repo.circuit_snapshot().totals.failures, 0);
 
@@ -183,18 +206,26 @@ impl NoteRepo {
     #[circuit_breaker(failure_if = DbError::is_outage)]
     async fn by_id(&self, id: i64) -> Result<String, DbError> {
         let sql = format!("SELECT title FROM {} WHERE id = $1", self.table);
-        Ok(sqlx::query_scalar(AssertSqlSafe(sql)).bind(id).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     #[circuit_breaker(failure_if = DbError::is_outage)]
     async fn add(&self, title: &str) -> Result<i64, DbError> {
         let sql = format!("INSERT INTO {} (title) VALUES ($1) RETURNING id", self.table);
-        Ok(sqlx::query_scalar(AssertSqlSafe(sql)).bind(title).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(title)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     #[circuit_breaker(failure_if = DbError::is_outage)]
     async fn bad_cast(&self) -> Result<i64, DbError> {
-        Ok(sqlx::query_scalar("SELECT 'not a number'").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT 'not a number'")
+            .fetch_one(&self.pool)
+            .await?)
     }
 }
 
@@ -211,7 +242,10 @@ async fn row_not_found_constraint_violations_and_decode_errors_never_trip() {
     for _ in 0..10 {
         assert!(repo.by_id(-1).await.unwrap_err().is_not_found());
         let dup = repo.add("only once").await.unwrap_err();
-        let db = dup.as_sqlx().and_then(|e| e.as_database_error()).expect("a database error");
+        let db = dup
+            .as_sqlx()
+            .and_then(|e| e.as_database_error())
+            .expect("a database error");
         assert!(db.is_unique_violation(), "{dup}");
         let decode = repo.bad_cast().await.unwrap_err();
         assert!(!decode.is_outage(), "{decode}");
@@ -236,13 +270,22 @@ async fn resilient_pool_counts_outages_and_rejects_while_open() {
         .success_threshold(1)
         .build()
         .unwrap();
-    let breaker = Arc::new(CircuitBreaker::builder("pool-db").config(config).clock(clock.clone()).build());
+    let breaker = Arc::new(
+        CircuitBreaker::builder("pool-db")
+            .config(config)
+            .clock(clock.clone())
+            .build(),
+    );
     let db = ResilientPool::new(pool, breaker.clone());
     let one = async |pool: &PgPool| sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await;
 
     assert_eq!(db.execute(one).await.unwrap(), 1);
     let none = db
-        .execute(async |pool| sqlx::query_scalar::<_, i32>("SELECT 1 WHERE false").fetch_one(pool).await)
+        .execute(async |pool| {
+            sqlx::query_scalar::<_, i32>("SELECT 1 WHERE false")
+                .fetch_one(pool)
+                .await
+        })
         .await;
     assert!(none.unwrap_err().is_not_found());
     assert_eq!(breaker.state(), State::Closed);

@@ -35,7 +35,10 @@ fn breaker(name: &str, failures: u32) -> (Arc<CircuitBreaker>, ManualClock) {
         .success_threshold(2)
         .build()
         .unwrap();
-    let breaker = CircuitBreaker::builder(name).config(config).clock(clock.clone()).build();
+    let breaker = CircuitBreaker::builder(name)
+        .config(config)
+        .clock(clock.clone())
+        .build();
     (Arc::new(breaker), clock)
 }
 
@@ -67,14 +70,16 @@ async fn server() -> (String, Arc<Pages>) {
         )
         .route(
             "/page/{n}",
-            get(|AxumState(pages): AxumState<Arc<Pages>>, Path(n): Path<u32>| async move {
-                pages.served.fetch_add(1, Ordering::SeqCst);
-                if n >= pages.failing_from.load(Ordering::SeqCst) {
-                    return (StatusCode::INTERNAL_SERVER_ERROR, String::new());
-                }
-                let next = if n < 4 { (n + 1).to_string() } else { "end".into() };
-                (StatusCode::OK, format!("item-{n}a item-{n}b\n{next}"))
-            }),
+            get(
+                |AxumState(pages): AxumState<Arc<Pages>>, Path(n): Path<u32>| async move {
+                    pages.served.fetch_add(1, Ordering::SeqCst);
+                    if n >= pages.failing_from.load(Ordering::SeqCst) {
+                        return (StatusCode::INTERNAL_SERVER_ERROR, String::new());
+                    }
+                    let next = if n < 4 { (n + 1).to_string() } else { "end".into() };
+                    (StatusCode::OK, format!("item-{n}a item-{n}b\n{next}"))
+                },
+            ),
         )
         .with_state(pages.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -90,7 +95,10 @@ async fn lines(url: String) -> impl Stream<Item = Result<String, FeedError>> {
     stream::unfold((body, Vec::new()), |(mut body, mut buf)| async move {
         loop {
             if let Some(end) = buf.iter().position(|b| *b == b'\n') {
-                let line = String::from_utf8(buf.drain(..=end).collect()).unwrap().trim().to_owned();
+                let line = String::from_utf8(buf.drain(..=end).collect())
+                    .unwrap()
+                    .trim()
+                    .to_owned();
                 let item = if line.starts_with("err") {
                     Err(FeedError::Event(line))
                 } else {
@@ -124,7 +132,14 @@ async fn every_item_counts_and_an_open_breaker_ends_the_stream_with_its_rejectio
         .collect();
     assert_eq!(
         shown,
-        ["ok1", "error err2", "ok3", "error err4", "error err5", "rejected by feed"]
+        [
+            "ok1",
+            "error err2",
+            "ok3",
+            "error err4",
+            "error err5",
+            "rejected by feed"
+        ]
     );
     let s = breaker.snapshot();
     assert_eq!((s.state, s.totals.successes, s.totals.failures), (State::Open, 2, 3));
@@ -155,8 +170,19 @@ async fn a_paginated_fetch_hands_over_to_the_fallback_pages_when_the_breaker_ope
     let got: Vec<_> = breaker.protect_stream(fetch).fallback(cached).collect().await;
 
     let ok: Vec<Vec<String>> = got.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
-    assert_eq!(ok, [vec!["item-0a", "item-0b"], vec!["item-1a", "item-1b"], vec!["cached-2", "cached-3"]]);
-    assert_eq!(got.iter().filter(|p| p.is_err()).count(), 2, "two failed pages before it opened");
+    assert_eq!(
+        ok,
+        [
+            vec!["item-0a", "item-0b"],
+            vec!["item-1a", "item-1b"],
+            vec!["cached-2", "cached-3"]
+        ]
+    );
+    assert_eq!(
+        got.iter().filter(|p| p.is_err()).count(),
+        2,
+        "two failed pages before it opened"
+    );
     assert_eq!(pages.served.load(Ordering::SeqCst), 4, "no request once open");
     let s = breaker.snapshot();
     assert_eq!((s.state, s.totals.fallbacks, s.totals.failures), (State::Open, 1, 2));
@@ -174,15 +200,25 @@ async fn dropping_a_waiting_stream_frees_its_half_open_slot() {
     let mut protected = Box::pin(breaker.protect_stream(feed));
     assert_eq!(protected.next().await.unwrap().unwrap(), "ok1");
     // The next item never comes: the probe slot stays taken while the stream waits.
-    assert!(tokio::time::timeout(Duration::from_millis(50), protected.next()).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), protected.next())
+            .await
+            .is_err()
+    );
     assert_eq!(breaker.snapshot().half_open_in_flight, 1);
     assert!(breaker.try_acquire().is_err(), "the only probe slot is taken");
 
     drop(protected);
     assert_eq!(breaker.snapshot().half_open_in_flight, 0);
     let s = breaker.snapshot();
-    assert_eq!((s.state, s.totals.successes, s.totals.failures), (State::HalfOpen, 1, 0));
-    breaker.try_acquire().expect("the slot is free again").record(cb_runtime::Outcome::Success);
+    assert_eq!(
+        (s.state, s.totals.successes, s.totals.failures),
+        (State::HalfOpen, 1, 0)
+    );
+    breaker
+        .try_acquire()
+        .expect("the slot is free again")
+        .record(cb_runtime::Outcome::Success);
     assert_eq!(breaker.state(), State::Closed);
 }
 
@@ -206,7 +242,10 @@ async fn the_open_wait_passes_and_a_new_stream_probes() {
         .protect_stream(lines(format!("{base}/feed/err1,ok2")).await)
         .collect()
         .await;
-    assert!(matches!(first.as_slice(), [Err(CallError::Inner(_)), Err(CallError::Rejected(_))]));
+    assert!(matches!(
+        first.as_slice(),
+        [Err(CallError::Inner(_)), Err(CallError::Rejected(_))]
+    ));
     clock.advance(Duration::from_secs(31));
     let second: Vec<_> = breaker
         .protect_stream(lines(format!("{base}/feed/ok1,ok2,ok3")).await)

@@ -73,10 +73,10 @@ use glob::glob_match;
 pub mod metrics;
 mod name;
 mod protected;
-#[cfg(feature = "reqwest-middleware")]
-pub mod reqwest;
 mod registry;
 mod registry_control;
+#[cfg(feature = "reqwest-middleware")]
+pub mod reqwest;
 mod snapshot;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;

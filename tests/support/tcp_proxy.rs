@@ -83,7 +83,9 @@ async fn connection(mut client: TcpStream, upstream: SocketAddr, mut rx: watch::
             let _ = rx.changed().await;
         }
         Link::Forward => {
-            let Ok(mut server) = TcpStream::connect(upstream).await else { return };
+            let Ok(mut server) = TcpStream::connect(upstream).await else {
+                return;
+            };
             let changed = tokio::select! {
                 _ = copy_bidirectional(&mut client, &mut server) => None,
                 changed = rx.changed() => changed.ok().map(|()| *rx.borrow_and_update()),

@@ -59,7 +59,11 @@ impl CircuitBreakerMiddleware {
     pub fn family(mut self, family: &str) -> Result<Self, crate::ConfigError> {
         if family.is_empty() || family.contains('/') {
             let value: String = family.chars().take(64).collect();
-            return Err(crate::ConfigError::new("family", "must be non-empty, without `/`", value));
+            return Err(crate::ConfigError::new(
+                "family",
+                "must be non-empty, without `/`",
+                value,
+            ));
         }
         self.family = family.to_owned();
         Ok(self)
@@ -102,7 +106,10 @@ impl CircuitBreakerMiddleware {
     /// Applies a response's `Retry-After` to its breaker, as the policy says.
     fn honour_retry_after(&self, breaker: &CircuitBreaker, response: &Response) {
         if self.retry_after == RetryAfter::Ignore
-            || !matches!(response.status(), StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
+            || !matches!(
+                response.status(),
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            )
             || !response.headers().contains_key(reqwest::header::RETRY_AFTER)
         {
             return;

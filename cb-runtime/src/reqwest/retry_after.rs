@@ -36,5 +36,7 @@ pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
         return (seconds > 0).then(|| Duration::from_secs(seconds));
     }
     let date = httpdate::parse_http_date(value).ok()?;
-    date.duration_since(SystemTime::now()).ok().filter(|wait| !wait.is_zero())
+    date.duration_since(SystemTime::now())
+        .ok()
+        .filter(|wait| !wait.is_zero())
 }

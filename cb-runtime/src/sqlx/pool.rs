@@ -50,12 +50,12 @@ impl<DB: Database> ResilientPool<DB> {
     /// Runs `f` over the pool as one call: rejected without running while the breaker is
     /// open; an outage counts as a failure, any other result as a success. Dropping the
     /// returned future counts nothing; a panic counts as a failure.
-    pub async fn execute<T>(
-        &self,
-        f: impl AsyncFnOnce(&Pool<DB>) -> Result<T, ::sqlx::Error>,
-    ) -> Result<T, DbError> {
+    pub async fn execute<T>(&self, f: impl AsyncFnOnce(&Pool<DB>) -> Result<T, ::sqlx::Error>) -> Result<T, DbError> {
         let pool = &self.pool;
-        Ok(self.breaker.call_classified(async || f(pool).await, super::outcome).await?)
+        Ok(self
+            .breaker
+            .call_classified(async || f(pool).await, super::outcome)
+            .await?)
     }
 
     /// The pool, to use without the breaker.

@@ -43,4 +43,4 @@ mod fallback;
 mod protected;
 
 pub use fallback::{Ended, NoStreamFallback, StreamFallback};
-pub use protected::{ByResult, ProtectedStream};
+pub use protected::{ByResult, DefaultProtectedStream, ProtectedStream};

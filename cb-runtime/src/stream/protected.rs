@@ -13,8 +13,15 @@ use std::task::{Context, Poll};
 pub type ByResult<T, E> = fn(&Result<T, E>) -> Outcome;
 
 fn by_result<T, E>(item: &Result<T, E>) -> Outcome {
-    if item.is_ok() { Outcome::Success } else { Outcome::Failure }
+    if item.is_ok() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    }
 }
+
+/// What [`CircuitBreaker::protect_stream`] returns, before `classify` or `fallback`.
+pub type DefaultProtectedStream<S, T, E> = ProtectedStream<S, ByResult<T, E>, NoStreamFallback, Ended<Result<T, E>>>;
 
 pin_project_lite::pin_project! {
     /// A stream whose every item is a call through a breaker; built by
@@ -40,10 +47,7 @@ pin_project_lite::pin_project! {
 
 impl CircuitBreaker {
     /// Runs every item of `stream` through this breaker: see [`crate::stream`].
-    pub fn protect_stream<S, T, E>(
-        self: &Arc<Self>,
-        stream: S,
-    ) -> ProtectedStream<S, ByResult<T, E>, NoStreamFallback, Ended<Result<T, E>>>
+    pub fn protect_stream<S, T, E>(self: &Arc<Self>, stream: S) -> DefaultProtectedStream<S, T, E>
     where
         S: Stream<Item = Result<T, E>>,
     {
@@ -125,7 +129,9 @@ where
             match this.phase.as_mut().project() {
                 Projected::Ended => return Poll::Ready(None),
                 Projected::Fallback { stream } => {
-                    return stream.poll_next(cx).map(|item| item.map(|r| r.map_err(CallError::Inner)));
+                    return stream
+                        .poll_next(cx)
+                        .map(|item| item.map(|r| r.map_err(CallError::Inner)));
                 }
                 Projected::Inner { stream } => {
                     // The permit lives on this frame while the inner stream is polled: a panic
