@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 /// What the middleware does with a `Retry-After` header on a 429 or 503 response.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RetryAfter {
     /// When the breaker is open after the response (it tripped on it, or had already), the
     /// header's wait replaces the open wait, capped at the breaker's `max_open_timeout`.

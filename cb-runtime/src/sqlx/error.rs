@@ -15,6 +15,7 @@ use std::fmt;
 /// assert!(!e.is_outage());
 /// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum DbError {
     /// The database (or the pool, or the link to it) answered with this error.
     Sqlx(::sqlx::Error),
