@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod tcp_proxy;
 
 use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Outcome, State};
 use std::time::Duration;

@@ -336,6 +336,16 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// `value` of `key` breaks `rule`.
+    #[cfg_attr(not(feature = "reqwest-middleware"), allow(dead_code))]
+    pub(crate) fn new(key: &'static str, rule: impl Into<String>, value: impl Into<String>) -> Self {
+        ConfigError {
+            key,
+            rule: rule.into(),
+            value: value.into(),
+        }
+    }
+
     /// The offending key, as written in `circuit_breakers.toml`.
     pub fn key(&self) -> &'static str {
         self.key

@@ -1,0 +1,256 @@
+//! Protected streams over real HTTP streaming bodies from an axum server on 127.0.0.1: every
+//! item is a call; an open breaker ends the stream or hands over to the fallback's stream;
+//! dropping a waiting stream frees its half-open slot; a panic counts as a failure. Open waits
+//! run on a manual clock.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State as AxumState};
+use axum::http::StatusCode;
+use axum::routing::get;
+use cb_runtime::{BreakerConfig, CallError, CircuitBreaker, ManualClock, State};
+use futures_util::{Stream, StreamExt, stream};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+#[derive(Debug)]
+enum FeedError {
+    /// The server sent an error line.
+    Event(#[allow(dead_code)] String),
+    /// The HTTP layer failed.
+    Http(#[allow(dead_code)] reqwest::Error),
+}
+
+/// A breaker on a manual clock: opens after `failures` consecutive failures for 30s.
+fn breaker(name: &str, failures: u32) -> (Arc<CircuitBreaker>, ManualClock) {
+    let clock = ManualClock::new();
+    let config = BreakerConfig::builder()
+        .consecutive_failures(failures)
+        .no_failure_rate()
+        .open_timeout(Duration::from_secs(30))
+        .jitter(0.0)
+        .half_open_max_calls(1)
+        .success_threshold(2)
+        .build()
+        .unwrap();
+    let breaker = CircuitBreaker::builder(name)
+        .config(config)
+        .clock(clock.clone())
+        .build();
+    (Arc::new(breaker), clock)
+}
+
+#[derive(Default)]
+struct Pages {
+    failing_from: AtomicU32,
+    served: AtomicU32,
+}
+
+/// `/feed/{script}`: a chunked body of one line per comma-separated word of `script`
+/// ("stall" holds the body open without sending); `/page/{n}`: page `n` of five, or a 500 from
+/// page `failing_from` on.
+async fn server() -> (String, Arc<Pages>) {
+    let pages = Arc::new(Pages {
+        failing_from: AtomicU32::new(u32::MAX),
+        ..Pages::default()
+    });
+    let app = Router::new()
+        .route(
+            "/feed/{script}",
+            get(|Path(script): Path<String>| async move {
+                let words: Vec<String> = script.split(',').map(str::to_owned).collect();
+                let lines = stream::iter(words).flat_map(|word| match word.as_str() {
+                    "stall" => stream::pending().boxed(),
+                    _ => stream::iter([Ok::<_, Infallible>(format!("{word}\n"))]).boxed(),
+                });
+                Body::from_stream(lines)
+            }),
+        )
+        .route(
+            "/page/{n}",
+            get(
+                |AxumState(pages): AxumState<Arc<Pages>>, Path(n): Path<u32>| async move {
+                    pages.served.fetch_add(1, Ordering::SeqCst);
+                    if n >= pages.failing_from.load(Ordering::SeqCst) {
+                        return (StatusCode::INTERNAL_SERVER_ERROR, String::new());
+                    }
+                    let next = if n < 4 { (n + 1).to_string() } else { "end".into() };
+                    (StatusCode::OK, format!("item-{n}a item-{n}b\n{next}"))
+                },
+            ),
+        )
+        .with_state(pages.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, pages)
+}
+
+/// The lines of a streaming response as they arrive: `ok..` lines are items, `err..` lines
+/// errors.
+async fn lines(url: String) -> impl Stream<Item = Result<String, FeedError>> {
+    let body = reqwest::get(url).await.unwrap().bytes_stream();
+    stream::unfold((body, Vec::new()), |(mut body, mut buf)| async move {
+        loop {
+            if let Some(end) = buf.iter().position(|b| *b == b'\n') {
+                let line = String::from_utf8(buf.drain(..=end).collect())
+                    .unwrap()
+                    .trim()
+                    .to_owned();
+                let item = if line.starts_with("err") {
+                    Err(FeedError::Event(line))
+                } else {
+                    Ok(line)
+                };
+                return Some((item, (body, buf)));
+            }
+            match body.next().await? {
+                Ok(bytes) => buf.extend_from_slice(&bytes),
+                Err(e) => return Some((Err(FeedError::Http(e)), (body, buf))),
+            }
+        }
+    })
+}
+
+#[tokio::test]
+async fn every_item_counts_and_an_open_breaker_ends_the_stream_with_its_rejection() {
+    let (base, _) = server().await;
+    let (breaker, _clock) = breaker("feed", 2);
+    let feed = lines(format!("{base}/feed/ok1,err2,ok3,err4,err5,ok6,ok7")).await;
+    let items: Vec<_> = breaker.protect_stream(feed).collect().await;
+
+    let shown: Vec<String> = items
+        .iter()
+        .map(|item| match item {
+            Ok(line) => line.clone(),
+            Err(CallError::Inner(FeedError::Event(line))) => format!("error {line}"),
+            Err(CallError::Rejected(r)) => format!("rejected by {}", r.name),
+            Err(other) => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "ok1",
+            "error err2",
+            "ok3",
+            "error err4",
+            "error err5",
+            "rejected by feed"
+        ]
+    );
+    let s = breaker.snapshot();
+    assert_eq!((s.state, s.totals.successes, s.totals.failures), (State::Open, 2, 3));
+}
+
+#[tokio::test]
+async fn a_paginated_fetch_hands_over_to_the_fallback_pages_when_the_breaker_opens() {
+    let (base, pages) = server().await;
+    let (breaker, _clock) = breaker("pages", 2);
+    pages.failing_from.store(2, Ordering::SeqCst);
+    let client = reqwest::Client::new();
+    let fetch = stream::unfold(Some(0u32), move |page| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let n = page?;
+            let response = client.get(format!("{base}/page/{n}")).send().await;
+            let body = match response.and_then(|r| r.error_for_status()) {
+                Ok(r) => r.text().await.unwrap(),
+                // A failed page is an error item; the fetch goes on to ask for it again.
+                Err(e) => return Some((Err(FeedError::Http(e)), Some(n))),
+            };
+            let (items, next) = body.split_once('\n').unwrap();
+            let items: Vec<String> = items.split(' ').map(str::to_owned).collect();
+            Some((Ok(items), next.parse().ok()))
+        }
+    });
+    let cached = |_rejected| stream::iter([Ok::<_, FeedError>(vec!["cached-2".to_owned(), "cached-3".to_owned()])]);
+    let got: Vec<_> = breaker.protect_stream(fetch).fallback(cached).collect().await;
+
+    let ok: Vec<Vec<String>> = got.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+    assert_eq!(
+        ok,
+        [
+            vec!["item-0a", "item-0b"],
+            vec!["item-1a", "item-1b"],
+            vec!["cached-2", "cached-3"]
+        ]
+    );
+    assert_eq!(
+        got.iter().filter(|p| p.is_err()).count(),
+        2,
+        "two failed pages before it opened"
+    );
+    assert_eq!(pages.served.load(Ordering::SeqCst), 4, "no request once open");
+    let s = breaker.snapshot();
+    assert_eq!((s.state, s.totals.fallbacks, s.totals.failures), (State::Open, 1, 2));
+}
+
+#[tokio::test]
+async fn dropping_a_waiting_stream_frees_its_half_open_slot() {
+    let (base, _) = server().await;
+    let (breaker, _clock) = breaker("stall", 1);
+    breaker.force_open();
+    breaker.transition_to(State::HalfOpen).unwrap();
+    assert_eq!(breaker.state(), State::HalfOpen);
+
+    let feed = lines(format!("{base}/feed/ok1,stall")).await;
+    let mut protected = Box::pin(breaker.protect_stream(feed));
+    assert_eq!(protected.next().await.unwrap().unwrap(), "ok1");
+    // The next item never comes: the probe slot stays taken while the stream waits.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), protected.next())
+            .await
+            .is_err()
+    );
+    assert_eq!(breaker.snapshot().half_open_in_flight, 1);
+    assert!(breaker.try_acquire().is_err(), "the only probe slot is taken");
+
+    drop(protected);
+    assert_eq!(breaker.snapshot().half_open_in_flight, 0);
+    let s = breaker.snapshot();
+    assert_eq!(
+        (s.state, s.totals.successes, s.totals.failures),
+        (State::HalfOpen, 1, 0)
+    );
+    breaker
+        .try_acquire()
+        .expect("the slot is free again")
+        .record(cb_runtime::Outcome::Success);
+    assert_eq!(breaker.state(), State::Closed);
+}
+
+#[test]
+fn a_panicking_stream_counts_as_a_failure_and_keeps_unwinding() {
+    let (breaker, _clock) = breaker("panics", 5);
+    let exploding = stream::poll_fn(|_| -> std::task::Poll<Option<Result<u32, FeedError>>> { panic!("decoder bug") });
+    let mut protected = Box::pin(breaker.protect_stream(exploding));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| protected.as_mut().poll_next(&mut cx)));
+    assert!(unwound.is_err());
+    let s = breaker.snapshot();
+    assert_eq!((s.totals.failures, s.totals.successes), (1, 0));
+}
+
+#[tokio::test]
+async fn the_open_wait_passes_and_a_new_stream_probes() {
+    let (base, _) = server().await;
+    let (breaker, clock) = breaker("probe", 1);
+    let first: Vec<_> = breaker
+        .protect_stream(lines(format!("{base}/feed/err1,ok2")).await)
+        .collect()
+        .await;
+    assert!(matches!(
+        first.as_slice(),
+        [Err(CallError::Inner(_)), Err(CallError::Rejected(_))]
+    ));
+    clock.advance(Duration::from_secs(31));
+    let second: Vec<_> = breaker
+        .protect_stream(lines(format!("{base}/feed/ok1,ok2,ok3")).await)
+        .collect()
+        .await;
+    assert_eq!(second.len(), 3);
+    assert_eq!(breaker.state(), State::Closed);
+}
