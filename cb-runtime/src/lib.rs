@@ -66,8 +66,8 @@ pub mod endpoints;
 mod error;
 mod events;
 mod family;
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+#[cfg(any(feature = "redis", feature = "nats"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "redis", feature = "nats"))))]
 pub mod fleet;
 mod glob;
 use glob::glob_match;

@@ -293,14 +293,14 @@ impl Registry {
     }
 
     /// Records that breakers matching `glob` are shared with `fleet` (for `explain`).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "redis", feature = "nats")), allow(dead_code))]
     pub(crate) fn mark_fleet_attached(&self, fleet: &str, glob: &str) {
         let mut fleets = self.fleets.write().unwrap_or_else(PoisonError::into_inner);
         fleets.push((fleet.to_owned(), glob.to_owned()));
     }
 
     /// Forgets one attachment of breakers matching `glob`.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "redis", feature = "nats")), allow(dead_code))]
     pub(crate) fn mark_fleet_detached(&self, glob: &str) {
         let mut fleets = self.fleets.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(at) = fleets.iter().position(|(_, g)| g == glob) {
@@ -346,7 +346,7 @@ impl Registry {
     }
 
     /// Reports fleet membership news.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "redis", feature = "nats")), allow(dead_code))]
     pub(crate) fn report_fleet(&self, message: String) {
         self.events.emit(Event::FleetReport { message });
     }

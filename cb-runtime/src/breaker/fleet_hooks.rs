@@ -7,7 +7,7 @@ use crate::events::Reason;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "redis", feature = "nats")), allow(dead_code))]
 impl CircuitBreaker {
     /// Lets an Open breaker whose wait has passed probe (`true`, the default) or keeps it open
     /// (`false`): how a fleet lets one instance probe at a time.

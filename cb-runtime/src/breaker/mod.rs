@@ -61,7 +61,7 @@ pub struct CircuitBreaker {
     /// this off while another instance probes).
     may_probe: AtomicBool,
     /// The generation of the last period adopted from a fleet.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "redis", feature = "nats")), allow(dead_code))]
     adopted: AtomicU64,
     /// Transitions by `from * 6 + to`, for metrics; written only on transitions, allocated on
     /// the first (most keyed breakers never trip: 288 bytes saved on each).

@@ -4,6 +4,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+/// At most 40 characters of a value read from the backend, for a report.
+pub(crate) fn shown(value: &str) -> String {
+    match value.char_indices().nth(40) {
+        Some((at, _)) => format!("{}...", &value[..at]),
+        None => value.to_owned(),
+    }
+}
+
 /// The conditions in force, shared with [`Fleet::problems`](super::Fleet::problems).
 #[derive(Clone, Default)]
 pub(crate) struct Problems(Arc<Mutex<BTreeMap<String, String>>>);

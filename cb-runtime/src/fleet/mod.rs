@@ -1,6 +1,8 @@
-//! Fleet-shared breaker state through Redis (feature `redis`; `rediss://` with feature
-//! `redis-tls`): a fleet of instances agrees on which breakers are open, and one instance at
-//! a time probes a recovering backend. Redis is never on the call path.
+//! Fleet-shared breaker state: a fleet of instances agrees on which breakers are open, and
+//! one instance at a time probes a recovering backend. Two backends behind one interface,
+//! chosen by the URL's scheme: Redis (feature `redis`, `redis://`; `rediss://` with feature
+//! `redis-tls`) and NATS JetStream (feature `nats`, `nats://`). The backend is never on the
+//! call path, and the breaker knows nothing of which one is used.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), cb_runtime::fleet::FleetError> {
@@ -12,7 +14,23 @@
 //! # }
 //! ```
 //!
-//! # Protocol
+//! # NATS JetStream
+//!
+//! Names become one subject token each (letters, digits and `-` kept, every other byte
+//! `_XX`), so no name adds a level or acts as a wildcard. Stream `cb_{fleet}` (subjects
+//! `{fleet}.>`, max age `key_ttl`, 1,000 messages per subject) holds `{fleet}.circuit.{name}`
+//! (`open:{wait_ms}:{instance}`, `closed:{instance}`, `probe:{instance}`),
+//! `{fleet}.outcomes.{name}` (`{successes}:{failures}:{instance}`) and `{fleet}.hello`
+//! (`{instance}`). An instance reads the stream from its start with an ordered consumer; when
+//! its own hello comes back, that message's server time is "now" and the last event of every
+//! breaker is adopted against it; later events are adopted as they arrive. Open waits count
+//! from the `open` message's server timestamp. The probe lease is key `{name}` of bucket
+//! `cb_{fleet}_probe` (max age `lease_ttl`): taken with `create`, renewed or repaired with
+//! `update` at the revision read, taken over when older than `lease_ttl` by server time.
+//! Malformed payloads, unknown subjects and garbage leases are reported and ignored (or
+//! repaired) like Redis's malformed keys; faults are reported the same way.
+//!
+//! # Redis
 //!
 //! No instance's wall clock is part of the protocol: durations travel as Redis TTLs (`PX`),
 //! order comes from a Redis-side counter, and each instance converts what it reads to its own
@@ -60,11 +78,12 @@
 //! [`Fleet::problems`] while it lasts. No report, error or `Debug` output contains the Redis
 //! password.
 
-mod agent;
 mod conditions;
-mod errors;
-mod keys;
-mod scripts;
+#[cfg(feature = "nats")]
+mod over_nats;
+#[cfg(feature = "redis")]
+mod over_redis;
+mod periods;
 mod secret;
 mod wall;
 
@@ -215,18 +234,14 @@ pub struct Fleet {
     glob: String,
 }
 
-/// Joins `registry` to the fleet of `config` through Redis at `url` (`redis://` or, with
-/// feature `redis-tls`, `rediss://`). Connecting happens in the background, starting at once;
-/// until Redis answers, breakers decide locally, and a Redis that cannot be used is reported.
+/// Joins `registry` to the fleet of `config` through the backend the URL's scheme names:
+/// Redis at `redis://` (or, with feature `redis-tls`, `rediss://`), NATS JetStream at
+/// `nats://` (feature `nats`). Connecting happens in the background, starting at once; until
+/// the backend answers, breakers decide locally, and a backend that cannot be used is reported.
 pub fn attach(registry: &'static Registry, url: &str, config: FleetConfig) -> Result<Fleet, FleetError> {
     config.validate()?;
     let redacted = secret::redact_url(url);
-    let client = open_client(url, &config).map_err(|e| {
-        FleetError(format!(
-            "invalid Redis URL `{redacted}`: {}",
-            secret::scrub(&e.to_string(), url)
-        ))
-    })?;
+    let backend = Backend::open(url, &redacted, &config)?;
     let runtime =
         tokio::runtime::Handle::try_current().map_err(|_| FleetError("fleet::attach needs a tokio runtime".into()))?;
     let instance = wall::instance_id(config.wall_clock);
@@ -234,15 +249,29 @@ pub fn attach(registry: &'static Registry, url: &str, config: FleetConfig) -> Re
     let problems = Problems::default();
     registry.mark_fleet_attached(&config.fleet, &config.breakers);
     let glob = config.breakers.clone();
-    let task = runtime.spawn(agent::run(agent::Agent::new(
-        registry,
-        client,
-        secret::Secrets::of(url, redacted),
-        config,
-        instance,
-        connected.clone(),
-        problems.clone(),
-    )));
+    let secrets = secret::Secrets::of(url, redacted);
+    let task = match backend {
+        #[cfg(feature = "redis")]
+        Backend::Redis(client) => runtime.spawn(over_redis::agent::run(over_redis::agent::Agent::new(
+            registry,
+            client,
+            secrets,
+            config,
+            instance,
+            connected.clone(),
+            problems.clone(),
+        ))),
+        #[cfg(feature = "nats")]
+        Backend::Nats(target) => runtime.spawn(over_nats::run(over_nats::Agent::new(
+            registry,
+            target,
+            secrets,
+            config,
+            instance,
+            connected.clone(),
+            problems.clone(),
+        ))),
+    };
     Ok(Fleet {
         instance,
         connected,
@@ -253,6 +282,47 @@ pub fn attach(registry: &'static Registry, url: &str, config: FleetConfig) -> Re
     })
 }
 
+/// The backend a fleet URL names, ready to connect.
+enum Backend {
+    #[cfg(feature = "redis")]
+    Redis(redis::Client),
+    #[cfg(feature = "nats")]
+    Nats(over_nats::Target),
+}
+
+impl Backend {
+    /// Reads `url` (shown as `redacted` in errors).
+    fn open(url: &str, redacted: &str, config: &FleetConfig) -> Result<Backend, FleetError> {
+        let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+        let _ = config;
+        match scheme {
+            #[cfg(feature = "redis")]
+            "redis" | "rediss" => open_client(url, config).map(Backend::Redis).map_err(|e| {
+                FleetError(format!(
+                    "invalid Redis URL `{redacted}`: {}",
+                    secret::scrub(&e.to_string(), url)
+                ))
+            }),
+            #[cfg(feature = "nats")]
+            "nats" => over_nats::Target::parse(url)
+                .map(Backend::Nats)
+                .map_err(|e| FleetError(format!("invalid NATS URL `{redacted}`: {}", secret::scrub(&e, url)))),
+            #[cfg(not(feature = "redis"))]
+            "redis" | "rediss" => Err(FleetError(format!(
+                "the fleet URL `{redacted}` needs the cb-runtime feature `redis`"
+            ))),
+            #[cfg(not(feature = "nats"))]
+            "nats" => Err(FleetError(format!(
+                "the fleet URL `{redacted}` needs the cb-runtime feature `nats`"
+            ))),
+            _ => Err(FleetError(format!(
+                "the fleet URL `{redacted}` names no backend: use redis://, rediss:// or nats://"
+            ))),
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
 fn open_client(url: &str, config: &FleetConfig) -> Result<redis::Client, redis::RedisError> {
     if url.starts_with("rediss://") && !cfg!(feature = "redis-tls") {
         return Err(redis::RedisError::from((
@@ -323,6 +393,17 @@ mod tests {
             attach(FleetConfig::new("f")).contains("needs a tokio runtime"),
             "valid settings get further"
         );
+    }
+
+    #[test]
+    fn a_url_naming_no_backend_is_an_error() {
+        let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+        for url in ["http://h", "127.0.0.1:6379", "", "NATS://h"] {
+            let err = attach(registry, url, FleetConfig::new("f")).unwrap_err().to_string();
+            assert!(err.contains("names no backend"), "{url}: {err}");
+        }
+        let err = attach(registry, "tcp://u:s3cret@h", FleetConfig::new("f")).unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("s3cret"), "{err}");
     }
 
     #[test]

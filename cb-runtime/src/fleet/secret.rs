@@ -1,6 +1,6 @@
-//! Keeping the Redis password out of every message, error and `Debug` output.
+//! Keeping the backend's password or token out of every message, error and `Debug` output.
 
-/// The password of a Redis URL and the URL with it masked.
+/// The password (or token) of a fleet URL and the URL with it masked.
 pub(crate) struct Secrets {
     password: Option<String>,
     /// The URL with its password replaced by `***`.
@@ -43,7 +43,8 @@ fn mask(text: &str, password: &str) -> String {
     out
 }
 
-fn percent_decode(s: &str) -> String {
+/// `s` with its `%XX` escapes decoded (invalid UTF-8 replaced).
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

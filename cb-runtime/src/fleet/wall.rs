@@ -26,15 +26,36 @@ mod tests {
     #[test]
     fn no_other_fleet_file_reads_the_wall_clock() {
         for (file, source) in [
-            ("agent/mod.rs", include_str!("agent/mod.rs")),
-            ("agent/lease.rs", include_str!("agent/lease.rs")),
-            ("agent/publish.rs", include_str!("agent/publish.rs")),
-            ("agent/read.rs", include_str!("agent/read.rs")),
             ("conditions.rs", include_str!("conditions.rs")),
-            ("errors.rs", include_str!("errors.rs")),
-            ("keys.rs", include_str!("keys.rs")),
-            ("scripts.rs", include_str!("scripts.rs")),
+            ("periods.rs", include_str!("periods.rs")),
             ("secret.rs", include_str!("secret.rs")),
+            #[cfg(feature = "redis")]
+            ("over_redis/agent/mod.rs", include_str!("over_redis/agent/mod.rs")),
+            #[cfg(feature = "redis")]
+            ("over_redis/agent/lease.rs", include_str!("over_redis/agent/lease.rs")),
+            #[cfg(feature = "redis")]
+            (
+                "over_redis/agent/publish.rs",
+                include_str!("over_redis/agent/publish.rs"),
+            ),
+            #[cfg(feature = "redis")]
+            ("over_redis/agent/read.rs", include_str!("over_redis/agent/read.rs")),
+            #[cfg(feature = "redis")]
+            ("over_redis/errors.rs", include_str!("over_redis/errors.rs")),
+            #[cfg(feature = "redis")]
+            ("over_redis/keys.rs", include_str!("over_redis/keys.rs")),
+            #[cfg(feature = "redis")]
+            ("over_redis/scripts.rs", include_str!("over_redis/scripts.rs")),
+            #[cfg(feature = "nats")]
+            ("over_nats/mod.rs", include_str!("over_nats/mod.rs")),
+            #[cfg(feature = "nats")]
+            ("over_nats/agent.rs", include_str!("over_nats/agent.rs")),
+            #[cfg(feature = "nats")]
+            ("over_nats/events.rs", include_str!("over_nats/events.rs")),
+            #[cfg(feature = "nats")]
+            ("over_nats/lease.rs", include_str!("over_nats/lease.rs")),
+            #[cfg(feature = "nats")]
+            ("over_nats/subject.rs", include_str!("over_nats/subject.rs")),
         ] {
             for clock in ["SystemTime", "UNIX_EPOCH", "wall_clock"] {
                 assert!(!source.contains(clock), "{file} mentions {clock}");

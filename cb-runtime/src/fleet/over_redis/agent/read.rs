@@ -4,9 +4,9 @@ use super::{Agent, Down};
 use crate::CircuitBreaker;
 use crate::events::Reason;
 use crate::fleet::conditions::Pass;
-use crate::fleet::errors::Failure;
-use crate::fleet::keys::{Keys, Published, parse_seq, parse_state, shown};
-use crate::fleet::scripts::READ;
+use crate::fleet::over_redis::errors::Failure;
+use crate::fleet::over_redis::keys::{Keys, Published, parse_seq, parse_state, shown};
+use crate::fleet::over_redis::scripts::READ;
 use std::time::Duration;
 
 /// Breakers read per round trip.

@@ -96,13 +96,7 @@ fn parse_instance(instance: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("instance {:?} is not 16 hex digits", shown(instance)))
 }
 
-/// At most 40 characters of a value read from Redis, for a report.
-pub(crate) fn shown(value: &str) -> String {
-    match value.char_indices().nth(40) {
-        Some((at, _)) => format!("{}...", &value[..at]),
-        None => value.to_owned(),
-    }
-}
+pub(crate) use crate::fleet::conditions::shown;
 
 #[cfg(test)]
 mod tests {

@@ -6,11 +6,12 @@ mod lease;
 mod publish;
 mod read;
 
-use super::FleetConfig;
-use super::conditions::{Conditions, Pass, Problems};
-use super::errors::Failure;
-use super::keys::Keys;
-use super::secret::Secrets;
+use crate::fleet::FleetConfig;
+use crate::fleet::conditions::{Conditions, Pass, Problems};
+use crate::fleet::over_redis::errors::Failure;
+use crate::fleet::over_redis::keys::Keys;
+use crate::fleet::periods::Pending;
+use crate::fleet::secret::Secrets;
 use crate::{CircuitBreaker, Registry, State, glob_match};
 use redis::aio::MultiplexedConnection;
 use std::collections::{HashMap, HashSet};
@@ -19,13 +20,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The connection is unusable: the sync stops and every breaker decides locally.
 struct Down(String);
-
-/// A local event waiting to be published (kept while Redis refuses writes).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pending {
-    Open,
-    Closed,
-}
 
 /// What the agent remembers of one breaker.
 #[derive(Default)]

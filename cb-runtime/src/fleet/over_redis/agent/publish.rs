@@ -1,29 +1,20 @@
 //! Publishing this instance's own periods and outcomes.
 
-use super::{Agent, Down, Pending};
+use super::{Agent, Down};
 use crate::events::Reason;
 use crate::fleet::conditions::Pass;
-use crate::fleet::keys::{Keys, instance_value};
-use crate::fleet::scripts::{OUTCOMES, PUBLISH};
+use crate::fleet::over_redis::keys::{Keys, instance_value};
+use crate::fleet::over_redis::scripts::{OUTCOMES, PUBLISH};
+use crate::fleet::periods::{Pending, new_period};
 use crate::{CircuitBreaker, State};
 
 impl Agent {
     /// Turns a new local period (not adopted) into an event to publish.
     pub(super) fn note_local_period(&mut self, b: &CircuitBreaker) {
-        let (state, generation, adopted) = b.period();
         let seen = self.seen_mut(b.name());
-        let previous = seen.period.replace((state, generation));
-        if previous.is_some_and(|(_, g)| g == generation) {
-            return;
+        if let Some(pending) = new_period(b, &mut seen.period) {
+            seen.pending = pending;
         }
-        seen.pending = match state {
-            _ if adopted => None,
-            State::Open => Some(Pending::Open),
-            State::Closed if previous.is_some_and(|(s, _)| matches!(s, State::Open | State::HalfOpen)) => {
-                Some(Pending::Closed)
-            }
-            _ => None,
-        };
     }
 
     pub(super) async fn publish_pending(

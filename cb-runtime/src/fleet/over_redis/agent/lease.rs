@@ -3,8 +3,8 @@
 
 use super::{Agent, Down};
 use crate::fleet::conditions::Pass;
-use crate::fleet::keys::{Keys, instance_value};
-use crate::fleet::scripts::{LEASE, RELEASE};
+use crate::fleet::over_redis::keys::{Keys, instance_value};
+use crate::fleet::over_redis::scripts::{LEASE, RELEASE};
 use crate::{CircuitBreaker, State};
 use std::time::Duration;
 
