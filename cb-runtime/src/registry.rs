@@ -162,7 +162,7 @@ impl Registry {
             self.check_conflict(existing, &base);
             return existing.breaker.clone();
         }
-        let (config, base) = self.config_for(name, Arc::new(base));
+        let (config, base, uniform) = self.config_for(name, Arc::new(base));
         let now = self.clock.now_nanos();
         let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(existing) = maps.breakers.get(name) {
@@ -198,7 +198,11 @@ impl Registry {
             }
         }
         drop(maps);
-        self.check_variable_collision(breaker.name());
+        // A key of a uniform family has no variables of its own (the family has none): nothing
+        // to collide, and no environment lookup per new key.
+        if !uniform {
+            self.check_variable_collision(breaker.name());
+        }
         for event in report {
             self.events.emit(event);
         }
@@ -208,23 +212,24 @@ impl Registry {
     /// The configuration of a new breaker `name`. A keyed breaker that no file section and no
     /// environment variable singles out shares one resolution per family and macro arguments:
     /// a new key costs no environment lookups.
-    /// Keys that share it also share one copy of their macro arguments (returned with it).
-    fn config_for(&self, name: &str, base: Arc<Base>) -> (BreakerConfig, Arc<Base>) {
+    /// Keys that share it also share one copy of their macro arguments (returned with it), and
+    /// are told so (`true`: the family is uniform, no variable names one of its keys).
+    fn config_for(&self, name: &str, base: Arc<Base>) -> (BreakerConfig, Arc<Base>, bool) {
         let Some(family) = family_of(name) else {
-            return (self.resolve(name, &base).config, base);
+            return (self.resolve(name, &base).config, base, false);
         };
         let source = self.config_source();
         if singled_out(&source, name) {
-            return (self.resolve(name, &base).config, base);
+            return (self.resolve(name, &base).config, base, false);
         }
         if let Some(families) = self.read().families.get(family)
             && let Some((known, config)) = &families.template
             && **known == *base
         {
-            return (config.clone(), known.clone());
+            return (config.clone(), known.clone(), true);
         }
         if !family_is_uniform(&source, family) {
-            return (self.resolve(name, &base).config, base);
+            return (self.resolve(name, &base).config, base, false);
         }
         let config = self.resolve(&format!("{family}/*"), &base).config;
         let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
@@ -236,7 +241,7 @@ impl Registry {
             maps.families.insert(family.into(), members);
         }
         drop(maps);
-        (config, base)
+        (config, base, true)
     }
 
     /// Resolves `name` over `base`; problems are reported and a configuration that still
