@@ -17,7 +17,6 @@
 //! is not `ResultLike` (it has no error to classify); [`CarriesRejection`] gives it `None`
 //! for a rejection or timeout.
 
-use super::fallback::{Fallback, SyncFallback};
 use crate::{CallError, Outcome, Rejected, Timeout};
 use core::convert::Infallible;
 use core::marker::PhantomData;
@@ -59,6 +58,9 @@ impl<T, E> ResultLike for Result<T, E> {
 )]
 pub trait HasErrors {}
 
+// Not recommended: the error's note says what to do; a help listing `Result` would point
+// into this file.
+#[diagnostic::do_not_recommend]
 impl<T, E> HasErrors for Result<T, E> {}
 
 /// Asserts, at the `failure_if` / `ignore_if` path, that the return type is a `Result`.
@@ -79,6 +81,9 @@ pub trait CarriesRejection {
     fn wrap(carrier: Self::Carrier) -> Self;
 }
 
+// Not recommended (neither impl): the error's note says what to do; a list of the types
+// that implement it would point into this file.
+#[diagnostic::do_not_recommend]
 impl<T, E> CarriesRejection for Result<T, E> {
     type Carrier = E;
 
@@ -88,6 +93,7 @@ impl<T, E> CarriesRejection for Result<T, E> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T> CarriesRejection for Option<T> {
     type Carrier = Absent;
 
@@ -349,25 +355,6 @@ impl<R: ResultLike> Classified<R> {
     pub fn timed_out(self, t: Timeout) -> CallError<R::Err> {
         CallError::Timeout(t)
     }
-
-    /// Calls a sync fallback with the protected function's arguments and `cause`: the
-    /// compiler checks its signature here, against the cause type of this return type.
-    #[inline]
-    pub fn sync_fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<R::Err>) -> R
-    where
-        F: SyncFallback<Args, CallError<R::Err>, R, M>,
-    {
-        fallback.call(args, cause)
-    }
-
-    /// Calls a fallback of an async function (sync or async itself), see `sync_fallback`.
-    #[inline]
-    pub fn fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<R::Err>) -> F::Future
-    where
-        F: Fallback<Args, CallError<R::Err>, R, M>,
-    {
-        fallback.call(args, cause)
-    }
 }
 
 impl<R> Unclassified<R> {
@@ -393,25 +380,6 @@ impl<R> Unclassified<R> {
     #[inline]
     pub fn timed_out(self, t: Timeout) -> CallError<Infallible> {
         CallError::Timeout(t)
-    }
-
-    /// Calls a sync fallback with the protected function's arguments and `cause`: the
-    /// compiler checks its signature here, against the cause type of this return type.
-    #[inline]
-    pub fn sync_fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<Infallible>) -> R
-    where
-        F: SyncFallback<Args, CallError<Infallible>, R, M>,
-    {
-        fallback.call(args, cause)
-    }
-
-    /// Calls a fallback of an async function (sync or async itself), see `sync_fallback`.
-    #[inline]
-    pub fn fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<Infallible>) -> F::Future
-    where
-        F: Fallback<Args, CallError<Infallible>, R, M>,
-    {
-        fallback.call(args, cause)
     }
 }
 
