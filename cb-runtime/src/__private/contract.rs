@@ -56,16 +56,18 @@ impl<T, E> ResultLike for Result<T, E> {
     label = "this function must return a `Result` (under any name) for this",
     note = "`Option` and other types have no error to classify: remove `failure_if` / `ignore_if`"
 )]
-pub trait HasErrors {}
+pub trait HasErrors {
+    /// Asserts, at the `failure_if` / `ignore_if` path, that the return type is a `Result`:
+    /// the macro calls `<R as HasErrors>::assert_has_errors()`, so an unmet bound is one
+    /// error with no note about a bound of some runtime function.
+    #[inline]
+    fn assert_has_errors() {}
+}
 
 // Not recommended: the error's note says what to do; a help listing `Result` would point
 // into this file.
 #[diagnostic::do_not_recommend]
 impl<T, E> HasErrors for Result<T, E> {}
-
-/// Asserts, at the `failure_if` / `ignore_if` path, that the return type is a `Result`.
-#[inline]
-pub const fn assert_has_errors<R: HasErrors>() {}
 
 /// A return type that can carry a rejection or a timeout of the breaker: a `Result` carries
 /// it in its error type, an `Option` as `None`.
