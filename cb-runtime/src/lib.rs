@@ -103,6 +103,15 @@ mod window;
 
 #[doc(hidden)]
 pub mod __private;
+/// Named here (hidden) only so that compile errors print `SyncFallback<..>`, `FromRejected`..
+/// instead of `cb_runtime::__private::SyncFallback<..>`: rustc shortens the path of an item that
+/// has a public path of its own under a name no other item has (hence `AsyncFallback`:
+/// `tower::Fallback` exists), and a re-export from a private module is not one. Generated code
+/// still names them through `__private`.
+#[doc(hidden)]
+pub use __private::{
+    CarriesRejection, Fallback as AsyncFallback, FallbackArg, FromRejected, FromTimeout, HasErrors, SyncFallback,
+};
 
 pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, ControlError, Outcome, OwnedPermit, Permit};
 pub use clock::{Clock, ClockSource, ManualClock};

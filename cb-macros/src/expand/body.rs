@@ -103,7 +103,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
     let needs_errors = [&plan.failure_if, &plan.ignore_if]
         .into_iter()
         .flatten()
-        .map(|path| quote_spanned!(path.span()=> #p::assert_has_errors::<#output>();));
+        .map(|path| quote_spanned!(path.span()=> <#output as #p::HasErrors>::assert_has_errors();));
 
     let on_reject = match &plan.fallback {
         Some(fb) => {

@@ -1,6 +1,8 @@
 //! Calling the fallback, spanned on the user's `fallback = path` so that a mismatch (arity, a
 //! parameter type, the return type, sync against async) is reported there, with the message of
-//! the `Fallback` traits' `#[diagnostic::on_unimplemented]`.
+//! the `Fallback` traits' `#[diagnostic::on_unimplemented]`. The trait's method is called
+//! directly (not through a runtime function bounded by the trait), so the error carries no
+//! "required by a bound in" note naming runtime internals.
 
 use super::body::{arg_copy, ident};
 use crate::item::Receiver;
@@ -16,8 +18,8 @@ pub(crate) enum Cause<'a> {
     Inner(&'a syn::Ident),
 }
 
-/// `<_ as Fallback<Args, CallError<E>, R, _>>::call(callee, (args..,), cause)` in the
-/// `fallback` span (awaited when async). After the call ran (`after_call`), owned parameters
+/// `<_ as Fallback<Args, _, R, _>>::call(cause, (args..,), callee)` in the `fallback` span
+/// (awaited when async); the cause's type (`CallError<E>`) comes from the return type's kind. After the call ran (`after_call`), owned parameters
 /// come from their copies.
 pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: bool, after_call: bool) -> TokenStream {
     let k = &plan.krate;
@@ -51,16 +53,24 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
     let args_ty = quote!((#(#types,)*));
     let callee = &fb.callee;
     let span = fb.path.span();
+    let output = &plan.output;
     let call_span = ident("__cb_span");
+    let cause_ident = ident("__cb_cause");
     if is_async {
         let call = quote_spanned! {span=>
-            #kind.fallback::<_, #args_ty, _>(#callee, (#receiver #(#params)*), #cause)
+            <_ as #p::Fallback<#args_ty, _, #output, _>>::call(#cause_ident, (#receiver #(#params)*), #callee)
         };
-        quote!(#p::Instrument::instrument(#call, #p::fallback_span(&#call_span)).await)
+        quote!({
+            let #cause_ident = #cause;
+            #p::Instrument::instrument(#call, #p::fallback_span(&#call_span)).await
+        })
     } else {
         let call = quote_spanned! {span=>
-            #kind.sync_fallback::<_, #args_ty, _>(#callee, (#receiver #(#params)*), #cause)
+            <_ as #p::SyncFallback<#args_ty, _, #output, _>>::call(#cause_ident, (#receiver #(#params)*), #callee)
         };
-        quote!(#p::Span::in_scope(&#p::fallback_span(&#call_span), || #call))
+        quote!({
+            let #cause_ident = #cause;
+            #p::Span::in_scope(&#p::fallback_span(&#call_span), || #call)
+        })
     }
 }

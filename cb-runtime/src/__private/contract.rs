@@ -17,7 +17,6 @@
 //! is not `ResultLike` (it has no error to classify); [`CarriesRejection`] gives it `None`
 //! for a rejection or timeout.
 
-use super::fallback::{Fallback, SyncFallback};
 use crate::{CallError, Outcome, Rejected, Timeout};
 use core::convert::Infallible;
 use core::marker::PhantomData;
@@ -57,13 +56,18 @@ impl<T, E> ResultLike for Result<T, E> {
     label = "this function must return a `Result` (under any name) for this",
     note = "`Option` and other types have no error to classify: remove `failure_if` / `ignore_if`"
 )]
-pub trait HasErrors {}
+pub trait HasErrors {
+    /// Asserts, at the `failure_if` / `ignore_if` path, that the return type is a `Result`:
+    /// the macro calls `<R as HasErrors>::assert_has_errors()`, so an unmet bound is one
+    /// error with no note about a bound of some runtime function.
+    #[inline]
+    fn assert_has_errors() {}
+}
 
+// Not recommended: the error's note says what to do; a help listing `Result` would point
+// into this file.
+#[diagnostic::do_not_recommend]
 impl<T, E> HasErrors for Result<T, E> {}
-
-/// Asserts, at the `failure_if` / `ignore_if` path, that the return type is a `Result`.
-#[inline]
-pub const fn assert_has_errors<R: HasErrors>() {}
 
 /// A return type that can carry a rejection or a timeout of the breaker: a `Result` carries
 /// it in its error type, an `Option` as `None`.
@@ -79,6 +83,9 @@ pub trait CarriesRejection {
     fn wrap(carrier: Self::Carrier) -> Self;
 }
 
+// Not recommended (neither impl): the error's note says what to do; a list of the types
+// that implement it would point into this file.
+#[diagnostic::do_not_recommend]
 impl<T, E> CarriesRejection for Result<T, E> {
     type Carrier = E;
 
@@ -88,6 +95,7 @@ impl<T, E> CarriesRejection for Result<T, E> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T> CarriesRejection for Option<T> {
     type Carrier = Absent;
 
@@ -349,25 +357,6 @@ impl<R: ResultLike> Classified<R> {
     pub fn timed_out(self, t: Timeout) -> CallError<R::Err> {
         CallError::Timeout(t)
     }
-
-    /// Calls a sync fallback with the protected function's arguments and `cause`: the
-    /// compiler checks its signature here, against the cause type of this return type.
-    #[inline]
-    pub fn sync_fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<R::Err>) -> R
-    where
-        F: SyncFallback<Args, CallError<R::Err>, R, M>,
-    {
-        fallback.call(args, cause)
-    }
-
-    /// Calls a fallback of an async function (sync or async itself), see `sync_fallback`.
-    #[inline]
-    pub fn fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<R::Err>) -> F::Future
-    where
-        F: Fallback<Args, CallError<R::Err>, R, M>,
-    {
-        fallback.call(args, cause)
-    }
 }
 
 impl<R> Unclassified<R> {
@@ -393,25 +382,6 @@ impl<R> Unclassified<R> {
     #[inline]
     pub fn timed_out(self, t: Timeout) -> CallError<Infallible> {
         CallError::Timeout(t)
-    }
-
-    /// Calls a sync fallback with the protected function's arguments and `cause`: the
-    /// compiler checks its signature here, against the cause type of this return type.
-    #[inline]
-    pub fn sync_fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<Infallible>) -> R
-    where
-        F: SyncFallback<Args, CallError<Infallible>, R, M>,
-    {
-        fallback.call(args, cause)
-    }
-
-    /// Calls a fallback of an async function (sync or async itself), see `sync_fallback`.
-    #[inline]
-    pub fn fallback<F, Args, M>(self, fallback: F, args: Args, cause: CallError<Infallible>) -> F::Future
-    where
-        F: Fallback<Args, CallError<Infallible>, R, M>,
-    {
-        fallback.call(args, cause)
     }
 }
 

@@ -1,6 +1,14 @@
 //! Calling a fallback whatever its shape: the protected function's parameters, optionally
 //! followed by a `CallError` cause, returning the same type directly or through a future.
 //! The marker parameter lets the compiler pick the one impl that fits the fallback.
+//!
+//! The macro calls `<_ as SyncFallback<Args, _, R, _>>::call(cause, args, fallback)` spanned
+//! on the user's `fallback = path`, so a mismatch is one error there, worded by
+//! `on_unimplemented`, with no note about a bound of some runtime function. The cause comes
+//! first so that its type is known before the compiler picks an impl for the fallback (else it
+//! would take the cause type from a fallback that has one parameter too many). Every impl is
+//! `#[diagnostic::do_not_recommend]`: a mismatch is reported against the trait (expected and
+//! found signatures), never against the `FnOnce` bound of one of the impls.
 
 use core::future::{Future, Ready, ready};
 
@@ -20,7 +28,7 @@ pub struct Deferred;
 /// A fallback of an async protected function.
 #[diagnostic::on_unimplemented(
     message = "fallback `{Self}` does not match the function it protects",
-    label = "expected a function taking `{Args}`, optionally followed by a cause `{Cause}`, and returning `{R}` (sync or async)",
+    label = "expected `fn{Args} -> {R}` (sync or async), or the same with a last parameter `{Cause}`",
     note = "a fallback takes the protected function's receiver and parameters, optionally the cause, and returns the same type",
     note = "a method's fallback written `f` or `Self::f` receives the receiver; written `Type::f` it does not"
 )]
@@ -28,65 +36,70 @@ pub trait Fallback<Args, Cause, R, Marker> {
     /// The fallback's future (a ready one for a sync fallback).
     type Future: Future<Output = R>;
     /// Calls the fallback.
-    fn call(self, args: Args, cause: Cause) -> Self::Future;
+    fn call(cause: Cause, args: Args, fallback: Self) -> Self::Future;
 }
 
 /// A fallback of a sync protected function.
 #[diagnostic::on_unimplemented(
     message = "fallback `{Self}` does not match the function it protects",
-    label = "expected a sync function taking `{Args}`, optionally followed by a cause `{Cause}`, and returning `{R}`",
+    label = "expected `fn{Args} -> {R}`, or the same with a last parameter `{Cause}`",
     note = "a fallback takes the protected function's receiver and parameters, optionally the cause, and returns the same type; a sync function needs a sync fallback",
     note = "a method's fallback written `f` or `Self::f` receives the receiver; written `Type::f` it does not"
 )]
 pub trait SyncFallback<Args, Cause, R, Marker> {
     /// Calls the fallback.
-    fn call(self, args: Args, cause: Cause) -> R;
+    fn call(cause: Cause, args: Args, fallback: Self) -> R;
 }
 
 macro_rules! fallback_impls {
     ($($A:ident $a:ident),*) => {
+        #[diagnostic::do_not_recommend]
         impl<Func, R, Cause, $($A),*> SyncFallback<($($A,)*), Cause, R, NoCause> for Func
         where
             Func: FnOnce($($A),*) -> R,
         {
             #[inline]
-            fn call(self, ($($a,)*): ($($A,)*), _: Cause) -> R {
-                self($($a),*)
+            fn call(_: Cause, ($($a,)*): ($($A,)*), fallback: Self) -> R {
+                fallback($($a),*)
             }
         }
 
+        #[diagnostic::do_not_recommend]
         impl<Func, R, Cause, $($A),*> SyncFallback<($($A,)*), Cause, R, WithCause> for Func
         where
             Func: FnOnce($($A,)* Cause) -> R,
         {
             #[inline]
-            fn call(self, ($($a,)*): ($($A,)*), cause: Cause) -> R {
-                self($($a,)* cause)
+            fn call(cause: Cause, ($($a,)*): ($($A,)*), fallback: Self) -> R {
+                fallback($($a,)* cause)
             }
         }
 
+        #[diagnostic::do_not_recommend]
         impl<Func, R, Cause, $($A),*> Fallback<($($A,)*), Cause, R, (NoCause, Immediate)> for Func
         where
             Func: FnOnce($($A),*) -> R,
         {
             type Future = Ready<R>;
             #[inline]
-            fn call(self, ($($a,)*): ($($A,)*), _: Cause) -> Ready<R> {
-                ready(self($($a),*))
+            fn call(_: Cause, ($($a,)*): ($($A,)*), fallback: Self) -> Ready<R> {
+                ready(fallback($($a),*))
             }
         }
 
+        #[diagnostic::do_not_recommend]
         impl<Func, R, Cause, $($A),*> Fallback<($($A,)*), Cause, R, (WithCause, Immediate)> for Func
         where
             Func: FnOnce($($A,)* Cause) -> R,
         {
             type Future = Ready<R>;
             #[inline]
-            fn call(self, ($($a,)*): ($($A,)*), cause: Cause) -> Ready<R> {
-                ready(self($($a,)* cause))
+            fn call(cause: Cause, ($($a,)*): ($($A,)*), fallback: Self) -> Ready<R> {
+                ready(fallback($($a,)* cause))
             }
         }
 
+        #[diagnostic::do_not_recommend]
         impl<Func, Fut, R, Cause, $($A),*> Fallback<($($A,)*), Cause, R, (NoCause, Deferred)> for Func
         where
             Func: FnOnce($($A),*) -> Fut,
@@ -94,11 +107,12 @@ macro_rules! fallback_impls {
         {
             type Future = Fut;
             #[inline]
-            fn call(self, ($($a,)*): ($($A,)*), _: Cause) -> Fut {
-                self($($a),*)
+            fn call(_: Cause, ($($a,)*): ($($A,)*), fallback: Self) -> Fut {
+                fallback($($a),*)
             }
         }
 
+        #[diagnostic::do_not_recommend]
         impl<Func, Fut, R, Cause, $($A),*> Fallback<($($A,)*), Cause, R, (WithCause, Deferred)> for Func
         where
             Func: FnOnce($($A,)* Cause) -> Fut,
@@ -106,8 +120,8 @@ macro_rules! fallback_impls {
         {
             type Future = Fut;
             #[inline]
-            fn call(self, ($($a,)*): ($($A,)*), cause: Cause) -> Fut {
-                self($($a,)* cause)
+            fn call(cause: Cause, ($($a,)*): ($($A,)*), fallback: Self) -> Fut {
+                fallback($($a,)* cause)
             }
         }
     };

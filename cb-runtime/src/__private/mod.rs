@@ -13,8 +13,8 @@ mod span;
 
 pub use contract::{
     Absent, CarriesRejection, Classified, FallbackArg, FromRejected, FromTimeout, HasErrors, NoPredicate, Predicate,
-    Probe, ResultLike, Unclassified, UnreadableFuture, ViaFuture, ViaPlain, ViaResult, assert_has_errors, classify,
-    reject_into, timeout_into,
+    Probe, ResultLike, Unclassified, UnreadableFuture, ViaFuture, ViaPlain, ViaResult, classify, reject_into,
+    timeout_into,
 };
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
