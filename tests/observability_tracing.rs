@@ -1,6 +1,7 @@
 //! Tracing: every protected call runs in a `circuit_breaker_call` span (breaker, state at
 //! entry, outcome, fallback) with `primary` / `probe` / `fallback` children; transitions are
-//! structured events with from, to and reason.
+//! structured events with from_state, to_state and reason (the
+//! fields of the seed specification).
 
 use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Rejected, circuit_breaker};
 use std::collections::BTreeMap;
@@ -96,18 +97,18 @@ fn transitions_are_structured_events_and_calls_are_spans() {
         let _ = b.call_sync(|| Ok::<_, ()>(1));
     });
     let seen = recorder.0.lock().unwrap();
-    let transitions: Vec<_> = seen.events.iter().filter(|e| e.contains_key("from")).collect();
+    let transitions: Vec<_> = seen.events.iter().filter(|e| e.contains_key("from_state")).collect();
     assert_eq!(transitions.len(), 3);
-    assert_eq!(transitions[0]["from"], "closed");
-    assert_eq!(transitions[0]["to"], "open");
+    assert_eq!(transitions[0]["from_state"], "closed");
+    assert_eq!(transitions[0]["to_state"], "open");
     assert_eq!(transitions[0]["reason"], "2 consecutive failures");
     assert_eq!(transitions[0]["breaker"], "traced");
     assert_eq!(
-        (transitions[1]["to"].as_str(), transitions[1]["reason"].as_str()),
+        (transitions[1]["to_state"].as_str(), transitions[1]["reason"].as_str()),
         ("half_open", "open wait elapsed")
     );
     assert_eq!(
-        (transitions[2]["to"].as_str(), transitions[2]["reason"].as_str()),
+        (transitions[2]["to_state"].as_str(), transitions[2]["reason"].as_str()),
         ("closed", "1 half-open probes succeeded")
     );
 

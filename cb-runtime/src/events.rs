@@ -288,6 +288,47 @@ pub(crate) fn trace_rejected(name: &str, state: State) {
     tracing::debug!(target: "cb_runtime", breaker = name, state = state.as_str(), "call rejected");
 }
 
+/// The `tracing` event of a Closed breaker tripped by failures (INFO, just before its
+/// transition's): `failure_count` and `threshold` are the run of failures and
+/// `consecutive_failures` (`consecutive_limit`), or the failures in the window and the rate
+/// threshold (with `failure_rate` and `calls`). Slow-call trips are not failure breaches: their
+/// transition's `reason` tells.
+#[cold]
+pub(crate) fn trace_breach(name: &str, reason: &Reason, consecutive_limit: Option<u32>) {
+    match *reason {
+        Reason::ConsecutiveFailures { count } => tracing::info!(
+            target: "cb_runtime",
+            breaker = name,
+            trigger = "consecutive_failures",
+            failure_count = count,
+            threshold = consecutive_limit.unwrap_or(count),
+            "circuit breaker `{name}`: {count} consecutive failures reached the threshold"
+        ),
+        Reason::FailureRate { rate, threshold, calls } => {
+            let failure_count = (rate * calls as f64).round() as u64;
+            tracing::info!(
+                target: "cb_runtime",
+                breaker = name,
+                trigger = "failure_rate",
+                failure_count,
+                threshold,
+                failure_rate = rate,
+                calls,
+                "circuit breaker `{name}`: {failure_count} failures in {calls} calls, rate {rate:.2} >= {threshold:.2}"
+            )
+        }
+        _ => {}
+    }
+}
+
+/// The `tracing` event of a fallback served (DEBUG, per call, inside the fallback's span):
+/// `service_name` (the breaker), `reason` (`rejected`, `failure` or `timeout`) and
+/// `data_source` (the fallback: its path as written in `fallback = ...`, or its type's name).
+#[inline]
+pub(crate) fn trace_fallback(service_name: &str, reason: &str, data_source: &str) {
+    tracing::debug!(target: "cb_runtime", service_name, reason, data_source, "fallback served");
+}
+
 /// Emits `event` as a `tracing` event (target `cb_runtime`).
 #[inline]
 pub(crate) fn trace(event: &Event) {
@@ -295,8 +336,8 @@ pub(crate) fn trace(event: &Event) {
         Event::Transition { name, from, to, reason } => tracing::info!(
             target: "cb_runtime",
             breaker = name.as_str(),
-            from = from.as_str(),
-            to = to.as_str(),
+            from_state = from.as_str(),
+            to_state = to.as_str(),
             reason = %reason,
             "circuit breaker `{name}` {from} -> {to}: {reason}"
         ),

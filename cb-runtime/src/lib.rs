@@ -79,6 +79,7 @@ mod health;
 #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 pub mod metrics;
 mod name;
+pub mod observe;
 mod protected;
 mod registry;
 mod registry_control;

@@ -19,6 +19,12 @@
 //! | `circuit_breaker_call_duration_seconds` | histogram | `name` |
 //! | `circuit_breaker_keys` | gauge: live breakers of a keyed family by state | `name` = `family/*`, `state` |
 //! | `circuit_breaker_evictions_total` | counter: keyed breakers evicted | `name` = `family/*` |
+//! | `circuit_breaker_state_duration_seconds_total` | counter: time spent in each state (a keyed family: summed over its keys) | `name`, `state` |
+//! | `circuit_breaker_probe_attempts_total` | counter: calls admitted in half-open | `name` |
+//! | `circuit_breaker_failures_total` | counter: failures and timeouts, the outcomes that open a breaker | `name` |
+//! | `circuit_breaker_state_transitions_total` | counter, the same series as `circuit_breaker_transitions_total` under the name of seed specifications | `name`, `from`, `to` |
+//! | `fallback_requests_total` | counter, the same as `circuit_breaker_fallback_executions_total` | `name` |
+//! | `fallback_latency_seconds` | histogram of fallback durations, every fallback timed while registered | `name` |
 //!
 //! Keyed breakers (`family/key`) are exported per family by default, under `name="family/*"`:
 //! summed requests, transitions, fallbacks and durations (breakers evicted since included, so
@@ -36,7 +42,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// Every metric name the collector exports (counters with their `_total` suffix).
-pub const METRIC_NAMES: [&str; 9] = [
+pub const METRIC_NAMES: [&str; 15] = [
     "circuit_breaker_state",
     "circuit_breaker_requests_total",
     "circuit_breaker_transitions_total",
@@ -46,6 +52,12 @@ pub const METRIC_NAMES: [&str; 9] = [
     "circuit_breaker_call_duration_seconds",
     "circuit_breaker_keys",
     "circuit_breaker_evictions_total",
+    "circuit_breaker_state_duration_seconds_total",
+    "circuit_breaker_probe_attempts_total",
+    "circuit_breaker_failures_total",
+    "circuit_breaker_state_transitions_total",
+    "fallback_requests_total",
+    "fallback_latency_seconds",
 ];
 
 /// Which keyed breakers also get their own series (besides their family's).
@@ -63,7 +75,7 @@ pub enum PerKey {
 
 /// Registers the global registry's breakers with a Prometheus registry, and turns on call
 /// timing for the duration histogram (one call in [`sample_durations`](crate::sample_durations) per
-/// thread, 16 by default, timed with the precise clock).
+/// thread, 16 by default, timed with the precise clock) and fallback timing (every fallback).
 pub fn register(prometheus: &mut prometheus_client::registry::Registry) {
     register_registry(prometheus, registry());
 }
@@ -178,6 +190,7 @@ where
             let metric = family.encode_family(&labels)?;
             match sample {
                 Sample::Counter(v) => ConstCounter::new(v).encode(metric),
+                Sample::Seconds(v) => ConstCounter::new(v).encode(metric),
                 Sample::Gauge(v) => ConstGauge::new(v).encode(metric),
                 Sample::Level(v) => ConstGauge::new(v).encode(metric),
                 Sample::Histogram { sum, count, buckets } => {
@@ -190,9 +203,26 @@ where
     Ok(())
 }
 
+/// A histogram sample of `durations`.
+fn histogram(durations: &crate::Durations) -> Sample {
+    let buckets = durations
+        .bounds
+        .iter()
+        .copied()
+        .chain([f64::INFINITY])
+        .zip(durations.counts.iter().copied())
+        .collect();
+    Sample::Histogram {
+        sum: durations.sum_seconds,
+        count: durations.count(),
+        buckets,
+    }
+}
+
 /// One value to encode.
 enum Sample {
     Counter(u64),
+    Seconds(f64),
     Gauge(f64),
     Level(i64),
     Histogram {
@@ -247,13 +277,14 @@ impl Collector for BreakerCollector {
                 Ok(())
             },
         )?;
-        family(
-            e,
-            "circuit_breaker_transitions",
-            "State transitions",
-            MetricType::Counter,
-            snapshots,
-            |s, out| {
+        for (metric, help) in [
+            ("circuit_breaker_transitions", "State transitions"),
+            (
+                "circuit_breaker_state_transitions",
+                "State transitions (circuit_breaker_transitions_total under its specification name)",
+            ),
+        ] {
+            family(e, metric, help, MetricType::Counter, snapshots, |s, out| {
                 for (from, to, n) in &s.transitions {
                     out(
                         &[("name", s.name.as_str()), ("from", from.as_str()), ("to", to.as_str())],
@@ -261,15 +292,59 @@ impl Collector for BreakerCollector {
                     )?;
                 }
                 Ok(())
+            })?;
+        }
+        for (metric, help) in [
+            ("circuit_breaker_fallback_executions", "Fallbacks served"),
+            (
+                "fallback_requests",
+                "Requests served by a fallback (circuit_breaker_fallback_executions_total under its specification name)",
+            ),
+        ] {
+            family(e, metric, help, MetricType::Counter, snapshots, |s, out| {
+                out(&[("name", s.name.as_str())], Sample::Counter(s.totals.fallbacks))
+            })?;
+        }
+        family(
+            e,
+            "circuit_breaker_failures",
+            "Failures and timeouts: the outcomes that open a breaker",
+            MetricType::Counter,
+            snapshots,
+            |s, out| {
+                out(
+                    &[("name", s.name.as_str())],
+                    Sample::Counter(s.totals.failures + s.totals.timeouts),
+                )
             },
         )?;
         family(
             e,
-            "circuit_breaker_fallback_executions",
-            "Fallbacks served",
+            "circuit_breaker_probe_attempts",
+            "Calls admitted as half-open probes",
             MetricType::Counter,
             snapshots,
-            |s, out| out(&[("name", s.name.as_str())], Sample::Counter(s.totals.fallbacks)),
+            |s, out| out(&[("name", s.name.as_str())], Sample::Counter(s.totals.probes)),
+        )?;
+        family(
+            e,
+            "circuit_breaker_state_duration_seconds",
+            "Time spent in each state, in seconds",
+            MetricType::Counter,
+            snapshots,
+            |s, out| {
+                for state in State::ALL {
+                    let spent = s.time_in_state[state as usize];
+                    let main = matches!(state, State::Closed | State::Open | State::HalfOpen);
+                    if main || !spent.is_zero() {
+                        out(
+                            &[("name", s.name.as_str()), ("state", state.as_str())],
+                            Sample::Seconds(spent.as_secs_f64()),
+                        )?;
+                    }
+                }
+                Ok(())
+            },
         )?;
         family(
             e,
@@ -303,24 +378,15 @@ impl Collector for BreakerCollector {
             "Duration of protected calls",
             MetricType::Histogram,
             snapshots,
-            |s, out| {
-                let d = &s.durations;
-                let buckets = d
-                    .bounds
-                    .iter()
-                    .copied()
-                    .chain([f64::INFINITY])
-                    .zip(d.counts.iter().copied())
-                    .collect();
-                out(
-                    &[("name", s.name.as_str())],
-                    Sample::Histogram {
-                        sum: d.sum_seconds,
-                        count: d.count(),
-                        buckets,
-                    },
-                )
-            },
+            |s, out| out(&[("name", s.name.as_str())], histogram(&s.durations)),
+        )?;
+        family(
+            e,
+            "fallback_latency_seconds",
+            "Duration of fallbacks",
+            MetricType::Histogram,
+            snapshots,
+            |s, out| out(&[("name", s.name.as_str())], histogram(&s.fallback_durations)),
         )?;
         let rows: BTreeMap<&str, &FamilyRow> = scrape.families.iter().map(|f| (f.sum.name.as_str(), f)).collect();
         let family_sums: Vec<Snapshot> = scrape.families.iter().map(|f| f.sum.clone()).collect();

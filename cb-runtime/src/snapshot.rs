@@ -32,6 +32,11 @@ pub struct Snapshot {
     pub transitions: Vec<(State, State, u64)>,
     /// Durations of timed calls (see [`measure_durations`](crate::measure_durations)).
     pub durations: Durations,
+    /// Durations of fallbacks, every one timed while durations are measured.
+    pub fallback_durations: Durations,
+    /// Time spent in each state since the breaker was created, the current period up to now,
+    /// indexed by `State as usize` (the order of [`State::ALL`]).
+    pub time_in_state: [Duration; 6],
 }
 
 /// A histogram of call durations.
@@ -50,6 +55,23 @@ impl Durations {
     /// Timed calls.
     pub fn count(&self) -> u64 {
         self.counts.iter().sum()
+    }
+
+    /// No durations, in the call-duration buckets.
+    pub(crate) fn empty() -> Durations {
+        Durations {
+            bounds: &crate::breaker::stripe::DURATION_BUCKETS,
+            counts: vec![0; crate::breaker::stripe::DURATION_BUCKETS.len() + 1],
+            sum_seconds: 0.0,
+        }
+    }
+
+    /// Adds `other`'s counts (same buckets).
+    fn absorb(&mut self, other: &Durations) {
+        for (c, o) in self.counts.iter_mut().zip(&other.counts) {
+            *c += o;
+        }
+        self.sum_seconds += other.sum_seconds;
     }
 }
 
@@ -71,6 +93,8 @@ pub struct Totals {
     pub slow_calls: u64,
     /// Fallbacks served.
     pub fallbacks: u64,
+    /// Calls admitted as half-open probes.
+    pub probes: u64,
 }
 
 /// What a breaker's rate window holds.
@@ -120,11 +144,9 @@ impl Snapshot {
             half_open_in_flight: 0,
             reopens: 0,
             transitions: Vec::new(),
-            durations: Durations {
-                bounds: &crate::breaker::stripe::DURATION_BUCKETS,
-                counts: vec![0; crate::breaker::stripe::DURATION_BUCKETS.len() + 1],
-                sum_seconds: 0.0,
-            },
+            durations: Durations::empty(),
+            fallback_durations: Durations::empty(),
+            time_in_state: [Duration::ZERO; 6],
         }
     }
 
@@ -138,15 +160,17 @@ impl Snapshot {
         t.timeouts += o.timeouts;
         t.slow_calls += o.slow_calls;
         t.fallbacks += o.fallbacks;
+        t.probes += o.probes;
         for &(from, to, n) in &other.transitions {
             match self.transitions.iter_mut().find(|(f, t, _)| *f == from && *t == to) {
                 Some(entry) => entry.2 += n,
                 None => self.transitions.push((from, to, n)),
             }
         }
-        for (c, o) in self.durations.counts.iter_mut().zip(&other.durations.counts) {
-            *c += o;
+        self.durations.absorb(&other.durations);
+        self.fallback_durations.absorb(&other.fallback_durations);
+        for (mine, theirs) in self.time_in_state.iter_mut().zip(other.time_in_state) {
+            *mine += theirs;
         }
-        self.durations.sum_seconds += other.durations.sum_seconds;
     }
 }

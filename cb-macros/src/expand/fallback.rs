@@ -18,18 +18,22 @@ pub(crate) enum Cause<'a> {
     Inner(&'a syn::Ident),
 }
 
-/// `<_ as Fallback<Args, _, R, _>>::call(cause, (args..,), callee)` in the `fallback` span
+/// `<_ as Fallback<Args, _, R, _>>::call(cause, (args..,), callee)` through `serve_fallback`
 /// (awaited when async); the cause's type (`CallError<E>`) comes from the return type's kind. After the call ran (`after_call`), owned parameters
 /// come from their copies.
 pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: bool, after_call: bool) -> TokenStream {
     let k = &plan.krate;
     let p = quote!(#k::__private);
     let kind = ident("__cb_kind");
-    let cause = match cause {
-        Cause::Rejected(r) => quote!(#kind.rejected(#r)),
-        Cause::Timeout(t) => quote!(#kind.timed_out(#t)),
-        Cause::Inner(e) => quote!(#p::CallError::Inner(#e)),
+    let (cause, reason) = match cause {
+        Cause::Rejected(r) => (quote!(#kind.rejected(#r)), quote!(Rejected)),
+        Cause::Timeout(t) => (quote!(#kind.timed_out(#t)), quote!(Timeout)),
+        Cause::Inner(e) => (quote!(#p::CallError::Inner(#e)), quote!(Failure)),
     };
+    let reason = quote!(#p::FallbackReason::#reason);
+    let breaker = ident("__cb_breaker");
+    // The fallback as written, for its log event's `data_source`.
+    let source = quote::ToTokens::to_token_stream(&fb.path).to_string().replace(' ', "");
     let receiver = fb.with_receiver.then(|| match plan.receiver {
         Some(Receiver::Value) if after_call => {
             let copy = ident("__cb_self");
@@ -62,7 +66,7 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
         };
         quote!({
             let #cause_ident = #cause;
-            #p::Instrument::instrument(#call, #p::fallback_span(&#call_span)).await
+            #p::serve_fallback_async(&#call_span, #breaker, #reason, #source, #call).await
         })
     } else {
         let call = quote_spanned! {span=>
@@ -70,7 +74,7 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
         };
         quote!({
             let #cause_ident = #cause;
-            #p::Span::in_scope(&#p::fallback_span(&#call_span), || #call)
+            #p::serve_fallback(&#call_span, #breaker, #reason, #source, || #call)
         })
     }
 }

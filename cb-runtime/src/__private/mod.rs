@@ -20,9 +20,12 @@ pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCau
 pub use in_span::{InSpan, Instrument};
 pub use run::{Ran, Running, run_async, run_async_with_timeout, run_sync, typed};
 pub use site::{BreakerHandle, BreakerKey, CallSite, Defaults, KeyBuf, PerThread};
-pub use span::{acquire_in, call_span, fallback_span, record_rejected, tracing_on};
 #[cfg(feature = "tower")]
-pub(crate) use span::{outcome_name, primary_span, record_outcome};
+pub(crate) use span::outcome_name;
+pub use span::{
+    FallbackReason, acquire_in, call_span, fallback_span, primary_span, record_outcome, record_rejected,
+    serve_fallback, serve_fallback_async, tracing_on,
+};
 pub use tracing::Span;
 
 pub use crate::config::Toggle;

@@ -1,11 +1,15 @@
-//! The tracing spans of a protected call: `circuit_breaker_call` (fields `breaker`, `state` at
-//! entry, `outcome`, `fallback`) with children `primary` (or `probe` in half-open) and
-//! `fallback`, all at DEBUG level: a service whose subscriber runs at INFO pays one level check
-//! per call for them (turn them on with a filter such as `cb_runtime=debug`). With no
-//! subscriber interested, protected calls take an untraced path and every operation here is a
-//! no-op on a disabled span.
+//! The tracing spans of a protected call, named as [`observe::span_names`] says: the call
+//! (`circuit_breaker_call` / `circuit_breaker_check`: breaker, state at entry, outcome,
+//! fallback) with children for the call itself (`primary` / `primary_request`, `probe` /
+//! `probe_attempt` in half-open) and the fallback (`fallback` / `fallback_execution`), all at
+//! DEBUG level: a service whose subscriber runs at INFO pays one level check per call for them
+//! (turn them on with a filter such as `cb_runtime=debug`). With no subscriber interested,
+//! protected calls take an untraced path and every operation here is a no-op on a disabled
+//! span. Every way to call (macros, the API, the tower layer) names its spans here only.
 
+use crate::observe::{self, SpanNames};
 use crate::{CircuitBreaker, Outcome, Permit, Rejected, State};
+use core::future::Future;
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -29,17 +33,69 @@ pub fn call_span(breaker: &CircuitBreaker) -> Span {
     new_call_span(breaker)
 }
 
+/// The field names of the call span.
+struct Keys {
+    state: &'static str,
+    outcome: &'static str,
+    fallback: &'static str,
+}
+
+fn keys() -> Keys {
+    match observe::span_names() {
+        SpanNames::Classic => Keys {
+            state: "state",
+            outcome: "outcome",
+            fallback: "fallback",
+        },
+        SpanNames::OpenTelemetry => Keys {
+            state: "circuit_breaker.state",
+            outcome: "circuit_breaker.outcome",
+            fallback: "circuit_breaker.fallback",
+        },
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn new_call_span(breaker: &CircuitBreaker) -> Span {
-    tracing::debug_span!(
-        target: "cb_runtime",
-        "circuit_breaker_call",
-        breaker = breaker.name().as_str(),
-        state = Empty,
-        outcome = Empty,
-        fallback = false
-    )
+    let name = breaker.name().as_str();
+    let span = match observe::span_names() {
+        SpanNames::Classic => tracing::debug_span!(
+            target: "cb_runtime",
+            "circuit_breaker_call",
+            breaker = name,
+            state = Empty,
+            outcome = Empty,
+            fallback = false
+        ),
+        SpanNames::OpenTelemetry => tracing::debug_span!(
+            target: "cb_runtime",
+            "circuit_breaker_check",
+            circuit_breaker.name = name,
+            circuit_breaker.state = Empty,
+            circuit_breaker.outcome = Empty,
+            circuit_breaker.fallback = false,
+            "error.type" = Empty,
+            otel.status_code = Empty
+        ),
+    };
+    record_on_caller(&span, breaker);
+    span
+}
+
+/// Records the breaker's state on the caller's current span (see
+/// [`observe::set_caller_state_field`]); read inside the call's span, so a transition the read
+/// causes (an Open wait that elapsed) is an event of this call.
+fn record_on_caller(span: &Span, breaker: &CircuitBreaker) {
+    let Some(field) = observe::caller_state_field() else {
+        return;
+    };
+    let caller = Span::current();
+    if caller.is_disabled() || span.is_disabled() {
+        return;
+    }
+    let state = span.in_scope(|| breaker.state());
+    caller.record(field, state.as_str());
 }
 
 /// Takes a permit of `breaker` inside the call's `span` (what an async protected call does
@@ -54,29 +110,45 @@ pub fn acquire_in<'b>(span: &Span, breaker: &'b CircuitBreaker) -> Result<Permit
 #[inline]
 pub fn record_rejected(span: &Span, rejected: &Rejected) {
     if !span.is_disabled() {
-        span.record("state", rejected.state.as_str());
-        span.record("outcome", "rejected");
+        let keys = keys();
+        span.record(keys.state, rejected.state.as_str());
+        span.record(keys.outcome, "rejected");
+        span.record("error.type", "rejected");
     }
 }
 
 /// The child span of the call itself (`probe` when admitted in half-open), noting the state.
 #[inline]
-pub(crate) fn primary_span(parent: &Span, state: State) -> Span {
+pub fn primary_span(parent: &Span, state: State) -> Span {
     if parent.is_disabled() {
         return Span::none();
     }
-    parent.record("state", state.as_str());
-    match state {
-        State::HalfOpen => tracing::debug_span!(target: "cb_runtime", parent: parent, "probe"),
-        _ => tracing::debug_span!(target: "cb_runtime", parent: parent, "primary"),
+    new_primary_span(parent, state)
+}
+
+#[cold]
+#[inline(never)]
+fn new_primary_span(parent: &Span, state: State) -> Span {
+    parent.record(keys().state, state.as_str());
+    match (observe::span_names(), state) {
+        (SpanNames::Classic, State::HalfOpen) => tracing::debug_span!(target: "cb_runtime", parent: parent, "probe"),
+        (SpanNames::Classic, _) => tracing::debug_span!(target: "cb_runtime", parent: parent, "primary"),
+        (SpanNames::OpenTelemetry, State::HalfOpen) => {
+            tracing::debug_span!(target: "cb_runtime", parent: parent, "probe_attempt")
+        }
+        (SpanNames::OpenTelemetry, _) => tracing::debug_span!(target: "cb_runtime", parent: parent, "primary_request"),
     }
 }
 
-/// Notes how the call counted.
+/// Notes how the call counted (`success`, `failure`, `ignored`, `timeout`).
 #[inline]
-pub(crate) fn record_outcome(span: &Span, outcome: &str) {
+pub fn record_outcome(span: &Span, outcome: &str) {
     if !span.is_disabled() {
-        span.record("outcome", outcome);
+        span.record(keys().outcome, outcome);
+        if matches!(outcome, "failure" | "timeout") {
+            span.record("error.type", outcome);
+            span.record("otel.status_code", "ERROR");
+        }
     }
 }
 
@@ -95,6 +167,88 @@ pub fn fallback_span(parent: &Span) -> Span {
     if parent.is_disabled() {
         return Span::none();
     }
-    parent.record("fallback", true);
-    tracing::debug_span!(target: "cb_runtime", parent: parent, "fallback")
+    new_fallback_span(parent)
+}
+
+#[cold]
+#[inline(never)]
+fn new_fallback_span(parent: &Span) -> Span {
+    parent.record(keys().fallback, true);
+    match observe::span_names() {
+        SpanNames::Classic => tracing::debug_span!(target: "cb_runtime", parent: parent, "fallback"),
+        SpanNames::OpenTelemetry => tracing::debug_span!(target: "cb_runtime", parent: parent, "fallback_execution"),
+    }
+}
+
+/// Why a fallback runs, as its log event says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FallbackReason {
+    /// The breaker refused the call.
+    Rejected,
+    /// The call failed.
+    Failure,
+    /// The call timed out.
+    Timeout,
+}
+
+impl FallbackReason {
+    /// `rejected`, `failure` or `timeout`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FallbackReason::Rejected => "rejected",
+            FallbackReason::Failure => "failure",
+            FallbackReason::Timeout => "timeout",
+        }
+    }
+}
+
+/// Runs a sync fallback of `breaker`'s call in its span, with its log event (`service_name`,
+/// `reason`, `data_source`: the fallback as written, or its type's name), timed for the
+/// fallback-latency histogram while durations are measured. The caller counts the fallback
+/// (`record_fallback`).
+#[inline]
+pub fn serve_fallback<R>(
+    span: &Span,
+    breaker: &CircuitBreaker,
+    reason: FallbackReason,
+    data_source: &'static str,
+    fallback: impl FnOnce() -> R,
+) -> R {
+    let start = breaker.fallback_start();
+    let child = fallback_span(span);
+    let value = if child.is_disabled() {
+        crate::events::trace_fallback(breaker.name().as_str(), reason.as_str(), data_source);
+        fallback()
+    } else {
+        child.in_scope(|| {
+            crate::events::trace_fallback(breaker.name().as_str(), reason.as_str(), data_source);
+            fallback()
+        })
+    };
+    if let Some(start) = start {
+        breaker.fallback_took(start);
+    }
+    value
+}
+
+/// [`serve_fallback`] for an async fallback's future.
+pub async fn serve_fallback_async<F: Future>(
+    span: &Span,
+    breaker: &CircuitBreaker,
+    reason: FallbackReason,
+    data_source: &'static str,
+    fallback: F,
+) -> F::Output {
+    let start = breaker.fallback_start();
+    let child = fallback_span(span);
+    if child.is_disabled() {
+        crate::events::trace_fallback(breaker.name().as_str(), reason.as_str(), data_source);
+    } else {
+        child.in_scope(|| crate::events::trace_fallback(breaker.name().as_str(), reason.as_str(), data_source));
+    }
+    let value = super::InSpan::new(child, fallback).await;
+    if let Some(start) = start {
+        breaker.fallback_took(start);
+    }
+    value
 }

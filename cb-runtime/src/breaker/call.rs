@@ -3,7 +3,9 @@
 
 use super::CircuitBreaker;
 use super::permit::Outcome;
-use crate::__private::{Ran, call_span, fallback_span, record_rejected, run_async, run_async_with_timeout, run_sync};
+use crate::__private::{
+    FallbackReason, Ran, call_span, record_rejected, run_async, run_async_with_timeout, run_sync, serve_fallback,
+};
 use crate::CallError;
 use std::time::Duration;
 use tracing::Instrument;
@@ -15,6 +17,20 @@ fn by_result<T, E>(result: &Result<T, E>) -> Outcome {
     } else {
         Outcome::Failure
     }
+}
+
+/// Why a fallback serves `cause`.
+fn reason_of<E>(cause: &CallError<E>) -> FallbackReason {
+    match cause {
+        CallError::Rejected(_) => FallbackReason::Rejected,
+        CallError::Timeout(_) => FallbackReason::Timeout,
+        _ => FallbackReason::Failure,
+    }
+}
+
+/// A fallback closure's name for its log event (its type's: where it was written).
+fn fallback_name<F>(_: &F) -> &'static str {
+    std::any::type_name::<F>()
 }
 
 fn value<R>(ran: Ran<R>) -> R {
@@ -87,7 +103,8 @@ impl CircuitBreaker {
             },
         };
         self.record_fallback();
-        fallback_span(&span).in_scope(|| fallback(cause))
+        let reason = reason_of(&cause);
+        serve_fallback(&span, self, reason, fallback_name(&fallback), || fallback(cause))
     }
 
     /// Runs an asynchronous call. Cancelling the returned future (dropping it) records nothing
@@ -157,7 +174,8 @@ impl CircuitBreaker {
             Ok(v) => Ok(v),
             Err(cause) => {
                 self.record_fallback();
-                fallback_span(&span).in_scope(|| fallback(cause))
+                let reason = reason_of(&cause);
+                serve_fallback(&span, self, reason, fallback_name(&fallback), || fallback(cause))
             }
         }
     }

@@ -51,6 +51,8 @@ pub(crate) struct History {
     tripped: Mutex<Option<Trip>>,
     /// Why the breaker last entered Open, with that Open period's generation.
     open_reason: Mutex<Option<(u64, Reason)>>,
+    /// Time in each state, probes, fallback durations.
+    pub(super) observed: super::observed::Observed,
 }
 
 impl History {
@@ -208,6 +210,7 @@ impl CircuitBreaker {
                 timeouts: self.stripes.sum(Total::Timeout),
                 slow_calls: self.stripes.sum(Total::Slow),
                 fallbacks: self.stripes.sum(Total::Fallback),
+                probes: self.probe_attempts(),
             },
             window: WindowStats::new(window, minimum_calls),
             tripped_by: self.open_reason(word),
@@ -228,6 +231,8 @@ impl CircuitBreaker {
                     sum_seconds: sum as f64 / 1e9,
                 }
             },
+            fallback_durations: self.fallback_durations(),
+            time_in_state: self.time_in_states(),
         }
     }
 

@@ -10,6 +10,7 @@ mod call;
 mod control;
 mod deadline;
 mod fleet_hooks;
+mod observed;
 mod owned;
 mod permit;
 mod record;
@@ -187,7 +188,10 @@ impl CircuitBreaker {
                         Some(deadline) if now > deadline && self.may_probe.load(Ordering::Acquire) => {
                             let next = word.next(State::HalfOpen).with_in_flight(1);
                             match self.swap_state(word, next, Reason::OpenWaitElapsed, now) {
-                                Ok(()) => return Ok(self.permit(next)),
+                                Ok(()) => {
+                                    self.history.observed.probe();
+                                    return Ok(self.permit(next));
+                                }
                                 Err(current) => word = current,
                             }
                         }
@@ -212,7 +216,10 @@ impl CircuitBreaker {
                     if word.in_flight() < self.tunables.half_open_max_calls() {
                         let next = word.with_in_flight(word.in_flight() + 1);
                         match self.cas(word, next) {
-                            Ok(()) => return Ok(self.permit(next)),
+                            Ok(()) => {
+                                self.history.observed.probe();
+                                return Ok(self.permit(next));
+                            }
                             Err(current) => word = current,
                         }
                         continue;
@@ -310,6 +317,10 @@ impl CircuitBreaker {
     /// Counts a transition and emits its event.
     fn announce(&self, from: Word, next: Word, reason: Reason) {
         self.start_period(next);
+        self.history.observed.entered(next.state(), self.clock.now_nanos());
+        if from.state() == State::Closed && next.state() == State::Open {
+            crate::events::trace_breach(&self.name, &reason, self.tunables.consecutive());
+        }
         self.transitions
             .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))))
             [from.state() as usize * 6 + next.state() as usize]
@@ -417,6 +428,8 @@ impl CircuitBreakerBuilder {
             Window::Time(d) => (None, Some(TimeWindow::new(d))),
         };
         let bucket_words = time_window.as_ref().map_or(0, TimeWindow::stripe_words);
+        let history: Box<control::History> = Box::default();
+        history.observed.begin(self.initial, self.clock.now_nanos());
         CircuitBreaker {
             state: AtomicU64::new(Word::new(self.initial, 0).0),
             stamp: AtomicU64::new(0),
@@ -432,7 +445,7 @@ impl CircuitBreakerBuilder {
             count_window,
             time_window,
             config: Mutex::new(config),
-            history: Box::default(),
+            history,
             clock: self.clock,
             events: self.events.unwrap_or_default(),
             retired: AtomicBool::new(false),

@@ -1,0 +1,78 @@
+//! How protected calls appear in traces: the span names and attribute keys, and the field of
+//! the caller's span that receives the breaker's state. Set once at startup, before the first
+//! call; calls started afterwards follow.
+//!
+//! | [`SpanNames::Classic`] (default) | [`SpanNames::OpenTelemetry`] |
+//! |---|---|
+//! | `circuit_breaker_call` (whole call) | `circuit_breaker_check` |
+//! | `primary` (the call, Closed) | `primary_request` |
+//! | `probe` (the call, HalfOpen) | `probe_attempt` |
+//! | `fallback` | `fallback_execution` |
+//! | fields `breaker`, `state`, `outcome`, `fallback` | `circuit_breaker.name`, `circuit_breaker.state`, `circuit_breaker.outcome`, `circuit_breaker.fallback`, and OpenTelemetry's `error.type` (`failure`, `timeout`, `rejected`) and `otel.status_code` (`ERROR` on failure or timeout) |
+//!
+//! ```
+//! use cb_runtime::observe::{self, SpanNames};
+//!
+//! observe::set_span_names(SpanNames::OpenTelemetry);
+//! assert_eq!(observe::span_names(), SpanNames::OpenTelemetry);
+//! # observe::set_span_names(SpanNames::Classic);
+//! ```
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// The names of a protected call's spans and their fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SpanNames {
+    /// `circuit_breaker_call` with `primary`, `probe` and `fallback` children; fields
+    /// `breaker`, `state`, `outcome`, `fallback`.
+    #[default]
+    Classic,
+    /// The names OpenTelemetry specifications of circuit breakers use: `circuit_breaker_check`
+    /// with `primary_request`, `probe_attempt` and `fallback_execution` children; fields
+    /// `circuit_breaker.*` plus the semantic conventions' `error.type` and `otel.status_code`
+    /// (which `tracing-opentelemetry` turns into the span's status).
+    OpenTelemetry,
+}
+
+static NAMES: AtomicU8 = AtomicU8::new(0);
+static CALLER_FIELD: OnceLock<Option<&'static str>> = OnceLock::new();
+
+/// The field of the caller's span that receives the breaker's state by default.
+pub const CALLER_STATE_FIELD: &str = "circuit_breaker.state";
+
+/// Names the spans of calls started from now on.
+pub fn set_span_names(names: SpanNames) {
+    NAMES.store(names as u8, Ordering::Relaxed);
+}
+
+/// The span names in force.
+#[inline]
+pub fn span_names() -> SpanNames {
+    match NAMES.load(Ordering::Relaxed) {
+        0 => SpanNames::Classic,
+        _ => SpanNames::OpenTelemetry,
+    }
+}
+
+/// The field of the caller's current span that receives the state of each breaker it calls
+/// through (`closed`, `open`, `half_open`, ...), as the breaker decides the call; `None` turns
+/// this off. Default: [`CALLER_STATE_FIELD`]. `tracing` records only fields a span declares,
+/// so the caller's span declares it, empty:
+///
+/// ```
+/// let span = tracing::info_span!("inference", circuit_breaker.state = tracing::field::Empty);
+/// # let _ = span;
+/// ```
+///
+/// Recorded only while per-call spans are on (a subscriber takes `cb_runtime` at DEBUG). Can
+/// be set once, before the first traced call; returns `false` if it was already in force.
+pub fn set_caller_state_field(field: Option<&'static str>) -> bool {
+    CALLER_FIELD.set(field).is_ok()
+}
+
+/// The caller's span field in force.
+#[inline]
+pub(crate) fn caller_state_field() -> Option<&'static str> {
+    *CALLER_FIELD.get_or_init(|| Some(CALLER_STATE_FIELD))
+}
