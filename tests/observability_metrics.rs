@@ -80,6 +80,50 @@ fn the_exposition_has_exact_values_after_a_scripted_scenario() {
     }
 }
 
+/// The metrics specifications name that cb adds: time in each state, probes, failures,
+/// fallback latency, and the aliases, with exact values on a manual clock.
+#[test]
+fn the_seed_metrics_have_exact_values() {
+    let clock = ManualClock::new();
+    let registry: &'static Registry = Box::leak(Box::new(Registry::with_clock(clock.clone())));
+    let config = BreakerConfig::builder()
+        .consecutive_failures(2)
+        .jitter(0.0)
+        .open_timeout(Duration::from_secs(10))
+        .success_threshold(2)
+        .half_open_max_calls(2)
+        .build()
+        .unwrap();
+    let b = registry.breaker("inference", &config);
+    let text = scrape(registry); // registers the collector: fallbacks are timed from now on
+    assert!(text.contains("fallback_latency_seconds_count{name=\"inference\"} 0"), "{text}");
+    clock.advance(Duration::from_secs(5));
+    let _ = b.call_sync(|| Err::<(), _>("e"));
+    let _ = b.call_sync_with_fallback(|| Err::<(), _>("e"), |_| Ok(()));
+    let _ = b.call_sync_with_fallback(|| Ok::<_, &str>(()), |_| Ok(()));
+    clock.advance(Duration::from_secs(12));
+    let _ = b.call_sync(|| Ok::<_, &str>(()));
+    let _ = b.call_sync(|| Ok::<_, &str>(()));
+    clock.advance(Duration::from_secs(3));
+    let text = scrape(registry);
+    let expected = [
+        "circuit_breaker_state_duration_seconds_total{name=\"inference\",state=\"closed\"} 8.0",
+        "circuit_breaker_state_duration_seconds_total{name=\"inference\",state=\"open\"} 12.0",
+        "circuit_breaker_state_duration_seconds_total{name=\"inference\",state=\"half_open\"} 0.0",
+        "circuit_breaker_probe_attempts_total{name=\"inference\"} 2",
+        "circuit_breaker_failures_total{name=\"inference\"} 2",
+        "circuit_breaker_state_transitions_total{name=\"inference\",from=\"closed\",to=\"open\"} 1",
+        "circuit_breaker_state_transitions_total{name=\"inference\",from=\"half_open\",to=\"closed\"} 1",
+        "fallback_requests_total{name=\"inference\"} 2",
+        "circuit_breaker_fallback_executions_total{name=\"inference\"} 2",
+        "fallback_latency_seconds_count{name=\"inference\"} 2",
+        "fallback_latency_seconds_bucket{le=\"0.005\",name=\"inference\"} 2",
+    ];
+    for line in expected {
+        assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
+    }
+}
+
 #[test]
 fn the_dashboard_queries_only_exported_metrics() {
     let text = std::fs::read_to_string(concat!(
@@ -96,7 +140,9 @@ fn the_dashboard_queries_only_exported_metrics() {
         "Failure rate",
         "Transitions",
         "Latency heatmap",
+        "Time in each state",
         "Fallbacks",
+        "Fallback latency",
     ] {
         assert!(titles.contains(&wanted), "no `{wanted}` panel in {titles:?}");
     }
@@ -107,7 +153,7 @@ fn the_dashboard_queries_only_exported_metrics() {
             queries += 1;
             let names: Vec<&str> = expr
                 .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .filter(|w| w.starts_with("circuit_breaker_"))
+                .filter(|w| w.starts_with("circuit_breaker_") || w.starts_with("fallback_"))
                 .collect();
             assert!(!names.is_empty(), "query names no metric: {expr}");
             for name in names {
@@ -122,5 +168,5 @@ fn the_dashboard_queries_only_exported_metrics() {
             }
         }
     }
-    assert!(queries >= 6);
+    assert!(queries >= 8);
 }
