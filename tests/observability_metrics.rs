@@ -96,7 +96,10 @@ fn the_seed_metrics_have_exact_values() {
         .unwrap();
     let b = registry.breaker("inference", &config);
     let text = scrape(registry); // registers the collector: fallbacks are timed from now on
-    assert!(text.contains("fallback_latency_seconds_count{name=\"inference\"} 0"), "{text}");
+    assert!(
+        text.contains("fallback_latency_seconds_count{name=\"inference\"} 0"),
+        "{text}"
+    );
     clock.advance(Duration::from_secs(5));
     let _ = b.call_sync(|| Err::<(), _>("e"));
     let _ = b.call_sync_with_fallback(|| Err::<(), _>("e"), |_| Ok(()));
