@@ -36,14 +36,37 @@ fn main() {
         .success_threshold(3)
         .build()
         .expect("a valid configuration");
-    let breakers = [registry.breaker("inference", &config), registry.breaker("search", &config)];
+    let breakers = [
+        registry.breaker("inference", &config),
+        registry.breaker("search", &config),
+    ];
     let ms = Duration::from_millis;
     let phases = [
-        Phase { seconds: 120, inference: (8, 0.02, ms(40)), search: (5, 0.0, ms(15)) },
-        Phase { seconds: 90, inference: (8, 0.8, ms(60)), search: (5, 0.05, ms(15)) },
-        Phase { seconds: 90, inference: (8, 0.05, ms(45)), search: (5, 0.0, ms(20)) },
-        Phase { seconds: 90, inference: (8, 0.0, ms(40)), search: (5, 0.0, ms(400)) },
-        Phase { seconds: 120, inference: (8, 0.02, ms(40)), search: (5, 0.0, ms(20)) },
+        Phase {
+            seconds: 120,
+            inference: (8, 0.02, ms(40)),
+            search: (5, 0.0, ms(15)),
+        },
+        Phase {
+            seconds: 90,
+            inference: (8, 0.8, ms(60)),
+            search: (5, 0.05, ms(15)),
+        },
+        Phase {
+            seconds: 90,
+            inference: (8, 0.05, ms(45)),
+            search: (5, 0.0, ms(20)),
+        },
+        Phase {
+            seconds: 90,
+            inference: (8, 0.0, ms(40)),
+            search: (5, 0.0, ms(400)),
+        },
+        Phase {
+            seconds: 120,
+            inference: (8, 0.02, ms(40)),
+            search: (5, 0.0, ms(20)),
+        },
     ];
     let mut next_scrape = 5u64;
     let mut dice = 0x9e37_79b9_7f4a_7c15u64;

@@ -42,7 +42,11 @@ impl Events {
             .unwrap()
             .iter()
             .filter(|e| e.contains_key(key))
-            .map(|e| keys.iter().map(|k| (k.to_string(), e.get(*k).cloned().unwrap_or_default())).collect())
+            .map(|e| {
+                keys.iter()
+                    .map(|k| (k.to_string(), e.get(*k).cloned().unwrap_or_default()))
+                    .collect()
+            })
             .collect()
     }
 }
@@ -156,18 +160,33 @@ async fn fallbacks_carry_service_name_reason_and_data_source() {
     assert_eq!(slow_call().await.unwrap(), 0, "timed out: served by the fallback");
     let api = CircuitBreaker::new("logs-api", Default::default());
     api.force_open();
-    let served = api.call_sync_with_fallback(|| Ok::<u8, Down>(1), |cause: CallError<Down>| {
-        assert!(cause.is_rejected());
-        Ok(0)
-    });
+    let served = api.call_sync_with_fallback(
+        || Ok::<u8, Down>(1),
+        |cause: CallError<Down>| {
+            assert!(cause.is_rejected());
+            Ok(0)
+        },
+    );
     assert_eq!(served.unwrap(), 0);
     let fallbacks = events.with("data_source", &["service_name", "reason", "data_source"]);
     assert_eq!(
         fallbacks[..3],
         [
-            row(&[("service_name", "logs-sync"), ("reason", "failure"), ("data_source", "from_cache")]),
-            row(&[("service_name", "logs-sync"), ("reason", "rejected"), ("data_source", "from_cache")]),
-            row(&[("service_name", "logs-async"), ("reason", "timeout"), ("data_source", "from_replica")]),
+            row(&[
+                ("service_name", "logs-sync"),
+                ("reason", "failure"),
+                ("data_source", "from_cache")
+            ]),
+            row(&[
+                ("service_name", "logs-sync"),
+                ("reason", "rejected"),
+                ("data_source", "from_cache")
+            ]),
+            row(&[
+                ("service_name", "logs-async"),
+                ("reason", "timeout"),
+                ("data_source", "from_replica")
+            ]),
         ]
     );
     let api = &fallbacks[3];
