@@ -1,8 +1,8 @@
 //! Exports cb's spans over OTLP/HTTP (protobuf) with the OpenTelemetry span names.
 //!
 //! ```sh
-//! cargo run --example otel_export                        # to a receiver it starts on 127.0.0.1
-//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 cargo run --example otel_export   # to a collector
+//! cargo run --example otel_export --features otel   # to a receiver it starts on 127.0.0.1
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 cargo run --example otel_export --features otel   # to a collector
 //! ```
 //!
 //! With no `OTEL_EXPORTER_OTLP_ENDPOINT`, the example starts a minimal OTLP/HTTP receiver on
