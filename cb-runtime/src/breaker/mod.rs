@@ -317,7 +317,9 @@ impl CircuitBreaker {
     /// Counts a transition and emits its event.
     fn announce(&self, from: Word, next: Word, reason: Reason) {
         self.start_period(next);
-        self.history.observed.entered(next.state(), self.clock.now_nanos());
+        self.history
+            .observed
+            .entered(from.state(), next.state(), self.clock.now_nanos());
         if from.state() == State::Closed && next.state() == State::Open {
             crate::events::trace_breach(&self.name, &reason, self.tunables.consecutive());
         }
@@ -429,7 +431,7 @@ impl CircuitBreakerBuilder {
         };
         let bucket_words = time_window.as_ref().map_or(0, TimeWindow::stripe_words);
         let history: Box<control::History> = Box::default();
-        history.observed.begin(self.initial, self.clock.now_nanos());
+        history.observed.begin(self.clock.now_nanos());
         CircuitBreaker {
             state: AtomicU64::new(Word::new(self.initial, 0).0),
             stamp: AtomicU64::new(0),

@@ -12,39 +12,59 @@ use std::time::Duration;
 /// Buckets (the last one unbounded) and the sum of nanoseconds.
 type Histogram = [AtomicU64; DURATION_BUCKETS.len() + 2];
 
-/// The observed figures of one breaker.
+/// The observed figures of one breaker: 32 bytes until its first transition or fallback (keyed
+/// breakers that never trip stay small), then a box with the rest.
 #[derive(Debug, Default)]
 pub(crate) struct Observed {
-    /// The state since when, and the nanoseconds spent in each state before it.
-    times: Mutex<StateTimes>,
+    /// When the breaker was created, by its clock.
+    created: AtomicU64,
     /// Calls admitted in HalfOpen.
     probes: AtomicU64,
-    /// Timed fallbacks, allocated on the first.
-    fallbacks: OnceLock<Box<Histogram>>,
+    /// Time in states and fallback durations, from the first transition or fallback on.
+    more: OnceLock<Box<More>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
+struct More {
+    /// `None` until the first transition: the breaker has been in its stored state since it
+    /// was created.
+    times: Mutex<Option<StateTimes>>,
+    /// Timed fallbacks.
+    fallbacks: Histogram,
+}
+
+#[derive(Debug)]
 struct StateTimes {
-    current: Option<State>,
+    current: State,
     since: u64,
     spent: [u64; 6],
 }
 
 impl Observed {
-    /// The breaker starts in `state` at `now`.
-    pub(super) fn begin(&self, state: State, now: u64) {
-        let mut times = self.times.lock().unwrap_or_else(PoisonError::into_inner);
-        times.current = Some(state);
-        times.since = now;
+    /// The breaker was created at `now`.
+    pub(super) fn begin(&self, now: u64) {
+        self.created.store(now, Ordering::Relaxed);
     }
 
-    /// The breaker entered `to` at `now`.
-    pub(super) fn entered(&self, to: State, now: u64) {
-        let mut times = self.times.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(current) = times.current {
-            times.spent[current as usize] += now.saturating_sub(times.since);
-        }
-        times.current = Some(to);
+    fn more(&self) -> &More {
+        self.more.get_or_init(|| {
+            Box::new(More {
+                times: Mutex::new(None),
+                fallbacks: std::array::from_fn(|_| AtomicU64::new(0)),
+            })
+        })
+    }
+
+    /// The breaker went from `from` to `to` at `now`.
+    pub(super) fn entered(&self, from: State, to: State, now: u64) {
+        let mut times = self.more().times.lock().unwrap_or_else(PoisonError::into_inner);
+        let times = times.get_or_insert_with(|| StateTimes {
+            current: from,
+            since: self.created.load(Ordering::Relaxed),
+            spent: [0; 6],
+        });
+        times.spent[times.current as usize] += now.saturating_sub(times.since);
+        times.current = to;
         times.since = now;
     }
 
@@ -60,15 +80,21 @@ impl CircuitBreaker {
     /// included up to now.
     pub(crate) fn time_in_states(&self) -> [Duration; 6] {
         let now = self.clock.now_nanos();
-        let times = self
-            .history
-            .observed
-            .times
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let mut spent = times.spent;
-        if let Some(current) = times.current {
-            spent[current as usize] += now.saturating_sub(times.since);
+        let observed = &self.history.observed;
+        let mut spent = [0; 6];
+        let times = observed
+            .more
+            .get()
+            .map(|more| more.times.lock().unwrap_or_else(PoisonError::into_inner));
+        match times.as_deref().and_then(Option::as_ref) {
+            Some(times) => {
+                spent = times.spent;
+                spent[times.current as usize] += now.saturating_sub(times.since);
+            }
+            None => {
+                let created = observed.created.load(Ordering::Relaxed);
+                spent[self.stored_state() as usize] = now.saturating_sub(created);
+            }
         }
         spent.map(Duration::from_nanos)
     }
@@ -88,11 +114,7 @@ impl CircuitBreaker {
     /// A fallback started at `start` (from [`fallback_start`](Self::fallback_start)) ended.
     pub(crate) fn fallback_took(&self, start: u64) {
         let nanos = self.clock.precise_nanos().saturating_sub(start);
-        let histogram = self
-            .history
-            .observed
-            .fallbacks
-            .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))));
+        let histogram = &self.history.observed.more().fallbacks;
         let seconds = nanos as f64 / 1e9;
         let bucket = DURATION_BUCKETS
             .iter()
@@ -106,7 +128,7 @@ impl CircuitBreaker {
     pub(crate) fn fallback_durations(&self) -> crate::Durations {
         let mut counts = vec![0; DURATION_BUCKETS.len() + 1];
         let mut sum = 0;
-        if let Some(histogram) = self.history.observed.fallbacks.get() {
+        if let Some(histogram) = self.history.observed.more.get().map(|more| &more.fallbacks) {
             for (count, cell) in counts.iter_mut().zip(histogram.iter()) {
                 *count = cell.load(Ordering::Relaxed);
             }
