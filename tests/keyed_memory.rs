@@ -84,7 +84,7 @@ fn a_standalone_breaker_owns_no_event_channel() {
 /// 1M distinct keys through a family capped at 10,000: memory stays under the cap's bound.
 /// Heavy (about a minute in a debug build): `cargo test --release --test keyed_memory -- --ignored`.
 #[test]
-#[ignore = "1M keys: run with --ignored (CI runs it in release, see README)"]
+#[ignore = "1M keys, about a minute: .ci/run runs it with --ignored after the other tests"]
 fn a_million_keys_stay_within_the_cap() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let clock = ManualClock::new();
