@@ -180,6 +180,15 @@ pub enum Event {
         /// The configuration the later call site asked for.
         ignored: String,
     },
+    /// The HTTP client middleware (feature `reqwest-middleware`) got a `Retry-After` that is
+    /// neither delay-seconds nor an HTTP-date; the breaker kept its configured open wait. Sent
+    /// when the value (or breaker) differs from the last unreadable one.
+    UnreadableRetryAfter {
+        /// The breaker of the response.
+        name: crate::Name,
+        /// The header's value (lossy UTF-8, at most 64 characters).
+        value: String,
+    },
 }
 
 /// What a subscriber receives.
@@ -374,6 +383,12 @@ pub(crate) fn trace(event: &Event) {
             live,
             max_keys,
             "keyed circuit breakers `{family}/*`: {live} live, over max_keys = {max_keys}, because the others are tripped or in use"
+        ),
+        Event::UnreadableRetryAfter { name, value } => tracing::warn!(
+            target: "cb_runtime",
+            breaker = name.as_str(),
+            value = value.as_str(),
+            "circuit breaker `{name}`: Retry-After `{value}` is neither delay-seconds nor an HTTP-date; the configured open wait stays"
         ),
         Event::ConfigRejected { error } => tracing::error!(
             target: "cb_runtime",

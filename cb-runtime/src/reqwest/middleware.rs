@@ -1,7 +1,8 @@
 //! The middleware: a breaker per host (or key) around every request.
 
 use super::classify::default_outcome;
-use super::retry_after::{RetryAfter, parse_retry_after};
+use super::retry_after::{RetryAfter, read_retry_after};
+use super::unreadable::{RetryAfterStatus, Unreadable};
 use crate::{BreakerConfig, CallError, CircuitBreaker, Outcome, Rejected, State, registry};
 use http::Extensions;
 use reqwest::{Request, Response, StatusCode};
@@ -23,6 +24,7 @@ pub struct CircuitBreakerMiddleware {
     classify: ClassifyFn,
     config: Option<BreakerConfig>,
     retry_after: RetryAfter,
+    unreadable: Arc<Unreadable>,
 }
 
 /// The host of the request's URL, with `:port` if the URL names one.
@@ -51,6 +53,7 @@ impl CircuitBreakerMiddleware {
             classify: Arc::new(default_outcome),
             config: None,
             retry_after: RetryAfter::WhenOpen,
+            unreadable: Arc::default(),
         }
     }
 
@@ -94,6 +97,12 @@ impl CircuitBreakerMiddleware {
         self
     }
 
+    /// How many `Retry-After` headers this middleware and its clones could not read, and the
+    /// last one.
+    pub fn retry_after_status(&self) -> RetryAfterStatus {
+        self.unreadable.status()
+    }
+
     /// The breaker a request goes through (created on first use).
     pub fn breaker_for(&self, request: &Request) -> Arc<CircuitBreaker> {
         let name = format!("{}/{}", self.family, (self.key)(request));
@@ -114,17 +123,22 @@ impl CircuitBreakerMiddleware {
         {
             return;
         }
-        let Some(wait) = parse_retry_after(response.headers()) else {
-            tracing::warn!(
-                target: "cb_runtime",
-                breaker = %breaker.name(),
-                value = ?response.headers().get(reqwest::header::RETRY_AFTER),
-                "Retry-After is neither delay-seconds nor a future HTTP-date; the open wait stays",
-            );
-            return;
+        let wait = match read_retry_after(response.headers()) {
+            Ok(Some(wait)) => wait,
+            Ok(None) => return,
+            Err(()) => {
+                if let Some(value) = response.headers().get(reqwest::header::RETRY_AFTER) {
+                    self.unreadable.report(breaker.name(), value);
+                }
+                return;
+            }
         };
-        if self.retry_after == RetryAfter::WhenOpen && breaker.state() != State::Open {
-            return;
+        match (self.retry_after, breaker.state()) {
+            (RetryAfter::WhenOpen, State::Open) => {}
+            // An operator's state (disabled, metrics-only, forced open) is not the server's
+            // to change.
+            (RetryAfter::Opens, State::Closed | State::HalfOpen | State::Open) => {}
+            _ => return,
         }
         let wait = wait.min(breaker.config().max_open_timeout);
         if let Err(e) = breaker.open_for(wait) {

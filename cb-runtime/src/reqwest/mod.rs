@@ -24,14 +24,19 @@
 //!   failure. [`classify`](CircuitBreakerMiddleware::classify) replaces it.
 //! - **Retry-After**: a 429 or 503 with `Retry-After` (seconds or an HTTP-date) sets the open
 //!   wait when the breaker is open after the response, capped at its `max_open_timeout`
-//!   ([`RetryAfter`] has the other policies).
+//!   ([`RetryAfter`] has the other policies); a manual state (disabled, metrics-only) is never
+//!   overridden. A value that is neither is reported (stderr once, an
+//!   [`Event::UnreadableRetryAfter`](crate::Event::UnreadableRetryAfter), and
+//!   [`retry_after_status`](CircuitBreakerMiddleware::retry_after_status)).
 //! - **Rejections** are `reqwest_middleware::Error::Middleware` errors holding a
 //!   [`Rejected`](crate::Rejected): [`rejection`] finds it.
 
 mod classify;
 mod middleware;
 mod retry_after;
+mod unreadable;
 
 pub use classify::default_outcome;
 pub use middleware::{CircuitBreakerMiddleware, KeyFn, rejection};
 pub use retry_after::{RetryAfter, parse_retry_after};
+pub use unreadable::RetryAfterStatus;
