@@ -379,6 +379,18 @@ pub(crate) fn read(path: &Path) -> Result<FileConfig, LoadError> {
     parse(&read_text(path)?, path)
 }
 
+/// The largest configuration file read: past it (a wrong path such as `/dev/zero`, a log
+/// file) the file is refused rather than read into memory, at every reload.
+pub(crate) const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// The bytes of `path`, or `None` when it has more than `limit`.
+fn read_at_most(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
 /// The text of a configuration file; a missing, unreadable, non-UTF-8 file or a directory is
 /// an error naming the file.
 pub(crate) fn read_text(path: &Path) -> Result<String, LoadError> {
@@ -393,8 +405,12 @@ pub(crate) fn read_text(path: &Path) -> Result<String, LoadError> {
     if path.is_dir() {
         return Err(fail("it is a directory".to_owned()));
     }
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+    match read_at_most(path, MAX_FILE_BYTES) {
+        Ok(None) => Err(fail(format!(
+            "larger than {} MiB, which no breaker configuration needs",
+            MAX_FILE_BYTES >> 20
+        ))),
+        Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|e| {
             fail(format!(
                 "not UTF-8 (invalid byte at offset {})",
                 e.utf8_error().valid_up_to()
@@ -407,6 +423,18 @@ pub(crate) fn read_text(path: &Path) -> Result<String, LoadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endless_or_huge_file_is_refused_not_read_into_memory() {
+        let err = read_text(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(err.contains("larger than 16 MiB"), "{err}");
+        let path = std::env::temp_dir().join(format!("cb-huge-{}.toml", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let err = read_text(&path).unwrap_err().to_string();
+        std::fs::remove_file(&path).unwrap();
+        assert!(err.contains("larger than 16 MiB"), "{err}");
+    }
 
     fn line_column(text: &str, offset: usize) -> (usize, usize) {
         Lines::new(text).line_column(text, offset)

@@ -29,9 +29,17 @@ impl Secrets {
 /// clients read it so).
 fn password(url: &str) -> Option<&str> {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    let (userinfo, _) = authority.rsplit_once('@')?;
+    let userinfo = &rest[..userinfo_end(rest)?];
     Some(userinfo.split_once(':').map_or(userinfo, |(_, p)| p))
+}
+
+/// Where the userinfo of `rest` (a URL after `scheme://`) ends: its authority's last `@`, or,
+/// when the authority has none, the last `@` of the whole text, so that a password written
+/// with an unescaped `/`, `?` or `#` (which ends the authority, making the URL invalid) is
+/// still masked in the error that says so.
+fn userinfo_end(rest: &str) -> Option<usize> {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority.rfind('@').or_else(|| rest.rfind('@'))
 }
 
 fn mask(text: &str, password: &str) -> String {
@@ -73,12 +81,7 @@ pub(crate) fn redact_url(url: &str) -> String {
     match password(url) {
         Some(p) if !p.is_empty() => {
             let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-            let at = rest
-                .split(['/', '?', '#'])
-                .next()
-                .unwrap_or(rest)
-                .rfind('@')
-                .unwrap_or(0);
+            let at = userinfo_end(rest).unwrap_or(0);
             let (userinfo, host) = rest.split_at(at);
             let sep = if scheme.is_empty() { "" } else { "://" };
             match userinfo.split_once(':') {
@@ -130,5 +133,19 @@ mod tests {
             let _ = scrub(&r, url);
         }
         assert_eq!(redact_url("redis://a:b@c@d/e"), "redis://a:***@d/e");
+    }
+
+    #[test]
+    fn passwords_with_unescaped_delimiters_are_masked() {
+        for (url, shown) in [
+            ("nats://u:pa/ss@127.0.0.1:4222", "nats://u:***@127.0.0.1:4222"),
+            ("nats://tok/en+x@127.0.0.1", "nats://***@127.0.0.1"),
+            ("redis://:p?w#d@h:6379/0", "redis://:***@h:6379/0"),
+        ] {
+            assert_eq!(redact_url(url), shown);
+            let secret = &url[url.find("//").unwrap() + 2..url.rfind('@').unwrap()];
+            let secret = secret.split_once(':').map_or(secret, |(_, p)| p);
+            assert!(!scrub(&format!("bad {url}"), url).contains(secret), "{url}");
+        }
     }
 }

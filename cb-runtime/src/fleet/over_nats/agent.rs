@@ -5,7 +5,7 @@
 
 use super::Target;
 use super::events::{Circuit, outcomes_payload, parse_circuit, parse_instance, parse_outcomes};
-use super::subject::{Layout, Subject};
+use super::subject::{Layout, MAX_SUBJECT, Subject};
 use crate::events::Reason;
 use crate::fleet::FleetConfig;
 use crate::fleet::conditions::{Conditions, Pass, Problems, shown};
@@ -354,7 +354,8 @@ impl Agent {
         if link.client.connection_state() != async_nats::connection::State::Connected {
             return Err(Down("disconnected".into()));
         }
-        let breakers = self.shared();
+        let mut breakers = self.shared();
+        breakers.retain(|b| self.fits(b, pass));
         for b in &breakers {
             let seen = self.seen_mut(b.name());
             if let Some(pending) = new_period(b, &mut seen.period) {
@@ -372,6 +373,25 @@ impl Agent {
             self.decide_probe(b, pass).await?;
         }
         Ok(())
+    }
+
+    /// Whether breaker `b`'s subjects fit a NATS command line; one that does not is reported
+    /// (once) and left to decide locally, rather than have the server close the connection
+    /// every breaker shares.
+    fn fits(&self, b: &CircuitBreaker, pass: &mut Pass) -> bool {
+        let Some(length) = self.layout.too_long(b.name()) else {
+            return true;
+        };
+        pass.fail(
+            format!("long:{}", b.name()),
+            format!(
+                "breaker `{}` ({} bytes) is not shared: its NATS subjects would be {length} bytes, more than \
+                 the {MAX_SUBJECT} a server's command line allows; it decides locally",
+                shown(b.name()),
+                b.name().len()
+            ),
+        );
+        false
     }
 
     async fn publish_pending(&mut self, b: &CircuitBreaker, pass: &mut Pass) -> Result<(), Down> {

@@ -55,6 +55,10 @@ pub(crate) fn name(token: &str) -> Option<String> {
 }
 
 /// The subjects, stream and bucket of one fleet.
+/// The longest subject the fleet publishes on: a command line carries the subject, a reply
+/// inbox and sizes, and must stay under the server's default `max_control_line` of 4096 bytes.
+pub(crate) const MAX_SUBJECT: usize = 3072;
+
 #[derive(Clone, Debug)]
 pub(crate) struct Layout {
     fleet: String,
@@ -92,6 +96,16 @@ impl Layout {
     /// Instances joining (the server's time at a join anchors a replay): `{fleet}.hello`.
     pub(crate) fn hello(&self) -> String {
         format!("{}.hello", self.fleet)
+    }
+
+    /// The length of the longest subject breaker `name` needs (its outcomes subject or its
+    /// lease key `$KV.{bucket}.{token}`), when that is more than [`MAX_SUBJECT`]: a NATS
+    /// server closes the connection of a client whose command line passes its control-line
+    /// limit (4 KiB by default), so such a breaker cannot be shared.
+    pub(crate) fn too_long(&self, name: &str) -> Option<usize> {
+        let token = token(name).len();
+        let longest = token + (self.fleet.len() + ".outcomes.".len()).max(self.bucket.len() + "$KV..".len());
+        (longest > MAX_SUBJECT).then_some(longest)
     }
 
     /// What a subject of this fleet's stream is about.
@@ -174,5 +188,15 @@ mod tests {
         assert_eq!(l.parse("my_20fleet_2Eprod.other.a"), Subject::Unknown);
         assert_eq!(l.parse("other.circuit.a"), Subject::Unknown);
         assert_eq!(l.stream, "cb_my_20fleet_2Eprod");
+    }
+
+    #[test]
+    fn names_whose_subjects_pass_the_control_line_are_told_apart() {
+        let l = Layout::new("fleet");
+        assert_eq!(l.too_long(&"x".repeat(3000)), None);
+        assert!(l.too_long(&"x".repeat(3100)).is_some());
+        assert!(l.too_long(&".".repeat(1100)).is_some(), "three bytes per escaped byte");
+        let longest = l.too_long(&"y".repeat(MAX_SUBJECT)).unwrap();
+        assert_eq!(longest, format!("$KV.{}.{}", l.bucket, "y".repeat(MAX_SUBJECT)).len());
     }
 }
