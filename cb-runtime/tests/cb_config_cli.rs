@@ -161,3 +161,22 @@ fn check_discovers_the_file_of_the_working_directory() {
     let (code, out, _) = cb_config_in(&dir, &["check"]);
     assert_eq!((code, out.trim()), (0, "ok: circuit_breakers.toml"));
 }
+
+/// A file whose path is not UTF-8 (legal on Unix) is read, not mangled into `\u{FFFD}`.
+#[cfg(unix)]
+#[test]
+fn a_file_whose_path_is_not_utf8_is_checked() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = temp_dir("non-utf8-path");
+    let path = dir.join(std::ffi::OsStr::from_bytes(b"\xffcb.toml"));
+    std::fs::write(&path, "[defaults]\nopen_timeout = \"10s\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cb-config"))
+        .arg("check")
+        .arg(&path)
+        .env_remove("CB_CONFIG")
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: "));
+}

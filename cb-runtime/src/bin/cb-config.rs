@@ -13,6 +13,7 @@
 
 use cb_runtime::Registry;
 use cb_runtime::config::{self, ConfigSource, LoadError};
+use std::ffi::{OsStr, OsString};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cb-config check [FILE]
@@ -34,7 +35,7 @@ program: `registry().explain(NAME)` in the program shows them too.
 exit status: 0 valid, 1 invalid configuration, 2 wrong usage";
 
 /// The configuration to check, or every problem with it, one a line.
-fn source(path: Option<&str>) -> Result<ConfigSource, String> {
+fn source(path: Option<&OsStr>) -> Result<ConfigSource, String> {
     let source = match path {
         Some(path) => ConfigSource::from_file(path),
         None => ConfigSource::discover(),
@@ -49,15 +50,18 @@ fn source(path: Option<&str>) -> Result<ConfigSource, String> {
 }
 
 /// The command line: the command's words, and the file from `--config FILE` if given.
-fn split(args: &[String]) -> Result<(Vec<&str>, Option<&str>), ()> {
+fn split(args: &[OsString]) -> Result<(Vec<&OsStr>, Option<&OsStr>), ()> {
     let mut words = Vec::new();
     let mut config = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--config" => config = Some(args.next().ok_or(())?.as_str()),
-            flag if flag.starts_with('-') && flag.len() > 1 => return Err(()),
-            word => words.push(word),
+        let bytes = arg.as_encoded_bytes();
+        if arg == "--config" {
+            config = Some(args.next().ok_or(())?.as_os_str());
+        } else if bytes.starts_with(b"-") && bytes.len() > 1 {
+            return Err(());
+        } else {
+            words.push(arg.as_os_str());
         }
     }
     Ok((words, config))
@@ -75,10 +79,8 @@ fn usage() -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    // Paths stay `OsString`s: a file name need not be UTF-8.
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         out(&format!("{USAGE}\n\n{HELP}\n"));
         return ExitCode::SUCCESS;
@@ -90,11 +92,14 @@ fn main() -> ExitCode {
     let Ok((words, flag)) = split(&args) else {
         return usage();
     };
-    let (command, name, file) = match words.as_slice() {
-        ["check"] => ("check", None, None),
-        ["check", file] => ("check", None, Some(*file)),
-        ["explain", name] => ("explain", Some(*name), None),
-        ["explain", name, file] => ("explain", Some(*name), Some(*file)),
+    let Some((command, rest)) = words.split_first() else {
+        return usage();
+    };
+    let (command, name, file) = match (command.to_str(), rest) {
+        (Some("check"), []) => ("check", None, None),
+        (Some("check"), [file]) => ("check", None, Some(*file)),
+        (Some("explain"), [name]) => ("explain", Some(name.to_string_lossy()), None),
+        (Some("explain"), [name, file]) => ("explain", Some(name.to_string_lossy()), Some(*file)),
         _ => return usage(),
     };
     let file = match (file, flag) {
@@ -109,7 +114,7 @@ fn main() -> ExitCode {
         }
     };
     match (command, name) {
-        ("explain", Some(name)) => out(&Registry::new().with_config(source).explain(name).to_string()),
+        ("explain", Some(name)) => out(&Registry::new().with_config(source).explain(&name).to_string()),
         _ => {
             let file = source
                 .file()
