@@ -25,6 +25,10 @@ const HISTORY: i64 = 1000;
 /// Outcome batches kept per breaker (a window's worth at most).
 const MAX_BATCHES: usize = 100_000;
 
+/// At most this many breakers' last Open kept for breakers this instance has not registered
+/// yet (a hostile publisher inventing names cannot grow it past this).
+const MAX_UNCLAIMED: usize = 10_000;
+
 /// The connection is unusable: every breaker decides locally until it is back.
 pub(super) struct Down(pub(super) String);
 
@@ -73,6 +77,9 @@ pub(crate) struct Agent {
     seen: HashMap<String, Seen>,
     /// The breakers whose probe lease this instance holds, with the lease's revision.
     pub(super) leases: HashMap<String, u64>,
+    /// The last Open of breakers the fleet shares but this instance has not registered yet
+    /// (a macro's breaker appears on its first call): adopted when the breaker appears.
+    unclaimed: HashMap<String, (Circuit, u64, i128)>,
     joined: bool,
     /// Observations made between two syncs (messages arrive at any time).
     pass: Pass,
@@ -134,6 +141,7 @@ impl Agent {
             link: None,
             seen: HashMap::new(),
             leases: HashMap::new(),
+            unclaimed: HashMap::new(),
             joined: false,
             pass: Pass::default(),
         }
@@ -357,6 +365,12 @@ impl Agent {
         let mut breakers = self.shared();
         breakers.retain(|b| self.fits(b, pass));
         for b in &breakers {
+            let name: &str = b.name();
+            if !self.seen.contains_key(name) && self.server_now().is_some() {
+                if let Some((event, seq, at)) = self.unclaimed.remove(name) {
+                    self.apply(name, event, seq, at);
+                }
+            }
             let seen = self.seen_mut(b.name());
             if let Some(pending) = new_period(b, &mut seen.period) {
                 seen.pending = pending;
@@ -548,6 +562,9 @@ impl Agent {
 
     fn on_circuit(&mut self, name: &str, payload: &str, seq: u64, at: i128) {
         if self.shared_one(name).is_none() {
+            if glob_match(&self.config.breakers, name) {
+                self.unclaim(name, parse_circuit(payload), seq, at);
+            }
             return;
         }
         let condition = format!("malformed:{name}");
@@ -578,6 +595,21 @@ impl Agent {
             }
             Some(_) => self.apply(name, event, seq, at),
             None => {}
+        }
+    }
+
+    /// Keeps the last Open of a breaker not registered here; a close forgets it.
+    fn unclaim(&mut self, name: &str, event: Result<Circuit, String>, seq: u64, at: i128) {
+        match event {
+            Ok(event @ Circuit::Open { .. })
+                if self.unclaimed.len() < MAX_UNCLAIMED || self.unclaimed.contains_key(name) =>
+            {
+                self.unclaimed.insert(name.to_owned(), (event, seq, at));
+            }
+            Ok(Circuit::Closed { .. }) => {
+                self.unclaimed.remove(name);
+            }
+            _ => {}
         }
     }
 
