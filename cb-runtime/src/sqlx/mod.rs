@@ -1,4 +1,4 @@
-//! Database calls through a breaker (feature `sqlx`): which [`sqlx::Error`](::sqlx::Error)s
+//! Database calls through a breaker (feature `sqlx`): which [`sqlx::Error`]s
 //! are outages, an error type for protected repositories, and a pool wrapper.
 //!
 //! A breaker guards the database, not the caller's queries: a refused or dropped connection, a

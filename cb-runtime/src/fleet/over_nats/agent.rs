@@ -366,10 +366,11 @@ impl Agent {
         breakers.retain(|b| self.fits(b, pass));
         for b in &breakers {
             let name: &str = b.name();
-            if !self.seen.contains_key(name) && self.server_now().is_some() {
-                if let Some((event, seq, at)) = self.unclaimed.remove(name) {
-                    self.apply(name, event, seq, at);
-                }
+            if !self.seen.contains_key(name)
+                && self.server_now().is_some()
+                && let Some((event, seq, at)) = self.unclaimed.remove(name)
+            {
+                self.apply(name, event, seq, at);
             }
             let seen = self.seen_mut(b.name());
             if let Some(pending) = new_period(b, &mut seen.period) {
