@@ -2,9 +2,10 @@
 //! the traced path's spans, the tower layer's permits. Each test pins a behaviour through the
 //! public API and macros.
 
+mod support;
+
 use cb_runtime::tower::CircuitBreakerLayer;
 use cb_runtime::{BreakerConfig, CallError, CircuitBreaker, ManualClock, Outcome, State, circuit_breaker};
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
@@ -12,13 +13,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+use support::recorder::Recorder;
 use tower::{Layer, Service};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Level, Subscriber};
-use tracing_subscriber::layer::{Context as LayerContext, Layer as TracingLayer};
+use tracing::Level;
+use tracing_subscriber::Layer as TracingLayer;
 use tracing_subscriber::prelude::*;
-use tracing_subscriber::registry::LookupSpan;
 
 /// A breaker that opens on one failure and admits one probe after a second.
 fn one_strike(name: &'static str, clock: &ManualClock) -> Arc<CircuitBreaker> {
@@ -340,57 +339,21 @@ async fn an_async_trait_method_counts_a_panic_under_spawn() {
 
 // ---- traced path --------------------------------------------------------------------------
 
-type Spans = Arc<Mutex<Vec<(String, BTreeMap<String, String>)>>>;
-
-#[derive(Clone, Default)]
-struct SpanRecorder(Spans);
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.to_owned());
-    }
-}
-
-impl<S: Subscriber + for<'a> LookupSpan<'a>> TracingLayer<S> for SpanRecorder {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
-        let mut fields = BTreeMap::new();
-        attrs.record(&mut Fields(&mut fields));
-        ctx.span(id).unwrap().extensions_mut().insert(fields);
-    }
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
-        let span = ctx.span(id).unwrap();
-        let mut ext = span.extensions_mut();
-        values.record(&mut Fields(ext.get_mut::<BTreeMap<String, String>>().unwrap()));
-    }
-    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
-        let span = ctx.span(&id).unwrap();
-        let fields = span
-            .extensions()
-            .get::<BTreeMap<String, String>>()
-            .cloned()
-            .unwrap_or_default();
-        self.0.lock().unwrap().push((span.name().to_owned(), fields));
-    }
-}
-
-fn outcomes(spans: &Spans, breaker: &str) -> Vec<String> {
-    spans
+fn outcomes(recorder: &Recorder, breaker: &str) -> Vec<String> {
+    recorder
+        .0
         .lock()
         .unwrap()
+        .spans
         .iter()
-        .filter(|(name, f)| name == "circuit_breaker_call" && f.get("breaker").map(String::as_str) == Some(breaker))
-        .map(|(_, f)| f.get("outcome").cloned().unwrap_or_default())
+        .filter(|(name, _, f)| name == "circuit_breaker_call" && f.get("breaker").map(String::as_str) == Some(breaker))
+        .map(|(_, _, f)| f.get("outcome").cloned().unwrap_or_default())
         .collect()
 }
 
 #[test]
 fn traced_spans_record_failure_on_panic_timeout_and_rejection() {
-    let recorder = SpanRecorder::default();
+    let recorder = Recorder::default();
     let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::DEBUG);
     let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
     tracing::subscriber::with_default(subscriber, || {
@@ -420,15 +383,12 @@ fn traced_spans_record_failure_on_panic_timeout_and_rejection() {
         }));
         assert!(matches!(timed_out, Err(CallError::Timeout(_))));
     });
-    assert_eq!(
-        outcomes(&recorder.0, "attack-traced"),
-        ["failure", "rejected", "timeout"]
-    );
+    assert_eq!(outcomes(&recorder, "attack-traced"), ["failure", "rejected", "timeout"]);
 }
 
 #[test]
 fn a_subscriber_at_info_creates_no_per_call_span() {
-    let recorder = SpanRecorder::default();
+    let recorder = Recorder::default();
     let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::INFO);
     let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
     tracing::subscriber::with_default(subscriber, || {
@@ -440,9 +400,9 @@ fn a_subscriber_at_info_creates_no_per_call_span() {
         let _ = runtime.block_on(breaker.call_with_fallback(async || Err::<u32, ()>(()), |_| Ok(2)));
     });
     assert!(
-        recorder.0.lock().unwrap().is_empty(),
+        recorder.0.lock().unwrap().spans.is_empty(),
         "{:?}",
-        recorder.0.lock().unwrap()
+        recorder.0.lock().unwrap().spans
     );
 }
 
@@ -704,7 +664,7 @@ async fn traced_macro() -> Result<u32, ApiError> {
 
 #[test]
 fn the_macro_traced_path_notes_a_panic_and_runs_the_body_in_a_primary_span() {
-    let recorder = SpanRecorder::default();
+    let recorder = Recorder::default();
     let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::DEBUG);
     let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
     tracing::subscriber::with_default(subscriber, || {
@@ -723,7 +683,14 @@ fn the_macro_traced_path_notes_a_panic_and_runs_the_body_in_a_primary_span() {
         };
         assert_eq!(value, Ok(5));
     });
-    assert_eq!(outcomes(&recorder.0, "attack-traced-macro"), ["failure", "success"]);
-    let names: Vec<String> = recorder.0.lock().unwrap().iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(outcomes(&recorder, "attack-traced-macro"), ["failure", "success"]);
+    let names: Vec<String> = recorder
+        .0
+        .lock()
+        .unwrap()
+        .spans
+        .iter()
+        .map(|(n, _, _)| n.clone())
+        .collect();
     assert_eq!(names.iter().filter(|n| *n == "primary").count(), 2, "{names:?}");
 }

@@ -3,71 +3,13 @@
 //! structured events with from_state, to_state and reason (the
 //! fields of the seed specification).
 
+mod support;
+
 use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Rejected, circuit_breaker};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Subscriber};
-use tracing_subscriber::layer::{Context, Layer};
+use support::recorder::Recorder;
 use tracing_subscriber::prelude::*;
-use tracing_subscriber::registry::LookupSpan;
-
-/// What the recording layer saw.
-#[derive(Default, Debug)]
-struct Seen {
-    /// Closed spans: (name, parent name, fields).
-    spans: Vec<(String, Option<String>, BTreeMap<String, String>)>,
-    /// Events: fields (with "message").
-    events: Vec<BTreeMap<String, String>>,
-}
-
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Seen>>);
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.to_owned());
-    }
-}
-
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Recorder {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut fields = BTreeMap::new();
-        attrs.record(&mut Fields(&mut fields));
-        ctx.span(id).unwrap().extensions_mut().insert(fields);
-    }
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let span = ctx.span(id).unwrap();
-        let mut ext = span.extensions_mut();
-        values.record(&mut Fields(ext.get_mut::<BTreeMap<String, String>>().unwrap()));
-    }
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let mut fields = BTreeMap::new();
-        event.record(&mut Fields(&mut fields));
-        self.0.lock().unwrap().events.push(fields);
-    }
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        let span = ctx.span(&id).unwrap();
-        let fields = span
-            .extensions()
-            .get::<BTreeMap<String, String>>()
-            .cloned()
-            .unwrap_or_default();
-        let parent = span.parent().map(|p| p.name().to_owned());
-        self.0
-            .lock()
-            .unwrap()
-            .spans
-            .push((span.name().to_owned(), parent, fields));
-    }
-}
 
 fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

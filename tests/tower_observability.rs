@@ -6,59 +6,13 @@ mod support;
 
 use cb_runtime::tower::{CircuitBreakerLayer, HttpStatus};
 use cb_runtime::{BreakerConfig, CallError, ManualClock, Registry, State};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::backend::{Backend, Mode};
+use support::recorder::Recorder;
 use tower::{Service, ServiceBuilder, ServiceExt};
-use tracing::Subscriber;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
-use tracing_subscriber::registry::LookupSpan;
 
-/// Closed spans: (name, parent name, fields).
-type Spans = Vec<(String, Option<String>, BTreeMap<String, String>)>;
-
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Spans>>);
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.to_owned());
-    }
-}
-
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Recorder {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut fields = BTreeMap::new();
-        attrs.record(&mut Fields(&mut fields));
-        ctx.span(id).unwrap().extensions_mut().insert(fields);
-    }
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let span = ctx.span(id).unwrap();
-        let mut ext = span.extensions_mut();
-        values.record(&mut Fields(ext.get_mut::<BTreeMap<String, String>>().unwrap()));
-    }
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        let span = ctx.span(&id).unwrap();
-        let fields = span
-            .extensions()
-            .get::<BTreeMap<String, String>>()
-            .cloned()
-            .unwrap_or_default();
-        let parent = span.parent().map(|p| p.name().to_owned());
-        self.0.lock().unwrap().push((span.name().to_owned(), parent, fields));
-    }
-}
-
-fn call_fields(state: &str, outcome: &str, fallback: &str) -> BTreeMap<String, String> {
+fn call_fields(state: &str, outcome: &str, fallback: &str) -> support::recorder::Fields {
     [
         ("breaker", "layer-observed"),
         ("state", state),
@@ -109,7 +63,7 @@ async fn the_layer_emits_the_spans_and_metrics_of_the_macro_path() {
     clock.advance(Duration::from_secs(31));
     assert_eq!(call().await, 200);
 
-    let spans = recorder.0.lock().unwrap().clone();
+    let spans = recorder.0.lock().unwrap().spans.clone();
     let calls: Vec<_> = spans
         .iter()
         .filter(|(name, ..)| name == "circuit_breaker_call")
