@@ -5,108 +5,19 @@
 //! Run: `cargo run --features nats --example fleet_nats` (NATS with JetStream at
 //! `CB_NATS_URL`, default nats://127.0.0.1:4222; `bash .ci/run` starts one if none answers).
 
-use cb_runtime::fleet::{self, FleetConfig};
-use cb_runtime::{BreakerConfig, CircuitBreaker, Registry, State};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Instance {
-    name: &'static str,
-    breaker: Arc<CircuitBreaker>,
-    fleet: fleet::Fleet,
-}
-
-fn states(fleet: &[Instance]) -> String {
-    fleet
-        .iter()
-        .map(|i| format!("{}={:<9}", i.name, i.breaker.state().to_string()))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+#[path = "support/fleet_tour.rs"]
+mod fleet_tour;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("CB_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
-    let fleet_name = format!("example-{}", std::process::id());
-    let config = BreakerConfig::builder()
-        .consecutive_failures(3)
-        .open_timeout(Duration::from_secs(2))
-        .jitter(0.0)
-        .success_threshold(1)
-        .half_open_max_calls(1)
-        .build()?;
-    let mut fleet = Vec::new();
-    for name in ["pod-a", "pod-b", "pod-c"] {
-        let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
-        let breaker = registry.breaker("payments", &config);
-        let membership = fleet::attach(
-            registry,
-            &url,
-            FleetConfig::new(&fleet_name).sync_interval(Duration::from_millis(50)),
-        )?;
-        fleet.push(Instance {
-            name,
-            breaker,
-            fleet: membership,
-        });
-    }
-    let start = Instant::now();
-    while !fleet.iter().all(|i| i.fleet.connected()) {
-        if start.elapsed() > Duration::from_secs(5) {
-            let problems = fleet[0].fleet.problems();
-            return Err(format!(
-                "NATS cannot be used ({problems:?}): start nats-server -js (bash .ci/run does) or set CB_NATS_URL"
-            )
-            .into());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    println!("3 instances joined fleet `{fleet_name}`: {}", states(&fleet));
-
-    for _ in 0..3 {
-        fleet[0].breaker.try_acquire().map_err(|r| r.to_string())?.failure();
-    }
-    println!(
-        "{} saw 3 failures in a row and tripped: {}",
-        fleet[0].name,
-        states(&fleet)
-    );
-    let tripped = Instant::now();
-    while !fleet.iter().all(|i| i.breaker.state() == State::Open) {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    println!(
-        "the whole fleet is open after {:?}: {}",
-        tripped.elapsed(),
-        states(&fleet)
-    );
-
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    println!("the open wait is over; every instance tries to call:");
-    let mut probe = None;
-    let mut probers = std::collections::BTreeSet::new();
-    for _ in 0..40 {
-        for i in &fleet {
-            if let Ok(permit) = i.breaker.try_acquire() {
-                probers.insert(i.name);
-                probe.get_or_insert(permit);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    println!("  instances that probed during 400ms of calls: {probers:?}; the others kept rejecting");
-    if let Some(permit) = probe {
-        permit.success();
-    }
-    let probed = Instant::now();
-    while !fleet.iter().all(|i| i.breaker.state() == State::Closed) {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    println!(
-        "the probe succeeded; the fleet closed after {:?}: {}",
-        probed.elapsed(),
-        states(&fleet)
-    );
+    let fleet_name = fleet_tour::run(
+        &url,
+        "NATS cannot be used: start nats-server -js (bash .ci/run does) or set CB_NATS_URL",
+    )
+    .await?;
     audit_trail(&url, &fleet_name).await?;
     Ok(())
 }
