@@ -108,9 +108,13 @@ impl ManualClock {
         Self::default()
     }
 
-    /// Moves the clock forward.
+    /// Moves the clock forward; it stops at its end (`u64::MAX` nanoseconds, 584 years) rather
+    /// than wrap around to an earlier time.
     pub fn advance(&self, by: Duration) {
-        self.nanos.fetch_add(duration_nanos(by), Ordering::AcqRel);
+        let by = duration_nanos(by);
+        let _ = self
+            .nanos
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| Some(now.saturating_add(by)));
     }
 
     /// The time since the clock's origin.

@@ -40,8 +40,8 @@ struct Keys {
     fallback: &'static str,
 }
 
-fn keys() -> Keys {
-    match observe::span_names() {
+fn keys(names: SpanNames) -> Keys {
+    match names {
         SpanNames::Classic => Keys {
             state: "state",
             outcome: "outcome",
@@ -52,6 +52,16 @@ fn keys() -> Keys {
             outcome: "circuit_breaker.outcome",
             fallback: "circuit_breaker.fallback",
         },
+    }
+}
+
+/// The naming the call span `span` was created with: a call keeps it for its whole tree even
+/// if [`observe::set_span_names`] changes it while the call runs.
+fn names_of(span: &Span) -> SpanNames {
+    match span.metadata().map(|m| m.name()) {
+        Some("circuit_breaker_check") => SpanNames::OpenTelemetry,
+        Some(_) => SpanNames::Classic,
+        None => observe::span_names(),
     }
 }
 
@@ -110,7 +120,7 @@ pub fn acquire_in<'b>(span: &Span, breaker: &'b CircuitBreaker) -> Result<Permit
 #[inline]
 pub fn record_rejected(span: &Span, rejected: &Rejected) {
     if !span.is_disabled() {
-        let keys = keys();
+        let keys = keys(names_of(span));
         span.record(keys.state, rejected.state.as_str());
         span.record(keys.outcome, "rejected");
         span.record("error.type", "rejected");
@@ -129,8 +139,9 @@ pub fn primary_span(parent: &Span, state: State) -> Span {
 #[cold]
 #[inline(never)]
 fn new_primary_span(parent: &Span, state: State) -> Span {
-    parent.record(keys().state, state.as_str());
-    match (observe::span_names(), state) {
+    let names = names_of(parent);
+    parent.record(keys(names).state, state.as_str());
+    match (names, state) {
         (SpanNames::Classic, State::HalfOpen) => tracing::debug_span!(target: "cb_runtime", parent: parent, "probe"),
         (SpanNames::Classic, _) => tracing::debug_span!(target: "cb_runtime", parent: parent, "primary"),
         (SpanNames::OpenTelemetry, State::HalfOpen) => {
@@ -144,7 +155,7 @@ fn new_primary_span(parent: &Span, state: State) -> Span {
 #[inline]
 pub fn record_outcome(span: &Span, outcome: &str) {
     if !span.is_disabled() {
-        span.record(keys().outcome, outcome);
+        span.record(keys(names_of(span)).outcome, outcome);
         if matches!(outcome, "failure" | "timeout") {
             span.record("error.type", outcome);
             span.record("otel.status_code", "ERROR");
@@ -173,8 +184,9 @@ pub fn fallback_span(parent: &Span) -> Span {
 #[cold]
 #[inline(never)]
 fn new_fallback_span(parent: &Span) -> Span {
-    parent.record(keys().fallback, true);
-    match observe::span_names() {
+    let names = names_of(parent);
+    parent.record(keys(names).fallback, true);
+    match names {
         SpanNames::Classic => tracing::debug_span!(target: "cb_runtime", parent: parent, "fallback"),
         SpanNames::OpenTelemetry => tracing::debug_span!(target: "cb_runtime", parent: parent, "fallback_execution"),
     }
