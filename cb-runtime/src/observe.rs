@@ -19,7 +19,7 @@
 //! ```
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 /// The names of a protected call's spans and their fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -66,9 +66,34 @@ pub fn span_names() -> SpanNames {
 /// ```
 ///
 /// Recorded only while per-call spans are on (a subscriber takes `cb_runtime` at DEBUG). Can
-/// be set once, before the first traced call; returns `false` if it was already in force.
+/// be set once, before the first traced call; returns `false` if it was already in force, or if
+/// `field` is an empty name (refused, with a line on stderr: no span can declare it). A caller's
+/// span that does not declare the field gets nothing recorded, and the first one is reported
+/// on stderr and as a `WARN` event naming the span ([`undeclared_caller_spans`] counts them).
 pub fn set_caller_state_field(field: Option<&'static str>) -> bool {
+    if field.is_some_and(|f| f.trim().is_empty()) {
+        eprintln!("cb: set_caller_state_field(Some({field:?})) refused: a field needs a name");
+        return false;
+    }
     CALLER_FIELD.set(field).is_ok()
+}
+
+static UNDECLARED: AtomicU64 = AtomicU64::new(0);
+
+/// How many traced calls found a caller's span that does not declare the caller state field
+/// (their state was not recorded; see [`set_caller_state_field`]).
+pub fn undeclared_caller_spans() -> u64 {
+    UNDECLARED.load(Ordering::Relaxed)
+}
+
+/// Notes a caller's span `span_name` without the field `field`: counted, and reported once.
+pub(crate) fn caller_field_undeclared(span_name: &str, field: &str) {
+    if UNDECLARED.fetch_add(1, Ordering::Relaxed) == 0 {
+        eprintln!(
+            "cb: the caller's span `{span_name}` does not declare `{field}`: the breaker state is not recorded on it (declare `{field} = tracing::field::Empty`, or turn this off with observe::set_caller_state_field(None))"
+        );
+        tracing::warn!(target: "cb_runtime", span = span_name, field, "caller span does not declare the breaker state field");
+    }
 }
 
 /// The caller's span field in force.

@@ -104,6 +104,12 @@ fn record_on_caller(span: &Span, breaker: &CircuitBreaker) {
     if caller.is_disabled() || span.is_disabled() {
         return;
     }
+    if let Some(meta) = caller.metadata()
+        && meta.fields().field(field).is_none()
+    {
+        observe::caller_field_undeclared(meta.name(), field);
+        return;
+    }
     let state = span.in_scope(|| breaker.state());
     caller.record(field, state.as_str());
 }
