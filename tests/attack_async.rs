@@ -339,6 +339,11 @@ async fn an_async_trait_method_counts_a_panic_under_spawn() {
 
 // ---- traced path --------------------------------------------------------------------------
 
+/// Tests that install their own subscriber run one at a time: tracing caches each callsite's
+/// interest process-wide, and a callsite first hit under another test's INFO subscriber while
+/// this one's DEBUG subscriber is being installed can be cached as uninterested (no span).
+static TRACING: Mutex<()> = Mutex::new(());
+
 fn outcomes(recorder: &Recorder, breaker: &str) -> Vec<String> {
     recorder
         .0
@@ -353,6 +358,7 @@ fn outcomes(recorder: &Recorder, breaker: &str) -> Vec<String> {
 
 #[test]
 fn traced_spans_record_failure_on_panic_timeout_and_rejection() {
+    let _serial = TRACING.lock().unwrap_or_else(|e| e.into_inner());
     let recorder = Recorder::default();
     let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::DEBUG);
     let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
@@ -388,6 +394,7 @@ fn traced_spans_record_failure_on_panic_timeout_and_rejection() {
 
 #[test]
 fn a_subscriber_at_info_creates_no_per_call_span() {
+    let _serial = TRACING.lock().unwrap_or_else(|e| e.into_inner());
     let recorder = Recorder::default();
     let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::INFO);
     let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
@@ -664,6 +671,7 @@ async fn traced_macro() -> Result<u32, ApiError> {
 
 #[test]
 fn the_macro_traced_path_notes_a_panic_and_runs_the_body_in_a_primary_span() {
+    let _serial = TRACING.lock().unwrap_or_else(|e| e.into_inner());
     let recorder = Recorder::default();
     let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::DEBUG);
     let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
