@@ -251,6 +251,13 @@ async fn policies_keys_and_classification_are_configurable() {
     let acme = registry().get("eager/acme").unwrap();
     assert_eq!(acme.state(), State::Open);
     assert_eq!(acme.snapshot().open_for, Some(Duration::from_secs(45)));
+    // The transition says why: the backend's Retry-After, not an operator.
+    assert_eq!(
+        acme.snapshot().tripped_by,
+        Some(cb_runtime::Reason::RetryAfter {
+            wait: Duration::from_secs(45)
+        })
+    );
 
     // `Ignore`: the header is not read; the family's config (one failure) decides the wait.
     let plain = client(

@@ -51,6 +51,12 @@ pub enum Reason {
     },
     /// `force_open`, `disable`, `metrics_only` or `reset`.
     Manual,
+    /// The backend answered with a `Retry-After` (feature `reqwest-middleware`): open for
+    /// `wait`, the header's delay capped at `max_open_timeout`.
+    RetryAfter {
+        /// How long the breaker stays open.
+        wait: Duration,
+    },
     /// Adopted from another instance of the fleet (feature `redis`).
     Fleet {
         /// The instance that tripped or closed it.
@@ -77,6 +83,7 @@ impl fmt::Display for Reason {
                 write!(f, "half-open probes undecided after {waited:?}")
             }
             Reason::Manual => f.write_str("manual"),
+            Reason::RetryAfter { wait } => write!(f, "the backend asked to retry after {wait:?}"),
             Reason::Fleet { instance } => write!(f, "adopted from fleet instance {instance:016x}"),
         }
     }

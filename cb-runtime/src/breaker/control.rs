@@ -293,20 +293,38 @@ impl CircuitBreaker {
     /// assert_eq!(breaker.state(), State::HalfOpen);
     /// ```
     pub fn open_for(&self, wait: Duration) -> Result<(), ControlError> {
+        self.open_for_because(wait, Reason::Manual, |_| true).map(|_| ())
+    }
+
+    /// Opens for `wait` with `reason` if the state at the moment of the switch is one `allow`
+    /// accepts (checked in the same compare-and-swap, so an operator's state set meanwhile is
+    /// never overridden); `Ok(false)` when it was not. A manual open resets the backoff count;
+    /// any other reason keeps it.
+    pub(crate) fn open_for_because(
+        &self,
+        wait: Duration,
+        reason: Reason,
+        allow: impl Fn(State) -> bool,
+    ) -> Result<bool, ControlError> {
         if wait.is_zero() || wait > crate::config::MAX_DURATION {
             return Err(ControlError::Wait(wait));
         }
-        let wait = crate::clock::duration_nanos(wait);
+        let nanos = crate::clock::duration_nanos(wait);
         loop {
             let word = self.load();
+            if !allow(word.state()) {
+                return Ok(false);
+            }
             let next = word.next(State::Open);
             if self.cas(word, next).is_ok() {
-                self.reopens.store(0, Ordering::Release);
-                self.write_stamp(self.clock.now_nanos().saturating_add(wait), next.generation());
+                if reason == Reason::Manual {
+                    self.reopens.store(0, Ordering::Release);
+                }
+                self.write_stamp(self.clock.now_nanos().saturating_add(nanos), next.generation());
                 *self.history.open_reason.lock().unwrap_or_else(PoisonError::into_inner) =
-                    Some((next.generation(), Reason::Manual));
-                self.announce(word, next, Reason::Manual);
-                return Ok(());
+                    Some((next.generation(), reason));
+                self.announce(word, next, reason);
+                return Ok(true);
             }
         }
     }

@@ -3,7 +3,7 @@
 use super::classify::default_outcome;
 use super::retry_after::{RetryAfter, read_retry_after};
 use super::unreadable::{RetryAfterStatus, Unreadable};
-use crate::{BreakerConfig, CallError, CircuitBreaker, Outcome, Rejected, State, registry};
+use crate::{BreakerConfig, CallError, CircuitBreaker, Outcome, Reason, Rejected, State, registry};
 use http::Extensions;
 use reqwest::{Request, Response, StatusCode};
 use reqwest_middleware::{Error, Middleware, Next};
@@ -133,15 +133,19 @@ impl CircuitBreakerMiddleware {
                 return;
             }
         };
-        match (self.retry_after, breaker.state()) {
-            (RetryAfter::WhenOpen, State::Open) => {}
-            // An operator's state (disabled, metrics-only, forced open) is not the server's
-            // to change.
-            (RetryAfter::Opens, State::Closed | State::HalfOpen | State::Open) => {}
-            _ => return,
+        let policy = self.retry_after;
+        // An operator's state (disabled, metrics-only, forced open) is not the server's to
+        // change; the state is checked in the same switch that opens.
+        let allow = move |state: State| match policy {
+            RetryAfter::WhenOpen => state == State::Open,
+            RetryAfter::Opens => matches!(state, State::Closed | State::HalfOpen | State::Open),
+            _ => false,
+        };
+        if !allow(breaker.state()) {
+            return;
         }
         let wait = wait.min(breaker.config().max_open_timeout);
-        if let Err(e) = breaker.open_for(wait) {
+        if let Err(e) = breaker.open_for_because(wait, Reason::RetryAfter { wait }, allow) {
             tracing::warn!(target: "cb_runtime", breaker = %breaker.name(), "Retry-After not applied: {e}");
         }
     }
