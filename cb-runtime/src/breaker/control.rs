@@ -129,11 +129,15 @@ impl CircuitBreaker {
         }
         let failures = self.stripes.sum(Total::Failure) + self.stripes.sum(Total::Timeout);
         let calls = failures + self.stripes.sum(Total::Success);
-        *self.history.period_start.lock().unwrap_or_else(PoisonError::into_inner) = PeriodStart {
-            generation: next.generation(),
-            calls,
-            failures,
-        };
+        let mut start = self.history.period_start.lock().unwrap_or_else(PoisonError::into_inner);
+        // A transition racing on another thread may have recorded a newer period already.
+        if start.generation == 0 || super::word::generation_after(next.generation(), start.generation) {
+            *start = PeriodStart {
+                generation: next.generation(),
+                calls,
+                failures,
+            };
+        }
     }
 
     /// What the window of period `word` holds: the sliding window when a rate trigger keeps

@@ -319,7 +319,7 @@ impl CircuitBreaker {
         self.start_period(next);
         self.history
             .observed
-            .entered(from.state(), next.state(), self.clock.now_nanos());
+            .entered(from.state(), next.state(), next.generation(), self.clock.now_nanos());
         if from.state() == State::Closed && next.state() == State::Open {
             crate::events::trace_breach(&self.name, &reason, self.tunables.consecutive());
         }

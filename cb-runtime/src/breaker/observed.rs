@@ -35,6 +35,8 @@ struct More {
 
 #[derive(Debug)]
 struct StateTimes {
+    /// The generation of the period `current` started.
+    generation: u64,
     current: State,
     since: u64,
     spent: [u64; 6],
@@ -55,17 +57,26 @@ impl Observed {
         })
     }
 
-    /// The breaker went from `from` to `to` at `now`.
-    pub(super) fn entered(&self, from: State, to: State, now: u64) {
+    /// The breaker went from `from` to `to` at `now`, starting period `generation`.
+    ///
+    /// Two transitions racing on two threads may get here in the other order: one older than
+    /// the period recorded is dropped (its short period is counted in the state before it),
+    /// so `current` is always the newest state.
+    pub(super) fn entered(&self, from: State, to: State, generation: u64, now: u64) {
         let mut times = self.more().times.lock().unwrap_or_else(PoisonError::into_inner);
         let times = times.get_or_insert_with(|| StateTimes {
+            generation: generation.wrapping_sub(1),
             current: from,
             since: self.created.load(Ordering::Relaxed),
             spent: [0; 6],
         });
+        if !super::word::generation_after(generation, times.generation) {
+            return;
+        }
         times.spent[times.current as usize] += now.saturating_sub(times.since);
+        times.generation = generation;
         times.current = to;
-        times.since = now;
+        times.since = now.max(times.since);
     }
 
     /// A call was admitted in HalfOpen.
@@ -139,5 +150,45 @@ impl CircuitBreaker {
             counts,
             sum_seconds: sum as f64 / 1e9,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_of(observed: &Observed) -> (State, [u64; 6]) {
+        let times = observed.more().times.lock().unwrap();
+        let times = times.as_ref().unwrap();
+        (times.current, times.spent)
+    }
+
+    #[test]
+    fn a_transition_recorded_after_a_newer_one_does_not_rewind_the_state() {
+        let observed = Observed::default();
+        observed.begin(0);
+        // Closed -> Open (generation 1) at 100 and Open -> HalfOpen (generation 2) at 150 race:
+        // the newer one takes the lock first.
+        observed.entered(State::Open, State::HalfOpen, 2, 150);
+        observed.entered(State::Closed, State::Open, 1, 100);
+        let (current, spent) = state_of(&observed);
+        assert_eq!(current, State::HalfOpen);
+        assert_eq!(spent[State::HalfOpen as usize], 0);
+        assert_eq!(spent.iter().sum::<u64>(), 150);
+        // The next transition continues from HalfOpen.
+        observed.entered(State::HalfOpen, State::Closed, 3, 200);
+        let (current, spent) = state_of(&observed);
+        assert_eq!(current, State::Closed);
+        assert_eq!(spent[State::HalfOpen as usize], 50);
+    }
+
+    #[test]
+    fn generations_compare_across_the_wrap() {
+        use super::super::word::generation_after;
+        let last = (1u64 << 35) - 1;
+        assert!(generation_after(0, last));
+        assert!(!generation_after(last, 0));
+        assert!(generation_after(5, 4));
+        assert!(!generation_after(4, 4));
     }
 }

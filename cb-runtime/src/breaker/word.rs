@@ -16,6 +16,13 @@ const SUCCESS_SHIFT: u32 = KIND_BITS + COUNT_BITS;
 const GEN_SHIFT: u32 = KIND_BITS + 2 * COUNT_BITS;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 
+/// Whether generation `a` comes after `b` (generations wrap: the nearer way round decides).
+pub(crate) fn generation_after(a: u64, b: u64) -> bool {
+    const BITS: u32 = 64 - GEN_SHIFT;
+    let d = a.wrapping_sub(b) & ((1 << BITS) - 1);
+    d != 0 && d < 1 << (BITS - 1)
+}
+
 /// A decoded view of the state word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Word(pub(crate) u64);
