@@ -565,7 +565,8 @@ impl Maps {
         let (idle_ttl, max_keys) = (limits.idle_ttl, limits.max_keys as usize);
         let prefix = format!("{family}/");
         let mut idle = Vec::new();
-        let mut candidates = Vec::new();
+        // Borrowed names: only the evicted ones are copied (a sweep looks at every key).
+        let mut candidates: Vec<(u64, &Name)> = Vec::new();
         for (name, entry) in self
             .breakers
             .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded))
@@ -578,17 +579,25 @@ impl Maps {
             if unused >= idle_ttl {
                 idle.push((name.clone(), Eviction::Idle));
             } else {
-                candidates.push((unused, name.clone()));
+                candidates.push((unused, name));
             }
         }
         let live = self.families.get(family).map_or(0, |f| f.live);
         let target = max_keys - max_keys / 10;
         let excess = live
             .saturating_sub(idle.len())
-            .saturating_sub(if live > max_keys { target } else { live });
+            .saturating_sub(if live > max_keys { target } else { live })
+            .min(candidates.len());
         if excess > 0 {
-            candidates.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
-            idle.extend(candidates.into_iter().take(excess).map(|(_, n)| (n, Eviction::OverCap)));
+            // The `excess` unused the longest, in no particular order: a selection, not a sort.
+            if excess < candidates.len() {
+                candidates.select_nth_unstable_by_key(excess - 1, |c| std::cmp::Reverse(c.0));
+            }
+            idle.extend(
+                candidates[..excess]
+                    .iter()
+                    .map(|(_, n)| ((*n).clone(), Eviction::OverCap)),
+            );
         }
         let mut out = Vec::with_capacity(idle.len() + 1);
         for (name, reason) in idle {
