@@ -45,6 +45,43 @@ fn breaker(clock: &ManualClock, name: &str) -> Arc<CircuitBreaker> {
     registry.breaker(name, &config)
 }
 
+/// A backend answering 500 and a breaker of its own, opening after two failures.
+struct Trial {
+    clock: ManualClock,
+    breaker: Arc<CircuitBreaker>,
+    backend: Backend,
+}
+
+impl Trial {
+    async fn failing(name: &str) -> Trial {
+        let clock = ManualClock::new();
+        let breaker = breaker(&clock, name);
+        let backend = Backend::start().await;
+        backend.set(Mode::Failing);
+        Trial {
+            clock,
+            breaker,
+            backend,
+        }
+    }
+}
+
+/// The layer under test, classifying HTTP statuses.
+fn layer(breaker: &Arc<CircuitBreaker>) -> CircuitBreakerLayer<HttpStatus> {
+    CircuitBreakerLayer::new(breaker.clone()).classify(HttpStatus)
+}
+
+/// Two 500s through `service`: the breaker opens.
+async fn trip<S>(service: &mut S, url: &str)
+where
+    S: Service<String, Response = Response>,
+    S::Error: std::fmt::Debug,
+{
+    for _ in 0..2 {
+        assert_eq!(call(service, url).await.unwrap().status(), 500);
+    }
+}
+
 /// One call: readiness, then the call itself.
 async fn call<S: Service<String>>(service: &mut S, url: &str) -> Result<S::Response, S::Error> {
     service.ready().await?.call(url.to_owned()).await
@@ -110,7 +147,7 @@ async fn timeout_over_the_breaker_sees_its_rejection_as_a_box_error() {
     let backend = Backend::start().await;
     let mut service = ServiceBuilder::new()
         .timeout(Duration::from_millis(50))
-        .layer(CircuitBreakerLayer::new(breaker.clone()).classify(HttpStatus))
+        .layer(layer(&breaker))
         .service(http_service());
     let url = backend.url();
     assert_eq!(call(&mut service, &url).await.unwrap().status(), 200);
@@ -123,9 +160,7 @@ async fn timeout_over_the_breaker_sees_its_rejection_as_a_box_error() {
         "the timeout above the breaker drops the call: a cancelled call counts nothing"
     );
     backend.set(Mode::Failing);
-    for _ in 0..2 {
-        assert_eq!(call(&mut service, &url).await.unwrap().status(), 500);
-    }
+    trip(&mut service, &url).await;
     assert_eq!(breaker.state(), State::Open);
     let hits = backend.hits();
     let rejected = call(&mut service, &url).await.unwrap_err();
@@ -139,7 +174,7 @@ async fn the_breaker_over_timeout_counts_timeouts_as_failures() {
     let breaker = breaker(&clock, "timeout-under");
     let backend = Backend::start().await;
     let mut service = ServiceBuilder::new()
-        .layer(CircuitBreakerLayer::new(breaker.clone()).classify(HttpStatus))
+        .layer(layer(&breaker))
         .timeout(Duration::from_millis(50))
         .service(http_service());
     let url = backend.url();
@@ -165,13 +200,10 @@ async fn the_breaker_over_timeout_counts_timeouts_as_failures() {
 
 #[tokio::test]
 async fn retry_over_the_breaker_stops_retrying_once_it_opens() {
-    let clock = ManualClock::new();
-    let breaker = breaker(&clock, "retry-over");
-    let backend = Backend::start().await;
-    backend.set(Mode::Failing);
+    let Trial { breaker, backend, .. } = Trial::failing("retry-over").await;
     let mut service = ServiceBuilder::new()
         .retry(UnlessRejected(Attempts(5)))
-        .layer(CircuitBreakerLayer::new(breaker.clone()).classify(HttpStatus))
+        .layer(layer(&breaker))
         .service(http_service());
     let rejected = call(&mut service, &backend.url()).await.unwrap_err();
     assert!(
@@ -187,7 +219,7 @@ async fn retry_over_the_breaker_stops_retrying_once_it_opens() {
 
     let mut naive = ServiceBuilder::new()
         .retry(Attempts(3))
-        .layer(CircuitBreakerLayer::new(breaker.clone()).classify(HttpStatus))
+        .layer(layer(&breaker))
         .service(http_service());
     assert!(call(&mut naive, &backend.url()).await.unwrap_err().is_rejected());
     assert_eq!(
@@ -199,12 +231,9 @@ async fn retry_over_the_breaker_stops_retrying_once_it_opens() {
 
 #[tokio::test]
 async fn the_breaker_over_retry_counts_a_retried_call_once() {
-    let clock = ManualClock::new();
-    let breaker = breaker(&clock, "retry-under");
-    let backend = Backend::start().await;
-    backend.set(Mode::Failing);
+    let Trial { breaker, backend, .. } = Trial::failing("retry-under").await;
     let mut service = ServiceBuilder::new()
-        .layer(CircuitBreakerLayer::new(breaker.clone()).classify(HttpStatus))
+        .layer(layer(&breaker))
         .retry(Attempts(2))
         .service(http_service());
     let url = backend.url();
@@ -218,18 +247,17 @@ async fn the_breaker_over_retry_counts_a_retried_call_once() {
 
 #[tokio::test]
 async fn concurrency_limit_over_the_breaker_frees_its_slot_on_rejections() {
-    let clock = ManualClock::new();
-    let breaker = breaker(&clock, "limit-over");
-    let backend = Backend::start().await;
-    backend.set(Mode::Failing);
+    let Trial {
+        clock,
+        breaker,
+        backend,
+    } = Trial::failing("limit-over").await;
     let mut service = ServiceBuilder::new()
         .concurrency_limit(1)
-        .layer(CircuitBreakerLayer::new(breaker.clone()).classify(HttpStatus))
+        .layer(layer(&breaker))
         .service(http_service());
     let url = backend.url();
-    for _ in 0..2 {
-        assert_eq!(call(&mut service, &url).await.unwrap().status(), 500);
-    }
+    trip(&mut service, &url).await;
     for _ in 0..3 {
         assert!(call(&mut service, &url).await.unwrap_err().is_rejected());
     }
@@ -246,18 +274,17 @@ async fn concurrency_limit_over_the_breaker_frees_its_slot_on_rejections() {
 
 #[tokio::test]
 async fn the_breaker_over_concurrency_limit_rejects_before_taking_a_slot() {
-    let clock = ManualClock::new();
-    let breaker = breaker(&clock, "limit-under");
-    let backend = Backend::start().await;
-    backend.set(Mode::Failing);
+    let Trial {
+        clock,
+        breaker,
+        backend,
+    } = Trial::failing("limit-under").await;
     let mut service = ServiceBuilder::new()
-        .layer(CircuitBreakerLayer::new(breaker.clone()).classify(HttpStatus))
+        .layer(layer(&breaker))
         .concurrency_limit(1)
         .service(http_service());
     let url = backend.url();
-    for _ in 0..2 {
-        assert_eq!(call(&mut service, &url).await.unwrap().status(), 500);
-    }
+    trip(&mut service, &url).await;
     let hits = backend.hits();
     for _ in 0..3 {
         assert!(call(&mut service, &url).await.unwrap_err().is_rejected());
@@ -270,18 +297,17 @@ async fn the_breaker_over_concurrency_limit_rejects_before_taking_a_slot() {
 
 #[tokio::test]
 async fn buffer_over_the_breaker_survives_rejections() {
-    let clock = ManualClock::new();
-    let breaker = breaker(&clock, "buffer-over");
-    let backend = Backend::start().await;
-    backend.set(Mode::Failing);
+    let Trial {
+        clock,
+        breaker,
+        backend,
+    } = Trial::failing("buffer-over").await;
     let mut service = ServiceBuilder::new()
         .buffer(4)
-        .layer(CircuitBreakerLayer::new(breaker.clone()).classify(HttpStatus))
+        .layer(layer(&breaker))
         .service(http_service());
     let url = backend.url();
-    for _ in 0..2 {
-        assert_eq!(call(&mut service, &url).await.unwrap().status(), 500);
-    }
+    trip(&mut service, &url).await;
     for _ in 0..3 {
         let rejected = call(&mut service, &url).await.unwrap_err();
         assert!(is_rejection(&rejected), "{rejected}");
@@ -322,18 +348,13 @@ async fn the_breaker_over_buffer_wraps_its_box_errors() {
 
 #[tokio::test]
 async fn load_shed_over_the_breaker_passes_its_rejection_on() {
-    let clock = ManualClock::new();
-    let breaker = breaker(&clock, "shed-over");
-    let backend = Backend::start().await;
-    backend.set(Mode::Failing);
+    let Trial { breaker, backend, .. } = Trial::failing("shed-over").await;
     let mut service = ServiceBuilder::new()
         .load_shed()
-        .layer(CircuitBreakerLayer::new(breaker.clone()).classify(HttpStatus))
+        .layer(layer(&breaker))
         .service(http_service());
     let url = backend.url();
-    for _ in 0..2 {
-        assert_eq!(call(&mut service, &url).await.unwrap().status(), 500);
-    }
+    trip(&mut service, &url).await;
     let rejected = call(&mut service, &url).await.unwrap_err();
     assert!(is_rejection(&rejected), "{rejected}");
     assert!(!rejected.is::<tower::load_shed::error::Overloaded>());
