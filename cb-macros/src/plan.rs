@@ -3,6 +3,7 @@
 
 use crate::ctxt::Ctxt;
 use crate::item::{Function, Receiver, contains_impl_trait, future_is_static};
+use crate::signature::{HigherRanked, higher_ranked};
 use crate::validate::{Args, Setting};
 use quote::{ToTokens, quote};
 use syn::{Expr, Ident, Path, Type};
@@ -27,6 +28,8 @@ pub(crate) struct FallbackPlan {
     pub(crate) with_receiver: bool,
     /// Whether it serves failures and timeouts too (not only rejections).
     pub(crate) on_failure: bool,
+    /// The signature it must accept for every lifetime, where that can be checked.
+    pub(crate) higher_ranked: Option<HigherRanked>,
 }
 
 /// Everything expansion needs; expansion cannot fail.
@@ -167,6 +170,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
             Source::Derived(func.receiver)
         }
     };
+    let krate: Path = args.krate.unwrap_or_else(|| syn::parse_quote!(::cb_runtime));
     let fallback = args.fallback.map(|path| {
         let on_failure = !args.rejected_only;
         for param in func.params.iter().filter(|p| p.ident.is_none()) {
@@ -195,10 +199,11 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
             path,
             with_receiver,
             on_failure,
+            higher_ranked: higher_ranked(func, with_receiver, &krate),
         }
     });
     Plan {
-        krate: args.krate.unwrap_or_else(|| syn::parse_quote!(::cb_runtime)),
+        krate,
         source,
         settings: args.settings,
         output,

@@ -26,7 +26,7 @@
 //! ```
 //! `__cb_*` bindings are `Span::mixed_site()`: user code can neither name nor shadow them.
 
-use super::fallback::{Cause, call as call_fallback};
+use super::fallback::{Cause, call as call_fallback, lifetime_check};
 use super::settings::{duration, setting};
 use crate::item::Receiver;
 use crate::plan::{Plan, Source};
@@ -227,9 +227,14 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
     } else {
         quote!(let #entered = #p::Span::enter(&#span); #rest)
     };
+    let lifetimes = match (&plan.fallback, is_async) {
+        (Some(fb), false) => lifetime_check(plan, fb),
+        _ => TokenStream::new(),
+    };
     Wrapped {
         prelude: quote! {
             #probe
+            #lifetimes
             // The static in its own block: two stacked attributes on a returned future put
             // both preludes in one block.
             let #handle = {
