@@ -252,14 +252,14 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
 }
 
 /// `<R as CarriesRejection>::wrap(FromRejected::from_rejected(value))` (or `FromTimeout::from_timeout`)
-/// on the user's return type `R`, so that an error type without `From<Rejected>` (or
-/// `From<Timeout>`) is one error under the whole type.
+/// at the user's return type `R`, so that an error type without `From<Rejected>` (or
+/// `From<Timeout>`) is one error there.
 fn into_return(p: &TokenStream, output: &syn::Type, convert: &str, value: &syn::Ident) -> TokenStream {
     let trait_ = match convert == "from_rejected" {
         true => quote!(FromRejected),
         false => quote!(FromTimeout),
     };
-    let (first, _) = ends(output);
+    let first = first_span(output);
     let carrier = respanned(quote!(<#output as #p::CarriesRejection>::Carrier), first);
     let carrier: syn::Type = syn::parse_quote!(#carrier);
     let convert = on_type(p, output, Some(&carrier), trait_, convert);
@@ -267,9 +267,9 @@ fn into_return(p: &TokenStream, output: &syn::Type, convert: &str, value: &syn::
     quote_spanned!(first=> #wrap(#convert(#value)))
 }
 
-/// `<Self as PRIVATE::Trait>::method` (`Self` inferred when not given) spanned from the first token of the user's type `ty` to its
-/// last: an unmet bound of the call is reported under the whole type, with no note about the
-/// expansion.
+/// `<Self as PRIVATE::Trait>::method` (`Self` inferred when not given), every token at the
+/// first token of the user's type `ty` with its hygiene: an unmet bound of the call is one
+/// error there, with no note about the expansion (rustc underlines that first token).
 fn on_type(
     p: &TokenStream,
     ty: &syn::Type,
@@ -277,10 +277,10 @@ fn on_type(
     trait_: TokenStream,
     method: &str,
 ) -> TokenStream {
-    let (first, last) = ends(ty);
+    let first = first_span(ty);
     let p = respanned(p.clone(), first);
     let trait_ = respanned(trait_, first);
-    let method = syn::Ident::new(method, last);
+    let method = syn::Ident::new(method, first);
     let self_ty = match self_ty {
         Some(ty) => quote!(#ty),
         None => quote_spanned!(first=> _),
@@ -288,12 +288,10 @@ fn on_type(
     quote_spanned!(first=> <#self_ty as #p::#trait_>::#method)
 }
 
-/// The spans of the first and last tokens of `ty`.
-fn ends(ty: &syn::Type) -> (Span, Span) {
+/// The span of the first token of `ty`.
+fn first_span(ty: &syn::Type) -> Span {
     let mut tokens = quote::ToTokens::to_token_stream(ty).into_iter();
-    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
-    let last = tokens.last().map_or(first, |t| t.span());
-    (first, last)
+    tokens.next().map_or_else(Span::call_site, |t| t.span())
 }
 
 /// `tokens` with every token at `span`: the user's token, its location and its hygiene.

@@ -109,6 +109,7 @@ pub(crate) fn lifetime_check(plan: &Plan, fb: &FallbackPlan) -> TokenStream {
         .collect();
     let checked = ident("__cb_fallback");
     quote_spanned! {span=>
+        #[allow(clippy::type_complexity)]
         let #checked: &dyn for<#(#binder),*> #k::__private::SyncFallback<(#(#args,)*), #cause, #output, _> = &#callee;
     }
 }

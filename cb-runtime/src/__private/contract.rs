@@ -15,7 +15,14 @@
 //! `ViaResult` impl on `Probe<R>` wins over the `ViaPlain` impl on `&Probe<R>` whenever
 //! `R: ResultLike`), so the generated code is the same text for every return type. `Option`
 //! is not `ResultLike` (it has no error to classify); [`CarriesRejection`] gives it `None`
-//! for a rejection or timeout.
+//! for a rejection or timeout. A future the macro cannot see into (`ViaFuture`) or a stream
+//! (`ViaStream`) gets a kind that fails [`NotAFuture`] or [`NotAStream`]: one error at the
+//! return type, since protecting it would count building it, never its outcome.
+//!
+//! Every check is a trait method the generated code calls directly, at the user's token
+//! (`<_ as NotAFuture<R>>::check(&kind)`, `<E as FromRejected>::from_rejected(..)`,
+//! `<_ as Predicate<E>>::as_fn(&path)`), never a bound of a runtime function: an error then
+//! carries no "required by a bound in `cb_runtime::__private::..`" note.
 
 use crate::{CallError, Outcome, Rejected, Timeout};
 use core::convert::Infallible;
@@ -166,27 +173,30 @@ impl<E: From<Timeout>> FromTimeout for E {
 )]
 pub trait Predicate<E> {
     /// The function, for [`classify`].
-    fn as_fn(&self) -> &dyn Fn(&E) -> bool;
+    fn as_fn(&self) -> &PredicateFn<'_, E>;
 }
 
 #[diagnostic::do_not_recommend]
 impl<E, F: Fn(&E) -> bool> Predicate<E> for F {
     #[inline]
-    fn as_fn(&self) -> &dyn Fn(&E) -> bool {
+    fn as_fn(&self) -> &PredicateFn<'_, E> {
         self
     }
 }
+
+/// A `failure_if` / `ignore_if` function, type-erased.
+pub type PredicateFn<'a, E> = dyn Fn(&E) -> bool + 'a;
 
 /// A `failure_if` / `ignore_if` as the generated code passes it: [`Predicate::as_fn`] of the
 /// user's function, or [`NoPredicate`].
 pub trait PredicateArg<E> {
     /// The function, if any.
-    fn get(&self) -> Option<&dyn Fn(&E) -> bool>;
+    fn get(&self) -> Option<&PredicateFn<'_, E>>;
 }
 
-impl<E> PredicateArg<E> for &dyn Fn(&E) -> bool {
+impl<E> PredicateArg<E> for &PredicateFn<'_, E> {
     #[inline]
-    fn get(&self) -> Option<&dyn Fn(&E) -> bool> {
+    fn get(&self) -> Option<&PredicateFn<'_, E>> {
         Some(*self)
     }
 }
@@ -197,7 +207,7 @@ pub struct NoPredicate;
 
 impl<E> PredicateArg<E> for NoPredicate {
     #[inline]
-    fn get(&self) -> Option<&dyn Fn(&E) -> bool> {
+    fn get(&self) -> Option<&PredicateFn<'_, E>> {
         None
     }
 }
@@ -207,8 +217,8 @@ impl<E> PredicateArg<E> for NoPredicate {
 #[inline]
 pub fn classify<R: ResultLike>(
     result: &R,
-    failure_if: Option<&dyn Fn(&R::Err) -> bool>,
-    ignore_if: Option<&dyn Fn(&R::Err) -> bool>,
+    failure_if: Option<&PredicateFn<'_, R::Err>>,
+    ignore_if: Option<&PredicateFn<'_, R::Err>>,
 ) -> Outcome {
     match result.as_err() {
         None => Outcome::Success,
@@ -476,7 +486,7 @@ mod tests {
     #[test]
     fn ignore_beats_failure_and_failure_if_rejects_errors() {
         let c = |r: Result<(), u16>| classify(&r, Some(&transient), Some(&not_found));
-        let none = None::<&dyn Fn(&u16) -> bool>;
+        let none = None::<&PredicateFn<'_, u16>>;
         assert_eq!(c(Ok(())), Outcome::Success);
         assert_eq!(c(Err(503)), Outcome::Failure);
         assert_eq!(c(Err(400)), Outcome::Success);

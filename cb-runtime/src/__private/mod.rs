@@ -13,8 +13,8 @@ mod span;
 
 pub use contract::{
     Absent, CarriesRejection, Classified, FallbackArg, FromRejected, FromTimeout, HasErrors, NoPredicate, NotAFuture,
-    NotAStream, Predicate, PredicateArg, Probe, ResultLike, Unclassified, UnreadableFuture, UnreadableStream,
-    ViaFuture, ViaPlain, ViaResult, ViaStream, classify,
+    NotAStream, Predicate, PredicateArg, PredicateFn, Probe, ResultLike, Unclassified, UnreadableFuture,
+    UnreadableStream, ViaFuture, ViaPlain, ViaResult, ViaStream, classify,
 };
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
