@@ -70,8 +70,9 @@ impl Health for Replica {
 }
 
 impl Replica {
-    /// No receiver, no `name`: the type's breaker.
-    #[circuit_breaker]
+    /// No receiver: `name = Self` takes the type's breaker (a signature that names `Self`,
+    /// such as `-> Fallible<Self>`, may leave `name` out).
+    #[circuit_breaker(name = Self)]
     fn connect(url: &str) -> Fallible<Replica> {
         let _ = url;
         Ok(Replica)

@@ -343,6 +343,13 @@ impl Connection {
     fn connect(ok: bool) -> Result<Self, ApiError> {
         if ok { Ok(Connection) } else { Err(ApiError::Down) }
     }
+
+    /// No receiver and no `Self` in the signature: `name = Self` asks for the type's breaker
+    /// (without it, the macro cannot tell this from a free function).
+    #[circuit_breaker(name = Self)]
+    fn ping(ok: bool) -> Result<(), ApiError> {
+        if ok { Ok(()) } else { Err(ApiError::Down) }
+    }
 }
 
 #[test]
@@ -352,6 +359,11 @@ fn an_associated_function_uses_the_types_breaker() {
     assert!(Connection::connect(false).is_err());
     assert_eq!(state("sig-assoc"), State::Open);
     assert_eq!(Connection::connect(true).err(), Some(ApiError::Breaker));
+    assert_eq!(
+        Connection::ping(true),
+        Err(ApiError::Breaker),
+        "`name = Self`: the same breaker"
+    );
 }
 
 // ===== "off" =====

@@ -29,6 +29,11 @@ impl Ctxt {
         self.push(err);
     }
 
+    /// Whether an error was recorded.
+    pub(crate) fn has_errors(&self) -> bool {
+        self.errors.is_some()
+    }
+
     fn push(&mut self, err: syn::Error) {
         match &mut self.errors {
             Some(all) => all.combine(err),

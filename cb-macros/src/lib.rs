@@ -29,6 +29,7 @@ mod expand;
 mod item;
 mod lit;
 mod plan;
+mod signature;
 mod symbol;
 mod validate;
 
@@ -36,6 +37,12 @@ use proc_macro::TokenStream;
 
 /// Routes every call of a function or method through a circuit breaker from the global
 /// registry, keeping its signature. See the `cb_runtime` crate docs for the arguments.
+///
+/// The breaker is `name = "..."`; without it, a method's is its `CircuitProtected` type's.
+/// A function without `self` needs `name` unless its signature names `Self` (the macro sees
+/// the function alone and cannot tell a free function from an associated one);
+/// `name = Self` takes the type's breaker explicitly. A function returning a stream is refused:
+/// protect its items with `protect_stream` instead.
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     attr::expand(args.into(), item.into()).into()

@@ -3,6 +3,7 @@
 
 use crate::ctxt::Ctxt;
 use crate::item::{Function, Receiver, contains_impl_trait, future_is_static};
+use crate::signature::{HigherRanked, higher_ranked};
 use crate::validate::{Args, Setting};
 use quote::{ToTokens, quote};
 use syn::{Expr, Ident, Path, Type};
@@ -27,6 +28,8 @@ pub(crate) struct FallbackPlan {
     pub(crate) with_receiver: bool,
     /// Whether it serves failures and timeouts too (not only rejections).
     pub(crate) on_failure: bool,
+    /// The signature it must accept for every lifetime, where that can be checked.
+    pub(crate) higher_ranked: Option<HigherRanked>,
 }
 
 /// Everything expansion needs; expansion cannot fail.
@@ -84,6 +87,33 @@ fn unclassifiable(sig: &syn::Signature, ty: &Type) -> Option<String> {
     ))
 }
 
+const IMPL_STREAM: &str = "`#[circuit_breaker]` cannot protect a stream: it would count opening the stream, never its items; protect every item instead with `Arc<CircuitBreaker>::protect_stream` (feature `stream`) inside the function; to protect opening it, return `Result<Pin<Box<dyn Stream<Item = ..> + Send>>, E>`";
+
+/// Whether the type is `impl Stream<..>` (or `impl TryStream<..>`).
+fn is_impl_stream(ty: &Type) -> bool {
+    let Type::ImplTrait(opaque) = crate::item::ungroup(ty) else {
+        return false;
+    };
+    opaque.bounds.iter().any(|bound| {
+        matches!(bound, syn::TypeParamBound::Trait(t)
+            if t.path.segments.last().is_some_and(|s| s.ident == "Stream" || s.ident == "TryStream"))
+    })
+}
+
+/// Whether `name = Self`: the breaker of the type the function runs for.
+fn is_self(name: &Expr) -> bool {
+    matches!(name, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("Self"))
+}
+
+/// Whether the tokens name `Self` anywhere.
+fn names_self(tokens: proc_macro2::TokenStream) -> bool {
+    tokens.into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == "Self",
+        proc_macro2::TokenTree::Group(g) => names_self(g.stream()),
+        _ => false,
+    })
+}
+
 /// A type as written, or `_` where it cannot be named in an expression (`impl Trait`).
 fn nameable(ty: &Type) -> proc_macro2::TokenStream {
     if contains_impl_trait(ty) {
@@ -94,6 +124,8 @@ fn nameable(ty: &Type) -> proc_macro2::TokenStream {
 }
 
 pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
+    // A `name` that did not parse is reported already; do not report it missing.
+    let args_failed = cx.has_errors();
     let sig = &func.item.sig;
     if let Some(constness) = &sig.constness {
         cx.error_spanned_by(constness, "`#[circuit_breaker]` cannot protect a `const fn`");
@@ -101,6 +133,8 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
     let output = func.output();
     if let Some(message) = unclassifiable(sig, &output) {
         cx.error_spanned_by(&output, message);
+    } else if is_impl_stream(&output) {
+        cx.error_spanned_by(&output, IMPL_STREAM);
     } else if contains_impl_trait(&output) {
         cx.error_spanned_by(
             &output,
@@ -122,9 +156,21 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         );
     }
     let source = match args.name {
+        Some(name) if is_self(&name) => Source::Derived(func.receiver),
         Some(name) => Source::Named(name),
-        None => Source::Derived(func.receiver),
+        None => {
+            // A free function cannot name `Self` (E0411), and the macro cannot see whether it
+            // is in an impl: only a signature that names `Self` proves it is.
+            if func.receiver.is_none() && !args_failed && !names_self(sig.to_token_stream()) {
+                cx.error_at(
+                    proc_macro2::Span::call_site(),
+                    "`#[circuit_breaker]` on a function without `self` needs `name = \"...\"` (a free function has no type to take its breaker from); in an impl of a `CircuitProtected` type, `name = Self` takes the type's breaker",
+                );
+            }
+            Source::Derived(func.receiver)
+        }
     };
+    let krate: Path = args.krate.unwrap_or_else(|| syn::parse_quote!(::cb_runtime));
     let fallback = args.fallback.map(|path| {
         let on_failure = !args.rejected_only;
         for param in func.params.iter().filter(|p| p.ident.is_none()) {
@@ -153,10 +199,11 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
             path,
             with_receiver,
             on_failure,
+            higher_ranked: higher_ranked(func, with_receiver, &krate),
         }
     });
     Plan {
-        krate: args.krate.unwrap_or_else(|| syn::parse_quote!(::cb_runtime)),
+        krate,
         source,
         settings: args.settings,
         output,

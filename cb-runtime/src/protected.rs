@@ -51,6 +51,22 @@ pub trait CircuitProtected {
     #[doc(hidden)]
     fn __cb_key<'a>(&'a self, buf: &'a mut crate::__private::KeyBuf) -> Option<&'a str>;
 
+    /// The breaker of a method without its own `name`: the generated code calls
+    /// `<Self as CircuitProtected>::__cb_breaker_of(self, &SITE)`, so a type without the derive
+    /// is one error with this trait's message.
+    #[doc(hidden)]
+    #[inline]
+    fn __cb_breaker_of(&self, site: &'static crate::__private::CallSite) -> crate::__private::BreakerHandle {
+        site.breaker_of::<Self>(self)
+    }
+
+    /// The breaker of an associated function without its own `name` (no instance, no key).
+    #[doc(hidden)]
+    #[inline]
+    fn __cb_breaker_for(site: &'static crate::__private::CallSite) -> crate::__private::BreakerHandle {
+        site.breaker_for::<Self>()
+    }
+
     /// The name of this instance's breaker: the struct-level `name`, or `name/key`.
     fn circuit_breaker_name(&self) -> String {
         let mut buf = crate::__private::KeyBuf::new();

@@ -42,9 +42,9 @@ fn implementation(input: &DeriveInput, parsed: &Struct) -> TokenStream {
             quote!(#p::Some(::core::convert::AsRef::<str>::as_ref(&self.#member)))
         }
         Some(field) => {
-            let member = &field.member;
+            let (member, ty) = (&field.member, &field.ty);
             // At the field's type: a key that cannot be formatted is that type's mistake.
-            quote_spanned!(field.ty.span()=> #p::Some(#p::KeyBuf::format(__cb_buf, &self.#member)))
+            quote_spanned!(field.ty.span()=> #p::Some(<#ty as #p::BreakerKey>::format_key(&self.#member, __cb_buf)))
         }
     };
     quote! {

@@ -7,7 +7,7 @@
 //! Output (with `fallback = cached`, served on any failure):
 //! ```text
 //! {
-//!     let __cb_handle = { static __CB_SITE: CallSite = CallSite::new(None, &[SETTINGS]); __CB_SITE.breaker_of::<Self>(self) };
+//!     let __cb_handle = { static __CB_SITE: CallSite = CallSite::new(None, &[SETTINGS]); <Self as CircuitProtected>::__cb_breaker_of(self, &__CB_SITE) };
 //!     let __cb_breaker: &CircuitBreaker = &__cb_handle;
 //!     let __cb_permit = match __cb_breaker.try_acquire() {
 //!         Ok(permit) => permit,
@@ -26,7 +26,7 @@
 //! ```
 //! `__cb_*` bindings are `Span::mixed_site()`: user code can neither name nor shadow them.
 
-use super::fallback::{Cause, call as call_fallback};
+use super::fallback::{Cause, call as call_fallback, lifetime_check};
 use super::settings::{duration, setting};
 use crate::item::Receiver;
 use crate::plan::{Plan, Source};
@@ -82,35 +82,37 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
     let settings = plan.settings.iter().map(|s| setting(k, s));
     let resolve = match &plan.source {
         Source::Named(_) => quote!(#p::CallSite::breaker(&#site)),
-        Source::Derived(None) => quote!(#p::CallSite::breaker_for::<Self>(&#site)),
+        Source::Derived(None) => quote!(<Self as #p::CircuitProtected>::__cb_breaker_for(&#site)),
         Source::Derived(Some(receiver)) => {
             let this = match receiver {
                 Receiver::Ref => quote!(#this),
                 Receiver::RefMut => quote!(&*#this),
                 Receiver::Value => quote!(&#this),
             };
-            quote!(#p::CallSite::breaker_of::<Self>(&#site, #this))
+            quote!(<Self as #p::CircuitProtected>::__cb_breaker_of(#this, &#site))
         }
     };
     // What the return type is (a `Result` or `Option` under any name, or something else) is
     // decided by the type system: see `__private::Probe`.
+    // A future or a stream under a name the macro does not read is one error at the return
+    // type (`NotAFuture`, `NotAStream`).
+    let not_a_future = on_type(&p, output, None, quote!(NotAFuture<#output>), "check");
+    let not_a_stream = on_type(&p, output, None, quote!(NotAStream<#output>), "check");
     let probe = quote_spanned! {output.span()=>
         #[allow(unused_imports)]
-        use #p::{ViaFuture as _, ViaPlain as _, ViaResult as _};
+        use #p::{ViaFuture as _, ViaPlain as _, ViaResult as _, ViaStream as _};
         #[allow(clippy::needless_borrow)]
         let #kind = (&#p_at_output::Probe::<#output>::NEW).cb_kind();
+        #not_a_future(&#kind);
+        #not_a_stream(&#kind);
     };
-    let needs_errors = [&plan.failure_if, &plan.ignore_if]
-        .into_iter()
-        .flatten()
-        .map(|path| quote_spanned!(path.span()=> <#output as #p::HasErrors>::assert_has_errors();));
 
     let on_reject = match &plan.fallback {
         Some(fb) => {
             let call = call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, built);
             quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
         }
-        None => quote_spanned!(output.span()=> #p_at_output::reject_into::<#output>(#rejected)),
+        None => into_return(&p, output, "from_rejected", &rejected),
     };
 
     let serves_failures = plan.fallback.as_ref().filter(|fb| fb.on_failure);
@@ -125,9 +127,14 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
     };
 
     let classify = {
+        // Checked at the path: a function of the wrong shape, or a return type that is not a
+        // `Result`, is one error there.
         let option = |path: &Option<syn::Path>| match path {
-            Some(path) => quote_spanned!(path.span()=> #p::Some(&#path)),
-            None => quote!(#p::None::<&#p::NoPredicate>),
+            Some(path) => {
+                let p = located_at(p.clone(), path.span());
+                quote_spanned!(path.span()=> <_ as #p::Predicate<<#output as #p::HasErrors>::Err>>::as_fn(&#path))
+            }
+            None => quote!(#p::NoPredicate),
         };
         let (failure_if, ignore_if) = (option(&plan.failure_if), option(&plan.ignore_if));
         let result = ident("__cb_result");
@@ -178,7 +185,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
                         let call = call_fallback(plan, fb, Cause::Timeout(&timed_out), is_async, true);
                         quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
                     }
-                    None => quote_spanned!(output.span()=> #p_at_output::timeout_into::<#output>(#timed_out)),
+                    None => into_return(&p, output, "from_timeout", &timed_out),
                 };
                 quote! {
                     match #p::run_async_with_timeout(#permit, &#span, #after, #classify, #future).await {
@@ -220,10 +227,14 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
     } else {
         quote!(let #entered = #p::Span::enter(&#span); #rest)
     };
+    let lifetimes = match (&plan.fallback, is_async) {
+        (Some(fb), false) => lifetime_check(plan, fb),
+        _ => TokenStream::new(),
+    };
     Wrapped {
         prelude: quote! {
             #probe
-            #(#needs_errors)*
+            #lifetimes
             // The static in its own block: two stacked attributes on a returned future put
             // both preludes in one block.
             let #handle = {
@@ -238,6 +249,66 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
             #traced
         },
     }
+}
+
+/// `<R as CarriesRejection>::wrap(FromRejected::from_rejected(value))` (or `FromTimeout::from_timeout`)
+/// at the user's return type `R`, so that an error type without `From<Rejected>` (or
+/// `From<Timeout>`) is one error there.
+fn into_return(p: &TokenStream, output: &syn::Type, convert: &str, value: &syn::Ident) -> TokenStream {
+    let trait_ = match convert == "from_rejected" {
+        true => quote!(FromRejected),
+        false => quote!(FromTimeout),
+    };
+    let first = first_span(output);
+    let carrier = respanned(quote!(<#output as #p::CarriesRejection>::Carrier), first);
+    let carrier: syn::Type = syn::parse_quote!(#carrier);
+    let convert = on_type(p, output, Some(&carrier), trait_, convert);
+    let wrap = on_type(p, output, Some(output), quote!(CarriesRejection), "wrap");
+    quote_spanned!(first=> #wrap(#convert(#value)))
+}
+
+/// `<Self as PRIVATE::Trait>::method` (`Self` inferred when not given), every token at the
+/// first token of the user's type `ty` with its hygiene: an unmet bound of the call is one
+/// error there, with no note about the expansion (rustc underlines that first token).
+fn on_type(
+    p: &TokenStream,
+    ty: &syn::Type,
+    self_ty: Option<&syn::Type>,
+    trait_: TokenStream,
+    method: &str,
+) -> TokenStream {
+    let first = first_span(ty);
+    let p = respanned(p.clone(), first);
+    let trait_ = respanned(trait_, first);
+    let method = syn::Ident::new(method, first);
+    let self_ty = match self_ty {
+        Some(ty) => quote!(#ty),
+        None => quote_spanned!(first=> _),
+    };
+    quote_spanned!(first=> <#self_ty as #p::#trait_>::#method)
+}
+
+/// The span of the first token of `ty`.
+fn first_span(ty: &syn::Type) -> Span {
+    let mut tokens = quote::ToTokens::to_token_stream(ty).into_iter();
+    tokens.next().map_or_else(Span::call_site, |t| t.span())
+}
+
+/// `tokens` with every token at `span`: the user's token, its location and its hygiene.
+fn respanned(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), respanned(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 /// Copies of the owned parameters (and an owned receiver), taken before the call consumes them.

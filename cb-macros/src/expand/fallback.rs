@@ -69,12 +69,47 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
             #p::serve_fallback_async(&#call_span, #breaker, #reason, #source, #call).await
         })
     } else {
-        let call = quote_spanned! {span=>
-            <_ as #p::SyncFallback<#args_ty, _, #output, _>>::call(#cause_ident, (#receiver #(#params)*), #callee)
+        let call = match fb.higher_ranked {
+            // Through the checked fallback (see `lifetime_check`).
+            Some(_) => {
+                let checked = ident("__cb_fallback");
+                quote!(#p::SyncFallback::call_dyn(#checked, #cause_ident, (#receiver #(#params)*)))
+            }
+            None => quote_spanned! {span=>
+                <_ as #p::SyncFallback<#args_ty, _, #output, _>>::call(#cause_ident, (#receiver #(#params)*), #callee)
+            },
         };
         quote!({
             let #cause_ident = #cause;
             #p::serve_fallback(&#call_span, #breaker, #reason, #source, || #call)
         })
+    }
+}
+
+/// For a sync function whose signature borrows: `let __cb_fallback` = the fallback as a
+/// `&dyn for<'__cb0, ..> SyncFallback<(ARGS), CallError<E>, R, _>`, spanned on the fallback
+/// path, which `call` then calls through. A fallback that serves only some lifetimes (a result borrowed from the wrong
+/// parameter, `&'static str` for `&str`) is one error there, and the body's borrow check,
+/// whose help would edit the protected function, never runs.
+pub(crate) fn lifetime_check(plan: &Plan, fb: &FallbackPlan) -> TokenStream {
+    let Some(hr) = &fb.higher_ranked else {
+        return TokenStream::new();
+    };
+    let k = &plan.krate;
+    let (binder, args, output, cause) = (&hr.binder, &hr.args, &hr.output, &hr.cause);
+    let span = fb.path.span();
+    let callee: TokenStream = fb
+        .callee
+        .clone()
+        .into_iter()
+        .map(|mut tree| {
+            tree.set_span(span);
+            tree
+        })
+        .collect();
+    let checked = ident("__cb_fallback");
+    quote_spanned! {span=>
+        #[allow(clippy::type_complexity)]
+        let #checked: &dyn for<#(#binder),*> #k::__private::SyncFallback<(#(#args,)*), #cause, #output, _> = &#callee;
     }
 }

@@ -15,7 +15,14 @@
 //! `ViaResult` impl on `Probe<R>` wins over the `ViaPlain` impl on `&Probe<R>` whenever
 //! `R: ResultLike`), so the generated code is the same text for every return type. `Option`
 //! is not `ResultLike` (it has no error to classify); [`CarriesRejection`] gives it `None`
-//! for a rejection or timeout.
+//! for a rejection or timeout. A future the macro cannot see into (`ViaFuture`) or a stream
+//! (`ViaStream`) gets a kind that fails [`NotAFuture`] or [`NotAStream`]: one error at the
+//! return type, since protecting it would count building it, never its outcome.
+//!
+//! Every check is a trait method the generated code calls directly, at the user's token
+//! (`<_ as NotAFuture<R>>::check(&kind)`, `<E as FromRejected>::from_rejected(..)`,
+//! `<_ as Predicate<E>>::as_fn(&path)`), never a bound of a runtime function: an error then
+//! carries no "required by a bound in `cb_runtime::__private::..`" note.
 
 use crate::{CallError, Outcome, Rejected, Timeout};
 use core::convert::Infallible;
@@ -57,17 +64,17 @@ impl<T, E> ResultLike for Result<T, E> {
     note = "`Option` and other types have no error to classify: remove `failure_if` / `ignore_if`"
 )]
 pub trait HasErrors {
-    /// Asserts, at the `failure_if` / `ignore_if` path, that the return type is a `Result`:
-    /// the macro calls `<R as HasErrors>::assert_has_errors()`, so an unmet bound is one
-    /// error with no note about a bound of some runtime function.
-    #[inline]
-    fn assert_has_errors() {}
+    /// The error type: the macro names `<R as HasErrors>::Err` at the `failure_if` /
+    /// `ignore_if` path, so a return type that is not a `Result` is one error there.
+    type Err;
 }
 
 // Not recommended: the error's note says what to do; a help listing `Result` would point
 // into this file.
 #[diagnostic::do_not_recommend]
-impl<T, E> HasErrors for Result<T, E> {}
+impl<T, E> HasErrors for Result<T, E> {
+    type Err = E;
+}
 
 /// A return type that can carry a rejection or a timeout of the breaker: a `Result` carries
 /// it in its error type, an `Option` as `None`.
@@ -157,64 +164,66 @@ impl<E: From<Timeout>> FromTimeout for E {
     }
 }
 
-/// A rejection as the protected function's return value.
-#[inline]
-pub fn reject_into<R: CarriesRejection>(r: Rejected) -> R
-where
-    R::Carrier: FromRejected,
-{
-    R::wrap(R::Carrier::from_rejected(r))
-}
-
-/// A timeout as the protected function's return value.
-#[inline]
-pub fn timeout_into<R: CarriesRejection>(t: Timeout) -> R
-where
-    R::Carrier: FromTimeout,
-{
-    R::wrap(R::Carrier::from_timeout(t))
-}
-
-/// A `failure_if` / `ignore_if` function.
+/// A `failure_if` / `ignore_if` function. The macro calls `<_ as Predicate<E>>::as_fn(&path)`
+/// at the user's path, so a function of the wrong shape is one error there.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot classify errors of type `{E}`",
     label = "expected a function `fn(&{E}) -> bool`",
     note = "`failure_if` and `ignore_if` take a function from a reference to the error to `bool`"
 )]
 pub trait Predicate<E> {
-    /// Whether `error` matches.
-    fn test(&self, error: &E) -> bool;
+    /// The function, for [`classify`].
+    fn as_fn(&self) -> &PredicateFn<'_, E>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<E, F: Fn(&E) -> bool> Predicate<E> for F {
     #[inline]
-    fn test(&self, error: &E) -> bool {
-        self(error)
+    fn as_fn(&self) -> &PredicateFn<'_, E> {
+        self
     }
 }
 
-/// The absent predicate.
-#[derive(Debug)]
-pub enum NoPredicate {}
+/// A `failure_if` / `ignore_if` function, type-erased.
+pub type PredicateFn<'a, E> = dyn Fn(&E) -> bool + 'a;
 
-impl<E> Predicate<E> for NoPredicate {
-    fn test(&self, _: &E) -> bool {
-        match *self {}
+/// A `failure_if` / `ignore_if` as the generated code passes it: [`Predicate::as_fn`] of the
+/// user's function, or [`NoPredicate`].
+pub trait PredicateArg<E> {
+    /// The function, if any.
+    fn get(&self) -> Option<&PredicateFn<'_, E>>;
+}
+
+impl<E> PredicateArg<E> for &PredicateFn<'_, E> {
+    #[inline]
+    fn get(&self) -> Option<&PredicateFn<'_, E>> {
+        Some(*self)
+    }
+}
+
+/// No `failure_if` / `ignore_if`.
+#[derive(Debug, Clone, Copy)]
+pub struct NoPredicate;
+
+impl<E> PredicateArg<E> for NoPredicate {
+    #[inline]
+    fn get(&self) -> Option<&PredicateFn<'_, E>> {
+        None
     }
 }
 
 /// How a result counts: `Ok` succeeds; an error accepted by `ignore_if` counts nowhere (ignore
 /// beats failure); an error rejected by `failure_if` counts as a success; others fail.
 #[inline]
-pub fn classify<R: ResultLike, F: Predicate<R::Err>, I: Predicate<R::Err>>(
+pub fn classify<R: ResultLike>(
     result: &R,
-    failure_if: Option<&F>,
-    ignore_if: Option<&I>,
+    failure_if: Option<&PredicateFn<'_, R::Err>>,
+    ignore_if: Option<&PredicateFn<'_, R::Err>>,
 ) -> Outcome {
     match result.as_err() {
         None => Outcome::Success,
-        Some(e) if ignore_if.is_some_and(|ignore| ignore.test(e)) => Outcome::Ignored,
-        Some(e) if failure_if.is_some_and(|is_failure| !is_failure.test(e)) => Outcome::Success,
+        Some(e) if ignore_if.is_some_and(|ignore| ignore(e)) => Outcome::Ignored,
+        Some(e) if failure_if.is_some_and(|is_failure| !is_failure(e)) => Outcome::Success,
         Some(_) => Outcome::Failure,
     }
 }
@@ -273,36 +282,90 @@ impl<R> ViaPlain for &Probe<R> {
 
 /// Picked for a return type that is itself a future, under a name the macro cannot read as
 /// one (`BoxFuture<'a, R>`, `JoinHandle<R>`): protecting it would count building the future,
-/// never its outcome, so the call is refused at compile time ([`UnreadableFuture`]).
+/// never its outcome, so the call is refused at compile time ([`NotAFuture`]).
 pub trait ViaFuture {
-    /// The future type.
-    type Fut;
-    /// Never callable: `Self::Fut` is not [`UnreadableFuture`].
-    fn cb_kind(&self) -> Unclassified<Self::Fut>
-    where
-        Self::Fut: UnreadableFuture;
+    /// [`Unreadable`].
+    type Kind;
+    /// The kind of the probed type.
+    fn cb_kind(&self) -> Self::Kind;
 }
 
 impl<R: core::future::Future> ViaFuture for Probe<R> {
-    type Fut = R;
+    type Kind = UnreadableFuture<R>;
 
     #[inline]
-    fn cb_kind(&self) -> Unclassified<R>
-    where
-        R: UnreadableFuture,
-    {
-        Unclassified(PhantomData)
+    fn cb_kind(&self) -> Self::Kind {
+        UnreadableFuture(PhantomData)
     }
 }
 
-/// Implemented by no type: the bound that turns a protected function returning a future the
-/// macro cannot see into a compile error.
+/// Picked for a return type that is a stream (`Pin<Box<dyn Stream<..>>>`, `BoxStream<'a, T>`,
+/// `tonic::Streaming<T>`): protecting it would count opening the stream, never its items, so
+/// the call is refused at compile time ([`NotAStream`]).
+pub trait ViaStream {
+    /// [`UnreadableStream`].
+    type Kind;
+    /// The kind of the probed type.
+    fn cb_kind(&self) -> Self::Kind;
+}
+
+impl<R: futures_core::Stream> ViaStream for Probe<R> {
+    type Kind = UnreadableStream<R>;
+
+    #[inline]
+    fn cb_kind(&self) -> Self::Kind {
+        UnreadableStream(PhantomData)
+    }
+}
+
+/// The kind of a return type that is a future the macro cannot see into: it has the methods
+/// of [`Unclassified`], so that the one error is the [`NotAFuture`] check, not a cascade.
+pub struct UnreadableFuture<R>(PhantomData<fn() -> R>);
+
+/// The kind of a return type that is a stream: it has the methods of [`Unclassified`], so
+/// that the one error is the [`NotAStream`] check, not a cascade.
+pub struct UnreadableStream<R>(PhantomData<fn() -> R>);
+
+/// The kind of a return type the breaker can protect: not a future under a name the macro
+/// does not read. The macro calls `<_ as NotAFuture<R>>::check(&kind)` at the return type, so
+/// a future is one error there.
 #[diagnostic::on_unimplemented(
-    message = "`#[circuit_breaker]` cannot see into the future `{Self}`: it would protect building the future, not running it, so its errors would never count",
+    message = "`#[circuit_breaker]` cannot see into the future `{R}`: it would protect building the future, not running it, so its errors would never count",
     label = "a future under a name the macro does not read",
     note = "write an `async fn`, or spell the return type `impl Future<Output = R>` or `Pin<Box<dyn Future<Output = R> + ..>>`"
 )]
-pub trait UnreadableFuture {}
+pub trait NotAFuture<R> {
+    /// Nothing: the bound is the check.
+    #[inline]
+    fn check(&self) {}
+}
+
+/// The kind of a return type the breaker can protect: not a stream. The macro calls
+/// `<_ as NotAStream<R>>::check(&kind)` at the return type, so a stream is one error there.
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` cannot protect the stream `{R}`: it would count opening the stream, never its items",
+    label = "a stream: its items arrive after the function returns",
+    note = "protect every item instead: build the stream with `Arc<CircuitBreaker>::protect_stream` (feature `stream`), e.g. `registry().breaker(\"feed\", &config).protect_stream(stream)`",
+    note = "to protect opening the stream, return `Result<S, E>` where opening can fail"
+)]
+pub trait NotAStream<R> {
+    /// Nothing: the bound is the check.
+    #[inline]
+    fn check(&self) {}
+}
+
+#[diagnostic::do_not_recommend]
+impl<R> NotAFuture<R> for Classified<R> {}
+#[diagnostic::do_not_recommend]
+impl<R> NotAFuture<R> for Unclassified<R> {}
+#[diagnostic::do_not_recommend]
+impl<R> NotAFuture<R> for UnreadableStream<R> {}
+#[diagnostic::do_not_recommend]
+impl<R> NotAStream<R> for Classified<R> {}
+#[diagnostic::do_not_recommend]
+impl<R> NotAStream<R> for Unclassified<R> {}
+#[diagnostic::do_not_recommend]
+impl<R> NotAStream<R> for UnreadableFuture<R> {}
 
 /// A `Result` return type: its errors are classified and reach the fallback.
 pub struct Classified<R>(PhantomData<fn() -> R>);
@@ -326,18 +389,18 @@ macro_rules! tag_traits {
         }
     )*};
 }
-tag_traits!(Classified Unclassified);
+tag_traits!(Classified Unclassified UnreadableFuture UnreadableStream);
 
 impl<R: ResultLike> Classified<R> {
     /// How `result` counts, see [`classify`].
     #[inline]
-    pub fn classify<F: Predicate<R::Err>, I: Predicate<R::Err>>(
+    pub fn classify<F: PredicateArg<R::Err>, I: PredicateArg<R::Err>>(
         self,
         result: &R,
-        failure_if: Option<&F>,
-        ignore_if: Option<&I>,
+        failure_if: F,
+        ignore_if: I,
     ) -> Outcome {
-        classify(result, failure_if, ignore_if)
+        classify(result, failure_if.get(), ignore_if.get())
     }
 
     /// The value, or the error the fallback receives.
@@ -359,10 +422,12 @@ impl<R: ResultLike> Classified<R> {
     }
 }
 
-impl<R> Unclassified<R> {
+macro_rules! unclassified {
+    ($($tag:ident)*) => {$(
+impl<R> $tag<R> {
     /// Every return is a success.
     #[inline]
-    pub fn classify<F, I>(self, _: &R, _: Option<&F>, _: Option<&I>) -> Outcome {
+    pub fn classify<F, I>(self, _: &R, _: F, _: I) -> Outcome {
         Outcome::Success
     }
 
@@ -384,6 +449,9 @@ impl<R> Unclassified<R> {
         CallError::Timeout(t)
     }
 }
+    )*};
+}
+unclassified!(Unclassified UnreadableFuture UnreadableStream);
 
 /// A parameter the fallback needs again after a failed call.
 #[diagnostic::on_unimplemented(
@@ -418,14 +486,12 @@ mod tests {
     #[test]
     fn ignore_beats_failure_and_failure_if_rejects_errors() {
         let c = |r: Result<(), u16>| classify(&r, Some(&transient), Some(&not_found));
+        let none = None::<&PredicateFn<'_, u16>>;
         assert_eq!(c(Ok(())), Outcome::Success);
         assert_eq!(c(Err(503)), Outcome::Failure);
         assert_eq!(c(Err(400)), Outcome::Success);
         assert_eq!(c(Err(404)), Outcome::Ignored);
-        assert_eq!(
-            classify::<_, NoPredicate, NoPredicate>(&Err::<(), u16>(400), None, None),
-            Outcome::Failure
-        );
+        assert_eq!(classify(&Err::<(), u16>(400), none, none), Outcome::Failure);
     }
 
     type Fallible<T> = Result<T, u16>;
@@ -433,25 +499,25 @@ mod tests {
     #[test]
     #[allow(clippy::needless_borrow)] // the borrow is what picks `ViaPlain` for other types
     fn the_type_decides_not_its_spelling() {
-        let none = None::<&NoPredicate>;
         let kind = (&Probe::<Fallible<u8>>::NEW).cb_kind();
-        assert_eq!(kind.classify(&Err(500), none, none), Outcome::Failure);
+        assert_eq!(kind.classify(&Err(500), NoPredicate, NoPredicate), Outcome::Failure);
         assert_eq!(kind.split(Err(7)).unwrap_err(), 7);
         let kind = (&Probe::<std::io::Result<u8>>::NEW).cb_kind();
         assert_eq!(
-            kind.classify(&Err(std::io::ErrorKind::Other.into()), none, none),
+            kind.classify(&Err(std::io::ErrorKind::Other.into()), NoPredicate, NoPredicate),
             Outcome::Failure
         );
         let kind = (&Probe::<Option<u8>>::NEW).cb_kind();
-        assert_eq!(kind.classify(&None, none, none), Outcome::Success);
+        assert_eq!(kind.classify(&None, NoPredicate, NoPredicate), Outcome::Success);
         let kind = (&Probe::<u8>::NEW).cb_kind();
-        assert_eq!(kind.classify(&3, none, none), Outcome::Success);
+        assert_eq!(kind.classify(&3, NoPredicate, NoPredicate), Outcome::Success);
+        let rejected = Rejected {
+            name: "t".into(),
+            state: crate::State::Open,
+            retry_after: None,
+        };
         assert_eq!(
-            reject_into::<Option<u8>>(Rejected {
-                name: "t".into(),
-                state: crate::State::Open,
-                retry_after: None,
-            }),
+            <Option<u8> as CarriesRejection>::wrap(FromRejected::from_rejected(rejected)),
             None
         );
     }

@@ -48,7 +48,14 @@ pub trait Fallback<Args, Cause, R, Marker> {
 )]
 pub trait SyncFallback<Args, Cause, R, Marker> {
     /// Calls the fallback.
-    fn call(cause: Cause, args: Args, fallback: Self) -> R;
+    fn call(cause: Cause, args: Args, fallback: Self) -> R
+    where
+        Self: Sized;
+
+    /// Calls the fallback through `&dyn for<'a, ..> SyncFallback<..>`: the macro's check that
+    /// a fallback serves every lifetime of the protected signature is the coercion to that
+    /// type, and the call goes through it, so a mismatch is one error.
+    fn call_dyn(&self, cause: Cause, args: Args) -> R;
 }
 
 macro_rules! fallback_impls {
@@ -56,22 +63,32 @@ macro_rules! fallback_impls {
         #[diagnostic::do_not_recommend]
         impl<Func, R, Cause, $($A),*> SyncFallback<($($A,)*), Cause, R, NoCause> for Func
         where
-            Func: FnOnce($($A),*) -> R,
+            Func: Fn($($A),*) -> R,
         {
             #[inline]
             fn call(_: Cause, ($($a,)*): ($($A,)*), fallback: Self) -> R {
                 fallback($($a),*)
+            }
+
+            #[inline]
+            fn call_dyn(&self, _: Cause, ($($a,)*): ($($A,)*)) -> R {
+                self($($a),*)
             }
         }
 
         #[diagnostic::do_not_recommend]
         impl<Func, R, Cause, $($A),*> SyncFallback<($($A,)*), Cause, R, WithCause> for Func
         where
-            Func: FnOnce($($A,)* Cause) -> R,
+            Func: Fn($($A,)* Cause) -> R,
         {
             #[inline]
             fn call(cause: Cause, ($($a,)*): ($($A,)*), fallback: Self) -> R {
                 fallback($($a,)* cause)
+            }
+
+            #[inline]
+            fn call_dyn(&self, cause: Cause, ($($a,)*): ($($A,)*)) -> R {
+                self($($a,)* cause)
             }
         }
 

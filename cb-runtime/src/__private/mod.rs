@@ -12,9 +12,9 @@ mod site;
 mod span;
 
 pub use contract::{
-    Absent, CarriesRejection, Classified, FallbackArg, FromRejected, FromTimeout, HasErrors, NoPredicate, Predicate,
-    Probe, ResultLike, Unclassified, UnreadableFuture, ViaFuture, ViaPlain, ViaResult, classify, reject_into,
-    timeout_into,
+    Absent, CarriesRejection, Classified, FallbackArg, FromRejected, FromTimeout, HasErrors, NoPredicate, NotAFuture,
+    NotAStream, Predicate, PredicateArg, PredicateFn, Probe, ResultLike, Unclassified, UnreadableFuture,
+    UnreadableStream, ViaFuture, ViaPlain, ViaResult, ViaStream, classify,
 };
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};

@@ -269,9 +269,18 @@ fn resolve(name: &str, outer: &[Setting], inner: &[Setting]) -> Arc<CircuitBreak
     label = "a `#[circuit_breaker(key)]` field is formatted into the breaker's name `name/key`",
     note = "implement `std::fmt::Display` for `{Self}`, or make the key a `String` or an integer"
 )]
-pub trait BreakerKey: std::fmt::Display {}
+pub trait BreakerKey {
+    /// The key formatted in `buf`: the derive calls `<_ as BreakerKey>::format_key(&field, buf)`
+    /// at the field, so a key that is not `Display` is one error there.
+    fn format_key<'a>(&self, buf: &'a mut KeyBuf) -> &'a str;
+}
 
-impl<T: std::fmt::Display + ?Sized> BreakerKey for T {}
+impl<T: std::fmt::Display + ?Sized> BreakerKey for T {
+    #[inline]
+    fn format_key<'a>(&self, buf: &'a mut KeyBuf) -> &'a str {
+        buf.format(self)
+    }
+}
 
 /// Room to format a key field without allocating (longer keys spill to the heap).
 #[derive(Debug)]
@@ -292,7 +301,7 @@ impl KeyBuf {
     }
 
     /// `key` formatted in this buffer.
-    pub fn format<K: BreakerKey + ?Sized>(&mut self, key: &K) -> &str {
+    pub fn format<K: std::fmt::Display + ?Sized>(&mut self, key: &K) -> &str {
         use std::fmt::Write as _;
         self.len = 0;
         self.spilled.clear();
