@@ -29,6 +29,7 @@ mod expand;
 mod item;
 mod lit;
 mod plan;
+mod queue;
 mod symbol;
 mod validate;
 

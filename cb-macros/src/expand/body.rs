@@ -105,13 +105,15 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
         .flatten()
         .map(|path| quote_spanned!(path.span()=> <#output as #p::HasErrors>::assert_has_errors();));
 
-    let on_reject = match &plan.fallback {
-        Some(fb) => {
+    let on_reject = match (&plan.queue, &plan.fallback) {
+        (Some(q), _) => super::queue::on_reject(plan, q),
+        (None, Some(fb)) => {
             let call = call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, built);
             quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
         }
-        None => quote_spanned!(output.span()=> #p_at_output::reject_into::<#output>(#rejected)),
+        (None, None) => quote_spanned!(output.span()=> #p_at_output::reject_into::<#output>(#rejected)),
     };
+    let queue_register = plan.queue.as_ref().map(|q| super::queue::register(plan, q));
 
     let serves_failures = plan.fallback.as_ref().filter(|fb| fb.on_failure);
     // Under `built` even a rejection's fallback needs the copies.
@@ -235,6 +237,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
         call: quote! {
             let #breaker: &#p::CircuitBreaker = &#handle;
             let #span = #p::call_span(#breaker);
+            #queue_register
             #traced
         },
     }
