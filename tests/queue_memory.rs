@@ -73,6 +73,15 @@ struct Message {
     urgent: bool,
 }
 
+/// The queue metrics in Prometheus text.
+fn scrape() -> String {
+    let mut prometheus = prometheus_client::registry::Registry::default();
+    cb_runtime::queue::register_metrics(&mut prometheus);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &prometheus).unwrap();
+    text
+}
+
 fn free_downstream() -> &'static Downstream {
     static D: OnceLock<Downstream> = OnceLock::new();
     D.get_or_init(Downstream::default)
@@ -108,12 +117,20 @@ async fn a_rejected_call_is_queued_and_replayed_in_order_when_the_breaker_closes
     assert!(s.replay_registered);
     let snapshot = registry().snapshot("queue-mem-order").unwrap();
     assert_eq!(snapshot.totals.fallbacks, 5, "each queued call counts as a fallback execution");
+    let text = scrape();
+    for line in [
+        "circuit_breaker_queue_enqueued_total{name=\"queue-mem-order\",queue=\"mem-order\"} 5",
+        "circuit_breaker_queue_depth{name=\"queue-mem-order\",queue=\"mem-order\"} 5",
+    ] {
+        assert!(text.contains(line), "{line} in:\n{text}");
+    }
 
     registry().reset("queue-mem-order").unwrap();
     until("the backlog to replay", || n.downstream.sent().len() == 6).await;
     assert_eq!(n.downstream.sent(), ["warmup:0", "ann:1", "ann:2", "ann:3", "ann:4", "ann:5"]);
     until("the status to catch up", || status("mem-order", "queue-mem-order").depth == 0).await;
     assert_eq!(status("mem-order", "queue-mem-order").replayed, 5);
+    assert!(scrape().contains("circuit_breaker_queue_replayed_total{name=\"queue-mem-order\",queue=\"mem-order\"} 5"));
     let events: Vec<_> = events
         .drain()
         .into_iter()

@@ -5,7 +5,6 @@ use crate::ctxt::Ctxt;
 use crate::item::{Function, Receiver, Shape, contains_impl_trait};
 use crate::lit;
 use proc_macro2::Span;
-use syn::spanned::Spanned;
 use syn::{Expr, FnArg, GenericParam, Ident, LitStr, Type};
 
 /// How a queued call is stored and replayed.
@@ -106,7 +105,7 @@ pub(crate) fn plan(func: &Function, name: LitStr, has_fallback: bool, cx: &mut C
     QueuePlan {
         name,
         fn_ident: sig.ident.clone(),
-        receiver: func.receiver.zip(receiver.map(|r| r.span())),
+        receiver: func.receiver.zip(receiver.map(|r| r.self_token.span)),
         params,
     }
 }

@@ -273,7 +273,7 @@ pub(crate) fn ident(name: &str) -> syn::Ident {
 }
 
 /// `tokens` with every token located at `span` (hygiene unchanged).
-fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
+pub(crate) fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tree| {

@@ -15,17 +15,17 @@
 //!         async move {
 //!             let (mut to, mut body) = decode::<(String, Body)>(&__cb_payload)?;
 //!             let __cb_r: Result<(), E> = Self::send(&__cb_recv, to, &body).await;
-//!             <Result<(), E> as QueueAnswer>::outcome(&__cb_r)
+//!             queue::outcome::<Result<(), E>>(&__cb_r)
 //!         }
 //!     })
 //! };
 //! QueueSite::register(__cb_queue, __cb_breaker, &__cb_make);   // first call: replay a backlog
 //! // on rejection:
-//! return <Result<(), E> as QueueAnswer>::answer(
+//! return queue::answer::<Result<(), E>>(
 //!     serve_fallback_async(.., "queue:notifications", enqueue(__cb_queue, __cb_breaker, rejected, encode((&to, &*body)), &__cb_make)).await);
 //! ```
 //! The `QueueArg` calls are spanned on each parameter's type, the `QueueReceiver` ones on the
-//! receiver and the `QueueAnswer` ones on the return type, so a missing trait is one error there.
+//! receiver and `answer` on the return type, so a missing trait is reported there.
 
 use super::body::ident;
 use crate::item::Receiver;
@@ -82,7 +82,8 @@ pub(crate) fn on_reject(plan: &Plan, q: &QueuePlan) -> TokenStream {
         };
         quote_spanned!(ty.span()=> <#ty as #p::queue::QueueArg>::encode(#arg, &mut #enc);)
     });
-    let answer_call = quote_spanned!(output.span()=> <#output as #p::queue::QueueAnswer>::answer(#answer));
+    let p_at_output = super::body::located_at(p.clone(), output.span());
+    let answer_call = quote_spanned!(output.span()=> #p_at_output::queue::answer::<#output>(#answer));
     quote!({
         let #payload = {
             let mut #enc = #p::queue::Encoder::new();
@@ -151,7 +152,7 @@ fn handler(plan: &Plan, q: &QueuePlan) -> TokenStream {
             Some(true) => quote!(&mut #name),
         }
     });
-    let outcome = quote_spanned!(output.span()=> <#output as #p::queue::QueueAnswer>::outcome(&#result));
+    let outcome = quote!(#p::queue::outcome::<#output>(&#result));
     quote!({
         #clone_outer
         #p::queue::handler(move |#payload: #p::queue::Vec<u8>| {

@@ -4,6 +4,7 @@
 use crate::queue::replay::rejected_replay;
 use crate::queue::sub_queue::SubQueue;
 use crate::queue::{NotQueued, NotQueuedReason, PushError, QueueEvent, Queued, queues};
+use super::{CarriesRejection, ResultLike};
 use crate::{CircuitBreaker, Rejected};
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -162,35 +163,42 @@ impl<T: Clone + Send + Sync + 'static> QueueReceiver for T {
     }
 }
 
-/// A return type that can tell the caller a call was queued (or not): `Result<_, E>` with
-/// `E: From<Queued> + From<NotQueued>`.
+/// An error type that can tell the caller whether a rejected call was queued.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot tell the caller whether a rejected call was queued",
-    label = "with `queue`, a rejected call returns `Err(E::from(Queued))` or `Err(E::from(NotQueued))`",
-    note = "return `Result<_, E>` and add `impl From<cb_runtime::queue::Queued> for E` and `impl From<cb_runtime::queue::NotQueued> for E`"
+    label = "with `queue`, a rejected call returns `Err(E::from(Queued))`, or `Err(E::from(NotQueued))` when it could not be queued",
+    note = "add `impl From<cb_runtime::queue::Queued> for {Self}` and `impl From<cb_runtime::queue::NotQueued> for {Self}`"
 )]
-pub trait QueueAnswer: Sized {
-    /// The caller's answer.
-    fn answer(answer: Result<Queued, NotQueued>) -> Self;
-    /// How a replay that returned `self` ended.
-    fn outcome(&self) -> ReplayOutcome;
+pub trait FromQueued {
+    /// Converts the answer.
+    fn from_answer(answer: Result<Queued, NotQueued>) -> Self;
 }
 
-impl<T, E: From<Queued> + From<NotQueued>> QueueAnswer for Result<T, E> {
+impl<E: From<Queued> + From<NotQueued>> FromQueued for E {
     #[inline]
-    fn answer(answer: Result<Queued, NotQueued>) -> Self {
-        Err(match answer {
+    fn from_answer(answer: Result<Queued, NotQueued>) -> Self {
+        match answer {
             Ok(queued) => E::from(queued),
             Err(not) => E::from(not),
-        })
-    }
-
-    #[inline]
-    fn outcome(&self) -> ReplayOutcome {
-        match self {
-            Ok(_) => ReplayOutcome::Delivered,
-            Err(_) => ReplayOutcome::Failed,
         }
+    }
+}
+
+/// The queue's answer as the protected function's return value.
+#[inline]
+pub fn answer<R: CarriesRejection>(answer: Result<Queued, NotQueued>) -> R
+where
+    R::Carrier: FromQueued,
+{
+    R::wrap(R::Carrier::from_answer(answer))
+}
+
+/// How a replay that returned `value` ended: delivered on `Ok`.
+#[inline]
+pub fn outcome<R: ResultLike>(value: &R) -> ReplayOutcome {
+    match value.as_err() {
+        None => ReplayOutcome::Delivered,
+        Some(_) => ReplayOutcome::Failed,
     }
 }
 

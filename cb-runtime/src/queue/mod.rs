@@ -18,6 +18,8 @@ mod answer;
 mod backend;
 mod events;
 mod memory;
+#[cfg(feature = "prometheus")]
+mod metrics;
 #[cfg(feature = "redis")]
 mod redis;
 pub(crate) mod replay;
@@ -28,6 +30,8 @@ pub use answer::{NotQueued, NotQueuedReason, Queued};
 pub use backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend};
 pub use events::{QueueEvent, QueueSubscription};
 pub use memory::{DEFAULT_CAPACITY, InMemoryQueue};
+#[cfg(feature = "prometheus")]
+pub use metrics::register_metrics;
 #[cfg(feature = "redis")]
 pub use redis::{DEFAULT_PREFIX, DEFAULT_REDIS_CAPACITY, RedisStreamQueue};
 pub use sub_queue::QueueStatus;
