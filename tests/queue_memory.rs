@@ -47,6 +47,11 @@ impl Notifier {
         self.downstream.deliver(seq.to_string()).await
     }
 
+    #[circuit_breaker(name = "queue-mem-panic", queue = "mem-panic")]
+    async fn panicky(&self, seq: u32) -> Result<(), SendError> {
+        self.downstream.deliver(seq.to_string()).await
+    }
+
     #[circuit_breaker(name = "queue-mem-full", queue = "mem-full")]
     async fn bounded(&self, seq: u32) -> Result<(), SendError> {
         self.downstream.deliver(seq.to_string()).await
@@ -251,4 +256,31 @@ async fn replays_in_half_open_take_probe_permits_one_at_a_time() {
     assert_eq!(max, 1, "one replay at a time, within half_open_max_calls = 2");
     let snapshot = registry().snapshot("queue-mem-half-open").unwrap();
     assert_eq!(snapshot.state, State::Closed, "three replayed probes closed it");
+}
+
+#[tokio::test]
+async fn a_replay_that_panics_is_reported_and_retried_and_the_replayer_lives_on() {
+    clock();
+    let mut events = queues().subscribe();
+    let n = Notifier {
+        downstream: Downstream::default(),
+    };
+    n.panicky(0).await.unwrap();
+    registry().force_open("queue-mem-panic").unwrap();
+    assert!(matches!(n.panicky(1).await, Err(SendError::Queued(_))));
+    n.downstream.panic.store(true, std::sync::atomic::Ordering::SeqCst);
+    registry().reset("queue-mem-panic").unwrap();
+    until("the panicking replay", || status("mem-panic", "queue-mem-panic").replay_failures >= 1).await;
+    let failed = events.drain().into_iter().find_map(|e| match e {
+        QueueEvent::ReplayFailed { queue, message, .. } if queue == "mem-panic" => Some(message),
+        _ => None,
+    });
+    assert_eq!(
+        failed.as_deref(),
+        Some("the call panicked: a bug in the downstream client")
+    );
+    assert!(registry().snapshot("queue-mem-panic").unwrap().totals.failures >= 1, "a panic is a failure");
+    n.downstream.panic.store(false, std::sync::atomic::Ordering::SeqCst);
+    until("the retried replay", || n.downstream.sent().len() == 2).await;
+    assert_eq!(n.downstream.sent(), ["0", "1"]);
 }

@@ -34,6 +34,7 @@ impl From<NotQueued> for SendError {
 pub struct Downstream {
     pub sent: Arc<Mutex<Vec<String>>>,
     pub fail: Arc<AtomicBool>,
+    pub panic: Arc<AtomicBool>,
     pub in_flight: Arc<AtomicUsize>,
     pub max_in_flight: Arc<AtomicUsize>,
 }
@@ -46,6 +47,7 @@ impl Downstream {
         tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(1)).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        assert!(!self.panic.load(Ordering::SeqCst), "a bug in the downstream client");
         if self.fail.load(Ordering::SeqCst) {
             return Err(SendError::Upstream);
         }

@@ -32,6 +32,31 @@ pub enum ReplayOutcome {
     Failed,
     /// The payload does not decode into the function's parameters (it changed since).
     Undecodable(String),
+    /// The call panicked (the breaker counted a failure; the replayer lives on).
+    Panicked(String),
+}
+
+/// A replay whose panic becomes [`ReplayOutcome::Panicked`], so that one bad entry cannot end
+/// its sub-queue's replayer.
+struct CatchUnwind(Pin<Box<dyn Future<Output = ReplayOutcome>>>);
+
+impl Future for CatchUnwind {
+    type Output = ReplayOutcome;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<ReplayOutcome> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                let why = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-string panic".to_owned());
+                std::task::Poll::Ready(ReplayOutcome::Panicked(why))
+            }
+        }
+    }
 }
 
 /// The entry being replayed, seen by the protected function's rejection path.
@@ -149,7 +174,8 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
             breaker = sq.breaker.as_str(),
             entry = entry.id.as_str()
         );
-        let outcome = REPLAYING.scope(mark.clone(), handler(entry.payload)).instrument(span).await;
+        let replay = CatchUnwind(handler(entry.payload));
+        let outcome = REPLAYING.scope(mark.clone(), replay).instrument(span).await;
         if mark.rejected.get() {
             return Next::Poll;
         }
@@ -172,6 +198,7 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
             },
             ReplayOutcome::Failed => "the call returned an error".to_owned(),
             ReplayOutcome::Undecodable(why) => format!("its arguments no longer decode: {why}"),
+            ReplayOutcome::Panicked(why) => format!("the call panicked: {why}"),
         };
         sq.stats.replay_failures.fetch_add(1, Ordering::Relaxed);
         queues.emit(QueueEvent::ReplayFailed {
