@@ -6,7 +6,7 @@
 mod support;
 
 use cb_runtime::queue::{InMemoryQueue, NotQueuedReason, QueueEvent, queues};
-use cb_runtime::{ManualClock, Registry, State, circuit_breaker, init_registry, registry};
+use cb_runtime::{CircuitProtected, ManualClock, Registry, State, circuit_breaker, init_registry, registry};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -283,4 +283,52 @@ async fn a_replay_that_panics_is_reported_and_retried_and_the_replayer_lives_on(
     n.downstream.panic.store(false, std::sync::atomic::Ordering::SeqCst);
     until("the retried replay", || n.downstream.sent().len() == 2).await;
     assert_eq!(n.downstream.sent(), ["0", "1"]);
+}
+
+/// One breaker per tenant (`qkeyed/<tenant>`), so one sub-queue per tenant.
+#[derive(CircuitProtected, Clone)]
+#[circuit_breaker(name = "qkeyed")]
+struct TenantHooks {
+    #[circuit_breaker(key)]
+    tenant: String,
+    downstream: Downstream,
+}
+
+impl TenantHooks {
+    #[circuit_breaker(queue = "mem-keyed")]
+    async fn post(&self, seq: u32) -> Result<(), SendError> {
+        self.downstream.deliver(format!("{}:{seq}", self.tenant)).await
+    }
+}
+
+#[tokio::test]
+async fn a_keyed_breaker_queues_and_replays_each_key_on_its_own_instance() {
+    clock();
+    let a = TenantHooks {
+        tenant: "a".into(),
+        downstream: Downstream::default(),
+    };
+    let b = TenantHooks {
+        tenant: "b".into(),
+        downstream: Downstream::default(),
+    };
+    a.post(0).await.unwrap();
+    b.post(0).await.unwrap();
+    registry().force_open("qkeyed/a").unwrap();
+    registry().force_open("qkeyed/b").unwrap();
+    for seq in 1..=2 {
+        for hooks in [&a, &b] {
+            match hooks.post(seq).await {
+                Err(SendError::Queued(q)) => assert_eq!(q.breaker, format!("qkeyed/{}", hooks.tenant)),
+                other => panic!("expected Queued, got {other:?}"),
+            }
+        }
+    }
+    registry().reset("qkeyed/b").unwrap();
+    until("b's replays", || b.downstream.sent().len() == 3).await;
+    assert_eq!(b.downstream.sent(), ["b:0", "b:1", "b:2"]);
+    assert_eq!(a.downstream.sent(), ["a:0"], "a's breaker is still open");
+    registry().reset("qkeyed/a").unwrap();
+    until("a's replays", || a.downstream.sent().len() == 3).await;
+    assert_eq!(a.downstream.sent(), ["a:0", "a:1", "a:2"]);
 }
