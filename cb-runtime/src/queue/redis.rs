@@ -26,7 +26,7 @@ return redis.call('XADD', KEYS[1], '*', 'args', ARGV[2])
 /// use cb_runtime::queue::{queues, RedisStreamQueue};
 ///
 /// let backend = RedisStreamQueue::new("redis://127.0.0.1:6379").unwrap().capacity(10_000);
-/// queues().set_backend("notifications", backend);
+/// queues().set_backend("notifications", backend).unwrap();
 /// ```
 #[derive(Debug)]
 pub struct RedisStreamQueue {
