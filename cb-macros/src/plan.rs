@@ -127,9 +127,10 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         Some(name) => Source::Named(name),
         None => Source::Derived(func.receiver),
     };
-    let queue = args
-        .queue
-        .map(|name| crate::queue::plan(func, name, args.fallback.is_some(), cx));
+    let queue = args.queue.map(|name| {
+        crate::queue::require_feature(&name, cx);
+        crate::queue::plan(func, name, args.fallback.is_some(), cx)
+    });
     let fallback = args.fallback.map(|path| {
         let on_failure = !args.rejected_only;
         for param in func.params.iter().filter(|p| p.ident.is_none()) {

@@ -41,6 +41,17 @@ pub(crate) fn name(expr: &Expr) -> syn::Result<LitStr> {
     Ok(s)
 }
 
+/// Reports `queue = ..` when cb-runtime's `queue` feature is off (the runtime support the
+/// expansion calls would be missing).
+pub(crate) fn require_feature(name: &LitStr, cx: &mut Ctxt) {
+    if !cfg!(feature = "queue") {
+        cx.error_spanned_by(
+            name,
+            "`queue` needs the `queue` feature of cb-runtime: `cb-runtime = { version = \"0.1\", features = [\"queue\"] }`",
+        );
+    }
+}
+
 /// The plan of `queue = name` on `func`, reporting what cannot be queued.
 pub(crate) fn plan(func: &Function, name: LitStr, has_fallback: bool, cx: &mut Ctxt) -> QueuePlan {
     let sig = &func.item.sig;
@@ -149,6 +160,23 @@ mod tests {
                 "a queued call stores every parameter: bind this one to a plain name",
             ]
         );
+    }
+
+    #[test]
+    fn without_the_runtime_feature_queue_is_an_error_that_names_it() {
+        let mut cx = Ctxt::new();
+        require_feature(&syn::parse_quote!("q"), &mut cx);
+        let errors: Vec<String> = match cx.check() {
+            Ok(()) => vec![],
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        };
+        match cfg!(feature = "queue") {
+            true => assert!(errors.is_empty()),
+            false => assert_eq!(
+                errors,
+                ["`queue` needs the `queue` feature of cb-runtime: `cb-runtime = { version = \"0.1\", features = [\"queue\"] }`"]
+            ),
+        }
     }
 
     #[test]
