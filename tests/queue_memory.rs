@@ -95,7 +95,9 @@ fn free_downstream() -> &'static Downstream {
 #[circuit_breaker(name = "queue-mem-free", queue = "mem-free")]
 async fn notify(user: String, message: &Message) -> Result<(), SendError> {
     let urgent = if message.urgent { "!" } else { "" };
-    free_downstream().deliver(format!("{user}:{}{urgent}", message.subject)).await
+    free_downstream()
+        .deliver(format!("{user}:{}{urgent}", message.subject))
+        .await
 }
 
 #[tokio::test]
@@ -116,12 +118,19 @@ async fn a_rejected_call_is_queued_and_replayed_in_order_when_the_breaker_closes
             other => panic!("expected Queued, got {other:?}"),
         }
     }
-    assert_eq!(n.downstream.sent(), ["warmup:0"], "nothing replays while the breaker is open");
+    assert_eq!(
+        n.downstream.sent(),
+        ["warmup:0"],
+        "nothing replays while the breaker is open"
+    );
     let s = status("mem-order", "queue-mem-order");
     assert_eq!((s.queued, s.depth, s.replayed, s.backend), (5, 5, 0, "memory"));
     assert!(s.replay_registered);
     let snapshot = registry().snapshot("queue-mem-order").unwrap();
-    assert_eq!(snapshot.totals.fallbacks, 5, "each queued call counts as a fallback execution");
+    assert_eq!(
+        snapshot.totals.fallbacks, 5,
+        "each queued call counts as a fallback execution"
+    );
     let text = scrape();
     for line in [
         "circuit_breaker_queue_enqueued_total{name=\"queue-mem-order\",queue=\"mem-order\"} 5",
@@ -132,8 +141,14 @@ async fn a_rejected_call_is_queued_and_replayed_in_order_when_the_breaker_closes
 
     registry().reset("queue-mem-order").unwrap();
     until("the backlog to replay", || n.downstream.sent().len() == 6).await;
-    assert_eq!(n.downstream.sent(), ["warmup:0", "ann:1", "ann:2", "ann:3", "ann:4", "ann:5"]);
-    until("the status to catch up", || status("mem-order", "queue-mem-order").depth == 0).await;
+    assert_eq!(
+        n.downstream.sent(),
+        ["warmup:0", "ann:1", "ann:2", "ann:3", "ann:4", "ann:5"]
+    );
+    until("the status to catch up", || {
+        status("mem-order", "queue-mem-order").depth == 0
+    })
+    .await;
     assert_eq!(status("mem-order", "queue-mem-order").replayed, 5);
     assert!(scrape().contains("circuit_breaker_queue_replayed_total{name=\"queue-mem-order\",queue=\"mem-order\"} 5"));
     let events: Vec<_> = events
@@ -193,7 +208,11 @@ async fn a_failed_replay_stays_at_the_head_and_is_delivered_later() {
     n.downstream.fail.store(false, std::sync::atomic::Ordering::SeqCst);
     clock.advance(Duration::from_secs(2));
     until("the retried replays", || n.downstream.sent().len() == 3).await;
-    assert_eq!(n.downstream.sent(), ["0", "1", "2"], "entry 1 was delivered first, once it could be");
+    assert_eq!(
+        n.downstream.sent(),
+        ["0", "1", "2"],
+        "entry 1 was delivered first, once it could be"
+    );
     assert_eq!(registry().snapshot("queue-mem-retry").unwrap().state, State::Closed);
 }
 
@@ -233,7 +252,11 @@ async fn a_full_queue_is_an_error_the_caller_sees() {
     assert_eq!((s.queued, s.not_queued, s.depth), (2, 1, 2));
     registry().reset("queue-mem-full").unwrap();
     until("the replay", || n.downstream.sent().len() == 3).await;
-    assert_eq!(n.downstream.sent(), ["0", "1", "2"], "the refused call 3 is not replayed");
+    assert_eq!(
+        n.downstream.sent(),
+        ["0", "1", "2"],
+        "the refused call 3 is not replayed"
+    );
 }
 
 #[tokio::test]
@@ -270,7 +293,10 @@ async fn a_replay_that_panics_is_reported_and_retried_and_the_replayer_lives_on(
     assert!(matches!(n.panicky(1).await, Err(SendError::Queued(_))));
     n.downstream.panic.store(true, std::sync::atomic::Ordering::SeqCst);
     registry().reset("queue-mem-panic").unwrap();
-    until("the panicking replay", || status("mem-panic", "queue-mem-panic").replay_failures >= 1).await;
+    until("the panicking replay", || {
+        status("mem-panic", "queue-mem-panic").replay_failures >= 1
+    })
+    .await;
     let failed = events.drain().into_iter().find_map(|e| match e {
         QueueEvent::ReplayFailed { queue, message, .. } if queue == "mem-panic" => Some(message),
         _ => None,
@@ -279,7 +305,10 @@ async fn a_replay_that_panics_is_reported_and_retried_and_the_replayer_lives_on(
         failed.as_deref(),
         Some("the call panicked: a bug in the downstream client")
     );
-    assert!(registry().snapshot("queue-mem-panic").unwrap().totals.failures >= 1, "a panic is a failure");
+    assert!(
+        registry().snapshot("queue-mem-panic").unwrap().totals.failures >= 1,
+        "a panic is a failure"
+    );
     n.downstream.panic.store(false, std::sync::atomic::Ordering::SeqCst);
     until("the retried replay", || n.downstream.sent().len() == 2).await;
     assert_eq!(n.downstream.sent(), ["0", "1"]);

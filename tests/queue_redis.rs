@@ -61,11 +61,19 @@ async fn redis() -> redis::aio::MultiplexedConnection {
 }
 
 async fn xlen(key: &str) -> u64 {
-    redis::cmd("XLEN").arg(key).query_async(&mut redis().await).await.unwrap()
+    redis::cmd("XLEN")
+        .arg(key)
+        .query_async(&mut redis().await)
+        .await
+        .unwrap()
 }
 
 async fn delete(key: &str) {
-    let _: u64 = redis::cmd("DEL").arg(key).query_async(&mut redis().await).await.unwrap();
+    let _: u64 = redis::cmd("DEL")
+        .arg(key)
+        .query_async(&mut redis().await)
+        .await
+        .unwrap();
 }
 
 /// The first process of the restart test (run by it as a child): queues three calls in Redis
@@ -113,7 +121,10 @@ async fn a_restarted_process_replays_what_the_previous_one_queued() {
         downstream: Downstream::default(),
     };
     hooks.post("https://a.test/after-restart".into(), 0).await.unwrap();
-    until("the backlog of the first process", || hooks.downstream.sent().len() == 4).await;
+    until("the backlog of the first process", || {
+        hooks.downstream.sent().len() == 4
+    })
+    .await;
     assert_eq!(
         hooks.downstream.sent(),
         [
@@ -124,7 +135,10 @@ async fn a_restarted_process_replays_what_the_previous_one_queued() {
         ],
         "the first call registers the replay handler, which finds the backlog and replays it in order"
     );
-    until("the acks", || status("redis-restart", "queue-redis-restart").replayed == 3).await;
+    until("the acks", || {
+        status("redis-restart", "queue-redis-restart").replayed == 3
+    })
+    .await;
     assert_eq!(xlen(&key).await, 0, "replayed entries are deleted");
     delete(&key).await;
 }

@@ -146,13 +146,30 @@ mod tests {
 
     #[test]
     fn accepts_an_async_method_with_owned_and_borrowed_parameters() {
-        assert!(errors(quote!(async fn f(&self, a: String, b: &u32) -> Result<(), E> { Ok(()) }), false).is_empty());
+        assert!(
+            errors(
+                quote!(
+                    async fn f(&self, a: String, b: &u32) -> Result<(), E> {
+                        Ok(())
+                    }
+                ),
+                false
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn refuses_what_cannot_be_replayed() {
         assert_eq!(
-            errors(quote!(fn f<T>((a, b): (u8, u8)) -> Result<(), E> { Ok(()) }), true),
+            errors(
+                quote!(
+                    fn f<T>((a, b): (u8, u8)) -> Result<(), E> {
+                        Ok(())
+                    }
+                ),
+                true
+            ),
             [
                 "`queue` and `fallback` both answer a rejected call: keep one of them",
                 "`queue` needs an `async fn`: a queued call is replayed later on cb's queue thread, which awaits it",
@@ -174,7 +191,9 @@ mod tests {
             true => assert!(errors.is_empty()),
             false => assert_eq!(
                 errors,
-                ["`queue` needs the `queue` feature of cb-runtime: `cb-runtime = { version = \"0.1\", features = [\"queue\"] }`"]
+                [
+                    "`queue` needs the `queue` feature of cb-runtime: `cb-runtime = { version = \"0.1\", features = [\"queue\"] }`"
+                ]
             ),
         }
     }

@@ -81,14 +81,20 @@ async fn percentiles<F: Future<Output = Result<(), Error>>>(label: &str, calls: 
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let hooks = Hooks;
     let to = || "https://hooks.test/ride-finished".to_owned();
     rt.block_on(async {
         queues()
             .set_backend("bench-memory", InMemoryQueue::new(CAPACITY))
             .unwrap();
-        let redis = RedisStreamQueue::new(REDIS).unwrap().prefix(prefix()).capacity(CAPACITY);
+        let redis = RedisStreamQueue::new(REDIS)
+            .unwrap()
+            .prefix(prefix())
+            .capacity(CAPACITY);
         queues().set_backend("bench-redis", redis).unwrap();
         hooks.memory(to(), 0).await.unwrap();
         hooks.redis(to(), 0).await.unwrap();

@@ -1,10 +1,10 @@
 //! What `queue = "..."` expands to: the per-site [`QueueSite`], the arguments' encoding, the
 //! replay handler, and the caller's answer, each with a compile error that says what to add.
 
+use super::{CarriesRejection, ResultLike};
 use crate::queue::replay::rejected_replay;
 use crate::queue::sub_queue::SubQueue;
 use crate::queue::{NotQueued, NotQueuedReason, PushError, QueueEvent, Queued, queues};
-use super::{CarriesRejection, ResultLike};
 use crate::{CircuitBreaker, Rejected};
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -42,7 +42,9 @@ impl QueueSite {
 
     #[cold]
     fn register_first(&'static self, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
-        let sub = self.first.get_or_init(|| queues().sub_queue(self.queue, breaker.name().as_str()));
+        let sub = self
+            .first
+            .get_or_init(|| queues().sub_queue(self.queue, breaker.name().as_str()));
         start(sub, make);
     }
 

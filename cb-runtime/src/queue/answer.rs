@@ -87,7 +87,11 @@ impl fmt::Display for NotQueued {
             }
             NotQueuedReason::Backend { message } => write!(f, "queue `{}` failed: {message}", self.queue),
             NotQueuedReason::Encode { message } => {
-                write!(f, "its arguments could not be serialized for queue `{}`: {message}", self.queue)
+                write!(
+                    f,
+                    "its arguments could not be serialized for queue `{}`: {message}",
+                    self.queue
+                )
             }
         }
     }

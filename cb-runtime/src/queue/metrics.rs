@@ -26,13 +26,21 @@ struct QueueCollector;
 type Read = fn(&QueueStatus) -> u64;
 
 const COUNTERS: [(&str, &str, Read); 4] = [
-    ("circuit_breaker_queue_enqueued", "Rejected calls queued for retry", |s| s.queued),
+    (
+        "circuit_breaker_queue_enqueued",
+        "Rejected calls queued for retry",
+        |s| s.queued,
+    ),
     (
         "circuit_breaker_queue_not_queued",
         "Rejected calls that could not be queued (full, backend failure, serialization)",
         |s| s.not_queued,
     ),
-    ("circuit_breaker_queue_replayed", "Queued calls replayed successfully and removed", |s| s.replayed),
+    (
+        "circuit_breaker_queue_replayed",
+        "Queued calls replayed successfully and removed",
+        |s| s.replayed,
+    ),
     (
         "circuit_breaker_queue_replay_failures",
         "Replays that failed; the entry stayed at the head",

@@ -104,7 +104,9 @@ impl Queues {
     pub fn set_backend(&self, queue: &str, backend: impl QueueBackend) -> Result<(), QueueInUse> {
         let subs = self.subs.lock().unwrap_or_else(PoisonError::into_inner);
         if subs.values().any(|s| s.queue == queue) {
-            return Err(QueueInUse { queue: queue.to_owned() });
+            return Err(QueueInUse {
+                queue: queue.to_owned(),
+            });
         }
         self.backends
             .write()

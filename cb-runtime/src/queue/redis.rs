@@ -86,7 +86,12 @@ impl RedisStreamQueue {
     }
 
     async fn connection(&self) -> Result<redis::aio::MultiplexedConnection, BackendError> {
-        let cached = self.connection.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let cached = self
+            .connection
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         if let Some(c) = cached {
             return Ok(c);
         }
@@ -98,13 +103,21 @@ impl RedisStreamQueue {
             .get_multiplexed_async_connection_with_config(&config)
             .await
             .map_err(|e| self.failed(e))?;
-        *self.connection.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(c.clone());
+        *self
+            .connection
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(c.clone());
         Ok(c)
     }
 
     /// A failure, and the connection dropped so that the next operation reconnects.
     fn failed(&self, e: redis::RedisError) -> BackendError {
-        *self.connection.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        *self
+            .connection
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         BackendError(format!("redis: {e}"))
     }
 }

@@ -183,7 +183,10 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
             ReplayOutcome::Delivered => match sq.backend.ack(&sq.stream, &entry.id).await {
                 Ok(()) => {
                     sq.stats.replayed.fetch_add(1, Ordering::Relaxed);
-                    let _ = sq.stats.depth.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| d.checked_sub(1));
+                    let _ = sq
+                        .stats
+                        .depth
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| d.checked_sub(1));
                     queues.emit(QueueEvent::Replayed {
                         queue: sq.queue.clone(),
                         breaker: sq.breaker.clone(),

@@ -21,7 +21,9 @@ pub(crate) struct SubQueue {
 
 impl std::fmt::Debug for SubQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SubQueue").field("stream", &self.stream).finish_non_exhaustive()
+        f.debug_struct("SubQueue")
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
     }
 }
 

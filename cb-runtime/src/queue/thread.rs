@@ -3,8 +3,8 @@
 //! replay calls the protected function there, so its future need not be `Send`, and backend
 //! connections live on a runtime that outlives any caller's.
 
-use super::backend::{PushError, QueueBackend};
 use super::backend::BackendError;
+use super::backend::{PushError, QueueBackend};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -84,7 +84,11 @@ fn unavailable() -> BackendError {
 }
 
 /// Pushes through the queue thread.
-pub(crate) async fn push(backend: Arc<dyn QueueBackend>, stream: String, payload: Vec<u8>) -> Result<String, PushError> {
+pub(crate) async fn push(
+    backend: Arc<dyn QueueBackend>,
+    stream: String,
+    payload: Vec<u8>,
+) -> Result<String, PushError> {
     let (reply, answer) = oneshot::channel();
     let sent = sender().map(|s| {
         s.send(Command::Push {
@@ -101,7 +105,9 @@ pub(crate) async fn push(backend: Arc<dyn QueueBackend>, stream: String, payload
 }
 
 /// Runs `task()` on the queue thread.
-pub(crate) fn spawn(task: impl FnOnce() -> Pin<Box<dyn Future<Output = ()>>> + Send + 'static) -> Result<(), BackendError> {
+pub(crate) fn spawn(
+    task: impl FnOnce() -> Pin<Box<dyn Future<Output = ()>>> + Send + 'static,
+) -> Result<(), BackendError> {
     match sender().map(|s| s.send(Command::Spawn(Box::new(task)))) {
         Some(Ok(())) => Ok(()),
         _ => Err(unavailable()),
