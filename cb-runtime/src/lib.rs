@@ -42,7 +42,7 @@
 //! | `redis` | | [`fleet`]: breaker state shared by a fleet of instances through Redis |
 //! | `redis-tls` | | `rediss://` URLs for the fleet (rustls with ring) |
 //! | `yaml` | | `circuit_breakers.yaml` beside `circuit_breakers.toml` ([`config`]) |
-//! | `queue` | | [`queue`]: `queue = "..."` queues rejected calls and replays them (with `redis`: durably in Redis streams) |
+//! | `queue` | | [`queue`]: `queue = "..."` queues rejected calls and replays them (with `redis` or `nats`: durably in Redis streams or JetStream) |
 //!
 //! ```toml
 //! [dependencies]

@@ -10,13 +10,16 @@
 //! function and breaker, and removes each only after its replay returned `Ok` (at least once,
 //! in order per breaker). See the README's "Queue for retry" section.
 //!
-//! Backends: [`InMemoryQueue`] (bounded, the default) and, with feature `redis`,
-//! [`RedisStreamQueue`] (durable: a restarted process replays what the previous one queued).
+//! Backends: [`InMemoryQueue`] (bounded, the default) and the durable ones, with which a
+//! restarted process replays what the previous one queued: `RedisStreamQueue` (feature
+//! `redis`) and `JetStreamQueue` (feature `nats`).
 //! Choose one per queue at startup with [`Queues::set_backend`].
 
 mod answer;
 mod backend;
 mod events;
+#[cfg(feature = "nats")]
+mod jetstream;
 mod memory;
 #[cfg(feature = "prometheus")]
 mod metrics;
@@ -29,6 +32,8 @@ pub(crate) mod thread;
 pub use answer::{NotQueued, NotQueuedReason, Queued};
 pub use backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend};
 pub use events::{QueueEvent, QueueSubscription};
+#[cfg(feature = "nats")]
+pub use jetstream::{DEFAULT_JETSTREAM_CAPACITY, JetStreamQueue};
 pub use memory::{DEFAULT_CAPACITY, InMemoryQueue};
 #[cfg(feature = "prometheus")]
 pub use metrics::register_metrics;
