@@ -1,14 +1,16 @@
 //! Latency of queue for retry (issue 17, item 4): what a caller waits for when the breaker is
-//! open and its call is queued, on the in-memory backend and on Redis streams (127.0.0.1:6379),
-//! next to a plain rejection. Prints p50/p99 over sequential calls, then criterion's per-call
-//! time. The Redis stream is deleted at the end.
+//! open and its call is queued, on the in-memory backend, on Redis streams (127.0.0.1:6379) and
+//! on NATS JetStream (127.0.0.1:4222), next to a plain rejection. Prints p50/p99 over
+//! sequential calls, then criterion's per-call time. The Redis and JetStream streams are
+//! deleted at the end.
 
-use cb_runtime::queue::{InMemoryQueue, NotQueued, Queued, RedisStreamQueue, queues};
+use cb_runtime::queue::{InMemoryQueue, JetStreamQueue, NotQueued, Queued, RedisStreamQueue, queues};
 use cb_runtime::{Rejected, circuit_breaker, registry};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
 
 const REDIS: &str = "redis://127.0.0.1:6379";
+const NATS: &str = "nats://127.0.0.1:4222";
 const CAPACITY: u64 = 5_000_000;
 
 #[derive(Debug)]
@@ -52,11 +54,21 @@ impl Hooks {
         Ok(())
     }
 
+    #[circuit_breaker(name = "bench-queue-jetstream", queue = "bench-jetstream")]
+    async fn jetstream(&self, to: String, seq: u64) -> Result<(), Error> {
+        let _ = (to, seq);
+        Ok(())
+    }
+
     #[circuit_breaker(name = "bench-queue-none")]
     async fn rejected(&self, to: String, seq: u64) -> Result<(), Error> {
         let _ = (to, seq);
         Ok(())
     }
+}
+
+fn stream_name() -> String {
+    format!("CB_BENCH_QUEUE_{}", std::process::id())
 }
 
 fn prefix() -> String {
@@ -100,15 +112,26 @@ fn bench(c: &mut Criterion) {
             .prefix(prefix())
             .capacity(CAPACITY);
         queues().set_backend("bench-redis", redis).unwrap();
+        let jetstream = JetStreamQueue::new(NATS)
+            .stream(stream_name(), format!("cb.bench.queue.{}", std::process::id()))
+            .capacity(CAPACITY);
+        queues().set_backend("bench-jetstream", jetstream).unwrap();
         hooks.memory(to(), 0).await.unwrap();
         hooks.redis(to(), 0).await.unwrap();
+        hooks.jetstream(to(), 0).await.unwrap();
         hooks.rejected(to(), 0).await.unwrap();
-        for name in ["bench-queue-memory", "bench-queue-redis", "bench-queue-none"] {
+        for name in [
+            "bench-queue-memory",
+            "bench-queue-redis",
+            "bench-queue-jetstream",
+            "bench-queue-none",
+        ] {
             registry().force_open(name).unwrap();
         }
         percentiles("rejected, no queue", 20_000, |seq| hooks.rejected(to(), seq)).await;
         percentiles("queued in memory", 20_000, |seq| hooks.memory(to(), seq)).await;
         percentiles("queued in Redis stream", 5_000, |seq| hooks.redis(to(), seq)).await;
+        percentiles("queued in JetStream", 5_000, |seq| hooks.jetstream(to(), seq)).await;
     });
 
     let mut group = c.benchmark_group("queue");
@@ -121,6 +144,9 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("enqueue_memory", |b| b.to_async(&rt).iter(|| hooks.memory(to(), 1)));
     group.bench_function("enqueue_redis", |b| b.to_async(&rt).iter(|| hooks.redis(to(), 1)));
+    group.bench_function("enqueue_jetstream", |b| {
+        b.to_async(&rt).iter(|| hooks.jetstream(to(), 1))
+    });
     group.finish();
 
     rt.block_on(async {
@@ -131,6 +157,8 @@ fn bench(c: &mut Criterion) {
             .unwrap();
         let key = format!("{}bench-redis/bench-queue-redis", prefix());
         let _: u64 = redis::cmd("DEL").arg(key).query_async(&mut c).await.unwrap();
+        let nats = async_nats::connect(NATS).await.unwrap();
+        let _ = async_nats::jetstream::new(nats).delete_stream(stream_name()).await;
     });
 }
 
