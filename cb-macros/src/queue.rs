@@ -64,7 +64,7 @@ pub(crate) fn plan(func: &Function, name: LitStr, has_fallback: bool, cx: &mut C
     if !matches!(func.shape, Shape::Async) {
         cx.error_spanned_by(
             &name,
-            "`queue` needs an `async fn`: a queued call is replayed later on cb's queue thread, which awaits it",
+            "`queue` needs a native `async fn` (not a sync function, nor an `#[async_trait]` or `-> impl Future` one): a queued call is replayed later on cb's queue thread, which awaits it",
         );
     }
     for param in sig.generics.params.iter() {
@@ -172,7 +172,7 @@ mod tests {
             ),
             [
                 "`queue` and `fallback` both answer a rejected call: keep one of them",
-                "`queue` needs an `async fn`: a queued call is replayed later on cb's queue thread, which awaits it",
+                "`queue` needs a native `async fn` (not a sync function, nor an `#[async_trait]` or `-> impl Future` one): a queued call is replayed later on cb's queue thread, which awaits it",
                 "`queue` cannot replay a generic function: the replay handler is registered once, for one type",
                 "a queued call stores every parameter: bind this one to a plain name",
             ]
