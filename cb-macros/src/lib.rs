@@ -30,6 +30,7 @@ mod item;
 mod lit;
 mod plan;
 mod signature;
+mod queue;
 mod symbol;
 mod validate;
 

@@ -53,6 +53,8 @@ pub(crate) struct Plan {
     /// How the wrapped code names the receiver: `self`, or `__self` inside an
     /// `#[async_trait]` body, which moved `self` there.
     pub(crate) self_name: Ident,
+    /// `queue = "..."`: rejected calls are queued and replayed.
+    pub(crate) queue: Option<crate::queue::QueuePlan>,
 }
 
 /// Why the generated code cannot classify the return type (its errors would silently count
@@ -171,6 +173,10 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         }
     };
     let krate: Path = args.krate.unwrap_or_else(|| syn::parse_quote!(::cb_runtime));
+    let queue = args.queue.map(|name| {
+        crate::queue::require_feature(&name, cx);
+        crate::queue::plan(func, name, args.fallback.is_some(), cx)
+    });
     let fallback = args.fallback.map(|path| {
         let on_failure = !args.rejected_only;
         for param in func.params.iter().filter(|p| p.ident.is_none()) {
@@ -219,5 +225,6 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
             true => Ident::new("__self", proc_macro2::Span::call_site()),
             false => Ident::new("self", proc_macro2::Span::call_site()),
         },
+        queue,
     }
 }

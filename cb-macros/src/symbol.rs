@@ -60,6 +60,7 @@ pub(crate) const KEYS: &[Key] = &[
     key("timeout", Kind::Duration, Scope::Function),
     key("failure_if", Kind::Path, Scope::Function),
     key("ignore_if", Kind::Path, Scope::Function),
+    key("queue", Kind::Str, Scope::Function),
     key("consecutive_failures", COUNT, Scope::Both),
     key("failure_rate_threshold", Kind::Rate, Scope::Both),
     key("slow_call_rate_threshold", Kind::Rate, Scope::Both),

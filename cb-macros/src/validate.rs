@@ -50,6 +50,8 @@ pub(crate) struct Args {
     pub(crate) failure_if: Option<syn::Path>,
     pub(crate) ignore_if: Option<syn::Path>,
     pub(crate) key: bool,
+    /// `queue = "..."`: the queue's name.
+    pub(crate) queue: Option<syn::LitStr>,
     /// The span of `fallback_on`, for combination errors.
     fallback_on: Option<Span>,
 }
@@ -208,6 +210,10 @@ fn read(
                 syn::Error::new_spanned(&s, msg)
             })?;
             *preset = Some(found.1);
+            Ok(None)
+        }
+        ("queue", _) => {
+            out.queue = Some(crate::queue::name(expr)?);
             Ok(None)
         }
         ("crate", _) => {

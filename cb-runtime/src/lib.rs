@@ -42,6 +42,7 @@
 //! | `redis` | | [`fleet`]: breaker state shared by a fleet of instances through Redis |
 //! | `redis-tls` | | `rediss://` URLs for the fleet (rustls with ring) |
 //! | `yaml` | | `circuit_breakers.yaml` beside `circuit_breakers.toml` ([`config`]) |
+//! | `queue` | | [`queue`]: `queue = "..."` queues rejected calls and replays them (with `redis` or `nats`: durably in Redis streams or JetStream) |
 //!
 //! ```toml
 //! [dependencies]
@@ -54,6 +55,7 @@
 //! [`metrics`]: metrics/index.html
 //! [`tower`]: tower/index.html
 //! [`fleet`]: fleet/index.html
+//! [`queue`]: queue/index.html
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]
 
@@ -81,6 +83,9 @@ pub mod metrics;
 mod name;
 pub mod observe;
 mod protected;
+#[cfg(feature = "queue")]
+#[cfg_attr(docsrs, doc(cfg(feature = "queue")))]
+pub mod queue;
 mod registry;
 mod registry_control;
 #[cfg(feature = "reqwest-middleware")]

@@ -107,13 +107,15 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
         #not_a_stream(&#kind);
     };
 
-    let on_reject = match &plan.fallback {
-        Some(fb) => {
+    let on_reject = match (&plan.queue, &plan.fallback) {
+        (Some(q), _) => super::queue::on_reject(plan, q),
+        (None, Some(fb)) => {
             let call = call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, built);
             quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
         }
-        None => into_return(&p, output, "from_rejected", &rejected),
+        (None, None) => into_return(&p, output, "from_rejected", &rejected),
     };
+    let queue_register = plan.queue.as_ref().map(|q| super::queue::register(plan, q));
 
     let serves_failures = plan.fallback.as_ref().filter(|fb| fb.on_failure);
     // Under `built` even a rejection's fallback needs the copies.
@@ -246,6 +248,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
         call: quote! {
             let #breaker: &#p::CircuitBreaker = &#handle;
             let #span = #p::call_span(#breaker);
+            #queue_register
             #traced
         },
     }
@@ -341,7 +344,7 @@ pub(crate) fn ident(name: &str) -> syn::Ident {
 }
 
 /// `tokens` with every token located at `span` (hygiene unchanged).
-fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
+pub(crate) fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tree| {

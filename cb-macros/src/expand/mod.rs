@@ -2,6 +2,7 @@
 
 mod body;
 mod fallback;
+mod queue;
 pub(crate) mod settings;
 
 use crate::item::{Function, Shape, async_trait_block_mut, async_trait_ret_block_mut, contains_impl_trait};

@@ -7,6 +7,8 @@
 mod contract;
 mod fallback;
 mod in_span;
+#[cfg(feature = "queue")]
+pub mod queue;
 mod run;
 mod site;
 mod span;

@@ -1,0 +1,289 @@
+//! What `queue = "..."` expands to: the per-site [`QueueSite`], the arguments' encoding, the
+//! replay handler, and the caller's answer, each with a compile error that says what to add.
+
+use super::{CarriesRejection, ResultLike};
+use crate::queue::replay::rejected_replay;
+use crate::queue::sub_queue::SubQueue;
+use crate::queue::{NotQueued, NotQueuedReason, PushError, QueueEvent, Queued, queues};
+use crate::{CircuitBreaker, Rejected};
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+
+pub use crate::queue::replay::{ReplayFn, ReplayOutcome};
+pub use core::result::Result;
+pub use std::string::String;
+pub use std::vec::Vec;
+
+/// The queue of one annotated function; the sub-queue of its first breaker is cached.
+#[derive(Debug)]
+pub struct QueueSite {
+    queue: &'static str,
+    first: OnceLock<Arc<SubQueue>>,
+}
+
+impl QueueSite {
+    /// The site of `queue = "<queue>"`.
+    pub const fn new(queue: &'static str) -> Self {
+        Self {
+            queue,
+            first: OnceLock::new(),
+        }
+    }
+
+    /// Registers the replay handler of `breaker`'s sub-queue on the site's first call (so a
+    /// backlog a previous process left is replayed), then costs one load per call.
+    #[inline]
+    pub fn register(&'static self, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
+        if self.first.get().is_none() {
+            self.register_first(breaker, make);
+        }
+    }
+
+    #[cold]
+    fn register_first(&'static self, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
+        let sub = self
+            .first
+            .get_or_init(|| queues().sub_queue(self.queue, breaker.name().as_str()));
+        start(sub, make);
+    }
+
+    fn sub_queue(&'static self, breaker: &CircuitBreaker) -> Arc<SubQueue> {
+        match self.first.get() {
+            Some(sub) if sub.breaker == breaker.name().as_str() => sub.clone(),
+            _ => queues().sub_queue(self.queue, breaker.name().as_str()),
+        }
+    }
+}
+
+/// Registers the handler and, when this registered it, starts the replayer.
+fn start(sub: &Arc<SubQueue>, make: impl FnOnce() -> ReplayFn) {
+    if sub.set_handler(make) {
+        let task = sub.clone();
+        if let Err(e) = crate::queue::thread::spawn(move || Box::pin(crate::queue::replay::run(task))) {
+            sub.failed(&e);
+        }
+    }
+}
+
+/// The serialized arguments of a call, as a JSON array.
+#[derive(Debug)]
+pub struct Encoder {
+    buf: Vec<u8>,
+    error: Option<String>,
+}
+
+impl Encoder {
+    /// An empty argument list.
+    #[inline]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self {
+            buf: vec![b'['],
+            error: None,
+        }
+    }
+
+    /// The payload, or why an argument did not serialize.
+    #[inline]
+    pub fn finish(mut self) -> Result<Vec<u8>, String> {
+        self.buf.push(b']');
+        match self.error {
+            None => Ok(self.buf),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+/// The arguments of a payload, decoded one by one.
+#[derive(Debug)]
+pub struct Decoder {
+    args: std::vec::IntoIter<serde_json::Value>,
+}
+
+impl Decoder {
+    /// Parses `payload`.
+    pub fn new(payload: &[u8]) -> Result<Self, String> {
+        let args: Vec<serde_json::Value> = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+        Ok(Self { args: args.into_iter() })
+    }
+
+    /// Whether every argument was read.
+    pub fn finish(mut self) -> Result<(), String> {
+        match self.args.next() {
+            None => Ok(()),
+            Some(_) => Err("more arguments than the function takes".to_owned()),
+        }
+    }
+}
+
+/// An argument that can wait in a queue.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be queued for replay",
+    label = "this argument is serialized when a rejected call is queued",
+    note = "a queued call's arguments must implement `serde::Serialize` and `serde::de::DeserializeOwned` (a `&T` parameter needs them on `T`; use `String` for `&str`)"
+)]
+pub trait QueueArg: Sized {
+    /// Appends the argument to the payload.
+    fn encode(&self, out: &mut Encoder);
+    /// Reads the next argument.
+    fn decode(input: &mut Decoder) -> Result<Self, String>;
+}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> QueueArg for T {
+    #[inline]
+    fn encode(&self, out: &mut Encoder) {
+        if out.buf.len() > 1 {
+            out.buf.push(b',');
+        }
+        if let Err(e) = serde_json::to_writer(&mut out.buf, self) {
+            out.error.get_or_insert_with(|| e.to_string());
+        }
+    }
+
+    fn decode(input: &mut Decoder) -> Result<Self, String> {
+        let value = input.args.next().ok_or("fewer arguments than the function takes")?;
+        serde_json::from_value(value).map_err(|e| e.to_string())
+    }
+}
+
+/// A receiver the replayer can call the method on.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must be `Clone + Send + Sync + 'static` to replay queued calls",
+    label = "the replayer calls this method on a clone of the receiver taken at the first call",
+    note = "derive `Clone` on a handle type whose clones share their state (e.g. one holding an `Arc` or a client), or put `queue` on a free function"
+)]
+pub trait QueueReceiver: Sized {
+    /// The clone the replayer keeps.
+    fn clone_receiver(&self) -> Self;
+}
+
+impl<T: Clone + Send + Sync + 'static> QueueReceiver for T {
+    #[inline]
+    fn clone_receiver(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// An error type that can tell the caller whether a rejected call was queued.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot tell the caller whether a rejected call was queued",
+    label = "with `queue`, a rejected call returns `Err(E::from(Queued))`, or `Err(E::from(NotQueued))` when it could not be queued",
+    note = "add `impl From<cb_runtime::queue::Queued> for {Self}` and `impl From<cb_runtime::queue::NotQueued> for {Self}`"
+)]
+pub trait FromQueued {
+    /// Converts the answer.
+    fn from_answer(answer: Result<Queued, NotQueued>) -> Self;
+}
+
+impl<E: From<Queued> + From<NotQueued>> FromQueued for E {
+    #[inline]
+    fn from_answer(answer: Result<Queued, NotQueued>) -> Self {
+        match answer {
+            Ok(queued) => E::from(queued),
+            Err(not) => E::from(not),
+        }
+    }
+}
+
+/// The queue's answer as the protected function's return value.
+#[inline]
+pub fn answer<R: CarriesRejection>(answer: Result<Queued, NotQueued>) -> R
+where
+    R::Carrier: FromQueued,
+{
+    R::wrap(R::Carrier::from_answer(answer))
+}
+
+/// How a replay that returned `value` ended: delivered on `Ok`.
+#[inline]
+pub fn outcome<R: ResultLike>(value: &R) -> ReplayOutcome {
+    match value.as_err() {
+        None => ReplayOutcome::Delivered,
+        Some(_) => ReplayOutcome::Failed,
+    }
+}
+
+/// A replay handler from the generated closure (payload in, the call's outcome out).
+pub fn handler<F, Fut>(f: F) -> ReplayFn
+where
+    F: Fn(Vec<u8>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ReplayOutcome> + 'static,
+{
+    Arc::new(move |payload| Box::pin(f(payload)))
+}
+
+/// Queues a rejected call's `payload` (or, for a replay rejected again, leaves its entry at
+/// the head): what the caller is told.
+pub async fn enqueue(
+    site: &'static QueueSite,
+    breaker: &CircuitBreaker,
+    rejected: Rejected,
+    payload: Result<Vec<u8>, String>,
+    make: impl FnOnce() -> ReplayFn,
+) -> Result<Queued, NotQueued> {
+    let sub = site.sub_queue(breaker);
+    let queued = |id| Queued {
+        queue: sub.queue.clone(),
+        breaker: sub.breaker.clone(),
+        id,
+    };
+    if let Some(id) = rejected_replay(&sub.stream) {
+        return Ok(queued(id));
+    }
+    drop(rejected);
+    breaker.record_fallback();
+    start(&sub, make);
+    let pushed = match payload {
+        Err(message) => Err(NotQueuedReason::Encode { message }),
+        Ok(payload) => {
+            let pushed = match sub.backend.push_now(&sub.stream, &payload) {
+                Some(pushed) => pushed,
+                None => crate::queue::thread::push(sub.backend.clone(), sub.stream.clone(), payload).await,
+            };
+            match pushed {
+                Ok(id) => {
+                    sub.succeeded();
+                    Ok(id)
+                }
+                Err(PushError::Full { capacity }) => {
+                    sub.succeeded();
+                    Err(NotQueuedReason::Full { capacity })
+                }
+                Err(PushError::Backend(e)) => {
+                    sub.failed(&e);
+                    Err(NotQueuedReason::Backend { message: e.0 })
+                }
+            }
+        }
+    };
+    let queues = queues();
+    match pushed {
+        Ok(id) => {
+            sub.stats.queued.fetch_add(1, Ordering::Relaxed);
+            sub.stats.depth.fetch_add(1, Ordering::Relaxed);
+            // An idle replayer starts polling the breaker's state.
+            sub.wake.notify_one();
+            queues.emit(QueueEvent::Queued {
+                queue: sub.queue.clone(),
+                breaker: sub.breaker.clone(),
+                id: id.clone(),
+            });
+            Ok(queued(id))
+        }
+        Err(reason) => {
+            sub.stats.not_queued.fetch_add(1, Ordering::Relaxed);
+            let not = NotQueued {
+                queue: sub.queue.clone(),
+                breaker: sub.breaker.clone(),
+                reason,
+            };
+            queues.emit(QueueEvent::NotQueued {
+                queue: not.queue.clone(),
+                breaker: not.breaker.clone(),
+                reason: not.to_string(),
+            });
+            Err(not)
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! A durable backend on NATS JetStream (feature `nats`): queued calls survive a restart.
+//!
+//! One stream (`CB_QUEUE` unless [`stream`](JetStreamQueue::stream) says otherwise) holds every
+//! sub-queue of the backend, each on its own subject `<subject prefix>.<hex of queue/breaker>`
+//! (hex: breaker names may hold characters a subject cannot). The stream keeps at most
+//! `capacity` messages per subject and discards *new* ones beyond (`discard_new_per_subject`),
+//! so a full sub-queue refuses the push instead of dropping an older entry. The head is the
+//! first message of the subject, an ack deletes it by sequence. The connection is opened lazily
+//! on cb's queue thread and reopened after a failure; every operation has a timeout.
+
+use super::backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend};
+use async_nats::jetstream::{self, stream};
+use futures_util::StreamExt;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+/// Messages per sub-queue unless [`capacity`](JetStreamQueue::capacity) says otherwise.
+pub const DEFAULT_JETSTREAM_CAPACITY: i64 = 100_000;
+
+/// Queued calls in a JetStream stream: they survive a restart of the process (and of the NATS
+/// server, file storage), and the replayer of the next process finds them once the protected
+/// function is called again.
+///
+/// ```no_run
+/// use cb_runtime::queue::{queues, JetStreamQueue};
+///
+/// queues().set_backend("notifications", JetStreamQueue::new("nats://127.0.0.1:4222")).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct JetStreamQueue {
+    url: String,
+    stream: String,
+    subject_prefix: String,
+    capacity: i64,
+    timeout: Duration,
+    link: Mutex<Option<(jetstream::Context, stream::Stream)>>,
+}
+
+impl JetStreamQueue {
+    /// A backend on the NATS server at `url`; nothing connects until the first push or replay.
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            stream: "CB_QUEUE".to_owned(),
+            subject_prefix: "cb.queue".to_owned(),
+            capacity: DEFAULT_JETSTREAM_CAPACITY,
+            timeout: Duration::from_secs(1),
+            link: Mutex::new(None),
+        }
+    }
+
+    /// Messages allowed per sub-queue (at least 1). A stream that already exists keeps its own
+    /// limit.
+    pub fn capacity(mut self, capacity: u64) -> Self {
+        self.capacity = i64::try_from(capacity.max(1)).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// The stream's name and its subjects' prefix (`<prefix>.>`).
+    pub fn stream(mut self, name: impl Into<String>, subject_prefix: impl Into<String>) -> Self {
+        self.stream = name.into();
+        self.subject_prefix = subject_prefix.into();
+        self
+    }
+
+    /// The timeout of connecting and of each operation (default 1s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The subject of sub-queue `stream`.
+    pub fn subject(&self, stream: &str) -> String {
+        let hex: String = stream.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("{}.{hex}", self.subject_prefix)
+    }
+
+    async fn link(&self) -> Result<(jetstream::Context, stream::Stream), BackendError> {
+        let cached = self.link.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some(link) = cached {
+            return Ok(link);
+        }
+        let connect = async_nats::ConnectOptions::new()
+            .connection_timeout(self.timeout)
+            .connect(self.url.as_str());
+        let client = self.timed(connect).await?.map_err(|e| self.failed(e))?;
+        let mut js = jetstream::new(client);
+        js.set_timeout(self.timeout);
+        let config = stream::Config {
+            name: self.stream.clone(),
+            subjects: vec![format!("{}.>", self.subject_prefix)],
+            max_messages_per_subject: self.capacity,
+            discard: stream::DiscardPolicy::New,
+            discard_new_per_subject: true,
+            storage: stream::StorageType::File,
+            ..Default::default()
+        };
+        let stream = self
+            .timed(js.get_or_create_stream(config))
+            .await?
+            .map_err(|e| self.failed(format!("the stream `{}`: {e}", self.stream)))?;
+        *self.link.lock().unwrap_or_else(PoisonError::into_inner) = Some((js.clone(), stream.clone()));
+        Ok((js, stream))
+    }
+
+    async fn timed<T>(&self, f: impl std::future::Future<Output = T>) -> Result<T, BackendError> {
+        tokio::time::timeout(self.timeout, f)
+            .await
+            .map_err(|_| self.failed(format!("no answer within {:?}", self.timeout)))
+    }
+
+    /// A failure, and the link dropped so that the next operation reconnects.
+    fn failed(&self, e: impl std::fmt::Display) -> BackendError {
+        *self.link.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        BackendError(format!("nats: {e}"))
+    }
+}
+
+impl QueueBackend for JetStreamQueue {
+    fn kind(&self) -> &'static str {
+        "jetstream"
+    }
+
+    fn push<'a>(&'a self, stream: &'a str, payload: Vec<u8>) -> BackendFuture<'a, Result<String, PushError>> {
+        Box::pin(async move {
+            let (js, _) = self.link().await.map_err(PushError::Backend)?;
+            let publish = async { js.publish(self.subject(stream), payload.into()).await?.await };
+            match self.timed(publish).await.map_err(PushError::Backend)? {
+                Ok(ack) => Ok(ack.sequence.to_string()),
+                Err(e) if e.to_string().contains("maximum messages") => Err(PushError::Full {
+                    capacity: self.capacity as u64,
+                }),
+                Err(e) => Err(PushError::Backend(self.failed(e))),
+            }
+        })
+    }
+
+    fn head<'a>(&'a self, stream: &'a str) -> BackendFuture<'a, Result<Option<Entry>, BackendError>> {
+        Box::pin(async move {
+            use async_nats::jetstream::stream::RawMessageErrorKind as Kind;
+            let (_, s) = self.link().await?;
+            match self
+                .timed(s.get_first_raw_message_by_subject(self.subject(stream), 1))
+                .await?
+            {
+                Ok(m) => Ok(Some(Entry {
+                    id: m.sequence.to_string(),
+                    payload: m.payload.to_vec(),
+                })),
+                Err(e) if e.kind() == Kind::NoMessageFound => Ok(None),
+                Err(e) => Err(self.failed(e)),
+            }
+        })
+    }
+
+    fn ack<'a>(&'a self, _stream: &'a str, id: &'a str) -> BackendFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            let sequence: u64 = id.parse().map_err(|_| BackendError(format!("not a sequence: {id}")))?;
+            let (_, s) = self.link().await?;
+            match self.timed(s.delete_message(sequence)).await? {
+                Ok(_) => Ok(()),
+                Err(e) => Err(self.failed(e)),
+            }
+        })
+    }
+
+    fn len<'a>(&'a self, stream: &'a str) -> BackendFuture<'a, Result<u64, BackendError>> {
+        Box::pin(async move {
+            let (_, s) = self.link().await?;
+            let mut subjects = self
+                .timed(s.info_with_subjects(self.subject(stream)))
+                .await?
+                .map_err(|e| self.failed(e))?;
+            let mut total = 0u64;
+            while let Some(entry) = self.timed(subjects.next()).await? {
+                let (_, count) = entry.map_err(|e| self.failed(e))?;
+                total += count as u64;
+            }
+            Ok(total)
+        })
+    }
+}

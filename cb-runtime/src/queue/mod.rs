@@ -1,0 +1,183 @@
+//! Queue for retry (feature `queue`): a fire-and-forget call the breaker rejects is queued and
+//! replayed once the breaker lets calls through again.
+//!
+//! `#[circuit_breaker(name = "notify", queue = "notifications")]` on an `async fn` returning
+//! `Result<_, E>`: on rejection its arguments (not the receiver) are serialized with serde and
+//! appended to the sub-queue `notifications/<breaker>`, and the caller gets
+//! `Err(E::from(Queued { .. }))` at once, or `Err(E::from(NotQueued { .. }))` when the entry
+//! could not be stored (full, backend down, unserializable): never a silent drop. A replayer on
+//! cb's queue thread replays the entries, oldest first, one at a time, through the same
+//! function and breaker, and removes each only after its replay returned `Ok` (at least once,
+//! in order per breaker). See the README's "Queue for retry" section.
+//!
+//! Backends: [`InMemoryQueue`] (bounded, the default) and the durable ones, with which a
+//! restarted process replays what the previous one queued: `RedisStreamQueue` (feature
+//! `redis`) and `JetStreamQueue` (feature `nats`).
+//! Choose one per queue at startup with [`Queues::set_backend`].
+
+mod answer;
+mod backend;
+mod events;
+#[cfg(feature = "nats")]
+mod jetstream;
+mod memory;
+#[cfg(feature = "prometheus")]
+mod metrics;
+#[cfg(feature = "redis")]
+mod redis;
+pub(crate) mod replay;
+pub(crate) mod sub_queue;
+pub(crate) mod thread;
+
+pub use answer::{NotQueued, NotQueuedReason, Queued};
+pub use backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend};
+pub use events::{QueueEvent, QueueSubscription};
+#[cfg(feature = "nats")]
+pub use jetstream::{DEFAULT_JETSTREAM_CAPACITY, JetStreamQueue};
+pub use memory::{DEFAULT_CAPACITY, InMemoryQueue};
+#[cfg(feature = "prometheus")]
+pub use metrics::register_metrics;
+#[cfg(feature = "redis")]
+pub use redis::{DEFAULT_PREFIX, DEFAULT_REDIS_CAPACITY, RedisStreamQueue};
+pub use sub_queue::QueueStatus;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::time::Duration;
+use sub_queue::SubQueue;
+
+/// The poll interval unless [`Queues::set_poll_interval`] says otherwise.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Every queue of the process: backends, sub-queues, events, status.
+pub struct Queues {
+    backends: RwLock<HashMap<String, Arc<dyn QueueBackend>>>,
+    subs: Mutex<HashMap<String, Arc<SubQueue>>>,
+    bus: events::Bus,
+    poll_nanos: AtomicU64,
+}
+
+impl fmt::Debug for Queues {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queues").finish_non_exhaustive()
+    }
+}
+
+/// The process's queues.
+///
+/// ```
+/// use cb_runtime::queue::{queues, InMemoryQueue};
+///
+/// queues().set_backend("docs-queue", InMemoryQueue::new(10)).unwrap();
+/// assert!(queues().status().iter().all(|s| s.queue != "docs-queue"), "no call queued yet");
+/// ```
+pub fn queues() -> &'static Queues {
+    static QUEUES: OnceLock<Queues> = OnceLock::new();
+    QUEUES.get_or_init(|| Queues {
+        backends: RwLock::new(HashMap::new()),
+        subs: Mutex::new(HashMap::new()),
+        bus: events::Bus::new(),
+        poll_nanos: AtomicU64::new(DEFAULT_POLL_INTERVAL.as_nanos() as u64),
+    })
+}
+
+/// [`Queues::set_backend`] came too late: the queue already holds calls on another backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueInUse {
+    /// The queue.
+    pub queue: String,
+}
+
+impl fmt::Display for QueueInUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "queue `{}` is already in use with its backend: set the backend before the first call",
+            self.queue
+        )
+    }
+}
+
+impl std::error::Error for QueueInUse {}
+
+impl Queues {
+    /// Stores `queue`'s calls in `backend` (default: an [`InMemoryQueue`] of
+    /// [`DEFAULT_CAPACITY`]). Call it at startup: once a call used the queue, its backend stays
+    /// and this is an error.
+    pub fn set_backend(&self, queue: &str, backend: impl QueueBackend) -> Result<(), QueueInUse> {
+        let subs = self.subs.lock().unwrap_or_else(PoisonError::into_inner);
+        if subs.values().any(|s| s.queue == queue) {
+            return Err(QueueInUse {
+                queue: queue.to_owned(),
+            });
+        }
+        self.backends
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(queue.to_owned(), Arc::new(backend));
+        Ok(())
+    }
+
+    /// Queue events from now on.
+    pub fn subscribe(&self) -> QueueSubscription {
+        self.bus.subscribe()
+    }
+
+    /// Every sub-queue's counters, by queue then breaker.
+    pub fn status(&self) -> Vec<QueueStatus> {
+        let mut all: Vec<QueueStatus> = self
+            .subs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|s| s.status())
+            .collect();
+        all.sort_by(|a, b| (&a.queue, &a.breaker).cmp(&(&b.queue, &b.breaker)));
+        all
+    }
+
+    /// Makes `queue`'s replayers look at their breakers and backlog now.
+    pub fn replay_now(&self, queue: &str) {
+        for s in self.subs.lock().unwrap_or_else(PoisonError::into_inner).values() {
+            if s.queue == queue {
+                s.wake.notify_one();
+            }
+        }
+    }
+
+    /// How often a replayer with waiting entries reads its breaker's state (default
+    /// [`DEFAULT_POLL_INTERVAL`]; at least 1ms).
+    pub fn set_poll_interval(&self, interval: Duration) {
+        let nanos = interval.max(Duration::from_millis(1)).as_nanos().min(u64::MAX as u128) as u64;
+        self.poll_nanos.store(nanos, Ordering::Relaxed);
+    }
+
+    pub(crate) fn poll_interval(&self) -> Duration {
+        Duration::from_nanos(self.poll_nanos.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn emit(&self, event: QueueEvent) {
+        self.bus.emit(event);
+    }
+
+    /// The sub-queue of `breaker`'s calls in `queue`, created on first use.
+    pub(crate) fn sub_queue(&self, queue: &str, breaker: &str) -> Arc<SubQueue> {
+        let stream = format!("{queue}/{breaker}");
+        let mut subs = self.subs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = subs.get(&stream) {
+            return s.clone();
+        }
+        let backend = self
+            .backends
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(queue)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(InMemoryQueue::default()));
+        let sub = Arc::new(SubQueue::new(queue, breaker, backend));
+        subs.insert(stream, sub.clone());
+        sub
+    }
+}

@@ -1,0 +1,215 @@
+//! The replayer of a sub-queue: a task on the queue thread that replays the head entry
+//! through the protected function (and so through its breaker) whenever the breaker lets
+//! calls through, one entry at a time, and removes it only after the replay succeeded.
+//!
+//! It wakes on the breaker's transitions to closed or half-open, on
+//! [`Queues::replay_now`](super::Queues::replay_now), and, while entries wait, every poll
+//! interval (reading the breaker's state, which is how an elapsed open wait becomes half-open
+//! when no call comes); after a failed replay, after a growing multiple of it (up to 128x). One replay at a time per sub-queue: replays never take more than one
+//! half-open probe slot, and each takes a permit like any call (a rejected replay leaves the
+//! entry at the head).
+
+use super::events::QueueEvent;
+use super::sub_queue::SubQueue;
+use crate::{CircuitBreaker, Event, Interest, State, Subscription};
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tracing::Instrument;
+
+/// A queue's replay handler: decodes a payload and calls the protected function.
+pub type ReplayFn = Arc<dyn Fn(Vec<u8>) -> Pin<Box<dyn Future<Output = ReplayOutcome>>> + Send + Sync>;
+
+/// How a replay ended (the generated handler says; a rejection is noticed separately).
+#[derive(Debug)]
+pub enum ReplayOutcome {
+    /// The call returned `Ok`.
+    Delivered,
+    /// The call returned an error.
+    Failed,
+    /// The payload does not decode into the function's parameters (it changed since).
+    Undecodable(String),
+    /// The call panicked (the breaker counted a failure; the replayer lives on).
+    Panicked(String),
+}
+
+/// A replay whose panic becomes [`ReplayOutcome::Panicked`], so that one bad entry cannot end
+/// its sub-queue's replayer.
+struct CatchUnwind(Pin<Box<dyn Future<Output = ReplayOutcome>>>);
+
+impl Future for CatchUnwind {
+    type Output = ReplayOutcome;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<ReplayOutcome> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                let why = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-string panic".to_owned());
+                std::task::Poll::Ready(ReplayOutcome::Panicked(why))
+            }
+        }
+    }
+}
+
+/// The entry being replayed, seen by the protected function's rejection path.
+struct Mark {
+    stream: String,
+    id: String,
+    rejected: Cell<bool>,
+}
+
+tokio::task_local! {
+    static REPLAYING: Rc<Mark>;
+}
+
+/// If the current task is replaying an entry of `stream`: marks the replay rejected (the entry
+/// stays) and returns its id.
+pub(crate) fn rejected_replay(stream: &str) -> Option<String> {
+    REPLAYING
+        .try_with(|m| {
+            (m.stream == stream).then(|| {
+                m.rejected.set(true);
+                m.id.clone()
+            })
+        })
+        .ok()
+        .flatten()
+}
+
+/// The replayer's loop (never returns).
+pub(crate) async fn run(sq: Arc<SubQueue>) {
+    let breaker = crate::registry().get(&sq.breaker);
+    let mut transitions = breaker.as_ref().map(|b| b.subscribe_to(Interest::Transitions));
+    match sq.backend.len(&sq.stream).await {
+        Ok(n) => sq.stats.depth.store(n, Ordering::Relaxed),
+        Err(e) => sq.failed(&e),
+    }
+    let mut failures = 0u32;
+    loop {
+        let next = drain(&sq, breaker.as_deref()).await;
+        let poll = super::queues().poll_interval();
+        let wait = match next {
+            Next::Idle => None,
+            Next::Poll => {
+                failures = 0;
+                Some(poll)
+            }
+            Next::Backoff => {
+                failures = failures.saturating_add(1);
+                Some(poll.saturating_mul(1 << failures.min(7)))
+            }
+        };
+        tokio::select! {
+            _ = sq.wake.notified() => {}
+            _ = lets_calls_through(&mut transitions, &sq.breaker) => {}
+            _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
+        }
+    }
+}
+
+/// Waits for a transition of `name` to a state that admits calls.
+async fn lets_calls_through(transitions: &mut Option<Subscription>, name: &str) {
+    let Some(events) = transitions else {
+        return std::future::pending().await;
+    };
+    while let Some(event) = events.recv().await {
+        if let Event::Transition { name: n, to, .. } = event
+            && n == name
+            && !matches!(to, State::Open | State::ForcedOpen)
+        {
+            return;
+        }
+    }
+    std::future::pending().await
+}
+
+/// What the replayer does after draining.
+enum Next {
+    /// Nothing waits (or nothing can replay yet): sleep until woken.
+    Idle,
+    /// Entries wait for the breaker: look again after the poll interval.
+    Poll,
+    /// A replay failed: look again after a growing multiple of the poll interval.
+    Backoff,
+}
+
+/// Replays entries while the breaker admits them.
+async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
+    let queues = super::queues();
+    loop {
+        if breaker.is_some_and(|b| matches!(b.state(), State::Open | State::ForcedOpen)) {
+            return Next::Poll;
+        }
+        let Some(handler) = sq.handler() else { return Next::Idle };
+        let entry = match sq.backend.head(&sq.stream).await {
+            Ok(Some(entry)) => entry,
+            Ok(None) => {
+                sq.succeeded();
+                sq.stats.depth.store(0, Ordering::Relaxed);
+                return Next::Idle;
+            }
+            Err(e) => {
+                sq.failed(&e);
+                return Next::Backoff;
+            }
+        };
+        sq.succeeded();
+        let mark = Rc::new(Mark {
+            stream: sq.stream.clone(),
+            id: entry.id.clone(),
+            rejected: Cell::new(false),
+        });
+        let span = tracing::debug_span!(
+            target: "cb_runtime",
+            "queue_replay",
+            queue = sq.queue.as_str(),
+            breaker = sq.breaker.as_str(),
+            entry = entry.id.as_str()
+        );
+        let replay = CatchUnwind(handler(entry.payload));
+        let outcome = REPLAYING.scope(mark.clone(), replay).instrument(span).await;
+        if mark.rejected.get() {
+            return Next::Poll;
+        }
+        let message = match outcome {
+            ReplayOutcome::Delivered => match sq.backend.ack(&sq.stream, &entry.id).await {
+                Ok(()) => {
+                    sq.stats.replayed.fetch_add(1, Ordering::Relaxed);
+                    let _ = sq
+                        .stats
+                        .depth
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| d.checked_sub(1));
+                    queues.emit(QueueEvent::Replayed {
+                        queue: sq.queue.clone(),
+                        breaker: sq.breaker.clone(),
+                        id: entry.id,
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    sq.failed(&e);
+                    format!("replayed, but could not be removed ({e}): it will be replayed again")
+                }
+            },
+            ReplayOutcome::Failed => "the call returned an error".to_owned(),
+            ReplayOutcome::Undecodable(why) => format!("its arguments no longer decode: {why}"),
+            ReplayOutcome::Panicked(why) => format!("the call panicked: {why}"),
+        };
+        sq.stats.replay_failures.fetch_add(1, Ordering::Relaxed);
+        queues.emit(QueueEvent::ReplayFailed {
+            queue: sq.queue.clone(),
+            breaker: sq.breaker.clone(),
+            id: entry.id,
+            message,
+        });
+        return Next::Backoff;
+    }
+}

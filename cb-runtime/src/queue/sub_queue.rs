@@ -1,0 +1,137 @@
+//! One sub-queue: the calls one breaker rejected for one queue, their backend, replay handler
+//! and counters.
+
+use super::backend::{BackendError, QueueBackend};
+use super::replay::ReplayFn;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use tokio::sync::Notify;
+
+/// The calls `breaker` rejected for `queue`, replayed in order through `breaker`.
+pub(crate) struct SubQueue {
+    pub(crate) queue: String,
+    pub(crate) breaker: String,
+    /// `<queue>/<breaker>`: the backend's name for it.
+    pub(crate) stream: String,
+    pub(crate) backend: Arc<dyn QueueBackend>,
+    handler: OnceLock<ReplayFn>,
+    pub(crate) wake: Notify,
+    pub(crate) stats: Stats,
+}
+
+impl std::fmt::Debug for SubQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubQueue")
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a sub-queue counted.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) queued: AtomicU64,
+    pub(crate) not_queued: AtomicU64,
+    pub(crate) replayed: AtomicU64,
+    pub(crate) replay_failures: AtomicU64,
+    /// Entries waiting, as last seen (exact for this process's pushes and replays; read from
+    /// the backend when the replayer starts and whenever it finds the sub-queue empty).
+    pub(crate) depth: AtomicU64,
+    failing: AtomicBool,
+    last_error: Mutex<Option<String>>,
+}
+
+impl SubQueue {
+    pub(crate) fn new(queue: &str, breaker: &str, backend: Arc<dyn QueueBackend>) -> Self {
+        Self {
+            queue: queue.to_owned(),
+            breaker: breaker.to_owned(),
+            stream: format!("{queue}/{breaker}"),
+            backend,
+            handler: OnceLock::new(),
+            wake: Notify::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The replay handler, if registered.
+    pub(crate) fn handler(&self) -> Option<&ReplayFn> {
+        self.handler.get()
+    }
+
+    /// Registers the replay handler (the first one stays); true when this call registered it.
+    pub(crate) fn set_handler(&self, make: impl FnOnce() -> ReplayFn) -> bool {
+        let mut registered = false;
+        self.handler.get_or_init(|| {
+            registered = true;
+            make()
+        });
+        registered
+    }
+
+    /// Notes a backend failure: stderr once per run of failures, and the status.
+    pub(crate) fn failed(&self, e: &BackendError) {
+        *self.stats.last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(e.0.clone());
+        if !self.stats.failing.swap(true, Ordering::AcqRel) {
+            eprintln!(
+                "cb: queue `{}` ({} backend) failed for breaker `{}`: {e}; its rejected calls are answered NotQueued and replay waits until it recovers",
+                self.queue,
+                self.backend.kind(),
+                self.breaker
+            );
+        }
+    }
+
+    /// Notes a backend success, ending a run of failures.
+    pub(crate) fn succeeded(&self) {
+        if self.stats.failing.load(Ordering::Relaxed) && self.stats.failing.swap(false, Ordering::AcqRel) {
+            tracing::info!(target: "cb_runtime", queue = self.queue.as_str(), breaker = self.breaker.as_str(), "queue `{}` backend recovered", self.queue);
+        }
+    }
+
+    /// A copy of the counters.
+    pub(crate) fn status(&self) -> QueueStatus {
+        let s = &self.stats;
+        QueueStatus {
+            queue: self.queue.clone(),
+            breaker: self.breaker.clone(),
+            backend: self.backend.kind(),
+            replay_registered: self.handler.get().is_some(),
+            queued: s.queued.load(Ordering::Relaxed),
+            not_queued: s.not_queued.load(Ordering::Relaxed),
+            replayed: s.replayed.load(Ordering::Relaxed),
+            replay_failures: s.replay_failures.load(Ordering::Relaxed),
+            depth: s.depth.load(Ordering::Relaxed),
+            backend_failing: s.failing.load(Ordering::Relaxed),
+            last_error: s.last_error.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+        }
+    }
+}
+
+/// A sub-queue's state, from [`queues().status()`](super::Queues::status).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueStatus {
+    /// The queue.
+    pub queue: String,
+    /// The breaker whose rejected calls it holds.
+    pub breaker: String,
+    /// The backend's kind (`memory`, `redis`).
+    pub backend: &'static str,
+    /// Whether a replay handler is registered (the protected function ran in this process).
+    pub replay_registered: bool,
+    /// Calls queued by this process.
+    pub queued: u64,
+    /// Rejected calls that could not be queued (full, backend failure, serialization).
+    pub not_queued: u64,
+    /// Entries replayed successfully and removed.
+    pub replayed: u64,
+    /// Replays that failed (the entry stayed).
+    pub replay_failures: u64,
+    /// Entries waiting, as last seen.
+    pub depth: u64,
+    /// Whether the backend's last operation failed.
+    pub backend_failing: bool,
+    /// The backend's last failure, if any.
+    pub last_error: Option<String>,
+}

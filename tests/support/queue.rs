@@ -1,0 +1,83 @@
+//! Helpers of the queue-for-retry scenarios: a notifier whose sends are queued on rejection,
+//! its error type, and waiting for the replayer.
+
+use cb_runtime::queue::{NotQueued, Queued, queues};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The error of the queued sends.
+#[derive(Debug)]
+pub enum SendError {
+    /// The downstream failed.
+    Upstream,
+    /// The breaker rejected the send and it was queued.
+    Queued(Queued),
+    /// The breaker rejected the send and it could not be queued.
+    NotQueued(NotQueued),
+}
+
+impl From<Queued> for SendError {
+    fn from(q: Queued) -> Self {
+        SendError::Queued(q)
+    }
+}
+
+impl From<NotQueued> for SendError {
+    fn from(n: NotQueued) -> Self {
+        SendError::NotQueued(n)
+    }
+}
+
+/// What a notifier delivered, whether it fails, and how many sends run at once.
+#[derive(Clone, Default)]
+pub struct Downstream {
+    pub sent: Arc<Mutex<Vec<String>>>,
+    pub fail: Arc<AtomicBool>,
+    pub panic: Arc<AtomicBool>,
+    pub in_flight: Arc<AtomicUsize>,
+    pub max_in_flight: Arc<AtomicUsize>,
+}
+
+impl Downstream {
+    /// Delivers `what` (or fails), yielding in between so that overlapping sends overlap.
+    pub async fn deliver(&self, what: String) -> Result<(), SendError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        assert!(!self.panic.load(Ordering::SeqCst), "a bug in the downstream client");
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(SendError::Upstream);
+        }
+        self.sent.lock().unwrap().push(what);
+        Ok(())
+    }
+
+    /// What was delivered so far.
+    pub fn sent(&self) -> Vec<String> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+/// Waits (real time, at most 10s) until `done()`; the replayer runs on its own thread.
+pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The status of `queue`'s sub-queue for `breaker`.
+pub fn status(queue: &str, breaker: &str) -> cb_runtime::queue::QueueStatus {
+    queues()
+        .status()
+        .into_iter()
+        .find(|s| s.queue == queue && s.breaker == breaker)
+        .unwrap_or_else(|| panic!("no sub-queue {queue}/{breaker}"))
+}

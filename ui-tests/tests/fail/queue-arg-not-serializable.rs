@@ -1,0 +1,23 @@
+use cb_runtime::circuit_breaker;
+use cb_runtime::queue::{NotQueued, Queued};
+
+#[derive(Debug)]
+pub struct Error;
+impl From<Queued> for Error {
+    fn from(_: Queued) -> Self { Error }
+}
+impl From<NotQueued> for Error {
+    fn from(_: NotQueued) -> Self { Error }
+}
+
+pub struct Payload {
+    pub body: String,
+}
+
+#[circuit_breaker(name = "x", queue = "q")]
+pub async fn send(to: String, payload: Payload) -> Result<(), Error> {
+    let _ = (to, payload.body);
+    Ok(())
+}
+
+fn main() {}
