@@ -29,8 +29,8 @@ mod expand;
 mod item;
 mod lit;
 mod plan;
-mod signature;
 mod queue;
+mod signature;
 mod symbol;
 mod validate;
 
