@@ -294,7 +294,7 @@ pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
 }
 
 /// `ty` without the invisible groups `macro_rules!` wraps around `$t:ty`.
-fn ungroup(ty: &Type) -> &Type {
+pub(crate) fn ungroup(ty: &Type) -> &Type {
     match ty {
         Type::Group(g) => ungroup(&g.elem),
         Type::Paren(p) => ungroup(&p.elem),

@@ -29,6 +29,7 @@ mod expand;
 mod item;
 mod lit;
 mod plan;
+mod strategy;
 mod symbol;
 mod validate;
 

@@ -66,6 +66,7 @@ pub mod endpoints;
 mod error;
 mod events;
 mod family;
+pub mod fallback;
 #[cfg(any(feature = "redis", feature = "nats"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "redis", feature = "nats"))))]
 pub mod fleet;
@@ -109,9 +110,12 @@ pub mod __private;
 /// has a public path of its own under a name no other item has (hence `AsyncFallback`:
 /// `tower::Fallback` exists), and a re-export from a private module is not one. Generated code
 /// still names them through `__private`.
+#[cfg(feature = "fallback-cache")]
+#[doc(hidden)]
+pub use __private::CacheValue;
 #[doc(hidden)]
 pub use __private::{
-    CarriesRejection, Fallback as AsyncFallback, FallbackArg, FromRejected, FromTimeout, HasErrors, SyncFallback,
+    CacheKey, CarriesRejection, EmptyResponse, Fallback as AsyncFallback, FallbackArg, FromRejected, FromTimeout, HasErrors, SyncFallback,
 };
 
 pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, ControlError, Outcome, OwnedPermit, Permit};

@@ -26,6 +26,7 @@
 //! ```
 //! `__cb_*` bindings are `Span::mixed_site()`: user code can neither name nor shadow them.
 
+use super::cache;
 use super::fallback::{Cause, call as call_fallback};
 use super::settings::{duration, setting};
 use crate::item::Receiver;
@@ -107,8 +108,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
 
     let on_reject = match &plan.fallback {
         Some(fb) => {
-            let call = call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, built);
-            quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
+            call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, built)
         }
         None => quote_spanned!(output.span()=> #p_at_output::reject_into::<#output>(#rejected)),
     };
@@ -119,9 +119,11 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
         true => clones(plan),
         false => TokenStream::new(),
     };
-    let (early_clones, clones) = match built {
-        true => (clones, TokenStream::new()),
-        false => (TokenStream::new(), clones),
+    let (cache_site, key) = cache::site_and_key(plan);
+    // The cache's key before the call can consume the arguments (and before a rejection).
+    let (early_clones, key, clones) = match built {
+        true => (quote!(#key #clones), TokenStream::new(), TokenStream::new()),
+        false => (TokenStream::new(), key, clones),
     };
 
     let classify = {
@@ -142,8 +144,11 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
             quote! {{
                 #[allow(unreachable_patterns)]
                 let #served = match #kind.split(#value) {
-                    #p::Ok(#value) => #value,
-                    #p::Err(#error) => { #p::CircuitBreaker::record_fallback(#breaker); #call }
+                    #p::Ok(#value) => {
+                        #p::not_served();
+                        #value
+                    }
+                    #p::Err(#error) => #call
                 };
                 #served
             }}
@@ -175,8 +180,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
                 let after = duration(&p, nanos);
                 let on_timeout = match serves_failures {
                     Some(fb) => {
-                        let call = call_fallback(plan, fb, Cause::Timeout(&timed_out), is_async, true);
-                        quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
+                        call_fallback(plan, fb, Cause::Timeout(&timed_out), is_async, true)
                     }
                     None => quote_spanned!(output.span()=> #p_at_output::timeout_into::<#output>(#timed_out)),
                 };
@@ -200,7 +204,19 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
     } else {
         quote!(#p::CircuitBreaker::try_acquire(#breaker))
     };
+    let on_done = match &plan.fallback {
+        Some(_) => {
+            let keep = cache::keep(plan, &value);
+            quote!({
+                #keep
+                #p::not_served();
+                #value
+            })
+        }
+        None => quote!(#value),
+    };
     let rest = quote! {
+        #key
         let #permit = match #acquire {
             #p::Ok(#permit) => #permit,
             #p::Err(#rejected) => {
@@ -211,7 +227,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
         #clones
         let #ran = #run;
         match #ran {
-            #p::Ran::Done(#value) => #value,
+            #p::Ran::Done(#value) => #on_done,
             #p::Ran::Failed(#value) => #on_failed,
         }
     };
@@ -230,6 +246,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
                 static #site: #p::CallSite = #p::CallSite::new(#name, &[#(#settings),*]);
                 #resolve
             };
+            #cache_site
             #early_clones
         },
         call: quote! {

@@ -10,6 +10,7 @@ mod in_span;
 mod run;
 mod site;
 mod span;
+mod strategy;
 
 pub use contract::{
     Absent, CarriesRejection, Classified, FallbackArg, FromRejected, FromTimeout, HasErrors, NoPredicate, Predicate,
@@ -18,6 +19,9 @@ pub use contract::{
 };
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
+pub use strategy::{
+    CacheKey, EmptyResponse, OkDefault, PlainDefault, StageName, not_served, served, trace_stage,
+};
 pub use run::{Ran, Running, run_async, run_async_with_timeout, run_sync, typed};
 pub use site::{BreakerHandle, BreakerKey, CallSite, Defaults, KeyBuf, PerThread};
 #[cfg(feature = "tower")]
@@ -29,6 +33,9 @@ pub use span::{
 pub use tracing::Span;
 
 pub use crate::config::Toggle;
+#[cfg(feature = "fallback-cache")]
+pub use crate::fallback::cache::{CacheValue, LastGood, Lookup};
+pub use crate::fallback::FallbackKind;
 pub use crate::{CallError, CircuitBreaker, CircuitProtected, Outcome, Preset, Setting, Window};
 pub use core::convert::Infallible;
 pub use core::option::Option::{self, None, Some};
