@@ -104,6 +104,10 @@ pub(crate) fn args(raw: &RawArgs, scope: Scope, cx: &mut Ctxt) -> Args {
         let Some(value) = value_of(arg, key.kind, cx) else {
             continue;
         };
+        if let (Kind::Expr, Some(expr)) = (key.kind, value) {
+            out.fallback_value = Some((expr.clone(), arg.key.span()));
+            continue;
+        }
         let result = read(&mut out, key.name, key.kind, value, &mut preset);
         match result {
             Ok(Some(Setting {
@@ -163,8 +167,9 @@ fn strategies(out: &mut Args, cx: &mut Ctxt) {
         (None, _) => {}
     }
     let caches = out.fallback.iter().flatten().any(|s| matches!(s, Stage::Cache(_)));
+    let judged = out.fallback.as_ref().is_none_or(|stages| !stages.is_empty());
     match (caches, out.cache_span) {
-        (false, Some(span)) => cx.error_at(span, "`cache(..)` has no effect without `cache` in `fallback`"),
+        (false, Some(span)) if judged => cx.error_at(span, "`cache(..)` has no effect without `cache` in `fallback`"),
         (true, _) if out.cache.is_none() => out.cache = Some(CacheConfig::default()),
         _ => {}
     }
@@ -269,11 +274,9 @@ fn read(
             Ok(None)
         }
         ("fallback", _) => {
+            // A fallback with mistakes still counts as given (no "without `fallback`" errors).
+            out.fallback = Some(Vec::new());
             out.fallback = Some(strategy::stages(expr)?);
-            Ok(None)
-        }
-        ("fallback_value", _) => {
-            out.fallback_value = Some((expr.clone(), expr_span(expr)));
             Ok(None)
         }
         ("timeout", _) => {
@@ -425,6 +428,31 @@ mod tests {
             [
                 "invalid duration \"off\": expected an integer followed by ms, s, m or h, at most 24h (e.g. \"150ms\", \"2s\")"
             ]
+        );
+    }
+
+    #[test]
+    fn fallback_strategy_rules() {
+        assert_eq!(
+            errors(quote!(fallback = default, fallback_value = Ok(1)), Scope::Function),
+            ["`fallback_value` and `fallback` cannot both be set: put the value last in the chain, `fallback = [.., value(..)]`"]
+        );
+        assert_eq!(
+            errors(quote!(fallback = default, cache(max_stale = "1m")), Scope::Function),
+            ["`cache(..)` has no effect without `cache` in `fallback`"]
+        );
+        assert_eq!(
+            errors(quote!(fallback = [default, 3], cache(max_stale = "1m")), Scope::Function).len(),
+            1,
+            "a fallback with mistakes is still given"
+        );
+        assert_eq!(
+            errors(quote!(fallback_value = 3, fallback_on = "rejected"), Scope::Function),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            errors(quote!(fallback(x)), Scope::Function),
+            ["`fallback` takes no list: write `fallback = ...`"]
         );
     }
 

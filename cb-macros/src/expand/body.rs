@@ -115,7 +115,13 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
 
     let serves_failures = plan.fallback.as_ref().filter(|fb| fb.on_failure);
     // Under `built` even a rejection's fallback needs the copies.
-    let clones = match serves_failures.is_some() || (built && plan.fallback.is_some()) {
+    // Only a fallback function takes the parameters.
+    let calls_functions = plan.fallback.as_ref().is_some_and(|fb| {
+        fb.stages
+            .iter()
+            .any(|s| matches!(s, crate::plan::StagePlan::Function(_)))
+    });
+    let clones = match calls_functions && (serves_failures.is_some() || built) {
         true => clones(plan),
         false => TokenStream::new(),
     };
@@ -287,7 +293,7 @@ pub(crate) fn ident(name: &str) -> syn::Ident {
 }
 
 /// `tokens` with every token located at `span` (hygiene unchanged).
-fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
+pub(crate) fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tree| {

@@ -4,7 +4,7 @@
 //! cannot be a key is one error there), and keeping each `Ok` value (through `CacheValue`,
 //! spanned on `cache`).
 
-use super::body::ident;
+use super::body::{ident, located_at};
 use super::settings::duration;
 use crate::plan::{Plan, StagePlan};
 use proc_macro2::{Literal, Span, TokenStream};
@@ -32,10 +32,15 @@ pub(crate) fn site_and_key(plan: &Plan) -> (TokenStream, TokenStream) {
     let max_stale = duration(&p, config.max_stale_nanos);
     let parts = plan.params.iter().filter_map(|(name, is_reference)| {
         let name = name.as_ref()?;
-        Some(match is_reference {
-            true => quote_spanned!(name.span()=> #p::CacheKey::cache_key(&*#name)),
-            false => quote_spanned!(name.span()=> #p::CacheKey::cache_key(&#name)),
-        })
+        let p = located_at(p.clone(), name.span());
+        let arg = match is_reference {
+            true => quote_spanned!(name.span()=> &*#name),
+            false => quote_spanned!(name.span()=> &#name),
+        };
+        Some(quote_spanned!(name.span()=> {
+            #p::CacheKey::assert_key(#arg);
+            (&#p::KeyProbe(#arg)).cb_key()
+        }))
     });
     let site_tokens = quote_spanned! {span=>
         let #cache: &'static #p::LastGood = {
@@ -43,7 +48,15 @@ pub(crate) fn site_and_key(plan: &Plan) -> (TokenStream, TokenStream) {
             &#site
         };
     };
-    (site_tokens, quote!(let #key = (#(#parts,)*);))
+    let key_tokens = quote! {
+        let #key = {
+            #[allow(unused_imports)]
+            use #p::{ViaKey as _, ViaNotKey as _};
+            #[allow(clippy::needless_borrow)]
+            (#(#parts,)*)
+        };
+    };
+    (site_tokens, key_tokens)
 }
 
 /// Keeps the call's `Ok` value (`value` holds the return value) for its key.
@@ -58,7 +71,8 @@ pub(crate) fn keep(plan: &Plan, value: &syn::Ident) -> TokenStream {
     let breaker = ident("__cb_breaker");
     let key = ident("__cb_key");
     let ok = ident("__cb_ok");
-    let keep = quote_spanned!(span=> <_ as #p::CacheValue>::keep(#ok, #cache, #breaker, #key));
+    let at = located_at(p.clone(), span);
+    let keep = quote_spanned!(span=> <_ as #at::CacheValue>::keep(#ok, #cache, #breaker, #key));
     quote! {
         if let #p::Some(#ok) = #kind.ok_ref(&#value) {
             #keep;

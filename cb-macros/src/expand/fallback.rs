@@ -16,7 +16,7 @@
 //! and it has nothing, the call returns what it would without a fallback: the rejection or
 //! timeout as the return type, or the last error.
 
-use super::body::{arg_copy, ident};
+use super::body::{arg_copy, ident, located_at};
 use crate::item::Receiver;
 use crate::plan::{FallbackPlan, FunctionStage, Plan, StagePlan};
 use proc_macro2::{Span, TokenStream};
@@ -231,7 +231,8 @@ fn chain(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: bool, after
                     true => quote!(#p::trace_stage(#breaker, #i, #name, #p::Lookup::as_str(&#lookup));),
                     false => quote!(),
                 };
-                let serve = quote_spanned!(*span=> <_ as #p::CacheValue>::serve(#cache, #breaker, #key));
+                let at = located_at(p.clone(), *span);
+                let serve = quote_spanned!(*span=> <_ as #at::CacheValue>::serve(#cache, #breaker, #key));
                 quote! {
                     let #lookup = #serve;
                     #result
@@ -243,7 +244,8 @@ fn chain(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: bool, after
             }
             StagePlan::Empty(span) => {
                 let answered = trace("answered");
-                let empty = quote_spanned!(*span=> <#output as #p::EmptyResponse<_>>::empty());
+                let at = located_at(p.clone(), *span);
+                let empty = quote_spanned!(*span=> <_ as #at::EmptyResponse<_>>::empty());
                 quote! {
                     let #value: #output = #empty;
                     #answered

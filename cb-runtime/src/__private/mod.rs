@@ -20,7 +20,7 @@ pub use contract::{
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
 pub use strategy::{
-    CacheKey, EmptyResponse, OkDefault, PlainDefault, StageName, not_served, served, trace_stage,
+    CacheKey, EmptyResponse, KeyProbe, NotAKey, OkDefault, ViaKey, ViaNotKey, PlainDefault, StageName, not_served, served, trace_stage,
 };
 pub use run::{Ran, Running, run_async, run_async_with_timeout, run_sync, typed};
 pub use site::{BreakerHandle, BreakerKey, CallSite, Defaults, KeyBuf, PerThread};

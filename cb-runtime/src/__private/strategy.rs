@@ -41,7 +41,9 @@ impl<R: Default> EmptyResponse<PlainDefault> for R {
     }
 }
 
-/// An argument that can be part of the last-good cache's key, as an owned copy.
+/// An argument that can be part of the last-good cache's key: `Hash + Eq + Send + Sync +
+/// 'static` once owned. The macro asks through [`KeyProbe`], so that an argument that cannot be
+/// is one error, on it, with this message.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of the last-good cache's key",
     label = "`fallback = cache` keys its entries by this argument",
@@ -49,22 +51,55 @@ impl<R: Default> EmptyResponse<PlainDefault> for R {
     note = "make the argument's type so, or leave `cache` out of this function's fallback"
 )]
 pub trait CacheKey {
-    /// The owned copy.
-    type Key: Hash + Eq + Send + Sync + 'static;
-    /// Copies the argument into the key.
-    fn cache_key(&self) -> Self::Key;
+    /// Asserts the bound where the macro calls it (on the argument).
+    #[inline]
+    fn assert_key(&self) {}
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: ?Sized + ToOwned> CacheKey for T
+impl<T: ?Sized + ToOwned> CacheKey for T where T::Owned: Hash + Eq + Send + Sync + 'static {}
+
+/// Stands for one argument while the generated code takes its part of the key:
+/// `(&KeyProbe(&arg)).cb_key()` is the owned copy ([`ViaKey`]) when the argument can be a key,
+/// else a placeholder ([`NotAKey`], [`ViaNotKey`]) that satisfies every later bound, so that
+/// the one error is `CacheKey::assert_key(&arg)`'s, on the argument, with no cascade after it.
+#[derive(Debug)]
+pub struct KeyProbe<'a, T: ?Sized>(pub &'a T);
+
+/// Picked for an argument that can be a key (the impl on `KeyProbe`).
+pub trait ViaKey {
+    /// The owned copy.
+    type Key;
+    /// The argument's part of the key.
+    fn cb_key(&self) -> Self::Key;
+}
+
+impl<T: ?Sized + ToOwned> ViaKey for KeyProbe<'_, T>
 where
     T::Owned: Hash + Eq + Send + Sync + 'static,
 {
     type Key = T::Owned;
 
     #[inline]
-    fn cache_key(&self) -> T::Owned {
-        self.to_owned()
+    fn cb_key(&self) -> T::Owned {
+        self.0.to_owned()
+    }
+}
+
+/// Stands in the key for an argument that cannot be one, in code that does not compile.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub struct NotAKey;
+
+/// Picked for any other argument (the impl on `&KeyProbe`), in code that does not compile.
+pub trait ViaNotKey {
+    /// The placeholder.
+    fn cb_key(&self) -> NotAKey;
+}
+
+impl<T: ?Sized> ViaNotKey for &KeyProbe<'_, T> {
+    #[inline]
+    fn cb_key(&self) -> NotAKey {
+        NotAKey
     }
 }
 

@@ -132,6 +132,7 @@ impl CircuitBreaker {
     }
 
     /// The breaker's clock now (coarse), for the ages of cached fallback values.
+    #[cfg(feature = "fallback-cache")]
     #[inline]
     pub(crate) fn clock_now(&self) -> u64 {
         self.clock.now_nanos()
