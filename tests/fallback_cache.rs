@@ -83,8 +83,15 @@ async fn the_last_good_answer_serves_failures_then_rejections_until_max_stale() 
     clock.advance(Duration::from_secs(60));
     assert_eq!(alerts.latest("eu").await, Ok("fresh alerts".into()));
     let served = last_served().expect("the cache answered a failure");
-    assert_eq!((served.kind, served.age), (FallbackKind::Cache, Some(Duration::from_secs(60))));
-    assert_eq!(alerts.latest("us").await, Err(Failed::Status(500)), "nothing kept for `us`");
+    assert_eq!(
+        (served.kind, served.age),
+        (FallbackKind::Cache, Some(Duration::from_secs(60)))
+    );
+    assert_eq!(
+        alerts.latest("us").await,
+        Err(Failed::Status(500)),
+        "nothing kept for `us`"
+    );
     assert_eq!(last_served(), None);
 
     let breaker = registry().get("fc-alerts").unwrap();
@@ -126,7 +133,11 @@ fn rate(from: String, to: &str, up: bool) -> Result<u64, Failed> {
 fn every_argument_is_part_of_the_key_and_entries_are_bounded() {
     clock();
     assert_eq!(rate("eur".into(), "usd", true), Ok(303));
-    assert_eq!(rate("eur".into(), "usd", false), Err(Failed::Transport), "`up` differs: another key");
+    assert_eq!(
+        rate("eur".into(), "usd", false),
+        Err(Failed::Transport),
+        "`up` differs: another key"
+    );
     assert_eq!(rate("eur".into(), "usd", true), Ok(303));
     for i in 0..200 {
         rate(format!("c{i}"), "x", true).unwrap();

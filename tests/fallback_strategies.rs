@@ -6,11 +6,11 @@ mod support;
 
 use cb_runtime::fallback::{FallbackKind, last_served};
 use cb_runtime::{CallError, ManualClock, Registry, Rejected, circuit_breaker, init_registry, registry};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use support::backend::{Backend, Mode};
 use support::recorder::Recorder;
 use tracing_subscriber::layer::SubscriberExt;
-use support::backend::{Backend, Mode};
 
 const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -59,15 +59,20 @@ impl Feed {
         name = "fs-feed",
         consecutive_failures = 2,
         open_timeout = "1h",
-        fallback = [cache, Self::from_replica, default]
+        fallback = [cache, Self::replica, default]
     )]
     async fn items(&self, user: u32) -> Result<Vec<String>, Failed> {
-        get(&self.http, &format!("{}?user={user}", self.url)).await.map(|text| vec![text])
+        get(&self.http, &format!("{}?user={user}", self.url))
+            .await
+            .map(|text| vec![text])
     }
 
-    async fn from_replica(&self, user: u32, cause: CallError<Failed>) -> Result<Vec<String>, Failed> {
+    async fn replica(&self, user: u32, cause: CallError<Failed>) -> Result<Vec<String>, Failed> {
         self.replica_calls.fetch_add(1, Ordering::Relaxed);
-        assert!(!matches!(cause, CallError::Inner(Failed::Replica)), "the first function stage gets the call's cause");
+        assert!(
+            !matches!(cause, CallError::Inner(Failed::Replica)),
+            "the first function stage gets the call's cause"
+        );
         if !self.replica_up {
             return Err(Failed::Replica);
         }
@@ -103,23 +108,42 @@ async fn a_chain_tries_its_stages_in_order_and_a_failing_stage_passes_on() {
     assert_eq!(up.items(1).await, Ok(vec!["fresh alerts".to_owned()]));
     backend.set(Mode::Failing);
 
-    assert_eq!(up.items(1).await, Ok(vec!["fresh alerts".to_owned()]), "the cache first");
+    assert_eq!(
+        up.items(1).await,
+        Ok(vec!["fresh alerts".to_owned()]),
+        "the cache first"
+    );
     let served = last_served().unwrap();
     assert_eq!((served.kind, served.stage), (FallbackKind::Cache, 0));
     assert_eq!(up.replica_calls.load(Ordering::Relaxed), 0);
 
-    assert_eq!(up.items(2).await, Ok(vec!["replica of 2".to_owned()]), "a miss: the replica");
+    assert_eq!(
+        up.items(2).await,
+        Ok(vec!["replica of 2".to_owned()]),
+        "a miss: the replica"
+    );
     let served = last_served().unwrap();
-    assert_eq!((served.kind, served.stage, served.age), (FallbackKind::Function, 1, None));
+    assert_eq!(
+        (served.kind, served.stage, served.age),
+        (FallbackKind::Function, 1, None)
+    );
 
     let down = feed(backend.url(), false).await;
-    assert_eq!(down.items(3).await, Ok(vec![]), "the replica failed too: the empty response");
+    assert_eq!(
+        down.items(3).await,
+        Ok(vec![]),
+        "the replica failed too: the empty response"
+    );
     assert_eq!(last_served().unwrap().kind, FallbackKind::Empty);
     assert_eq!(down.replica_calls.load(Ordering::Relaxed), 1);
 
     let totals = registry().get("fs-feed").unwrap().snapshot().totals;
     assert_eq!(totals.fallbacks, 3);
-    assert_eq!(totals.fallbacks_by_kind[FallbackKind::Chain as usize], 3, "a chain counts as one `chain`");
+    assert_eq!(
+        totals.fallbacks_by_kind[FallbackKind::Chain as usize],
+        3,
+        "a chain counts as one `chain`"
+    );
 }
 
 static STOCK_UP: AtomicU32 = AtomicU32::new(1);
@@ -204,7 +228,10 @@ async fn the_empty_response_and_a_static_value() {
     assert_eq!(listing(2).await, Ok(Page::default()), "rejection too");
     assert_eq!(last_served().unwrap().kind, FallbackKind::Empty);
     let listing_breaker = registry().get("fs-listing").unwrap();
-    assert_eq!(listing_breaker.snapshot().totals.fallbacks_by_kind[FallbackKind::Empty as usize], 2);
+    assert_eq!(
+        listing_breaker.snapshot().totals.fallbacks_by_kind[FallbackKind::Empty as usize],
+        2
+    );
 
     assert_eq!(banner(1), Some("welcome".into()));
     registry().get("fs-banner").unwrap().force_open();
@@ -290,9 +317,43 @@ fn the_metrics_carry_the_fallback_type() {
         assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
     }
     assert!(
-        text.lines().any(|l| l == "circuit_breaker_fallback_cache_total{name=\"fs-metrics-chain\",result=\"miss\"} 2"),
+        text.lines()
+            .any(|l| l == "circuit_breaker_fallback_cache_total{name=\"fs-metrics-chain\",result=\"miss\"} 2"),
         "{text}"
     );
-    assert!(text.lines().any(|l| l == "circuit_breaker_fallback_cache_entries{name=\"fs-metrics-chain\"} 1"), "{text}");
-    assert!(text.contains("circuit_breaker_fallback_cache_bytes{name=\"fs-metrics-chain\"}"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == "circuit_breaker_fallback_cache_entries{name=\"fs-metrics-chain\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("circuit_breaker_fallback_cache_bytes{name=\"fs-metrics-chain\"}"),
+        "{text}"
+    );
+}
+
+static NARROW_UP: AtomicU32 = AtomicU32::new(0);
+
+#[circuit_breaker(name = "fs-narrow", consecutive_failures = 1, open_timeout = "1h", fallback = default, fallback_on = "rejected")]
+fn narrow(_n: u32) -> Result<Vec<u32>, Failed> {
+    match NARROW_UP.load(Ordering::Relaxed) {
+        1 => Ok(vec![1]),
+        _ => Err(Failed::Status(500)),
+    }
+}
+
+#[test]
+fn a_failure_that_no_fallback_serves_is_not_reported_as_served() {
+    clock();
+    assert_eq!(
+        narrow(1),
+        Err(Failed::Status(500)),
+        "narrowed to rejections: the failure is the answer"
+    );
+    assert_eq!(last_served(), None);
+    assert_eq!(narrow(1), Ok(vec![]), "the rejection is served");
+    assert_eq!(last_served().unwrap().kind, FallbackKind::Empty);
+    registry().get("fs-narrow").unwrap().reset();
+    assert_eq!(narrow(1), Err(Failed::Status(500)));
+    assert_eq!(last_served(), None, "written by every call, not left from the last one");
 }

@@ -76,7 +76,10 @@ const STAGE_HELP: &str = "`fallback` expects a function path (`fallback = my_fn`
 pub(crate) fn stages(expr: &Expr) -> Result<Vec<Stage>, syn::Error> {
     let written: Vec<&Expr> = match lit::ungroup(expr) {
         Expr::Array(array) if array.elems.is_empty() => {
-            return Err(syn::Error::new_spanned(array, "an empty fallback chain: list at least one fallback"));
+            return Err(syn::Error::new_spanned(
+                array,
+                "an empty fallback chain: list at least one fallback",
+            ));
         }
         Expr::Array(array) => array.elems.iter().collect(),
         other => vec![other],
@@ -98,7 +101,10 @@ pub(crate) fn stages(expr: &Expr) -> Result<Vec<Stage>, syn::Error> {
         if let Some(last) = out.last().filter(|s| s.always_answers()) {
             push(syn::Error::new(
                 stage.span(),
-                format!("this fallback never runs: `{}` before it always answers", last.written()),
+                format!(
+                    "this fallback never runs: `{}` before it always answers",
+                    last.written()
+                ),
             ));
         }
         let twice = match &stage {
@@ -130,17 +136,24 @@ fn stage(expr: &Expr) -> syn::Result<Stage> {
             Some(ident) if ident == "default" => Stage::Empty(ident.span()),
             _ => Stage::Function(path.clone()),
         }),
-        Expr::Call(call) if matches!(&*call.func, Expr::Path(p) if p.path.is_ident("value")) => {
-            match call.args.len() {
-                1 => Ok(Stage::Value(call.args[0].clone())),
-                _ => Err(syn::Error::new_spanned(call, "`value(..)` takes one expression: `value(Ok(Vec::new()))`")),
-            }
-        }
+        Expr::Call(call) if matches!(&*call.func, Expr::Path(p) if p.path.is_ident("value")) => match call.args.len() {
+            1 => Ok(Stage::Value(call.args[0].clone())),
+            _ => Err(syn::Error::new_spanned(
+                call,
+                "`value(..)` takes one expression: `value(Ok(Vec::new()))`",
+            )),
+        },
         Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) if s.parse::<Path>().is_ok() => Err(syn::Error::new_spanned(
             expr,
-            format!("`fallback` expects a path, not a string: write `fallback = {}`", s.value()),
+            format!(
+                "`fallback` expects a path, not a string: write `fallback = {}`",
+                s.value()
+            ),
         )),
-        Expr::Array(array) => Err(syn::Error::new_spanned(array, "a fallback chain cannot hold another chain")),
+        Expr::Array(array) => Err(syn::Error::new_spanned(
+            array,
+            "a fallback chain cannot hold another chain",
+        )),
         _ => Err(syn::Error::new_spanned(expr, STAGE_HELP)),
     }
 }
@@ -159,7 +172,10 @@ pub(crate) fn cache_config(arg: &RawArg) -> syn::Result<CacheConfig> {
     for setting in &nested.args {
         let name = setting.key.to_string();
         let result = match (name.as_str(), &setting.value) {
-            _ if seen.contains(&name) => Err(syn::Error::new_spanned(&setting.key, format!("duplicate `cache` setting `{name}`"))),
+            _ if seen.contains(&name) => Err(syn::Error::new_spanned(
+                &setting.key,
+                format!("duplicate `cache` setting `{name}`"),
+            )),
             ("max_entries", Some(v)) => lit::int(v, "max_entries", 1, 100_000_000).map(|n| config.max_entries = n),
             ("max_stale", Some(v)) => lit::duration(v, "max_stale").map(|n| config.max_stale_nanos = n),
             ("max_entries" | "max_stale", None) => Err(syn::Error::new_spanned(

@@ -435,14 +435,20 @@ mod tests {
     fn fallback_strategy_rules() {
         assert_eq!(
             errors(quote!(fallback = default, fallback_value = Ok(1)), Scope::Function),
-            ["`fallback_value` and `fallback` cannot both be set: put the value last in the chain, `fallback = [.., value(..)]`"]
+            [
+                "`fallback_value` and `fallback` cannot both be set: put the value last in the chain, `fallback = [.., value(..)]`"
+            ]
         );
         assert_eq!(
             errors(quote!(fallback = default, cache(max_stale = "1m")), Scope::Function),
             ["`cache(..)` has no effect without `cache` in `fallback`"]
         );
         assert_eq!(
-            errors(quote!(fallback = [default, 3], cache(max_stale = "1m")), Scope::Function).len(),
+            errors(
+                quote!(fallback = [default, 3], cache(max_stale = "1m")),
+                Scope::Function
+            )
+            .len(),
             1,
             "a fallback with mistakes is still given"
         );

@@ -65,8 +65,8 @@ pub mod config;
 pub mod endpoints;
 mod error;
 mod events;
-mod family;
 pub mod fallback;
+mod family;
 #[cfg(any(feature = "redis", feature = "nats"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "redis", feature = "nats"))))]
 pub mod fleet;
@@ -115,7 +115,8 @@ pub mod __private;
 pub use __private::CacheValue;
 #[doc(hidden)]
 pub use __private::{
-    CacheKey, CarriesRejection, EmptyResponse, Fallback as AsyncFallback, FallbackArg, FromRejected, FromTimeout, HasErrors, SyncFallback,
+    CacheKey, CarriesRejection, EmptyResponse, Fallback as AsyncFallback, FallbackArg, FromRejected, FromTimeout,
+    HasErrors, SyncFallback,
 };
 
 pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, ControlError, Outcome, OwnedPermit, Permit};

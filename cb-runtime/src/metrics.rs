@@ -315,7 +315,10 @@ impl Collector for BreakerCollector {
                 for kind in FallbackKind::ALL {
                     let n = s.totals.fallbacks_by_kind[kind as usize];
                     if n > 0 {
-                        out(&[("name", s.name.as_str()), ("type", kind.as_str())], Sample::Counter(n))?;
+                        out(
+                            &[("name", s.name.as_str()), ("type", kind.as_str())],
+                            Sample::Counter(n),
+                        )?;
                     }
                 }
                 Ok(())

@@ -8,8 +8,8 @@
 use axum::Router;
 use axum::routing::get;
 use cb_runtime::{CallError, Rejected, circuit_breaker, registry};
-use std::sync::atomic::{AtomicBool, Ordering};
 use criterion::{Criterion, criterion_group, criterion_main};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 struct Client {

@@ -107,9 +107,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
         .map(|path| quote_spanned!(path.span()=> <#output as #p::HasErrors>::assert_has_errors();));
 
     let on_reject = match &plan.fallback {
-        Some(fb) => {
-            call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, built)
-        }
+        Some(fb) => call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, built),
         None => quote_spanned!(output.span()=> #p_at_output::reject_into::<#output>(#rejected)),
     };
 
@@ -159,6 +157,10 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
                 #served
             }}
         }
+        None if plan.fallback.is_some() => quote!({
+            #p::not_served();
+            #value
+        }),
         None => quote!(#value),
     };
 
@@ -185,10 +187,15 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
             Some(nanos) => {
                 let after = duration(&p, nanos);
                 let on_timeout = match serves_failures {
-                    Some(fb) => {
-                        call_fallback(plan, fb, Cause::Timeout(&timed_out), is_async, true)
+                    Some(fb) => call_fallback(plan, fb, Cause::Timeout(&timed_out), is_async, true),
+                    None => {
+                        // A fallback narrowed to rejections: the timeout is the answer.
+                        let into = quote_spanned!(output.span()=> #p_at_output::timeout_into::<#output>(#timed_out));
+                        match plan.fallback {
+                            Some(_) => quote!({ #p::not_served(); #into }),
+                            None => into,
+                        }
                     }
-                    None => quote_spanned!(output.span()=> #p_at_output::timeout_into::<#output>(#timed_out)),
                 };
                 quote! {
                     match #p::run_async_with_timeout(#permit, &#span, #after, #classify, #future).await {

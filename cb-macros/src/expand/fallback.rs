@@ -72,7 +72,9 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
         _ => {
             let chain = chain(plan, fb, cause, is_async, after_call);
             let serve = match is_async {
-                true => quote!(#p::serve_fallback_async(&#call_span, #breaker, #reason, #source, async { #chain }).await),
+                true => {
+                    quote!(#p::serve_fallback_async(&#call_span, #breaker, #reason, #source, async { #chain }).await)
+                }
                 false => quote!(#p::serve_fallback(&#call_span, #breaker, #reason, #source, || { #chain })),
             };
             quote!(#serve)
@@ -129,22 +131,26 @@ fn function_call(
             quote!(#this,)
         }
     });
-    let params = plan.params.iter().zip(&plan.mut_refs).map(|((name, is_reference), mut_ref)| {
-        let Some(name) = name else { return quote!() };
-        match (is_reference, after_call, last) {
-            (false, true, true) => {
-                let copy = arg_copy(name);
-                quote!(#copy,)
+    let params = plan
+        .params
+        .iter()
+        .zip(&plan.mut_refs)
+        .map(|((name, is_reference), mut_ref)| {
+            let Some(name) = name else { return quote!() };
+            match (is_reference, after_call, last) {
+                (false, true, true) => {
+                    let copy = arg_copy(name);
+                    quote!(#copy,)
+                }
+                (false, true, false) => {
+                    let copy = arg_copy(name);
+                    quote!(#p::FallbackArg::clone_for_fallback(&#copy),)
+                }
+                (false, false, false) => quote!(#p::FallbackArg::clone_for_fallback(&#name),),
+                (true, _, false) if *mut_ref => quote!(&mut *#name,),
+                _ => quote!(#name,),
             }
-            (false, true, false) => {
-                let copy = arg_copy(name);
-                quote!(#p::FallbackArg::clone_for_fallback(&#copy),)
-            }
-            (false, false, false) => quote!(#p::FallbackArg::clone_for_fallback(&#name),),
-            (true, _, false) if *mut_ref => quote!(&mut *#name,),
-            _ => quote!(#name,),
-        }
-    });
+        });
     let receiver_ty = plan.receiver_ty.as_ref().filter(|_| f.with_receiver);
     let types = receiver_ty.into_iter().chain(&plan.arg_types);
     let args_ty = quote!((#(#types,)*));
@@ -238,7 +244,7 @@ fn chain(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: bool, after
                     #result
                     if let #p::Lookup::Hit(#value, #age) = #lookup {
                         #p::served(#p::FallbackKind::Cache, #i, #p::Some(#age));
-                        break #label #kind.from_ok(#value);
+                        break #label #kind.answer(#value);
                     }
                 }
             }

@@ -390,7 +390,7 @@ impl<R: ResultLike> Classified<R> {
 
     /// A value from the last-good cache as the return value.
     #[inline]
-    pub fn from_ok(self, ok: R::Ok) -> R {
+    pub fn answer(self, ok: R::Ok) -> R {
         R::from_ok(ok)
     }
 
@@ -434,7 +434,7 @@ impl<R> Unclassified<R> {
 
     /// A value from the last-good cache as the return value.
     #[inline]
-    pub fn from_ok(self, ok: R) -> R {
+    pub fn answer(self, ok: R) -> R {
         ok
     }
 

@@ -19,9 +19,6 @@ pub use contract::{
 };
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
-pub use strategy::{
-    CacheKey, EmptyResponse, KeyProbe, NotAKey, OkDefault, ViaKey, ViaNotKey, PlainDefault, StageName, not_served, served, trace_stage,
-};
 pub use run::{Ran, Running, run_async, run_async_with_timeout, run_sync, typed};
 pub use site::{BreakerHandle, BreakerKey, CallSite, Defaults, KeyBuf, PerThread};
 #[cfg(feature = "tower")]
@@ -30,12 +27,16 @@ pub use span::{
     FallbackReason, acquire_in, call_span, fallback_span, primary_span, record_outcome, record_rejected,
     serve_fallback, serve_fallback_async, tracing_on,
 };
+pub use strategy::{
+    CacheKey, EmptyResponse, KeyProbe, NotAKey, OkDefault, PlainDefault, StageName, ViaKey, ViaNotKey, not_served,
+    served, trace_stage,
+};
 pub use tracing::Span;
 
 pub use crate::config::Toggle;
+pub use crate::fallback::FallbackKind;
 #[cfg(feature = "fallback-cache")]
 pub use crate::fallback::cache::{CacheValue, LastGood, Lookup};
-pub use crate::fallback::FallbackKind;
 pub use crate::{CallError, CircuitBreaker, CircuitProtected, Outcome, Preset, Setting, Window};
 pub use core::convert::Infallible;
 pub use core::option::Option::{self, None, Some};

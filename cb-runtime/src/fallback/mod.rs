@@ -32,5 +32,5 @@ mod served;
 #[cfg_attr(docsrs, doc(cfg(feature = "fallback-cache")))]
 pub use cache::{CacheStats, cache_stats};
 pub use kind::FallbackKind;
-pub use served::{Served, last_served};
 pub(crate) use served::set_served;
+pub use served::{Served, last_served};
