@@ -5,7 +5,9 @@
 mod support;
 
 use cb_runtime::fallback::{FallbackKind, cache_stats, last_served};
-use cb_runtime::{ManualClock, Registry, Rejected, State, Timeout, circuit_breaker, init_registry, registry};
+use cb_runtime::{
+    CircuitProtected, ManualClock, Registry, Rejected, State, Timeout, circuit_breaker, init_registry, registry,
+};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -171,4 +173,50 @@ async fn a_timeout_is_served_from_the_cache() {
     assert_eq!(quote(22).await, Err(Failed::TimedOut), "a miss: the timeout");
     let totals = registry().get("fc-quotes").unwrap().snapshot().totals;
     assert_eq!(totals.timeouts, 2);
+}
+
+/// Keyed instances: each has its own breaker, and the breaker's name is part of the cache key,
+/// so one tenant is never served another's values.
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "fc-tenant", consecutive_failures = 1000)]
+struct Tenant {
+    #[circuit_breaker(key)]
+    id: String,
+    up: bool,
+}
+
+impl Tenant {
+    #[circuit_breaker(fallback = cache)]
+    fn quota(&self, resource: u32) -> Result<u32, Failed> {
+        match self.up {
+            true => Ok(resource * 10 + self.id.len() as u32),
+            false => Err(Failed::Transport),
+        }
+    }
+}
+
+#[test]
+fn keyed_instances_do_not_share_cached_values() {
+    clock();
+    let a = Tenant {
+        id: "a".into(),
+        up: true,
+    };
+    assert_eq!(a.quota(5), Ok(51));
+    let a_down = Tenant {
+        id: "a".into(),
+        up: false,
+    };
+    assert_eq!(a_down.quota(5), Ok(51), "the same tenant: its own last good value");
+    let b_down = Tenant {
+        id: "bbb".into(),
+        up: false,
+    };
+    assert_eq!(
+        b_down.quota(5),
+        Err(Failed::Transport),
+        "another tenant: nothing kept for it"
+    );
+    let stats = cache_stats().into_iter().find(|s| s.name == "fc-tenant/*").unwrap();
+    assert_eq!((stats.hits, stats.misses), (1, 1));
 }

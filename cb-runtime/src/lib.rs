@@ -16,8 +16,9 @@
 //! ```
 //!
 //! - [`#[circuit_breaker]`](macro@circuit_breaker) on sync and async functions and methods:
-//!   `fallback = path` (checked at compile time), `timeout = "2s"`, `failure_if`, `ignore_if`,
-//!   and every configuration key (`window`, `failure_rate_threshold`, `slow_call_duration`, ..).
+//!   `fallback = path` (checked at compile time), declarative fallbacks (`fallback = default`,
+//!   `fallback_value = ..`, `fallback = cache`, chains `fallback = [cache, f, default]`: see
+//!   [`fallback`]), `timeout = "2s"`, `failure_if`, `ignore_if`, and every configuration key (`window`, `failure_rate_threshold`, `slow_call_duration`, ..).
 //! - [`#[derive(CircuitProtected)]`](derive@CircuitProtected) gives a type its breaker; a
 //!   `#[circuit_breaker(key)]` field gives every instance its own (`webhook/<id>`), bounded by
 //!   `max_keys` and `idle_ttl`.
@@ -42,6 +43,7 @@
 //! | `redis` | | [`fleet`]: breaker state shared by a fleet of instances through Redis |
 //! | `redis-tls` | | `rediss://` URLs for the fleet (rustls with ring) |
 //! | `yaml` | | `circuit_breakers.yaml` beside `circuit_breakers.toml` ([`config`]) |
+//! | `fallback-cache` | | `fallback = cache`: the last-good cache of a function's results (moka) |
 //!
 //! ```toml
 //! [dependencies]
