@@ -232,6 +232,8 @@ async fn the_empty_response_and_a_static_value() {
         listing_breaker.snapshot().totals.fallbacks_by_kind[FallbackKind::Empty as usize],
         2
     );
+    let json = serde_json::to_value(listing_breaker.snapshot().totals).unwrap();
+    assert_eq!(json["fallbacks_by_type"], serde_json::json!({ "empty": 2 }));
 
     assert_eq!(banner(1), Some("welcome".into()));
     registry().get("fs-banner").unwrap().force_open();
