@@ -262,6 +262,20 @@ fn each_stage_tried_is_a_trace_event() {
     let recorder = Recorder::default();
     let subscriber = tracing_subscriber::registry().with(recorder.clone());
     tracing::subscriber::with_default(subscriber, || assert_eq!(stock_down("at-supplier".into()), Ok(7)));
+    let fallback_spans: Vec<String> = recorder
+        .0
+        .lock()
+        .unwrap()
+        .spans
+        .iter()
+        .filter(|(name, ..)| name == "fallback")
+        .map(|(_, _, fields)| fields["type"].clone())
+        .collect();
+    assert_eq!(
+        fallback_spans,
+        ["chain"],
+        "one span per fallback execution, with its kind"
+    );
     let seen: Vec<String> = recorder
         .0
         .lock()

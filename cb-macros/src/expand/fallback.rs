@@ -59,8 +59,12 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
             let cause_value = first_cause(plan, cause);
             let call = function_call(plan, f, &cause_ident, is_async, after_call, true);
             let serve = match is_async {
-                true => quote!(#p::serve_fallback_async(&#call_span, #breaker, #reason, #source, #call).await),
-                false => quote!(#p::serve_fallback(&#call_span, #breaker, #reason, #source, || #call)),
+                true => {
+                    quote!(#p::serve_fallback_async(&#call_span, #breaker, #p::FallbackKind::#kind, #reason, #source, #call).await)
+                }
+                false => {
+                    quote!(#p::serve_fallback(&#call_span, #breaker, #p::FallbackKind::#kind, #reason, #source, || #call))
+                }
             };
             quote! {
                 let #cause_ident = #cause_value;
@@ -73,9 +77,11 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
             let chain = chain(plan, fb, cause, is_async, after_call);
             let serve = match is_async {
                 true => {
-                    quote!(#p::serve_fallback_async(&#call_span, #breaker, #reason, #source, async { #chain }).await)
+                    quote!(#p::serve_fallback_async(&#call_span, #breaker, #p::FallbackKind::#kind, #reason, #source, async { #chain }).await)
                 }
-                false => quote!(#p::serve_fallback(&#call_span, #breaker, #reason, #source, || { #chain })),
+                false => {
+                    quote!(#p::serve_fallback(&#call_span, #breaker, #p::FallbackKind::#kind, #reason, #source, || { #chain }))
+                }
             };
             quote!(#serve)
         }
