@@ -90,6 +90,48 @@ impl Clone for Service {
     }
 }
 
+/// A future built before the call (`built`): the key is taken before building it.
+#[circuit_breaker(name = "p-built", fallback = [cache, built_replica, default])]
+pub fn built(id: u64, name: String) -> impl std::future::Future<Output = Result<u64, Error>> {
+    if id == 0 {
+        return futures_ready(Ok(0));
+    }
+    futures_ready(Ok(id + name.len() as u64))
+}
+
+fn futures_ready(v: Result<u64, Error>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, Error>> + Send>> {
+    Box::pin(async move { v })
+}
+
+async fn built_replica(id: u64, _name: String) -> Result<u64, Error> {
+    Ok(id)
+}
+
+/// An `async` block returned as `impl Future`, with the cache.
+#[circuit_breaker(name = "p-returned", fallback = cache)]
+pub fn returned(id: u64) -> impl std::future::Future<Output = Result<u64, Error>> {
+    async move { Ok(id) }
+}
+
+#[async_trait::async_trait]
+pub trait Lookup {
+    async fn find(&self, id: u64) -> Result<u64, Error>;
+}
+
+#[async_trait::async_trait]
+impl Lookup for Service {
+    #[circuit_breaker(name = "p-async-trait", fallback = [cache, Self::find_replica, value(Ok(0))])]
+    async fn find(&self, id: u64) -> Result<u64, Error> {
+        Ok(id + self.base.len() as u64)
+    }
+}
+
+impl Service {
+    async fn find_replica(&self, id: u64) -> Result<u64, Error> {
+        Ok(id)
+    }
+}
+
 fn main() {
     let _ = page(1);
     let _ = plain(1);
@@ -103,5 +145,8 @@ fn main() {
     let _ = s.fetch("/".into());
     let mut n = 0;
     let _ = s.bump(&mut n, "l".into());
+    let _ = built(1, String::new());
+    let _ = returned(1);
+    let _ = Service { base: String::new() }.find(1);
     let _ = s.consume(1);
 }
