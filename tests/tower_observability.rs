@@ -105,7 +105,7 @@ async fn the_layer_emits_the_spans_and_metrics_of_the_macro_path() {
         "circuit_breaker_requests_total{name=\"layer-observed\",result=\"success\"} 2",
         "circuit_breaker_requests_total{name=\"layer-observed\",result=\"failure\"} 2",
         "circuit_breaker_requests_total{name=\"layer-observed\",result=\"rejected\"} 1",
-        "circuit_breaker_fallback_executions_total{name=\"layer-observed\"} 1",
+        "circuit_breaker_fallback_executions_total{name=\"layer-observed\",type=\"function\"} 1",
         "circuit_breaker_transitions_total{name=\"layer-observed\",from=\"closed\",to=\"open\"} 1",
         "circuit_breaker_transitions_total{name=\"layer-observed\",from=\"half_open\",to=\"closed\"} 1",
     ] {

@@ -15,6 +15,8 @@ pub(crate) struct RawArg {
     /// The value; tokens that are no expression (`50%`) are kept as `Expr::Verbatim`, so that
     /// `validate` reports them once, with what the key expects, and the other keys still count.
     pub(crate) value: Option<Expr>,
+    /// `key(a = 1, b)`: arguments of their own (`cache(max_entries = 100)`).
+    pub(crate) nested: Option<RawArgs>,
 }
 
 /// Every argument of one `#[circuit_breaker(...)]`, in order.
@@ -32,7 +34,15 @@ impl Parse for RawArg {
         } else {
             None
         };
-        Ok(RawArg { key, value })
+        let nested = match value.is_none() && input.peek(syn::token::Paren) {
+            true => {
+                let content;
+                syn::parenthesized!(content in input);
+                Some(content.parse::<RawArgs>()?)
+            }
+            false => None,
+        };
+        Ok(RawArg { key, value, nested })
     }
 }
 
@@ -91,6 +101,15 @@ mod tests {
         assert!(matches!(args.args[0].value, Some(Expr::Verbatim(_))));
         assert_eq!(args.args[1].key, "name");
         assert!(matches!(args.args[2].value, Some(Expr::Path(_))));
+    }
+
+    #[test]
+    fn parses_nested_arguments() {
+        let args: RawArgs = syn::parse2(quote!(fallback = cache, cache(max_entries = 10, max_stale = "1m"))).unwrap();
+        let nested = args.args[1].nested.as_ref().unwrap();
+        let keys: Vec<String> = nested.args.iter().map(|a| a.key.to_string()).collect();
+        assert_eq!(keys, ["max_entries", "max_stale"]);
+        assert!(args.args[0].nested.is_none());
     }
 
     #[test]

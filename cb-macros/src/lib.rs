@@ -31,6 +31,7 @@ mod lit;
 mod plan;
 mod queue;
 mod signature;
+mod strategy;
 mod symbol;
 mod validate;
 

@@ -4,6 +4,7 @@
 use crate::ctxt::Ctxt;
 use crate::item::{Function, Receiver, contains_impl_trait, future_is_static};
 use crate::signature::{HigherRanked, higher_ranked};
+use crate::strategy::{CacheConfig, Stage};
 use crate::validate::{Args, Setting};
 use quote::{ToTokens, quote};
 use syn::{Expr, Ident, Path, Type};
@@ -18,18 +19,37 @@ pub(crate) enum Source {
     Derived(Option<Receiver>),
 }
 
-/// How the fallback is called.
-pub(crate) struct FallbackPlan {
+/// How a fallback function is called.
+pub(crate) struct FunctionStage {
     /// The function to call (`Self::f` for a method's single-identifier fallback).
     pub(crate) callee: proc_macro2::TokenStream,
     /// The user's path, for spans.
     pub(crate) path: Path,
     /// Whether the receiver is passed first.
     pub(crate) with_receiver: bool,
-    /// Whether it serves failures and timeouts too (not only rejections).
-    pub(crate) on_failure: bool,
     /// The signature it must accept for every lifetime, where that can be checked.
     pub(crate) higher_ranked: Option<HigherRanked>,
+}
+
+/// One strategy of the fallback, ready to expand.
+pub(crate) enum StagePlan {
+    Function(FunctionStage),
+    /// The last-good cache, with the span of `cache`.
+    Cache(proc_macro2::Span),
+    /// The empty response, with the span of `default`.
+    Empty(proc_macro2::Span),
+    Value(Expr),
+}
+
+/// The fallback: its strategies in order.
+pub(crate) struct FallbackPlan {
+    pub(crate) stages: Vec<StagePlan>,
+    /// The stages as written (`Self::f`, `[cache,Self::f,default]`), for the log event.
+    pub(crate) written: String,
+    /// Whether it serves failures and timeouts too (not only rejections).
+    pub(crate) on_failure: bool,
+    /// The cache's settings when a stage is `cache`.
+    pub(crate) cache: Option<CacheConfig>,
 }
 
 /// Everything expansion needs; expansion cannot fail.
@@ -46,6 +66,8 @@ pub(crate) struct Plan {
     /// Each parameter after the receiver: its name (if a plain binding) and whether it is a
     /// reference (passed to the fallback as is) or owned (cloned for it).
     pub(crate) params: Vec<(Option<Ident>, bool)>,
+    /// Whether each parameter is a `&mut` (reborrowed when a chain passes it more than once).
+    pub(crate) mut_refs: Vec<bool>,
     /// The fallback's parameter types as the caller passes them (`_` where they cannot be
     /// named), so that a mismatch names them.
     pub(crate) arg_types: Vec<proc_macro2::TokenStream>,
@@ -177,35 +199,33 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         crate::queue::require_feature(&name, cx);
         crate::queue::plan(func, name, args.fallback.is_some(), cx)
     });
-    let fallback = args.fallback.map(|path| {
-        let on_failure = !args.rejected_only;
+    let cache = args.cache;
+    let fallback = args.fallback.map(|stages| {
+        let single = stages.len() == 1;
         for param in func.params.iter().filter(|p| p.ident.is_none()) {
             cx.error_spanned_by(
                 &param.pat,
                 "the fallback receives every parameter: bind this one to a plain name",
             );
         }
-        let single = path.leading_colon.is_none() && path.segments.len() == 1;
-        let starts_with_self = path.segments.first().is_some_and(|s| s.ident == "Self");
-        let with_receiver = func.receiver.is_some() && (single || starts_with_self);
-        let borrows_self = matches!(func.receiver, Some(Receiver::Ref | Receiver::RefMut));
-        if with_receiver && borrows_self && !func.async_trait_self() && future_is_static(&sig.output) {
-            cx.error_spanned_by(
-                &path,
-                "this fallback receives `self`, but the returned future is `'static` and cannot hold a borrow of `self`: name the fallback by its type path (`Type::f`, which receives no receiver) or drop `+ 'static`",
-            );
-        }
-        let callee = if with_receiver && single {
-            quote!(Self::#path)
-        } else {
-            path.to_token_stream()
+        let written = match stages.as_slice() {
+            [one] => one.written(),
+            many => format!("[{}]", many.iter().map(Stage::written).collect::<Vec<_>>().join(",")),
         };
+        let stages = stages
+            .into_iter()
+            .map(|stage| match stage {
+                Stage::Function(path) => StagePlan::Function(function_stage(func, path, single, &krate, cx)),
+                Stage::Cache(span) => StagePlan::Cache(span),
+                Stage::Empty(span) => StagePlan::Empty(span),
+                Stage::Value(expr) => StagePlan::Value(expr),
+            })
+            .collect();
         FallbackPlan {
-            callee,
-            path,
-            with_receiver,
-            on_failure,
-            higher_ranked: higher_ranked(func, with_receiver, &krate),
+            stages,
+            written,
+            on_failure: !args.rejected_only,
+            cache,
         }
     });
     Plan {
@@ -219,6 +239,11 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         ignore_if: args.ignore_if,
         receiver: func.receiver,
         params: func.params.iter().map(|p| (p.ident.clone(), p.is_reference)).collect(),
+        mut_refs: func
+            .params
+            .iter()
+            .map(|p| matches!(crate::item::ungroup(&p.ty), Type::Reference(r) if r.mutability.is_some()))
+            .collect(),
         arg_types: func.params.iter().map(|p| nameable(&p.ty)).collect(),
         receiver_ty: func.receiver_ty.as_ref().map(nameable),
         self_name: match func.async_trait_self() {
@@ -226,5 +251,32 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
             false => Ident::new("self", proc_macro2::Span::call_site()),
         },
         queue,
+    }
+}
+
+/// How to call the fallback function `path` of `func`; a lone function stage (`alone`) is
+/// also checked for every lifetime the signature leaves out, where that can be checked.
+fn function_stage(func: &Function, path: Path, alone: bool, krate: &Path, cx: &mut Ctxt) -> FunctionStage {
+    let sig = &func.item.sig;
+    let single = path.leading_colon.is_none() && path.segments.len() == 1;
+    let starts_with_self = path.segments.first().is_some_and(|s| s.ident == "Self");
+    let with_receiver = func.receiver.is_some() && (single || starts_with_self);
+    let borrows_self = matches!(func.receiver, Some(Receiver::Ref | Receiver::RefMut));
+    if with_receiver && borrows_self && !func.async_trait_self() && future_is_static(&sig.output) {
+        cx.error_spanned_by(
+            &path,
+            "this fallback receives `self`, but the returned future is `'static` and cannot hold a borrow of `self`: name the fallback by its type path (`Type::f`, which receives no receiver) or drop `+ 'static`",
+        );
+    }
+    let callee = if with_receiver && single {
+        quote!(Self::#path)
+    } else {
+        path.to_token_stream()
+    };
+    FunctionStage {
+        callee,
+        path,
+        with_receiver,
+        higher_ranked: alone.then(|| higher_ranked(func, with_receiver, krate)).flatten(),
     }
 }

@@ -16,6 +16,12 @@ pub(crate) enum Kind {
     Float { min: f64, max: f64, max_inclusive: bool },
     /// A path to a function.
     Path,
+    /// A fallback strategy or a chain of them (`strategy::stages`).
+    Strategy,
+    /// Any expression, type-checked where it is used.
+    Expr,
+    /// Settings in parentheses: `cache(max_entries = 100)`.
+    List,
     /// A count (integer) or a duration (string).
     Window,
     /// No value.
@@ -55,7 +61,9 @@ pub(crate) const KEYS: &[Key] = &[
     key("name", Kind::Str, Scope::Both),
     key("preset", Kind::Str, Scope::Both),
     key("crate", Kind::Str, Scope::Both),
-    key("fallback", Kind::Path, Scope::Function),
+    key("fallback", Kind::Strategy, Scope::Function),
+    key("fallback_value", Kind::Expr, Scope::Function),
+    key("cache", Kind::List, Scope::Function),
     key("fallback_on", Kind::Str, Scope::Function),
     key("timeout", Kind::Duration, Scope::Function),
     key("failure_if", Kind::Path, Scope::Function),

@@ -5,6 +5,7 @@
 use crate::args::{RawArg, RawArgs};
 use crate::ctxt::Ctxt;
 use crate::lit::{self, WindowValue};
+use crate::strategy::{self, CacheConfig, Stage};
 use crate::symbol::{self, Kind, Scope};
 use proc_macro2::Span;
 use std::collections::HashSet;
@@ -44,7 +45,14 @@ pub(crate) struct Args {
     /// In application order: a preset first, then the keys as written.
     pub(crate) settings: Vec<Setting>,
     pub(crate) krate: Option<syn::Path>,
-    pub(crate) fallback: Option<syn::Path>,
+    /// The fallback's stages in order (`fallback_value = e` is `[value(e)]`).
+    pub(crate) fallback: Option<Vec<Stage>>,
+    /// `cache(..)`, or its defaults when `cache` is a stage.
+    pub(crate) cache: Option<CacheConfig>,
+    /// `fallback_value = ..` and the span of its key.
+    fallback_value: Option<(Expr, Span)>,
+    /// The span of `cache(..)`.
+    cache_span: Option<Span>,
     pub(crate) rejected_only: bool,
     pub(crate) timeout: Option<(u64, Span)>,
     pub(crate) failure_if: Option<syn::Path>,
@@ -87,9 +95,21 @@ pub(crate) fn args(raw: &RawArgs, scope: Scope, cx: &mut Ctxt) -> Args {
             cx.error_spanned_by(&arg.key, format!("duplicate circuit_breaker argument `{}`", key.name));
             continue;
         }
+        if key.kind == Kind::List {
+            match strategy::cache_config(arg) {
+                Ok(config) => out.cache = Some(config),
+                Err(err) => cx.syn_error(err),
+            }
+            out.cache_span = Some(arg.key.span());
+            continue;
+        }
         let Some(value) = value_of(arg, key.kind, cx) else {
             continue;
         };
+        if let (Kind::Expr, Some(expr)) = (key.kind, value) {
+            out.fallback_value = Some((expr.clone(), arg.key.span()));
+            continue;
+        }
         let result = read(&mut out, key.name, key.kind, value, &mut preset);
         match result {
             Ok(Some(Setting {
@@ -131,10 +151,30 @@ pub(crate) fn args(raw: &RawArgs, scope: Scope, cx: &mut Ctxt) -> Args {
     {
         cx.error_at(span, "`max_open_timeout` must be at least `open_timeout`");
     }
+    strategies(&mut out, cx);
     if let (Some(span), None) = (out.fallback_on, &out.fallback) {
         cx.error_at(span, "`fallback_on` has no effect without `fallback`");
     }
     out
+}
+
+/// Folds `fallback_value` into the stages and checks `cache(..)` against them.
+fn strategies(out: &mut Args, cx: &mut Ctxt) {
+    match (out.fallback_value.take(), &out.fallback) {
+        (Some((_, span)), Some(_)) => cx.error_at(
+            span,
+            "`fallback_value` and `fallback` cannot both be set: put the value last in the chain, `fallback = [.., value(..)]`",
+        ),
+        (Some((expr, _)), None) => out.fallback = Some(vec![Stage::Value(expr)]),
+        (None, _) => {}
+    }
+    let caches = out.fallback.iter().flatten().any(|s| matches!(s, Stage::Cache(_)));
+    let judged = out.fallback.as_ref().is_none_or(|stages| !stages.is_empty());
+    match (caches, out.cache_span) {
+        (false, Some(span)) if judged => cx.error_at(span, "`cache(..)` has no effect without `cache` in `fallback`"),
+        (true, _) if out.cache.is_none() => out.cache = Some(CacheConfig::default()),
+        _ => {}
+    }
 }
 
 fn allowed_at(key: Scope, at: Scope) -> bool {
@@ -150,6 +190,10 @@ fn misplaced(key: &str, key_scope: Scope, at: Scope) -> String {
 }
 
 fn value_of<'a>(arg: &'a RawArg, kind: Kind, cx: &mut Ctxt) -> Option<Option<&'a Expr>> {
+    if arg.nested.is_some() {
+        cx.error_spanned_by(&arg.key, format!("`{0}` takes no list: write `{0} = ...`", arg.key));
+        return None;
+    }
     match (kind, &arg.value) {
         (Kind::Flag, None) => Some(None),
         (Kind::Flag, Some(v)) => {
@@ -235,6 +279,12 @@ fn read(
             out.fallback_on = Some(s.span());
             Ok(None)
         }
+        ("fallback", _) => {
+            // A fallback with mistakes still counts as given (no "without `fallback`" errors).
+            out.fallback = Some(Vec::new());
+            out.fallback = Some(strategy::stages(expr)?);
+            Ok(None)
+        }
         ("timeout", _) => {
             out.timeout = Some((lit::duration(expr, key)?, expr_span(expr)));
             Ok(None)
@@ -256,7 +306,6 @@ fn read(
                 }
             };
             match key {
-                "fallback" => out.fallback = Some(path),
                 "failure_if" => out.failure_if = Some(path),
                 _ => out.ignore_if = Some(path),
             }
@@ -385,6 +434,37 @@ mod tests {
             [
                 "invalid duration \"off\": expected an integer followed by ms, s, m or h, at most 24h (e.g. \"150ms\", \"2s\")"
             ]
+        );
+    }
+
+    #[test]
+    fn fallback_strategy_rules() {
+        assert_eq!(
+            errors(quote!(fallback = default, fallback_value = Ok(1)), Scope::Function),
+            [
+                "`fallback_value` and `fallback` cannot both be set: put the value last in the chain, `fallback = [.., value(..)]`"
+            ]
+        );
+        assert_eq!(
+            errors(quote!(fallback = default, cache(max_stale = "1m")), Scope::Function),
+            ["`cache(..)` has no effect without `cache` in `fallback`"]
+        );
+        assert_eq!(
+            errors(
+                quote!(fallback = [default, 3], cache(max_stale = "1m")),
+                Scope::Function
+            )
+            .len(),
+            1,
+            "a fallback with mistakes is still given"
+        );
+        assert_eq!(
+            errors(quote!(fallback_value = 3, fallback_on = "rejected"), Scope::Function),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            errors(quote!(fallback(x)), Scope::Function),
+            ["`fallback` takes no list: write `fallback = ...`"]
         );
     }
 

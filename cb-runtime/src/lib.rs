@@ -16,8 +16,9 @@
 //! ```
 //!
 //! - [`#[circuit_breaker]`](macro@circuit_breaker) on sync and async functions and methods:
-//!   `fallback = path` (checked at compile time), `timeout = "2s"`, `failure_if`, `ignore_if`,
-//!   and every configuration key (`window`, `failure_rate_threshold`, `slow_call_duration`, ..).
+//!   `fallback = path` (checked at compile time), declarative fallbacks (`fallback = default`,
+//!   `fallback_value = ..`, `fallback = cache`, chains `fallback = [cache, f, default]`: see
+//!   [`fallback`]), `timeout = "2s"`, `failure_if`, `ignore_if`, and every configuration key (`window`, `failure_rate_threshold`, `slow_call_duration`, ..).
 //! - [`#[derive(CircuitProtected)]`](derive@CircuitProtected) gives a type its breaker; a
 //!   `#[circuit_breaker(key)]` field gives every instance its own (`webhook/<id>`), bounded by
 //!   `max_keys` and `idle_ttl`.
@@ -43,6 +44,7 @@
 //! | `redis-tls` | | `rediss://` URLs for the fleet (rustls with ring) |
 //! | `yaml` | | `circuit_breakers.yaml` beside `circuit_breakers.toml` ([`config`]) |
 //! | `queue` | | [`queue`]: `queue = "..."` queues rejected calls and replays them (with `redis` or `nats`: durably in Redis streams or JetStream) |
+//! | `fallback-cache` | | `fallback = cache`: the last-good cache of a function's results (moka) |
 //!
 //! ```toml
 //! [dependencies]
@@ -67,6 +69,7 @@ pub mod config;
 pub mod endpoints;
 mod error;
 mod events;
+pub mod fallback;
 mod family;
 #[cfg(any(feature = "redis", feature = "nats"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "redis", feature = "nats"))))]
@@ -114,9 +117,13 @@ pub mod __private;
 /// has a public path of its own under a name no other item has (hence `AsyncFallback`:
 /// `tower::Fallback` exists), and a re-export from a private module is not one. Generated code
 /// still names them through `__private`.
+#[cfg(feature = "fallback-cache")]
+#[doc(hidden)]
+pub use __private::CacheValue;
 #[doc(hidden)]
 pub use __private::{
-    CarriesRejection, Fallback as AsyncFallback, FallbackArg, FromRejected, FromTimeout, HasErrors, SyncFallback,
+    CacheKey, CarriesRejection, EmptyResponse, Fallback as AsyncFallback, FallbackArg, FromRejected, FromTimeout,
+    HasErrors, SyncFallback,
 };
 
 pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, ControlError, Outcome, OwnedPermit, Permit};

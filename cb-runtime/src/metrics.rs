@@ -13,7 +13,7 @@
 //! | `circuit_breaker_state` | gauge: 0 closed, 1 open, 2 half_open, 3 forced_open, 4 disabled, 5 metrics_only | `name` |
 //! | `circuit_breaker_requests_total` | counter | `name`, `result` = success, failure, ignored, rejected, timeout |
 //! | `circuit_breaker_transitions_total` | counter | `name`, `from`, `to` |
-//! | `circuit_breaker_fallback_executions_total` | counter | `name` |
+//! | `circuit_breaker_fallback_executions_total` | counter, one series per fallback kind served so far | `name`, `type` = function, static, empty, cache, chain, queue |
 //! | `circuit_breaker_failure_rate` | gauge, over the window (absent below `minimum_calls`) | `name` |
 //! | `circuit_breaker_slow_call_rate` | gauge, over the window (absent below `minimum_calls`) | `name` |
 //! | `circuit_breaker_call_duration_seconds` | histogram | `name` |
@@ -23,8 +23,17 @@
 //! | `circuit_breaker_probe_attempts_total` | counter: calls admitted in half-open | `name` |
 //! | `circuit_breaker_failures_total` | counter: failures and timeouts, the outcomes that open a breaker | `name` |
 //! | `circuit_breaker_state_transitions_total` | counter, the same series as `circuit_breaker_transitions_total` under the name of seed specifications | `name`, `from`, `to` |
-//! | `fallback_requests_total` | counter, the same as `circuit_breaker_fallback_executions_total` | `name` |
+//! | `fallback_requests_total` | counter, the same as `circuit_breaker_fallback_executions_total` | `name`, `type` |
 //! | `fallback_latency_seconds` | histogram of fallback durations, every fallback timed while registered | `name` |
+//!
+//! With the `fallback-cache` feature, for each breaker whose calls have a last-good cache
+//! (`fallback = cache`), summed over its call sites:
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `circuit_breaker_fallback_cache_total` | counter: lookups | `name`, `result` = hit, miss, stale |
+//! | `circuit_breaker_fallback_cache_entries` | gauge: values kept | `name` |
+//! | `circuit_breaker_fallback_cache_bytes` | gauge: estimated memory (in-line sizes and moka's per-entry bookkeeping; not what keys and values own on the heap) | `name` |
 //!
 //! Keyed breakers (`family/key`) are exported per family by default, under `name="family/*"`:
 //! summed requests, transitions, fallbacks and durations (breakers evicted since included, so
@@ -32,6 +41,7 @@
 //! number of keys. Per-key series are opt-in and capped: [`PerKey`] with
 //! [`register_registry_with`].
 
+use crate::fallback::FallbackKind;
 use crate::{Name, Registry, Snapshot, State, registry};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
@@ -173,16 +183,16 @@ impl fmt::Debug for BreakerCollector {
     }
 }
 
-fn family<'a, F>(
+fn family<'a, T, F>(
     encoder: &mut DescriptorEncoder<'_>,
     name: &str,
     help: &str,
     metric_type: MetricType,
-    snapshots: &'a [Snapshot],
+    snapshots: &'a [T],
     mut each: F,
 ) -> fmt::Result
 where
-    F: FnMut(&'a Snapshot, &mut dyn FnMut(&[(&str, &str)], Sample) -> fmt::Result) -> fmt::Result,
+    F: FnMut(&'a T, &mut dyn FnMut(&[(&str, &str)], Sample) -> fmt::Result) -> fmt::Result,
 {
     let mut family = encoder.encode_descriptor(name, help, None, metric_type)?;
     for snapshot in snapshots {
@@ -302,7 +312,16 @@ impl Collector for BreakerCollector {
             ),
         ] {
             family(e, metric, help, MetricType::Counter, snapshots, |s, out| {
-                out(&[("name", s.name.as_str())], Sample::Counter(s.totals.fallbacks))
+                for kind in FallbackKind::ALL {
+                    let n = s.totals.fallbacks_by_kind[kind as usize];
+                    if n > 0 {
+                        out(
+                            &[("name", s.name.as_str()), ("type", kind.as_str())],
+                            Sample::Counter(n),
+                        )?;
+                    }
+                }
+                Ok(())
             })?;
         }
         family(
@@ -418,6 +437,47 @@ impl Collector for BreakerCollector {
                 out(&[("name", s.name.as_str())], Sample::Counter(evicted))
             },
         )?;
+        #[cfg(feature = "fallback-cache")]
+        cache_families(e, snapshots)?;
         Ok(())
     }
+}
+
+/// The last-good caches of the breakers in this scrape: lookups by result, entries, and the
+/// memory estimate.
+#[cfg(feature = "fallback-cache")]
+fn cache_families(e: &mut DescriptorEncoder<'_>, snapshots: &[Snapshot]) -> fmt::Result {
+    let rows: Vec<crate::fallback::CacheStats> = crate::fallback::cache_stats()
+        .into_iter()
+        .filter(|row| snapshots.iter().any(|s| s.name.as_str() == row.name))
+        .collect();
+    family(
+        e,
+        "circuit_breaker_fallback_cache",
+        "Last-good cache lookups by result: hit (served), miss, stale (older than max_stale, not served)",
+        MetricType::Counter,
+        &rows,
+        |row, out| {
+            for (result, n) in [("hit", row.hits), ("miss", row.misses), ("stale", row.stale)] {
+                out(&[("name", row.name.as_str()), ("result", result)], Sample::Counter(n))?;
+            }
+            Ok(())
+        },
+    )?;
+    family(
+        e,
+        "circuit_breaker_fallback_cache_entries",
+        "Values kept by the last-good cache",
+        MetricType::Gauge,
+        &rows,
+        |row, out| out(&[("name", row.name.as_str())], Sample::Level(row.entries as i64)),
+    )?;
+    family(
+        e,
+        "circuit_breaker_fallback_cache_bytes",
+        "Estimated memory of the last-good cache's entries (in-line sizes and per-entry bookkeeping, not what they own on the heap)",
+        MetricType::Gauge,
+        &rows,
+        |row, out| out(&[("name", row.name.as_str())], Sample::Level(row.bytes as i64)),
+    )
 }

@@ -7,7 +7,7 @@
 //! | `circuit_breaker_call` (whole call) | `circuit_breaker_check` |
 //! | `primary` (the call, Closed) | `primary_request` |
 //! | `probe` (the call, HalfOpen) | `probe_attempt` |
-//! | `fallback` | `fallback_execution` |
+//! | `fallback`, field `type` (function, static, empty, cache, chain, queue) | `fallback_execution`, field `circuit_breaker.fallback.type` |
 //! | fields `breaker`, `state`, `outcome`, `fallback` | `circuit_breaker.name`, `circuit_breaker.state`, `circuit_breaker.outcome`, `circuit_breaker.fallback`, and OpenTelemetry's `error.type` (`failure`, `timeout`, `rejected`) and `otel.status_code` (`ERROR` on failure or timeout) |
 //!
 //! ```

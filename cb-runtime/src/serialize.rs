@@ -137,7 +137,7 @@ impl Serialize for Explanation {
 
 impl Serialize for Totals {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("Totals", 7)?;
+        let mut m = s.serialize_struct("Totals", 8)?;
         m.serialize_field("successes", &self.successes)?;
         m.serialize_field("failures", &self.failures)?;
         m.serialize_field("ignored", &self.ignored)?;
@@ -145,6 +145,23 @@ impl Serialize for Totals {
         m.serialize_field("timeouts", &self.timeouts)?;
         m.serialize_field("slow_calls", &self.slow_calls)?;
         m.serialize_field("fallbacks", &self.fallbacks)?;
+        m.serialize_field("fallbacks_by_type", &ByKind(&self.fallbacks_by_kind))?;
+        m.end()
+    }
+}
+
+/// Fallbacks by kind as `{ "cache": 3, .. }`, kinds served so far only.
+struct ByKind<'a>(&'a [u64; crate::fallback::FallbackKind::ALL.len()]);
+
+impl Serialize for ByKind<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let served = crate::fallback::FallbackKind::ALL
+            .iter()
+            .filter(|kind| self.0[**kind as usize] > 0);
+        let mut m = s.serialize_map(Some(served.clone().count()))?;
+        for kind in served {
+            m.serialize_entry(kind.as_str(), &self.0[*kind as usize])?;
+        }
         m.end()
     }
 }

@@ -93,6 +93,10 @@ pub struct Totals {
     pub slow_calls: u64,
     /// Fallbacks served.
     pub fallbacks: u64,
+    /// Fallbacks served by kind, indexed by [`FallbackKind`](crate::fallback::FallbackKind)'s
+    /// discriminant (`FallbackKind::Cache as usize`); they sum to `fallbacks`, up to a count
+    /// racing with the snapshot.
+    pub fallbacks_by_kind: [u64; crate::fallback::FallbackKind::ALL.len()],
     /// Calls admitted as half-open probes.
     pub probes: u64,
 }
@@ -160,6 +164,9 @@ impl Snapshot {
         t.timeouts += o.timeouts;
         t.slow_calls += o.slow_calls;
         t.fallbacks += o.fallbacks;
+        for (mine, theirs) in t.fallbacks_by_kind.iter_mut().zip(o.fallbacks_by_kind) {
+            *mine += theirs;
+        }
         t.probes += o.probes;
         for &(from, to, n) in &other.transitions {
             match self.transitions.iter_mut().find(|(f, t, _)| *f == from && *t == to) {

@@ -2,11 +2,14 @@
 //! (2s) for a 50ms `timeout`. Reports p50/p99 over 2,000 sequential calls from a fresh, closed
 //! breaker (the first calls fail for real, then the breaker rejects and the fallback answers),
 //! next to the same client without a breaker, then criterion's per-call time once open.
+//! Then each fallback strategy serving an open breaker's rejection (a function, a value, the
+//! empty response, the last-good cache, chains), and what the cache costs a successful call.
 
 use axum::Router;
 use axum::routing::get;
-use cb_runtime::{CallError, circuit_breaker};
+use cb_runtime::{CallError, Rejected, circuit_breaker, registry};
 use criterion::{Criterion, criterion_group, criterion_main};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 struct Client {
@@ -122,5 +125,97 @@ fn fallback_latency(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, fallback_latency);
+impl From<Rejected> for Failed {
+    fn from(_: Rejected) -> Self {
+        Failed
+    }
+}
+
+/// Whether the strategy benches' bodies succeed (they do until every breaker is forced open).
+static UP: AtomicBool = AtomicBool::new(true);
+
+async fn body(id: u64) -> Result<Vec<u64>, Failed> {
+    match UP.load(Ordering::Relaxed) {
+        true => Ok(vec![id, id + 1]),
+        false => Err(Failed),
+    }
+}
+
+fn function_fallback(id: u64) -> Result<Vec<u64>, Failed> {
+    Ok(vec![id])
+}
+
+fn failing_fallback(_id: u64) -> Result<Vec<u64>, Failed> {
+    Err(Failed)
+}
+
+#[circuit_breaker(name = "bench-s-function", fallback = function_fallback)]
+async fn with_function(id: u64) -> Result<Vec<u64>, Failed> {
+    body(id).await
+}
+
+#[circuit_breaker(name = "bench-s-value", fallback_value = Ok(vec![0]))]
+async fn with_value(id: u64) -> Result<Vec<u64>, Failed> {
+    body(id).await
+}
+
+#[circuit_breaker(name = "bench-s-default", fallback = default)]
+async fn with_default(id: u64) -> Result<Vec<u64>, Failed> {
+    body(id).await
+}
+
+#[circuit_breaker(name = "bench-s-cache", fallback = cache)]
+async fn with_cache(id: u64) -> Result<Vec<u64>, Failed> {
+    body(id).await
+}
+
+#[circuit_breaker(name = "bench-s-chain-miss", fallback = [cache, function_fallback])]
+async fn with_chain_miss(id: u64) -> Result<Vec<u64>, Failed> {
+    body(id).await
+}
+
+#[circuit_breaker(name = "bench-s-chain-three", fallback = [cache, failing_fallback, default])]
+async fn with_chain_three(id: u64) -> Result<Vec<u64>, Failed> {
+    body(id).await
+}
+
+fn strategies(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let mut g = c.benchmark_group("fallback_strategy_success");
+    g.bench_function("function_fallback", |b| b.to_async(&rt).iter(|| with_function(7)));
+    g.bench_function("cache_stores_each_success", |b| b.to_async(&rt).iter(|| with_cache(7)));
+    g.finish();
+
+    rt.block_on(async {
+        with_value(7).await.unwrap();
+        with_default(7).await.unwrap();
+        with_chain_three(7).await.unwrap();
+        with_chain_miss(7).await.unwrap();
+    });
+    UP.store(false, Ordering::Relaxed);
+    for name in [
+        "bench-s-function",
+        "bench-s-value",
+        "bench-s-default",
+        "bench-s-cache",
+        "bench-s-chain-miss",
+        "bench-s-chain-three",
+    ] {
+        registry().get(name).expect("called once").force_open();
+    }
+    let mut g = c.benchmark_group("fallback_strategy_on_rejection");
+    g.bench_function("function", |b| b.to_async(&rt).iter(|| with_function(7)));
+    g.bench_function("value", |b| b.to_async(&rt).iter(|| with_value(7)));
+    g.bench_function("default", |b| b.to_async(&rt).iter(|| with_default(7)));
+    g.bench_function("cache_hit", |b| b.to_async(&rt).iter(|| with_cache(7)));
+    g.bench_function("chain_cache_miss_then_function", |b| {
+        b.to_async(&rt).iter(|| with_chain_miss(8))
+    });
+    g.bench_function("chain_cache_miss_failing_function_default", |b| {
+        b.to_async(&rt).iter(|| with_chain_three(8))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, fallback_latency, strategies);
 criterion_main!(benches);

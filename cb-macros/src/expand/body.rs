@@ -26,6 +26,7 @@
 //! ```
 //! `__cb_*` bindings are `Span::mixed_site()`: user code can neither name nor shadow them.
 
+use super::cache;
 use super::fallback::{Cause, call as call_fallback, lifetime_check};
 use super::settings::{duration, setting};
 use crate::item::Receiver;
@@ -109,23 +110,28 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
 
     let on_reject = match (&plan.queue, &plan.fallback) {
         (Some(q), _) => super::queue::on_reject(plan, q),
-        (None, Some(fb)) => {
-            let call = call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, built);
-            quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
-        }
+        (None, Some(fb)) => call_fallback(plan, fb, Cause::Rejected(&rejected), is_async, built),
         (None, None) => into_return(&p, output, "from_rejected", &rejected),
     };
     let queue_register = plan.queue.as_ref().map(|q| super::queue::register(plan, q));
 
     let serves_failures = plan.fallback.as_ref().filter(|fb| fb.on_failure);
     // Under `built` even a rejection's fallback needs the copies.
-    let clones = match serves_failures.is_some() || (built && plan.fallback.is_some()) {
+    // Only a fallback function takes the parameters.
+    let calls_functions = plan.fallback.as_ref().is_some_and(|fb| {
+        fb.stages
+            .iter()
+            .any(|s| matches!(s, crate::plan::StagePlan::Function(_)))
+    });
+    let clones = match calls_functions && (serves_failures.is_some() || built) {
         true => clones(plan),
         false => TokenStream::new(),
     };
-    let (early_clones, clones) = match built {
-        true => (clones, TokenStream::new()),
-        false => (TokenStream::new(), clones),
+    let (cache_site, key) = cache::site_and_key(plan);
+    // The cache's key before the call can consume the arguments (and before a rejection).
+    let (early_clones, key, clones) = match built {
+        true => (quote!(#key #clones), TokenStream::new(), TokenStream::new()),
+        false => (TokenStream::new(), key, clones),
     };
 
     let classify = {
@@ -151,12 +157,19 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
             quote! {{
                 #[allow(unreachable_patterns)]
                 let #served = match #kind.split(#value) {
-                    #p::Ok(#value) => #value,
-                    #p::Err(#error) => { #p::CircuitBreaker::record_fallback(#breaker); #call }
+                    #p::Ok(#value) => {
+                        #p::not_served();
+                        #value
+                    }
+                    #p::Err(#error) => #call
                 };
                 #served
             }}
         }
+        None if plan.fallback.is_some() => quote!({
+            #p::not_served();
+            #value
+        }),
         None => quote!(#value),
     };
 
@@ -183,11 +196,15 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
             Some(nanos) => {
                 let after = duration(&p, nanos);
                 let on_timeout = match serves_failures {
-                    Some(fb) => {
-                        let call = call_fallback(plan, fb, Cause::Timeout(&timed_out), is_async, true);
-                        quote!({ #p::CircuitBreaker::record_fallback(#breaker); #call })
+                    Some(fb) => call_fallback(plan, fb, Cause::Timeout(&timed_out), is_async, true),
+                    None => {
+                        // A fallback narrowed to rejections: the timeout is the answer.
+                        let into = into_return(&p, output, "from_timeout", &timed_out);
+                        match plan.fallback {
+                            Some(_) => quote!({ #p::not_served(); #into }),
+                            None => into,
+                        }
                     }
-                    None => into_return(&p, output, "from_timeout", &timed_out),
                 };
                 quote! {
                     match #p::run_async_with_timeout(#permit, &#span, #after, #classify, #future).await {
@@ -209,7 +226,19 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
     } else {
         quote!(#p::CircuitBreaker::try_acquire(#breaker))
     };
+    let on_done = match &plan.fallback {
+        Some(_) => {
+            let keep = cache::keep(plan, &value);
+            quote!({
+                #keep
+                #p::not_served();
+                #value
+            })
+        }
+        None => quote!(#value),
+    };
     let rest = quote! {
+        #key
         let #permit = match #acquire {
             #p::Ok(#permit) => #permit,
             #p::Err(#rejected) => {
@@ -220,7 +249,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
         #clones
         let #ran = #run;
         match #ran {
-            #p::Ran::Done(#value) => #value,
+            #p::Ran::Done(#value) => #on_done,
             #p::Ran::Failed(#value) => #on_failed,
         }
     };
@@ -243,6 +272,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
                 static #site: #p::CallSite = #p::CallSite::new(#name, &[#(#settings),*]);
                 #resolve
             };
+            #cache_site
             #early_clones
         },
         call: quote! {
@@ -257,7 +287,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
 /// `<R as CarriesRejection>::wrap(FromRejected::from_rejected(value))` (or `FromTimeout::from_timeout`)
 /// at the user's return type `R`, so that an error type without `From<Rejected>` (or
 /// `From<Timeout>`) is one error there.
-fn into_return(p: &TokenStream, output: &syn::Type, convert: &str, value: &syn::Ident) -> TokenStream {
+pub(crate) fn into_return(p: &TokenStream, output: &syn::Type, convert: &str, value: &syn::Ident) -> TokenStream {
     let trait_ = match convert == "from_rejected" {
         true => quote!(FromRejected),
         false => quote!(FromTimeout),

@@ -1,6 +1,7 @@
 //! Builds the protected function from a `Plan`. Nothing here can fail.
 
 mod body;
+mod cache;
 mod fallback;
 mod queue;
 pub(crate) mod settings;

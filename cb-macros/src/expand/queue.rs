@@ -93,6 +93,7 @@ pub(crate) fn on_reject(plan: &Plan, q: &QueuePlan) -> TokenStream {
         let #answer = #p::serve_fallback_async(
             &#span,
             #breaker,
+            #p::FallbackKind::Queue,
             #p::FallbackReason::Rejected,
             #source,
             #p::queue::enqueue(#site, #breaker, #rejected, #payload, &#make),

@@ -30,8 +30,16 @@ use core::marker::PhantomData;
 
 /// A return type whose errors are classified and reach the fallback: `Result`, under any name.
 pub trait ResultLike {
+    /// The value type.
+    type Ok;
     /// The error type.
     type Err;
+    /// The value, if this is one.
+    fn ok_ref(&self) -> Option<&Self::Ok>;
+    /// A value.
+    fn from_ok(ok: Self::Ok) -> Self;
+    /// An error.
+    fn from_err(err: Self::Err) -> Self;
     /// The error, if this is one.
     fn as_err(&self) -> Option<&Self::Err>;
     /// Splits into the value and the error.
@@ -41,7 +49,23 @@ pub trait ResultLike {
 }
 
 impl<T, E> ResultLike for Result<T, E> {
+    type Ok = T;
     type Err = E;
+
+    #[inline]
+    fn ok_ref(&self) -> Option<&T> {
+        self.as_ref().ok()
+    }
+
+    #[inline]
+    fn from_ok(ok: T) -> Self {
+        Ok(ok)
+    }
+
+    #[inline]
+    fn from_err(err: E) -> Self {
+        Err(err)
+    }
 
     #[inline]
     fn as_err(&self) -> Option<&E> {
@@ -420,6 +444,24 @@ impl<R: ResultLike> Classified<R> {
     pub fn timed_out(self, t: Timeout) -> CallError<R::Err> {
         CallError::Timeout(t)
     }
+
+    /// What the last-good cache keeps of a result: its `Ok` value.
+    #[inline]
+    pub fn ok_ref(self, value: &R) -> Option<&R::Ok> {
+        value.ok_ref()
+    }
+
+    /// A value from the last-good cache as the return value.
+    #[inline]
+    pub fn answer(self, ok: R::Ok) -> R {
+        R::from_ok(ok)
+    }
+
+    /// An error no fallback stage answered, as the return value.
+    #[inline]
+    pub fn failed(self, err: R::Err) -> R {
+        R::from_err(err)
+    }
 }
 
 macro_rules! unclassified {
@@ -447,6 +489,24 @@ impl<R> $tag<R> {
     #[inline]
     pub fn timed_out(self, t: Timeout) -> CallError<Infallible> {
         CallError::Timeout(t)
+    }
+
+    /// What the last-good cache keeps of a return value: all of it.
+    #[inline]
+    pub fn ok_ref(self, value: &R) -> Option<&R> {
+        Some(value)
+    }
+
+    /// A value from the last-good cache as the return value.
+    #[inline]
+    pub fn answer(self, ok: R) -> R {
+        ok
+    }
+
+    /// Never called: this kind has no errors.
+    #[inline]
+    pub fn failed(self, err: Infallible) -> R {
+        match err {}
     }
 }
     )*};

@@ -12,6 +12,7 @@ pub mod queue;
 mod run;
 mod site;
 mod span;
+mod strategy;
 
 pub use contract::{
     Absent, CarriesRejection, Classified, FallbackArg, FromRejected, FromTimeout, HasErrors, NoPredicate, NotAFuture,
@@ -28,9 +29,16 @@ pub use span::{
     FallbackReason, acquire_in, call_span, fallback_span, primary_span, record_outcome, record_rejected,
     serve_fallback, serve_fallback_async, tracing_on,
 };
+pub use strategy::{
+    CacheKey, EmptyResponse, KeyProbe, NotAKey, OkDefault, PlainDefault, StageName, ViaKey, ViaNotKey, not_served,
+    served, trace_stage,
+};
 pub use tracing::Span;
 
 pub use crate::config::Toggle;
+pub use crate::fallback::FallbackKind;
+#[cfg(feature = "fallback-cache")]
+pub use crate::fallback::cache::{CacheValue, LastGood, Lookup};
 pub use crate::{CallError, CircuitBreaker, CircuitProtected, Outcome, Preset, Setting, Window};
 pub use core::convert::Infallible;
 pub use core::option::Option::{self, None, Some};

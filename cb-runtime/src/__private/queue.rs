@@ -232,7 +232,7 @@ pub async fn enqueue(
         return Ok(queued(id));
     }
     drop(rejected);
-    breaker.record_fallback();
+    breaker.record_fallback_as(crate::fallback::FallbackKind::Queue);
     start(&sub, make);
     let pushed = match payload {
         Err(message) => Err(NotQueuedReason::Encode { message }),

@@ -7,6 +7,7 @@
 //! protected calls take an untraced path and every operation here is a no-op on a disabled
 //! span. Every way to call (macros, the API, the tower layer) names its spans here only.
 
+use crate::fallback::FallbackKind;
 use crate::observe::{self, SpanNames};
 use crate::{CircuitBreaker, Outcome, Permit, Rejected, State};
 use core::future::Future;
@@ -178,23 +179,30 @@ pub(crate) fn outcome_name(outcome: Outcome) -> &'static str {
     }
 }
 
-/// The child span of a fallback; marks the call as served by it.
+/// The child span of a fallback, with its kind (`type` / `circuit_breaker.fallback.type`:
+/// function, static, empty, cache, chain, queue); marks the call as served by it.
 #[inline]
-pub fn fallback_span(parent: &Span) -> Span {
+pub fn fallback_span(parent: &Span, kind: FallbackKind) -> Span {
     if parent.is_disabled() {
         return Span::none();
     }
-    new_fallback_span(parent)
+    new_fallback_span(parent, kind)
 }
 
 #[cold]
 #[inline(never)]
-fn new_fallback_span(parent: &Span) -> Span {
+fn new_fallback_span(parent: &Span, kind: FallbackKind) -> Span {
     let names = names_of(parent);
     parent.record(keys(names).fallback, true);
+    let kind = kind.as_str();
     match names {
-        SpanNames::Classic => tracing::debug_span!(target: "cb_runtime", parent: parent, "fallback"),
-        SpanNames::OpenTelemetry => tracing::debug_span!(target: "cb_runtime", parent: parent, "fallback_execution"),
+        SpanNames::Classic => tracing::debug_span!(target: "cb_runtime", parent: parent, "fallback", "type" = kind),
+        SpanNames::OpenTelemetry => tracing::debug_span!(
+            target: "cb_runtime",
+            parent: parent,
+            "fallback_execution",
+            "circuit_breaker.fallback.type" = kind
+        ),
     }
 }
 
@@ -228,12 +236,13 @@ impl FallbackReason {
 pub fn serve_fallback<R>(
     span: &Span,
     breaker: &CircuitBreaker,
+    kind: FallbackKind,
     reason: FallbackReason,
     data_source: &'static str,
     fallback: impl FnOnce() -> R,
 ) -> R {
     let start = breaker.fallback_start();
-    let child = fallback_span(span);
+    let child = fallback_span(span, kind);
     let value = if child.is_disabled() {
         crate::events::trace_fallback(breaker.name().as_str(), reason.as_str(), data_source);
         fallback()
@@ -253,12 +262,13 @@ pub fn serve_fallback<R>(
 pub async fn serve_fallback_async<F: Future>(
     span: &Span,
     breaker: &CircuitBreaker,
+    kind: FallbackKind,
     reason: FallbackReason,
     data_source: &'static str,
     fallback: F,
 ) -> F::Output {
     let start = breaker.fallback_start();
-    let child = fallback_span(span);
+    let child = fallback_span(span, kind);
     if child.is_disabled() {
         crate::events::trace_fallback(breaker.name().as_str(), reason.as_str(), data_source);
     } else {

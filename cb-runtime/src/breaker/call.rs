@@ -104,7 +104,14 @@ impl CircuitBreaker {
         };
         self.record_fallback();
         let reason = reason_of(&cause);
-        serve_fallback(&span, self, reason, fallback_name(&fallback), || fallback(cause))
+        serve_fallback(
+            &span,
+            self,
+            crate::fallback::FallbackKind::Function,
+            reason,
+            fallback_name(&fallback),
+            || fallback(cause),
+        )
     }
 
     /// Runs an asynchronous call. Cancelling the returned future (dropping it) records nothing
@@ -175,7 +182,14 @@ impl CircuitBreaker {
             Err(cause) => {
                 self.record_fallback();
                 let reason = reason_of(&cause);
-                serve_fallback(&span, self, reason, fallback_name(&fallback), || fallback(cause))
+                serve_fallback(
+                    &span,
+                    self,
+                    crate::fallback::FallbackKind::Function,
+                    reason,
+                    fallback_name(&fallback),
+                    || fallback(cause),
+                )
             }
         }
     }

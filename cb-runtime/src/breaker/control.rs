@@ -214,6 +214,7 @@ impl CircuitBreaker {
                 timeouts: self.stripes.sum(Total::Timeout),
                 slow_calls: self.stripes.sum(Total::Slow),
                 fallbacks: self.stripes.sum(Total::Fallback),
+                fallbacks_by_kind: self.fallback_kind_counts(),
                 probes: self.probe_attempts(),
             },
             window: WindowStats::new(window, minimum_calls),
@@ -257,10 +258,18 @@ impl CircuitBreaker {
         out
     }
 
-    /// Counts one fallback served for a call through this breaker.
+    /// Counts one fallback served for a call through this breaker, as a
+    /// [`FallbackKind::Function`](crate::fallback::FallbackKind::Function).
     pub fn record_fallback(&self) {
+        self.record_fallback_as(crate::fallback::FallbackKind::Function);
+    }
+
+    /// Counts one fallback of `kind` served for a call through this breaker (the `type` label
+    /// of the fallback metrics).
+    pub fn record_fallback_as(&self, kind: crate::fallback::FallbackKind) {
         let slot = Slot::current();
         self.stripes.get(slot).count(Total::Fallback, slot);
+        self.count_fallback_kind(kind);
     }
 
     /// Rejects every call until [`reset`](Self::reset).

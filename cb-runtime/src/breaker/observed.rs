@@ -5,6 +5,7 @@
 use super::CircuitBreaker;
 use super::stripe::DURATION_BUCKETS;
 use crate::State;
+use crate::fallback::FallbackKind;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
@@ -31,6 +32,8 @@ struct More {
     times: Mutex<Option<StateTimes>>,
     /// Timed fallbacks.
     fallbacks: Histogram,
+    /// Fallbacks served, by [`FallbackKind`] (its discriminant).
+    kinds: [AtomicU64; FallbackKind::ALL.len()],
 }
 
 #[derive(Debug)]
@@ -53,6 +56,7 @@ impl Observed {
             Box::new(More {
                 times: Mutex::new(None),
                 fallbacks: std::array::from_fn(|_| AtomicU64::new(0)),
+                kinds: std::array::from_fn(|_| AtomicU64::new(0)),
             })
         })
     }
@@ -120,6 +124,29 @@ impl CircuitBreaker {
     #[inline]
     pub(crate) fn fallback_start(&self) -> Option<u64> {
         crate::timing::measuring().then(|| self.clock.precise_nanos())
+    }
+
+    /// Counts one fallback of `kind` served.
+    pub(crate) fn count_fallback_kind(&self, kind: FallbackKind) {
+        self.history.observed.more().kinds[kind as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Fallbacks served so far by kind, indexed by [`FallbackKind`]'s discriminant.
+    pub(crate) fn fallback_kind_counts(&self) -> [u64; FallbackKind::ALL.len()] {
+        let mut out = [0; FallbackKind::ALL.len()];
+        if let Some(more) = self.history.observed.more.get() {
+            for (n, cell) in out.iter_mut().zip(&more.kinds) {
+                *n = cell.load(Ordering::Relaxed);
+            }
+        }
+        out
+    }
+
+    /// The breaker's clock now (coarse), for the ages of cached fallback values.
+    #[cfg(feature = "fallback-cache")]
+    #[inline]
+    pub(crate) fn clock_now(&self) -> u64 {
+        self.clock.now_nanos()
     }
 
     /// A fallback started at `start` (from [`fallback_start`](Self::fallback_start)) ended.

@@ -124,7 +124,8 @@ where
                 record_rejected(&span, &rejected);
                 let answer = if self.fallback.serves() {
                     self.breaker.shared().record_fallback();
-                    fallback_span(&span).in_scope(|| self.fallback.fallback(CallError::Rejected(rejected)))
+                    fallback_span(&span, crate::fallback::FallbackKind::Function)
+                        .in_scope(|| self.fallback.fallback(CallError::Rejected(rejected)))
                 } else {
                     Err(CallError::Rejected(rejected))
                 };
@@ -215,7 +216,8 @@ where
                 p.record(outcome);
                 record_outcome(span, outcome_name(outcome));
                 Poll::Ready(match result {
-                    Err(e) if falls_back => fallback_span(span).in_scope(|| fallback.fallback(CallError::Inner(e))),
+                    Err(e) if falls_back => fallback_span(span, crate::fallback::FallbackKind::Function)
+                        .in_scope(|| fallback.fallback(CallError::Inner(e))),
                     other => other.map_err(CallError::Inner),
                 })
             }

@@ -1,0 +1,15 @@
+use cb_runtime::{circuit_breaker, Rejected};
+
+#[derive(Debug)]
+pub struct Error;
+impl From<Rejected> for Error {
+    fn from(_: Rejected) -> Self { Error }
+}
+
+#[circuit_breaker(name = "x", fallback = [cache, replica, default])]
+pub fn user(id: u32) -> Result<String, Error> { Ok(id.to_string()) }
+
+/// Takes a `&str` where the function takes a `u32`.
+fn replica(id: &str) -> Result<String, Error> { Ok(id.to_owned()) }
+
+fn main() {}
