@@ -116,9 +116,18 @@ fn record_on_caller(span: &Span, breaker: &CircuitBreaker) {
 
 /// Takes a permit of `breaker` inside the call's `span` (what an async protected call does
 /// instead of running inside the span: the body and the fallback get spans of their own).
-#[inline]
+#[inline(always)]
 pub fn acquire_in<'b>(span: &Span, breaker: &'b CircuitBreaker) -> Result<Permit<'b>, Rejected> {
-    let _entered = (!span.is_disabled()).then(|| span.enter());
+    if span.is_disabled() {
+        return breaker.try_acquire();
+    }
+    acquire_entered(span, breaker)
+}
+
+#[cold]
+#[inline(never)]
+fn acquire_entered<'b>(span: &Span, breaker: &'b CircuitBreaker) -> Result<Permit<'b>, Rejected> {
+    let _entered = span.enter();
     breaker.try_acquire()
 }
 

@@ -122,8 +122,12 @@ impl CircuitBreaker {
     /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
     /// # }
     /// ```
-    pub async fn call<T, E>(&self, f: impl AsyncFnOnce() -> Result<T, E>) -> Result<T, CallError<E>> {
-        self.call_classified(f, by_result).await
+    #[inline]
+    pub fn call<T, E>(
+        &self,
+        f: impl AsyncFnOnce() -> Result<T, E>,
+    ) -> impl Future<Output = Result<T, CallError<E>>> {
+        self.call_classified(f, by_result)
     }
 
     /// [`call`](Self::call) with a classifier deciding how each result counts.

@@ -152,6 +152,9 @@ impl CircuitBreaker {
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
         let word = Word(self.state.load(Ordering::Acquire));
+        if word.is_closed() && !crate::timing::measuring() && self.tunables.slow_nanos().is_none() {
+            return Ok(Permit::new(self, word, crate::timing::NOT_TIMED));
+        }
         match word.state() {
             State::Closed | State::MetricsOnly | State::Disabled => Ok(self.permit(word)),
             _ => self.acquire_contended(word),
@@ -160,7 +163,7 @@ impl CircuitBreaker {
 
     /// A permit of period `word`, with its start time where slow-call detection or the
     /// duration histogram (one call in a sample) needs one.
-    #[inline]
+    #[inline(never)]
     fn permit(&self, word: Word) -> Permit<'_> {
         let start = if word.state() == State::Disabled {
             crate::timing::NOT_TIMED
