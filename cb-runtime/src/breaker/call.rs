@@ -123,10 +123,7 @@ impl CircuitBreaker {
     /// # }
     /// ```
     #[inline]
-    pub fn call<T, E>(
-        &self,
-        f: impl AsyncFnOnce() -> Result<T, E>,
-    ) -> impl Future<Output = Result<T, CallError<E>>> {
+    pub fn call<T, E>(&self, f: impl AsyncFnOnce() -> Result<T, E>) -> impl Future<Output = Result<T, CallError<E>>> {
         self.call_classified(f, by_result)
     }
 

@@ -112,7 +112,9 @@ impl CircuitBreaker {
             Some(limit) => self.consecutive_run(word, failure, limit),
             // Off, a success still ends a run counted before a reconfiguration turned the
             // trigger off: the common case in `quiet_success` needs no run in progress.
-            None => (!failure).then(|| self.consecutive_run(word, false, u32::MAX)).flatten(),
+            None => (!failure)
+                .then(|| self.consecutive_run(word, false, u32::MAX))
+                .flatten(),
         };
         if mode.rates() {
             let counts = self.window_record(word, slot, now, Sample { failure, slow });

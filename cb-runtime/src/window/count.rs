@@ -159,6 +159,26 @@ mod tests {
     }
 
     #[test]
+    fn an_outcome_like_the_one_it_replaces_keeps_the_counts() {
+        let w = CountWindow::new(2);
+        w.record(1, FAIL);
+        w.record(1, OK);
+        let full = Counts {
+            calls: 2,
+            failures: 1,
+            slow_calls: 0,
+        };
+        assert_eq!(w.record(1, FAIL), Some(full), "a failure over a failure");
+        assert_eq!(w.record(1, OK), Some(full), "a success over a success");
+        assert_eq!(
+            w.record(2, OK).map(|c| c.calls),
+            Some(1),
+            "a new period over the old one"
+        );
+        assert_eq!(w.record(1, OK), None, "an older period's outcome is not judged");
+    }
+
+    #[test]
     fn a_new_generation_starts_empty_and_old_ones_are_dropped() {
         let w = CountWindow::new(4);
         w.record(1, FAIL);

@@ -80,7 +80,10 @@ impl TimeWindow {
     fn locate(&self, stripe: &Stripe, now: u64) -> (u64, usize) {
         let note = &stripe.buckets[self.bucket_words(stripe)..];
         if stripe.exclusive && now.wrapping_sub(note[0].load(Ordering::Relaxed)) < self.width {
-            return (note[1].load(Ordering::Relaxed), note[2].load(Ordering::Relaxed) as usize);
+            return (
+                note[1].load(Ordering::Relaxed),
+                note[2].load(Ordering::Relaxed) as usize,
+            );
         }
         let epoch = self.epoch(now);
         let i = ((epoch % self.buckets) * 2) as usize;
@@ -397,6 +400,41 @@ mod tests {
                 assert_eq!(ahead, Counts::default(), "everything left the window by {later}");
             }
         }
+    }
+
+    #[test]
+    fn a_clock_that_goes_back_finds_its_bucket_again() {
+        let (w, stripes) = setup(Duration::from_secs(10));
+        let slot = Slot::current();
+        let stripe = stripes.get(slot);
+        w.record(stripe, slot, 0, 5 * SEC + 10, FAIL);
+        w.record(stripe, slot, 0, 5 * SEC + 20, OK);
+        w.record(stripe, slot, 0, 3 * SEC, OK);
+        w.record(stripe, slot, 0, 3 * SEC + 1, FAIL);
+        w.record(stripe, slot, 0, 5 * SEC + 30, OK);
+        let mut walked = Counts::default();
+        w.walk(stripe, w.epoch(5 * SEC), &mut walked);
+        assert_eq!(
+            walked,
+            Counts {
+                calls: 5,
+                failures: 2,
+                slow_calls: 0
+            }
+        );
+        assert_eq!(
+            w.counts(&stripes, 0, 12 * SEC),
+            walked,
+            "the 3 s bucket is in the window until 13 s"
+        );
+        assert_eq!(
+            w.counts(&stripes, 0, 13 * SEC),
+            Counts {
+                calls: 3,
+                failures: 1,
+                slow_calls: 0
+            }
+        );
     }
 
     #[test]
