@@ -23,7 +23,7 @@ pub use site::{BreakerHandle, BreakerKey, Cached, CallSite, Defaults, KeyBuf, Ta
 #[cfg(feature = "tower")]
 pub(crate) use span::outcome_name;
 pub use span::{
-    FallbackReason, acquire_in, call_span, fallback_span, primary_span, record_outcome, record_rejected,
+    FallbackReason, acquire_in, call_span, fallback_span, primary_span, quick_permit, record_outcome, record_rejected,
     serve_fallback, serve_fallback_async, tracing_on,
 };
 pub use tracing::Span;

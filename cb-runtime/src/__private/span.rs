@@ -114,6 +114,17 @@ fn record_on_caller(span: &Span, breaker: &CircuitBreaker) {
     caller.record(field, state.as_str());
 }
 
+/// The permit of an untraced call through a Closed breaker with nothing to time (the common
+/// case), built where the generated code keeps it; `None` otherwise: then the permit comes
+/// from [`acquire_in`] (or `try_acquire` in the entered span), which decides.
+#[inline(always)]
+pub fn quick_permit<'b>(span: &Span, breaker: &'b CircuitBreaker) -> Option<Permit<'b>> {
+    if span.is_disabled() {
+        return breaker.closed_permit();
+    }
+    None
+}
+
 /// Takes a permit of `breaker` inside the call's `span` (what an async protected call does
 /// instead of running inside the span: the body and the fallback get spans of their own).
 #[inline(always)]

@@ -136,7 +136,10 @@ impl CircuitBreaker {
         if !crate::__private::tracing_on() {
             // A panic while `f` runs drops the permit while unwinding, which records a failure;
             // dropping this future drops the permit unrecorded (a cancelled call).
-            let permit = self.try_acquire()?;
+            let permit = match self.closed_permit() {
+                Some(permit) => permit,
+                None => self.try_acquire()?,
+            };
             let result = f().await;
             permit.record(classify(&result));
             return result.map_err(CallError::Inner);
