@@ -34,6 +34,25 @@ impl Tenant {
     }
 }
 
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "nested", consecutive_failures = 4, open_timeout = "1h")]
+struct Nested {
+    #[circuit_breaker(key)]
+    id: String,
+}
+
+impl Nested {
+    #[circuit_breaker]
+    fn outer(&self, ok: bool) -> Result<(), SendError> {
+        self.inner(ok)
+    }
+
+    #[circuit_breaker]
+    fn inner(&self, ok: bool) -> Result<(), SendError> {
+        if ok { Ok(()) } else { Err(SendError) }
+    }
+}
+
 fn clock() -> &'static ManualClock {
     static CLOCK: OnceLock<ManualClock> = OnceLock::new();
     CLOCK.get_or_init(|| {
@@ -68,4 +87,35 @@ fn keyed_calls_evict_behind_the_cache_but_never_a_tripped_key() {
         "the call site sees the removal: a fresh breaker"
     );
     assert_eq!(bad.circuit_state(), State::Closed);
+}
+
+#[test]
+fn a_key_called_again_inside_its_own_call_counts_on_the_same_breaker() {
+    clock();
+    let nested = Nested { id: "n1".into() };
+    // The outer call holds this thread's cache entry of the key while the inner one runs: the
+    // inner call finds the same breaker through the registry.
+    for _ in 0..3 {
+        nested.outer(true).unwrap();
+    }
+    let totals = nested.circuit_breaker().snapshot().totals;
+    assert_eq!((totals.successes, totals.failures), (6, 0));
+    let _ = nested.outer(false);
+    assert_eq!(nested.circuit_state(), State::Closed, "two failures in a row of four");
+    let _ = nested.outer(false);
+    assert_eq!(
+        nested.circuit_state(),
+        State::Open,
+        "inner and outer failures are one run"
+    );
+    assert!(nested.outer(true).is_err());
+    std::thread::spawn(|| {
+        let other = Nested { id: "n1".into() };
+        assert!(
+            other.inner(true).is_err(),
+            "another thread's first call finds the open breaker"
+        );
+    })
+    .join()
+    .unwrap();
 }

@@ -9,9 +9,12 @@
 //! {
 //!     let __cb_handle = { static __CB_SITE: CallSite = CallSite::new(None, &[SETTINGS]); <Self as CircuitProtected>::__cb_breaker_of(self, &__CB_SITE) };
 //!     let __cb_breaker: &CircuitBreaker = &__cb_handle;
-//!     let __cb_permit = match __cb_breaker.try_acquire() {
-//!         Ok(permit) => permit,
-//!         Err(rejected) => return { record_fallback; Self::cached(self, since, CallError::Rejected(rejected)).await },
+//!     let __cb_permit = match quick_permit(&span, __cb_breaker) {
+//!         Some(permit) => permit,
+//!         None => match __cb_breaker.try_acquire() {
+//!             Ok(permit) => permit,
+//!             Err(rejected) => return { record_fallback; Self::cached(self, since, CallError::Rejected(rejected)).await },
+//!         },
 //!     };
 //!     let __cb_arg_since = since.clone_for_fallback();
 //!     let __cb_ran = run_async(__cb_permit, CLASSIFY, typed::<R, _>(async { BODY })).await;
@@ -237,14 +240,19 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
         }
         None => quote!(#value),
     };
+    // The common case first: a permit built in place (through a `Result` it would be copied
+    // with wider loads than the stores that wrote it, a stall on every call).
     let rest = quote! {
         #key
-        let #permit = match #acquire {
-            #p::Ok(#permit) => #permit,
-            #p::Err(#rejected) => {
-                #p::record_rejected(&#span, &#rejected);
-                return #on_reject;
-            }
+        let #permit = match #p::quick_permit(&#span, #breaker) {
+            #p::Some(#permit) => #permit,
+            #p::None => match #acquire {
+                #p::Ok(#permit) => #permit,
+                #p::Err(#rejected) => {
+                    #p::record_rejected(&#span, &#rejected);
+                    return #on_reject;
+                }
+            },
         };
         #clones
         let #ran = #run;

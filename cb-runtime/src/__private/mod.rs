@@ -22,11 +22,11 @@ pub use contract::{
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
 pub use run::{Ran, Running, run_async, run_async_with_timeout, run_sync, typed};
-pub use site::{BreakerHandle, BreakerKey, CallSite, Defaults, KeyBuf, PerThread};
+pub use site::{BreakerHandle, BreakerKey, Cached, CallSite, Defaults, KeyBuf, Taken};
 #[cfg(feature = "tower")]
 pub(crate) use span::outcome_name;
 pub use span::{
-    FallbackReason, acquire_in, call_span, fallback_span, primary_span, record_outcome, record_rejected,
+    FallbackReason, acquire_in, call_span, fallback_span, primary_span, quick_permit, record_outcome, record_rejected,
     serve_fallback, serve_fallback_async, tracing_on,
 };
 pub use strategy::{

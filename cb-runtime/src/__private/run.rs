@@ -87,6 +87,9 @@ impl<'s> Running<'s> {
     /// The body's own span (`primary`, or `probe` in half-open; disabled when the call's is).
     #[inline]
     pub fn child(&self, permit: &Permit<'_>) -> Span {
+        if self.span.is_disabled() {
+            return Span::none();
+        }
         primary_span(self.span, permit.state())
     }
 

@@ -1,11 +1,13 @@
 //! One static per annotated function: resolves its breaker once, then hands it out with a load.
 //!
-//! Keyed breakers (`name/key`) are found through a per-thread cache, not the registry: a key
-//! already seen by this thread costs a hash of the key, one comparison and a reference-count
-//! increment on an allocation only this thread touches — no lock, no shared write, no
-//! formatting of the name. The cache holds the breaker by `Arc`, so a breaker a thread has
-//! cached (at most [`CACHE_SLOTS`] per thread) or is calling through is never evicted:
-//! an in-flight outcome always lands on the breaker the registry hands out for its key.
+//! Keyed breakers (`name/key`) are found through a per-thread cache, not the registry. A call
+//! with the key this thread used last at any keyed site costs a comparison of the site and the
+//! key's bytes; another key already seen costs a hash of the key first. The call takes the
+//! cache entry out of the cache (a move, no reference count touched) and its handle puts it
+//! back when the call ends, in the cache of whichever thread that is: no lock, no shared
+//! write, no formatting of the name. The entry holds the breaker by `Arc`, so a breaker a
+//! thread has cached (at most [`CACHE_SLOTS`] per thread) or is calling through is never
+//! evicted: an in-flight outcome always lands on the breaker the registry hands out for its key.
 
 use crate::{CircuitBreaker, CircuitProtected, Setting, registry};
 use std::cell::RefCell;
@@ -48,8 +50,8 @@ type ByName = HashMap<&'static str, Vec<(&'static [Setting], Arc<CircuitBreaker>
 pub enum BreakerHandle {
     /// A call site's own breaker.
     Site(&'static CircuitBreaker),
-    /// A keyed breaker, through this thread's cache.
-    Cached(Arc<PerThread>),
+    /// A keyed breaker, taken out of this thread's cache for the call.
+    Cached(Taken),
     /// A breaker looked up in the registry for this call.
     Looked(Arc<CircuitBreaker>),
 }
@@ -61,7 +63,7 @@ impl Deref for BreakerHandle {
     fn deref(&self) -> &CircuitBreaker {
         match self {
             BreakerHandle::Site(b) => b,
-            BreakerHandle::Cached(b) => &b.0,
+            BreakerHandle::Cached(b) => b.breaker(),
             BreakerHandle::Looked(b) => b,
         }
     }
@@ -82,9 +84,19 @@ impl CallSite {
     /// The breaker of a site with its own `name`.
     #[inline]
     pub fn breaker(&'static self) -> BreakerHandle {
-        let name = self.name.unwrap_or("unnamed");
-        let breaker: &'static CircuitBreaker = self.breaker.get_or_init(|| resolve(name, &[], self.settings));
-        self.current(breaker, name, &[])
+        let breaker: &'static CircuitBreaker = self
+            .breaker
+            .get_or_init(|| resolve(self.name.unwrap_or("unnamed"), &[], self.settings));
+        if breaker.is_retired() {
+            return self.named_again();
+        }
+        BreakerHandle::Site(breaker)
+    }
+
+    /// [`breaker`](Self::breaker) after a `registry().remove` of the site's breaker.
+    #[cold]
+    fn named_again(&'static self) -> BreakerHandle {
+        BreakerHandle::Looked(resolve(self.name.unwrap_or("unnamed"), &[], self.settings))
     }
 
     /// The breaker of a method of a `CircuitProtected` type without its own name (for keyed
@@ -120,9 +132,14 @@ impl CallSite {
     #[inline]
     fn current(&'static self, breaker: &'static CircuitBreaker, name: &str, outer: &[Setting]) -> BreakerHandle {
         if breaker.is_retired() {
-            return BreakerHandle::Looked(resolve(name, outer, self.settings));
+            return self.looked_again(name, outer);
         }
         BreakerHandle::Site(breaker)
+    }
+
+    #[cold]
+    fn looked_again(&'static self, name: &str, outer: &[Setting]) -> BreakerHandle {
+        BreakerHandle::Looked(resolve(name, outer, self.settings))
     }
 
     /// The breaker of a second (third, ..) type running through a generic site.
@@ -159,30 +176,32 @@ impl CallSite {
         BreakerHandle::Looked(breaker)
     }
 
+    #[inline]
     fn keyed_breaker<T: CircuitProtected + ?Sized>(&'static self, key: &str) -> BreakerHandle {
         let defaults = &T::__CB_DEFAULTS;
         // One site may serve several types (generic functions, trait default methods): the
         // cache tells them apart by the address of their struct-level name.
         let site = (self as *const CallSite as usize) ^ (defaults.name.as_ptr() as usize).rotate_left(32);
-        let hash = hash(site, key);
-        if let Some(found) = cached(site, hash, key) {
-            return BreakerHandle::Cached(found);
+        match take(site, key) {
+            Some(entry) => BreakerHandle::Cached(Taken(Some(entry))),
+            None => self.keyed_miss::<T>(site, key),
         }
-        let breaker = Arc::new(PerThread(resolve(
-            &format!("{}/{key}", defaults.name),
-            defaults.settings,
-            self.settings,
-        )));
-        remember(site, hash, key, breaker.clone());
-        BreakerHandle::Cached(breaker)
+    }
+
+    /// A key this thread has not cached (or whose breaker was retired): the registry's breaker.
+    #[cold]
+    #[inline(never)]
+    fn keyed_miss<T: CircuitProtected + ?Sized>(&'static self, site: usize, key: &str) -> BreakerHandle {
+        let defaults = &T::__CB_DEFAULTS;
+        let breaker = resolve(&format!("{}/{key}", defaults.name), defaults.settings, self.settings);
+        BreakerHandle::Cached(Taken(Some(Box::new(Cached {
+            site,
+            hash: hash(site, key),
+            key: key.into(),
+            breaker,
+        }))))
     }
 }
-
-/// A keyed breaker as one thread's cache holds it: cloning this `Arc` for a call touches a
-/// reference count only that thread writes, where cloning the breaker's own `Arc` would make
-/// every thread calling one hot key contend on one cache line.
-#[derive(Debug)]
-pub struct PerThread(Arc<CircuitBreaker>);
 
 /// Whether two struct-level configurations are the same (one pointer comparison when they
 /// share their storage).
@@ -200,44 +219,103 @@ fn same_name(a: &str, b: &str) -> bool {
 /// Entries of each thread's keyed-breaker cache.
 pub(crate) const CACHE_SLOTS: usize = 128;
 
-struct Cached {
+/// A keyed breaker as a thread's cache holds it.
+#[derive(Debug)]
+pub struct Cached {
     site: usize,
     hash: u64,
     key: Box<str>,
-    breaker: Arc<PerThread>,
+    breaker: Arc<CircuitBreaker>,
+}
+
+/// A cache entry taken out for one call; dropping it puts it back in the cache of the thread
+/// that drops it.
+#[derive(Debug)]
+pub struct Taken(Option<Box<Cached>>);
+
+impl Taken {
+    #[inline]
+    fn breaker(&self) -> &CircuitBreaker {
+        match &self.0 {
+            Some(entry) => &entry.breaker,
+            None => unreachable!("a taken cache entry is only put back when its handle drops"),
+        }
+    }
+}
+
+impl Drop for Taken {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(entry) = self.0.take() {
+            put_back(entry);
+        }
+    }
+}
+
+/// Each thread's cache: entries by hash of site and key, and the slot of the last hit.
+struct Cache {
+    entries: [Option<Box<Cached>>; CACHE_SLOTS],
+    last: usize,
 }
 
 thread_local! {
-    static CACHE: RefCell<[Option<Cached>; CACHE_SLOTS]> = const { RefCell::new([const { None }; CACHE_SLOTS]) };
+    static CACHE: RefCell<Cache> = const {
+        RefCell::new(Cache {
+            entries: [const { None }; CACHE_SLOTS],
+            last: 0,
+        })
+    };
+}
+
+/// Takes this thread's cache entry of `key` at `site` out of the cache: the slot of the last
+/// hit first (a hot key costs no hash), then the key's slot by hash. `None` on a miss, or when
+/// the entry's breaker was retired (the entry is dropped then).
+#[inline]
+fn take(site: usize, key: &str) -> Option<Box<Cached>> {
+    let matches = |entry: &Cached| entry.site == site && *entry.key == *key;
+    let (found, retired) = CACHE
+        .try_with(|cache| {
+            let Ok(mut cache) = cache.try_borrow_mut() else {
+                return (None, None);
+            };
+            let mut at = cache.last;
+            if !cache.entries[at].as_deref().is_some_and(matches) {
+                at = slot_of(hash(site, key));
+                if !cache.entries[at].as_deref().is_some_and(matches) {
+                    return (None, None);
+                }
+                cache.last = at;
+            }
+            match cache.entries[at].take() {
+                Some(entry) if entry.breaker.is_retired() => (None, Some(entry)),
+                entry => (entry, None),
+            }
+        })
+        .unwrap_or((None, None));
+    // Outside the borrow: dropping a breaker's last reference runs its destructor.
+    drop(retired);
+    found
+}
+
+/// Puts an entry back in this thread's cache (replacing another key's entry in its slot).
+#[inline]
+fn put_back(entry: Box<Cached>) {
+    let displaced = CACHE
+        .try_with(|cache| {
+            let Ok(mut cache) = cache.try_borrow_mut() else {
+                return Some(entry);
+            };
+            let at = slot_of(entry.hash);
+            cache.last = at;
+            cache.entries[at].replace(entry)
+        })
+        .unwrap_or(None);
+    drop(displaced);
 }
 
 #[inline]
-fn cached(site: usize, hash: u64, key: &str) -> Option<Arc<PerThread>> {
-    CACHE
-        .try_with(|cache| {
-            let cache = cache.try_borrow().ok()?;
-            let entry = cache[hash as usize % CACHE_SLOTS].as_ref()?;
-            (entry.hash == hash && entry.site == site && *entry.key == *key && !entry.breaker.0.is_retired())
-                .then(|| entry.breaker.clone())
-        })
-        .ok()
-        .flatten()
-}
-
-fn remember(site: usize, hash: u64, key: &str, breaker: Arc<PerThread>) {
-    let entry = Cached {
-        site,
-        hash,
-        key: key.into(),
-        breaker,
-    };
-    let _ = CACHE.try_with(|cache| {
-        if let Ok(mut cache) = cache.try_borrow_mut() {
-            let old = cache[hash as usize % CACHE_SLOTS].replace(entry);
-            drop(cache);
-            drop(old);
-        }
-    });
+fn slot_of(hash: u64) -> usize {
+    hash as usize % CACHE_SLOTS
 }
 
 /// FxHash of the site's address and the key's bytes.

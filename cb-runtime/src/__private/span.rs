@@ -115,11 +115,31 @@ fn record_on_caller(span: &Span, breaker: &CircuitBreaker) {
     caller.record(field, state.as_str());
 }
 
+/// The permit of an untraced call through a Closed breaker with nothing to time (the common
+/// case), built where the generated code keeps it; `None` otherwise: then the permit comes
+/// from [`acquire_in`] (or `try_acquire` in the entered span), which decides.
+#[inline(always)]
+pub fn quick_permit<'b>(span: &Span, breaker: &'b CircuitBreaker) -> Option<Permit<'b>> {
+    if span.is_disabled() {
+        return breaker.closed_permit();
+    }
+    None
+}
+
 /// Takes a permit of `breaker` inside the call's `span` (what an async protected call does
 /// instead of running inside the span: the body and the fallback get spans of their own).
-#[inline]
+#[inline(always)]
 pub fn acquire_in<'b>(span: &Span, breaker: &'b CircuitBreaker) -> Result<Permit<'b>, Rejected> {
-    let _entered = (!span.is_disabled()).then(|| span.enter());
+    if span.is_disabled() {
+        return breaker.try_acquire();
+    }
+    acquire_entered(span, breaker)
+}
+
+#[cold]
+#[inline(never)]
+fn acquire_entered<'b>(span: &Span, breaker: &'b CircuitBreaker) -> Result<Permit<'b>, Rejected> {
+    let _entered = span.enter();
     breaker.try_acquire()
 }
 

@@ -129,8 +129,9 @@ impl CircuitBreaker {
     /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
     /// # }
     /// ```
-    pub async fn call<T, E>(&self, f: impl AsyncFnOnce() -> Result<T, E>) -> Result<T, CallError<E>> {
-        self.call_classified(f, by_result).await
+    #[inline]
+    pub fn call<T, E>(&self, f: impl AsyncFnOnce() -> Result<T, E>) -> impl Future<Output = Result<T, CallError<E>>> {
+        self.call_classified(f, by_result)
     }
 
     /// [`call`](Self::call) with a classifier deciding how each result counts.
@@ -142,7 +143,10 @@ impl CircuitBreaker {
         if !crate::__private::tracing_on() {
             // A panic while `f` runs drops the permit while unwinding, which records a failure;
             // dropping this future drops the permit unrecorded (a cancelled call).
-            let permit = self.try_acquire()?;
+            let permit = match self.closed_permit() {
+                Some(permit) => permit,
+                None => self.try_acquire()?,
+            };
             let result = f().await;
             permit.record(classify(&result));
             return result.map_err(CallError::Inner);

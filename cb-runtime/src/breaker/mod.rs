@@ -151,6 +151,9 @@ impl CircuitBreaker {
     /// one dropped while its thread panics counts as a failure.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
+        if let Some(permit) = self.closed_permit() {
+            return Ok(permit);
+        }
         let word = Word(self.state.load(Ordering::Acquire));
         match word.state() {
             State::Closed | State::MetricsOnly | State::Disabled => Ok(self.permit(word)),
@@ -158,9 +161,20 @@ impl CircuitBreaker {
         }
     }
 
+    /// The permit of the common case, a Closed breaker with nothing to time; `None` otherwise
+    /// (then [`try_acquire`](Self::try_acquire) decides). Built where the caller keeps it: a
+    /// permit that goes through a `Result` first is copied with wider loads than the stores
+    /// that wrote it, which stalls.
+    #[inline(always)]
+    pub(crate) fn closed_permit(&self) -> Option<Permit<'_>> {
+        let word = Word(self.state.load(Ordering::Acquire));
+        (word.is_closed() && !crate::timing::measuring() && self.tunables.slow_nanos().is_none())
+            .then(|| Permit::new(self, word, crate::timing::NOT_TIMED))
+    }
+
     /// A permit of period `word`, with its start time where slow-call detection or the
     /// duration histogram (one call in a sample) needs one.
-    #[inline]
+    #[inline(never)]
     fn permit(&self, word: Word) -> Permit<'_> {
         let start = if word.state() == State::Disabled {
             crate::timing::NOT_TIMED

@@ -15,6 +15,45 @@ impl CircuitBreaker {
     /// Records the outcome of a call admitted in period `word`, started at `start`.
     #[inline]
     pub(crate) fn record(&self, word: Word, start: u64, outcome: Recorded) {
+        if outcome == Recorded::Success && start == crate::timing::NOT_TIMED && self.quiet_success(word) {
+            return;
+        }
+        self.record_any(word, start, outcome);
+    }
+
+    /// The common case in full: an untimed success in Closed that changes no trigger (no run
+    /// of failures to end, no window that a success would change), counted by the owner of
+    /// the breaker's first stripe. Counts it and returns true; false (having done nothing)
+    /// when any of that does not hold.
+    #[inline(always)]
+    fn quiet_success(&self, word: Word) -> bool {
+        if !word.is_closed() {
+            return false;
+        }
+        if self.tunables.mode().rates() {
+            let generation = word.generation() as u16;
+            match &self.count_window {
+                Some(window) if window.is_full_and_clean(generation) => {}
+                _ => return false,
+            }
+        }
+        let run = self.consecutive.load(Ordering::Relaxed);
+        if run as u32 != 0 && (run >> 32) as u32 == word.generation() as u32 {
+            return false;
+        }
+        let slot = Slot::current();
+        match self.stripes.owned(slot) {
+            Some(stripe) => {
+                stripe.count_owned(Total::Success);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// [`record`](Self::record) past the common case.
+    #[inline(never)]
+    fn record_any(&self, word: Word, start: u64, outcome: Recorded) {
         match word.state() {
             State::Closed | State::MetricsOnly => self.record_closed(word, start, outcome),
             State::HalfOpen => self.record_probe(word, start, outcome),
@@ -24,7 +63,7 @@ impl CircuitBreaker {
 
     /// Counts `outcome` in this thread's stripe, with its duration if the call was timed;
     /// returns (now, slow) when the configuration needs time.
-    #[inline]
+    #[inline(always)]
     fn count(&self, slot: Slot, start: u64, outcome: Recorded, mode: Mode) -> (u64, bool) {
         let stripe = self.stripes.get(slot);
         stripe.count(outcome.total(), slot);
@@ -69,10 +108,14 @@ impl CircuitBreaker {
             return;
         }
         let failure = outcome != Recorded::Success;
-        let mut reason = self
-            .tunables
-            .consecutive()
-            .and_then(|limit| self.consecutive_run(word, failure, limit));
+        let mut reason = match self.tunables.consecutive() {
+            Some(limit) => self.consecutive_run(word, failure, limit),
+            // Off, a success still ends a run counted before a reconfiguration turned the
+            // trigger off: the common case in `quiet_success` needs no run in progress.
+            None => (!failure)
+                .then(|| self.consecutive_run(word, false, u32::MAX))
+                .flatten(),
+        };
         if mode.rates() {
             let counts = self.window_record(word, slot, now, Sample { failure, slow });
             if reason.is_none() {

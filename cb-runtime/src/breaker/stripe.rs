@@ -167,6 +167,13 @@ impl Stripe {
         add(&self.totals[total as usize], 1, slot);
     }
 
+    /// Counts one `total` on a stripe the caller's slot owns exclusively.
+    #[inline(always)]
+    pub(crate) fn count_owned(&self, total: Total) {
+        let cell = &self.totals[total as usize];
+        cell.store(cell.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+
     pub(crate) fn total(&self, total: Total) -> u64 {
         self.totals[total as usize].load(Ordering::Relaxed)
     }
@@ -226,6 +233,16 @@ impl Stripes {
             return stripe;
         }
         self.get_rest(slot)
+    }
+
+    /// The first stripe, if `slot` owns it exclusively (the common case of one thread, or
+    /// the first thread of several): a load and two comparisons.
+    #[inline(always)]
+    pub(crate) fn owned(&self, slot: Slot) -> Option<&Stripe> {
+        match self.first.get() {
+            Some((owner, stripe)) if *owner == slot.index() && slot.exclusive() => Some(stripe),
+            _ => None,
+        }
     }
 
     #[cold]

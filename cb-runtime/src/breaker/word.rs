@@ -36,6 +36,12 @@ impl Word {
         State::from_bits(self.0 & ((1 << KIND_BITS) - 1))
     }
 
+    /// Whether the state is Closed (one mask and compare: the hot path's test).
+    #[inline]
+    pub(crate) fn is_closed(self) -> bool {
+        self.0 & ((1 << KIND_BITS) - 1) == State::Closed as u64
+    }
+
     pub(crate) fn in_flight(self) -> u32 {
         ((self.0 >> IN_FLIGHT_SHIFT) & COUNT_MASK) as u32
     }

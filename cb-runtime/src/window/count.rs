@@ -1,8 +1,9 @@
 //! A true sliding count window: exactly the last N recorded outcomes, lock-free.
 //!
 //! A ring of N slots and one aggregate word `generation:16 | calls:16 | failures:16 | slow:16`.
-//! Recording claims the next slot (`fetch_add` on the head), swaps the outcome in and applies
-//! the difference to the aggregate. Slots and aggregate carry the generation of the closed
+//! Recording claims the next slot (the head moves on modulo N), swaps the outcome in and
+//! applies the difference to the aggregate; an outcome that replaces one just like it (most
+//! of them once the window is full) leaves the aggregate unwritten. Slots and aggregate carry the generation of the closed
 //! period, so a transition resets the window without touching it. While the window is full of
 //! successes, another success changes nothing: [`CountWindow::is_full_and_clean`] lets the hot
 //! path skip the write entirely (a single load).
@@ -65,14 +66,18 @@ impl CountWindow {
     /// `None` when the window has already moved on to a newer period.
     pub(crate) fn record(&self, generation: u16, sample: Sample) -> Option<Counts> {
         let bits = PRESENT | if sample.failure { FAILURE } else { 0 } | if sample.slow { SLOW } else { 0 };
-        let i = self.head.fetch_add(1, Ordering::Relaxed);
-        let slot = &self.slots[(i % self.size) as usize];
+        let slot = &self.slots[self.claim()];
         let old = slot.swap((u32::from(generation) << 16) | bits, Ordering::AcqRel);
         let old_bits = if (old >> 16) as u16 == generation {
             old & 0xFFFF
         } else {
             0
         };
+        if old_bits == bits {
+            // The outcome replaced one just like it: the counts stand (no write to share).
+            let (tag, counts) = unpack(self.aggregate.load(Ordering::Acquire));
+            return (tag == generation).then_some(counts);
+        }
         let delta = |mask: u32, have: u64| -> u64 {
             let add = u64::from(bits & mask != 0);
             let sub = u64::from(old_bits & mask != 0);
@@ -96,6 +101,23 @@ impl CountWindow {
                 Some(pack(generation, next))
             });
         after
+    }
+
+    /// The next slot of the ring: the head moves on modulo the size (a compare-and-swap, where
+    /// a counter taken modulo the size would cost a division on every call).
+    #[inline]
+    fn claim(&self) -> usize {
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            let next = if head + 1 >= self.size { 0 } else { head + 1 };
+            match self
+                .head
+                .compare_exchange_weak(head, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return head as usize,
+                Err(now) => head = now,
+            }
+        }
     }
 
     /// The window's counts for `generation` (empty if it holds another period).
@@ -134,6 +156,26 @@ mod tests {
         assert_eq!(w.record(1, OK).unwrap().failures, 1);
         assert_eq!(w.record(1, OK).unwrap().failures, 0);
         assert!(w.is_full_and_clean(1));
+    }
+
+    #[test]
+    fn an_outcome_like_the_one_it_replaces_keeps_the_counts() {
+        let w = CountWindow::new(2);
+        w.record(1, FAIL);
+        w.record(1, OK);
+        let full = Counts {
+            calls: 2,
+            failures: 1,
+            slow_calls: 0,
+        };
+        assert_eq!(w.record(1, FAIL), Some(full), "a failure over a failure");
+        assert_eq!(w.record(1, OK), Some(full), "a success over a success");
+        assert_eq!(
+            w.record(2, OK).map(|c| c.calls),
+            Some(1),
+            "a new period over the old one"
+        );
+        assert_eq!(w.record(1, OK), None, "an older period's outcome is not judged");
     }
 
     #[test]
