@@ -260,7 +260,7 @@ async fn redis_stopped_and_restarted_mid_test() {
         !a.fleet.connected() && !b.fleet.connected()
     })
     .await;
-    reports.wait_for("cannot be used", Duration::from_secs(2)).await;
+    reports.wait_for("cannot be used", Duration::from_secs(10)).await;
     trip(&a.breaker);
     assert_eq!(b.breaker.state(), State::Closed, "no fleet: b decides alone");
     a.clock.advance(Duration::from_secs(31));
@@ -276,7 +276,7 @@ async fn redis_stopped_and_restarted_mid_test() {
         b.breaker.state() == State::Open
     })
     .await;
-    reports.wait_for("resolved: Redis at", Duration::from_secs(2)).await;
+    reports.wait_for("resolved: Redis at", Duration::from_secs(10)).await;
     let seen = reports.poll().to_vec();
     assert_eq!(
         seen.len(),

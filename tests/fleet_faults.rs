@@ -497,7 +497,7 @@ fn child(role: &str, url: &str) {
             println!("CONNECTED {fleet:?}");
             return;
         }
-        reports.wait_for("cannot be used", Duration::from_secs(2)).await;
+        reports.wait_for("cannot be used", Duration::from_secs(10)).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         for message in reports.poll() {
             println!("REPORT {message}");

@@ -187,7 +187,7 @@ async fn an_untrusted_certificate_or_plain_redis_is_reported_not_silent() {
             f.op_timeout(Duration::from_millis(500))
         });
         let mut reports = Reports::of(i.registry);
-        reports.wait_for("cannot be used", Duration::from_secs(3)).await;
+        reports.wait_for("cannot be used", Duration::from_secs(10)).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(reports.count("cannot be used"), 1, "{what}: {:#?}", reports.seen);
         assert!(!i.fleet.connected(), "{what}");
