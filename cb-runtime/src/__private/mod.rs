@@ -12,7 +12,7 @@ mod site;
 mod span;
 
 pub use contract::{
-    Absent, CarriesRejection, Classified, FallbackArg, FromRejected, FromTimeout, HasErrors, NoPredicate, NotAFuture,
+    Absent, CarriesRejection, Classified, FallbackArg, FallbackCause, FromRejected, FromTimeout, HasErrors, NoPredicate, NotAFuture,
     NotAStream, Predicate, PredicateArg, PredicateFn, Probe, ResultLike, Unclassified, UnreadableFuture,
     UnreadableStream, ViaFuture, ViaPlain, ViaResult, ViaStream, classify,
 };
