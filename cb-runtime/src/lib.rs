@@ -111,7 +111,8 @@ pub mod __private;
 /// still names them through `__private`.
 #[doc(hidden)]
 pub use __private::{
-    CarriesRejection, Fallback as AsyncFallback, FallbackArg, FromRejected, FromTimeout, HasErrors, SyncFallback,
+    BreakerKey, CarriesRejection, Fallback as AsyncFallback, FallbackArg, FallbackCause, FromRejected, FromTimeout,
+    HasErrors, NotAFuture, NotAStream, Predicate, SyncFallback, UnreadableFuture, UnreadableStream,
 };
 
 pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, ControlError, Outcome, OwnedPermit, Permit};
