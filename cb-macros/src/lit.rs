@@ -202,6 +202,15 @@ pub(crate) enum WindowValue {
 pub(crate) fn window(expr: &Expr) -> syn::Result<WindowValue> {
     match literal(expr) {
         Some((Lit::Int(_), _)) => int(expr, "window", 1, 65_535).map(|n| WindowValue::Count(n as u32)),
+        Some((Lit::Str(s), false)) if !s.value().is_empty() && s.value().bytes().all(|b| b.is_ascii_digit()) => {
+            Err(syn::Error::new_spanned(
+                expr,
+                format!(
+                    "`window` counts calls with a number, without quotes: `window = {}` (a time window is a duration: `window = \"60s\"`)",
+                    s.value()
+                ),
+            ))
+        }
         Some((Lit::Str(_), false)) => {
             let nanos = duration(expr, "window")?;
             if (10_000_000..=600_000_000_000).contains(&nanos) {

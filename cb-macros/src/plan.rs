@@ -14,8 +14,9 @@ pub(crate) enum Source {
     Named(Expr),
     /// The `CircuitProtected` breaker of the type the function runs for (`Self`): through the
     /// receiver for a method (keyed types pick the instance's breaker), through the type for an
-    /// associated function.
-    Derived(Option<Receiver>),
+    /// associated function. The span is the one `Self` is written with: the `Self` of
+    /// `name = Self`, so that using it outside an impl is an error there; else the attribute.
+    Derived(Option<Receiver>, proc_macro2::Span),
 }
 
 /// How the fallback is called.
@@ -156,7 +157,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         );
     }
     let source = match args.name {
-        Some(name) if is_self(&name) => Source::Derived(func.receiver),
+        Some(name) if is_self(&name) => Source::Derived(func.receiver, syn::spanned::Spanned::span(&name)),
         Some(name) => Source::Named(name),
         None => {
             // A free function cannot name `Self` (E0411), and the macro cannot see whether it
@@ -167,7 +168,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
                     "`#[circuit_breaker]` on a function without `self` needs `name = \"...\"` (a free function has no type to take its breaker from); in an impl of a `CircuitProtected` type, `name = Self` takes the type's breaker",
                 );
             }
-            Source::Derived(func.receiver)
+            Source::Derived(func.receiver, proc_macro2::Span::call_site())
         }
     };
     let krate: Path = args.krate.unwrap_or_else(|| syn::parse_quote!(::cb_runtime));

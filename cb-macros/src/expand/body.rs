@@ -77,19 +77,23 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
 
     let name = match &plan.source {
         Source::Named(name) => quote!(#p::Some(#name)),
-        Source::Derived(_) => quote!(#p::None),
+        Source::Derived(..) => quote!(#p::None),
     };
     let settings = plan.settings.iter().map(|s| setting(k, s));
     let resolve = match &plan.source {
         Source::Named(_) => quote!(#p::CallSite::breaker(&#site)),
-        Source::Derived(None) => quote!(<Self as #p::CircuitProtected>::__cb_breaker_for(&#site)),
-        Source::Derived(Some(receiver)) => {
+        Source::Derived(None, at) => {
+            let self_ty = quote_spanned!(*at=> Self);
+            quote!(<#self_ty as #p::CircuitProtected>::__cb_breaker_for(&#site))
+        }
+        Source::Derived(Some(receiver), at) => {
+            let self_ty = quote_spanned!(*at=> Self);
             let this = match receiver {
                 Receiver::Ref => quote!(#this),
                 Receiver::RefMut => quote!(&*#this),
                 Receiver::Value => quote!(&#this),
             };
-            quote!(<Self as #p::CircuitProtected>::__cb_breaker_of(#this, &#site))
+            quote!(<#self_ty as #p::CircuitProtected>::__cb_breaker_of(#this, &#site))
         }
     };
     // What the return type is (a `Result` or `Option` under any name, or something else) is
