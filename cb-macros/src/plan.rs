@@ -115,6 +115,25 @@ fn names_self(tokens: proc_macro2::TokenStream) -> bool {
     })
 }
 
+/// The type with `_` for every `impl Trait` inside it.
+fn inferred(mut ty: Type) -> Type {
+    struct Infer;
+    impl syn::visit_mut::VisitMut for Infer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(opaque) = ty {
+                let span = syn::spanned::Spanned::span(&opaque.impl_token);
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: syn::Token![_](span),
+                });
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Infer, &mut ty);
+    ty
+}
+
 /// A type as written, or `_` where it cannot be named in an expression (`impl Trait`).
 fn nameable(ty: &Type) -> proc_macro2::TokenStream {
     if contains_impl_trait(ty) {
@@ -136,12 +155,15 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         cx.error_spanned_by(&output, message);
     } else if is_impl_stream(&output) {
         cx.error_spanned_by(&output, IMPL_STREAM);
-    } else if contains_impl_trait(&output) {
+    } else if matches!(crate::item::ungroup(&output), Type::ImplTrait(_)) {
         cx.error_spanned_by(
             &output,
             "`#[circuit_breaker]` cannot name an `impl Trait` return type; return a concrete type",
         );
     }
+    // `Result<impl IntoResponse, E>`: the generated code names the type with `_` for each
+    // `impl Trait` (inferred from the body); its outer type still decides the kind.
+    let output = inferred(output);
     if let (Some((_, span)), false) = (args.timeout, func.is_async()) {
         cx.error_at(
             span,

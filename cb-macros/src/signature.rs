@@ -31,7 +31,7 @@ pub(crate) fn higher_ranked(func: &Function, with_receiver: bool, krate: &syn::P
         return None;
     }
     let mut output = func.output();
-    if !spelt_result_or_option(&output) {
+    if !spelt_result_or_option(&output) || contains_impl_trait(&output) {
         return None;
     }
     let mut namer = Namer::default();

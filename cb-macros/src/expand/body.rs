@@ -264,11 +264,28 @@ fn into_return(p: &TokenStream, output: &syn::Type, convert: &str, value: &syn::
         false => quote!(FromTimeout),
     };
     let first = first_span(output);
-    let carrier = respanned(quote!(<#output as #p::CarriesRejection>::Carrier), first);
+    let carrier_of = value_as_unit(output);
+    let carrier = respanned(quote!(<#carrier_of as #p::CarriesRejection>::Carrier), first);
     let carrier: syn::Type = syn::parse_quote!(#carrier);
     let convert = on_type(p, output, Some(&carrier), trait_, convert);
     let wrap = on_type(p, output, Some(output), quote!(CarriesRejection), "wrap");
     quote_spanned!(first=> #wrap(#convert(#value)))
+}
+
+/// `output` with `()` for an inferred (`_`, from `impl Trait`) value type: `Result<(), E>` for
+/// `Result<_, E>`, `Option<()>` for `Option<_>`. The carrier of a rejection depends only on
+/// the error type, and a `_` there would be a type nothing infers.
+fn value_as_unit(output: &syn::Type) -> syn::Type {
+    let mut ty = output.clone();
+    if let syn::Type::Path(p) = &mut ty
+        && let Some(last) = p.path.segments.last_mut()
+        && let syn::PathArguments::AngleBracketed(args) = &mut last.arguments
+        && let Some(syn::GenericArgument::Type(value)) = args.args.iter_mut().find(|a| matches!(a, syn::GenericArgument::Type(_)))
+        && matches!(value, syn::Type::Infer(_))
+    {
+        *value = syn::parse_quote!(());
+    }
+    ty
 }
 
 /// `<Self as PRIVATE::Trait>::method` (`Self` inferred when not given), every token at the
