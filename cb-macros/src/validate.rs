@@ -189,7 +189,7 @@ fn read(
                 let fraction = percent.trim_end_matches('%').trim().parse::<f64>().unwrap_or_default() / 100.0;
                 Err(syn::Error::new_spanned(
                     s,
-                    format!("`{key}` is a fraction, not a percentage: `{key} = {fraction:?}`"),
+                    format!("`{key}` is a fraction, not a percentage: write `{key} = {fraction:?}`"),
                 ))
             }
             other => Err(syn::Error::new_spanned(
