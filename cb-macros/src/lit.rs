@@ -177,7 +177,10 @@ pub(crate) fn int(expr: &Expr, key: &str, min: u64, max: u64) -> syn::Result<u64
                     i.base10_digits(),
                     i.suffix()
                 ),
-                suffix => format!("`{key}` is a number: write `{key} = {}`, without `{suffix}`", i.base10_digits()),
+                suffix => format!(
+                    "`{key}` is a number: write `{key} = {}`, without `{suffix}`",
+                    i.base10_digits()
+                ),
             };
             Err(syn::Error::new_spanned(expr, msg))
         }

@@ -185,7 +185,11 @@ fn read(
                 s,
                 format!("`{key}` expects a number without quotes: `{key} = {number}` (only \"off\" is a string)"),
             )),
-            percent if percent.strip_suffix('%').is_some_and(|n| n.trim().parse::<f64>().is_ok()) => {
+            percent
+                if percent
+                    .strip_suffix('%')
+                    .is_some_and(|n| n.trim().parse::<f64>().is_ok()) =>
+            {
                 let fraction = percent.trim_end_matches('%').trim().parse::<f64>().unwrap_or_default() / 100.0;
                 Err(syn::Error::new_spanned(
                     s,
@@ -253,11 +257,15 @@ fn read(
         (_, Kind::Path) => {
             let path = match lit::ungroup(expr) {
                 Expr::Path(ExprPath { path, qself: None, .. }) => path.clone(),
-                Expr::Path(ExprPath { qself: Some(_), path, .. }) => {
+                Expr::Path(ExprPath {
+                    qself: Some(_), path, ..
+                }) => {
                     let f = path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
                     return Err(syn::Error::new_spanned(
                         expr,
-                        format!("`{key}` cannot name a function through a qualified path `<T as Trait>::{f}`: name a function or method directly (`{key} = Self::{f}` when the trait is in scope and the name is unambiguous)"),
+                        format!(
+                            "`{key}` cannot name a function through a qualified path `<T as Trait>::{f}`: name a function or method directly (`{key} = Self::{f}` when the trait is in scope and the name is unambiguous)"
+                        ),
                     ));
                 }
                 Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) if s.parse::<syn::Path>().is_ok() => {
@@ -300,7 +308,12 @@ fn read(
 /// `None`, `false`.
 fn spells_off(expr: &Expr) -> bool {
     match expr {
-        Expr::Path(p) => p.qself.is_none() && p.path.get_ident().is_some_and(|i| i == "off" || i == "Off" || i == "OFF" || i == "None"),
+        Expr::Path(p) => {
+            p.qself.is_none()
+                && p.path
+                    .get_ident()
+                    .is_some_and(|i| i == "off" || i == "Off" || i == "OFF" || i == "None")
+        }
         Expr::Lit(syn::ExprLit { lit: Lit::Bool(b), .. }) => !b.value,
         _ => false,
     }

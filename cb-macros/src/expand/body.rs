@@ -272,20 +272,32 @@ fn into_return(p: &TokenStream, output: &syn::Type, convert: &str, value: &syn::
     quote_spanned!(first=> #wrap(#convert(#value)))
 }
 
-/// `output` with `()` for an inferred (`_`, from `impl Trait`) value type: `Result<(), E>` for
-/// `Result<_, E>`, `Option<()>` for `Option<_>`. The carrier of a rejection depends only on
+/// `output` with `()` for a value type holding an inferred `_` (from `impl Trait`):
+/// `Result<(), E>` for `Result<Vec<_>, E>`, `Option<()>` for `Option<_>`. The carrier of a rejection depends only on
 /// the error type, and a `_` there would be a type nothing infers.
 fn value_as_unit(output: &syn::Type) -> syn::Type {
     let mut ty = output.clone();
     if let syn::Type::Path(p) = &mut ty
         && let Some(last) = p.path.segments.last_mut()
         && let syn::PathArguments::AngleBracketed(args) = &mut last.arguments
-        && let Some(syn::GenericArgument::Type(value)) = args.args.iter_mut().find(|a| matches!(a, syn::GenericArgument::Type(_)))
-        && matches!(value, syn::Type::Infer(_))
+        && let Some(syn::GenericArgument::Type(value)) = args
+            .args
+            .iter_mut()
+            .find(|a| matches!(a, syn::GenericArgument::Type(_)))
+        && has_infer(quote::ToTokens::to_token_stream(value))
     {
         *value = syn::parse_quote!(());
     }
     ty
+}
+
+/// Whether the tokens hold a `_` type.
+fn has_infer(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == "_",
+        proc_macro2::TokenTree::Group(g) => has_infer(g.stream()),
+        _ => false,
+    })
 }
 
 /// `<Self as PRIVATE::Trait>::method` (`Self` inferred when not given), every token at the

@@ -27,6 +27,11 @@ pub fn render(ok: bool) -> Result<impl Display + use<>, Error> {
     if ok { Ok("page") } else { Err(Error) }
 }
 
+#[circuit_breaker(name = "pass-impl-nested", consecutive_failures = 1)]
+pub fn list(ok: bool) -> Result<Vec<impl Display>, Error> {
+    if ok { Ok(vec![1u8]) } else { Err(Error) }
+}
+
 #[circuit_breaker(name = "pass-impl-in-option")]
 pub fn maybe(ok: bool) -> Option<impl Display> {
     ok.then_some(3u8)
@@ -42,5 +47,7 @@ async fn main() {
     assert!(render(false).is_err());
     assert_eq!(registry().get("pass-impl-in-result-sync").unwrap().state(), State::Open);
     assert!(matches!(render(true), Err(Error)), "rejected");
+    assert!(list(false).is_err());
+    assert!(matches!(list(true), Err(Error)), "rejected");
     assert_eq!(maybe(true).map(|v| v.to_string()), Some("3".to_owned()));
 }
