@@ -140,13 +140,24 @@ pub(crate) fn rate(expr: &Expr, key: &str) -> syn::Result<f64> {
         );
         return Err(syn::Error::new_spanned(expr, msg));
     }
-    let (v, _) = number(expr, key, &format!("a number in (0.0, 1.0], e.g. `{key} = 0.5`"))?;
+    let (v, is_int) = number(expr, key, &format!("a number in (0.0, 1.0], e.g. `{key} = 0.5`"))?;
     if v > 0.0 && v <= 1.0 {
         Ok(v)
+    } else if is_int && v > 1.0 && v <= 100.0 {
+        let msg = format!(
+            "`{key}` must be in (0.0, 1.0]: a fraction, not a percentage; for {v}% write `{key} = {:?}`",
+            v / 100.0
+        );
+        Err(syn::Error::new_spanned(expr, msg))
     } else {
         Err(syn::Error::new_spanned(expr, format!("`{key}` must be in (0.0, 1.0]")))
     }
 }
+
+/// The suffixes an integer literal may carry here: none, or an integer type's.
+const INT_SUFFIXES: &[&str] = &[
+    "", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+];
 
 /// A whole number in `min..=max`.
 pub(crate) fn int(expr: &Expr, key: &str, min: u64, max: u64) -> syn::Result<u64> {
@@ -159,6 +170,20 @@ pub(crate) fn int(expr: &Expr, key: &str, min: u64, max: u64) -> syn::Result<u64
         syn::Error::new_spanned(expr, format!("`{key}` must be {rule}"))
     };
     match literal(expr) {
+        Some((Lit::Int(i), _)) if !INT_SUFFIXES.contains(&i.suffix()) => {
+            let msg = match i.suffix() {
+                "ms" | "s" | "m" | "h" if key == "window" => format!(
+                    "a time `window` is a duration string: write `window = \"{}{}\"` (`window = {0}` counts calls)",
+                    i.base10_digits(),
+                    i.suffix()
+                ),
+                suffix => format!(
+                    "`{key}` is a number: write `{key} = {}`, without `{suffix}`",
+                    i.base10_digits()
+                ),
+            };
+            Err(syn::Error::new_spanned(expr, msg))
+        }
         Some((Lit::Int(_), true)) => Err(out_of_range()),
         Some((Lit::Int(i), false)) => {
             let v: u64 = i.base10_parse().map_err(|_| out_of_range())?;
@@ -202,6 +227,15 @@ pub(crate) enum WindowValue {
 pub(crate) fn window(expr: &Expr) -> syn::Result<WindowValue> {
     match literal(expr) {
         Some((Lit::Int(_), _)) => int(expr, "window", 1, 65_535).map(|n| WindowValue::Count(n as u32)),
+        Some((Lit::Str(s), false)) if !s.value().is_empty() && s.value().bytes().all(|b| b.is_ascii_digit()) => {
+            Err(syn::Error::new_spanned(
+                expr,
+                format!(
+                    "`window` counts calls with a number, without quotes: `window = {}` (a time window is a duration: `window = \"60s\"`)",
+                    s.value()
+                ),
+            ))
+        }
         Some((Lit::Str(_), false)) => {
             let nanos = duration(expr, "window")?;
             if (10_000_000..=600_000_000_000).contains(&nanos) {
@@ -227,6 +261,14 @@ mod tests {
 
     fn expr(tokens: proc_macro2::TokenStream) -> Expr {
         syn::parse2(tokens).unwrap()
+    }
+
+    #[test]
+    fn a_unit_suffix_is_never_read_as_a_count() {
+        assert!(window(&expr(quote!(60s))).is_err(), "60s read as a 60-call window");
+        assert!(int(&expr(quote!(5s)), "consecutive_failures", 1, 10).is_err());
+        assert_eq!(int(&expr(quote!(5u32)), "consecutive_failures", 1, 10).unwrap(), 5);
+        assert!(matches!(window(&expr(quote!(60))), Ok(WindowValue::Count(60))));
     }
 
     #[test]

@@ -15,8 +15,9 @@ pub(crate) enum Source {
     Named(Expr),
     /// The `CircuitProtected` breaker of the type the function runs for (`Self`): through the
     /// receiver for a method (keyed types pick the instance's breaker), through the type for an
-    /// associated function.
-    Derived(Option<Receiver>),
+    /// associated function. The span is the one `Self` is written with: the `Self` of
+    /// `name = Self`, so that using it outside an impl is an error there; else the attribute.
+    Derived(Option<Receiver>, proc_macro2::Span),
 }
 
 /// How a fallback function is called.
@@ -138,6 +139,25 @@ fn names_self(tokens: proc_macro2::TokenStream) -> bool {
     })
 }
 
+/// The type with `_` for every `impl Trait` inside it.
+fn inferred(mut ty: Type) -> Type {
+    struct Infer;
+    impl syn::visit_mut::VisitMut for Infer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(opaque) = ty {
+                let span = syn::spanned::Spanned::span(&opaque.impl_token);
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: syn::Token![_](span),
+                });
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Infer, &mut ty);
+    ty
+}
+
 /// A type as written, or `_` where it cannot be named in an expression (`impl Trait`).
 fn nameable(ty: &Type) -> proc_macro2::TokenStream {
     if contains_impl_trait(ty) {
@@ -159,12 +179,15 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         cx.error_spanned_by(&output, message);
     } else if is_impl_stream(&output) {
         cx.error_spanned_by(&output, IMPL_STREAM);
-    } else if contains_impl_trait(&output) {
+    } else if matches!(crate::item::ungroup(&output), Type::ImplTrait(_)) {
         cx.error_spanned_by(
             &output,
             "`#[circuit_breaker]` cannot name an `impl Trait` return type; return a concrete type",
         );
     }
+    // `Result<impl IntoResponse, E>`: the generated code names the type with `_` for each
+    // `impl Trait` (inferred from the body); its outer type still decides the kind.
+    let output = inferred(output);
     if let (Some((_, span)), false) = (args.timeout, func.is_async()) {
         cx.error_at(
             span,
@@ -180,7 +203,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         );
     }
     let source = match args.name {
-        Some(name) if is_self(&name) => Source::Derived(func.receiver),
+        Some(name) if is_self(&name) => Source::Derived(func.receiver, syn::spanned::Spanned::span(&name)),
         Some(name) => Source::Named(name),
         None => {
             // A free function cannot name `Self` (E0411), and the macro cannot see whether it
@@ -191,7 +214,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
                     "`#[circuit_breaker]` on a function without `self` needs `name = \"...\"` (a free function has no type to take its breaker from); in an impl of a `CircuitProtected` type, `name = Self` takes the type's breaker",
                 );
             }
-            Source::Derived(func.receiver)
+            Source::Derived(func.receiver, proc_macro2::Span::call_site())
         }
     };
     let krate: Path = args.krate.unwrap_or_else(|| syn::parse_quote!(::cb_runtime));

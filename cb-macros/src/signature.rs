@@ -10,7 +10,7 @@
 use crate::item::{Function, Receiver, contains_impl_trait};
 use proc_macro2::Span;
 use syn::visit_mut::{self, VisitMut};
-use syn::{GenericArgument, Lifetime, PathArguments, Type};
+use syn::{Lifetime, PathArguments, Type};
 
 /// The signature the fallback must accept for every lifetime in `binder`.
 pub(crate) struct HigherRanked {
@@ -24,14 +24,16 @@ pub(crate) struct HigherRanked {
 
 /// The signature, when it can be checked this way: a sync function (an async fallback's future
 /// borrows its arguments, so no one future type serves every lifetime) whose signature
-/// borrows something, whose parameters are nameable types, and whose return type is written
-/// `Result<T, E>` or `Option<T>` (the cause's type must be spelt).
+/// borrows something, whose parameters are nameable types, and whose return type is spelt
+/// `..Result<..>` or `..Option<..>` (see `spelt_result_or_option`).
 pub(crate) fn higher_ranked(func: &Function, with_receiver: bool, krate: &syn::Path) -> Option<HigherRanked> {
     if func.is_async() || func.params.iter().any(|p| contains_impl_trait(&p.ty)) {
         return None;
     }
     let mut output = func.output();
-    let cause = cause(&output, krate)?;
+    if !spelt_result_or_option(&output) || contains_impl_trait(&output) {
+        return None;
+    }
     let mut namer = Namer::default();
     let receiver = func.receiver_ty.clone().map(|mut ty| {
         namer.visit_type_mut(&mut ty);
@@ -59,6 +61,7 @@ pub(crate) fn higher_ranked(func: &Function, with_receiver: bool, krate: &syn::P
     if elided.unresolved || (namer.binder.is_empty() && !borrows(&output) && !args.iter().any(borrows)) {
         return None;
     }
+    let cause = syn::parse_quote!(<#output as #krate::__private::FallbackCause>::Cause);
     Some(HigherRanked {
         binder: namer.binder,
         args,
@@ -67,28 +70,16 @@ pub(crate) fn higher_ranked(func: &Function, with_receiver: bool, krate: &syn::P
     })
 }
 
-/// `CallError<E>` for `Result<T, E>`, `CallError<Infallible>` for `Option<T>`.
-fn cause(output: &Type, krate: &syn::Path) -> Option<Type> {
+/// Whether the return type is spelt `..Result<..>` or `..Option<..>` (any arguments, in any
+/// order: `io::Result<T>`, `type Result<E, T>`): its cause is then
+/// `<R as FallbackCause>::Cause`, which the type system reads from the type itself.
+fn spelt_result_or_option(output: &Type) -> bool {
     let Type::Path(p) = crate::item::ungroup(output) else {
-        return None;
+        return false;
     };
-    let last = p.path.segments.last()?;
-    let PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    let types: Vec<&Type> = args
-        .args
-        .iter()
-        .filter_map(|a| match a {
-            GenericArgument::Type(t) => Some(t),
-            _ => None,
-        })
-        .collect();
-    match (last.ident.to_string().as_str(), types.as_slice()) {
-        ("Result", [_, error]) => Some(syn::parse_quote!(#krate::__private::CallError<#error>)),
-        ("Option", [_]) => Some(syn::parse_quote!(#krate::__private::CallError<#krate::__private::Infallible>)),
-        _ => None,
-    }
+    p.path.segments.last().is_some_and(|last| {
+        matches!(last.arguments, PathArguments::AngleBracketed(_)) && (last.ident == "Result" || last.ident == "Option")
+    })
 }
 
 /// Whether the type holds a reference or a lifetime.
@@ -212,6 +203,17 @@ mod tests {
     }
 
     #[test]
+    fn checks_a_result_under_another_spelling() {
+        assert_eq!(
+            check(quote!(
+                fn get(a: &str) -> io::Result<&str> {}
+            ))
+            .unwrap(),
+            "for < '_0 > (& '_0 str) -> io :: Result < & '_0 str >"
+        );
+    }
+
+    #[test]
     fn leaves_out_what_it_cannot_check() {
         assert!(
             check(quote!(
@@ -233,7 +235,7 @@ mod tests {
         );
         assert!(
             check(quote!(
-                fn get(a: &str) -> io::Result<u8> {}
+                fn get(a: &str) -> Fallible<u8> {}
             ))
             .is_none()
         );

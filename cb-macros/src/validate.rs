@@ -227,11 +227,32 @@ fn read(
     {
         return match s.value().as_str() {
             "off" => setting(SettingValue::Off(toggle)),
+            number if number.parse::<f64>().is_ok() => Err(syn::Error::new_spanned(
+                s,
+                format!("`{key}` expects a number without quotes: `{key} = {number}` (only \"off\" is a string)"),
+            )),
+            percent
+                if percent
+                    .strip_suffix('%')
+                    .is_some_and(|n| n.trim().parse::<f64>().is_ok()) =>
+            {
+                let fraction = percent.trim_end_matches('%').trim().parse::<f64>().unwrap_or_default() / 100.0;
+                Err(syn::Error::new_spanned(
+                    s,
+                    format!("`{key}` is a fraction, not a percentage: write `{key} = {fraction:?}`"),
+                ))
+            }
             other => Err(syn::Error::new_spanned(
                 s,
                 format!("`{key}` expects a number or \"off\", found \"{other}\""),
             )),
         };
+    }
+    if TOGGLES.iter().any(|(k, _)| *k == key) && spells_off(lit::ungroup(expr)) {
+        return Err(syn::Error::new_spanned(
+            expr,
+            format!("`{key}` is turned off with a string: `{key} = \"off\"`"),
+        ));
     }
     if let Some((_, toggle)) = TOGGLES.iter().find(|(k, _)| *k == key)
         && let Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) = lit::ungroup(expr)
@@ -292,6 +313,17 @@ fn read(
         (_, Kind::Path) => {
             let path = match lit::ungroup(expr) {
                 Expr::Path(ExprPath { path, qself: None, .. }) => path.clone(),
+                Expr::Path(ExprPath {
+                    qself: Some(_), path, ..
+                }) => {
+                    let f = path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+                    return Err(syn::Error::new_spanned(
+                        expr,
+                        format!(
+                            "`{key}` cannot name a function through a qualified path `<T as Trait>::{f}`: name a function or method directly (`{key} = Self::{f}` when the trait is in scope and the name is unambiguous)"
+                        ),
+                    ));
+                }
                 Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) if s.parse::<syn::Path>().is_ok() => {
                     return Err(syn::Error::new_spanned(
                         expr,
@@ -327,8 +359,24 @@ fn read(
     }
 }
 
+/// Whether a toggle's value spells "off" as something other than the string: `off`, `Off`,
+/// `None`, `false`.
+fn spells_off(expr: &Expr) -> bool {
+    match expr {
+        Expr::Path(p) => {
+            p.qself.is_none()
+                && p.path
+                    .get_ident()
+                    .is_some_and(|i| i == "off" || i == "Off" || i == "OFF" || i == "None")
+        }
+        Expr::Lit(syn::ExprLit { lit: Lit::Bool(b), .. }) => !b.value,
+        _ => false,
+    }
+}
+
 /// A breaker name: a non-empty string literal, or a constant path or macro call (`NAME`,
-/// `Self::NAME`, `concat!(..)`) that the compiler checks is a `&'static str` constant.
+/// `Type::NAME`, `concat!(..)`) that the compiler checks is a `&'static str` constant; not
+/// `Self::NAME`, which the call site's `static` cannot name.
 fn name(expr: &Expr) -> syn::Result<Expr> {
     match lit::ungroup(expr) {
         Expr::Lit(l) => match &l.lit {
@@ -336,6 +384,15 @@ fn name(expr: &Expr) -> syn::Result<Expr> {
             Lit::Str(_) => Ok(Expr::Lit(l.clone())),
             _ => Err(syn::Error::new_spanned(expr, NAME_HELP)),
         },
+        Expr::Path(p) if p.qself.is_none() && p.path.segments.len() > 1 && p.path.segments[0].ident == "Self" => {
+            Err(syn::Error::new_spanned(
+                expr,
+                format!(
+                    "`name` cannot read a constant through `Self` (the name is read in a `static`, which cannot name `Self`): name the type, `name = Type::{}`",
+                    p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+                ),
+            ))
+        }
         e @ (Expr::Path(_) | Expr::Macro(_)) => Ok(e.clone()),
         _ => Err(syn::Error::new_spanned(expr, NAME_HELP)),
     }

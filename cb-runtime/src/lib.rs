@@ -122,8 +122,9 @@ pub mod __private;
 pub use __private::CacheValue;
 #[doc(hidden)]
 pub use __private::{
-    CacheKey, CarriesRejection, EmptyResponse, Fallback as AsyncFallback, FallbackArg, FromRejected, FromTimeout,
-    HasErrors, SyncFallback,
+    BreakerKey, CacheKey, CarriesRejection, EmptyResponse, Fallback as AsyncFallback, FallbackArg, FallbackCause,
+    FromRejected, FromTimeout, HasErrors, NotAFuture, NotAStream, Predicate, SyncFallback, UnreadableFuture,
+    UnreadableStream,
 };
 
 pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, ControlError, Outcome, OwnedPermit, Permit};

@@ -86,6 +86,29 @@ pub fn undeclared_caller_spans() -> u64 {
     UNDECLARED.load(Ordering::Relaxed)
 }
 
+static UNCOUNTED: AtomicU64 = AtomicU64::new(0);
+
+/// How many protected calls returned a `Result` through a return type the macro could not read
+/// as one: a type parameter of the impl or trait around the function (`fn get(&self) -> R` in
+/// `impl<R> Cache<R>`, used with `R = Result<..>`). Such a call's `Err` counted as a success
+/// and did not reach the fallback; the first is reported on stderr and as a `WARN` event.
+/// Spell the return type `Result<T, E>` in the function to have its errors counted.
+pub fn uncounted_results() -> u64 {
+    UNCOUNTED.load(Ordering::Relaxed)
+}
+
+/// Notes a call whose return type `type_name` is a `Result` that was classified as a plain
+/// value: counted, and reported once.
+#[cold]
+pub(crate) fn result_counted_as_success(type_name: &str) {
+    if UNCOUNTED.fetch_add(1, Ordering::Relaxed) == 0 {
+        eprintln!(
+            "cb: a #[circuit_breaker] function returned `{type_name}` through a generic return type (a type parameter of its impl or trait): its Err counted as a success and skipped the fallback; spell the return type `Result<T, E>` in the function (observe::uncounted_results counts these calls)"
+        );
+        tracing::warn!(target: "cb_runtime", return_type = type_name, "Result returned through a generic return type: errors not counted");
+    }
+}
+
 /// Notes a caller's span `span_name` without the field `field`: counted, and reported once.
 pub(crate) fn caller_field_undeclared(span_name: &str, field: &str) {
     if UNDECLARED.fetch_add(1, Ordering::Relaxed) == 0 {

@@ -81,19 +81,23 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
 
     let name = match &plan.source {
         Source::Named(name) => quote!(#p::Some(#name)),
-        Source::Derived(_) => quote!(#p::None),
+        Source::Derived(..) => quote!(#p::None),
     };
     let settings = plan.settings.iter().map(|s| setting(k, s));
     let resolve = match &plan.source {
         Source::Named(_) => quote!(#p::CallSite::breaker(&#site)),
-        Source::Derived(None) => quote!(<Self as #p::CircuitProtected>::__cb_breaker_for(&#site)),
-        Source::Derived(Some(receiver)) => {
+        Source::Derived(None, at) => {
+            let self_ty = quote_spanned!(*at=> Self);
+            quote!(<#self_ty as #p::CircuitProtected>::__cb_breaker_for(&#site))
+        }
+        Source::Derived(Some(receiver), at) => {
+            let self_ty = quote_spanned!(*at=> Self);
             let this = match receiver {
                 Receiver::Ref => quote!(#this),
                 Receiver::RefMut => quote!(&*#this),
                 Receiver::Value => quote!(&#this),
             };
-            quote!(<Self as #p::CircuitProtected>::__cb_breaker_of(#this, &#site))
+            quote!(<#self_ty as #p::CircuitProtected>::__cb_breaker_of(#this, &#site))
         }
     };
     // What the return type is (a `Result` or `Option` under any name, or something else) is
@@ -301,11 +305,40 @@ pub(crate) fn into_return(p: &TokenStream, output: &syn::Type, convert: &str, va
         false => quote!(FromTimeout),
     };
     let first = first_span(output);
-    let carrier = respanned(quote!(<#output as #p::CarriesRejection>::Carrier), first);
+    let carrier_of = value_as_unit(output);
+    let carrier = respanned(quote!(<#carrier_of as #p::CarriesRejection>::Carrier), first);
     let carrier: syn::Type = syn::parse_quote!(#carrier);
     let convert = on_type(p, output, Some(&carrier), trait_, convert);
     let wrap = on_type(p, output, Some(output), quote!(CarriesRejection), "wrap");
     quote_spanned!(first=> #wrap(#convert(#value)))
+}
+
+/// `output` with `()` for a value type holding an inferred `_` (from `impl Trait`):
+/// `Result<(), E>` for `Result<Vec<_>, E>`, `Option<()>` for `Option<_>`. The carrier of a rejection depends only on
+/// the error type, and a `_` there would be a type nothing infers.
+fn value_as_unit(output: &syn::Type) -> syn::Type {
+    let mut ty = output.clone();
+    if let syn::Type::Path(p) = &mut ty
+        && let Some(last) = p.path.segments.last_mut()
+        && let syn::PathArguments::AngleBracketed(args) = &mut last.arguments
+        && let Some(syn::GenericArgument::Type(value)) = args
+            .args
+            .iter_mut()
+            .find(|a| matches!(a, syn::GenericArgument::Type(_)))
+        && has_infer(quote::ToTokens::to_token_stream(value))
+    {
+        *value = syn::parse_quote!(());
+    }
+    ty
+}
+
+/// Whether the tokens hold a `_` type.
+fn has_infer(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == "_",
+        proc_macro2::TokenTree::Group(g) => has_infer(g.stream()),
+        _ => false,
+    })
 }
 
 /// `<Self as PRIVATE::Trait>::method` (`Self` inferred when not given), every token at the

@@ -100,6 +100,30 @@ impl<T, E> HasErrors for Result<T, E> {
     type Err = E;
 }
 
+/// The cause a sync fallback receives, read from the return type rather than its spelling:
+/// `CallError<E>` for a `Result` under any name (`io::Result<T>`, an alias whose parameters come
+/// in another order), `CallError<Infallible>` for an `Option`. The macro names
+/// `<R as FallbackCause>::Cause` only for a return type spelt `..Result<..>` or `..Option<..>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is named like `Result` or `Option` but is neither, so `#[circuit_breaker]` cannot check this fallback against it",
+    label = "the fallback of a function returning `{Self}`",
+    note = "rename the return type (an alias such as `type Found<T> = ..`), or return a `Result` / `Option`"
+)]
+pub trait FallbackCause {
+    /// `CallError<E>`, or `CallError<Infallible>` for an `Option`.
+    type Cause;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, E> FallbackCause for Result<T, E> {
+    type Cause = CallError<E>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T> FallbackCause for Option<T> {
+    type Cause = CallError<Infallible>;
+}
+
 /// A return type that can carry a rejection or a timeout of the breaker: a `Result` carries
 /// it in its error type, an `Option` as `None`.
 #[diagnostic::on_unimplemented(
@@ -467,9 +491,15 @@ impl<R: ResultLike> Classified<R> {
 macro_rules! unclassified {
     ($($tag:ident)*) => {$(
 impl<R> $tag<R> {
-    /// Every return is a success.
+    /// Every return is a success. A `Result` gets here only through a type parameter of the
+    /// impl or trait around the function, which the macro cannot see: that is reported
+    /// ([`crate::observe::uncounted_results`]), not counted silently.
     #[inline]
     pub fn classify<F, I>(self, _: &R, _: F, _: I) -> Outcome {
+        let name = core::any::type_name::<R>();
+        if name.starts_with("core::result::Result<") {
+            crate::observe::result_counted_as_success(name);
+        }
         Outcome::Success
     }
 

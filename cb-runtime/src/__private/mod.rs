@@ -15,9 +15,9 @@ mod span;
 mod strategy;
 
 pub use contract::{
-    Absent, CarriesRejection, Classified, FallbackArg, FromRejected, FromTimeout, HasErrors, NoPredicate, NotAFuture,
-    NotAStream, Predicate, PredicateArg, PredicateFn, Probe, ResultLike, Unclassified, UnreadableFuture,
-    UnreadableStream, ViaFuture, ViaPlain, ViaResult, ViaStream, classify,
+    Absent, CarriesRejection, Classified, FallbackArg, FallbackCause, FromRejected, FromTimeout, HasErrors,
+    NoPredicate, NotAFuture, NotAStream, Predicate, PredicateArg, PredicateFn, Probe, ResultLike, Unclassified,
+    UnreadableFuture, UnreadableStream, ViaFuture, ViaPlain, ViaResult, ViaStream, classify,
 };
 pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
