@@ -136,6 +136,17 @@ fn stage(expr: &Expr) -> syn::Result<Stage> {
             Some(ident) if ident == "default" => Stage::Empty(ident.span()),
             _ => Stage::Function(path.clone()),
         }),
+        Expr::Path(ExprPath {
+            qself: Some(_), path, ..
+        }) => {
+            let f = path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+            Err(syn::Error::new_spanned(
+                expr,
+                format!(
+                    "`fallback` cannot name a function through a qualified path `<T as Trait>::{f}`: name a function or method directly (`fallback = Self::{f}` when the trait is in scope and the name is unambiguous)"
+                ),
+            ))
+        }
         Expr::Call(call) if matches!(&*call.func, Expr::Path(p) if p.path.is_ident("value")) => match call.args.len() {
             1 => Ok(Stage::Value(call.args[0].clone())),
             _ => Err(syn::Error::new_spanned(
