@@ -104,7 +104,13 @@ impl TimeWindow {
     pub(crate) fn record(&self, stripe: &Stripe, slot: Slot, generation: u16, now: u64, sample: Sample) -> bool {
         let (epoch, i) = self.locate(stripe, now);
         let gen_tag = u64::from(generation) + 1;
-        if stripe.bucket_generation.load(Ordering::Acquire) != gen_tag {
+        let held = stripe.bucket_generation.load(Ordering::Acquire);
+        if held != gen_tag {
+            if held != 0 && super::is_older(generation, (held - 1) as u16) {
+                // A late outcome of an old period (the shared stripe: another thread has
+                // recorded a newer one there) must not clear the newer period's buckets.
+                return false;
+            }
             self.clear(stripe, slot, epoch);
             stripe.bucket_generation.store(gen_tag, Ordering::Release);
         } else if stripe.exclusive {
@@ -434,6 +440,24 @@ mod tests {
                 failures: 1,
                 slow_calls: 0
             }
+        );
+    }
+
+    #[test]
+    fn a_late_outcome_of_an_old_period_leaves_the_shared_stripe_alone() {
+        let (w, stripes) = setup(Duration::from_secs(10));
+        let shared = Slot::overflow();
+        let stripe = stripes.get(shared);
+        w.record(stripe, shared, 2, 5 * SEC, FAIL);
+        assert!(!w.record(stripe, shared, 1, 5 * SEC, OK), "not judged");
+        assert_eq!(
+            w.counts(&stripes, 2, 6 * SEC),
+            Counts {
+                calls: 1,
+                failures: 1,
+                slow_calls: 0
+            },
+            "the newer period's failure is still counted"
         );
     }
 
