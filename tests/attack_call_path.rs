@@ -178,3 +178,55 @@ fn threads_that_exit_hand_their_stripes_to_new_ones_without_losing_counts() {
     });
     assert_eq!(b.snapshot().totals.successes, 4 * ROUNDS * CALLS);
 }
+
+/// Outcomes of an old period race the transitions to new ones: none of them may overwrite
+/// (or count in) the newer period's window, which never holds more calls than its slots
+/// and ends up holding exactly them.
+#[test]
+fn late_outcomes_of_old_periods_leave_the_count_window_exact() {
+    const SIZE: u32 = 4;
+    let (b, _) = breaker(
+        BreakerConfig::builder()
+            .no_consecutive_failures()
+            .failure_rate_threshold(1.0)
+            .window(Window::Count(SIZE))
+            .minimum_calls(SIZE),
+    );
+    b.metrics_only();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for t in 0..6u64 {
+            let (b, stop) = (&b, &stop);
+            s.spawn(move || {
+                let mut x = 0x2545_F491_4F6C_DD1Du64 ^ (t + 1);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Ok(permit) = b.try_acquire() {
+                        let outcome = if next(&mut x) % 3 == 0 {
+                            Outcome::Failure
+                        } else {
+                            Outcome::Success
+                        };
+                        permit.record(outcome);
+                    }
+                }
+            });
+        }
+        let mut most = 0;
+        for _ in 0..20_000 {
+            b.force_open();
+            b.metrics_only();
+            for _ in 0..4 {
+                most = most.max(b.snapshot().window.calls);
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(most <= u64::from(SIZE), "a window of {SIZE} held {most} calls");
+    });
+    for _ in 0..50 {
+        b.force_open();
+        b.metrics_only();
+        run_n(&b, SIZE as usize, Outcome::Success);
+        let window = b.snapshot().window;
+        assert_eq!((window.calls, window.failures), (u64::from(SIZE), 0));
+    }
+}
