@@ -70,7 +70,7 @@ fn a_count_window_written_by_more_threads_than_slots_still_counts_its_slots() {
             s.spawn(move || {
                 let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (t + 1);
                 for _ in 0..200_000 {
-                    let outcome = if next(&mut x) % 4 == 0 {
+                    let outcome = if next(&mut x).is_multiple_of(4) {
                         Outcome::Failure
                     } else {
                         Outcome::Success
@@ -201,7 +201,7 @@ fn late_outcomes_of_old_periods_leave_the_count_window_exact() {
                 let mut x = 0x2545_F491_4F6C_DD1Du64 ^ (t + 1);
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     if let Ok(permit) = b.try_acquire() {
-                        let outcome = if next(&mut x) % 3 == 0 {
+                        let outcome = if next(&mut x).is_multiple_of(3) {
                             Outcome::Failure
                         } else {
                             Outcome::Success
