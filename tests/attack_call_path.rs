@@ -230,3 +230,62 @@ fn late_outcomes_of_old_periods_leave_the_count_window_exact() {
         assert_eq!((window.calls, window.failures), (u64::from(SIZE), 0));
     }
 }
+
+/// A time window counted by more threads than stripes (the 65th and later share one), with
+/// late outcomes of old periods racing transitions: the last period's window holds exactly
+/// the calls made in it.
+#[test]
+fn a_time_window_counts_every_call_of_more_threads_than_stripes() {
+    let (b, _) = breaker(
+        BreakerConfig::builder()
+            .no_consecutive_failures()
+            .failure_rate_threshold(1.0)
+            .window(Window::Time(secs(60)))
+            .minimum_calls(1_000_000),
+    );
+    b.metrics_only();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for t in 0..80u64 {
+            let (b, stop) = (&b, &stop);
+            s.spawn(move || {
+                let mut x = 0x2545_F491_4F6C_DD1Du64 ^ (t + 1);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Ok(permit) = b.try_acquire() {
+                        permit.record(if next(&mut x).is_multiple_of(3) {
+                            Outcome::Failure
+                        } else {
+                            Outcome::Success
+                        });
+                    }
+                }
+            });
+        }
+        for _ in 0..2_000 {
+            b.force_open();
+            b.metrics_only();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    b.force_open();
+    b.metrics_only();
+    const THREADS: u64 = 80;
+    const CALLS: u64 = 300;
+    std::thread::scope(|s| {
+        for _ in 0..THREADS {
+            let b = &b;
+            s.spawn(move || {
+                for i in 0..CALLS {
+                    let permit = b.try_acquire().expect("metrics only admits");
+                    if i.is_multiple_of(3) {
+                        permit.failure();
+                    } else {
+                        permit.success();
+                    }
+                }
+            });
+        }
+    });
+    let window = b.snapshot().window;
+    assert_eq!((window.calls, window.failures), (THREADS * CALLS, THREADS * CALLS / 3));
+}
