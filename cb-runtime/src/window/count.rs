@@ -10,7 +10,7 @@
 //! successes, another success changes nothing: [`CountWindow::is_full_and_clean`] lets the hot
 //! path skip the write entirely (a single load).
 
-use super::{Counts, Sample, is_older};
+use super::{Counts, Sample, held_by_newer};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 const PRESENT: u32 = 1;
@@ -93,7 +93,7 @@ impl CountWindow {
         let mut old = slot.load(Ordering::Acquire);
         loop {
             let tag = (old >> 16) as u16;
-            if tag != generation && is_older(generation, tag) {
+            if held_by_newer(generation, tag) {
                 return None;
             }
             match slot.compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Acquire) {
@@ -126,7 +126,7 @@ impl CountWindow {
             .aggregate
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
                 let (tag, current) = unpack(word);
-                if tag != generation && is_older(generation, tag) {
+                if held_by_newer(generation, tag) {
                     return None;
                 }
                 let c = if tag == generation { current } else { Counts::default() };
@@ -262,6 +262,25 @@ mod tests {
             "two successes replaced it: no slot counted twice"
         );
         assert!(w.is_full_and_clean(2));
+    }
+
+    #[test]
+    fn a_slot_untouched_while_the_generation_wrapped_is_written_over() {
+        let w = CountWindow::new(2);
+        w.record(40_000, FAIL);
+        w.record(40_000, FAIL);
+        // 40 000 transitions later with no outcome in the window (a backend down for weeks,
+        // probes failing): in 16 bits the old tag looks ahead of the current one.
+        let now = 40_000u16.wrapping_add(40_000);
+        assert_eq!(w.record(now, OK).map(|c| c.calls), Some(1));
+        assert_eq!(
+            w.record(now, OK),
+            Some(Counts {
+                calls: 2,
+                failures: 0,
+                slow_calls: 0
+            })
+        );
     }
 
     #[test]

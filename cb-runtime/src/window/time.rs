@@ -106,9 +106,10 @@ impl TimeWindow {
         let gen_tag = u64::from(generation) + 1;
         let held = stripe.bucket_generation.load(Ordering::Acquire);
         if held != gen_tag {
-            if held != 0 && super::is_older(generation, (held - 1) as u16) {
-                // A late outcome of an old period (the shared stripe: another thread has
-                // recorded a newer one there) must not clear the newer period's buckets.
+            if !stripe.exclusive && held != 0 && super::held_by_newer(generation, (held - 1) as u16) {
+                // A late outcome of an old period (another thread has recorded a newer one in
+                // the shared stripe; an owner's own outcomes come in order) must not clear the
+                // newer period's buckets.
                 return false;
             }
             self.clear(stripe, slot, epoch);
@@ -459,6 +460,17 @@ mod tests {
             },
             "the newer period's failure is still counted"
         );
+    }
+
+    #[test]
+    fn a_shared_stripe_untouched_while_the_generation_wrapped_is_cleared_for_the_new_period() {
+        let (w, stripes) = setup(Duration::from_secs(10));
+        let shared = Slot::overflow();
+        let stripe = stripes.get(shared);
+        w.record(stripe, shared, 40_000, 5 * SEC, FAIL);
+        let now = 40_000u16.wrapping_add(40_000);
+        assert!(w.record(stripe, shared, now, 6 * SEC, FAIL), "judged");
+        assert_eq!(w.counts(&stripes, now, 6 * SEC).calls, 1, "only the new period's call");
     }
 
     #[test]
