@@ -1,14 +1,16 @@
 //! A true sliding count window: exactly the last N recorded outcomes, lock-free.
 //!
 //! A ring of N slots and one aggregate word `generation:16 | calls:16 | failures:16 | slow:16`.
-//! Recording claims the next slot (the head moves on modulo N), swaps the outcome in and
-//! applies the difference to the aggregate; an outcome that replaces one just like it (most
-//! of them once the window is full) leaves the aggregate unwritten. Slots and aggregate carry the generation of the closed
-//! period, so a transition resets the window without touching it. While the window is full of
+//! Recording claims the next slot (the head moves on modulo N), swaps the outcome in (never
+//! over a newer period's) and applies the difference to the aggregate; an outcome that
+//! replaces one just like it (most of them once the window is full) leaves the aggregate
+//! unwritten. With more writers than slots, two writers of one slot may apply their
+//! differences in either order: the fields wrap rather than clamp, so the aggregate ends
+//! exact. Slots and aggregate carry the generation of the closed period, so a transition resets the window without touching it. While the window is full of
 //! successes, another success changes nothing: [`CountWindow::is_full_and_clean`] lets the hot
 //! path skip the write entirely (a single load).
 
-use super::{Counts, Sample, is_older};
+use super::{Counts, Sample, held_by_newer};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 const PRESENT: u32 = 1;
@@ -39,6 +41,17 @@ fn unpack(word: u64) -> (u16, Counts) {
     )
 }
 
+/// Counts as a judge may see them: a field above the calls is one gone below zero for a
+/// moment (see [`CountWindow::apply`]), or ahead of calls still to be applied; it reads as 0.
+fn readable(c: Counts) -> Counts {
+    let at_most_calls = |n: u64| if n > c.calls { 0 } else { n };
+    Counts {
+        calls: c.calls,
+        failures: at_most_calls(c.failures),
+        slow_calls: at_most_calls(c.slow_calls),
+    }
+}
+
 impl CountWindow {
     pub(crate) fn new(size: u32) -> CountWindow {
         CountWindow {
@@ -66,29 +79,54 @@ impl CountWindow {
     /// `None` when the window has already moved on to a newer period.
     pub(crate) fn record(&self, generation: u16, sample: Sample) -> Option<Counts> {
         let bits = PRESENT | if sample.failure { FAILURE } else { 0 } | if sample.slow { SLOW } else { 0 };
+        let old_bits = self.put(generation, bits)?;
+        self.apply(generation, old_bits, bits)
+    }
+
+    /// Writes `bits` in the next slot; the outcome it replaced (0 for none of this period), or
+    /// `None`, writing nothing, when the slot already holds a newer period's outcome (a
+    /// late outcome of an old period must not erase one the newer aggregate counts).
+    #[inline]
+    fn put(&self, generation: u16, bits: u32) -> Option<u32> {
         let slot = &self.slots[self.claim()];
-        let old = slot.swap((u32::from(generation) << 16) | bits, Ordering::AcqRel);
-        let old_bits = if (old >> 16) as u16 == generation {
-            old & 0xFFFF
-        } else {
-            0
-        };
+        let new = (u32::from(generation) << 16) | bits;
+        let mut old = slot.load(Ordering::Acquire);
+        loop {
+            let tag = (old >> 16) as u16;
+            if held_by_newer(generation, tag) {
+                return None;
+            }
+            match slot.compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(if tag == generation { old & 0xFFFF } else { 0 }),
+                Err(now) => old = now,
+            }
+        }
+    }
+
+    /// Applies to the aggregate the difference between an outcome and the one it replaced.
+    ///
+    /// Two writers of one slot (more writers than slots) may apply their differences in
+    /// either order, so a field may go below zero for a moment: fields wrap modulo 2^16
+    /// rather than stop at zero (a clamp would lose the decrement for good), and only
+    /// [`readable`] counts leave the window.
+    #[inline]
+    fn apply(&self, generation: u16, old_bits: u32, bits: u32) -> Option<Counts> {
         if old_bits == bits {
             // The outcome replaced one just like it: the counts stand (no write to share).
             let (tag, counts) = unpack(self.aggregate.load(Ordering::Acquire));
-            return (tag == generation).then_some(counts);
+            return (tag == generation).then(|| readable(counts));
         }
         let delta = |mask: u32, have: u64| -> u64 {
             let add = u64::from(bits & mask != 0);
             let sub = u64::from(old_bits & mask != 0);
-            (have + add).saturating_sub(sub).min(0xFFFF)
+            (have + add).wrapping_sub(sub) & 0xFFFF
         };
         let mut after = None;
         let _ = self
             .aggregate
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
                 let (tag, current) = unpack(word);
-                if tag != generation && is_older(generation, tag) {
+                if held_by_newer(generation, tag) {
                     return None;
                 }
                 let c = if tag == generation { current } else { Counts::default() };
@@ -100,7 +138,7 @@ impl CountWindow {
                 after = Some(next);
                 Some(pack(generation, next))
             });
-        after
+        after.map(readable)
     }
 
     /// The next slot of the ring: the head moves on modulo the size (a compare-and-swap, where
@@ -123,7 +161,11 @@ impl CountWindow {
     /// The window's counts for `generation` (empty if it holds another period).
     pub(crate) fn counts(&self, generation: u16) -> Counts {
         let (tag, c) = unpack(self.aggregate.load(Ordering::Acquire));
-        if tag == generation { c } else { Counts::default() }
+        if tag == generation {
+            readable(c)
+        } else {
+            Counts::default()
+        }
     }
 }
 
@@ -176,6 +218,69 @@ mod tests {
             "a new period over the old one"
         );
         assert_eq!(w.record(1, OK), None, "an older period's outcome is not judged");
+    }
+
+    #[test]
+    fn two_writers_of_one_slot_applying_in_either_order_leave_exact_counts() {
+        let w = CountWindow::new(1);
+        w.record(1, OK);
+        // Writer A puts a failure over the success; writer B, a lap later, a success over
+        // A's failure, and B's difference lands first (A was preempted in between).
+        let bits_a = PRESENT | FAILURE;
+        let old_a = w.put(1, bits_a).unwrap();
+        let old_b = w.put(1, PRESENT).unwrap();
+        assert_eq!(w.apply(1, old_b, PRESENT).unwrap().failures, 0, "read as 0, not below");
+        w.apply(1, old_a, bits_a);
+        assert_eq!(
+            w.counts(1),
+            Counts {
+                calls: 1,
+                failures: 0,
+                slow_calls: 0
+            },
+            "the slot holds a success"
+        );
+        assert!(w.is_full_and_clean(1));
+    }
+
+    #[test]
+    fn a_late_outcome_of_an_old_period_leaves_the_new_one_alone() {
+        let w = CountWindow::new(2);
+        w.record(2, FAIL);
+        assert_eq!(w.record(1, OK), None, "not judged");
+        assert_eq!(w.record(1, OK), None, "not judged");
+        assert_eq!(w.counts(2).failures, 1, "the new period's failure is still in its slot");
+        w.record(2, OK);
+        w.record(2, OK);
+        assert_eq!(
+            w.counts(2),
+            Counts {
+                calls: 2,
+                failures: 0,
+                slow_calls: 0
+            },
+            "two successes replaced it: no slot counted twice"
+        );
+        assert!(w.is_full_and_clean(2));
+    }
+
+    #[test]
+    fn a_slot_untouched_while_the_generation_wrapped_is_written_over() {
+        let w = CountWindow::new(2);
+        w.record(40_000, FAIL);
+        w.record(40_000, FAIL);
+        // 40 000 transitions later with no outcome in the window (a backend down for weeks,
+        // probes failing): in 16 bits the old tag looks ahead of the current one.
+        let now = 40_000u16.wrapping_add(40_000);
+        assert_eq!(w.record(now, OK).map(|c| c.calls), Some(1));
+        assert_eq!(
+            w.record(now, OK),
+            Some(Counts {
+                calls: 2,
+                failures: 0,
+                slow_calls: 0
+            })
+        );
     }
 
     #[test]

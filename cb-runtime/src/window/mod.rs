@@ -93,7 +93,14 @@ impl RateRule {
     }
 }
 
-/// Whether generation tag `mine` is older than `theirs` (16-bit wrapping order).
-pub(crate) fn is_older(mine: u16, theirs: u16) -> bool {
-    (mine.wrapping_sub(theirs) as i16) < 0
+/// Whether what a window holds of period `theirs` is a newer period's than `mine`, so that a
+/// late outcome of `mine` must leave it alone. A late outcome is late by a few transitions; a
+/// tag more than [`NEWER_BY_AT_MOST`] ahead is one left untouched for tens of thousands of
+/// transitions whose 16 bits wrapped past `mine`: it is stale, and written over.
+pub(crate) fn held_by_newer(mine: u16, theirs: u16) -> bool {
+    theirs != mine && theirs.wrapping_sub(mine) <= NEWER_BY_AT_MOST
 }
+
+/// How many transitions ahead of an outcome's period a window's tag may be and still be a
+/// newer period (see [`held_by_newer`]).
+const NEWER_BY_AT_MOST: u16 = 1024;

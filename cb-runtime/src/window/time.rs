@@ -104,7 +104,14 @@ impl TimeWindow {
     pub(crate) fn record(&self, stripe: &Stripe, slot: Slot, generation: u16, now: u64, sample: Sample) -> bool {
         let (epoch, i) = self.locate(stripe, now);
         let gen_tag = u64::from(generation) + 1;
-        if stripe.bucket_generation.load(Ordering::Acquire) != gen_tag {
+        let held = stripe.bucket_generation.load(Ordering::Acquire);
+        if held != gen_tag {
+            if !stripe.exclusive && held != 0 && super::held_by_newer(generation, (held - 1) as u16) {
+                // A late outcome of an old period (another thread has recorded a newer one in
+                // the shared stripe; an owner's own outcomes come in order) must not clear the
+                // newer period's buckets.
+                return false;
+            }
             self.clear(stripe, slot, epoch);
             stripe.bucket_generation.store(gen_tag, Ordering::Release);
         } else if stripe.exclusive {
@@ -435,6 +442,35 @@ mod tests {
                 slow_calls: 0
             }
         );
+    }
+
+    #[test]
+    fn a_late_outcome_of_an_old_period_leaves_the_shared_stripe_alone() {
+        let (w, stripes) = setup(Duration::from_secs(10));
+        let shared = Slot::overflow();
+        let stripe = stripes.get(shared);
+        w.record(stripe, shared, 2, 5 * SEC, FAIL);
+        assert!(!w.record(stripe, shared, 1, 5 * SEC, OK), "not judged");
+        assert_eq!(
+            w.counts(&stripes, 2, 6 * SEC),
+            Counts {
+                calls: 1,
+                failures: 1,
+                slow_calls: 0
+            },
+            "the newer period's failure is still counted"
+        );
+    }
+
+    #[test]
+    fn a_shared_stripe_untouched_while_the_generation_wrapped_is_cleared_for_the_new_period() {
+        let (w, stripes) = setup(Duration::from_secs(10));
+        let shared = Slot::overflow();
+        let stripe = stripes.get(shared);
+        w.record(stripe, shared, 40_000, 5 * SEC, FAIL);
+        let now = 40_000u16.wrapping_add(40_000);
+        assert!(w.record(stripe, shared, now, 6 * SEC, FAIL), "judged");
+        assert_eq!(w.counts(&stripes, now, 6 * SEC).calls, 1, "only the new period's call");
     }
 
     #[test]
