@@ -33,7 +33,7 @@ pub(crate) struct FunctionStage {
 
 /// One strategy of the fallback, ready to expand.
 pub(crate) enum StagePlan {
-    Function(FunctionStage),
+    Function(Box<FunctionStage>),
     /// The last-good cache, with the span of `cache`.
     Cache(proc_macro2::Span),
     /// The empty response, with the span of `default`.
@@ -218,7 +218,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         let stages = stages
             .into_iter()
             .map(|stage| match stage {
-                Stage::Function(path) => StagePlan::Function(function_stage(func, path, single, &krate, cx)),
+                Stage::Function(path) => StagePlan::Function(Box::new(function_stage(func, path, single, &krate, cx))),
                 Stage::Cache(span) => StagePlan::Cache(span),
                 Stage::Empty(span) => StagePlan::Empty(span),
                 Stage::Value(expr) => StagePlan::Value(expr),
