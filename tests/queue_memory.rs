@@ -412,3 +412,26 @@ async fn a_second_function_on_the_same_queue_and_breaker_is_not_queued_into_the_
         "purge(4) never runs as archive(4)"
     );
 }
+
+fn cow_downstream() -> &'static Downstream {
+    static D: OnceLock<Downstream> = OnceLock::new();
+    D.get_or_init(Downstream::default)
+}
+
+#[circuit_breaker(name = "queue-mem-cow", queue = "mem-cow")]
+async fn greet<'a>(to: std::borrow::Cow<'a, str>) -> Result<(), SendError> {
+    cow_downstream().deliver(to.into_owned()).await
+}
+
+/// An argument with a lifetime that deserializes owned (`Cow<'a, str>`) is queued and replayed.
+#[tokio::test]
+async fn an_argument_with_a_lifetime_is_queued_and_replayed() {
+    clock();
+    let name = String::from("ada");
+    greet(name.as_str().into()).await.unwrap();
+    registry().force_open("queue-mem-cow").unwrap();
+    assert!(matches!(greet(name.as_str().into()).await, Err(SendError::Queued(_))));
+    registry().reset("queue-mem-cow").unwrap();
+    until("the replay", || cow_downstream().sent().len() == 2).await;
+    assert_eq!(cow_downstream().sent(), ["ada", "ada"]);
+}
