@@ -361,3 +361,77 @@ async fn a_keyed_breaker_queues_and_replays_each_key_on_its_own_instance() {
     until("a's replays", || a.downstream.sent().len() == 3).await;
     assert_eq!(a.downstream.sent(), ["a:0", "a:1", "a:2"]);
 }
+
+fn shared_downstream() -> &'static Downstream {
+    static D: OnceLock<Downstream> = OnceLock::new();
+    D.get_or_init(Downstream::default)
+}
+
+#[circuit_breaker(name = "queue-mem-shared", queue = "mem-shared")]
+async fn archive(seq: u32) -> Result<(), SendError> {
+    shared_downstream().deliver(format!("archive:{seq}")).await
+}
+
+#[circuit_breaker(name = "queue-mem-shared", queue = "mem-shared")]
+async fn purge(seq: u32) -> Result<(), SendError> {
+    shared_downstream().deliver(format!("purge:{seq}")).await
+}
+
+/// Two functions with the same breaker and queue names would share one sub-queue, whose
+/// entries replay through one handler: the second function's rejected calls would run the
+/// first function. They are refused instead, and the caller is told why.
+#[tokio::test]
+async fn a_second_function_on_the_same_queue_and_breaker_is_not_queued_into_the_first() {
+    clock();
+    archive(1).await.unwrap();
+    purge(2).await.unwrap();
+    registry().force_open("queue-mem-shared").unwrap();
+    assert!(matches!(archive(3).await, Err(SendError::Queued(_))));
+    match purge(4).await {
+        Err(SendError::NotQueued(not)) => {
+            assert!(
+                matches!(&not.reason, NotQueuedReason::Shared { owner, function }
+                    if owner.ends_with("::archive") && function.ends_with("::purge")),
+                "{not:?}"
+            );
+            assert!(
+                not.to_string().contains("replays this breaker's calls through"),
+                "{not}"
+            );
+        }
+        other => panic!("expected NotQueued, got {other:?}"),
+    }
+    let s = status("mem-shared", "queue-mem-shared");
+    assert_eq!((s.queued, s.not_queued), (1, 1));
+    assert!(s.last_error.unwrap().contains("both queue rejected calls"));
+    registry().reset("queue-mem-shared").unwrap();
+    until("the replay", || shared_downstream().sent().len() == 3).await;
+    assert_eq!(
+        shared_downstream().sent(),
+        ["archive:1", "purge:2", "archive:3"],
+        "purge(4) never runs as archive(4)"
+    );
+}
+
+fn cow_downstream() -> &'static Downstream {
+    static D: OnceLock<Downstream> = OnceLock::new();
+    D.get_or_init(Downstream::default)
+}
+
+#[circuit_breaker(name = "queue-mem-cow", queue = "mem-cow")]
+async fn greet<'a>(to: std::borrow::Cow<'a, str>) -> Result<(), SendError> {
+    cow_downstream().deliver(to.into_owned()).await
+}
+
+/// An argument with a lifetime that deserializes owned (`Cow<'a, str>`) is queued and replayed.
+#[tokio::test]
+async fn an_argument_with_a_lifetime_is_queued_and_replayed() {
+    clock();
+    let name = String::from("ada");
+    greet(name.as_str().into()).await.unwrap();
+    registry().force_open("queue-mem-cow").unwrap();
+    assert!(matches!(greet(name.as_str().into()).await, Err(SendError::Queued(_))));
+    registry().reset("queue-mem-cow").unwrap();
+    until("the replay", || cow_downstream().sent().len() == 2).await;
+    assert_eq!(cow_downstream().sent(), ["ada", "ada"]);
+}

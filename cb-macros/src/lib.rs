@@ -23,6 +23,7 @@
 //! The expansion calls the runtime only through `cb_runtime::__private`, with absolute paths.
 
 mod args;
+mod cache_key;
 mod ctxt;
 mod derive;
 mod expand;

@@ -231,6 +231,9 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
                 "the fallback receives every parameter: bind this one to a plain name",
             );
         }
+        if stages.iter().any(|s| matches!(s, Stage::Cache(_))) {
+            crate::cache_key::check(&func.params, cx);
+        }
         let written = match stages.as_slice() {
             [one] => one.written(),
             many => format!("[{}]", many.iter().map(Stage::written).collect::<Vec<_>>().join(",")),

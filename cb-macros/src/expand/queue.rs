@@ -7,7 +7,7 @@
 //! ```
 //! Output (beside the usual acquire / run / record, see `body.rs`):
 //! ```text
-//! let __cb_queue: &'static QueueSite = { static __CB_QUEUE: QueueSite = QueueSite::new("notifications"); &__CB_QUEUE };
+//! let __cb_queue: &'static QueueSite = { static __CB_QUEUE: QueueSite = QueueSite::new("notifications", "app::send"); &__CB_QUEUE };
 //! let __cb_make = || {                               // the replay handler, built once
 //!     let __cb_recv = <Self as QueueReceiver>::clone_receiver(self);
 //!     queue::handler(move |__cb_payload| {
@@ -45,10 +45,12 @@ pub(crate) fn register(plan: &Plan, q: &QueuePlan) -> TokenStream {
     let make = ident("__cb_make");
     let breaker = ident("__cb_breaker");
     let name = &q.name;
+    let function = q.fn_ident.to_string();
     let handler = handler(plan, q);
     quote! {
         let #site: &'static #p::queue::QueueSite = {
-            static #static_site: #p::queue::QueueSite = #p::queue::QueueSite::new(#name);
+            static #static_site: #p::queue::QueueSite =
+                #p::queue::QueueSite::new(#name, ::core::concat!(::core::module_path!(), "::", #function));
             &#static_site
         };
         let #make = || #handler;

@@ -19,16 +19,25 @@ pub use std::vec::Vec;
 #[derive(Debug)]
 pub struct QueueSite {
     queue: &'static str,
+    /// The function's path (`module::name`), for the message when two functions share a
+    /// sub-queue.
+    function: &'static str,
     first: OnceLock<Arc<SubQueue>>,
 }
 
 impl QueueSite {
-    /// The site of `queue = "<queue>"`.
-    pub const fn new(queue: &'static str) -> Self {
+    /// The site of `queue = "<queue>"` on `function` (its `module_path!()::name`).
+    pub const fn new(queue: &'static str, function: &'static str) -> Self {
         Self {
             queue,
+            function,
             first: OnceLock::new(),
         }
+    }
+
+    /// This site's identity: its address (one `static` per annotated function).
+    fn id(&'static self) -> usize {
+        core::ptr::from_ref(self) as usize
     }
 
     /// Registers the replay handler of `breaker`'s sub-queue on the site's first call (so a
@@ -45,7 +54,7 @@ impl QueueSite {
         let sub = self
             .first
             .get_or_init(|| queues().sub_queue(self.queue, breaker.name().as_str()));
-        start(sub, make);
+        let _refused_is_reported_by_claim = start(self, sub, make);
     }
 
     fn sub_queue(&'static self, breaker: &CircuitBreaker) -> Arc<SubQueue> {
@@ -56,14 +65,18 @@ impl QueueSite {
     }
 }
 
-/// Registers the handler and, when this registered it, starts the replayer.
-fn start(sub: &Arc<SubQueue>, make: impl FnOnce() -> ReplayFn) {
+/// Registers the handler and, when this registered it, starts the replayer. Another function
+/// owning the sub-queue (same queue and breaker names) is refused: its handler would replay
+/// this function's entries. Returns that function's path then.
+fn start(site: &'static QueueSite, sub: &Arc<SubQueue>, make: impl FnOnce() -> ReplayFn) -> Result<(), &'static str> {
+    sub.claim(site.id(), site.function)?;
     if sub.set_handler(make) {
         let task = sub.clone();
         if let Err(e) = crate::queue::thread::spawn(move || Box::pin(crate::queue::replay::run(task))) {
             sub.failed(&e);
         }
     }
+    Ok(())
 }
 
 /// The serialized arguments of a call, as a JSON array.
@@ -233,10 +246,14 @@ pub async fn enqueue(
     }
     drop(rejected);
     breaker.record_fallback_as(crate::fallback::FallbackKind::Queue);
-    start(&sub, make);
-    let pushed = match payload {
-        Err(message) => Err(NotQueuedReason::Encode { message }),
-        Ok(payload) => {
+    let owned = start(site, &sub, make);
+    let pushed = match (owned, payload) {
+        (Err(owner), _) => Err(NotQueuedReason::Shared {
+            owner: owner.to_owned(),
+            function: site.function.to_owned(),
+        }),
+        (Ok(()), Err(message)) => Err(NotQueuedReason::Encode { message }),
+        (Ok(()), Ok(payload)) => {
             let pushed = match sub.backend.push_now(&sub.stream, &payload) {
                 Some(pushed) => pushed,
                 None => crate::queue::thread::push(sub.backend.clone(), sub.stream.clone(), payload).await,

@@ -67,6 +67,15 @@ pub enum NotQueuedReason {
         /// What the backend said (never a password).
         message: String,
     },
+    /// Another function queues the same breaker's rejected calls in the same queue (same
+    /// names): the sub-queue replays through that function only, so this one's calls are not
+    /// queued.
+    Shared {
+        /// The function that owns the sub-queue (`module::name`).
+        owner: String,
+        /// The function whose call was rejected.
+        function: String,
+    },
     /// The arguments could not be serialized.
     Encode {
         /// serde's message.
@@ -86,6 +95,11 @@ impl fmt::Display for NotQueued {
                 write!(f, "queue `{}` is full (capacity {capacity})", self.queue)
             }
             NotQueuedReason::Backend { message } => write!(f, "queue `{}` failed: {message}", self.queue),
+            NotQueuedReason::Shared { owner, function } => write!(
+                f,
+                "queue `{}` replays this breaker's calls through `{owner}`, not `{function}`",
+                self.queue
+            ),
             NotQueuedReason::Encode { message } => {
                 write!(
                     f,

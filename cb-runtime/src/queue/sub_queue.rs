@@ -15,6 +15,8 @@ pub(crate) struct SubQueue {
     pub(crate) stream: String,
     pub(crate) backend: Arc<dyn QueueBackend>,
     handler: OnceLock<ReplayFn>,
+    /// The function whose entries this holds: its site's address and path (the first to call).
+    owner: OnceLock<(usize, &'static str)>,
     pub(crate) wake: Notify,
     pub(crate) stats: Stats,
 }
@@ -49,6 +51,7 @@ impl SubQueue {
             stream: format!("{queue}/{breaker}"),
             backend,
             handler: OnceLock::new(),
+            owner: OnceLock::new(),
             wake: Notify::new(),
             stats: Stats::default(),
         }
@@ -67,6 +70,27 @@ impl SubQueue {
             make()
         });
         registered
+    }
+
+    /// Claims the sub-queue for the function at `site` (`function` its path): the first claim
+    /// wins, and a later one from another function is refused with the owner's path (stderr
+    /// the first time, and the status's last error).
+    pub(crate) fn claim(&self, site: usize, function: &'static str) -> Result<(), &'static str> {
+        let (owner, path) = *self.owner.get_or_init(|| (site, function));
+        if owner == site {
+            return Ok(());
+        }
+        let message = format!(
+            "`{function}` and `{path}` both queue rejected calls of breaker `{}` in queue `{}`: its entries replay through `{path}` only, so `{function}`'s rejected calls are not queued; give one of them another queue or breaker name",
+            self.breaker, self.queue
+        );
+        let mut last = self.stats.last_error.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.as_deref() != Some(message.as_str()) {
+            eprintln!("cb: {message}");
+            tracing::error!(target: "cb_runtime", queue = self.queue.as_str(), breaker = self.breaker.as_str(), "{message}");
+            *last = Some(message);
+        }
+        Err(path)
     }
 
     /// Notes a backend failure: stderr once per run of failures, and the status.
