@@ -328,7 +328,8 @@ fn the_metrics_carry_the_fallback_type() {
         "circuit_breaker_fallback_executions_total{name=\"fs-metrics-chain\",type=\"chain\"} 2",
         "fallback_requests_total{name=\"fs-metrics-chain\",type=\"chain\"} 2",
         "circuit_breaker_fallback_executions_total{name=\"fs-metrics-fn\",type=\"function\"} 1",
-        "fallback_latency_seconds_count{name=\"fs-metrics-chain\"} 2",
+        "fallback_latency_seconds_count{name=\"fs-metrics-chain\",type=\"chain\"} 2",
+        "fallback_latency_seconds_count{name=\"fs-metrics-fn\",type=\"function\"} 1",
     ] {
         assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
     }

@@ -24,7 +24,7 @@
 //! | `circuit_breaker_failures_total` | counter: failures and timeouts, the outcomes that open a breaker | `name` |
 //! | `circuit_breaker_state_transitions_total` | counter, the same series as `circuit_breaker_transitions_total` under the name of seed specifications | `name`, `from`, `to` |
 //! | `fallback_requests_total` | counter, the same as `circuit_breaker_fallback_executions_total` | `name`, `type` |
-//! | `fallback_latency_seconds` | histogram of fallback durations, every fallback timed while registered | `name` |
+//! | `fallback_latency_seconds` | histogram of fallback durations, every fallback timed while registered | `name`, `type` |
 //!
 //! With the `fallback-cache` feature, for each breaker whose calls have a last-good cache
 //! (`fallback = cache`), summed over its call sites:
@@ -405,7 +405,15 @@ impl Collector for BreakerCollector {
             "Duration of fallbacks",
             MetricType::Histogram,
             snapshots,
-            |s, out| out(&[("name", s.name.as_str())], histogram(&s.fallback_durations)),
+            |s, out| {
+                for (kind, durations) in &s.fallback_durations_by_kind {
+                    out(
+                        &[("name", s.name.as_str()), ("type", kind.as_str())],
+                        histogram(durations),
+                    )?;
+                }
+                Ok(())
+            },
         )?;
         let rows: BTreeMap<&str, &FamilyRow> = scrape.families.iter().map(|f| (f.sum.name.as_str(), f)).collect();
         let family_sums: Vec<Snapshot> = scrape.families.iter().map(|f| f.sum.clone()).collect();

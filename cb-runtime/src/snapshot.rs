@@ -34,6 +34,8 @@ pub struct Snapshot {
     pub durations: Durations,
     /// Durations of fallbacks, every one timed while durations are measured.
     pub fallback_durations: Durations,
+    /// The same by kind of fallback (the `type` label), for the kinds timed so far.
+    pub fallback_durations_by_kind: Vec<(crate::fallback::FallbackKind, Durations)>,
     /// Time spent in each state since the breaker was created, the current period up to now,
     /// indexed by `State as usize` (the order of [`State::ALL`]).
     pub time_in_state: [Duration; 6],
@@ -67,7 +69,7 @@ impl Durations {
     }
 
     /// Adds `other`'s counts (same buckets).
-    fn absorb(&mut self, other: &Durations) {
+    pub(crate) fn absorb(&mut self, other: &Durations) {
         for (c, o) in self.counts.iter_mut().zip(&other.counts) {
             *c += o;
         }
@@ -150,6 +152,7 @@ impl Snapshot {
             transitions: Vec::new(),
             durations: Durations::empty(),
             fallback_durations: Durations::empty(),
+            fallback_durations_by_kind: Vec::new(),
             time_in_state: [Duration::ZERO; 6],
         }
     }
@@ -176,6 +179,12 @@ impl Snapshot {
         }
         self.durations.absorb(&other.durations);
         self.fallback_durations.absorb(&other.fallback_durations);
+        for (kind, durations) in &other.fallback_durations_by_kind {
+            match self.fallback_durations_by_kind.iter_mut().find(|(k, _)| k == kind) {
+                Some((_, mine)) => mine.absorb(durations),
+                None => self.fallback_durations_by_kind.push((*kind, durations.clone())),
+            }
+        }
         for (mine, theirs) in self.time_in_state.iter_mut().zip(other.time_in_state) {
             *mine += theirs;
         }

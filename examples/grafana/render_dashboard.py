@@ -150,8 +150,12 @@ def main(src, dst):
     # 8. Fallback latency (mean over each interval)
     a = next(ax)
     for b in breakers:
-        s = dict(rate(next(iter(series(scrapes, "fallback_latency_seconds_sum", name=b).values()))))
-        c = dict(rate(next(iter(series(scrapes, "fallback_latency_seconds_count", name=b).values()))))
+        # One series per fallback type (none before a breaker's first fallback): summed.
+        s, c = defaultdict(float), defaultdict(float)
+        for total, metric in ((s, "fallback_latency_seconds_sum"), (c, "fallback_latency_seconds_count")):
+            for pts in series(scrapes, metric, name=b).values():
+                for t, v in rate(pts):
+                    total[t] += v
         pts = [(t, s[t] / c[t] * 1000) for t in sorted(c) if c[t] > 0]
         if pts:
             a.plot(*zip(*pts), label=b)

@@ -273,7 +273,7 @@ pub fn serve_fallback<R>(
         })
     };
     if let Some(start) = start {
-        breaker.fallback_took(start);
+        breaker.fallback_took(start, kind);
     }
     value
 }
@@ -296,7 +296,7 @@ pub async fn serve_fallback_async<F: Future>(
     }
     let value = super::InSpan::new(child, fallback).await;
     if let Some(start) = start {
-        breaker.fallback_took(start);
+        breaker.fallback_took(start, kind);
     }
     value
 }

@@ -237,6 +237,7 @@ impl CircuitBreaker {
                 }
             },
             fallback_durations: self.fallback_durations(),
+            fallback_durations_by_kind: self.fallback_durations_by_kind(),
             time_in_state: self.time_in_states(),
         }
     }

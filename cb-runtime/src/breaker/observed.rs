@@ -30,8 +30,9 @@ struct More {
     /// `None` until the first transition: the breaker has been in its stored state since it
     /// was created.
     times: Mutex<Option<StateTimes>>,
-    /// Timed fallbacks.
-    fallbacks: Histogram,
+    /// Timed fallbacks, one histogram per [`FallbackKind`] served (its discriminant), made on
+    /// its first timed fallback.
+    fallbacks: [OnceLock<Box<Histogram>>; FallbackKind::ALL.len()],
     /// Fallbacks served, by [`FallbackKind`] (its discriminant).
     kinds: [AtomicU64; FallbackKind::ALL.len()],
 }
@@ -55,7 +56,7 @@ impl Observed {
         self.more.get_or_init(|| {
             Box::new(More {
                 times: Mutex::new(None),
-                fallbacks: std::array::from_fn(|_| AtomicU64::new(0)),
+                fallbacks: Default::default(),
                 kinds: std::array::from_fn(|_| AtomicU64::new(0)),
             })
         })
@@ -149,10 +150,12 @@ impl CircuitBreaker {
         self.clock.now_nanos()
     }
 
-    /// A fallback started at `start` (from [`fallback_start`](Self::fallback_start)) ended.
-    pub(crate) fn fallback_took(&self, start: u64) {
+    /// A fallback of `kind` started at `start` (from [`fallback_start`](Self::fallback_start))
+    /// ended.
+    pub(crate) fn fallback_took(&self, start: u64, kind: FallbackKind) {
         let nanos = self.clock.precise_nanos().saturating_sub(start);
-        let histogram = &self.history.observed.more().fallbacks;
+        let histogram = self.history.observed.more().fallbacks[kind as usize]
+            .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))));
         let seconds = nanos as f64 / 1e9;
         let bucket = DURATION_BUCKETS
             .iter()
@@ -162,21 +165,41 @@ impl CircuitBreaker {
         histogram[DURATION_BUCKETS.len() + 1].fetch_add(nanos, Ordering::Relaxed);
     }
 
-    /// The fallback-duration histogram: counts per bucket and the sum in seconds.
+    /// The fallback-duration histogram of every kind together: counts per bucket and the sum
+    /// in seconds.
     pub(crate) fn fallback_durations(&self) -> crate::Durations {
-        let mut counts = vec![0; DURATION_BUCKETS.len() + 1];
-        let mut sum = 0;
-        if let Some(histogram) = self.history.observed.more.get().map(|more| &more.fallbacks) {
-            for (count, cell) in counts.iter_mut().zip(histogram.iter()) {
-                *count = cell.load(Ordering::Relaxed);
-            }
-            sum = histogram[DURATION_BUCKETS.len() + 1].load(Ordering::Relaxed);
+        let mut total = crate::Durations::empty();
+        for (_, durations) in self.fallback_durations_by_kind() {
+            total.absorb(&durations);
         }
-        crate::Durations {
-            bounds: &DURATION_BUCKETS,
-            counts,
-            sum_seconds: sum as f64 / 1e9,
-        }
+        total
+    }
+
+    /// The fallback-duration histograms of the kinds timed so far.
+    pub(crate) fn fallback_durations_by_kind(&self) -> Vec<(FallbackKind, crate::Durations)> {
+        let Some(more) = self.history.observed.more.get() else {
+            return Vec::new();
+        };
+        FallbackKind::ALL
+            .into_iter()
+            .zip(&more.fallbacks)
+            .filter_map(|(kind, cell)| {
+                let histogram = cell.get()?;
+                let counts = histogram[..=DURATION_BUCKETS.len()]
+                    .iter()
+                    .map(|cell| cell.load(Ordering::Relaxed))
+                    .collect();
+                let sum = histogram[DURATION_BUCKETS.len() + 1].load(Ordering::Relaxed);
+                Some((
+                    kind,
+                    crate::Durations {
+                        bounds: &DURATION_BUCKETS,
+                        counts,
+                        sum_seconds: sum as f64 / 1e9,
+                    },
+                ))
+            })
+            .collect()
     }
 }
 
