@@ -13,67 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use support::recorder::Recorder;
+use support::polling::{ApiError, one_strike, poll_once, to_half_open, yield_once};
 use tower::{Layer, Service};
-use tracing::Level;
-use tracing_subscriber::Layer as TracingLayer;
-use tracing_subscriber::prelude::*;
-
-/// A breaker that opens on one failure and admits one probe after a second.
-fn one_strike(name: &'static str, clock: &ManualClock) -> Arc<CircuitBreaker> {
-    let config = BreakerConfig::builder()
-        .consecutive_failures(1)
-        .open_timeout(Duration::from_secs(1))
-        .half_open_max_calls(1)
-        .success_threshold(1)
-        .jitter(0.0)
-        .no_failure_rate()
-        .no_slow_call_rate()
-        .build()
-        .unwrap();
-    Arc::new(
-        CircuitBreaker::builder(name)
-            .config(config)
-            .clock(clock.clone())
-            .build(),
-    )
-}
-
-/// Trips `breaker` and lets its open timeout pass: the next acquire is a half-open probe.
-fn to_half_open(breaker: &CircuitBreaker, clock: &ManualClock) {
-    breaker.try_acquire().unwrap().failure();
-    assert_eq!(breaker.state(), State::Open);
-    clock.advance(Duration::from_secs(1) + Duration::from_nanos(1));
-}
-
-/// Yields once (Pending, waking itself).
-async fn yield_once() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
-}
-
-fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-    future.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// The error type of the protected functions here.
-#[derive(Debug, PartialEq)]
-struct ApiError(String);
-
-impl From<cb_runtime::Rejected> for ApiError {
-    fn from(r: cb_runtime::Rejected) -> Self {
-        ApiError(r.to_string())
-    }
-}
 
 // ---- panics -------------------------------------------------------------------------------
 
@@ -337,82 +278,6 @@ async fn an_async_trait_method_counts_a_panic_under_spawn() {
     assert_eq!(breaker.state(), State::Open, "{:?}", breaker.snapshot().totals);
 }
 
-// ---- traced path --------------------------------------------------------------------------
-
-/// Tests that install their own subscriber run one at a time: tracing caches each callsite's
-/// interest process-wide, and a callsite first hit under another test's INFO subscriber while
-/// this one's DEBUG subscriber is being installed can be cached as uninterested (no span).
-static TRACING: Mutex<()> = Mutex::new(());
-
-fn outcomes(recorder: &Recorder, breaker: &str) -> Vec<String> {
-    recorder
-        .0
-        .lock()
-        .unwrap()
-        .spans
-        .iter()
-        .filter(|(name, _, f)| name == "circuit_breaker_call" && f.get("breaker").map(String::as_str) == Some(breaker))
-        .map(|(_, _, f)| f.get("outcome").cloned().unwrap_or_default())
-        .collect()
-}
-
-#[test]
-fn traced_spans_record_failure_on_panic_timeout_and_rejection() {
-    let _serial = TRACING.lock().unwrap_or_else(|e| e.into_inner());
-    let recorder = Recorder::default();
-    let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::DEBUG);
-    let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
-    tracing::subscriber::with_default(subscriber, || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        let clock = ManualClock::new();
-        let breaker = one_strike("attack-traced", &clock);
-        let mut call = Box::pin(breaker.call(async || {
-            yield_once().await;
-            if true {
-                panic!("traced bug");
-            }
-            Ok::<(), ()>(())
-        }));
-        let caught = catch_unwind(AssertUnwindSafe(|| while poll_once(call.as_mut()).is_pending() {}));
-        assert!(caught.is_err());
-        drop(call);
-        assert_eq!(breaker.state(), State::Open);
-        let rejected = runtime.block_on(breaker.call(async || Ok::<(), ()>(())));
-        assert!(matches!(rejected, Err(CallError::Rejected(_))));
-        clock.advance(Duration::from_secs(1) + Duration::from_nanos(1));
-        let timed_out = runtime.block_on(breaker.call_with_timeout(Duration::from_millis(1), async || {
-            std::future::pending::<()>().await;
-            Ok::<(), ()>(())
-        }));
-        assert!(matches!(timed_out, Err(CallError::Timeout(_))));
-    });
-    assert_eq!(outcomes(&recorder, "attack-traced"), ["failure", "rejected", "timeout"]);
-}
-
-#[test]
-fn a_subscriber_at_info_creates_no_per_call_span() {
-    let _serial = TRACING.lock().unwrap_or_else(|e| e.into_inner());
-    let recorder = Recorder::default();
-    let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::INFO);
-    let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
-    tracing::subscriber::with_default(subscriber, || {
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let clock = ManualClock::new();
-        let breaker = one_strike("attack-info", &clock);
-        let ok = runtime.block_on(breaker.call(async || Ok::<u32, ()>(1)));
-        assert_eq!(ok.unwrap(), 1);
-        let _ = runtime.block_on(breaker.call_with_fallback(async || Err::<u32, ()>(()), |_| Ok(2)));
-    });
-    assert!(
-        recorder.0.lock().unwrap().spans.is_empty(),
-        "{:?}",
-        recorder.0.lock().unwrap().spans
-    );
-}
-
 // ---- tower --------------------------------------------------------------------------------
 
 #[derive(Clone)]
@@ -656,49 +521,4 @@ fn an_api_classifier_that_panics_counts_as_a_failure() {
     assert!(caught.is_err());
     drop(call);
     assert_eq!(breaker.state(), State::Open, "{:?}", breaker.snapshot().totals);
-}
-
-static TRACED_PROBE_DOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
-
-#[circuit_breaker(name = "attack-traced-macro", consecutive_failures = 2, open_timeout = "1h")]
-async fn traced_macro() -> Result<u32, ApiError> {
-    yield_once().await;
-    if TRACED_PROBE_DOWN.load(Ordering::Relaxed) {
-        panic!("traced macro bug");
-    }
-    Ok(5)
-}
-
-#[test]
-fn the_macro_traced_path_notes_a_panic_and_runs_the_body_in_a_primary_span() {
-    let _serial = TRACING.lock().unwrap_or_else(|e| e.into_inner());
-    let recorder = Recorder::default();
-    let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::DEBUG);
-    let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
-    tracing::subscriber::with_default(subscriber, || {
-        let mut call = Box::pin(traced_macro());
-        let caught = catch_unwind(AssertUnwindSafe(|| while poll_once(call.as_mut()).is_pending() {}));
-        assert!(caught.is_err());
-        drop(call);
-        let breaker = cb_runtime::registry().get("attack-traced-macro").unwrap();
-        assert_eq!(breaker.snapshot().totals.failures, 1);
-        TRACED_PROBE_DOWN.store(false, Ordering::Relaxed);
-        let mut call = Box::pin(traced_macro());
-        let value = loop {
-            if let Poll::Ready(v) = poll_once(call.as_mut()) {
-                break v;
-            }
-        };
-        assert_eq!(value, Ok(5));
-    });
-    assert_eq!(outcomes(&recorder, "attack-traced-macro"), ["failure", "success"]);
-    let names: Vec<String> = recorder
-        .0
-        .lock()
-        .unwrap()
-        .spans
-        .iter()
-        .map(|(n, _, _)| n.clone())
-        .collect();
-    assert_eq!(names.iter().filter(|n| *n == "primary").count(), 2, "{names:?}");
 }

@@ -15,6 +15,9 @@ fn an_empty_field_is_refused_and_an_undeclared_one_is_counted() {
     );
     let recorder = Recorder::default();
     let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()));
+    // Interest cached while another test registered a callsite with no subscriber
+    // around (a race in tracing-core) would hide this test's spans: recompute it.
+    tracing::callsite::rebuild_interest_cache();
     let breaker = cb_runtime::CircuitBreaker::new("caller-field", Default::default());
     let before = observe::undeclared_caller_spans();
     let declared = tracing::info_span!("with_field", circuit_breaker.state = tracing::field::Empty);

@@ -59,6 +59,9 @@ fn row(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 fn transitions_and_breaches_carry_the_specified_fields() {
     let events = Events::default();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(events.clone()), || {
+        // Interest cached while another test registered a callsite with no subscriber
+        // around (a race in tracing-core) would hide this test's spans: recompute it.
+        tracing::callsite::rebuild_interest_cache();
         let consecutive = CircuitBreaker::new(
             "logs-consecutive",
             BreakerConfig::builder().consecutive_failures(3).build().unwrap(),
@@ -155,6 +158,9 @@ async fn slow_call() -> Result<u8, Down> {
 async fn fallbacks_carry_service_name_reason_and_data_source() {
     let events = Events::default();
     let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(events.clone()));
+    // Interest cached while another test registered a callsite with no subscriber
+    // around (a race in tracing-core) would hide this test's spans: recompute it.
+    tracing::callsite::rebuild_interest_cache();
     assert_eq!(sync_call().unwrap(), 0, "failure: served by the fallback");
     assert_eq!(sync_call().unwrap(), 0, "rejected: served by the fallback");
     assert_eq!(slow_call().await.unwrap(), 0, "timed out: served by the fallback");

@@ -21,7 +21,12 @@ fn exported(scenario: impl FnOnce()) -> Vec<SpanData> {
         .with_simple_exporter(exporter.clone())
         .build();
     let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("cb-test"));
-    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), scenario);
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        // Interest cached while another test registered a callsite with no subscriber around
+        // (a race in tracing-core) would hide this test's spans: recompute it.
+        tracing::callsite::rebuild_interest_cache();
+        scenario()
+    });
     provider.force_flush().unwrap();
     exporter.get_finished_spans().unwrap()
 }

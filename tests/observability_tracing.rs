@@ -20,6 +20,9 @@ fn transitions_are_structured_events_and_calls_are_spans() {
     let recorder = Recorder::default();
     let subscriber = tracing_subscriber::registry().with(recorder.clone());
     tracing::subscriber::with_default(subscriber, || {
+        // Interest cached while another test registered a callsite with no subscriber
+        // around (a race in tracing-core) would hide this test's spans: recompute it.
+        tracing::callsite::rebuild_interest_cache();
         let clock = ManualClock::new();
         let config = BreakerConfig::builder()
             .consecutive_failures(2)
@@ -119,6 +122,9 @@ async fn flaky() -> Result<u8, Down> {
 async fn macro_calls_carry_the_same_spans_and_user_events_nest_in_primary() {
     let recorder = Recorder::default();
     let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()));
+    // Interest cached while another test registered a callsite with no subscriber
+    // around (a race in tracing-core) would hide this test's spans: recompute it.
+    tracing::callsite::rebuild_interest_cache();
     let _ = flaky().await;
     let _ = flaky().await;
     let seen = recorder.0.lock().unwrap();
@@ -154,6 +160,9 @@ async fn never_answers() -> Result<u8, Down> {
 fn a_cancelled_call_says_so_on_its_span() {
     let recorder = Recorder::default();
     let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()));
+    // Interest cached while another test registered a callsite with no subscriber
+    // around (a race in tracing-core) would hide this test's spans: recompute it.
+    tracing::callsite::rebuild_interest_cache();
     {
         let mut call = std::pin::pin!(never_answers());
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());

@@ -28,6 +28,9 @@ fn call_fields(state: &str, outcome: &str, fallback: &str) -> support::recorder:
 async fn the_layer_emits_the_spans_and_metrics_of_the_macro_path() {
     let recorder = Recorder::default();
     let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()));
+    // Interest cached while another test registered a callsite with no subscriber
+    // around (a race in tracing-core) would hide this test's spans: recompute it.
+    tracing::callsite::rebuild_interest_cache();
     let clock = ManualClock::new();
     let registry: &'static Registry = Box::leak(Box::new(Registry::with_clock(clock.clone())));
     let config = BreakerConfig::builder()

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod polling;
 pub mod queue;
 pub mod recorder;
 pub mod tcp_proxy;
