@@ -3,11 +3,14 @@
 //! and many keys cycling through one thread's cache. Each keeps one breaker per key, with its
 //! counts.
 
+mod support;
+
 use cb_runtime::{CircuitProtected, Rejected, State, circuit_breaker};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
+use support::polling::yield_once;
 
 #[derive(Debug)]
 struct Failed;
@@ -36,21 +39,6 @@ impl Peer {
     fn boom(&self) -> Result<(), Failed> {
         panic!("boom")
     }
-}
-
-/// Yields once (Pending, waking itself).
-async fn yield_once() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
 }
 
 /// Polls `future` to its end (every future here wakes itself).
