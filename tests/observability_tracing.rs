@@ -57,12 +57,7 @@ fn transitions_are_structured_events_and_calls_are_spans() {
         ("closed", "1 half-open probes succeeded")
     );
 
-    let calls: Vec<_> = seen
-        .spans
-        .iter()
-        .filter(|(name, ..)| name == "circuit_breaker_call")
-        .map(|(_, _, f)| f.clone())
-        .collect();
+    let calls = seen.call_spans();
     let call = |state: &str, outcome: &str, fallback: &str| {
         fields(&[
             ("breaker", "traced"),
@@ -81,12 +76,7 @@ fn transitions_are_structured_events_and_calls_are_spans() {
             call("half_open", "success", "false"),
         ]
     );
-    let children: Vec<_> = seen
-        .spans
-        .iter()
-        .filter(|(name, ..)| name != "circuit_breaker_call")
-        .map(|(n, p, _)| (n.as_str(), p.as_deref()))
-        .collect();
+    let children = seen.child_spans();
     let parent = Some("circuit_breaker_call");
     assert_eq!(
         children,

@@ -66,12 +66,8 @@ async fn the_layer_emits_the_spans_and_metrics_of_the_macro_path() {
     clock.advance(Duration::from_secs(31));
     assert_eq!(call().await, 200);
 
-    let spans = recorder.0.lock().unwrap().spans.clone();
-    let calls: Vec<_> = spans
-        .iter()
-        .filter(|(name, ..)| name == "circuit_breaker_call")
-        .map(|(_, _, f)| f.clone())
-        .collect();
+    let seen = recorder.0.lock().unwrap();
+    let calls = seen.call_spans();
     assert_eq!(
         calls,
         [
@@ -82,11 +78,7 @@ async fn the_layer_emits_the_spans_and_metrics_of_the_macro_path() {
             call_fields("half_open", "success", "false"),
         ]
     );
-    let children: Vec<_> = spans
-        .iter()
-        .filter(|(name, ..)| name != "circuit_breaker_call")
-        .map(|(n, p, _)| (n.as_str(), p.as_deref()))
-        .collect();
+    let children = seen.child_spans();
     let parent = Some("circuit_breaker_call");
     assert_eq!(
         children,

@@ -21,6 +21,26 @@ pub struct Seen {
     pub events: Vec<Fields>,
 }
 
+impl Seen {
+    /// The fields of every `circuit_breaker_call` span, in closing order.
+    pub fn call_spans(&self) -> Vec<Fields> {
+        self.spans
+            .iter()
+            .filter(|(name, ..)| name == "circuit_breaker_call")
+            .map(|(_, _, f)| f.clone())
+            .collect()
+    }
+
+    /// (name, parent name) of every other span, in closing order.
+    pub fn child_spans(&self) -> Vec<(&str, Option<&str>)> {
+        self.spans
+            .iter()
+            .filter(|(name, ..)| name != "circuit_breaker_call")
+            .map(|(n, p, _)| (n.as_str(), p.as_deref()))
+            .collect()
+    }
+}
+
 /// The layer; clones share what they see.
 #[derive(Clone, Default)]
 pub struct Recorder(pub Arc<Mutex<Seen>>);
