@@ -23,28 +23,36 @@ use tracing_subscriber::prelude::*;
 /// this one's DEBUG subscriber is being installed can be cached as uninterested (no span).
 static TRACING: Mutex<()> = Mutex::new(());
 
+/// Runs `scenario` under a recording subscriber at `level`, one test at a time; what it saw.
+fn recorded(level: Level, scenario: impl FnOnce()) -> Recorder {
+    let _serial = TRACING.lock().unwrap_or_else(|e| e.into_inner());
+    let recorder = Recorder::default();
+    let filter = tracing_subscriber::filter::LevelFilter::from_level(level);
+    let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
+    tracing::subscriber::with_default(subscriber, || {
+        // Interest cached while another test registered a callsite with no subscriber around
+        // (a race in tracing-core) would hide this test's spans: recompute it.
+        tracing::callsite::rebuild_interest_cache();
+        scenario();
+    });
+    recorder
+}
+
 fn outcomes(recorder: &Recorder, breaker: &str) -> Vec<String> {
     recorder
         .0
         .lock()
         .unwrap()
-        .spans
-        .iter()
-        .filter(|(name, _, f)| name == "circuit_breaker_call" && f.get("breaker").map(String::as_str) == Some(breaker))
-        .map(|(_, _, f)| f.get("outcome").cloned().unwrap_or_default())
+        .call_spans()
+        .into_iter()
+        .filter(|f| f.get("breaker").map(String::as_str) == Some(breaker))
+        .map(|f| f.get("outcome").cloned().unwrap_or_default())
         .collect()
 }
 
 #[test]
 fn traced_spans_record_failure_on_panic_timeout_and_rejection() {
-    let _serial = TRACING.lock().unwrap_or_else(|e| e.into_inner());
-    let recorder = Recorder::default();
-    let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::DEBUG);
-    let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
-    tracing::subscriber::with_default(subscriber, || {
-        // Interest cached while another test registered a callsite with no subscriber
-        // around (a race in tracing-core) would hide this test's spans: recompute it.
-        tracing::callsite::rebuild_interest_cache();
+    let recorder = recorded(Level::DEBUG, || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -76,14 +84,7 @@ fn traced_spans_record_failure_on_panic_timeout_and_rejection() {
 
 #[test]
 fn a_subscriber_at_info_creates_no_per_call_span() {
-    let _serial = TRACING.lock().unwrap_or_else(|e| e.into_inner());
-    let recorder = Recorder::default();
-    let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::INFO);
-    let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
-    tracing::subscriber::with_default(subscriber, || {
-        // Interest cached while another test registered a callsite with no subscriber
-        // around (a race in tracing-core) would hide this test's spans: recompute it.
-        tracing::callsite::rebuild_interest_cache();
+    let recorder = recorded(Level::INFO, || {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let clock = ManualClock::new();
         let breaker = one_strike("attack-info", &clock);
@@ -111,14 +112,7 @@ async fn traced_macro() -> Result<u32, ApiError> {
 
 #[test]
 fn the_macro_traced_path_notes_a_panic_and_runs_the_body_in_a_primary_span() {
-    let _serial = TRACING.lock().unwrap_or_else(|e| e.into_inner());
-    let recorder = Recorder::default();
-    let filter = tracing_subscriber::filter::LevelFilter::from_level(Level::DEBUG);
-    let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
-    tracing::subscriber::with_default(subscriber, || {
-        // Interest cached while another test registered a callsite with no subscriber
-        // around (a race in tracing-core) would hide this test's spans: recompute it.
-        tracing::callsite::rebuild_interest_cache();
+    let recorder = recorded(Level::DEBUG, || {
         let mut call = Box::pin(traced_macro());
         let caught = catch_unwind(AssertUnwindSafe(|| while poll_once(call.as_mut()).is_pending() {}));
         assert!(caught.is_err());
