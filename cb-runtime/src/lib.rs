@@ -42,6 +42,13 @@
 //! | `tower` | | [`tower`]: `CircuitBreakerLayer` for any tower `Service`, with an HTTP status classifier |
 //! | `redis` | | [`fleet`]: breaker state shared by a fleet of instances through Redis |
 //! | `redis-tls` | | `rediss://` URLs for the fleet (rustls with ring) |
+//! | `nats` | | [`fleet`] over NATS JetStream instead of Redis |
+//! | `grpc` | | `GrpcLayer` and `Status` conversions (tonic) |
+//! | `serde` | | `Serialize` on snapshots, configurations and health |
+//! | `axum` | | inspection and control endpoints (`Endpoints`) |
+//! | `sqlx` | | database outages (`is_outage`) and `ResilientPool` |
+//! | `stream` | | `protect_stream`: every item of a stream is an outcome |
+//! | `reqwest-middleware` | | `CircuitBreakerMiddleware` for reqwest clients |
 //! | `yaml` | | `circuit_breakers.yaml` beside `circuit_breakers.toml` ([`config`]) |
 //! | `queue` | | [`queue`]: `queue = "..."` queues rejected calls and replays them (with `redis` or `nats`: durably in Redis streams or JetStream) |
 //! | `fallback-cache` | | `fallback = cache`: the last-good cache of a function's results (moka) |
