@@ -332,7 +332,7 @@ impl<R> ViaPlain for &Probe<R> {
 /// one (`BoxFuture<'a, R>`, `JoinHandle<R>`): protecting it would count building the future,
 /// never its outcome, so the call is refused at compile time ([`NotAFuture`]).
 pub trait ViaFuture {
-    /// [`Unreadable`].
+    /// [`UnreadableFuture`].
     type Kind;
     /// The kind of the probed type.
     fn cb_kind(&self) -> Self::Kind;
