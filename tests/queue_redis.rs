@@ -32,6 +32,11 @@ impl Webhooks {
         self.downstream.deliver(seq.to_string()).await
     }
 
+    #[circuit_breaker(name = "queue-redis-foreign", queue = "redis-foreign")]
+    async fn foreign(&self, seq: u32) -> Result<(), SendError> {
+        self.downstream.deliver(seq.to_string()).await
+    }
+
     #[circuit_breaker(name = "queue-redis-down", queue = "redis-down")]
     async fn unreachable(&self, seq: u32) -> Result<(), SendError> {
         self.downstream.deliver(seq.to_string()).await
@@ -198,4 +203,42 @@ async fn redis_down_is_an_error_the_caller_sees_not_a_panic() {
     let s = status("redis-down", "queue-redis-down");
     assert!(s.backend_failing && s.last_error.is_some(), "{s:?}");
     assert_eq!((s.queued, s.not_queued, s.backend), (0, 2, "redis"));
+}
+
+/// A value at the head of the stream that is not this function's arguments (written by
+/// something else, or before its signature changed) can never replay: it is removed loudly,
+/// and the entries behind it replay instead of waiting behind it for good.
+#[tokio::test]
+async fn a_foreign_entry_at_the_head_is_removed_loudly_and_the_rest_replays() {
+    setup();
+    let prefix = unique_prefix("foreign");
+    let key = format!("{prefix}redis-foreign/queue-redis-foreign");
+    let backend = RedisStreamQueue::new(REDIS).unwrap().prefix(prefix);
+    queues().set_backend("redis-foreign", backend).unwrap();
+    let hooks = Webhooks {
+        downstream: Downstream::default(),
+    };
+    hooks.foreign(0).await.unwrap();
+    let _: String = redis::cmd("XADD")
+        .arg(&key)
+        .arg("*")
+        .arg("args")
+        .arg("{not the arguments")
+        .query_async(&mut redis().await)
+        .await
+        .unwrap();
+    registry().force_open("queue-redis-foreign").unwrap();
+    assert!(matches!(hooks.foreign(1).await, Err(SendError::Queued(_))));
+    registry().reset("queue-redis-foreign").unwrap();
+    until("the entry behind the foreign one", || {
+        hooks.downstream.sent() == ["0", "1"]
+    })
+    .await;
+    until("the acks", || {
+        let s = status("redis-foreign", "queue-redis-foreign");
+        s.replayed == 1 && s.replay_failures == 1
+    })
+    .await;
+    assert_eq!(xlen(&key).await, 0, "the foreign entry was removed");
+    delete(&key).await;
 }

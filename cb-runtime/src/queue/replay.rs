@@ -174,6 +174,8 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
             breaker = sq.breaker.as_str(),
             entry = entry.id.as_str()
         );
+        // Kept to show an entry that does not decode (replay is I/O-bound: one copy is cheap).
+        let payload = entry.payload.clone();
         let replay = CatchUnwind(handler(entry.payload));
         let outcome = REPLAYING.scope(mark.clone(), replay).instrument(span).await;
         if mark.rejected.get() {
@@ -200,7 +202,36 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
                 }
             },
             ReplayOutcome::Failed => "the call returned an error".to_owned(),
-            ReplayOutcome::Undecodable(why) => format!("its arguments no longer decode: {why}"),
+            ReplayOutcome::Undecodable(why) => {
+                // It can never replay, and left at the head it would hold back every entry
+                // behind it for good: removed, with its payload where an operator sees it.
+                let payload = String::from_utf8_lossy(&payload);
+                let shown: String = payload.chars().take(200).collect();
+                let removed = match sq.backend.ack(&sq.stream, &entry.id).await {
+                    Ok(()) => "removed so the entries behind it replay",
+                    Err(e) => {
+                        sq.failed(&e);
+                        return Next::Backoff;
+                    }
+                };
+                let message = format!("its arguments do not decode ({why}): {removed}; payload {shown:?}");
+                eprintln!(
+                    "cb: queue `{}` entry {} of breaker `{}`: {message}",
+                    sq.queue, entry.id, sq.breaker
+                );
+                let _ = sq
+                    .stats
+                    .depth
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| d.checked_sub(1));
+                sq.stats.replay_failures.fetch_add(1, Ordering::Relaxed);
+                queues.emit(QueueEvent::ReplayFailed {
+                    queue: sq.queue.clone(),
+                    breaker: sq.breaker.clone(),
+                    id: entry.id,
+                    message,
+                });
+                continue;
+            }
             ReplayOutcome::Panicked(why) => format!("the call panicked: {why}"),
         };
         sq.stats.replay_failures.fetch_add(1, Ordering::Relaxed);
