@@ -32,7 +32,7 @@ pub(crate) struct Family {
     pub(crate) over_reported: bool,
     /// The configuration of a key no file section or environment variable singles out,
     /// resolved once per family and macro arguments.
-    pub(crate) template: Option<(Arc<Base>, BreakerConfig)>,
+    pub(crate) template: Option<(Arc<Base>, Arc<BreakerConfig>)>,
     /// The counters of breakers that left the family, so its exported totals never go down.
     pub(crate) gone: Option<Box<crate::Snapshot>>,
 }

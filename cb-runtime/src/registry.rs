@@ -172,7 +172,7 @@ impl Registry {
         }
         let breaker = Arc::new(
             CircuitBreaker::builder(name)
-                .config(config.clone())
+                .shared_config(config.clone())
                 .clock(self.clock.clone())
                 .events(self.events.clone())
                 .build(),
@@ -214,13 +214,13 @@ impl Registry {
     /// a new key costs no environment lookups.
     /// Keys that share it also share one copy of their macro arguments (returned with it), and
     /// are told so (`true`: the family is uniform, no variable names one of its keys).
-    fn config_for(&self, name: &str, base: Arc<Base>) -> (BreakerConfig, Arc<Base>, bool) {
+    fn config_for(&self, name: &str, base: Arc<Base>) -> (Arc<BreakerConfig>, Arc<Base>, bool) {
         let Some(family) = family_of(name) else {
-            return (self.resolve(name, &base).config, base, false);
+            return (Arc::new(self.resolve(name, &base).config), base, false);
         };
         let source = self.config_source();
         if singled_out(&source, name) {
-            return (self.resolve(name, &base).config, base, false);
+            return (Arc::new(self.resolve(name, &base).config), base, false);
         }
         if let Some(families) = self.read().families.get(family)
             && let Some((known, config)) = &families.template
@@ -229,9 +229,9 @@ impl Registry {
             return (config.clone(), known.clone(), true);
         }
         if !family_is_uniform(&source, family) {
-            return (self.resolve(name, &base).config, base, false);
+            return (Arc::new(self.resolve(name, &base).config), base, false);
         }
-        let config = self.resolve(&format!("{family}/*"), &base).config;
+        let config = Arc::new(self.resolve(&format!("{family}/*"), &base).config);
         let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(members) = maps.families.get_mut(family) {
             members.template = Some((base.clone(), config.clone()));

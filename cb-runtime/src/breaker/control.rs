@@ -42,7 +42,9 @@ impl fmt::Display for ControlError {
 
 impl std::error::Error for ControlError {}
 
-/// What snapshots explain periods with (cold: written on transitions, read by snapshots).
+/// What snapshots explain periods with (cold: written on transitions, read by snapshots);
+/// allocated on the first transition, so a breaker that never trips (most keyed breakers)
+/// holds none and a snapshot reads the defaults.
 #[derive(Debug, Default)]
 pub(crate) struct History {
     /// The totals the current Closed or MetricsOnly period started from.
@@ -51,8 +53,6 @@ pub(crate) struct History {
     tripped: Mutex<Option<Trip>>,
     /// Why the breaker last entered Open, with that Open period's generation.
     open_reason: Mutex<Option<(u64, Reason)>>,
-    /// Time in each state, probes, fallback durations.
-    pub(super) observed: super::observed::Observed,
 }
 
 impl History {
@@ -79,6 +79,11 @@ pub(crate) struct Trip {
 }
 
 impl CircuitBreaker {
+    /// The history, allocated on first use (a transition).
+    pub(super) fn history(&self) -> &History {
+        self.history.get_or_init(Box::default)
+    }
+
     /// The current state. An Open breaker whose wait has passed becomes HalfOpen here (there is
     /// no timer per breaker: time rules apply lazily, on the next call or read).
     pub fn state(&self) -> State {
@@ -129,7 +134,11 @@ impl CircuitBreaker {
         }
         let failures = self.stripes.sum(Total::Failure) + self.stripes.sum(Total::Timeout);
         let calls = failures + self.stripes.sum(Total::Success);
-        let mut start = self.history.period_start.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut start = self
+            .history()
+            .period_start
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         // A transition racing on another thread may have recorded a newer period already.
         if start.generation == 0 || super::word::generation_after(next.generation(), start.generation) {
             *start = PeriodStart {
@@ -146,7 +155,11 @@ impl CircuitBreaker {
         if self.tunables.mode().rates() {
             return self.window_counts(word);
         }
-        let start = *self.history.period_start.lock().unwrap_or_else(PoisonError::into_inner);
+        let start = self
+            .history
+            .get()
+            .map(|h| *h.period_start.lock().unwrap_or_else(PoisonError::into_inner))
+            .unwrap_or_default();
         if start.generation != word.generation() || !matches!(word.state(), State::Closed | State::MetricsOnly) {
             return Counts::default();
         }
@@ -163,7 +176,7 @@ impl CircuitBreaker {
     /// `open`, for snapshots while it is Open.
     pub(super) fn keep_trip(&self, closed: Word, open: Word) {
         let counts = self.period_counts(closed);
-        *self.history.tripped.lock().unwrap_or_else(PoisonError::into_inner) = Some(Trip {
+        *self.history().tripped.lock().unwrap_or_else(PoisonError::into_inner) = Some(Trip {
             generation: open.generation(),
             counts,
         });
@@ -174,13 +187,23 @@ impl CircuitBreaker {
         if word.state() != State::Open {
             return None;
         }
-        let reason = *self.history.open_reason.lock().unwrap_or_else(PoisonError::into_inner);
+        let reason = *self
+            .history
+            .get()?
+            .open_reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         reason.filter(|(g, _)| *g == word.generation()).map(|(_, r)| r)
     }
 
     /// The numbers that tripped Open period `word`, if it tripped in Closed.
     fn trip_of(&self, word: Word) -> Option<Trip> {
-        let trip = *self.history.tripped.lock().unwrap_or_else(PoisonError::into_inner);
+        let trip = *self
+            .history
+            .get()?
+            .tripped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         trip.filter(|t| t.generation == word.generation())
     }
 
@@ -335,8 +358,11 @@ impl CircuitBreaker {
                     self.reopens.store(0, Ordering::Release);
                 }
                 self.write_stamp(self.clock.now_nanos().saturating_add(nanos), next.generation());
-                *self.history.open_reason.lock().unwrap_or_else(PoisonError::into_inner) =
-                    Some((next.generation(), reason));
+                *self
+                    .history()
+                    .open_reason
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some((next.generation(), reason));
                 self.announce(word, next, reason);
                 return Ok(true);
             }

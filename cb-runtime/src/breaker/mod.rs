@@ -72,9 +72,12 @@ pub struct CircuitBreaker {
     stripes: Stripes,
     count_window: Option<CountWindow>,
     time_window: Option<TimeWindow>,
-    config: Mutex<BreakerConfig>,
-    /// What snapshots explain periods with, written on transitions only.
-    history: Box<control::History>,
+    /// The configuration in force: one `Arc` that the keys of a uniform family share.
+    config: Mutex<Arc<BreakerConfig>>,
+    /// What snapshots explain periods with, written on transitions only (allocated then).
+    history: std::sync::OnceLock<Box<control::History>>,
+    /// Time in each state, probes, fallback durations.
+    observed: observed::Observed,
     clock: Clock,
     events: Arc<EventBus>,
     /// Set when a registry evicts or removes this breaker: call-site caches drop it and ask
@@ -101,7 +104,7 @@ impl CircuitBreaker {
     pub fn builder(name: &str) -> CircuitBreakerBuilder {
         CircuitBreakerBuilder {
             name: crate::Name::from(name),
-            config: BreakerConfig::default(),
+            config: Arc::default(),
             clock: Clock::default(),
             events: None,
             initial: State::Closed,
@@ -115,7 +118,7 @@ impl CircuitBreaker {
 
     /// The configuration in force.
     pub fn config(&self) -> BreakerConfig {
-        self.config.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        BreakerConfig::clone(&self.config.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Takes on a new configuration while calls run, keeping state, windows and counts.
@@ -131,7 +134,7 @@ impl CircuitBreaker {
             config.window = current.window;
         }
         self.tunables.store(&config);
-        *current = config;
+        *current = Arc::new(config);
         changes
     }
 
@@ -203,7 +206,7 @@ impl CircuitBreaker {
                             let next = word.next(State::HalfOpen).with_in_flight(1);
                             match self.swap_state(word, next, Reason::OpenWaitElapsed, now) {
                                 Ok(()) => {
-                                    self.history.observed.probe();
+                                    self.observed.probe();
                                     return Ok(self.permit(next));
                                 }
                                 Err(current) => word = current,
@@ -231,7 +234,7 @@ impl CircuitBreaker {
                         let next = word.with_in_flight(word.in_flight() + 1);
                         match self.cas(word, next) {
                             Ok(()) => {
-                                self.history.observed.probe();
+                                self.observed.probe();
                                 return Ok(self.permit(next));
                             }
                             Err(current) => word = current,
@@ -314,9 +317,10 @@ impl CircuitBreaker {
                     self.reopens.store(0, Ordering::Release);
                     0
                 };
-                let wait = duration_nanos(backoff::open_wait(&self.config(), k));
+                let config = Arc::clone(&self.config.lock().unwrap_or_else(PoisonError::into_inner));
+                let wait = duration_nanos(backoff::open_wait(&config, k));
                 self.write_stamp(now.saturating_add(wait), next.generation());
-                self.history.opened(next, reason);
+                self.history().opened(next, reason);
             }
             State::HalfOpen => self.write_stamp(now, next.generation()),
             State::Closed => self.reopens.store(0, Ordering::Release),
@@ -331,8 +335,7 @@ impl CircuitBreaker {
     /// Counts a transition and emits its event.
     fn announce(&self, from: Word, next: Word, reason: Reason) {
         self.start_period(next);
-        self.history
-            .observed
+        self.observed
             .entered(from.state(), next.state(), next.generation(), self.clock.now_nanos());
         if from.state() == State::Closed && next.state() == State::Open {
             crate::events::trace_breach(&self.name, &reason, self.tunables.consecutive());
@@ -399,7 +402,7 @@ impl fmt::Debug for CircuitBreaker {
 #[derive(Debug)]
 pub struct CircuitBreakerBuilder {
     name: crate::Name,
-    config: BreakerConfig,
+    config: Arc<BreakerConfig>,
     clock: Clock,
     events: Option<Arc<EventBus>>,
     initial: State,
@@ -408,6 +411,12 @@ pub struct CircuitBreakerBuilder {
 impl CircuitBreakerBuilder {
     /// The configuration (already validated by its builder).
     pub fn config(mut self, config: BreakerConfig) -> Self {
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// The configuration, shared with other breakers (the keys of a family).
+    pub(crate) fn shared_config(mut self, config: Arc<BreakerConfig>) -> Self {
         self.config = config;
         self
     }
@@ -444,8 +453,8 @@ impl CircuitBreakerBuilder {
             Window::Time(d) => (None, Some(TimeWindow::new(d))),
         };
         let bucket_words = time_window.as_ref().map_or(0, TimeWindow::stripe_words);
-        let history: Box<control::History> = Box::default();
-        history.observed.begin(self.clock.now_nanos());
+        let observed = observed::Observed::default();
+        observed.begin(self.clock.now_nanos());
         CircuitBreaker {
             state: AtomicU64::new(Word::new(self.initial, 0).0),
             stamp: AtomicU64::new(0),
@@ -461,7 +470,8 @@ impl CircuitBreakerBuilder {
             count_window,
             time_window,
             config: Mutex::new(config),
-            history,
+            history: std::sync::OnceLock::new(),
+            observed,
             clock: self.clock,
             events: self.events.unwrap_or_default(),
             retired: AtomicBool::new(false),

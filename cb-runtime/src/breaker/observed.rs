@@ -96,7 +96,7 @@ impl CircuitBreaker {
     /// included up to now.
     pub(crate) fn time_in_states(&self) -> [Duration; 6] {
         let now = self.clock.now_nanos();
-        let observed = &self.history.observed;
+        let observed = &self.observed;
         let mut spent = [0; 6];
         let times = observed
             .more
@@ -117,7 +117,7 @@ impl CircuitBreaker {
 
     /// Calls admitted as half-open probes so far.
     pub(crate) fn probe_attempts(&self) -> u64 {
-        self.history.observed.probes.load(Ordering::Relaxed)
+        self.observed.probes.load(Ordering::Relaxed)
     }
 
     /// When fallback durations are measured (the Prometheus collector is registered): the
@@ -129,13 +129,13 @@ impl CircuitBreaker {
 
     /// Counts one fallback of `kind` served.
     pub(crate) fn count_fallback_kind(&self, kind: FallbackKind) {
-        self.history.observed.more().kinds[kind as usize].fetch_add(1, Ordering::Relaxed);
+        self.observed.more().kinds[kind as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Fallbacks served so far by kind, indexed by [`FallbackKind`]'s discriminant.
     pub(crate) fn fallback_kind_counts(&self) -> [u64; FallbackKind::ALL.len()] {
         let mut out = [0; FallbackKind::ALL.len()];
-        if let Some(more) = self.history.observed.more.get() {
+        if let Some(more) = self.observed.more.get() {
             for (n, cell) in out.iter_mut().zip(&more.kinds) {
                 *n = cell.load(Ordering::Relaxed);
             }
@@ -154,7 +154,7 @@ impl CircuitBreaker {
     /// ended.
     pub(crate) fn fallback_took(&self, start: u64, kind: FallbackKind) {
         let nanos = self.clock.precise_nanos().saturating_sub(start);
-        let histogram = self.history.observed.more().fallbacks[kind as usize]
+        let histogram = self.observed.more().fallbacks[kind as usize]
             .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))));
         let seconds = nanos as f64 / 1e9;
         let bucket = DURATION_BUCKETS
@@ -177,7 +177,7 @@ impl CircuitBreaker {
 
     /// The fallback-duration histograms of the kinds timed so far.
     pub(crate) fn fallback_durations_by_kind(&self) -> Vec<(FallbackKind, crate::Durations)> {
-        let Some(more) = self.history.observed.more.get() else {
+        let Some(more) = self.observed.more.get() else {
             return Vec::new();
         };
         FallbackKind::ALL
