@@ -59,12 +59,22 @@ fn a_called_keyed_breaker_with_a_count_window_takes_at_most_1_kb() {
 }
 
 #[test]
-fn a_called_keyed_breaker_with_the_default_time_window_stays_under_2_kb() {
+fn a_called_keyed_breaker_with_the_default_time_window_takes_at_most_1_kb() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    // 60 one-second buckets of two words each are 960 bytes of the total (window/time.rs).
+    // 60 one-second buckets of one 32-bit word each are 240 bytes of the total (window/ring.rs).
     let per = bytes_per_breaker(&BreakerConfig::default(), 10_000);
     eprintln!("default 60s time window: {per} bytes per breaker");
-    assert!(per <= 2048, "{per} bytes per breaker");
+    assert!(per <= 1024, "{per} bytes per breaker");
+}
+
+#[test]
+fn a_keyed_breaker_with_no_rate_trigger_keeps_no_window() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let config = BreakerConfig::builder().no_failure_rate().build().unwrap();
+    let per = bytes_per_breaker(&config, 10_000);
+    eprintln!("consecutive trigger only: {per} bytes per breaker");
+    let windowed = bytes_per_breaker(&BreakerConfig::default(), 10_000);
+    assert!(per + 240 <= windowed, "{per} bytes without a window, {windowed} with one");
 }
 
 #[test]
@@ -111,5 +121,5 @@ fn a_million_keys_stay_within_the_cap() {
     );
     assert!(family.live <= 10_000, "{family:?}");
     assert_eq!(family.evicted as usize + family.live, 1_000_000);
-    assert!(peak <= 10_000 * 2048 + (4 << 20), "peak {peak} bytes");
+    assert!(peak <= 10_000 * 1024 + (4 << 20), "peak {peak} bytes");
 }

@@ -45,7 +45,7 @@ impl std::error::Error for ControlError {}
 /// What snapshots explain periods with (cold: written on transitions, read by snapshots);
 /// allocated on the first transition, so a breaker that never trips (most keyed breakers)
 /// holds none and a snapshot reads the defaults.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct History {
     /// The totals the current Closed or MetricsOnly period started from.
     period_start: Mutex<PeriodStart>,
@@ -53,6 +53,19 @@ pub(crate) struct History {
     tripped: Mutex<Option<Trip>>,
     /// Why the breaker last entered Open, with that Open period's generation.
     open_reason: Mutex<Option<(u64, Reason)>>,
+    /// Transitions by `from * 6 + to`, for metrics.
+    pub(super) transitions: [std::sync::atomic::AtomicU64; 36],
+}
+
+impl Default for History {
+    fn default() -> History {
+        History {
+            period_start: Mutex::default(),
+            tripped: Mutex::default(),
+            open_reason: Mutex::default(),
+            transitions: std::array::from_fn(|_| std::sync::atomic::AtomicU64::new(0)),
+        }
+    }
 }
 
 impl History {
@@ -270,10 +283,9 @@ impl CircuitBreaker {
         let mut out = Vec::new();
         for from in State::ALL {
             for to in State::ALL {
-                let n = self
-                    .transitions
-                    .get()
-                    .map_or(0, |t| t[from as usize * 6 + to as usize].load(Ordering::Relaxed));
+                let n = self.history.get().map_or(0, |h| {
+                    h.transitions[from as usize * 6 + to as usize].load(Ordering::Relaxed)
+                });
                 if n > 0 {
                     out.push((from, to, n));
                 }

@@ -64,9 +64,6 @@ pub struct CircuitBreaker {
     /// The generation of the last period adopted from a fleet.
     #[cfg_attr(not(any(feature = "redis", feature = "nats")), allow(dead_code))]
     adopted: AtomicU64,
-    /// Transitions by `from * 6 + to`, for metrics; written only on transitions, allocated on
-    /// the first (most keyed breakers never trip: 288 bytes saved on each).
-    transitions: std::sync::OnceLock<Box<[AtomicU64; 36]>>,
     name: crate::Name,
     tunables: Tunables,
     stripes: Stripes,
@@ -340,10 +337,7 @@ impl CircuitBreaker {
         if from.state() == State::Closed && next.state() == State::Open {
             crate::events::trace_breach(&self.name, &reason, self.tunables.consecutive());
         }
-        self.transitions
-            .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))))
-            [from.state() as usize * 6 + next.state() as usize]
-            .fetch_add(1, Ordering::Relaxed);
+        self.history().transitions[from.state() as usize * 6 + next.state() as usize].fetch_add(1, Ordering::Relaxed);
         if from.state() != next.state() || matches!(reason, Reason::Fleet { .. }) {
             self.events.emit(Event::Transition {
                 name: self.name.clone(),
@@ -452,7 +446,6 @@ impl CircuitBreakerBuilder {
             Window::Count(n) => (Some(CountWindow::new(n)), None),
             Window::Time(d) => (None, Some(TimeWindow::new(d))),
         };
-        let bucket_words = time_window.as_ref().map_or(0, TimeWindow::stripe_words);
         let observed = observed::Observed::default();
         observed.begin(self.clock.now_nanos());
         CircuitBreaker {
@@ -463,10 +456,9 @@ impl CircuitBreakerBuilder {
             reopens: AtomicU32::new(0),
             may_probe: AtomicBool::new(true),
             adopted: AtomicU64::new(u64::MAX),
-            transitions: std::sync::OnceLock::new(),
             name: self.name,
             tunables: Tunables::new(&config),
-            stripes: Stripes::new(bucket_words),
+            stripes: Stripes::new(),
             count_window,
             time_window,
             config: Mutex::new(config),

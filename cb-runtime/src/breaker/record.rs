@@ -170,7 +170,7 @@ impl CircuitBreaker {
         }
         let window = self.time_window.as_ref()?;
         let stripe = self.stripes.get(slot);
-        if !window.record(stripe, slot, generation, now, sample)
+        if !window.record(stripe, generation, now, sample)
             || (sample.is_clean() && window.judged_in_epoch(generation, now))
         {
             return None;

@@ -86,16 +86,6 @@ pub(crate) fn add(cell: &AtomicU64, n: u64, slot: Slot) {
     }
 }
 
-/// Replaces a stripe word with `f(old)`: a store for the owner, a CAS loop when shared.
-#[inline]
-pub(crate) fn update(cell: &AtomicU64, slot: Slot, f: impl Fn(u64) -> u64) {
-    if slot.exclusive() {
-        cell.store(f(cell.load(Ordering::Relaxed)), Ordering::Relaxed);
-    } else {
-        let _ = cell.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| Some(f(w)));
-    }
-}
-
 /// Totals a stripe counts, in the order of [`Stripe::totals`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(usize)]
@@ -139,25 +129,18 @@ pub(crate) struct Stripe {
     /// Allocated on the first timed call (only timed calls are observed: with metrics on, or
     /// slow-call detection): 104 bytes most keyed breakers never need.
     durations: OnceLock<Box<Histogram>>,
-    /// The generation the time buckets belong to (low 16 bits), plus one; 0 before first use.
-    pub(crate) bucket_generation: AtomicU64,
-    /// Time-window buckets, two words each (see `window::time`); empty without a time window.
-    pub(crate) buckets: Box<[AtomicU64]>,
-    /// The window's totals over this stripe's buckets (see `window::time`), kept by the owner
-    /// of an exclusive slot: `epoch` they are valid at, calls, `failures << 32 | slow`.
-    pub(crate) sums: [AtomicU64; 3],
-    /// Whether one thread owns this stripe (the overflow stripe keeps no sums).
+    /// This stripe's buckets of a time window, from its first windowed outcome on.
+    pub(crate) ring: OnceLock<Box<crate::window::ring::Ring>>,
+    /// Whether one thread owns this stripe (the overflow stripe's writers take turns).
     pub(crate) exclusive: bool,
 }
 
 impl Stripe {
-    pub(crate) fn new(bucket_words: usize, exclusive: bool) -> Stripe {
+    pub(crate) fn new(exclusive: bool) -> Stripe {
         Stripe {
             totals: Default::default(),
             durations: OnceLock::new(),
-            bucket_generation: AtomicU64::new(0),
-            buckets: (0..bucket_words).map(|_| AtomicU64::new(0)).collect(),
-            sums: Default::default(),
+            ring: OnceLock::new(),
             exclusive,
         }
     }
@@ -212,17 +195,15 @@ pub(crate) struct Stripes {
     /// Which exclusive stripes exist (bit `i` for stripe `i`).
     used: AtomicU64,
     used_overflow: std::sync::atomic::AtomicBool,
-    bucket_words: u32,
 }
 
 impl Stripes {
-    pub(crate) fn new(bucket_words: usize) -> Stripes {
+    pub(crate) fn new() -> Stripes {
         Stripes {
             first: OnceLock::new(),
             rest: OnceLock::new(),
             used: AtomicU64::new(0),
             used_overflow: std::sync::atomic::AtomicBool::new(false),
-            bucket_words: u32::try_from(bucket_words).unwrap_or(u32::MAX),
         }
     }
 
@@ -259,7 +240,7 @@ impl Stripes {
         } else {
             self.used_overflow.store(true, Ordering::Release);
         }
-        Box::new(Stripe::new(self.bucket_words as usize, slot.exclusive()))
+        Box::new(Stripe::new(slot.exclusive()))
     }
 
     fn stripe(&self, index: usize) -> Option<&Stripe> {
@@ -311,7 +292,7 @@ mod tests {
 
     #[test]
     fn threads_count_exactly_in_their_own_stripes() {
-        let stripes = Arc::new(Stripes::new(0));
+        let stripes = Arc::new(Stripes::new());
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let stripes = stripes.clone();
@@ -331,7 +312,7 @@ mod tests {
 
     #[test]
     fn one_thread_needs_no_table_and_a_second_gets_its_own_stripe() {
-        let stripes = Arc::new(Stripes::new(0));
+        let stripes = Arc::new(Stripes::new());
         let slot = Slot::current();
         stripes.get(slot).count(Total::Success, slot);
         assert!(stripes.rest.get().is_none());
@@ -349,7 +330,7 @@ mod tests {
 
     #[test]
     fn the_shared_stripe_counts_atomically() {
-        let stripe = Arc::new(Stripe::new(0, false));
+        let stripe = Arc::new(Stripe::new(false));
         let shared = Slot(EXCLUSIVE_SLOTS);
         let handles: Vec<_> = (0..4)
             .map(|_| {

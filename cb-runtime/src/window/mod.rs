@@ -1,6 +1,7 @@
 //! Sliding windows for the rate triggers and the rule that judges them.
 
 pub(crate) mod count;
+pub(crate) mod ring;
 pub(crate) mod time;
 
 use crate::events::Reason;
