@@ -74,7 +74,10 @@ fn a_keyed_breaker_with_no_rate_trigger_keeps_no_window() {
     let per = bytes_per_breaker(&config, 10_000);
     eprintln!("consecutive trigger only: {per} bytes per breaker");
     let windowed = bytes_per_breaker(&BreakerConfig::default(), 10_000);
-    assert!(per + 240 <= windowed, "{per} bytes without a window, {windowed} with one");
+    assert!(
+        per + 240 <= windowed,
+        "{per} bytes without a window, {windowed} with one"
+    );
 }
 
 #[test]

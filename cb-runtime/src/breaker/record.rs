@@ -22,33 +22,32 @@ impl CircuitBreaker {
     }
 
     /// The common case in full: an untimed success in Closed that changes no trigger (no run
-    /// of failures to end, no window that a success would change), counted by the owner of
-    /// the breaker's first stripe. Counts it and returns true; false (having done nothing)
-    /// when any of that does not hold.
+    /// of failures to end, a count window that a success would not change, a clean time window
+    /// in the bucket its last outcome went to), counted by the owner of the breaker's first
+    /// stripe. Counts it and returns true; false (having done nothing) when any of that does
+    /// not hold.
     #[inline(always)]
     fn quiet_success(&self, word: Word) -> bool {
         if !word.is_closed() {
             return false;
         }
-        if self.tunables.mode().rates() {
-            let generation = word.generation() as u16;
-            match &self.count_window {
-                Some(window) if window.is_full_and_clean(generation) => {}
-                _ => return false,
-            }
-        }
         let run = self.consecutive.load(Ordering::Relaxed);
         if run as u32 != 0 && (run >> 32) as u32 == word.generation() as u32 {
             return false;
         }
-        let slot = Slot::current();
-        match self.stripes.owned(slot) {
-            Some(stripe) => {
-                stripe.count_owned(Total::Success);
-                true
+        let Some(stripe) = self.stripes.owned(Slot::current()) else {
+            return false;
+        };
+        if self.tunables.mode().rates() {
+            let generation = word.generation() as u16;
+            match (&self.count_window, &self.time_window) {
+                (Some(window), _) if window.is_full_and_clean(generation) => {}
+                (None, Some(window)) if window.quiet_success(stripe, generation, || self.clock.now_nanos()) => {}
+                _ => return false,
             }
-            None => false,
         }
+        stripe.count_owned(Total::Success);
+        true
     }
 
     /// [`record`](Self::record) past the common case.

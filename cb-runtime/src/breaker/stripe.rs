@@ -243,44 +243,53 @@ impl Stripes {
         Box::new(Stripe::new(slot.exclusive()))
     }
 
-    fn stripe(&self, index: usize) -> Option<&Stripe> {
-        match self.first.get() {
-            Some((owner, stripe)) if *owner == index => Some(stripe),
-            _ => self.rest.get()?[index].get().map(|b| &**b),
+    /// Calls `f` on every stripe some thread has used (only those: judging a time window
+    /// visits no empty slot). A breaker only one thread has called visits its first stripe
+    /// without looking further.
+    #[inline]
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Stripe)) {
+        let Some((owner, first)) = self.first.get() else {
+            return;
+        };
+        f(first);
+        let Some(rest) = self.rest.get() else {
+            return;
+        };
+        let mut used = self.used.load(Ordering::Acquire) & !(1u64.checked_shl(*owner as u32).unwrap_or(0));
+        while used != 0 {
+            let i = used.trailing_zeros() as usize;
+            used &= used - 1;
+            if let Some(stripe) = rest[i].get() {
+                f(stripe);
+            }
+        }
+        if *owner != EXCLUSIVE_SLOTS
+            && self.used_overflow.load(Ordering::Acquire)
+            && let Some(stripe) = rest[EXCLUSIVE_SLOTS].get()
+        {
+            f(stripe);
         }
     }
 
-    /// Every stripe some thread has used (only those: judging a time window visits no empty slot).
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Stripe> {
-        let mut used = self.used.load(Ordering::Acquire);
-        let exclusive = std::iter::from_fn(move || {
-            (used != 0).then(|| {
-                let i = used.trailing_zeros() as usize;
-                used &= used - 1;
-                i
-            })
-        });
-        let overflow = self.used_overflow.load(Ordering::Acquire).then_some(EXCLUSIVE_SLOTS);
-        exclusive.chain(overflow).filter_map(|i| self.stripe(i))
-    }
-
     pub(crate) fn sum(&self, total: Total) -> u64 {
-        self.iter().map(|s| s.total(total)).sum()
+        let mut sum = 0;
+        self.for_each(|s| sum += s.total(total));
+        sum
     }
 
     /// Calls per duration bucket (not cumulative) and the sum of durations in nanoseconds.
     pub(crate) fn durations(&self) -> ([u64; DURATION_BUCKETS.len() + 1], u64) {
         let mut counts = [0; DURATION_BUCKETS.len() + 1];
         let mut sum = 0u64;
-        for stripe in self.iter() {
+        self.for_each(|stripe| {
             let Some(durations) = stripe.durations.get() else {
-                continue;
+                return;
             };
             for (c, cell) in counts.iter_mut().zip(durations.iter()) {
                 *c += cell.load(Ordering::Relaxed);
             }
             sum = sum.wrapping_add(durations[DURATION_BUCKETS.len() + 1].load(Ordering::Relaxed));
-        }
+        });
         (counts, sum)
     }
 }
@@ -325,7 +334,9 @@ mod tests {
         .unwrap();
         assert!(stripes.rest.get().is_some());
         assert_eq!((stripes.sum(Total::Success), stripes.sum(Total::Failure)), (1, 1));
-        assert_eq!(stripes.iter().count(), 2);
+        let mut visited = 0;
+        stripes.for_each(|_| visited += 1);
+        assert_eq!(visited, 2);
     }
 
     #[test]

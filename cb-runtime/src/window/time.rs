@@ -115,6 +115,29 @@ impl TimeWindow {
         true
     }
 
+    /// Counts a success in the owner's ring when nothing else is to be done: the ring counts
+    /// period `generation`, `now` falls in the bucket of the ring's last outcome (no bucket
+    /// leaves the window), and there is nothing to judge (no failure or slow call in the
+    /// window, or a judgement in this bucket's span that found the minimum of calls: a success
+    /// can only lower the rates then). False, having counted nothing, otherwise.
+    #[inline]
+    pub(crate) fn quiet_success(&self, stripe: &Stripe, generation: u16, now: impl FnOnce() -> u64) -> bool {
+        let Some(ring) = stripe.ring.get() else {
+            return false;
+        };
+        let note = &ring.note;
+        let epoch = note[1].load(Ordering::Relaxed);
+        if ring.generation.load(Ordering::Relaxed) != u64::from(generation) + 1
+            || ring.since() != epoch
+            || (self.is_dirty(generation, epoch) && !self.judged_at(generation, epoch))
+            || now().wrapping_sub(note[0].load(Ordering::Relaxed)) >= self.width
+        {
+            return false;
+        }
+        ring.add(note[2].load(Ordering::Relaxed) as usize, false, false);
+        true
+    }
+
     /// Moves a ring from epoch `since` to the later `epoch`: the buckets that left the window
     /// in between are emptied and leave the totals.
     #[cold]
@@ -142,6 +165,12 @@ impl TimeWindow {
         self.judged.load(Ordering::Relaxed) == self.epoch_tag(generation, now)
     }
 
+    /// [`judged_in_epoch`](Self::judged_in_epoch) by epoch.
+    #[inline]
+    fn judged_at(&self, generation: u16, epoch: u64) -> bool {
+        self.judged.load(Ordering::Relaxed) == (u64::from(generation) << TAG_SHIFT) | (epoch & LOW48)
+    }
+
     /// Notes a judgement at `now` that found at least the minimum of calls.
     pub(crate) fn mark_judged(&self, generation: u16, now: u64) {
         let tag = self.epoch_tag(generation, now);
@@ -161,18 +190,18 @@ impl TimeWindow {
         let epoch = self.epoch(now);
         let gen_tag = u64::from(generation) + 1;
         let mut c = Counts::default();
-        for stripe in stripes.iter() {
+        stripes.for_each(|stripe| {
             let Some(ring) = stripe.ring.get() else {
-                continue;
+                return;
             };
             if ring.generation.load(Ordering::Acquire) != gen_tag {
-                continue;
+                return;
             }
             let one = ring.read(|ring, t| self.in_window(ring, t, epoch));
             c.calls += one.calls;
             c.failures += one.failures;
             c.slow_calls += one.slow_calls;
-        }
+        });
         c
     }
 
