@@ -3,7 +3,8 @@
 //!
 //! Groups: `keyed_hot` (`static_name` vs `hot_key`, one thread, sync), `keyed_two_threads`
 //! (`one_thread` vs `two_threads`: the time for each of N calls per thread; equal times mean
-//! two threads do twice the work), `keyed_new_key` (a new key per call, family capped at 10k:
+//! two threads do twice the work; `two_threads_own_keys` is the control: two threads that
+//! share no breaker, so it shows what this machine's two cores give at all), `keyed_new_key` (a new key per call, family capped at 10k:
 //! eviction included), `keyed_scrape` (Prometheus text of 100k keys in one family).
 //! Bytes per keyed breaker are printed once, measured with a counting allocator.
 
@@ -87,14 +88,21 @@ fn hot(c: &mut Criterion) {
     g.finish();
 }
 
-fn on_threads(threads: usize, iters: u64) -> Duration {
+/// The slowest thread's time for `iters` calls on each of `threads` threads, all on one hot
+/// key or (`own_keys`) each on its own: the control, which shares nothing but the machine.
+fn on_threads(threads: usize, iters: u64, own_keys: bool) -> Duration {
     let barrier = std::sync::Barrier::new(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
+            .map(|t| {
+                let barrier = &barrier;
+                s.spawn(move || {
                     let tenant = Tenant {
-                        id: "tenant-hot".into(),
+                        id: if own_keys {
+                            format!("tenant-own-{t}")
+                        } else {
+                            "tenant-hot".into()
+                        },
                     };
                     barrier.wait();
                     let start = Instant::now();
@@ -111,8 +119,11 @@ fn on_threads(threads: usize, iters: u64) -> Duration {
 
 fn two_threads(c: &mut Criterion) {
     let mut g = c.benchmark_group("keyed_two_threads");
-    g.bench_function("one_thread", |b| b.iter_custom(|iters| on_threads(1, iters)));
-    g.bench_function("two_threads", |b| b.iter_custom(|iters| on_threads(2, iters)));
+    g.bench_function("one_thread", |b| b.iter_custom(|iters| on_threads(1, iters, false)));
+    g.bench_function("two_threads", |b| b.iter_custom(|iters| on_threads(2, iters, false)));
+    g.bench_function("two_threads_own_keys", |b| {
+        b.iter_custom(|iters| on_threads(2, iters, true))
+    });
     g.finish();
 }
 

@@ -216,14 +216,24 @@ impl Stripes {
         self.get_rest(slot)
     }
 
-    /// The first stripe, if `slot` owns it exclusively (the common case of one thread, or
-    /// the first thread of several): a load and two comparisons.
+    /// The stripe `slot` owns exclusively, if it has one already: the first stripe (the common
+    /// case of one thread, or the first thread of several) is a load and two comparisons, the
+    /// other threads' two loads more.
     #[inline(always)]
     pub(crate) fn owned(&self, slot: Slot) -> Option<&Stripe> {
-        match self.first.get() {
-            Some((owner, stripe)) if *owner == slot.index() && slot.exclusive() => Some(stripe),
-            _ => None,
+        if !slot.exclusive() {
+            return None;
         }
+        match self.first.get() {
+            Some((owner, stripe)) if *owner == slot.index() => Some(stripe),
+            Some(_) => self.owned_rest(slot),
+            None => None,
+        }
+    }
+
+    #[inline]
+    fn owned_rest(&self, slot: Slot) -> Option<&Stripe> {
+        self.rest.get()?[slot.index()].get().map(|b| &**b)
     }
 
     #[cold]
