@@ -119,3 +119,58 @@ fn a_key_called_again_inside_its_own_call_counts_on_the_same_breaker() {
     .join()
     .unwrap();
 }
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "shard")]
+struct Shard {
+    #[circuit_breaker(key)]
+    id: i64,
+}
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "slot")]
+struct Slot(#[circuit_breaker(key)] u128);
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "port")]
+struct Port {
+    #[circuit_breaker(key)]
+    number: u16,
+}
+
+impl Shard {
+    #[circuit_breaker]
+    fn get(&self) -> Result<(), SendError> {
+        Ok(())
+    }
+}
+
+impl Slot {
+    #[circuit_breaker]
+    fn get(&self) -> Result<(), SendError> {
+        Ok(())
+    }
+}
+
+impl Port {
+    #[circuit_breaker]
+    fn get(&self) -> Result<(), SendError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn integer_keys_name_their_breakers_as_display_writes_them() {
+    clock();
+    for id in [0, 7, -1, -42, i64::MIN, i64::MAX] {
+        Shard { id }.get().unwrap();
+        assert!(registry().get(&format!("shard/{id}")).is_some(), "shard/{id}");
+    }
+    for n in [0, 10u128.pow(19), u128::MAX] {
+        Slot(n).get().unwrap();
+        assert!(registry().get(&format!("slot/{n}")).is_some(), "slot/{n}");
+    }
+    Port { number: 8080 }.get().unwrap();
+    assert!(registry().get("port/8080").is_some());
+    assert_eq!(Shard { id: -1 }.circuit_breaker_name(), "shard/-1");
+}

@@ -1,7 +1,8 @@
 //! Keyed breakers: a hot key against the static-name path, two threads on one hot key, the
 //! cost of a new key, a scrape of 100k keyed breakers, and bytes per breaker.
 //!
-//! Groups: `keyed_hot` (`static_name` vs `hot_key`, one thread, sync), `keyed_two_threads`
+//! Groups: `keyed_hot` (`static_name` vs `hot_key` (a `String` key) and `hot_integer_key`
+//! (a `u64` key), one thread, sync), `keyed_two_threads`
 //! (`one_thread` vs `two_threads`: the time for each of N calls per thread; equal times mean
 //! two threads do twice the work; `two_threads_own_keys` is the control: two threads that
 //! share no breaker, so it shows what this machine's two cores give at all), `keyed_new_key` (a new key per call, family capped at 10k:
@@ -85,6 +86,8 @@ fn hot(c: &mut Criterion) {
     let mut g = c.benchmark_group("keyed_hot");
     g.bench_function("static_name", |b| b.iter(|| static_name(black_box(1))));
     g.bench_function("hot_key", |b| b.iter(|| tenant.call(black_box(1))));
+    let user = User { id: 4_200_042 };
+    g.bench_function("hot_integer_key", |b| b.iter(|| black_box(&user).call()));
     g.finish();
 }
 

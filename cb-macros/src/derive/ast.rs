@@ -13,8 +13,18 @@ pub(crate) struct KeyField {
     pub(crate) member: Member,
     /// `String`, `str`, `Box<str>`, `Arc<str>` or `Cow<str>`: borrowed, not formatted.
     pub(crate) is_string: bool,
+    /// A primitive integer: written in decimal by the runtime's integer writer, not through
+    /// `Display` (the same text, without the formatting machinery on every call).
+    pub(crate) integer: Option<Integer>,
     /// Its type, where an error about the key belongs.
     pub(crate) ty: Type,
+}
+
+/// The sign of a primitive integer key.
+#[derive(Clone, Copy)]
+pub(crate) enum Integer {
+    Unsigned,
+    Signed,
 }
 
 /// What the derive needs from the struct.
@@ -91,6 +101,7 @@ fn key_field(fields: &Fields, cx: &mut Ctxt) -> Option<KeyField> {
             key = Some(KeyField {
                 member,
                 is_string: is_string(&field.ty),
+                integer: integer(&field.ty),
                 ty: field.ty.clone(),
             });
         }
@@ -107,6 +118,20 @@ fn is_string(ty: &Type) -> bool {
                 || (["Box", "Arc", "Rc", "Cow"].iter().any(|w| s.ident == w) && has_str_argument(&s.arguments))
         }),
         _ => false,
+    }
+}
+
+/// A primitive integer type spelled as one (`u64`, `i32`, `usize`, …); an alias or a wrapper
+/// is formatted through `Display`, which writes the same text.
+fn integer(ty: &Type) -> Option<Integer> {
+    let Type::Path(p) = ty else {
+        return None;
+    };
+    let ident = p.path.get_ident().filter(|_| p.qself.is_none())?.to_string();
+    match ident.as_str() {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => Some(Integer::Unsigned),
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => Some(Integer::Signed),
+        _ => None,
     }
 }
 

@@ -41,6 +41,13 @@ fn implementation(input: &DeriveInput, parsed: &Struct) -> TokenStream {
             let member = &field.member;
             quote!(#p::Some(::core::convert::AsRef::<str>::as_ref(&self.#member)))
         }
+        Some(field) if field.integer.is_some() => {
+            let member = &field.member;
+            match field.integer {
+                Some(ast::Integer::Signed) => quote!(#p::Some(__cb_buf.signed(self.#member as i128))),
+                _ => quote!(#p::Some(__cb_buf.unsigned(self.#member as u128))),
+            }
+        }
         Some(field) => {
             let (member, ty) = (&field.member, &field.ty);
             // At the field's type: a key that cannot be formatted is that type's mistake.

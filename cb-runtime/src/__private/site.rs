@@ -392,6 +392,53 @@ impl KeyBuf {
     }
 }
 
+impl KeyBuf {
+    /// `n` in decimal, as `Display` writes it (the derive's writer for unsigned integer keys).
+    #[inline]
+    pub fn unsigned(&mut self, n: u128) -> &str {
+        self.digits(n, false)
+    }
+
+    /// `n` in decimal, as `Display` writes it (the derive's writer for signed integer keys).
+    #[inline]
+    pub fn signed(&mut self, n: i128) -> &str {
+        self.digits(n.unsigned_abs(), n < 0)
+    }
+
+    fn digits(&mut self, n: u128, negative: bool) -> &str {
+        // Nineteen digits at a time in 64-bit arithmetic (128-bit division is a library call,
+        // needed only for numbers of twenty digits or more).
+        const CHUNK: u128 = 10_000_000_000_000_000_000;
+        let mut at = self.bytes.len();
+        let mut rest = n;
+        loop {
+            let (higher, mut low) = if rest < CHUNK {
+                (0, rest as u64)
+            } else {
+                (rest / CHUNK, (rest % CHUNK) as u64)
+            };
+            let end = at;
+            loop {
+                at -= 1;
+                self.bytes[at] = b'0' + (low % 10) as u8;
+                low /= 10;
+                if low == 0 && (higher == 0 || end - at == 19) {
+                    break;
+                }
+            }
+            if higher == 0 {
+                break;
+            }
+            rest = higher;
+        }
+        if negative {
+            at -= 1;
+            self.bytes[at] = b'-';
+        }
+        std::str::from_utf8(&self.bytes[at..]).unwrap_or_default()
+    }
+}
+
 impl Default for KeyBuf {
     fn default() -> Self {
         Self::new()
@@ -433,5 +480,27 @@ mod tests {
         let long = "k".repeat(100);
         assert_eq!(buf.format(&long), long);
         assert_eq!(buf.format(&7), "7");
+    }
+
+    #[test]
+    fn integers_are_written_as_display_writes_them() {
+        let mut buf = KeyBuf::new();
+        for n in [
+            0u128,
+            7,
+            10,
+            42,
+            1_000_000,
+            10u128.pow(19),
+            10u128.pow(19) + 1,
+            10u128.pow(38),
+            u64::MAX as u128,
+            u128::MAX,
+        ] {
+            assert_eq!(buf.unsigned(n), n.to_string());
+        }
+        for n in [0i128, -1, 9, -10, i64::MIN as i128, i128::MIN, i128::MAX] {
+            assert_eq!(buf.signed(n), n.to_string());
+        }
     }
 }
