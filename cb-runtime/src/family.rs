@@ -77,10 +77,9 @@ impl Family {
     /// `everyone` (a full look, which also records who is in use), the walk ends at the first
     /// member that can be neither idle nor needed to get under the cap: a sweep for a new key
     /// looks at the members it evicts and at the few it finds in use, never at the others.
-    pub(crate) fn sweep(&mut self, now: u64, everyone: bool) -> Vec<(Entry, Eviction)> {
+    pub(crate) fn sweep(&mut self, now: u64, everyone: bool, out: &mut Vec<(Entry, Eviction)>) {
         let idle_ttl = self.idle_ttl;
         let mut excess = self.members.len().saturating_sub(self.max_keys as usize);
-        let mut out = Vec::new();
         self.members.walk(
             |entry| {
                 if !everyone && excess == 0 && now.saturating_sub(entry.activity.since) < idle_ttl {
@@ -99,7 +98,6 @@ impl Family {
             },
             |entry, why| out.push((entry, why)),
         );
-        out
     }
 }
 

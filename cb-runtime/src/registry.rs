@@ -181,7 +181,7 @@ impl Registry {
             base,
             activity: Activity::new(now),
         };
-        let mut report = Vec::new();
+        let mut report = None;
         let mut gone = Vec::new();
         let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
         match family {
@@ -194,24 +194,26 @@ impl Registry {
                     vacant.insert(entry);
                 }
             },
-            Some(family) => {
-                if !maps.families.contains_key(family) {
-                    maps.families.insert(family.into(), Family::new(&config, now));
-                }
-                if let Some(members) = maps.families.get_mut(family) {
+            Some(family) => match maps.families.get_mut(family) {
+                Some(members) => {
                     if let Err((_, existing)) = members.members.insert(entry) {
                         self.check_conflict(existing, asked);
                         return existing.breaker.clone();
                     }
                     if members.over_cap() || members.sweep_due(now) {
-                        report = maps.sweep(family, now, false, &self.events, &mut gone);
+                        report = sweep(family, members, now, false, &self.events, &mut gone);
                     }
                 }
-            }
+                None => {
+                    let mut members = Family::new(&config, now);
+                    let _ = members.members.insert(entry);
+                    maps.families.insert(family.into(), members);
+                }
+            },
         }
         drop(maps);
         // Evicted breakers are dropped outside the lock.
-        drop(gone);
+        let report = evictions(gone).chain(report);
         // A key of a uniform family has no variables of its own (the family has none): nothing
         // to collide, and no environment lookup per new key.
         if !uniform {
@@ -399,14 +401,15 @@ impl Registry {
         let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
         let families: Vec<Box<str>> = maps.families.keys().cloned().collect();
         let mut gone = Vec::new();
-        let events: Vec<Event> = families
-            .iter()
-            .flat_map(|family| maps.sweep(family, now, true, &self.events, &mut gone))
-            .collect();
+        let mut warnings = Vec::new();
+        for family in &families {
+            if let Some(members) = maps.families.get_mut(family) {
+                warnings.extend(sweep(family, members, now, true, &self.events, &mut gone));
+            }
+        }
         drop(maps);
-        drop(gone);
-        let evicted = events.iter().filter(|e| matches!(e, Event::Evicted { .. })).count();
-        for event in events {
+        let evicted = gone.len();
+        for event in evictions(gone).chain(warnings) {
             self.events.emit(event);
         }
         evicted
@@ -590,55 +593,57 @@ impl Maps {
             }
         }
     }
+}
 
-    /// Evicts from `family` the evictable breakers idle for its `idle_ttl`, then, while it is
-    /// over `max_keys`, the evictable ones unused the longest (see [`Family::sweep`]; `everyone`
-    /// looks at every member). The evicted entries go to `gone`, to be dropped once the lock is
-    /// released, and the events to emit then are returned.
-    fn sweep(
-        &mut self,
-        family: &str,
-        now: u64,
-        everyone: bool,
-        events: &EventBus,
-        gone: &mut Vec<Entry>,
-    ) -> Vec<Event> {
-        let Some(limits) = self.families.get_mut(family) else {
-            return Vec::new();
-        };
-        let max_keys = limits.max_keys as usize;
-        let mut out = Vec::new();
-        for (entry, reason) in limits.sweep(now, everyone) {
-            leave(family, limits, &entry);
-            out.push(Event::Evicted {
-                name: entry.breaker.name().clone(),
-                reason,
-            });
-            gone.push(entry);
-        }
-        limits.evicted += out.len() as u64;
-        limits.swept_at = now;
-        let live = limits.members.len();
-        if live > max_keys {
-            limits.next_cap_sweep = live + (max_keys / 10).max(1);
-            if !limits.over_reported {
-                limits.over_reported = true;
-                let warning = Event::FamilyOverCap {
-                    family: family.to_string(),
-                    live,
-                    max_keys: limits.max_keys,
-                };
-                if !events.has_subscribers() {
-                    eprintln!("cb: {}", over_cap_message(&warning));
-                }
-                out.push(warning);
-            }
-        } else {
-            limits.next_cap_sweep = 0;
-            limits.over_reported = false;
-        }
-        out
+/// Evicts from `family` the evictable breakers idle for its `idle_ttl`, then, while it is over
+/// `max_keys`, the evictable ones unused the longest (see [`Family::sweep`]; `everyone` looks at
+/// every member). The evicted entries go to `gone`, to be dropped and reported (see
+/// [`evictions`]) once the lock is released; returns the warning that the family stays over
+/// its cap, the first time it does.
+fn sweep(
+    family: &str,
+    limits: &mut Family,
+    now: u64,
+    everyone: bool,
+    events: &EventBus,
+    gone: &mut Vec<(Entry, Eviction)>,
+) -> Option<Event> {
+    let max_keys = limits.max_keys as usize;
+    let before = gone.len();
+    limits.sweep(now, everyone, gone);
+    for (entry, _) in &gone[before..] {
+        leave(family, limits, entry);
     }
+    limits.evicted += (gone.len() - before) as u64;
+    limits.swept_at = now;
+    let live = limits.members.len();
+    if live <= max_keys {
+        limits.next_cap_sweep = 0;
+        limits.over_reported = false;
+        return None;
+    }
+    limits.next_cap_sweep = live + (max_keys / 10).max(1);
+    if limits.over_reported {
+        return None;
+    }
+    limits.over_reported = true;
+    let warning = Event::FamilyOverCap {
+        family: family.to_owned(),
+        live,
+        max_keys: limits.max_keys,
+    };
+    if !events.has_subscribers() {
+        eprintln!("cb: {}", over_cap_message(&warning));
+    }
+    Some(warning)
+}
+
+/// The events of evicted breakers; each breaker is dropped as its event is made.
+fn evictions(gone: Vec<(Entry, Eviction)>) -> impl Iterator<Item = Event> {
+    gone.into_iter().map(|(entry, reason)| Event::Evicted {
+        name: entry.breaker.name().clone(),
+        reason,
+    })
 }
 
 /// Marks a breaker that left `family` retired and adds its counters to the family's remains.
