@@ -200,8 +200,11 @@ impl Registry {
                         self.check_conflict(existing, asked);
                         return existing.breaker.clone();
                     }
-                    if members.over_cap() || members.sweep_due(now) {
-                        report = sweep(family, members, now, false, &self.events, &mut gone);
+                    // Twice per idle time, a look at every member (who is in use, who is
+                    // idle); at the cap, a look at the least recently seen only.
+                    let due = members.sweep_due(now);
+                    if due || members.over_cap() {
+                        report = sweep(family, members, now, due, &self.events, &mut gone);
                     }
                 }
                 None => {
