@@ -111,6 +111,48 @@ fn over_the_cap_the_least_recently_used_closed_keys_go_first() {
 }
 
 #[test]
+fn at_the_cap_each_new_key_evicts_the_least_recently_seen_and_passes_tripped_and_held_ones() {
+    let clock = ManualClock::new();
+    let registry = Registry::with_clock(clock.clone());
+    let mut events = registry.subscribe();
+    let config = family_config(5, 3600);
+    for i in 0..5 {
+        ok(&registry, &format!("k/{i}"), &config);
+        clock.advance(secs(1));
+        registry.evict_idle(); // a look: k/0 is the least recently seen, k/4 the most
+    }
+    fail(&registry, "k/0", &config);
+    fail(&registry, "k/0", &config);
+    let held = registry.breaker("k/1", &config);
+    ok(&registry, "k/2", &config);
+    clock.advance(secs(1));
+    // No look since: the sweep of the next new key finds k/0 tripped, k/1 held and k/2 used,
+    // passes them, and evicts k/3; the next evicts k/4.
+    ok(&registry, "k/new1", &config);
+    assert!(registry.get("k/3").is_none());
+    ok(&registry, "k/new2", &config);
+    assert!(registry.get("k/4").is_none());
+    // k/new1 was used, k/0 is still Open, k/1 still held: k/2, unused since it was passed, goes.
+    ok(&registry, "k/new3", &config);
+    let evicted: Vec<_> = events
+        .drain()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Evicted { name, reason } => Some((name.to_string(), reason)),
+            Event::FamilyOverCap { .. } => panic!("a key could always be evicted: {e:?}"),
+            _ => None,
+        })
+        .collect();
+    let over = |name: &str| (name.to_string(), Eviction::OverCap);
+    assert_eq!(evicted, [over("k/3"), over("k/4"), over("k/2")]);
+    assert_eq!(registry.get("k/0").unwrap().state(), State::Open, "a tripped key stays");
+    assert!(Arc::ptr_eq(&held, &registry.get("k/1").unwrap()), "a held key stays");
+    let names: Vec<_> = registry.names().iter().map(|n| n.to_string()).collect();
+    assert_eq!(names, ["k/0", "k/1", "k/new1", "k/new2", "k/new3"]);
+    assert_eq!(registry.families()[0].live, 5);
+}
+
+#[test]
 fn a_held_breaker_is_never_evicted_and_a_key_never_has_two() {
     let clock = ManualClock::new();
     let registry = Registry::with_clock(clock.clone());
@@ -186,6 +228,18 @@ fn listing_a_family_reads_only_that_family() {
     assert_eq!(names, ["webhook/a", "webhook/b"]);
     assert_eq!(registry.list("*").len(), 5);
     assert_eq!(registry.list("w?b/*").len(), 1);
+    let names =
+        |pattern: &str| -> Vec<String> { registry.list(pattern).into_iter().map(|s| s.name.to_string()).collect() };
+    assert_eq!(names("webhook/?"), ["webhook/a", "webhook/b"]);
+    assert_eq!(names("webhook/b"), ["webhook/b"]);
+    assert_eq!(
+        names("web*"),
+        ["web/x", "webhook/a", "webhook/b", "webhooks"],
+        "by name"
+    );
+    assert_eq!(names("webhooks"), ["webhooks"]);
+    assert_eq!(names("nothing/*"), Vec::<String>::new());
+    assert_eq!(names("*/a"), ["webhook/a", "zeta/a"]);
 }
 
 #[test]

@@ -7,9 +7,10 @@
 //! user kept — pins it: no outcome is lost and no key ever has two live breakers).
 
 use crate::config::Base;
+use crate::events::Eviction;
+use crate::members::{Entry, Members, Step};
 use crate::{BreakerConfig, CircuitBreaker, State};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The family of `name`, if it is keyed.
 pub(crate) fn family_of(name: &str) -> Option<&str> {
@@ -17,11 +18,11 @@ pub(crate) fn family_of(name: &str) -> Option<&str> {
 }
 
 /// One family's limits and counts (kept under the registry's lock).
-#[derive(Debug)]
 pub(crate) struct Family {
     pub(crate) max_keys: u32,
     pub(crate) idle_ttl: u64,
-    pub(crate) live: usize,
+    /// The live breakers, least recently seen in use first.
+    pub(crate) members: Members,
     pub(crate) evicted: u64,
     /// When the family was last swept for idle breakers.
     pub(crate) swept_at: u64,
@@ -42,7 +43,7 @@ impl Family {
         Family {
             max_keys: config.max_keys,
             idle_ttl: crate::clock::duration_nanos(config.idle_ttl),
-            live: 0,
+            members: Members::default(),
             evicted: 0,
             swept_at: now,
             next_cap_sweep: 0,
@@ -64,34 +65,64 @@ impl Family {
 
     /// Whether the family is over its cap and a sweep may free room.
     pub(crate) fn over_cap(&self) -> bool {
-        self.live > self.max_keys as usize && self.live >= self.next_cap_sweep
+        let live = self.members.len();
+        live > self.max_keys as usize && live >= self.next_cap_sweep
+    }
+
+    /// Takes out the evictable members unused for `idle_ttl`, and while the family is over
+    /// `max_keys`, the evictable ones unused the longest, with the reason of each.
+    ///
+    /// Members are looked at from the least recently seen in use on: one found used since the
+    /// last look, or held, or not Closed, is seen in use now and moves to the back. Unless
+    /// `everyone` (a full look, which also records who is in use), the walk ends at the first
+    /// member that can be neither idle nor needed to get under the cap: a sweep for a new key
+    /// looks at the members it evicts and at the few it finds in use, never at the others.
+    pub(crate) fn sweep(&mut self, now: u64, everyone: bool, out: &mut Vec<(Entry, Eviction)>) {
+        let idle_ttl = self.idle_ttl;
+        let mut excess = self.members.len().saturating_sub(self.max_keys as usize);
+        self.members.walk(
+            |entry| {
+                if !everyone && excess == 0 && now.saturating_sub(entry.activity.since) < idle_ttl {
+                    return Step::Stop;
+                }
+                if entry.activity.look(&entry.breaker, now) || !evictable(&entry.breaker) {
+                    entry.activity.since = now;
+                    return Step::ToBack;
+                }
+                let idle = now.saturating_sub(entry.activity.since) >= idle_ttl;
+                if !idle && excess == 0 {
+                    return Step::Keep;
+                }
+                excess = excess.saturating_sub(1);
+                Step::Take(if idle { Eviction::Idle } else { Eviction::OverCap })
+            },
+            |entry, why| out.push((entry, why)),
+        );
     }
 }
 
-/// When a registered breaker was last seen in use.
+/// When a registered breaker was last seen in use (kept under the registry's lock).
 #[derive(Debug)]
 pub(crate) struct Activity {
     /// The breaker's activity count at the last look.
-    seen: AtomicU64,
-    /// When that count last changed (registry clock, nanoseconds).
-    since: AtomicU64,
+    seen: u64,
+    /// When the registry last saw it in use (registry clock, nanoseconds).
+    pub(crate) since: u64,
 }
 
 impl Activity {
     pub(crate) fn new(now: u64) -> Activity {
-        Activity {
-            seen: AtomicU64::new(0),
-            since: AtomicU64::new(now),
-        }
+        Activity { seen: 0, since: now }
     }
 
-    /// Updates the record from `breaker` and returns how long it has been unused.
-    pub(crate) fn idle_for(&self, breaker: &CircuitBreaker, now: u64) -> u64 {
+    /// Looks at `breaker`: whether it was used since the last look (then `since` is `now`).
+    pub(crate) fn look(&mut self, breaker: &CircuitBreaker, now: u64) -> bool {
         let activity = breaker.activity();
-        if self.seen.swap(activity, Ordering::Relaxed) != activity {
-            self.since.store(now, Ordering::Relaxed);
+        let used = activity != self.seen;
+        if used {
+            (self.seen, self.since) = (activity, now);
         }
-        now.saturating_sub(self.since.load(Ordering::Relaxed))
+        used
     }
 }
 

@@ -82,6 +82,7 @@ mod family;
 #[cfg_attr(docsrs, doc(cfg(any(feature = "redis", feature = "nats"))))]
 pub mod fleet;
 mod glob;
+mod members;
 use glob::glob_match;
 #[cfg(feature = "grpc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]

@@ -161,12 +161,27 @@ impl BreakerCollector {
             }
             entry.evicted = evicted;
         }
+        // The registry hands breakers out in no particular order: series go out by name.
+        own.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         match self.per_key {
             PerKey::Off => {}
-            PerKey::NotClosed(cap) => keyed.truncate(cap),
-            PerKey::TopRejected(cap) => {
-                keyed.sort_by_key(|s| std::cmp::Reverse(s.totals.rejected));
+            PerKey::NotClosed(cap) => {
+                keyed.sort_unstable_by(|a, b| a.name.cmp(&b.name));
                 keyed.truncate(cap);
+            }
+            PerKey::TopRejected(cap) => {
+                let order = |a: &Snapshot, b: &Snapshot| {
+                    b.totals
+                        .rejected
+                        .cmp(&a.totals.rejected)
+                        .then_with(|| a.name.cmp(&b.name))
+                };
+                // The `cap` first in that order, without sorting every key.
+                if cap > 0 && cap < keyed.len() {
+                    keyed.select_nth_unstable_by(cap - 1, order);
+                }
+                keyed.truncate(cap);
+                keyed.sort_unstable_by(order);
             }
         }
         own.extend(keyed);

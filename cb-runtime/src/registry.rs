@@ -1,10 +1,12 @@
 //! The registry: breakers shared by name, inspected and steered by name.
 
-use crate::config::{Base, ConfigSource, Explanation, StatusCell};
+use crate::config::{Asked, Base, ConfigSource, Explanation, StatusCell};
 use crate::events::{Event, EventBus, Eviction, Subscription};
-use crate::family::{Activity, Family, evictable, family_of, uniform_over};
+use crate::family::{Activity, Family, family_of, uniform_over};
+use crate::members::Entry;
 use crate::{BreakerConfig, CircuitBreaker, Clock, Name, Setting, Snapshot, glob_match};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry as Slot;
 use std::fmt;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
@@ -60,18 +62,12 @@ pub struct Registry {
     pub(crate) status: Box<StatusCell>,
 }
 
-/// Every breaker by name (ordered: a family is one contiguous range), and the families.
+/// Every breaker by name: those without a key here, keyed ones in their family's members
+/// (a family is read without visiting the others, and a key is found with one hash).
 #[derive(Default)]
 struct Maps {
-    breakers: BTreeMap<Name, Entry>,
+    plain: HashMap<Name, Entry>,
     families: HashMap<Box<str>, Family>,
-}
-
-/// A registered breaker and what its configuration is built on.
-struct Entry {
-    breaker: Arc<CircuitBreaker>,
-    base: Arc<Base>,
-    activity: Activity,
 }
 
 /// No breaker of that name is registered.
@@ -125,7 +121,7 @@ impl Registry {
     /// The breaker named `name`, created if it does not exist yet with `config`, overridden by
     /// the configuration file's `[breakers.NAME]` sections and the environment.
     pub fn breaker(&self, name: &str, config: &BreakerConfig) -> Arc<CircuitBreaker> {
-        self.breaker_on(name, Base::Code(config.clone()))
+        self.breaker_on(name, Asked::Code(config))
     }
 
     /// The breaker named `name`, created if it does not exist yet from settings given in two
@@ -148,28 +144,31 @@ impl Registry {
     /// assert!(registry.explain("payments").to_string().contains("consecutive_failures"));
     /// ```
     pub fn breaker_with_layers(&self, name: &str, outer: &[Setting], inner: &[Setting]) -> Arc<CircuitBreaker> {
-        self.breaker_on(
-            name,
-            Base::Layers {
-                outer: outer.to_vec(),
-                inner: inner.to_vec(),
-            },
-        )
+        self.breaker_on(name, Asked::Layers { outer, inner })
     }
 
-    fn breaker_on(&self, name: &str, base: Base) -> Arc<CircuitBreaker> {
-        if let Some(existing) = self.read().breakers.get(name) {
-            self.check_conflict(existing, &base);
-            return existing.breaker.clone();
-        }
-        let (config, base, uniform) = self.config_for(name, Arc::new(base));
+    fn breaker_on(&self, name: &str, asked: Asked<'_>) -> Arc<CircuitBreaker> {
+        let family = family_of(name);
+        // One read: the breaker if it exists, else the family's configuration if it has one
+        // for these arguments (a new key of a uniform family resolves nothing).
+        let template = {
+            let maps = self.read();
+            if let Some(existing) = maps.get(name) {
+                self.check_conflict(existing, asked);
+                return existing.breaker.clone();
+            }
+            family.and_then(|f| {
+                let (base, config) = maps.families.get(f)?.template.as_ref()?;
+                asked.is(base).then(|| (base.clone(), config.clone()))
+            })
+        };
+        let (config, base, uniform) = match template {
+            Some((base, config)) if !singled_out(&self.config_source(), name) => (config, base, true),
+            _ => self.config_for(name, family, asked),
+        };
         let now = self.clock.now_nanos();
-        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(existing) = maps.breakers.get(name) {
-            let breaker = existing.breaker.clone();
-            self.check_conflict(existing, &base);
-            return breaker;
-        }
+        // Built before the lock is taken (a thread that loses the race to register the name
+        // drops it unused).
         let breaker = Arc::new(
             CircuitBreaker::builder(name)
                 .shared_config(config.clone())
@@ -177,27 +176,47 @@ impl Registry {
                 .events(self.events.clone())
                 .build(),
         );
-        maps.breakers.insert(
-            breaker.name().clone(),
-            Entry {
-                breaker: breaker.clone(),
-                base,
-                activity: Activity::new(now),
+        let entry = Entry {
+            breaker: breaker.clone(),
+            base,
+            activity: Activity::new(now),
+        };
+        let mut report = None;
+        let mut gone = Vec::new();
+        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        match family {
+            None => match maps.plain.entry(breaker.name().clone()) {
+                Slot::Occupied(existing) => {
+                    self.check_conflict(existing.get(), asked);
+                    return existing.get().breaker.clone();
+                }
+                Slot::Vacant(vacant) => {
+                    vacant.insert(entry);
+                }
             },
-        );
-        let mut report = Vec::new();
-        if let Some(family) = family_of(name) {
-            let members = maps
-                .families
-                .entry(family.into())
-                .or_insert_with(|| Family::new(&config, now));
-            members.live += 1;
-            let (over, due) = (members.over_cap(), members.sweep_due(now));
-            if over || due {
-                report = maps.sweep(family, now, &self.events);
-            }
+            Some(family) => match maps.families.get_mut(family) {
+                Some(members) => {
+                    if let Err((_, existing)) = members.members.insert(entry) {
+                        self.check_conflict(existing, asked);
+                        return existing.breaker.clone();
+                    }
+                    // Twice per idle time, a look at every member (who is in use, who is
+                    // idle); at the cap, a look at the least recently seen only.
+                    let due = members.sweep_due(now);
+                    if due || members.over_cap() {
+                        report = sweep(family, members, now, due, &self.events, &mut gone);
+                    }
+                }
+                None => {
+                    let mut members = Family::new(&config, now);
+                    let _ = members.members.insert(entry);
+                    maps.families.insert(family.into(), members);
+                }
+            },
         }
         drop(maps);
+        // Evicted breakers are dropped outside the lock.
+        let report = evictions(gone).chain(report);
         // A key of a uniform family has no variables of its own (the family has none): nothing
         // to collide, and no environment lookup per new key.
         if !uniform {
@@ -209,26 +228,19 @@ impl Registry {
         breaker
     }
 
-    /// The configuration of a new breaker `name`. A keyed breaker that no file section and no
-    /// environment variable singles out shares one resolution per family and macro arguments:
-    /// a new key costs no environment lookups.
-    /// Keys that share it also share one copy of their macro arguments (returned with it), and
-    /// are told so (`true`: the family is uniform, no variable names one of its keys).
-    fn config_for(&self, name: &str, base: Arc<Base>) -> (Arc<BreakerConfig>, Arc<Base>, bool) {
-        let Some(family) = family_of(name) else {
+    /// The configuration of a new breaker `name` when its family has none for these arguments
+    /// yet. A keyed breaker that no file section and no environment variable singles out
+    /// shares one resolution per family and macro arguments (kept as the family's template:
+    /// later keys resolve nothing and read no environment). Keys that share it also share one
+    /// copy of their macro arguments (returned with it), and are told so (`true`: the family
+    /// is uniform, no variable names one of its keys).
+    fn config_for(&self, name: &str, family: Option<&str>, asked: Asked<'_>) -> (Arc<BreakerConfig>, Arc<Base>, bool) {
+        let base = Arc::new(asked.to_base());
+        let Some(family) = family else {
             return (Arc::new(self.resolve(name, &base).config), base, false);
         };
         let source = self.config_source();
-        if singled_out(&source, name) {
-            return (Arc::new(self.resolve(name, &base).config), base, false);
-        }
-        if let Some(families) = self.read().families.get(family)
-            && let Some((known, config)) = &families.template
-            && **known == *base
-        {
-            return (config.clone(), known.clone(), true);
-        }
-        if !family_is_uniform(&source, family) {
+        if singled_out(&source, name) || !family_is_uniform(&source, family) {
             return (Arc::new(self.resolve(name, &base).config), base, false);
         }
         let config = Arc::new(self.resolve(&format!("{family}/*"), &base).config);
@@ -252,12 +264,12 @@ impl Registry {
         explained
     }
 
-    fn check_conflict(&self, existing: &Entry, asked: &Base) {
-        if *existing.base != *asked {
+    fn check_conflict(&self, existing: &Entry, asked: Asked<'_>) {
+        if !asked.is(&existing.base) {
             self.events.emit(Event::ConfigConflict {
                 name: existing.breaker.name().clone(),
                 kept: format!("{:?}", existing.base),
-                ignored: format!("{asked:?}"),
+                ignored: format!("{:?}", asked.to_base()),
             });
         }
     }
@@ -265,7 +277,7 @@ impl Registry {
     /// The resolved configuration of `name` and the level every key came from (for a name not
     /// registered yet: as a breaker configured in code with the built-in defaults would get).
     pub fn explain(&self, name: &str) -> Explanation {
-        let base = self.read().breakers.get(name).map_or_else(
+        let base = self.read().get(name).map_or_else(
             || Base::Layers {
                 outer: vec![],
                 inner: vec![],
@@ -323,10 +335,7 @@ impl Registry {
             for family in maps.families.values_mut() {
                 family.template = None;
             }
-            maps.breakers
-                .values()
-                .map(|e| (e.breaker.clone(), e.base.clone()))
-                .collect()
+            maps.entries().map(|e| (e.breaker.clone(), e.base.clone())).collect()
         };
         let mut changed = Vec::new();
         for (breaker, base) in entries {
@@ -363,12 +372,14 @@ impl Registry {
 
     /// The breaker named `name`, if registered.
     pub fn get(&self, name: &str) -> Option<Arc<CircuitBreaker>> {
-        self.read().breakers.get(name).map(|e| e.breaker.clone())
+        self.read().get(name).map(|e| e.breaker.clone())
     }
 
-    /// The names of every registered breaker.
+    /// The names of every registered breaker, in order.
     pub fn names(&self) -> Vec<Name> {
-        self.read().breakers.keys().cloned().collect()
+        let mut names: Vec<Name> = self.read().entries().map(|e| e.breaker.name().clone()).collect();
+        names.sort_unstable();
+        names
     }
 
     /// Unregisters `name`, whatever its state: the next use of the name creates a new breaker
@@ -392,13 +403,16 @@ impl Registry {
         let now = self.clock.now_nanos();
         let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
         let families: Vec<Box<str>> = maps.families.keys().cloned().collect();
-        let events: Vec<Event> = families
-            .iter()
-            .flat_map(|family| maps.sweep(family, now, &self.events))
-            .collect();
+        let mut gone = Vec::new();
+        let mut warnings = Vec::new();
+        for family in &families {
+            if let Some(members) = maps.families.get_mut(family) {
+                warnings.extend(sweep(family, members, now, true, &self.events, &mut gone));
+            }
+        }
         drop(maps);
-        let evicted = events.iter().filter(|e| matches!(e, Event::Evicted { .. })).count();
-        for event in events {
+        let evicted = gone.len();
+        for event in evictions(gone).chain(warnings) {
             self.events.emit(event);
         }
         evicted
@@ -412,7 +426,7 @@ impl Registry {
             .iter()
             .map(|(name, f)| FamilyStats {
                 name: name.to_string(),
-                live: f.live,
+                live: f.members.len(),
                 max_keys: f.max_keys,
                 evicted: f.evicted,
             })
@@ -421,10 +435,11 @@ impl Registry {
         out
     }
 
-    /// Every registered breaker (for a scrape: snapshots are taken without the lock).
+    /// Every registered breaker, in no particular order (for a scrape: snapshots are taken
+    /// without the lock).
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub(crate) fn all(&self) -> Vec<Arc<CircuitBreaker>> {
-        self.read().breakers.values().map(|e| e.breaker.clone()).collect()
+        self.read().entries().map(|e| e.breaker.clone()).collect()
     }
 
     /// Each family with the summed counters of the breakers that have left it.
@@ -469,19 +484,29 @@ impl Registry {
     /// assert_eq!(names, ["webhook/a", "webhook/b"]);
     /// ```
     ///
-    /// Only the names that start with the pattern's literal prefix are visited: listing
-    /// `webhook/*` reads the `webhook` family, not every breaker.
+    /// A pattern whose literal prefix has a `/` (`webhook/*`, `webhook/a?`) reads that one
+    /// family, not every breaker.
     pub fn list(&self, pattern: &str) -> Vec<Snapshot> {
         let literal = pattern.split(['*', '?']).next().unwrap_or_default();
-        let matching: Vec<_> = {
+        let mut matching: Vec<Arc<CircuitBreaker>> = {
             let maps = self.read();
-            maps.breakers
-                .range::<str, _>((std::ops::Bound::Included(literal), std::ops::Bound::Unbounded))
-                .take_while(|(name, _)| name.starts_with(literal))
-                .filter(|(name, _)| glob_match(pattern, name))
-                .map(|(_, e)| e.breaker.clone())
+            let candidates: Box<dyn Iterator<Item = &Entry>> = match family_of(literal) {
+                Some(family) => Box::new(maps.families.get(family).into_iter().flat_map(|f| f.members.iter())),
+                None => Box::new(
+                    maps.plain.values().chain(
+                        maps.families
+                            .iter()
+                            .filter(|(family, _)| family.starts_with(literal))
+                            .flat_map(|(_, f)| f.members.iter()),
+                    ),
+                ),
+            };
+            candidates
+                .filter(|e| e.breaker.name().starts_with(literal) && glob_match(pattern, e.breaker.name()))
+                .map(|e| e.breaker.clone())
                 .collect()
         };
+        matching.sort_unstable_by(|a, b| a.name().cmp(b.name()));
         matching.iter().map(|b| b.snapshot()).collect()
     }
 
@@ -520,7 +545,7 @@ impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let maps = self.read();
         f.debug_struct("Registry")
-            .field("breakers", &maps.breakers.len())
+            .field("breakers", &maps.entries().count())
             .field("families", &maps.families.len())
             .finish_non_exhaustive()
     }
@@ -541,95 +566,96 @@ pub struct FamilyStats {
 }
 
 impl Maps {
-    /// Takes `name` out, keeping its family's count; the breaker is marked retired.
-    fn unregister(&mut self, name: &str) -> Option<Entry> {
-        let entry = self.breakers.remove(name)?;
-        entry.breaker.retire();
-        if let Some((name, family)) = family_of(name).and_then(|f| Some(f).zip(self.families.get_mut(f))) {
-            family.live = family.live.saturating_sub(1);
-            family
-                .gone
-                .get_or_insert_with(|| Box::new(Snapshot::empty(Name::from(name))))
-                .absorb(&entry.breaker.snapshot());
+    fn get(&self, name: &str) -> Option<&Entry> {
+        match family_of(name) {
+            Some(family) => self.families.get(family)?.members.get(name),
+            None => self.plain.get(name),
         }
-        Some(entry)
     }
 
-    /// Evicts from `family` the evictable breakers idle for its `idle_ttl`, then, while it is
-    /// over `max_keys`, the evictable ones unused the longest (down to 90% of the cap, so a
-    /// sweep pays for many new keys). Returns the events to emit once the lock is released.
-    fn sweep(&mut self, family: &str, now: u64, events: &EventBus) -> Vec<Event> {
-        let Some(limits) = self.families.get(family) else {
-            return Vec::new();
-        };
-        let (idle_ttl, max_keys) = (limits.idle_ttl, limits.max_keys as usize);
-        let prefix = format!("{family}/");
-        let mut idle = Vec::new();
-        // Borrowed names: only the evicted ones are copied (a sweep looks at every key).
-        let mut candidates: Vec<(u64, &Name)> = Vec::new();
-        for (name, entry) in self
-            .breakers
-            .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded))
-            .take_while(|(name, _)| name.starts_with(&prefix))
-        {
-            let unused = entry.activity.idle_for(&entry.breaker, now);
-            if !evictable(&entry.breaker) {
-                continue;
-            }
-            if unused >= idle_ttl {
-                idle.push((name.clone(), Eviction::Idle));
-            } else {
-                candidates.push((unused, name));
-            }
-        }
-        let live = self.families.get(family).map_or(0, |f| f.live);
-        let target = max_keys - max_keys / 10;
-        let excess = live
-            .saturating_sub(idle.len())
-            .saturating_sub(if live > max_keys { target } else { live })
-            .min(candidates.len());
-        if excess > 0 {
-            // The `excess` unused the longest, in no particular order: a selection, not a sort.
-            if excess < candidates.len() {
-                candidates.select_nth_unstable_by_key(excess - 1, |c| std::cmp::Reverse(c.0));
-            }
-            idle.extend(
-                candidates[..excess]
-                    .iter()
-                    .map(|(_, n)| ((*n).clone(), Eviction::OverCap)),
-            );
-        }
-        let mut out = Vec::with_capacity(idle.len() + 1);
-        for (name, reason) in idle {
-            if self.unregister(&name).is_some() {
-                out.push(Event::Evicted { name, reason });
-            }
-        }
-        let Some(limits) = self.families.get_mut(family) else {
-            return out;
-        };
-        limits.evicted += out.len() as u64;
-        limits.swept_at = now;
-        if limits.live > max_keys {
-            limits.next_cap_sweep = limits.live + (max_keys / 10).max(1);
-            if !limits.over_reported {
-                limits.over_reported = true;
-                let warning = Event::FamilyOverCap {
-                    family: family.to_owned(),
-                    live: limits.live,
-                    max_keys: limits.max_keys,
-                };
-                if !events.has_subscribers() {
-                    eprintln!("cb: {}", over_cap_message(&warning));
-                }
-                out.push(warning);
-            }
-        } else {
-            limits.next_cap_sweep = 0;
-            limits.over_reported = false;
-        }
-        out
+    /// Every registered breaker, in no particular order.
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.plain
+            .values()
+            .chain(self.families.values().flat_map(|f| f.members.iter()))
     }
+
+    /// Takes `name` out, keeping its family's count; the breaker is marked retired.
+    fn unregister(&mut self, name: &str) -> Option<Entry> {
+        match family_of(name) {
+            Some(family) => {
+                let members = self.families.get_mut(family)?;
+                let entry = members.members.remove(name)?;
+                leave(family, members, &entry);
+                Some(entry)
+            }
+            None => {
+                let entry = self.plain.remove(name)?;
+                entry.breaker.retire();
+                Some(entry)
+            }
+        }
+    }
+}
+
+/// Evicts from `family` the evictable breakers idle for its `idle_ttl`, then, while it is over
+/// `max_keys`, the evictable ones unused the longest (see [`Family::sweep`]; `everyone` looks at
+/// every member). The evicted entries go to `gone`, to be dropped and reported (see
+/// [`evictions`]) once the lock is released; returns the warning that the family stays over
+/// its cap, the first time it does.
+fn sweep(
+    family: &str,
+    limits: &mut Family,
+    now: u64,
+    everyone: bool,
+    events: &EventBus,
+    gone: &mut Vec<(Entry, Eviction)>,
+) -> Option<Event> {
+    let max_keys = limits.max_keys as usize;
+    let before = gone.len();
+    limits.sweep(now, everyone, gone);
+    for (entry, _) in &gone[before..] {
+        leave(family, limits, entry);
+    }
+    limits.evicted += (gone.len() - before) as u64;
+    limits.swept_at = now;
+    let live = limits.members.len();
+    if live <= max_keys {
+        limits.next_cap_sweep = 0;
+        limits.over_reported = false;
+        return None;
+    }
+    limits.next_cap_sweep = live + (max_keys / 10).max(1);
+    if limits.over_reported {
+        return None;
+    }
+    limits.over_reported = true;
+    let warning = Event::FamilyOverCap {
+        family: family.to_owned(),
+        live,
+        max_keys: limits.max_keys,
+    };
+    if !events.has_subscribers() {
+        eprintln!("cb: {}", over_cap_message(&warning));
+    }
+    Some(warning)
+}
+
+/// The events of evicted breakers; each breaker is dropped as its event is made.
+fn evictions(gone: Vec<(Entry, Eviction)>) -> impl Iterator<Item = Event> {
+    gone.into_iter().map(|(entry, reason)| Event::Evicted {
+        name: entry.breaker.name().clone(),
+        reason,
+    })
+}
+
+/// Marks a breaker that left `family` retired and adds its counters to the family's remains.
+fn leave(family: &str, members: &mut Family, entry: &Entry) {
+    entry.breaker.retire();
+    members
+        .gone
+        .get_or_insert_with(|| Box::new(Snapshot::empty(Name::from(family))))
+        .absorb(&entry.breaker.snapshot());
 }
 
 fn over_cap_message(event: &Event) -> String {

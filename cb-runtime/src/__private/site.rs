@@ -193,7 +193,10 @@ impl CallSite {
     #[inline(never)]
     fn keyed_miss<T: CircuitProtected + ?Sized>(&'static self, site: usize, key: &str) -> BreakerHandle {
         let defaults = &T::__CB_DEFAULTS;
-        let breaker = resolve(&format!("{}/{key}", defaults.name), defaults.settings, self.settings);
+        // The name is formatted on the stack (a long one spills to the heap).
+        let mut name = KeyBuf::new();
+        let name = name.format(&format_args!("{}/{key}", defaults.name));
+        let breaker = resolve(name, defaults.settings, self.settings);
         BreakerHandle::Cached(Taken(Some(Box::new(Cached {
             site,
             hash: hash(site, key),

@@ -363,17 +363,19 @@ impl CircuitBreaker {
     }
 
     /// Outcomes and rejections counted so far: unchanged between two looks means unused.
+    /// One pass over the stripes: an eviction sweep reads this for each member it looks at.
     pub(crate) fn activity(&self) -> u64 {
-        [
-            Total::Success,
-            Total::Failure,
-            Total::Ignored,
-            Total::Rejected,
-            Total::Timeout,
-        ]
-        .into_iter()
-        .map(|t| self.stripes.sum(t))
-        .fold(0u64, u64::wrapping_add)
+        self.stripes.iter().fold(0u64, |sum, stripe| {
+            [
+                Total::Success,
+                Total::Failure,
+                Total::Ignored,
+                Total::Rejected,
+                Total::Timeout,
+            ]
+            .into_iter()
+            .fold(sum, |sum, t| sum.wrapping_add(stripe.total(t)))
+        })
     }
 
     /// The state as stored, without applying time rules (an Open breaker stays Open here).

@@ -42,7 +42,7 @@ pub use env::env_problems;
 pub use file::{FileConfig, FileError, LoadError, Location, parse};
 pub use preset::{Preset, UnknownPreset};
 pub use reload::{Changes, LoadReport, Watcher, load, load_into, watch, watch_every};
-pub(crate) use resolve::Base;
+pub(crate) use resolve::{Asked, Base};
 pub use resolve::{Explained, Explanation, Level, env_var};
 pub use setting::{Setting, Toggle};
 pub use source::ConfigSource;

@@ -67,6 +67,38 @@ pub(crate) enum Base {
     Code(BreakerConfig),
 }
 
+/// A [`Base`] as a caller asks for it, borrowed: a new key whose family already resolved
+/// this base copies nothing.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Asked<'a> {
+    /// Macro arguments: struct-level, then function-level.
+    Layers { outer: &'a [Setting], inner: &'a [Setting] },
+    /// A configuration given in code.
+    Code(&'a BreakerConfig),
+}
+
+impl Asked<'_> {
+    /// Whether `base` is what is asked.
+    pub(crate) fn is(self, base: &Base) -> bool {
+        match (self, base) {
+            (Asked::Layers { outer, inner }, Base::Layers { outer: o, inner: i }) => outer == o && inner == i,
+            (Asked::Code(config), Base::Code(c)) => config == c,
+            _ => false,
+        }
+    }
+
+    /// The base, owned.
+    pub(crate) fn to_base(self) -> Base {
+        match self {
+            Asked::Layers { outer, inner } => Base::Layers {
+                outer: outer.to_vec(),
+                inner: inner.to_vec(),
+            },
+            Asked::Code(config) => Base::Code(config.clone()),
+        }
+    }
+}
+
 /// One resolved key.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
