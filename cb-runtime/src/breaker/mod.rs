@@ -365,17 +365,19 @@ impl CircuitBreaker {
     /// Outcomes and rejections counted so far: unchanged between two looks means unused.
     /// One pass over the stripes: an eviction sweep reads this for each member it looks at.
     pub(crate) fn activity(&self) -> u64 {
-        self.stripes.iter().fold(0u64, |sum, stripe| {
-            [
+        let mut sum = 0u64;
+        self.stripes.for_each(|stripe| {
+            for t in [
                 Total::Success,
                 Total::Failure,
                 Total::Ignored,
                 Total::Rejected,
                 Total::Timeout,
-            ]
-            .into_iter()
-            .fold(sum, |sum, t| sum.wrapping_add(stripe.total(t)))
-        })
+            ] {
+                sum = sum.wrapping_add(stripe.total(t));
+            }
+        });
+        sum
     }
 
     /// The state as stored, without applying time rules (an Open breaker stays Open here).
