@@ -195,10 +195,19 @@ impl Namer {
         if !self.unbounded.contains(&l.ident) {
             return None;
         }
-        let new = Lifetime::new(&format!("'_{}", l.ident), Span::mixed_site());
+        // `#[async_trait]` names the lifetimes the user left out `'life0`, `'life1`, ..: they
+        // read as left out (`'_0`) in the expected signature.
+        let name = l.ident.to_string();
+        let new = match name.strip_prefix("life") {
+            Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => self.fresh(),
+            _ => {
+                let new = Lifetime::new(&format!("'_{}", l.ident), Span::mixed_site());
+                self.binder.push(new.clone());
+                self.named.push(new.clone());
+                new
+            }
+        };
         self.renamed.push((l.ident.clone(), new.clone()));
-        self.binder.push(new.clone());
-        self.named.push(new.clone());
         Some(new)
     }
 }
@@ -357,7 +366,7 @@ mod tests {
                 }
             ))
             .unwrap(),
-            "for < '_life0 , '_life1 > (& '_life0 Self , & '_life1 str) -> Result < & '_life0 str , E >"
+            "for < '_0 , '_1 > (& '_0 Self , & '_1 str) -> Result < & '_0 str , E >"
         );
     }
 

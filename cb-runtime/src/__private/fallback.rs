@@ -55,9 +55,9 @@ pub trait Fallback<Args, Cause, R, Marker> {
 /// of the wrong shape is one error (this one), not a second at the call.
 #[diagnostic::on_unimplemented(
     message = "fallback `{Self}` does not match the function it protects",
-    label = "expected `fn{Args} -> {R}` (sync or async) for every lifetime `'_..`, or the same with a last parameter `{Cause}`",
+    label = "expected `fn{Args} -> {R}` (sync or async), or the same with a last parameter `{Cause}`",
     note = "a fallback takes the protected function's receiver and parameters, optionally the cause, and returns the same type",
-    note = "`'_0`, `'_1`, .. (the lifetimes left out) and `'_a` (for `'a`) stand for any lifetime the caller picks: the fallback's result may borrow only from the parameters the protected function's result borrows from, and a generic fallback cannot stand for a borrowed parameter",
+    note = "the lifetimes `'_0`, `'_1`, .. (left out in the signature) and `'_a` (for `'a`) stand for every lifetime a caller may pass: the fallback's result borrows from the same parameters as the protected function's, and a generic fallback cannot stand in for a borrowed parameter",
     note = "a method's fallback written `f` or `Self::f` receives the receiver; written `Type::f` it does not"
 )]
 pub trait FallbackForAll<Args, Cause, R, Marker>: Fallback<Args, Cause, R, Marker> {}
