@@ -361,10 +361,11 @@ fn elides_a_reference(tokens: proc_macro2::TokenStream) -> bool {
     let mut tokens = tokens.into_iter().peekable();
     while let Some(token) = tokens.next() {
         match token {
-            proc_macro2::TokenTree::Punct(p) if p.as_char() == '&' => {
-                if !matches!(tokens.peek(), Some(proc_macro2::TokenTree::Punct(q)) if q.as_char() == '\'') {
-                    return true;
-                }
+            proc_macro2::TokenTree::Punct(p)
+                if p.as_char() == '&'
+                    && !matches!(tokens.peek(), Some(proc_macro2::TokenTree::Punct(q)) if q.as_char() == '\'') =>
+            {
+                return true;
             }
             proc_macro2::TokenTree::Group(g) if elides_a_reference(g.stream()) => return true,
             _ => {}

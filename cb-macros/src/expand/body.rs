@@ -504,3 +504,39 @@ pub(crate) fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reborrows_the_pinned_receiver_outside_nested_items_and_paths() {
+        let body: syn::Block = syn::parse_quote!({
+            let this = self.get_mut();
+            let max = self::limits::MAX;
+            println!("{}", self.pos);
+            fn inner(x: u8) -> u8 {
+                x
+            }
+            this.pos
+        });
+        let (body, rebind) = reborrow_pinned(body, &ident_at("self"), &ident("__cb_pinned"));
+        let body = quote!(#body).to_string();
+        assert_eq!(
+            body.matches("(:: core :: pin :: Pin :: as_mut (& mut __cb_pinned))")
+                .count(),
+            2,
+            "{body}"
+        );
+        assert!(body.contains("self :: limits :: MAX"), "{body}");
+        assert!(!body.contains("self . "), "{body}");
+        assert_eq!(
+            rebind.to_string(),
+            "# [allow (unused_mut)] let mut __cb_pinned = self ;"
+        );
+    }
+
+    fn ident_at(name: &str) -> syn::Ident {
+        syn::Ident::new(name, Span::call_site())
+    }
+}
