@@ -465,6 +465,17 @@ impl Cursor {
         }
     }
 
+    /// A chain for rejections only: each stage gets the receiver the call never used.
+    #[circuit_breaker(name = "sig-pinned-rejected", fallback = [Self::refuse_sync, Self::rewind], fallback_on = "rejected")]
+    fn peek(self: std::pin::Pin<&mut Self>, by: usize) -> Result<usize, ApiError> {
+        Ok(self.pos + by)
+    }
+
+    fn refuse_sync(self: std::pin::Pin<&mut Self>, _by: usize) -> Result<usize, ApiError> {
+        let _ = self.pos;
+        Err(ApiError::Down)
+    }
+
     async fn refuse(self: std::pin::Pin<&mut Self>, _by: usize) -> Result<usize, ApiError> {
         let _ = self.pos;
         Err(ApiError::NotFound)
@@ -489,6 +500,16 @@ fn a_pinned_receiver_reaches_the_fallback_after_a_failure() {
     assert_eq!(std::pin::Pin::new(&mut cursor).advance(4), Ok(4));
     assert_eq!(std::pin::Pin::new(&mut cursor).advance(8), Ok(4));
     assert_eq!((cursor.pos, cursor.rewinds), (4, 1));
+}
+
+#[test]
+fn a_rejected_call_hands_its_pinned_receiver_to_each_stage() {
+    let mut cursor = Cursor { pos: 5, rewinds: 0 };
+    assert_eq!(std::pin::Pin::new(&mut cursor).peek(1), Ok(6));
+    registry().force_open("sig-pinned-rejected").unwrap();
+    // `refuse_sync` fails with `Down`, `rewind` takes that cause and rewinds.
+    assert_eq!(std::pin::Pin::new(&mut cursor).peek(2), Ok(3));
+    assert_eq!((cursor.pos, cursor.rewinds), (3, 1));
 }
 
 #[tokio::test]

@@ -83,6 +83,9 @@ pub(crate) struct Plan {
     /// `__cb_pinned` (then `self_name`) and the body reborrows it at each use instead of moving
     /// it, so the fallback gets it back (see `expand::body::reborrow_pinned`).
     pub(crate) pinned_self: Option<Ident>,
+    /// Whether the receiver is `self: Pin<&mut Self>`: the fallback gets it moved or
+    /// reborrowed, never cloned.
+    pub(crate) pinned: bool,
 }
 
 /// Why the generated code cannot classify the return type (its errors would silently count
@@ -283,6 +286,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         },
         queue,
         pinned_self: pinned.then(|| receiver_name(func)),
+        pinned: func.pinned,
     }
 }
 

@@ -86,7 +86,17 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
             quote!(#serve)
         }
     };
+    // A `Pin<&mut Self>` the call never used (see `function_call`).
+    let takes_receiver = fb
+        .stages
+        .iter()
+        .any(|s| matches!(s, StagePlan::Function(f) if f.with_receiver));
+    let pinned = (plan.pinned && plan.pinned_self.is_none() && takes_receiver).then(|| {
+        let (pinned, this) = (ident("__cb_pinned"), &plan.self_name);
+        quote!(#[allow(unused_mut)] let mut #pinned = #this;)
+    });
     quote!({
+        #pinned
         #p::CircuitBreaker::record_fallback_as(#breaker, #p::FallbackKind::#kind);
         #body
     })
@@ -119,9 +129,13 @@ fn function_call(
     let k = &plan.krate;
     let p = quote!(#k::__private);
     let receiver = f.with_receiver.then(|| match plan.receiver {
-        // Moved to `self_name` before the call, which only reborrowed it.
-        Some(Receiver::Value) if plan.pinned_self.is_some() => {
-            let this = &plan.self_name;
+        // A `Pin<&mut Self>`: moved to `self_name` before the call, which only reborrowed it,
+        // or (a fallback for rejections only) to `__cb_pinned` in the rejection's block.
+        Some(Receiver::Value) if plan.pinned => {
+            let this = match plan.pinned_self {
+                Some(_) => plan.self_name.clone(),
+                None => ident("__cb_pinned"),
+            };
             match last {
                 true => quote!(#this,),
                 false => quote!(::core::pin::Pin::as_mut(&mut #this),),

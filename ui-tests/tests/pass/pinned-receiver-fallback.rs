@@ -47,12 +47,24 @@ impl Reader {
     pub fn name_len(self: Pin<&mut Self>, by: usize) -> Result<usize, Error> {
         Ok(self.pos + by)
     }
+
+    /// The same with a chain: each stage gets a reborrow, the last the receiver itself.
+    #[circuit_breaker(name = "pass-pin-rejected-chain", fallback = [Self::refuse, rewind], fallback_on = "rejected")]
+    pub fn position(self: Pin<&mut Self>, by: usize) -> Result<usize, Error> {
+        Ok(self.pos + by)
+    }
+
+    fn refuse(self: Pin<&mut Self>, _by: usize) -> Result<usize, Error> {
+        let _ = self.pos;
+        Err(Error)
+    }
 }
 
 fn main() {
     let mut reader = Reader { pos: 0 };
     let _ = Pin::new(&mut reader).advance(3);
     let _ = Pin::new(&mut reader).name_len(1);
+    let _ = Pin::new(&mut reader).position(1);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let _ = runtime.block_on(Pin::new(&mut reader).advance_async(2));
 }
