@@ -424,3 +424,98 @@ fn two_stacked_breakers_are_asked_nearest_the_function_first() {
         "the outer rejection never reaches the first"
     );
 }
+
+// ===== a `self: Pin<&mut Self>` receiver =====
+
+/// A cursor advanced through a pinned receiver; the fallback rewinds it. The body moves its
+/// `Pin<&mut Self>` (`get_mut`), yet the fallback receives it after a failed call: no `Clone`.
+struct Cursor {
+    pos: usize,
+    rewinds: u32,
+}
+
+impl Cursor {
+    #[circuit_breaker(name = "sig-pinned-sync", consecutive_failures = 100, fallback = rewind)]
+    fn advance(self: std::pin::Pin<&mut Self>, by: usize) -> Result<usize, ApiError> {
+        let this = self.get_mut();
+        this.pos += by;
+        if this.pos > 10 {
+            Err(ApiError::Down)
+        } else {
+            Ok(this.pos)
+        }
+    }
+
+    fn rewind(self: std::pin::Pin<&mut Self>, by: usize, cause: CallError<ApiError>) -> Result<usize, ApiError> {
+        assert!(matches!(cause, CallError::Inner(ApiError::Down)), "{cause:?}");
+        let this = self.get_mut();
+        this.pos -= by;
+        this.rewinds += 1;
+        Ok(this.pos)
+    }
+
+    /// Async, `mut self` reborrowed with `as_mut`, a chain whose first stage fails.
+    #[circuit_breaker(name = "sig-pinned-async", consecutive_failures = 100, fallback = [Self::refuse, Self::rewind_async])]
+    async fn advance_async(mut self: std::pin::Pin<&mut Self>, by: usize) -> Result<usize, ApiError> {
+        self.as_mut().get_mut().pos += by;
+        if self.pos > 10 {
+            Err(ApiError::Down)
+        } else {
+            Ok(self.pos)
+        }
+    }
+
+    /// A chain for rejections only: each stage gets the receiver the call never used.
+    #[circuit_breaker(name = "sig-pinned-rejected", fallback = [Self::refuse_sync, Self::rewind], fallback_on = "rejected")]
+    fn peek(self: std::pin::Pin<&mut Self>, by: usize) -> Result<usize, ApiError> {
+        Ok(self.pos + by)
+    }
+
+    fn refuse_sync(self: std::pin::Pin<&mut Self>, _by: usize) -> Result<usize, ApiError> {
+        let _ = self.pos;
+        Err(ApiError::Down)
+    }
+
+    async fn refuse(self: std::pin::Pin<&mut Self>, _by: usize) -> Result<usize, ApiError> {
+        let _ = self.pos;
+        Err(ApiError::NotFound)
+    }
+
+    async fn rewind_async(
+        self: std::pin::Pin<&mut Self>,
+        by: usize,
+        cause: CallError<ApiError>,
+    ) -> Result<usize, ApiError> {
+        assert!(matches!(cause, CallError::Inner(ApiError::NotFound)), "{cause:?}");
+        let this = self.get_mut();
+        this.pos -= by;
+        this.rewinds += 1;
+        Ok(this.pos)
+    }
+}
+
+#[test]
+fn a_pinned_receiver_reaches_the_fallback_after_a_failure() {
+    let mut cursor = Cursor { pos: 0, rewinds: 0 };
+    assert_eq!(std::pin::Pin::new(&mut cursor).advance(4), Ok(4));
+    assert_eq!(std::pin::Pin::new(&mut cursor).advance(8), Ok(4));
+    assert_eq!((cursor.pos, cursor.rewinds), (4, 1));
+}
+
+#[test]
+fn a_rejected_call_hands_its_pinned_receiver_to_each_stage() {
+    let mut cursor = Cursor { pos: 5, rewinds: 0 };
+    assert_eq!(std::pin::Pin::new(&mut cursor).peek(1), Ok(6));
+    registry().force_open("sig-pinned-rejected").unwrap();
+    // `refuse_sync` fails with `Down`, `rewind` takes that cause and rewinds.
+    assert_eq!(std::pin::Pin::new(&mut cursor).peek(2), Ok(3));
+    assert_eq!((cursor.pos, cursor.rewinds), (3, 1));
+}
+
+#[tokio::test]
+async fn a_pinned_receiver_reaches_each_stage_of_an_async_chain() {
+    let mut cursor = Cursor { pos: 6, rewinds: 0 };
+    assert_eq!(std::pin::Pin::new(&mut cursor).advance_async(3).await, Ok(9));
+    assert_eq!(std::pin::Pin::new(&mut cursor).advance_async(5).await, Ok(9));
+    assert_eq!((cursor.pos, cursor.rewinds), (9, 1));
+}

@@ -53,6 +53,9 @@ pub(crate) struct Function {
     pub(crate) receiver: Option<Receiver>,
     /// The receiver's type as declared (`&Self` for `&self`).
     pub(crate) receiver_ty: Option<Type>,
+    /// Whether the receiver is `self: Pin<&mut Self>` (a `Receiver::Value` that cannot be
+    /// cloned, but can be reborrowed).
+    pub(crate) pinned: bool,
     pub(crate) params: Vec<Param>,
 }
 
@@ -107,11 +110,13 @@ impl Function {
             FnArg::Receiver(r) => Some((*r.ty).clone()),
             FnArg::Typed(_) => None,
         });
+        let pinned = receiver_ty.as_ref().is_some_and(is_pin_mut_self);
         Function {
             item,
             shape,
             receiver,
             receiver_ty,
+            pinned,
             params,
         }
     }
@@ -269,6 +274,14 @@ pub(crate) fn future_is_static(ret: &ReturnType) -> bool {
         .any(|bound| matches!(bound, TypeParamBound::Lifetime(l) if l.ident == "static"))
 }
 
+/// Whether the type is `Pin<&mut Self>` (under any path to `Pin`).
+fn is_pin_mut_self(ty: &Type) -> bool {
+    let Some(Type::Reference(r)) = single_generic(ungroup(ty), "Pin") else {
+        return false;
+    };
+    r.mutability.is_some() && matches!(ungroup(&r.elem), Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self"))
+}
+
 fn single_generic<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     let Type::Path(p) = ty else { return None };
     let segment = p.path.segments.last().filter(|s| s.ident == name)?;
@@ -344,6 +357,15 @@ mod tests {
         assert_eq!(idents, [Some("a".into()), None, Some("d".into())]);
         assert!(f.params[0].is_reference && !f.params[2].is_reference);
         assert!(matches!(f.shape, Shape::Sync));
+        assert!(!f.pinned);
+    }
+
+    #[test]
+    fn recognises_a_pinned_receiver() {
+        let f = Function::new(parse_quote! { fn f(self: Pin<&mut Self>) {} });
+        assert!(f.pinned && f.receiver == Some(Receiver::Value));
+        let f = Function::new(parse_quote! { fn f(self: ::core::pin::Pin<&Self>) {} });
+        assert!(!f.pinned);
     }
 
     #[test]

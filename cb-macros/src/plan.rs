@@ -2,7 +2,7 @@
 //! cannot work for this function: the last step that can fail before expansion.
 
 use crate::ctxt::Ctxt;
-use crate::item::{Function, Receiver, contains_impl_trait, future_is_static};
+use crate::item::{Function, Receiver, Shape, contains_impl_trait, future_is_static};
 use crate::signature::{HigherRanked, higher_ranked};
 use crate::strategy::{CacheConfig, Stage};
 use crate::validate::{Args, Setting};
@@ -78,6 +78,14 @@ pub(crate) struct Plan {
     pub(crate) self_name: Ident,
     /// `queue = "..."`: rejected calls are queued and replayed.
     pub(crate) queue: Option<crate::queue::QueuePlan>,
+    /// When the receiver is a `Pin<&mut Self>` that the fallback receives after the call, how
+    /// the body names it (`self`, or `__self` under `#[async_trait]`): it is moved to
+    /// `__cb_pinned` (then `self_name`) and the body reborrows it at each use instead of moving
+    /// it, so the fallback gets it back (see `expand::body::reborrow_pinned`).
+    pub(crate) pinned_self: Option<Ident>,
+    /// Whether the receiver is `self: Pin<&mut Self>`: the fallback gets it moved or
+    /// reborrowed, never cloned.
+    pub(crate) pinned: bool,
 }
 
 /// Why the generated code cannot classify the return type (its errors would silently count
@@ -224,7 +232,6 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
     });
     let cache = args.cache;
     let fallback = args.fallback.map(|stages| {
-        let single = stages.len() == 1;
         for param in func.params.iter().filter(|p| p.ident.is_none()) {
             cx.error_spanned_by(
                 &param.pat,
@@ -241,7 +248,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         let stages = stages
             .into_iter()
             .map(|stage| match stage {
-                Stage::Function(path) => StagePlan::Function(Box::new(function_stage(func, path, single, &krate, cx))),
+                Stage::Function(path) => StagePlan::Function(Box::new(function_stage(func, path, &krate, cx))),
                 Stage::Cache(span) => StagePlan::Cache(span),
                 Stage::Empty(span) => StagePlan::Empty(span),
                 Stage::Value(expr) => StagePlan::Value(expr),
@@ -254,6 +261,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
             cache,
         }
     });
+    let pinned = fallback.as_ref().is_some_and(|fb| pinned_self(func, fb, &output, cx));
     Plan {
         krate,
         source,
@@ -272,22 +280,112 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
             .collect(),
         arg_types: func.params.iter().map(|p| nameable(&p.ty)).collect(),
         receiver_ty: func.receiver_ty.as_ref().map(nameable),
-        self_name: match func.async_trait_self() {
-            true => Ident::new("__self", proc_macro2::Span::call_site()),
-            false => Ident::new("self", proc_macro2::Span::call_site()),
+        self_name: match pinned {
+            true => Ident::new("__cb_pinned", proc_macro2::Span::mixed_site()),
+            false => receiver_name(func),
         },
         queue,
+        pinned_self: pinned.then(|| receiver_name(func)),
+        pinned: func.pinned,
     }
 }
 
-/// How to call the fallback function `path` of `func`; a lone function stage (`alone`) is
-/// also checked for every lifetime the signature leaves out, where that can be checked.
-fn function_stage(func: &Function, path: Path, alone: bool, krate: &Path, cx: &mut Ctxt) -> FunctionStage {
+/// How the wrapped code names the receiver: `self`, or `__self` inside an `#[async_trait]`
+/// body, which moved `self` there.
+fn receiver_name(func: &Function) -> Ident {
+    match func.async_trait_self() {
+        true => Ident::new("__self", proc_macro2::Span::call_site()),
+        false => Ident::new("self", proc_macro2::Span::call_site()),
+    }
+}
+
+/// Whether a `self: Pin<&mut Self>` receiver goes to the fallback after the call (a fallback
+/// function that takes the receiver serves failures): the body then reborrows it rather than
+/// moving it. A `Pin<&mut Self>` cannot be cloned like another owned receiver, and a result
+/// that borrows it cannot be returned while the fallback may still need it: that is an error
+/// on the receiver.
+fn pinned_self(func: &Function, fb: &FallbackPlan, output: &Type, cx: &mut Ctxt) -> bool {
+    let takes_receiver = fb
+        .stages
+        .iter()
+        .any(|s| matches!(s, StagePlan::Function(f) if f.with_receiver));
+    if !func.pinned || !takes_receiver || !fb.on_failure {
+        return false;
+    }
+    let receiver = func
+        .item
+        .sig
+        .inputs
+        .iter()
+        .find(|a| matches!(a, syn::FnArg::Receiver(_)));
+    let wraps_body = matches!(
+        func.shape,
+        Shape::Sync | Shape::Async | Shape::AsyncTrait { built: None, .. }
+    );
+    if !wraps_body || (matches!(func.shape, Shape::AsyncTrait { .. }) && !func.async_trait_self()) {
+        cx.error_spanned_by(
+            receiver,
+            "a method returning a future cannot give its `self: Pin<&mut Self>` to the fallback after a failed call (the future holds it): name the fallback `Type::f` (it then receives no receiver), narrow it with `fallback_on = \"rejected\"`, or write the method as an `async fn`",
+        );
+        return false;
+    }
+    if borrows_receiver(func, output) {
+        cx.error_spanned_by(
+            receiver,
+            "this method's result borrows its `self: Pin<&mut Self>`, so the fallback cannot also receive `self` after a failed call: name the fallback `Type::f` (it then receives no receiver) or narrow it with `fallback_on = \"rejected\"`",
+        );
+        return false;
+    }
+    true
+}
+
+/// Whether the result may borrow the receiver: it names the receiver's lifetime, or elides one
+/// (the elision rules then pick the receiver's).
+fn borrows_receiver(func: &Function, output: &Type) -> bool {
+    let named = match func.receiver_ty.as_ref().map(crate::item::ungroup) {
+        Some(Type::Path(p)) => p.path.segments.last().and_then(|s| match &s.arguments {
+            syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|a| match a {
+                syn::GenericArgument::Type(Type::Reference(r)) => r.lifetime.clone(),
+                _ => None,
+            }),
+            _ => None,
+        }),
+        _ => None,
+    };
+    let mut names = Vec::new();
+    crate::signature::lifetimes_in(output.to_token_stream(), &mut names);
+    let names_receiver = names
+        .iter()
+        .any(|n| n == "_" || named.as_ref().is_some_and(|l| l.ident == n));
+    names_receiver || elides_a_reference(output.to_token_stream())
+}
+
+/// Whether the tokens hold a `&` not followed by a lifetime.
+fn elides_a_reference(tokens: proc_macro2::TokenStream) -> bool {
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match token {
+            proc_macro2::TokenTree::Punct(p)
+                if p.as_char() == '&'
+                    && !matches!(tokens.peek(), Some(proc_macro2::TokenTree::Punct(q)) if q.as_char() == '\'') =>
+            {
+                return true;
+            }
+            proc_macro2::TokenTree::Group(g) if elides_a_reference(g.stream()) => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// How to call the fallback function `path` of `func`, checked for every lifetime the signature
+/// leaves open, where that can be checked (a lone function and each stage of a chain alike).
+fn function_stage(func: &Function, path: Path, krate: &Path, cx: &mut Ctxt) -> FunctionStage {
     let sig = &func.item.sig;
     let single = path.leading_colon.is_none() && path.segments.len() == 1;
     let starts_with_self = path.segments.first().is_some_and(|s| s.ident == "Self");
     let with_receiver = func.receiver.is_some() && (single || starts_with_self);
-    let borrows_self = matches!(func.receiver, Some(Receiver::Ref | Receiver::RefMut));
+    let borrows_self = matches!(func.receiver, Some(Receiver::Ref | Receiver::RefMut)) || func.pinned;
     if with_receiver && borrows_self && !func.async_trait_self() && future_is_static(&sig.output) {
         cx.error_spanned_by(
             &path,
@@ -303,6 +401,6 @@ fn function_stage(func: &Function, path: Path, alone: bool, krate: &Path, cx: &m
         callee,
         path,
         with_receiver,
-        higher_ranked: alone.then(|| higher_ranked(func, with_receiver, krate)).flatten(),
+        higher_ranked: higher_ranked(func, with_receiver, krate),
     }
 }

@@ -4,8 +4,12 @@
 //! do not line up (`&'static str` for `&str`, a result borrowed from the wrong parameter) is
 //! one error on the fallback path, not a borrow error whose help edits the protected function.
 //!
+//! The function's own lifetime parameters are bound too (renamed `'_a` for `'a`, since a
+//! `for<'a>` inside the function would shadow its `'a`) when its parameters name them and no
+//! bound constrains them: the fallback must serve every choice of them as well.
+//!
 //! Input: `fn get<'a>(&'a self, key: &str) -> Result<&'a str, E>`
-//! Output: `for<'_0> (&'a Self, &'_0 str) -> Result<&'a str, E>`
+//! Output: `for<'_a, '_0> (&'_a Self, &'_0 str) -> Result<&'_a str, E>`
 
 use crate::item::{Function, Receiver, contains_impl_trait};
 use proc_macro2::Span;
@@ -22,19 +26,21 @@ pub(crate) struct HigherRanked {
     pub(crate) cause: Type,
 }
 
-/// The signature, when it can be checked this way: a sync function (an async fallback's future
-/// borrows its arguments, so no one future type serves every lifetime) whose signature
+/// The signature, when it can be checked this way: a function (sync or async) whose signature
 /// borrows something, whose parameters are nameable types, and whose return type is spelt
 /// `..Result<..>` or `..Option<..>` (see `spelt_result_or_option`).
 pub(crate) fn higher_ranked(func: &Function, with_receiver: bool, krate: &syn::Path) -> Option<HigherRanked> {
-    if func.is_async() || func.params.iter().any(|p| contains_impl_trait(&p.ty)) {
+    if func.params.iter().any(|p| contains_impl_trait(&p.ty)) {
         return None;
     }
     let mut output = func.output();
     if !spelt_result_or_option(&output) || contains_impl_trait(&output) {
         return None;
     }
-    let mut namer = Namer::default();
+    let mut namer = Namer {
+        unbounded: unbounded_lifetimes(&func.item.sig.generics),
+        ..Namer::default()
+    };
     let receiver = func.receiver_ty.clone().map(|mut ty| {
         namer.visit_type_mut(&mut ty);
         ty
@@ -56,6 +62,7 @@ pub(crate) fn higher_ranked(func: &Function, with_receiver: bool, krate: &syn::P
     let mut elided = Elided {
         with: receiver_lifetime.or(only),
         unresolved: false,
+        renamed: namer.renamed,
     };
     elided.visit_type_mut(&mut output);
     if elided.unresolved || (namer.binder.is_empty() && !borrows(&output) && !args.iter().any(borrows)) {
@@ -82,6 +89,70 @@ fn spelt_result_or_option(output: &Type) -> bool {
     })
 }
 
+/// The function's lifetime parameters that no bound constrains: neither their own bounds nor
+/// the other parameters' or the where clause name them. `#[async_trait]`'s `'x: 'async_trait`
+/// and `T: 'async_trait` do not count: they tie the lifetimes to the returned future, which the
+/// check does not name.
+fn unbounded_lifetimes(generics: &syn::Generics) -> Vec<syn::Ident> {
+    let is_async_trait = |l: &Lifetime| l.ident == "async_trait";
+    let mut constrained = Vec::new();
+    let outlives = |lifetime: &Lifetime, bounds: &mut dyn Iterator<Item = &Lifetime>, constrained: &mut Vec<String>| {
+        for bound in bounds.filter(|b| !is_async_trait(b)) {
+            constrained.push(lifetime.ident.to_string());
+            constrained.push(bound.ident.to_string());
+        }
+    };
+    let type_bounds = |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {
+        bounds
+            .iter()
+            .filter(|b| !matches!(b, syn::TypeParamBound::Lifetime(l) if is_async_trait(l)))
+            .map(quote::ToTokens::to_token_stream)
+            .collect::<proc_macro2::TokenStream>()
+    };
+    for param in &generics.params {
+        match param {
+            syn::GenericParam::Lifetime(l) => outlives(&l.lifetime, &mut l.bounds.iter(), &mut constrained),
+            syn::GenericParam::Type(t) => {
+                lifetimes_in(type_bounds(&t.bounds), &mut constrained);
+                lifetimes_in(quote::ToTokens::to_token_stream(&t.default), &mut constrained);
+            }
+            syn::GenericParam::Const(c) => lifetimes_in(quote::ToTokens::to_token_stream(&c.ty), &mut constrained),
+        }
+    }
+    for predicate in generics.where_clause.iter().flat_map(|w| &w.predicates) {
+        match predicate {
+            syn::WherePredicate::Lifetime(l) => outlives(&l.lifetime, &mut l.bounds.iter(), &mut constrained),
+            syn::WherePredicate::Type(t) => {
+                lifetimes_in(quote::ToTokens::to_token_stream(&t.bounded_ty), &mut constrained);
+                lifetimes_in(type_bounds(&t.bounds), &mut constrained);
+            }
+            other => lifetimes_in(quote::ToTokens::to_token_stream(other), &mut constrained),
+        }
+    }
+    generics
+        .lifetimes()
+        .map(|l| l.lifetime.ident.clone())
+        .filter(|ident| !constrained.iter().any(|c| ident == c))
+        .collect()
+}
+
+/// Pushes the name of every lifetime in the tokens.
+pub(crate) fn lifetimes_in(tokens: proc_macro2::TokenStream, names: &mut Vec<String>) {
+    let mut after_quote = false;
+    for token in tokens {
+        match token {
+            proc_macro2::TokenTree::Punct(p) => {
+                after_quote = p.as_char() == '\'';
+                continue;
+            }
+            proc_macro2::TokenTree::Ident(i) if after_quote => names.push(i.to_string()),
+            proc_macro2::TokenTree::Group(g) => lifetimes_in(g.stream(), names),
+            _ => {}
+        }
+        after_quote = false;
+    }
+}
+
 /// Whether the type holds a reference or a lifetime.
 fn borrows(ty: &Type) -> bool {
     fn any(tokens: proc_macro2::TokenStream) -> bool {
@@ -94,20 +165,50 @@ fn borrows(ty: &Type) -> bool {
     any(quote::ToTokens::to_token_stream(ty))
 }
 
-/// Names every elided lifetime of the parameters (`&T`, `'_`), and collects the lifetimes
-/// they name.
+/// Names every elided lifetime of the parameters (`&T`, `'_`), renames the function's
+/// unbounded lifetime parameters they name (both then bound), and collects the lifetimes they
+/// name.
 #[derive(Default)]
 struct Namer {
     binder: Vec<Lifetime>,
     named: Vec<Lifetime>,
+    /// The function's lifetime parameters that may be bound (see `unbounded_lifetimes`).
+    unbounded: Vec<syn::Ident>,
+    /// Each bound lifetime parameter with its new name.
+    renamed: Vec<(syn::Ident, Lifetime)>,
+    elided: usize,
 }
 
 impl Namer {
     fn fresh(&mut self) -> Lifetime {
-        let lifetime = Lifetime::new(&format!("'_{}", self.binder.len()), Span::mixed_site());
+        let lifetime = Lifetime::new(&format!("'_{}", self.elided), Span::mixed_site());
+        self.elided += 1;
         self.binder.push(lifetime.clone());
         self.named.push(lifetime.clone());
         lifetime
+    }
+
+    fn rename(&mut self, l: &Lifetime) -> Option<Lifetime> {
+        if let Some((_, new)) = self.renamed.iter().find(|(old, _)| *old == l.ident) {
+            return Some(new.clone());
+        }
+        if !self.unbounded.contains(&l.ident) {
+            return None;
+        }
+        // `#[async_trait]` names the lifetimes the user left out `'life0`, `'life1`, ..: they
+        // read as left out (`'_0`) in the expected signature.
+        let name = l.ident.to_string();
+        let new = match name.strip_prefix("life") {
+            Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => self.fresh(),
+            _ => {
+                let new = Lifetime::new(&format!("'_{}", l.ident), Span::mixed_site());
+                self.binder.push(new.clone());
+                self.named.push(new.clone());
+                new
+            }
+        };
+        self.renamed.push((l.ident.clone(), new.clone()));
+        Some(new)
     }
 }
 
@@ -122,6 +223,8 @@ impl VisitMut for Namer {
     fn visit_lifetime_mut(&mut self, l: &mut Lifetime) {
         if l.ident == "_" {
             *l = self.fresh();
+        } else if let Some(new) = self.rename(l) {
+            *l = new;
         } else if l.ident != "static" && !self.named.contains(l) {
             self.named.push(l.clone());
         }
@@ -132,10 +235,12 @@ impl VisitMut for Namer {
     fn visit_parenthesized_generic_arguments_mut(&mut self, _: &mut syn::ParenthesizedGenericArguments) {}
 }
 
-/// Gives the return type's elided lifetimes the one the elision rules pick.
+/// Gives the return type's elided lifetimes the one the elision rules pick, and its bound
+/// lifetime parameters their new names.
 struct Elided {
     with: Option<Lifetime>,
     unresolved: bool,
+    renamed: Vec<(syn::Ident, Lifetime)>,
 }
 
 impl Elided {
@@ -158,6 +263,8 @@ impl VisitMut for Elided {
             && let Some(picked) = self.pick()
         {
             *l = picked;
+        } else if let Some((_, new)) = self.renamed.iter().find(|(old, _)| *old == l.ident) {
+            *l = new.clone();
         }
     }
 
@@ -184,7 +291,7 @@ mod tests {
                 fn get<'a>(&'a self, key: &str) -> Result<&'a str, E> {}
             ))
             .unwrap(),
-            "for < '_0 > (& 'a Self , & '_0 str) -> Result < & 'a str , E >"
+            "for < '_a , '_0 > (& '_a Self , & '_0 str) -> Result < & '_a str , E >"
         );
         assert_eq!(
             check(quote!(
@@ -199,6 +306,67 @@ mod tests {
             ))
             .unwrap(),
             "for < '_0 > (& '_0 str) -> Option < & '_0 str >"
+        );
+    }
+
+    #[test]
+    fn checks_async_functions_too() {
+        assert_eq!(
+            check(quote!(
+                async fn get(a: &str) -> Result<u8, E> {}
+            ))
+            .unwrap(),
+            "for < '_0 > (& '_0 str) -> Result < u8 , E >"
+        );
+    }
+
+    #[test]
+    fn binds_only_the_lifetime_parameters_no_bound_constrains() {
+        // `'long: 'short` may be what the fallback relies on; `'out` is in the output only
+        // (early-bound), so no fallback could serve it for every choice.
+        assert_eq!(
+            check(quote!(
+                fn get<'long: 'short, 'short, 'free, 'out>(
+                    a: &'long str,
+                    b: &'short str,
+                    c: &'free str,
+                ) -> Result<&'short str, &'out E> {
+                }
+            ))
+            .unwrap(),
+            "for < '_free > (& 'long str , & 'short str , & '_free str) -> Result < & 'short str , & 'out E >"
+        );
+        assert_eq!(
+            check(quote!(
+                fn get<'a, T: 'a>(a: &'a T) -> Result<&'a T, E> {}
+            ))
+            .unwrap(),
+            "for < > (& 'a T) -> Result < & 'a T , E >"
+        );
+    }
+
+    #[test]
+    fn binds_async_trait_lifetimes_despite_their_bound_on_the_future() {
+        assert_eq!(
+            check(quote!(
+                fn get<'life0, 'life1, 'async_trait>(
+                    &'life0 self,
+                    key: &'life1 str,
+                ) -> Pin<Box<dyn Future<Output = Result<&'life0 str, E>> + Send + 'async_trait>>
+                where
+                    'life0: 'async_trait,
+                    'life1: 'async_trait,
+                    Self: 'async_trait,
+                {
+                    Box::pin(async move {
+                        let __self = self;
+                        let __ret: Result<&'life0 str, E> = { Ok("") };
+                        __ret
+                    })
+                }
+            ))
+            .unwrap(),
+            "for < '_0 , '_1 > (& '_0 Self , & '_1 str) -> Result < & '_0 str , E >"
         );
     }
 
@@ -218,12 +386,6 @@ mod tests {
         assert!(
             check(quote!(
                 fn get(a: &str, b: &str) -> Result<&str, E> {}
-            ))
-            .is_none()
-        );
-        assert!(
-            check(quote!(
-                async fn get(a: &str) -> Result<u8, E> {}
             ))
             .is_none()
         );

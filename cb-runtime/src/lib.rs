@@ -131,8 +131,8 @@ pub use __private::CacheValue;
 #[doc(hidden)]
 pub use __private::{
     BreakerKey, CacheKey, CarriesRejection, EmptyResponse, Fallback as AsyncFallback, FallbackArg, FallbackCause,
-    FromRejected, FromTimeout, HasErrors, NotAFuture, NotAStream, Predicate, SyncFallback, UnreadableFuture,
-    UnreadableStream,
+    FallbackForAll, FromRejected, FromTimeout, HasErrors, NotAFuture, NotAStream, Predicate, SyncFallback,
+    UnreadableFuture, UnreadableStream,
 };
 
 pub use breaker::{CircuitBreaker, CircuitBreakerBuilder, ControlError, Outcome, OwnedPermit, Permit};

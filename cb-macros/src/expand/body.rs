@@ -59,6 +59,14 @@ impl Wrapped {
 /// `Shape::AsyncTrait`): the fallback's copies of the parameters are taken in the prelude,
 /// before building it can consume them, and every fallback call uses them.
 pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) -> Wrapped {
+    let (rebound, rebind) = match &plan.pinned_self {
+        Some(name) => {
+            let (body, rebind) = reborrow_pinned(body.clone(), name, &plan.self_name);
+            (Some(body), rebind)
+        }
+        None => (None, TokenStream::new()),
+    };
+    let body = rebound.as_ref().unwrap_or(body);
     let k = &plan.krate;
     let p = quote!(#k::__private);
     let output = &plan.output;
@@ -270,12 +278,13 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
     } else {
         quote!(let #entered = #p::Span::enter(&#span); #rest)
     };
-    let lifetimes = match (&plan.fallback, is_async) {
-        (Some(fb), false) => lifetime_check(plan, fb),
-        _ => TokenStream::new(),
+    let lifetimes = match &plan.fallback {
+        Some(fb) => lifetime_check(plan, fb, is_async),
+        None => TokenStream::new(),
     };
     Wrapped {
         prelude: quote! {
+            #rebind
             #probe
             #lifetimes
             // The static in its own block: two stacked attributes on a returned future put
@@ -294,6 +303,71 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
             #traced
         },
     }
+}
+
+/// For a `self: Pin<&mut Self>` receiver the fallback receives after the call: the body with
+/// every use of the receiver `name` reborrowed from `pinned`, and the statement that moves the
+/// receiver there. Nested items keep their own `self`; in a macro's arguments `self` is
+/// replaced unless a path follows (`self::module`).
+///
+/// Input: `{ self.project().inner.poll(cx) }`
+/// Output: `{ (Pin::as_mut(&mut __cb_pinned)).project().inner.poll(cx) }`, `let mut __cb_pinned = self;`
+fn reborrow_pinned(mut body: syn::Block, name: &syn::Ident, pinned: &syn::Ident) -> (syn::Block, TokenStream) {
+    struct Reborrow<'a> {
+        name: &'a syn::Ident,
+        pinned: &'a syn::Ident,
+    }
+    impl Reborrow<'_> {
+        fn replacement(&self, at: Span) -> TokenStream {
+            let pinned = syn::Ident::new(&self.pinned.to_string(), self.pinned.span().located_at(at));
+            quote_spanned!(at=> (::core::pin::Pin::as_mut(&mut #pinned)))
+        }
+
+        fn tokens(&self, tokens: TokenStream) -> TokenStream {
+            let mut out = Vec::new();
+            let mut tokens = tokens.into_iter().peekable();
+            while let Some(token) = tokens.next() {
+                match token {
+                    proc_macro2::TokenTree::Ident(i)
+                        if i == *self.name
+                            && !matches!(tokens.peek(), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == ':') =>
+                    {
+                        out.extend(self.replacement(i.span()));
+                    }
+                    proc_macro2::TokenTree::Group(g) => {
+                        let mut group = proc_macro2::Group::new(g.delimiter(), self.tokens(g.stream()));
+                        group.set_span(g.span());
+                        out.push(proc_macro2::TokenTree::Group(group));
+                    }
+                    other => out.push(other),
+                }
+            }
+            out.into_iter().collect()
+        }
+    }
+    impl syn::visit_mut::VisitMut for Reborrow<'_> {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            match expr {
+                syn::Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.name) => {
+                    let replacement = self.replacement(p.path.span());
+                    *expr = syn::parse_quote!(#replacement);
+                }
+                _ => syn::visit_mut::visit_expr_mut(self, expr),
+            }
+        }
+
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            mac.tokens = self.tokens(std::mem::take(&mut mac.tokens));
+        }
+    }
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Reborrow { name, pinned }, &mut body);
+    let rebind = quote! {
+        #[allow(unused_mut)]
+        let mut #pinned = #name;
+    };
+    (body, rebind)
 }
 
 /// `<R as CarriesRejection>::wrap(FromRejected::from_rejected(value))` (or `FromTimeout::from_timeout`)
@@ -392,7 +466,7 @@ fn clones(plan: &Plan) -> TokenStream {
         quote!(#k::__private)
     };
     let this = &plan.self_name;
-    let receiver = (plan.receiver == Some(Receiver::Value)).then(|| {
+    let receiver = (plan.receiver == Some(Receiver::Value) && plan.pinned_self.is_none()).then(|| {
         let copy = ident("__cb_self");
         quote!(let #copy = #p::FallbackArg::clone_for_fallback(&#this);)
     });
@@ -429,4 +503,40 @@ pub(crate) fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
             tree
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reborrows_the_pinned_receiver_outside_nested_items_and_paths() {
+        let body: syn::Block = syn::parse_quote!({
+            let this = self.get_mut();
+            let max = self::limits::MAX;
+            println!("{}", self.pos);
+            fn inner(x: u8) -> u8 {
+                x
+            }
+            this.pos
+        });
+        let (body, rebind) = reborrow_pinned(body, &ident_at("self"), &ident("__cb_pinned"));
+        let body = quote!(#body).to_string();
+        assert_eq!(
+            body.matches("(:: core :: pin :: Pin :: as_mut (& mut __cb_pinned))")
+                .count(),
+            2,
+            "{body}"
+        );
+        assert!(body.contains("self :: limits :: MAX"), "{body}");
+        assert!(!body.contains("self . "), "{body}");
+        assert_eq!(
+            rebind.to_string(),
+            "# [allow (unused_mut)] let mut __cb_pinned = self ;"
+        );
+    }
+
+    fn ident_at(name: &str) -> syn::Ident {
+        syn::Ident::new(name, Span::call_site())
+    }
 }

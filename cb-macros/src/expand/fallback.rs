@@ -57,7 +57,7 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
         [StagePlan::Function(f)] => {
             let cause_ident = ident("__cb_cause");
             let cause_value = first_cause(plan, cause);
-            let call = function_call(plan, f, &cause_ident, is_async, after_call, true);
+            let call = function_call(plan, f, 0, &cause_ident, is_async, after_call, true);
             let serve = match is_async {
                 true => {
                     quote!(#p::serve_fallback_async(&#call_span, #breaker, #p::FallbackKind::#kind, #reason, #source, #call).await)
@@ -86,7 +86,17 @@ pub(crate) fn call(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: b
             quote!(#serve)
         }
     };
+    // A `Pin<&mut Self>` the call never used (see `function_call`).
+    let takes_receiver = fb
+        .stages
+        .iter()
+        .any(|s| matches!(s, StagePlan::Function(f) if f.with_receiver));
+    let pinned = (plan.pinned && plan.pinned_self.is_none() && takes_receiver).then(|| {
+        let (pinned, this) = (ident("__cb_pinned"), &plan.self_name);
+        quote!(#[allow(unused_mut)] let mut #pinned = #this;)
+    });
     quote!({
+        #pinned
         #p::CircuitBreaker::record_fallback_as(#breaker, #p::FallbackKind::#kind);
         #body
     })
@@ -105,11 +115,12 @@ fn first_cause(plan: &Plan, cause: Cause<'_>) -> TokenStream {
 }
 
 /// `<_ as Fallback<Args, _, R, _>>::call(cause, (args..,), callee)`, spanned on the path
-/// (awaited when async). `last` says whether this is the last call to take the parameters: an
-/// earlier one gets copies of owned ones and reborrows of `&mut` ones.
+/// (awaited when async), for the stage at `index`. `last` says whether this is the last call to
+/// take the parameters: an earlier one gets copies of owned ones and reborrows of `&mut` ones.
 fn function_call(
     plan: &Plan,
     f: &FunctionStage,
+    index: usize,
     cause: &syn::Ident,
     is_async: bool,
     after_call: bool,
@@ -118,6 +129,18 @@ fn function_call(
     let k = &plan.krate;
     let p = quote!(#k::__private);
     let receiver = f.with_receiver.then(|| match plan.receiver {
+        // A `Pin<&mut Self>`: moved to `self_name` before the call, which only reborrowed it,
+        // or (a fallback for rejections only) to `__cb_pinned` in the rejection's block.
+        Some(Receiver::Value) if plan.pinned => {
+            let this = match plan.pinned_self {
+                Some(_) => plan.self_name.clone(),
+                None => ident("__cb_pinned"),
+            };
+            match last {
+                true => quote!(#this,),
+                false => quote!(::core::pin::Pin::as_mut(&mut #this),),
+            }
+        }
         Some(Receiver::Value) => {
             let this = match after_call {
                 true => ident("__cb_self"),
@@ -169,7 +192,7 @@ fn function_call(
         },
         // Through the checked fallback (see `lifetime_check`).
         (false, Some(_)) => {
-            let checked = ident("__cb_fallback");
+            let checked = checked(index);
             quote!(#p::SyncFallback::call_dyn(#checked, #cause, (#receiver #(#params)*)))
         }
         (false, None) => quote_spanned! {span=>
@@ -178,36 +201,52 @@ fn function_call(
     }
 }
 
-/// For a sync function whose signature borrows and whose fallback is one function:
-/// `let __cb_fallback` = the fallback as a `&dyn for<'__cb0, ..> SyncFallback<(ARGS),
-/// CallError<E>, R, _>`, spanned on the fallback path, which `function_call` then calls through.
-/// A fallback that serves only some lifetimes (a result borrowed from the wrong parameter,
-/// `&'static str` for `&str`) is one error there, and the body's borrow check, whose help would
-/// edit the protected function, never runs.
-pub(crate) fn lifetime_check(plan: &Plan, fb: &FallbackPlan) -> TokenStream {
-    let [StagePlan::Function(f)] = fb.stages.as_slice() else {
-        return TokenStream::new();
-    };
-    let Some(hr) = &f.higher_ranked else {
-        return TokenStream::new();
-    };
+/// For a function whose signature borrows, each fallback function checked for every lifetime
+/// the signature leaves open (see `signature`), spanned on its path: a fallback that serves
+/// only some lifetimes (a result borrowed from the wrong parameter, `&'static str` for `&str`)
+/// is one error there, and the body's borrow check, whose help would edit the protected
+/// function, never runs.
+///
+/// Sync: `let __cb_fallback_N` = the fallback as a `&dyn for<'_0, ..> SyncFallback<(ARGS),
+/// CallError<E>, R, _>`, which `function_call` then calls through. Async: the fallback's
+/// future borrows its arguments, so no one trait object calls it for every lifetime; the check
+/// is the coercion to `&dyn for<'_0, ..> FallbackForAll<..>`, and the call stays direct. Its
+/// supertrait is the call's `Fallback`, so a fallback of the wrong shape fails both and rustc
+/// reports only the check (the error it implies is left out): still one error.
+pub(crate) fn lifetime_check(plan: &Plan, fb: &FallbackPlan, is_async: bool) -> TokenStream {
     let k = &plan.krate;
-    let (binder, args, output, cause) = (&hr.binder, &hr.args, &hr.output, &hr.cause);
-    let span = f.path.span();
-    let callee: TokenStream = f
-        .callee
-        .clone()
-        .into_iter()
-        .map(|mut tree| {
-            tree.set_span(span);
-            tree
+    let checks = fb.stages.iter().enumerate().filter_map(|(index, stage)| {
+        let StagePlan::Function(f) = stage else { return None };
+        let hr = f.higher_ranked.as_ref()?;
+        let (binder, args, output, cause) = (&hr.binder, &hr.args, &hr.output, &hr.cause);
+        let span = f.path.span();
+        let callee: TokenStream = f
+            .callee
+            .clone()
+            .into_iter()
+            .map(|mut tree| {
+                tree.set_span(span);
+                tree
+            })
+            .collect();
+        let (binding, trait_) = match is_async {
+            true => (quote!(_), quote!(FallbackForAll)),
+            false => {
+                let checked = checked(index);
+                (quote!(#checked), quote!(SyncFallback))
+            }
+        };
+        Some(quote_spanned! {span=>
+            #[allow(clippy::type_complexity)]
+            let #binding: &dyn for<#(#binder),*> #k::__private::#trait_<(#(#args,)*), #cause, #output, _> = &#callee;
         })
-        .collect();
-    let checked = ident("__cb_fallback");
-    quote_spanned! {span=>
-        #[allow(clippy::type_complexity)]
-        let #checked: &dyn for<#(#binder),*> #k::__private::SyncFallback<(#(#args,)*), #cause, #output, _> = &#callee;
-    }
+    });
+    quote!(#(#checks)*)
+}
+
+/// The binding of the checked fallback of the stage at `index` (see `lifetime_check`).
+fn checked(index: usize) -> syn::Ident {
+    quote::format_ident!("__cb_fallback_{}", index, span = Span::mixed_site())
 }
 
 /// The stages of a chain (or a lone `cache`, `default` or value) in a labelled block.
@@ -239,7 +278,15 @@ fn chain(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: bool, after
                     _ => quote!(#p::CallError::Inner(#failed)),
                 };
                 functions_run += 1;
-                let call = function_call(plan, f, &cause_ident, is_async, after_call, functions_run == functions);
+                let call = function_call(
+                    plan,
+                    f,
+                    i,
+                    &cause_ident,
+                    is_async,
+                    after_call,
+                    functions_run == functions,
+                );
                 let call = match is_async {
                     true => quote!(#call.await),
                     false => call,

@@ -20,6 +20,16 @@ pub(crate) fn function(func: Function, plan: &Plan) -> TokenStream {
     for attr in &mut item.attrs {
         attr.style = AttrStyle::Outer;
     }
+    // `mut self: Pin<&mut Self>` for `self.as_mut()`: the body now reborrows a copy.
+    if plan.pinned_self.is_some() {
+        for arg in &mut item.sig.inputs {
+            if let syn::FnArg::Receiver(r) = arg
+                && r.mutability.is_some()
+            {
+                r.attrs.push(syn::parse_quote!(#[allow(unused_mut)]));
+            }
+        }
+    }
     match shape {
         Shape::AsyncTrait { built: Some(built), .. } => {
             // The body runs as written in a closure called at once, so that every `return`

@@ -34,10 +34,33 @@ pub struct Deferred;
 )]
 pub trait Fallback<Args, Cause, R, Marker> {
     /// The fallback's future (a ready one for a sync fallback).
-    type Future: Future<Output = R>;
+    type Future: Future<Output = R>
+    where
+        Self: Sized;
     /// Calls the fallback.
-    fn call(cause: Cause, args: Args, fallback: Self) -> Self::Future;
+    fn call(cause: Cause, args: Args, fallback: Self) -> Self::Future
+    where
+        Self: Sized;
 }
+
+/// A fallback of an async protected function that serves every lifetime of its signature: the
+/// macro coerces the fallback to `&dyn for<'_0, ..> FallbackForAll<(ARGS), CallError<E>, R, _>`
+/// on the user's path (a trait object, since a `Fallback`'s future type depends on the
+/// lifetimes and cannot be named in one). Its impls are `Fallback`'s, one per marker, not one
+/// impl over `Fallback`: the compiler then weighs them against the fallback for every lifetime
+/// at once and reports a mismatch here, not as a borrow error after type checking. `'_0`, `'_1`, .. stand for the lifetimes the
+/// signature leaves out, `'_a` for its lifetime parameter `'a`.
+///
+/// `Fallback` is its supertrait, so that the failed check implies the failed call: a fallback
+/// of the wrong shape is one error (this one), not a second at the call.
+#[diagnostic::on_unimplemented(
+    message = "fallback `{Self}` does not match the function it protects",
+    label = "expected `fn{Args} -> {R}` (sync or async), or the same with a last parameter `{Cause}`",
+    note = "a fallback takes the protected function's receiver and parameters, optionally the cause, and returns the same type",
+    note = "the lifetimes `'_0`, `'_1`, .. (left out in the signature) and `'_a` (for `'a`) stand for every lifetime a caller may pass: the fallback's result borrows from the same parameters as the protected function's, and a generic fallback cannot stand in for a borrowed parameter",
+    note = "a method's fallback written `f` or `Self::f` receives the receiver; written `Type::f` it does not"
+)]
+pub trait FallbackForAll<Args, Cause, R, Marker>: Fallback<Args, Cause, R, Marker> {}
 
 /// A fallback of a sync protected function.
 #[diagnostic::on_unimplemented(
@@ -102,6 +125,34 @@ macro_rules! fallback_impls {
             fn call(_: Cause, ($($a,)*): ($($A,)*), fallback: Self) -> Ready<R> {
                 ready(fallback($($a),*))
             }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Func, R, Cause, $($A),*> FallbackForAll<($($A,)*), Cause, R, (NoCause, Immediate)> for Func where
+            Func: FnOnce($($A),*) -> R
+        {
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Func, R, Cause, $($A),*> FallbackForAll<($($A,)*), Cause, R, (WithCause, Immediate)> for Func where
+            Func: FnOnce($($A,)* Cause) -> R
+        {
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Func, Fut, R, Cause, $($A),*> FallbackForAll<($($A,)*), Cause, R, (NoCause, Deferred)> for Func
+        where
+            Func: FnOnce($($A),*) -> Fut,
+            Fut: Future<Output = R>,
+        {
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Func, Fut, R, Cause, $($A),*> FallbackForAll<($($A,)*), Cause, R, (WithCause, Deferred)> for Func
+        where
+            Func: FnOnce($($A,)* Cause) -> Fut,
+            Fut: Future<Output = R>,
+        {
         }
 
         #[diagnostic::do_not_recommend]

@@ -19,7 +19,7 @@ pub use contract::{
     NoPredicate, NotAFuture, NotAStream, Predicate, PredicateArg, PredicateFn, Probe, ResultLike, Unclassified,
     UnreadableFuture, UnreadableStream, ViaFuture, ViaPlain, ViaResult, ViaStream, classify,
 };
-pub use fallback::{Deferred, Fallback, Immediate, NoCause, SyncFallback, WithCause};
+pub use fallback::{Deferred, Fallback, FallbackForAll, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
 pub use run::{Ran, Running, run_async, run_async_with_timeout, run_sync, typed};
 pub use site::{BreakerHandle, BreakerKey, Cached, CallSite, Defaults, KeyBuf, Taken};
