@@ -652,10 +652,10 @@ fn evictions(gone: Vec<(Entry, Eviction)>) -> impl Iterator<Item = Event> {
 /// Marks a breaker that left `family` retired and adds its counters to the family's remains.
 fn leave(family: &str, members: &mut Family, entry: &Entry) {
     entry.breaker.retire();
-    members
+    let remains = members
         .gone
-        .get_or_insert_with(|| Box::new(Snapshot::empty(Name::from(family))))
-        .absorb(&entry.breaker.snapshot());
+        .get_or_insert_with(|| Box::new(Snapshot::empty(Name::from(family))));
+    entry.breaker.add_counters_to(remains);
 }
 
 fn over_cap_message(event: &Event) -> String {

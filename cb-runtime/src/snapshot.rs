@@ -172,21 +172,35 @@ impl Snapshot {
         }
         t.probes += o.probes;
         for &(from, to, n) in &other.transitions {
-            match self.transitions.iter_mut().find(|(f, t, _)| *f == from && *t == to) {
-                Some(entry) => entry.2 += n,
-                None => self.transitions.push((from, to, n)),
-            }
+            self.absorb_transitions(from, to, n);
         }
         self.durations.absorb(&other.durations);
-        self.fallback_durations.absorb(&other.fallback_durations);
-        for (kind, durations) in &other.fallback_durations_by_kind {
+        self.absorb_fallback_durations(&other.fallback_durations, &other.fallback_durations_by_kind);
+        for (mine, theirs) in self.time_in_state.iter_mut().zip(other.time_in_state) {
+            *mine += theirs;
+        }
+    }
+
+    /// Adds `n` transitions `from` -> `to`.
+    pub(crate) fn absorb_transitions(&mut self, from: crate::State, to: crate::State, n: u64) {
+        match self.transitions.iter_mut().find(|(f, t, _)| *f == from && *t == to) {
+            Some(entry) => entry.2 += n,
+            None => self.transitions.push((from, to, n)),
+        }
+    }
+
+    /// Adds fallback durations, all kinds together and by kind.
+    pub(crate) fn absorb_fallback_durations(
+        &mut self,
+        all: &Durations,
+        by_kind: &[(crate::fallback::FallbackKind, Durations)],
+    ) {
+        self.fallback_durations.absorb(all);
+        for (kind, durations) in by_kind {
             match self.fallback_durations_by_kind.iter_mut().find(|(k, _)| k == kind) {
                 Some((_, mine)) => mine.absorb(durations),
                 None => self.fallback_durations_by_kind.push((*kind, durations.clone())),
             }
-        }
-        for (mine, theirs) in self.time_in_state.iter_mut().zip(other.time_in_state) {
-            *mine += theirs;
         }
     }
 }

@@ -278,6 +278,43 @@ impl CircuitBreaker {
         }
     }
 
+    /// Adds this breaker's counters (totals, transitions, durations, time in states) to
+    /// `into`: what a family keeps of a breaker that left it, without the reads of state and
+    /// window (and the allocations) a [`snapshot`](Self::snapshot) makes.
+    pub(crate) fn add_counters_to(&self, into: &mut Snapshot) {
+        let t = &mut into.totals;
+        self.stripes.for_each(|s| {
+            t.successes += s.total(Total::Success);
+            t.failures += s.total(Total::Failure);
+            t.ignored += s.total(Total::Ignored);
+            t.rejected += s.total(Total::Rejected);
+            t.timeouts += s.total(Total::Timeout);
+            t.slow_calls += s.total(Total::Slow);
+            t.fallbacks += s.total(Total::Fallback);
+        });
+        for (mine, n) in t.fallbacks_by_kind.iter_mut().zip(self.fallback_kind_counts()) {
+            *mine += n;
+        }
+        t.probes += self.probe_attempts();
+        if self.history.get().is_some() {
+            for (from, to, n) in self.transition_counts() {
+                into.absorb_transitions(from, to, n);
+            }
+        }
+        let (counts, sum) = self.stripes.durations();
+        for (mine, n) in into.durations.counts.iter_mut().zip(counts) {
+            *mine += n;
+        }
+        into.durations.sum_seconds += sum as f64 / 1e9;
+        let by_kind = self.fallback_durations_by_kind();
+        if !by_kind.is_empty() {
+            into.absorb_fallback_durations(&self.fallback_durations(), &by_kind);
+        }
+        for (mine, spent) in into.time_in_state.iter_mut().zip(self.time_in_states()) {
+            *mine += spent;
+        }
+    }
+
     /// Transitions so far, as (from, to, count), counted ones only.
     fn transition_counts(&self) -> Vec<(State, State, u64)> {
         let mut out = Vec::new();
