@@ -108,11 +108,37 @@ impl TimeWindow {
         if sample.is_clean() {
             return self.is_dirty(generation, epoch);
         }
-        let until = (u64::from(generation) << TAG_SHIFT) | ((epoch + self.buckets) & LOW48);
-        if self.dirty_until.load(Ordering::Relaxed) != until {
-            self.dirty_until.store(until, Ordering::Relaxed);
-        }
+        self.dirty_for(generation, epoch + self.buckets);
         true
+    }
+
+    /// Marks the window of period `generation` dirty until epoch `until`, never earlier than a
+    /// mark of the same period already says: an outcome counted with an older reading of the
+    /// clock (read before another thread's, counted after it) must not end the span before the
+    /// other thread's failure leaves the window. A newer period's mark is left alone.
+    #[inline]
+    fn dirty_for(&self, generation: u16, until: u64) {
+        let until = (u64::from(generation) << TAG_SHIFT) | (until & LOW48);
+        let mut d = self.dirty_until.load(Ordering::Relaxed);
+        loop {
+            let held = (d >> TAG_SHIFT) as u16;
+            let covered = if held == generation {
+                d & LOW48 >= until & LOW48
+            } else {
+                // 0: never marked (a mark ends at least one window after epoch 0).
+                d != 0 && super::held_by_newer(generation, held)
+            };
+            if covered {
+                return;
+            }
+            match self
+                .dirty_until
+                .compare_exchange_weak(d, until, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(now) => d = now,
+            }
+        }
     }
 
     /// Counts a success in the owner's ring when nothing else is to be done: the ring counts
