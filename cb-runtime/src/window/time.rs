@@ -197,6 +197,12 @@ impl TimeWindow {
         self.judged.load(Ordering::Relaxed) == (u64::from(generation) << TAG_SHIFT) | (epoch & LOW48)
     }
 
+    /// Forgets the last judgement: the thresholds changed, and a success in this bucket may
+    /// reach a lowered one.
+    pub(crate) fn forget_judgement(&self) {
+        self.judged.store(u64::MAX, Ordering::Relaxed);
+    }
+
     /// Notes a judgement at `now` that found at least the minimum of calls.
     pub(crate) fn mark_judged(&self, generation: u16, now: u64) {
         let tag = self.epoch_tag(generation, now);
