@@ -539,8 +539,10 @@ fn hot_buckets_of_eighty_threads_widen_and_stay_exact() {
     assert_eq!(window(&b), (0, 0, 0));
 }
 
+/// Seventy threads alternate failures and successes while this one fails until the breaker
+/// opens: one transition, every outcome and rejection counted exactly, no deadlock.
 #[test]
-fn one_thread_trips_the_breaker_while_others_record() {
+fn the_breaker_trips_while_seventy_threads_record() {
     let clock = ManualClock::new();
     let config = rates(Duration::from_secs(60), 50, 0.5).build().unwrap();
     let b = Arc::new(breaker(&clock, config));
@@ -549,20 +551,21 @@ fn one_thread_trips_the_breaker_while_others_record() {
         .map(|_| {
             let (b, stop) = (b.clone(), stop.clone());
             std::thread::spawn(move || {
-                let (mut admitted, mut rejected) = (0u64, 0u64);
-                while !stop.load(Ordering::Relaxed) {
+                let (mut successes, mut failures, mut rejected) = (0u64, 0u64, 0u64);
+                while !stop.load(Ordering::Relaxed) && successes + failures + rejected < 200_000 {
                     match b.try_acquire() {
+                        Ok(p) if (successes + failures) % 2 == 0 => {
+                            p.failure();
+                            failures += 1;
+                        }
                         Ok(p) => {
                             p.success();
-                            admitted += 1;
+                            successes += 1;
                         }
                         Err(_) => rejected += 1,
                     }
-                    if admitted + rejected > 200_000 {
-                        break;
-                    }
                 }
-                (admitted, rejected)
+                (successes, failures, rejected)
             })
         })
         .collect();
@@ -574,15 +577,16 @@ fn one_thread_trips_the_breaker_while_others_record() {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let (mut admitted, mut rejected) = (0, 0);
+    let (mut successes, mut rejected) = (0, 0);
     for h in others {
-        let (a, r) = h.join().unwrap();
-        admitted += a;
+        let (s, f, r) = h.join().unwrap();
+        successes += s;
+        failures += f;
         rejected += r;
     }
     let snap = b.snapshot();
     assert_eq!(snap.state, State::Open);
-    assert_eq!(snap.totals.successes, admitted);
+    assert_eq!(snap.totals.successes, successes);
     assert_eq!(snap.totals.failures, failures);
     assert_eq!(snap.totals.rejected, rejected);
     assert_eq!(snap.transitions, vec![(State::Closed, State::Open, 1)]);
@@ -745,6 +749,8 @@ fn a_keyed_breaker_evicted_and_created_again_starts_with_an_empty_window() {
         ok(&b);
         assert_eq!(window(&b), (3, 1, 0));
     }
+    // Idle means unchanged between two sweeps an idle time apart.
+    assert_eq!(registry.evict_idle(), 0);
     clock.advance(Duration::from_secs(2));
     assert_eq!(registry.evict_idle(), 1);
     let b = registry.breaker("tenants/acme", &config);
