@@ -3,7 +3,9 @@
 //! buckets, long windows, jumps of the clock, new periods, reconfiguration, many threads (the
 //! shared overflow stripe), hot buckets that widen, and snapshots of a never-tripped breaker.
 
-use cb_runtime::{BreakerConfig, BreakerConfigBuilder, CircuitBreaker, Clock, ClockSource, ManualClock, Reason, State, Window};
+use cb_runtime::{
+    BreakerConfig, BreakerConfigBuilder, CircuitBreaker, Clock, ClockSource, ManualClock, Reason, State, Window,
+};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
@@ -26,7 +28,10 @@ fn rates(size: Duration, minimum: u32, rate: f64) -> BreakerConfigBuilder {
 }
 
 fn breaker(clock: &ManualClock, config: BreakerConfig) -> CircuitBreaker {
-    CircuitBreaker::builder("tw").clock(clock.clone()).config(config).build()
+    CircuitBreaker::builder("tw")
+        .clock(clock.clone())
+        .config(config)
+        .build()
 }
 
 fn ok(b: &CircuitBreaker) {
@@ -75,7 +80,11 @@ fn a_success_that_completes_the_minimum_trips_like_the_design_says() {
     ok(&b);
     assert_eq!(b.state(), State::Closed);
     ok(&b);
-    assert_eq!(b.state(), State::Open, "F,F,F,S,S with minimum 5 and rate 0.5 opens on the last S");
+    assert_eq!(
+        b.state(),
+        State::Open,
+        "F,F,F,S,S with minimum 5 and rate 0.5 opens on the last S"
+    );
 }
 
 #[test]
@@ -310,13 +319,21 @@ fn a_reset_empties_the_window() {
 #[test]
 fn turning_the_failure_rate_on_at_runtime_starts_a_window() {
     let clock = ManualClock::new();
-    let off = rates(Duration::from_secs(60), 4, 0.5).no_failure_rate().build().unwrap();
+    let off = rates(Duration::from_secs(60), 4, 0.5)
+        .no_failure_rate()
+        .build()
+        .unwrap();
     let b = breaker(&clock, off.clone());
     for _ in 0..10 {
         fail(&b);
     }
     assert_eq!(b.state(), State::Closed, "no trigger on");
-    b.reconfigure(BreakerConfigBuilder::from(off).failure_rate_threshold(0.5).build().unwrap());
+    b.reconfigure(
+        BreakerConfigBuilder::from(off)
+            .failure_rate_threshold(0.5)
+            .build()
+            .unwrap(),
+    );
     ok(&b);
     ok(&b);
     fail(&b);
@@ -339,7 +356,12 @@ fn turning_the_slow_call_rate_on_at_runtime_times_calls_from_then_on() {
     }
     assert_eq!(b.state(), State::Closed);
     assert_eq!(b.snapshot().totals.slow_calls, 0, "no detection while off");
-    b.reconfigure(BreakerConfigBuilder::from(off).slow_call_rate_threshold(0.5).build().unwrap());
+    b.reconfigure(
+        BreakerConfigBuilder::from(off)
+            .slow_call_rate_threshold(0.5)
+            .build()
+            .unwrap(),
+    );
     timed_ok(&b, &clock, Duration::from_millis(1));
     timed_ok(&b, &clock, SEC);
     assert_eq!(b.state(), State::Open, "1 slow of 2");
@@ -354,14 +376,23 @@ fn turning_the_rates_off_and_on_again_keeps_the_window_moving() {
     fail(&b);
     fail(&b);
     ok(&b);
-    b.reconfigure(BreakerConfigBuilder::from(on.clone()).no_failure_rate().build().unwrap());
+    b.reconfigure(
+        BreakerConfigBuilder::from(on.clone())
+            .no_failure_rate()
+            .build()
+            .unwrap(),
+    );
     clock.advance(Duration::from_secs(30));
     b.reconfigure(on);
     ok(&b);
     ok(&b);
     ok(&b);
     fail(&b);
-    assert_eq!(b.state(), State::Closed, "the two old failures left the window long ago");
+    assert_eq!(
+        b.state(),
+        State::Closed,
+        "the two old failures left the window long ago"
+    );
     assert_eq!(window(&b), (4, 1, 0));
 }
 
@@ -379,7 +410,12 @@ fn a_lowered_threshold_applies_to_the_next_success_in_the_same_bucket() {
     ok(&b);
     ok(&b);
     assert_eq!(b.state(), State::Closed, "0.5 under 0.9");
-    b.reconfigure(BreakerConfigBuilder::from(before).failure_rate_threshold(0.4).build().unwrap());
+    b.reconfigure(
+        BreakerConfigBuilder::from(before)
+            .failure_rate_threshold(0.4)
+            .build()
+            .unwrap(),
+    );
     ok(&b);
     assert_eq!(b.state(), State::Open, "2 of 5 is 0.4: at the new threshold");
 }
@@ -456,7 +492,12 @@ fn a_late_failure_with_an_older_reading_keeps_the_window_judged_as_long_as_the_n
 /// Outcomes for `threads` threads, each `per_thread` calls, every seventh a failure and every
 /// eleventh ignored, on a breaker that cannot trip (rate 1.0 never reached over the minimum of
 /// 1,000 calls, no consecutive trigger).
-fn hammer(threads: usize, per_thread: u64, clock: &ManualClock, advance_every: u64) -> (Arc<CircuitBreaker>, u64, u64, u64) {
+fn hammer(
+    threads: usize,
+    per_thread: u64,
+    clock: &ManualClock,
+    advance_every: u64,
+) -> (Arc<CircuitBreaker>, u64, u64, u64) {
     let config = rates(Duration::from_secs(600), 1_000, 1.0).build().unwrap();
     let b = Arc::new(breaker(clock, config));
     let barrier = Arc::new(Barrier::new(threads));
@@ -469,17 +510,17 @@ fn hammer(threads: usize, per_thread: u64, clock: &ManualClock, advance_every: u
                 for n in 0..per_thread {
                     let permit = b.try_acquire().expect("never trips");
                     let k = n + t as u64;
-                    if k % 11 == 0 {
+                    if k.is_multiple_of(11) {
                         permit.ignored();
                         i += 1;
-                    } else if k % 7 == 0 {
+                    } else if k.is_multiple_of(7) {
                         permit.failure();
                         f += 1;
                     } else {
                         permit.success();
                         s += 1;
                     }
-                    if advance_every != 0 && t == 0 && n % advance_every == 0 {
+                    if advance_every != 0 && t == 0 && n.is_multiple_of(advance_every) {
                         clock.advance(Duration::from_millis(1));
                     }
                 }
@@ -554,7 +595,7 @@ fn the_breaker_trips_while_seventy_threads_record() {
                 let (mut successes, mut failures, mut rejected) = (0u64, 0u64, 0u64);
                 while !stop.load(Ordering::Relaxed) && successes + failures + rejected < 200_000 {
                     match b.try_acquire() {
-                        Ok(p) if (successes + failures) % 2 == 0 => {
+                        Ok(p) if (successes + failures).is_multiple_of(2) => {
                             p.failure();
                             failures += 1;
                         }
@@ -661,7 +702,11 @@ fn a_never_tripped_breaker_snapshots_without_history() {
     assert_eq!(snap.open_for, Some(Duration::from_secs(8)));
     assert_eq!(snap.time_in_state[State::Closed as usize], Duration::from_secs(5));
     assert_eq!(snap.time_in_state[State::Open as usize], Duration::from_secs(2));
-    assert_eq!((snap.window.calls, snap.window.failures), (4, 3), "the numbers that tripped it");
+    assert_eq!(
+        (snap.window.calls, snap.window.failures),
+        (4, 3),
+        "the numbers that tripped it"
+    );
 }
 
 #[test]
@@ -687,7 +732,11 @@ fn a_consecutive_only_breaker_snapshots_its_period_without_history() {
     b.reset();
     ok(&b);
     let snap = b.snapshot();
-    assert_eq!((snap.window.calls, snap.window.failures), (1, 0), "the new period's only");
+    assert_eq!(
+        (snap.window.calls, snap.window.failures),
+        (1, 0),
+        "the new period's only"
+    );
 }
 
 #[test]
@@ -720,7 +769,11 @@ fn a_window_that_is_not_whole_seconds_keeps_no_outcome_past_its_size() {
     clock.advance(Duration::from_millis(400));
     ok(&b);
     ok(&b);
-    assert_eq!(b.state(), State::Closed, "the failure of 0 s is not in the window at 10.9 s");
+    assert_eq!(
+        b.state(),
+        State::Closed,
+        "the failure of 0 s is not in the window at 10.9 s"
+    );
 }
 
 /// The same below ten seconds, for a size a tenth of which is no whole number of nanoseconds.
@@ -755,10 +808,73 @@ fn a_keyed_breaker_evicted_and_created_again_starts_with_an_empty_window() {
     assert_eq!(registry.evict_idle(), 1);
     let b = registry.breaker("tenants/acme", &config);
     let snap = b.snapshot();
-    assert_eq!((snap.window.calls, snap.totals.failures, snap.totals.successes), (0, 0, 0));
+    assert_eq!(
+        (snap.window.calls, snap.totals.failures, snap.totals.successes),
+        (0, 0, 0)
+    );
     fail(&b);
     fail(&b);
     ok(&b);
     assert_eq!(window(&b), (3, 2, 0));
     assert_eq!(b.state(), State::Closed, "3 calls: the evicted breaker's 3 are gone");
+}
+
+/// A clock that breaks the `ClockSource` contract and jumps back and forth by up to hours.
+#[derive(Debug, Default)]
+struct Erratic {
+    nanos: AtomicU64,
+}
+
+impl ClockSource for Erratic {
+    fn now_nanos(&self) -> u64 {
+        self.nanos.load(Ordering::Relaxed)
+    }
+}
+
+/// A clock that goes back (the coarse and the precise monotonic clocks differ by a few
+/// milliseconds, and a custom source may be wrong): no panic, no count above what was
+/// recorded, and the window is whole again once the clock moves on past it.
+#[test]
+fn a_clock_jumping_back_and_forth_never_panics_or_overcounts() {
+    let source = Arc::new(Erratic::default());
+    let b = CircuitBreaker::builder("erratic")
+        .clock(Clock::custom(source.clone()))
+        .config(rates(Duration::from_secs(10), 1_000_000, 1.0).build().unwrap())
+        .build();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let base = 7 * 3600 * 1_000_000_000u64;
+    let mut recorded = 0;
+    for n in 0..20_000u64 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let jump = match seed % 16 {
+            0 => seed % (5 * 3600 * 1_000_000_000),
+            1..=3 => seed % 20_000_000_000,
+            _ => seed % 5_000_000,
+        };
+        let now = if seed & (1 << 40) == 0 {
+            base.saturating_add(jump)
+        } else {
+            base.saturating_sub(jump)
+        };
+        source.nanos.store(now, Ordering::Relaxed);
+        if n.is_multiple_of(5) {
+            fail(&b)
+        } else {
+            ok(&b)
+        }
+        recorded += 1;
+        let (calls, failures, _) = window(&b);
+        assert!(
+            calls <= recorded && failures <= calls,
+            "{calls} calls, {failures} failures"
+        );
+    }
+    assert_eq!(b.state(), State::Closed);
+    source.nanos.store(base + 6 * 3600 * 1_000_000_000, Ordering::Relaxed);
+    assert_eq!(window(&b), (0, 0, 0));
+    ok(&b);
+    fail(&b);
+    assert_eq!(window(&b), (2, 1, 0));
 }

@@ -7,8 +7,8 @@ use cb_runtime::{
     init_registry,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Mutex;
 use std::cell::Cell;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
@@ -63,6 +63,9 @@ fn bytes_per_breaker(config: &BreakerConfig, n: usize, call: impl Fn(&CircuitBre
     per
 }
 
+/// How a case calls each of its breakers.
+type Call = dyn Fn(&CircuitBreaker, &ManualClock);
+
 fn one_success(b: &CircuitBreaker, _: &ManualClock) {
     b.call_sync(|| Ok::<_, ()>(())).unwrap();
 }
@@ -97,7 +100,7 @@ fn bytes_per_keyed_breaker_by_configuration() {
         .slow_call_duration(Duration::from_millis(10))
         .build()
         .unwrap();
-    let cases: [(&str, BreakerConfig, &dyn Fn(&CircuitBreaker, &ManualClock), isize); 8] = [
+    let cases: [(&str, BreakerConfig, &Call, isize); 8] = [
         (
             "count window 20",
             BreakerConfig::builder().window(Window::Count(20)).build().unwrap(),
@@ -163,7 +166,10 @@ fn a_tripped_breaker_allocates_its_history_once() {
         .half_open_max_calls(1)
         .build()
         .unwrap();
-    let b = CircuitBreaker::builder("trips").clock(clock.clone()).config(config).build();
+    let b = CircuitBreaker::builder("trips")
+        .clock(clock.clone())
+        .config(config)
+        .build();
     // The first trips warm what the process sets up once (tracing's call sites).
     for _ in 0..1_000 {
         let _ = b.call_sync(|| Err::<(), _>(()));
@@ -195,11 +201,18 @@ fn a_million_calls_on_a_hot_breaker_allocate_nothing() {
         .slow_call_duration(Duration::from_millis(50))
         .build()
         .unwrap();
-    let b = CircuitBreaker::builder("hot").clock(clock.clone()).config(config).build();
+    let b = CircuitBreaker::builder("hot")
+        .clock(clock.clone())
+        .config(config)
+        .build();
     let call = |n: u32| {
         let permit = b.try_acquire().unwrap();
         clock.advance(Duration::from_millis(if n % 1000 == 999 { 100 } else { 1 }));
-        if n % 10 == 0 { permit.failure() } else { permit.success() }
+        if n.is_multiple_of(10) {
+            permit.failure()
+        } else {
+            permit.success()
+        }
     };
     for n in 0..2_000 {
         call(n);

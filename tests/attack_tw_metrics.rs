@@ -40,7 +40,10 @@ fn transitions_appear_with_the_first_trip_and_not_before() {
         Vec::<&str>::new(),
         "no transition yet:\n{text}"
     );
-    assert!(text.lines().any(|l| l == "circuit_breaker_state{name=\"quiet\"} 0"), "{text}");
+    assert!(
+        text.lines().any(|l| l == "circuit_breaker_state{name=\"quiet\"} 0"),
+        "{text}"
+    );
     let _ = trips.call_sync(|| Err::<(), _>(()));
     let text = scrape(registry);
     assert_eq!(
@@ -48,7 +51,10 @@ fn transitions_appear_with_the_first_trip_and_not_before() {
         vec!["circuit_breaker_transitions_total{name=\"trips\",from=\"closed\",to=\"open\"} 1"],
         "{text}"
     );
-    assert!(text.lines().any(|l| l == "circuit_breaker_state{name=\"trips\"} 1"), "{text}");
+    assert!(
+        text.lines().any(|l| l == "circuit_breaker_state{name=\"trips\"} 1"),
+        "{text}"
+    );
     clock.advance(Duration::from_secs(6));
     trips.call_sync(|| Ok::<_, ()>(())).unwrap();
     let text = scrape(registry);
