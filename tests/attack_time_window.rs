@@ -878,3 +878,48 @@ fn a_clock_jumping_back_and_forth_never_panics_or_overcounts() {
     fail(&b);
     assert_eq!(window(&b), (2, 1, 0));
 }
+
+/// Snapshots taken while eight threads record and the clock moves a bucket every few hundred
+/// calls never show more calls than were recorded (plus one in flight per thread), nor more
+/// failures than calls; after the join the window holds exactly the last ten seconds.
+#[test]
+fn snapshots_racing_writers_on_a_moving_clock_never_overcount() {
+    let clock = ManualClock::new();
+    let b = Arc::new(breaker(
+        &clock,
+        rates(Duration::from_secs(10), 1_000_000, 1.0).build().unwrap(),
+    ));
+    let recorded = Arc::new(AtomicU64::new(0));
+    let writers: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (b, clock, recorded) = (b.clone(), clock.clone(), recorded.clone());
+            std::thread::spawn(move || {
+                for n in 0..20_000u64 {
+                    if (n + t).is_multiple_of(3) {
+                        fail(&b)
+                    } else {
+                        ok(&b)
+                    }
+                    recorded.fetch_add(1, Ordering::Release);
+                    if t == 0 && n.is_multiple_of(300) {
+                        clock.advance(Duration::from_millis(250));
+                    }
+                }
+            })
+        })
+        .collect();
+    while writers.iter().any(|w| !w.is_finished()) {
+        let w = b.snapshot().window;
+        let most = recorded.load(Ordering::Acquire) + 8;
+        assert!(
+            w.calls <= most && w.failures <= w.calls,
+            "{w:?} with {most} recorded at most"
+        );
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    assert_eq!(b.snapshot().totals.successes + b.snapshot().totals.failures, 160_000);
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(window(&b), (0, 0, 0));
+}
