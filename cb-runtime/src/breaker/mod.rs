@@ -131,6 +131,10 @@ impl CircuitBreaker {
             config.window = current.window;
         }
         self.tunables.store(&config);
+        if let Some(window) = &self.time_window {
+            // Judged against the old thresholds: a success in this bucket may reach new ones.
+            window.forget_judgement();
+        }
         *current = Arc::new(config);
         changes
     }

@@ -1,6 +1,7 @@
 //! A bucketed time window, O(1) per call, counted in per-thread stripes.
 //!
-//! Buckets are one second wide (a tenth of the window when it is shorter than ten seconds).
+//! Buckets are one second wide (a tenth of the window when it is shorter than ten seconds;
+//! a little under a second when the window is not a whole number of seconds).
 //! Each stripe holds its own [`Ring`] of buckets, allocated on the stripe's first windowed
 //! outcome, and the totals over them; one thread at a time writes a ring (the owner of an
 //! exclusive stripe, or the holder of the shared overflow stripe's lock). A success adds to
@@ -40,14 +41,16 @@ pub(crate) struct TimeWindow {
 impl TimeWindow {
     pub(crate) fn new(size: Duration) -> TimeWindow {
         let size = crate::clock::duration_nanos(size);
-        let width = if size >= 10_000_000_000 {
-            1_000_000_000
+        // Whole buckets never span more than the window (10.5 s is 11 buckets of 0.95 s, not
+        // 11 of 1 s): an outcome may leave up to a bucket early, never after the window's size.
+        let buckets = if size >= 10_000_000_000 {
+            size.div_ceil(1_000_000_000)
         } else {
-            (size / 10).max(1)
+            10
         };
         TimeWindow {
-            width,
-            buckets: size.div_ceil(width),
+            width: (size / buckets).max(1),
+            buckets,
             dirty_until: AtomicU64::new(0),
             judged: AtomicU64::new(u64::MAX),
         }
@@ -108,11 +111,37 @@ impl TimeWindow {
         if sample.is_clean() {
             return self.is_dirty(generation, epoch);
         }
-        let until = (u64::from(generation) << TAG_SHIFT) | ((epoch + self.buckets) & LOW48);
-        if self.dirty_until.load(Ordering::Relaxed) != until {
-            self.dirty_until.store(until, Ordering::Relaxed);
-        }
+        self.dirty_for(generation, epoch + self.buckets);
         true
+    }
+
+    /// Marks the window of period `generation` dirty until epoch `until`, never earlier than a
+    /// mark of the same period already says: an outcome counted with an older reading of the
+    /// clock (read before another thread's, counted after it) must not end the span before the
+    /// other thread's failure leaves the window. A newer period's mark is left alone.
+    #[inline]
+    fn dirty_for(&self, generation: u16, until: u64) {
+        let until = (u64::from(generation) << TAG_SHIFT) | (until & LOW48);
+        let mut d = self.dirty_until.load(Ordering::Relaxed);
+        loop {
+            let held = (d >> TAG_SHIFT) as u16;
+            let covered = if held == generation {
+                d & LOW48 >= until & LOW48
+            } else {
+                // 0: never marked (a mark ends at least one window after epoch 0).
+                d != 0 && super::held_by_newer(generation, held)
+            };
+            if covered {
+                return;
+            }
+            match self
+                .dirty_until
+                .compare_exchange_weak(d, until, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(now) => d = now,
+            }
+        }
     }
 
     /// Counts a success in the owner's ring when nothing else is to be done: the ring counts
@@ -169,6 +198,12 @@ impl TimeWindow {
     #[inline]
     fn judged_at(&self, generation: u16, epoch: u64) -> bool {
         self.judged.load(Ordering::Relaxed) == (u64::from(generation) << TAG_SHIFT) | (epoch & LOW48)
+    }
+
+    /// Forgets the last judgement: the thresholds changed, and a success in this bucket may
+    /// reach a lowered one.
+    pub(crate) fn forget_judgement(&self) {
+        self.judged.store(u64::MAX, Ordering::Relaxed);
     }
 
     /// Notes a judgement at `now` that found at least the minimum of calls.
@@ -403,6 +438,25 @@ mod tests {
         w.record(stripe, 0, 0, FAIL);
         assert_eq!(w.counts(&stripes, 0, 450_000_000).failures, 1);
         assert_eq!(w.counts(&stripes, 0, 500_000_000).failures, 0);
+    }
+
+    #[test]
+    fn whole_buckets_span_the_window_to_within_a_nanosecond_a_bucket_and_never_more() {
+        for (size, buckets) in [
+            (10_000_000, 10),
+            (15_000_000, 10),
+            (9_999_999_999, 10),
+            (10 * SEC, 10),
+            (10_500_000_000, 11),
+            (59_999_000_000, 60),
+            (60 * SEC, 60),
+            (600 * SEC, 600),
+        ] {
+            let w = TimeWindow::new(Duration::from_nanos(size));
+            assert_eq!(w.buckets, buckets, "{size} ns");
+            let spanned = w.buckets * w.width;
+            assert!(spanned <= size && size - spanned < w.buckets, "{size} ns: {spanned} ns");
+        }
     }
 
     #[test]
