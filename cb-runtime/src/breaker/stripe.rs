@@ -180,18 +180,25 @@ impl Stripe {
     }
 }
 
+/// Slots per chunk of a breaker's table of other threads' stripes.
+const CHUNK: usize = 8;
+/// Chunks in that table.
+const CHUNKS: usize = STRIPES.div_ceil(CHUNK);
+/// Eight slots' stripes, allocated when one of them first calls.
+type Chunk = [OnceLock<Box<Stripe>>; CHUNK];
+
 /// A breaker's stripes, allocated on a thread's first call.
 ///
 /// Most breakers of a keyed family are only ever called from one thread, or a few: the first
 /// thread's stripe hangs off the breaker directly, and the table of every other slot is only
-/// allocated once a second thread calls (a table of 65 pointers is 520 bytes, half of a keyed
-/// breaker's budget).
+/// allocated once a second thread calls, in chunks of eight slots (threads claim the lowest
+/// free slots, so a service with a few workers allocates one or two chunks, not 65 cells).
 #[derive(Debug)]
 pub(crate) struct Stripes {
     /// The stripe of the first slot that called, with that slot's index.
     first: OnceLock<(usize, Box<Stripe>)>,
     /// The other slots' stripes, once a second slot has called.
-    rest: OnceLock<Box<[OnceLock<Box<Stripe>>]>>,
+    rest: OnceLock<Box<[OnceLock<Box<Chunk>>; CHUNKS]>>,
     /// Which exclusive stripes exist (bit `i` for stripe `i`).
     used: AtomicU64,
     used_overflow: std::sync::atomic::AtomicBool,
@@ -233,15 +240,21 @@ impl Stripes {
 
     #[inline]
     fn owned_rest(&self, slot: Slot) -> Option<&Stripe> {
-        self.rest.get()?[slot.index()].get().map(|b| &**b)
+        self.rest_stripe(slot.index())
+    }
+
+    /// Stripe `index` of the other slots, if it exists.
+    #[inline]
+    fn rest_stripe(&self, index: usize) -> Option<&Stripe> {
+        let chunk = self.rest.get()?[index / CHUNK].get()?;
+        chunk[index % CHUNK].get().map(|b| &**b)
     }
 
     #[cold]
     fn get_rest(&self, slot: Slot) -> &Stripe {
-        let rest = self
-            .rest
-            .get_or_init(|| (0..STRIPES).map(|_| OnceLock::new()).collect());
-        rest[slot.index()].get_or_init(|| self.create(slot))
+        let chunks = self.rest.get_or_init(Box::default);
+        let chunk = chunks[slot.index() / CHUNK].get_or_init(Box::default);
+        chunk[slot.index() % CHUNK].get_or_init(|| self.create(slot))
     }
 
     fn create(&self, slot: Slot) -> Box<Stripe> {
@@ -262,20 +275,20 @@ impl Stripes {
             return;
         };
         f(first);
-        let Some(rest) = self.rest.get() else {
+        if self.rest.get().is_none() {
             return;
-        };
+        }
         let mut used = self.used.load(Ordering::Acquire) & !(1u64.checked_shl(*owner as u32).unwrap_or(0));
         while used != 0 {
             let i = used.trailing_zeros() as usize;
             used &= used - 1;
-            if let Some(stripe) = rest[i].get() {
+            if let Some(stripe) = self.rest_stripe(i) {
                 f(stripe);
             }
         }
         if *owner != EXCLUSIVE_SLOTS
             && self.used_overflow.load(Ordering::Acquire)
-            && let Some(stripe) = rest[EXCLUSIVE_SLOTS].get()
+            && let Some(stripe) = self.rest_stripe(EXCLUSIVE_SLOTS)
         {
             f(stripe);
         }
