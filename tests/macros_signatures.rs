@@ -213,6 +213,44 @@ fn a_trait_default_method_uses_the_breaker_of_each_implementor() {
     assert_eq!(state("sig-default-a"), State::Open);
 }
 
+/// Two types declaring the same name and settings, through one default method.
+trait Fetch: CircuitProtected {
+    #[circuit_breaker]
+    fn fetch(&self, ok: bool) -> Result<(), ApiError> {
+        if ok { Ok(()) } else { Err(ApiError::Down) }
+    }
+}
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "sig-same-defaults", consecutive_failures = 2)]
+struct FetchA;
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "sig-same-defaults", consecutive_failures = 2)]
+struct FetchB;
+
+impl Fetch for FetchA {}
+impl Fetch for FetchB {}
+
+#[test]
+fn two_types_with_the_same_name_and_settings_share_one_breaker_through_a_default_method() {
+    let mut events = registry().subscribe();
+    assert_eq!(FetchA.fetch(true), Ok(()), "A's call runs first: the site's first type");
+    assert_eq!(FetchB.fetch(false), Err(ApiError::Down));
+    assert_eq!(FetchA.fetch(false), Err(ApiError::Down));
+    assert_eq!(
+        state("sig-same-defaults"),
+        State::Open,
+        "two failures in a row, one breaker"
+    );
+    assert_eq!(FetchB.fetch(true), Err(ApiError::Breaker));
+    assert_eq!(FetchA.fetch(true), Err(ApiError::Breaker));
+    let conflicts = std::iter::from_fn(|| events.try_recv())
+        .filter(|e| matches!(e, cb_runtime::Event::ConfigConflict { name, .. } if name == "sig-same-defaults"))
+        .count();
+    assert_eq!(conflicts, 0, "the same settings are no conflict");
+}
+
 /// Keyed types through one default method: key "7" of one type is not key "7" of another.
 trait Send7: CircuitProtected {
     #[circuit_breaker]

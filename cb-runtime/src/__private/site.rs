@@ -12,6 +12,7 @@
 use crate::{CircuitBreaker, CircuitProtected, Setting, registry};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
@@ -35,10 +36,23 @@ pub struct CallSite {
     name: Option<&'static str>,
     settings: &'static [Setting],
     breaker: OnceLock<Arc<CircuitBreaker>>,
-    /// The first type's struct-level name (the very pointer of its `Defaults`, so that the
-    /// check on every call is one comparison) and breaker.
-    first_type: OnceLock<(&'static str, &'static [Setting], Arc<CircuitBreaker>)>,
+    /// The first type's struct-level defaults and breaker (see [`FirstType`]).
+    first_type: OnceLock<FirstType>,
     other_types: OnceLock<RwLock<ByName>>,
+}
+
+/// The breaker of the first type a site ran for, and that type's struct-level defaults.
+///
+/// Every call checks that it runs for that type: `defaults` is the address of the type's
+/// `__CB_DEFAULTS`, so that the check is one comparison of a loaded pointer with a constant
+/// (comparing the name and the settings, two fat pointers, cost 33 instructions, 3.5 ns, on
+/// every method call).
+/// Another address (another type, or a copy of the same constant in another codegen unit)
+/// compares the name and settings then.
+#[derive(Debug)]
+struct FirstType {
+    defaults: &'static Defaults,
+    breaker: Arc<CircuitBreaker>,
 }
 
 /// Breakers by struct-level name, then struct-level settings.
@@ -53,7 +67,37 @@ pub enum BreakerHandle {
     /// A keyed breaker, taken out of this thread's cache for the call.
     Cached(Taken),
     /// A breaker looked up in the registry for this call.
-    Looked(Arc<CircuitBreaker>),
+    Looked(Looked),
+}
+
+// Both non-`Site` handles release what they hold in an out-of-line `drop` and keep nothing
+// for the drop glue after it (`ManuallyDrop` of a taken `Option`): the glue of a handle is a
+// test of its variant, inlined in every call, where releasing inline made it a call of its own.
+
+/// A breaker looked up in the registry for one call, released when the call ends.
+#[derive(Debug)]
+pub struct Looked(ManuallyDrop<Option<Arc<CircuitBreaker>>>);
+
+impl Looked {
+    /// The handle of a breaker looked up for one call.
+    fn handle(breaker: Arc<CircuitBreaker>) -> BreakerHandle {
+        BreakerHandle::Looked(Looked(ManuallyDrop::new(Some(breaker))))
+    }
+
+    #[inline]
+    fn breaker(&self) -> &CircuitBreaker {
+        match &*self.0 {
+            Some(breaker) => breaker,
+            None => unreachable!("a looked-up breaker is only released when its handle drops"),
+        }
+    }
+}
+
+impl Drop for Looked {
+    #[inline(never)]
+    fn drop(&mut self) {
+        drop(self.0.take());
+    }
 }
 
 impl Deref for BreakerHandle {
@@ -64,7 +108,7 @@ impl Deref for BreakerHandle {
         match self {
             BreakerHandle::Site(b) => b,
             BreakerHandle::Cached(b) => b.breaker(),
-            BreakerHandle::Looked(b) => b,
+            BreakerHandle::Looked(b) => b.breaker(),
         }
     }
 }
@@ -96,7 +140,7 @@ impl CallSite {
     /// [`breaker`](Self::breaker) after a `registry().remove` of the site's breaker.
     #[cold]
     fn named_again(&'static self) -> BreakerHandle {
-        BreakerHandle::Looked(resolve(self.name.unwrap_or("unnamed"), &[], self.settings))
+        Looked::handle(resolve(self.name.unwrap_or("unnamed"), &[], self.settings))
     }
 
     /// The breaker of a method of a `CircuitProtected` type without its own name (for keyed
@@ -113,15 +157,31 @@ impl CallSite {
     /// The breaker of an associated function (no receiver) of a `CircuitProtected` type.
     #[inline]
     pub fn breaker_for<T: CircuitProtected + ?Sized>(&'static self) -> BreakerHandle {
-        let defaults = &T::__CB_DEFAULTS;
-        let (name, settings, first) = self.first_type.get_or_init(|| {
-            let breaker = resolve(defaults.name, defaults.settings, self.settings);
-            (defaults.name, defaults.settings, breaker)
+        let defaults: &'static Defaults = &T::__CB_DEFAULTS;
+        // No closure for a first call on the way of every call: building its captures costs.
+        match self.first_type.get() {
+            Some(first) if core::ptr::eq(first.defaults, defaults) => {
+                self.current(&first.breaker, defaults.name, defaults.settings)
+            }
+            _ => self.not_first_defaults::<T>(defaults),
+        }
+    }
+
+    /// [`breaker_for`](Self::breaker_for) on the site's first call, or for defaults at another
+    /// address than the first type's: the same name and settings (the same type's constant
+    /// elsewhere, or another type of that name) share the first breaker, but a type's own
+    /// struct-level settings go through the registry once, which reports them if they differ.
+    ///
+    /// `defaults` is the caller's `&T::__CB_DEFAULTS`: a constant's address is not unique
+    /// (each function taking it may have a copy), so the one kept is the hot path's own.
+    #[inline(never)]
+    fn not_first_defaults<T: CircuitProtected + ?Sized>(&'static self, defaults: &'static Defaults) -> BreakerHandle {
+        let first = self.first_type.get_or_init(|| FirstType {
+            defaults,
+            breaker: resolve(defaults.name, defaults.settings, self.settings),
         });
-        // A second type with the same name shares the breaker, but its own struct-level
-        // settings go through the registry once, which reports them if they differ.
-        if same_name(name, defaults.name) && same_settings(settings, defaults.settings) {
-            return self.current(first, defaults.name, defaults.settings);
+        if same_name(first.defaults.name, defaults.name) && same_settings(first.defaults.settings, defaults.settings) {
+            return self.current(&first.breaker, defaults.name, defaults.settings);
         }
         self.other_type::<T>()
     }
@@ -139,7 +199,7 @@ impl CallSite {
 
     #[cold]
     fn looked_again(&'static self, name: &str, outer: &[Setting]) -> BreakerHandle {
-        BreakerHandle::Looked(resolve(name, outer, self.settings))
+        Looked::handle(resolve(name, outer, self.settings))
     }
 
     /// The breaker of a second (third, ..) type running through a generic site.
@@ -171,9 +231,9 @@ impl CallSite {
             }
         };
         if breaker.is_retired() {
-            return BreakerHandle::Looked(resolve(defaults.name, defaults.settings, self.settings));
+            return Looked::handle(resolve(defaults.name, defaults.settings, self.settings));
         }
-        BreakerHandle::Looked(breaker)
+        Looked::handle(breaker)
     }
 
     #[inline]
@@ -183,7 +243,7 @@ impl CallSite {
         // cache tells them apart by the address of their struct-level name.
         let site = (self as *const CallSite as usize) ^ (defaults.name.as_ptr() as usize).rotate_left(32);
         match take(site, key) {
-            Some(entry) => BreakerHandle::Cached(Taken(Some(entry))),
+            Some(entry) => Taken::handle(entry),
             None => self.keyed_miss::<T>(site, key),
         }
     }
@@ -197,12 +257,12 @@ impl CallSite {
         let mut name = KeyBuf::new();
         let name = name.format(&format_args!("{}/{key}", defaults.name));
         let breaker = resolve(name, defaults.settings, self.settings);
-        BreakerHandle::Cached(Taken(Some(Box::new(Cached {
+        Taken::handle(Box::new(Cached {
             site,
             hash: hash(site, key),
             key: key.into(),
             breaker,
-        }))))
+        }))
     }
 }
 
@@ -234,12 +294,17 @@ pub struct Cached {
 /// A cache entry taken out for one call; dropping it puts it back in the cache of the thread
 /// that drops it.
 #[derive(Debug)]
-pub struct Taken(Option<Box<Cached>>);
+pub struct Taken(ManuallyDrop<Option<Box<Cached>>>);
 
 impl Taken {
+    /// The handle of a cache entry taken out for one call.
+    fn handle(entry: Box<Cached>) -> BreakerHandle {
+        BreakerHandle::Cached(Taken(ManuallyDrop::new(Some(entry))))
+    }
+
     #[inline]
     fn breaker(&self) -> &CircuitBreaker {
-        match &self.0 {
+        match &*self.0 {
             Some(entry) => &entry.breaker,
             None => unreachable!("a taken cache entry is only put back when its handle drops"),
         }
@@ -247,7 +312,7 @@ impl Taken {
 }
 
 impl Drop for Taken {
-    #[inline]
+    #[inline(never)]
     fn drop(&mut self) {
         if let Some(entry) = self.0.take() {
             put_back(entry);
