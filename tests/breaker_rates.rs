@@ -79,6 +79,24 @@ fn old_failures_slide_out_of_a_count_window() {
 }
 
 #[test]
+fn a_lowered_threshold_judges_the_next_outcome_even_one_that_changes_no_count() {
+    let (b, _) = breaker(rate(Window::Count(4), 4, 0.75));
+    for o in [Outcome::Failure, Outcome::Success, Outcome::Failure, Outcome::Success] {
+        run_n(&b, 1, o);
+    }
+    run_n(&b, 1, Outcome::Failure);
+    assert_eq!(b.state(), State::Closed, "a failure over a failure: 2 / 4 = 0.5 < 0.75");
+    b.reconfigure(rate(Window::Count(4), 4, 0.5).jitter(0.0).build().unwrap());
+    assert_eq!(b.state(), State::Closed, "thresholds apply from the next call");
+    run_n(&b, 1, Outcome::Success);
+    assert_eq!(
+        b.state(),
+        State::Open,
+        "a success over a success leaves 2 / 4, which the new rules trip on"
+    );
+}
+
+#[test]
 fn minimum_calls_is_capped_at_the_count_window_size() {
     let (b, _) = breaker(rate(Window::Count(3), 20, 0.5));
     run_n(&b, 2, Outcome::Failure);

@@ -135,6 +135,10 @@ impl CircuitBreaker {
             // Judged against the old thresholds: a success in this bucket may reach new ones.
             window.forget_judgement();
         }
+        if let Some(window) = &self.count_window {
+            // Likewise, an outcome that leaves the counts as they were.
+            window.rules_changed();
+        }
         *current = Arc::new(config);
         changes
     }

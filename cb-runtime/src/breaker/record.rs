@@ -158,7 +158,10 @@ impl CircuitBreaker {
     }
 
     /// Puts a sample in the window; the window's counts when they are worth judging.
-    #[inline]
+    ///
+    /// A count window's record is inlined in `record_closed`; a time window's is a call of its
+    /// own (together they were too big to inline, and a count window's record cost a call).
+    #[inline(always)]
     fn window_record(&self, word: Word, slot: Slot, now: u64, sample: Sample) -> Option<Counts> {
         let generation = word.generation() as u16;
         if let Some(window) = &self.count_window {
@@ -167,6 +170,12 @@ impl CircuitBreaker {
             }
             return window.record(generation, sample);
         }
+        self.time_window_record(generation, slot, now, sample)
+    }
+
+    /// [`window_record`](Self::window_record) for a time window.
+    #[inline(never)]
+    fn time_window_record(&self, generation: u16, slot: Slot, now: u64, sample: Sample) -> Option<Counts> {
         let window = self.time_window.as_ref()?;
         let stripe = self.stripes.get(slot);
         if !window.record(stripe, generation, now, sample)

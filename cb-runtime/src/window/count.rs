@@ -3,15 +3,20 @@
 //! A ring of N slots and one aggregate word `generation:16 | calls:16 | failures:16 | slow:16`.
 //! Recording claims the next slot (the head moves on modulo N), swaps the outcome in (never
 //! over a newer period's) and applies the difference to the aggregate; an outcome that
-//! replaces one just like it (most of them once the window is full) leaves the aggregate
-//! unwritten. With more writers than slots, two writers of one slot may apply their
-//! differences in either order: the fields wrap rather than clamp, so the aggregate ends
-//! exact. Slots and aggregate carry the generation of the closed period, so a transition resets the window without touching it. While the window is full of
-//! successes, another success changes nothing: [`CountWindow::is_full_and_clean`] lets the hot
-//! path skip the write entirely (a single load).
+//! replaces one just like it (most of them once the window is full) leaves the slot and the
+//! aggregate unwritten: one read-modify-write, the claim. With more writers than slots, two
+//! writers of one slot may apply their differences in either order: the fields wrap rather
+//! than clamp, so the aggregate ends exact. Slots and aggregate carry the generation of the
+//! closed period, so a transition resets the window without touching it. While the window is
+//! full of successes, another success changes nothing: [`CountWindow::is_full_and_clean`] lets
+//! the hot path skip the write entirely (a single load).
+//!
+//! An outcome that leaves the counts as they were has nothing to judge: the writer that last
+//! changed them judged these very counts. Only new rules (a reconfiguration) can give them
+//! another verdict: [`CountWindow::rules_changed`] has the next outcome judge them again.
 
 use super::{Counts, Sample, held_by_newer};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 const PRESENT: u32 = 1;
 const FAILURE: u32 = 2;
@@ -23,6 +28,8 @@ pub(crate) struct CountWindow {
     head: AtomicU64,
     slots: Box<[AtomicU32]>,
     aggregate: AtomicU64,
+    /// Set by a reconfiguration: the counts as they stand have not been judged by its rules.
+    rejudge: AtomicBool,
 }
 
 fn pack(generation: u16, c: Counts) -> u64 {
@@ -60,7 +67,14 @@ impl CountWindow {
             slots: (0..size).map(|_| AtomicU32::new(0)).collect(),
             // Generation 0 starts empty; an out-of-date tag reads as empty too.
             aggregate: AtomicU64::new(0),
+            rejudge: AtomicBool::new(false),
         }
+    }
+
+    /// New thresholds are in force: the next outcome judges the counts even if it leaves them
+    /// as they were. Call after storing the new rules.
+    pub(crate) fn rules_changed(&self) {
+        self.rejudge.store(true, Ordering::Release);
     }
 
     #[inline]
@@ -75,8 +89,10 @@ impl CountWindow {
         self.aggregate.load(Ordering::Acquire) == full
     }
 
-    /// Records one outcome of the closed period `generation`; the window's counts after it, or
-    /// `None` when the window has already moved on to a newer period.
+    /// Records one outcome of the closed period `generation`; the window's counts after it when
+    /// they are to be judged, or `None`: the outcome left them as they were (and the rules did
+    /// not change), or the window has already moved on to a newer period.
+    #[inline(always)]
     pub(crate) fn record(&self, generation: u16, sample: Sample) -> Option<Counts> {
         let bits = PRESENT | if sample.failure { FAILURE } else { 0 } | if sample.slow { SLOW } else { 0 };
         let old_bits = self.put(generation, bits)?;
@@ -86,12 +102,19 @@ impl CountWindow {
     /// Writes `bits` in the next slot; the outcome it replaced (0 for none of this period), or
     /// `None`, writing nothing, when the slot already holds a newer period's outcome (a
     /// late outcome of an old period must not erase one the newer aggregate counts).
+    ///
+    /// A slot that already holds this very outcome of this period is left as it is: writing
+    /// it again would change nothing (the put takes effect at the load), and most outcomes
+    /// replace one just like them, so they cost no read-modify-write here.
     #[inline]
     fn put(&self, generation: u16, bits: u32) -> Option<u32> {
         let slot = &self.slots[self.claim()];
         let new = (u32::from(generation) << 16) | bits;
         let mut old = slot.load(Ordering::Acquire);
         loop {
+            if old == new {
+                return Some(bits);
+            }
             let tag = (old >> 16) as u16;
             if held_by_newer(generation, tag) {
                 return None;
@@ -112,7 +135,12 @@ impl CountWindow {
     #[inline]
     fn apply(&self, generation: u16, old_bits: u32, bits: u32) -> Option<Counts> {
         if old_bits == bits {
-            // The outcome replaced one just like it: the counts stand (no write to share).
+            // The outcome replaced one just like it: the counts stand (no write to share), and
+            // so does the verdict of the writer that last changed them, unless the rules
+            // changed since. The swap's acquire makes the judge read the new rules.
+            if !self.rejudge.load(Ordering::Relaxed) || !self.rejudge.swap(false, Ordering::AcqRel) {
+                return None;
+            }
             let (tag, counts) = unpack(self.aggregate.load(Ordering::Acquire));
             return (tag == generation).then(|| readable(counts));
         }
@@ -210,8 +238,12 @@ mod tests {
             failures: 1,
             slow_calls: 0,
         };
-        assert_eq!(w.record(1, FAIL), Some(full), "a failure over a failure");
-        assert_eq!(w.record(1, OK), Some(full), "a success over a success");
+        assert_eq!(w.record(1, FAIL), None, "a failure over a failure: nothing to judge");
+        assert_eq!(w.record(1, OK), None, "a success over a success: nothing to judge");
+        assert_eq!(w.counts(1), full);
+        w.rules_changed();
+        assert_eq!(w.record(1, FAIL), Some(full), "new rules judge the counts that stand");
+        assert_eq!(w.record(1, OK), None, "once");
         assert_eq!(
             w.record(2, OK).map(|c| c.calls),
             Some(1),
