@@ -158,6 +158,7 @@ impl Snapshot {
     }
 
     /// Adds `other`'s counters (totals, transitions, durations) to this aggregate.
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub(crate) fn absorb(&mut self, other: &Snapshot) {
         let (t, o) = (&mut self.totals, &other.totals);
         t.successes += o.successes;
