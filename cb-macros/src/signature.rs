@@ -34,7 +34,7 @@ pub(crate) fn higher_ranked(func: &Function, with_receiver: bool, krate: &syn::P
         return None;
     }
     let mut output = func.output();
-    if !spelt_result_or_option(&output) || contains_impl_trait(&output) {
+    if !spelt_result_or_option(&output) || contains_impl_trait(&output) || hides_a_lifetime(&output) {
         return None;
     }
     let mut namer = Namer {
@@ -87,6 +87,55 @@ fn spelt_result_or_option(output: &Type) -> bool {
     p.path.segments.last().is_some_and(|last| {
         matches!(last.arguments, PathArguments::AngleBracketed(_)) && (last.ident == "Result" || last.ident == "Option")
     })
+}
+
+/// Whether the type names a standard type that carries a lifetime without writing it
+/// (`Cow<str>`, `Ref<T>`, `Chars`): the elision rules give it one the check could not name (a
+/// lifetime left out of a path is inferred inside the function, outside the `for<..>`), so
+/// such a return type is left to the compiler's own check at the call. A user's type written
+/// without its lifetime is not recognised; `Parser<'_>` is.
+fn hides_a_lifetime(ty: &Type) -> bool {
+    const CARRY_A_LIFETIME: &[&str] = &[
+        "Cow",
+        "Ref",
+        "RefMut",
+        "MutexGuard",
+        "RwLockReadGuard",
+        "RwLockWriteGuard",
+        "Chars",
+        "CharIndices",
+        "Lines",
+        "Split",
+        "SplitWhitespace",
+        "Iter",
+        "IterMut",
+        "Drain",
+        "Formatter",
+        "Arguments",
+        "Components",
+        "Display",
+        "Entry",
+    ];
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_path(&mut self, p: &'ast syn::TypePath) {
+            if let Some(last) = p.path.segments.last() {
+                let names_a_lifetime = match &last.arguments {
+                    PathArguments::AngleBracketed(a) => {
+                        a.args.iter().any(|a| matches!(a, syn::GenericArgument::Lifetime(_)))
+                    }
+                    _ => false,
+                };
+                self.0 |= !names_a_lifetime && CARRY_A_LIFETIME.iter().any(|n| last.ident == n);
+            }
+            syn::visit::visit_type_path(self, p);
+        }
+        fn visit_type_bare_fn(&mut self, _: &'ast syn::TypeBareFn) {}
+        fn visit_parenthesized_generic_arguments(&mut self, _: &'ast syn::ParenthesizedGenericArguments) {}
+    }
+    let mut finder = Finder(false);
+    syn::visit::Visit::visit_type(&mut finder, ty);
+    finder.0
 }
 
 /// The function's lifetime parameters that no bound constrains: neither their own bounds nor
@@ -406,6 +455,29 @@ mod tests {
                 fn get(a: impl AsRef<str>) -> Result<u8, E> {}
             ))
             .is_none()
+        );
+    }
+
+    #[test]
+    fn leaves_a_standard_type_with_a_hidden_lifetime_to_the_compiler() {
+        assert!(
+            check(quote!(
+                fn get(&self, key: &str) -> Result<Cow<str>, E> {}
+            ))
+            .is_none()
+        );
+        assert!(
+            check(quote!(
+                fn get(&self, key: &str) -> Option<std::cell::Ref<u8>> {}
+            ))
+            .is_none()
+        );
+        assert_eq!(
+            check(quote!(
+                fn get(&self, key: &str) -> Result<Cow<'_, str>, E> {}
+            ))
+            .unwrap(),
+            "for < '_0 , '_1 > (& '_0 Self , & '_1 str) -> Result < Cow < '_0 , str > , E >"
         );
     }
 }
