@@ -41,15 +41,28 @@ pub(crate) fn higher_ranked(func: &Function, with_receiver: bool, krate: &syn::P
         unbounded: unbounded_lifetimes(&func.item.sig.generics),
         ..Namer::default()
     };
-    let receiver = func.receiver_ty.clone().map(|mut ty| {
+    // A fallback that does not receive the receiver (`Type::f`) cannot serve every lifetime of
+    // it: a result borrowing the receiver is then any one lifetime (`'_`, inferred at the
+    // call), which a `'static` value fits.
+    let receiver = func.receiver_ty.clone().filter(|_| with_receiver).map(|mut ty| {
         namer.visit_type_mut(&mut ty);
         ty
     });
     let receiver_lifetime = match (func.receiver, &receiver) {
         (Some(Receiver::Ref | Receiver::RefMut), Some(Type::Reference(r))) => r.lifetime.clone(),
+        (Some(Receiver::Ref | Receiver::RefMut), None) => match func.receiver_ty.as_ref().map(crate::item::ungroup) {
+            Some(Type::Reference(r)) => Some(
+                r.lifetime
+                    .clone()
+                    .unwrap_or_else(|| Lifetime::new("'_", Span::call_site())),
+            ),
+            _ => None,
+        },
+        // `self: Pin<&mut Self>`: the elision rules pick the receiver's lifetime too.
+        (Some(Receiver::Value), None) if func.pinned => Some(Lifetime::new("'_", Span::call_site())),
         _ => None,
     };
-    let mut args: Vec<Type> = receiver.into_iter().filter(|_| with_receiver).collect();
+    let mut args: Vec<Type> = receiver.into_iter().collect();
     for param in &func.params {
         let mut ty = (*param.ty).clone();
         namer.visit_type_mut(&mut ty);
@@ -478,6 +491,19 @@ mod tests {
             ))
             .unwrap(),
             "for < '_0 , '_1 > (& '_0 Self , & '_1 str) -> Result < Cow < '_0 , str > , E >"
+        );
+    }
+
+    #[test]
+    fn a_fallback_without_the_receiver_returns_one_lifetime_of_it() {
+        let func = Function::new(syn::parse_quote! {
+            fn get(&self, key: &str) -> Result<&str, E> {}
+        });
+        let hr = higher_ranked(&func, false, &syn::parse_quote!(::cb_runtime)).unwrap();
+        let (binder, args, output) = (hr.binder, hr.args, hr.output);
+        assert_eq!(
+            quote!(for<#(#binder),*> (#(#args),*) -> #output).to_string(),
+            "for < '_0 > (& '_0 str) -> Result < & '_ str , E >"
         );
     }
 }
