@@ -216,7 +216,7 @@ pub(crate) fn lifetimes_in(tokens: proc_macro2::TokenStream, names: &mut Vec<Str
 }
 
 /// Whether the type holds a reference or a lifetime.
-fn borrows(ty: &Type) -> bool {
+pub(crate) fn borrows(ty: &Type) -> bool {
     fn any(tokens: proc_macro2::TokenStream) -> bool {
         tokens.into_iter().any(|t| match t {
             proc_macro2::TokenTree::Punct(p) => p.as_char() == '&' || p.as_char() == '\'',
