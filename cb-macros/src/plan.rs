@@ -207,7 +207,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
     {
         cx.error_spanned_by(
             attr,
-            "`#[track_caller]` cannot pass through `#[circuit_breaker]` on a sync function: the protected body runs in a closure, and closures do not track their caller on stable Rust; remove `#[track_caller]` here and put it on an unprotected wrapper that calls this function",
+            "`#[track_caller]` cannot pass through `#[circuit_breaker]` on a sync function: the protected body runs in a closure, and closures do not track their caller on stable Rust; remove `#[track_caller]` here; to use the caller's location in the body, take it as a parameter (`at: &'static std::panic::Location<'static>`) that an unprotected `#[track_caller]` wrapper fills with `Location::caller()` (`#[track_caller]` on a wrapper alone does not reach this body)",
         );
     }
     let source = match args.name {
