@@ -207,7 +207,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
     {
         cx.error_spanned_by(
             attr,
-            "`#[track_caller]` cannot pass through `#[circuit_breaker]` on a sync function: the protected body runs in a closure, and closures do not track their caller on stable Rust; remove `#[track_caller]` here and put it on an unprotected wrapper that calls this function",
+            "`#[track_caller]` cannot pass through `#[circuit_breaker]` on a sync function: the protected body runs in a closure, and closures do not track their caller on stable Rust; remove `#[track_caller]` here; to use the caller's location in the body, take it as a parameter (`at: &'static std::panic::Location<'static>`) that an unprotected `#[track_caller]` wrapper fills with `Location::caller()` (`#[track_caller]` on a wrapper alone does not reach this body)",
         );
     }
     let source = match args.name {
@@ -262,6 +262,9 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         }
     });
     let pinned = fallback.as_ref().is_some_and(|fb| pinned_self(func, fb, &output, cx));
+    if let Some(fb) = &fallback {
+        returned_mut_borrow(func, fb, &output, cx);
+    }
     Plan {
         krate,
         source,
@@ -339,10 +342,77 @@ fn pinned_self(func: &Function, fb: &FallbackPlan, output: &Type, cx: &mut Ctxt)
     true
 }
 
+/// A `&mut self` or `&mut` parameter whose borrow the result carries cannot also go to a
+/// fallback after the call (it stays borrowed by the returned value whichever way the call
+/// went: rustc's borrow error, on the attribute, about closures and loops), nor to two stages
+/// of a chain: one error on the receiver or parameter instead, saying what works.
+fn returned_mut_borrow(func: &Function, fb: &FallbackPlan, output: &Type, cx: &mut Ctxt) {
+    let functions = || {
+        fb.stages.iter().filter_map(|s| match s {
+            StagePlan::Function(f) => Some(f),
+            _ => None,
+        })
+    };
+    if func.receiver == Some(Receiver::RefMut) && borrows_receiver(func, output) {
+        let receiving = functions().filter(|f| f.with_receiver).count();
+        let receiver = func
+            .item
+            .sig
+            .inputs
+            .iter()
+            .find(|a| matches!(a, syn::FnArg::Receiver(_)));
+        if receiving > 0 && fb.on_failure {
+            cx.error_spanned_by(
+                receiver,
+                "this method's result borrows its `&mut self`, so the fallback cannot also receive `self` after a failed call: name the fallback `Type::f` (it then receives no receiver) or narrow it with `fallback_on = \"rejected\"`",
+            );
+        } else if receiving > 1 {
+            cx.error_spanned_by(
+                receiver,
+                "this method's result borrows its `&mut self`, so only one stage of the chain can receive `self`: name the others `Type::f` (they then receive no receiver)",
+            );
+        }
+        return;
+    }
+    if func.receiver.is_some() {
+        return;
+    }
+    let mut named = Vec::new();
+    crate::signature::lifetimes_in(output.to_token_stream(), &mut named);
+    let elides = named.iter().any(|n| n == "_") || elides_a_reference(output.to_token_stream());
+    let borrowing: Vec<_> = func
+        .params
+        .iter()
+        .filter(|p| crate::signature::borrows(&p.ty))
+        .collect();
+    let returned = borrowing.iter().find(|p| match crate::item::ungroup(&p.ty) {
+        Type::Reference(r) if r.mutability.is_some() => match &r.lifetime {
+            Some(l) => named.iter().any(|n| l.ident == n),
+            None => elides && borrowing.len() == 1,
+        },
+        _ => false,
+    });
+    let Some(param) = returned else { return };
+    let stages = functions().count();
+    let (pat, ty) = (&param.pat, &param.ty);
+    if stages > 0 && fb.on_failure {
+        cx.error_spanned_by(
+            quote::quote!(#pat: #ty),
+            "this function's result borrows this `&mut` parameter, so the fallback cannot also receive it after a failed call: narrow the fallback with `fallback_on = \"rejected\"` (it then gets the parameter the call never used), or return an owned value",
+        );
+    } else if stages > 1 {
+        cx.error_spanned_by(
+            quote::quote!(#pat: #ty),
+            "this function's result borrows this `&mut` parameter, so only one stage of the chain can receive it: keep one function stage (with `cache`, `default` or a value beside it)",
+        );
+    }
+}
+
 /// Whether the result may borrow the receiver: it names the receiver's lifetime, or elides one
 /// (the elision rules then pick the receiver's).
 fn borrows_receiver(func: &Function, output: &Type) -> bool {
     let named = match func.receiver_ty.as_ref().map(crate::item::ungroup) {
+        Some(Type::Reference(r)) => r.lifetime.clone(),
         Some(Type::Path(p)) => p.path.segments.last().and_then(|s| match &s.arguments {
             syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|a| match a {
                 syn::GenericArgument::Type(Type::Reference(r)) => r.lifetime.clone(),

@@ -34,22 +34,35 @@ pub(crate) fn higher_ranked(func: &Function, with_receiver: bool, krate: &syn::P
         return None;
     }
     let mut output = func.output();
-    if !spelt_result_or_option(&output) || contains_impl_trait(&output) {
+    if !spelt_result_or_option(&output) || contains_impl_trait(&output) || hides_a_lifetime(&output) {
         return None;
     }
     let mut namer = Namer {
         unbounded: unbounded_lifetimes(&func.item.sig.generics),
         ..Namer::default()
     };
-    let receiver = func.receiver_ty.clone().map(|mut ty| {
+    // A fallback that does not receive the receiver (`Type::f`) cannot serve every lifetime of
+    // it: a result borrowing the receiver is then any one lifetime (`'_`, inferred at the
+    // call), which a `'static` value fits.
+    let receiver = func.receiver_ty.clone().filter(|_| with_receiver).map(|mut ty| {
         namer.visit_type_mut(&mut ty);
         ty
     });
     let receiver_lifetime = match (func.receiver, &receiver) {
         (Some(Receiver::Ref | Receiver::RefMut), Some(Type::Reference(r))) => r.lifetime.clone(),
+        (Some(Receiver::Ref | Receiver::RefMut), None) => match func.receiver_ty.as_ref().map(crate::item::ungroup) {
+            Some(Type::Reference(r)) => Some(
+                r.lifetime
+                    .clone()
+                    .unwrap_or_else(|| Lifetime::new("'_", Span::call_site())),
+            ),
+            _ => None,
+        },
+        // `self: Pin<&mut Self>`: the elision rules pick the receiver's lifetime too.
+        (Some(Receiver::Value), None) if func.pinned => Some(Lifetime::new("'_", Span::call_site())),
         _ => None,
     };
-    let mut args: Vec<Type> = receiver.into_iter().filter(|_| with_receiver).collect();
+    let mut args: Vec<Type> = receiver.into_iter().collect();
     for param in &func.params {
         let mut ty = (*param.ty).clone();
         namer.visit_type_mut(&mut ty);
@@ -87,6 +100,55 @@ fn spelt_result_or_option(output: &Type) -> bool {
     p.path.segments.last().is_some_and(|last| {
         matches!(last.arguments, PathArguments::AngleBracketed(_)) && (last.ident == "Result" || last.ident == "Option")
     })
+}
+
+/// Whether the type names a standard type that carries a lifetime without writing it
+/// (`Cow<str>`, `Ref<T>`, `Chars`): the elision rules give it one the check could not name (a
+/// lifetime left out of a path is inferred inside the function, outside the `for<..>`), so
+/// such a return type is left to the compiler's own check at the call. A user's type written
+/// without its lifetime is not recognised; `Parser<'_>` is.
+fn hides_a_lifetime(ty: &Type) -> bool {
+    const CARRY_A_LIFETIME: &[&str] = &[
+        "Cow",
+        "Ref",
+        "RefMut",
+        "MutexGuard",
+        "RwLockReadGuard",
+        "RwLockWriteGuard",
+        "Chars",
+        "CharIndices",
+        "Lines",
+        "Split",
+        "SplitWhitespace",
+        "Iter",
+        "IterMut",
+        "Drain",
+        "Formatter",
+        "Arguments",
+        "Components",
+        "Display",
+        "Entry",
+    ];
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_path(&mut self, p: &'ast syn::TypePath) {
+            if let Some(last) = p.path.segments.last() {
+                let names_a_lifetime = match &last.arguments {
+                    PathArguments::AngleBracketed(a) => {
+                        a.args.iter().any(|a| matches!(a, syn::GenericArgument::Lifetime(_)))
+                    }
+                    _ => false,
+                };
+                self.0 |= !names_a_lifetime && CARRY_A_LIFETIME.iter().any(|n| last.ident == n);
+            }
+            syn::visit::visit_type_path(self, p);
+        }
+        fn visit_type_bare_fn(&mut self, _: &'ast syn::TypeBareFn) {}
+        fn visit_parenthesized_generic_arguments(&mut self, _: &'ast syn::ParenthesizedGenericArguments) {}
+    }
+    let mut finder = Finder(false);
+    syn::visit::Visit::visit_type(&mut finder, ty);
+    finder.0
 }
 
 /// The function's lifetime parameters that no bound constrains: neither their own bounds nor
@@ -154,7 +216,7 @@ pub(crate) fn lifetimes_in(tokens: proc_macro2::TokenStream, names: &mut Vec<Str
 }
 
 /// Whether the type holds a reference or a lifetime.
-fn borrows(ty: &Type) -> bool {
+pub(crate) fn borrows(ty: &Type) -> bool {
     fn any(tokens: proc_macro2::TokenStream) -> bool {
         tokens.into_iter().any(|t| match t {
             proc_macro2::TokenTree::Punct(p) => p.as_char() == '&' || p.as_char() == '\'',
@@ -406,6 +468,42 @@ mod tests {
                 fn get(a: impl AsRef<str>) -> Result<u8, E> {}
             ))
             .is_none()
+        );
+    }
+
+    #[test]
+    fn leaves_a_standard_type_with_a_hidden_lifetime_to_the_compiler() {
+        assert!(
+            check(quote!(
+                fn get(&self, key: &str) -> Result<Cow<str>, E> {}
+            ))
+            .is_none()
+        );
+        assert!(
+            check(quote!(
+                fn get(&self, key: &str) -> Option<std::cell::Ref<u8>> {}
+            ))
+            .is_none()
+        );
+        assert_eq!(
+            check(quote!(
+                fn get(&self, key: &str) -> Result<Cow<'_, str>, E> {}
+            ))
+            .unwrap(),
+            "for < '_0 , '_1 > (& '_0 Self , & '_1 str) -> Result < Cow < '_0 , str > , E >"
+        );
+    }
+
+    #[test]
+    fn a_fallback_without_the_receiver_returns_one_lifetime_of_it() {
+        let func = Function::new(syn::parse_quote! {
+            fn get(&self, key: &str) -> Result<&str, E> {}
+        });
+        let hr = higher_ranked(&func, false, &syn::parse_quote!(::cb_runtime)).unwrap();
+        let (binder, args, output) = (hr.binder, hr.args, hr.output);
+        assert_eq!(
+            quote!(for<#(#binder),*> (#(#args),*) -> #output).to_string(),
+            "for < '_0 > (& '_0 str) -> Result < & '_ str , E >"
         );
     }
 }

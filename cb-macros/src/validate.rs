@@ -393,6 +393,18 @@ fn name(expr: &Expr) -> syn::Result<Expr> {
                 ),
             ))
         }
+        Expr::Macro(m)
+            if m.mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "format" || s.ident == "format_args") =>
+        {
+            Err(syn::Error::new_spanned(
+                expr,
+                "`name` is read at compile time into a `static`, but `format!` builds a `String` at run time: write a literal or `concat!(..)` (`name = concat!(\"billing-\", \"eu\")`); for one breaker per instance, derive `CircuitProtected` with a `#[circuit_breaker(key)]` field (breakers `name/key`)",
+            ))
+        }
         e @ (Expr::Path(_) | Expr::Macro(_)) => Ok(e.clone()),
         _ => Err(syn::Error::new_spanned(expr, NAME_HELP)),
     }

@@ -33,7 +33,7 @@ use super::cache;
 use super::fallback::{Cause, call as call_fallback, lifetime_check};
 use super::settings::{duration, setting};
 use crate::item::Receiver;
-use crate::plan::{Plan, Source};
+use crate::plan::{Plan, Source, StagePlan};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -459,17 +459,25 @@ fn respanned(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// Copies of the owned parameters (and an owned receiver), taken before the call consumes them.
+/// Copies of the owned parameters (and of an owned receiver a fallback function receives:
+/// one named `Type::f` does not, and then `Self` need not be `Clone`), taken before the call
+/// consumes them.
 fn clones(plan: &Plan) -> TokenStream {
     let p = {
         let k = &plan.krate;
         quote!(#k::__private)
     };
     let this = &plan.self_name;
-    let receiver = (plan.receiver == Some(Receiver::Value) && plan.pinned_self.is_none()).then(|| {
-        let copy = ident("__cb_self");
-        quote!(let #copy = #p::FallbackArg::clone_for_fallback(&#this);)
-    });
+    let takes_receiver = plan
+        .fallback
+        .iter()
+        .flat_map(|fb| &fb.stages)
+        .any(|s| matches!(s, StagePlan::Function(f) if f.with_receiver));
+    let receiver =
+        (plan.receiver == Some(Receiver::Value) && plan.pinned_self.is_none() && takes_receiver).then(|| {
+            let copy = ident("__cb_self");
+            quote!(let #copy = #p::FallbackArg::clone_for_fallback(&#this);)
+        });
     let params = plan.params.iter().filter_map(|(name, is_reference)| {
         let name = name.as_ref().filter(|_| !is_reference)?;
         let copy = arg_copy(name);

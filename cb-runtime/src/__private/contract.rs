@@ -554,6 +554,8 @@ pub trait FallbackArg: Sized {
     fn clone_for_fallback(&self) -> Self;
 }
 
+// One error with the trait's own message, not one per unmet bound of this impl.
+#[diagnostic::do_not_recommend]
 impl<T: Clone> FallbackArg for T {
     #[inline]
     fn clone_for_fallback(&self) -> Self {

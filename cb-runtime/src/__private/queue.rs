@@ -143,6 +143,8 @@ pub trait QueueArg: Sized {
     fn decode(input: &mut Decoder) -> Result<Self, String>;
 }
 
+// One error with the trait's own message, not one per unmet bound of this impl.
+#[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned> QueueArg for T {
     #[inline]
     fn encode(&self, out: &mut Encoder) {
@@ -189,6 +191,8 @@ pub trait FromQueued {
     fn from_answer(answer: Result<Queued, NotQueued>) -> Self;
 }
 
+// One error with the trait's own message, not one per unmet bound of this impl.
+#[diagnostic::do_not_recommend]
 impl<E: From<Queued> + From<NotQueued>> FromQueued for E {
     #[inline]
     fn from_answer(answer: Result<Queued, NotQueued>) -> Self {
