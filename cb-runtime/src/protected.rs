@@ -49,7 +49,7 @@ pub trait CircuitProtected {
     const __CB_DEFAULTS: crate::__private::Defaults;
 
     #[doc(hidden)]
-    fn __cb_key<'a>(&'a self, buf: &'a mut crate::__private::KeyBuf) -> Option<&'a str>;
+    fn __cb_key<'a>(&'a self, buf: &'a mut crate::__private::KeyBuf) -> Option<&'a [u8]>;
 
     /// The breaker of a method without its own `name`: the generated code calls
     /// `<Self as CircuitProtected>::__cb_breaker_of(self, &SITE)`, so a type without the derive
@@ -72,7 +72,7 @@ pub trait CircuitProtected {
         let mut buf = crate::__private::KeyBuf::new();
         match self.__cb_key(&mut buf) {
             None => Self::__CB_DEFAULTS.name.to_owned(),
-            Some(key) => format!("{}/{key}", Self::__CB_DEFAULTS.name),
+            Some(key) => format!("{}/{}", Self::__CB_DEFAULTS.name, String::from_utf8_lossy(key)),
         }
     }
 

@@ -20,11 +20,13 @@ pub(crate) struct KeyField {
     pub(crate) ty: Type,
 }
 
-/// The sign of a primitive integer key.
+/// The sign and width of a primitive integer key.
 #[derive(Clone, Copy)]
 pub(crate) enum Integer {
     Unsigned,
     Signed,
+    Unsigned128,
+    Signed128,
 }
 
 /// What the derive needs from the struct.
@@ -129,8 +131,10 @@ fn integer(ty: &Type) -> Option<Integer> {
     };
     let ident = p.path.get_ident().filter(|_| p.qself.is_none())?.to_string();
     match ident.as_str() {
-        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => Some(Integer::Unsigned),
-        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => Some(Integer::Signed),
+        "u8" | "u16" | "u32" | "u64" | "usize" => Some(Integer::Unsigned),
+        "i8" | "i16" | "i32" | "i64" | "isize" => Some(Integer::Signed),
+        "u128" => Some(Integer::Unsigned128),
+        "i128" => Some(Integer::Signed128),
         _ => None,
     }
 }

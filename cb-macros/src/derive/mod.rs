@@ -39,19 +39,21 @@ fn implementation(input: &DeriveInput, parsed: &Struct) -> TokenStream {
         None => quote!(#p::None),
         Some(field) if field.is_string => {
             let member = &field.member;
-            quote!(#p::Some(::core::convert::AsRef::<str>::as_ref(&self.#member)))
+            quote!(#p::Some(::core::convert::AsRef::<str>::as_ref(&self.#member).as_bytes()))
         }
         Some(field) if field.integer.is_some() => {
             let member = &field.member;
             match field.integer {
-                Some(ast::Integer::Signed) => quote!(#p::Some(__cb_buf.signed(self.#member as i128))),
-                _ => quote!(#p::Some(__cb_buf.unsigned(self.#member as u128))),
+                Some(ast::Integer::Signed) => quote!(#p::Some(__cb_buf.signed64(self.#member as i64))),
+                Some(ast::Integer::Signed128) => quote!(#p::Some(__cb_buf.signed(self.#member))),
+                Some(ast::Integer::Unsigned128) => quote!(#p::Some(__cb_buf.unsigned(self.#member))),
+                _ => quote!(#p::Some(__cb_buf.unsigned64(self.#member as u64))),
             }
         }
         Some(field) => {
             let (member, ty) = (&field.member, &field.ty);
             // At the field's type: a key that cannot be formatted is that type's mistake.
-            quote_spanned!(field.ty.span()=> #p::Some(<#ty as #p::BreakerKey>::format_key(&self.#member, __cb_buf)))
+            quote_spanned!(field.ty.span()=> #p::Some(<#ty as #p::BreakerKey>::format_key(&self.#member, __cb_buf).as_bytes()))
         }
     };
     quote! {
@@ -59,7 +61,7 @@ fn implementation(input: &DeriveInput, parsed: &Struct) -> TokenStream {
         impl #impl_generics #p::CircuitProtected for #ident #ty_generics #where_clause {
             const __CB_DEFAULTS: #p::Defaults = #p::Defaults { name: #name, settings: &[#(#settings),*] };
 
-            fn __cb_key<'__cb>(&'__cb self, __cb_buf: &'__cb mut #p::KeyBuf) -> #p::Option<&'__cb str> {
+            fn __cb_key<'__cb>(&'__cb self, __cb_buf: &'__cb mut #p::KeyBuf) -> #p::Option<&'__cb [u8]> {
                 let _ = &__cb_buf;
                 #key
             }

@@ -237,7 +237,7 @@ impl CallSite {
     }
 
     #[inline]
-    fn keyed_breaker<T: CircuitProtected + ?Sized>(&'static self, key: &str) -> BreakerHandle {
+    fn keyed_breaker<T: CircuitProtected + ?Sized>(&'static self, key: &[u8]) -> BreakerHandle {
         let defaults = &T::__CB_DEFAULTS;
         // One site may serve several types (generic functions, trait default methods): the
         // cache tells them apart by the address of their struct-level name.
@@ -251,11 +251,13 @@ impl CallSite {
     /// A key this thread has not cached (or whose breaker was retired): the registry's breaker.
     #[cold]
     #[inline(never)]
-    fn keyed_miss<T: CircuitProtected + ?Sized>(&'static self, site: usize, key: &str) -> BreakerHandle {
+    fn keyed_miss<T: CircuitProtected + ?Sized>(&'static self, site: usize, key: &[u8]) -> BreakerHandle {
         let defaults = &T::__CB_DEFAULTS;
+        // Keys are a `str`'s bytes or ASCII digits: always UTF-8.
+        let text = String::from_utf8_lossy(key);
         // The name is formatted on the stack (a long one spills to the heap).
         let mut name = KeyBuf::new();
-        let name = name.format(&format_args!("{}/{key}", defaults.name));
+        let name = name.format(&format_args!("{}/{text}", defaults.name));
         let breaker = resolve(name, defaults.settings, self.settings);
         Taken::handle(Box::new(Cached {
             site,
@@ -287,7 +289,7 @@ pub(crate) const CACHE_SLOTS: usize = 128;
 pub struct Cached {
     site: usize,
     hash: u64,
-    key: Box<str>,
+    key: Box<[u8]>,
     breaker: Arc<CircuitBreaker>,
 }
 
@@ -339,7 +341,7 @@ thread_local! {
 /// hit first (a hot key costs no hash), then the key's slot by hash. `None` on a miss, or when
 /// the entry's breaker was retired (the entry is dropped then).
 #[inline]
-fn take(site: usize, key: &str) -> Option<Box<Cached>> {
+fn take(site: usize, key: &[u8]) -> Option<Box<Cached>> {
     let matches = |entry: &Cached| entry.site == site && *entry.key == *key;
     let (found, retired) = CACHE
         .try_with(|cache| {
@@ -388,11 +390,11 @@ fn slot_of(hash: u64) -> usize {
 
 /// FxHash of the site's address and the key's bytes.
 #[inline]
-fn hash(site: usize, key: &str) -> u64 {
+fn hash(site: usize, key: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
     let mut h = mix(0, site as u64);
-    let mut chunks = key.as_bytes().chunks_exact(8);
+    let mut chunks = key.chunks_exact(8);
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
@@ -461,39 +463,79 @@ impl KeyBuf {
 }
 
 impl KeyBuf {
-    /// `n` in decimal, as `Display` writes it (the derive's writer for unsigned integer keys).
+    /// `n` in decimal, as `Display` writes it, as ASCII bytes (the derive's writer for
+    /// unsigned integer keys of up to 64 bits: the call site's cache looks keys up by their
+    /// bytes, so a key it has seen costs no `str` and no formatting machinery).
     #[inline]
-    pub fn unsigned(&mut self, n: u128) -> &str {
+    pub fn unsigned64(&mut self, n: u64) -> &[u8] {
+        let at = self.pairs(n, self.bytes.len(), 1);
+        &self.bytes[at..]
+    }
+
+    /// [`unsigned64`](Self::unsigned64) for signed keys of up to 64 bits.
+    #[inline]
+    pub fn signed64(&mut self, n: i64) -> &[u8] {
+        let mut at = self.pairs(n.unsigned_abs(), self.bytes.len(), 1);
+        if n < 0 {
+            at -= 1;
+            self.bytes[at] = b'-';
+        }
+        &self.bytes[at..]
+    }
+
+    /// Writes `n` in decimal, at least `width` digits (zeros in front), ending at `end`;
+    /// returns where it starts.
+    #[inline]
+    fn pairs(&mut self, mut n: u64, end: usize, width: usize) -> usize {
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839\
+            4041424344454647484950515253545556575859\
+            6061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899";
+        let mut at = end;
+        while n >= 100 || end - at + 2 < width {
+            let pair = (n % 100) as usize * 2;
+            n /= 100;
+            at -= 2;
+            self.bytes[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        }
+        if n >= 10 || end - at + 1 < width {
+            let pair = n as usize * 2;
+            at -= 2;
+            self.bytes[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        } else {
+            at -= 1;
+            self.bytes[at] = b'0' + n as u8;
+        }
+        at
+    }
+
+    /// `n` in decimal, as `Display` writes it, as ASCII bytes (the derive's writer for 128-bit
+    /// unsigned keys).
+    #[inline]
+    pub fn unsigned(&mut self, n: u128) -> &[u8] {
         self.digits(n, false)
     }
 
-    /// `n` in decimal, as `Display` writes it (the derive's writer for signed integer keys).
+    /// `n` in decimal, as `Display` writes it, as ASCII bytes (the derive's writer for signed
+    /// integer keys).
     #[inline]
-    pub fn signed(&mut self, n: i128) -> &str {
+    pub fn signed(&mut self, n: i128) -> &[u8] {
         self.digits(n.unsigned_abs(), n < 0)
     }
 
-    fn digits(&mut self, n: u128, negative: bool) -> &str {
-        // Nineteen digits at a time in 64-bit arithmetic (128-bit division is a library call,
-        // needed only for numbers of twenty digits or more).
+    fn digits(&mut self, n: u128, negative: bool) -> &[u8] {
+        // Nineteen digits at a time in 64-bit arithmetic (128-bit division is a library call).
         const CHUNK: u128 = 10_000_000_000_000_000_000;
         let mut at = self.bytes.len();
         let mut rest = n;
         loop {
-            let (higher, mut low) = if rest < CHUNK {
+            let (higher, low) = if rest < CHUNK {
                 (0, rest as u64)
             } else {
                 (rest / CHUNK, (rest % CHUNK) as u64)
             };
-            let end = at;
-            loop {
-                at -= 1;
-                self.bytes[at] = b'0' + (low % 10) as u8;
-                low /= 10;
-                if low == 0 && (higher == 0 || end - at == 19) {
-                    break;
-                }
-            }
+            at = self.pairs(low, at, if higher == 0 { 1 } else { 19 });
             if higher == 0 {
                 break;
             }
@@ -503,7 +545,7 @@ impl KeyBuf {
             at -= 1;
             self.bytes[at] = b'-';
         }
-        std::str::from_utf8(&self.bytes[at..]).unwrap_or_default()
+        &self.bytes[at..]
     }
 }
 
@@ -532,12 +574,12 @@ mod tests {
 
     #[test]
     fn keys_hash_apart_by_site_and_by_every_byte() {
-        assert_ne!(hash(1, "billing"), hash(2, "billing"));
-        assert_ne!(hash(1, "billing"), hash(1, "billinh"));
-        assert_ne!(hash(1, "abcdefgh"), hash(1, "abcdefgh\0"));
+        assert_ne!(hash(1, b"billing"), hash(2, b"billing"));
+        assert_ne!(hash(1, b"billing"), hash(1, b"billinh"));
+        assert_ne!(hash(1, b"abcdefgh"), hash(1, b"abcdefgh\0"));
         assert_eq!(
-            hash(1, "a long key over eight bytes"),
-            hash(1, "a long key over eight bytes")
+            hash(1, b"a long key over eight bytes"),
+            hash(1, b"a long key over eight bytes")
         );
     }
 
@@ -565,10 +607,16 @@ mod tests {
             u64::MAX as u128,
             u128::MAX,
         ] {
-            assert_eq!(buf.unsigned(n), n.to_string());
+            assert_eq!(buf.unsigned(n), n.to_string().as_bytes());
         }
         for n in [0i128, -1, 9, -10, i64::MIN as i128, i128::MIN, i128::MAX] {
-            assert_eq!(buf.signed(n), n.to_string());
+            assert_eq!(buf.signed(n), n.to_string().as_bytes());
+        }
+        for n in [0u64, 5, 10, 99, 100, 4_200_042, u64::MAX] {
+            assert_eq!(buf.unsigned64(n), n.to_string().as_bytes());
+        }
+        for n in [0i64, -5, 10, -100, i64::MIN, i64::MAX] {
+            assert_eq!(buf.signed64(n), n.to_string().as_bytes());
         }
     }
 }
