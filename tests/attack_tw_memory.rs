@@ -6,59 +6,26 @@ use cb_runtime::{
     BreakerConfig, CircuitBreaker, CircuitProtected, ManualClock, Registry, Rejected, Window, circuit_breaker,
     init_registry,
 };
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
-struct Counting;
+mod support;
 
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-thread_local! {
-    /// Allocations made by this thread (the test harness's threads allocate meanwhile).
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Allocations this thread has made so far.
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
-
-#[allow(unsafe_code)]
-// SAFETY: forwards to the system allocator unchanged; only counts sizes and calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use support::counting::{Counting, allocations, live, one_at_a_time};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// The allocator counts every thread: tests of this file run one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Bytes per breaker after `n` keys of a family were each called by `call` from this thread.
 fn bytes_per_breaker(config: &BreakerConfig, n: usize, call: impl Fn(&CircuitBreaker, &ManualClock)) -> isize {
     let clock = ManualClock::new();
     let registry = Registry::with_clock(clock.clone());
     call(&registry.breaker("warm/up", config), &clock);
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live();
     for i in 0..n {
         let breaker = registry.breaker(&format!("fam/{i:08}"), config);
         call(&breaker, &clock);
     }
-    let per = (LIVE.load(Ordering::Relaxed) - before) / n as isize;
+    let per = (live() - before) / n as isize;
     drop(registry);
     per
 }
@@ -76,7 +43,7 @@ fn time_window(size: Duration) -> cb_runtime::BreakerConfigBuilder {
 
 #[test]
 fn bytes_per_keyed_breaker_by_configuration() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = one_at_a_time();
     let slow = |b: &CircuitBreaker, clock: &ManualClock| {
         let permit = b.try_acquire().unwrap();
         clock.advance(Duration::from_millis(1));
@@ -156,7 +123,7 @@ fn bytes_per_keyed_breaker_by_configuration() {
 /// the first allocate nothing.
 #[test]
 fn a_tripped_breaker_allocates_its_history_once() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = one_at_a_time();
     let clock = ManualClock::new();
     let config = BreakerConfig::builder()
         .consecutive_failures(1)
@@ -192,7 +159,7 @@ fn a_tripped_breaker_allocates_its_history_once() {
 /// thousand slow, in a pattern that never trips: no allocation after the first calls.
 #[test]
 fn a_million_calls_on_a_hot_breaker_allocate_nothing() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = one_at_a_time();
     let clock = ManualClock::new();
     let config = time_window(Duration::from_secs(60))
         .no_consecutive_failures()
@@ -254,7 +221,7 @@ impl HotClient {
 /// 1 ms per call, one in ten a failure: the call site's cache finds the key with no allocation.
 #[test]
 fn a_million_calls_on_a_hot_key_through_the_macro_allocate_nothing() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = one_at_a_time();
     let clock = ManualClock::new();
     let _ = init_registry(Registry::with_clock(clock.clone()));
     let client = HotClient {

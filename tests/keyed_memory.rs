@@ -2,35 +2,14 @@
 //! one thread has called (registry entry included), and a bounded total over 1M keys.
 
 use cb_runtime::{BreakerConfig, ManualClock, Registry, Window};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
-struct Counting;
+mod support;
 
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-#[allow(unsafe_code)]
-// SAFETY: forwards to the system allocator unchanged; only counts sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use support::counting::{Counting, live, one_at_a_time};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// The allocator counts every thread: tests of this file run one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Bytes per breaker after `n` keys of a family were each called once from this thread.
 fn bytes_per_breaker(config: &BreakerConfig, n: usize) -> isize {
@@ -39,19 +18,19 @@ fn bytes_per_breaker(config: &BreakerConfig, n: usize) -> isize {
         .breaker("warm/up", config)
         .call_sync(|| Ok::<_, ()>(()))
         .unwrap();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live();
     for i in 0..n {
         let breaker = registry.breaker(&format!("fam/{i:08}"), config);
         breaker.call_sync(|| Ok::<_, ()>(())).unwrap();
     }
-    let per = (LIVE.load(Ordering::Relaxed) - before) / n as isize;
+    let per = (live() - before) / n as isize;
     drop(registry);
     per
 }
 
 #[test]
 fn a_called_keyed_breaker_with_a_count_window_takes_at_most_1_kb() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = one_at_a_time();
     let config = BreakerConfig::builder().window(Window::Count(20)).build().unwrap();
     let per = bytes_per_breaker(&config, 10_000);
     eprintln!("count window of 20: {per} bytes per breaker");
@@ -60,7 +39,7 @@ fn a_called_keyed_breaker_with_a_count_window_takes_at_most_1_kb() {
 
 #[test]
 fn a_called_keyed_breaker_with_the_default_time_window_takes_at_most_1_kb() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = one_at_a_time();
     // 60 one-second buckets of one 32-bit word each are 240 bytes of the total (window/ring.rs).
     let per = bytes_per_breaker(&BreakerConfig::default(), 10_000);
     eprintln!("default 60s time window: {per} bytes per breaker");
@@ -69,7 +48,7 @@ fn a_called_keyed_breaker_with_the_default_time_window_takes_at_most_1_kb() {
 
 #[test]
 fn a_keyed_breaker_with_no_rate_trigger_keeps_no_window() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = one_at_a_time();
     let config = BreakerConfig::builder().no_failure_rate().build().unwrap();
     let per = bytes_per_breaker(&config, 10_000);
     eprintln!("consecutive trigger only: {per} bytes per breaker");
@@ -82,11 +61,11 @@ fn a_keyed_breaker_with_no_rate_trigger_keeps_no_window() {
 
 #[test]
 fn a_standalone_breaker_owns_no_event_channel() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let before = LIVE.load(Ordering::Relaxed);
+    let _serial = one_at_a_time();
+    let before = live();
     let breaker = cb_runtime::CircuitBreaker::new("standalone", BreakerConfig::default());
     breaker.call_sync(|| Ok::<_, ()>(())).unwrap();
-    let bytes = LIVE.load(Ordering::Relaxed) - before;
+    let bytes = live() - before;
     eprintln!("standalone breaker: {bytes} bytes");
     assert!(bytes <= 4096, "{bytes} bytes");
     let mut events = breaker.subscribe();
@@ -99,7 +78,7 @@ fn a_standalone_breaker_owns_no_event_channel() {
 #[test]
 #[ignore = "1M keys, about a minute: .ci/run runs it with --ignored after the other tests"]
 fn a_million_keys_stay_within_the_cap() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = one_at_a_time();
     let clock = ManualClock::new();
     let registry = Registry::with_clock(clock.clone());
     let config = BreakerConfig::builder()
@@ -107,14 +86,14 @@ fn a_million_keys_stay_within_the_cap() {
         .idle_ttl(Duration::from_secs(60))
         .build()
         .unwrap();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live();
     let mut peak = 0;
     for i in 0..1_000_000u32 {
         let breaker = registry.breaker(&format!("users/{i}"), &config);
         breaker.call_sync(|| Ok::<_, ()>(())).unwrap();
         if i % 1000 == 0 {
             clock.advance(Duration::from_millis(10));
-            peak = peak.max(LIVE.load(Ordering::Relaxed) - before);
+            peak = peak.max(live() - before);
         }
     }
     let family = &registry.families()[0];

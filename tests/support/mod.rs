@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod counting;
 pub mod polling;
 pub mod queue;
 pub mod recorder;
