@@ -61,6 +61,25 @@ pub(crate) fn sample_due() -> Option<u32> {
     })
 }
 
+/// Counts a call toward the next timed one and returns true, unless this call is the one to
+/// time: then it counts nothing and returns false (the permit's [`sample_due`] counts it and
+/// times it). True without counting while nothing measures durations.
+#[inline]
+pub(crate) fn skip_sample() -> bool {
+    if !measuring() {
+        return true;
+    }
+    let every = EVERY.load(Ordering::Relaxed);
+    SINCE_SAMPLE.with(|since| {
+        let n = since.get() + 1;
+        if n >= every {
+            return false;
+        }
+        since.set(n);
+        true
+    })
+}
+
 /// The start of a call that was not timed.
 pub(crate) const NOT_TIMED: u64 = u64::MAX;
 

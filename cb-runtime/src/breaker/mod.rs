@@ -169,14 +169,15 @@ impl CircuitBreaker {
         }
     }
 
-    /// The permit of the common case, a Closed breaker with nothing to time; `None` otherwise
+    /// The permit of the common case, a Closed breaker with nothing to time (no slow-call
+    /// detection, and not the call a duration sample times); `None` otherwise
     /// (then [`try_acquire`](Self::try_acquire) decides). Built where the caller keeps it: a
     /// permit that goes through a `Result` first is copied with wider loads than the stores
     /// that wrote it, which stalls.
     #[inline(always)]
     pub(crate) fn closed_permit(&self) -> Option<Permit<'_>> {
         let word = Word(self.state.load(Ordering::Acquire));
-        (word.is_closed() && !crate::timing::measuring() && self.tunables.slow_nanos().is_none())
+        (word.is_closed() && self.tunables.slow_nanos().is_none() && crate::timing::skip_sample())
             .then(|| Permit::new(self, word, crate::timing::NOT_TIMED))
     }
 
