@@ -31,6 +31,8 @@ pub(crate) struct Family {
     pub(crate) next_cap_sweep: usize,
     /// Whether being over the cap has been reported since the family last fitted.
     pub(crate) over_reported: bool,
+    /// Whether a key asking for other limits than the family's has been reported.
+    pub(crate) limits_reported: bool,
     /// The configuration of a key no file section or environment variable singles out,
     /// resolved once per family and macro arguments.
     pub(crate) template: Option<(Arc<Base>, Arc<BreakerConfig>)>,
@@ -48,9 +50,32 @@ impl Family {
             swept_at: now,
             next_cap_sweep: 0,
             over_reported: false,
+            limits_reported: false,
             template: None,
             gone: None,
         }
+    }
+
+    /// The family's limits against those `config` asks for: an event, the first time a key of
+    /// the family asks for others (two types sharing a family name with different `max_keys`
+    /// or `idle_ttl`: the family's limits stay, one per family).
+    pub(crate) fn limits_conflict(&mut self, family: &str, config: &BreakerConfig) -> Option<crate::events::Event> {
+        let idle_ttl = crate::clock::duration_nanos(config.idle_ttl);
+        if self.limits_reported || (config.max_keys == self.max_keys && idle_ttl == self.idle_ttl) {
+            return None;
+        }
+        self.limits_reported = true;
+        let limits = |max_keys: u32, idle_ttl: u64| {
+            format!(
+                "max_keys = {max_keys}, idle_ttl = {:?}",
+                std::time::Duration::from_nanos(idle_ttl)
+            )
+        };
+        Some(crate::events::Event::ConfigConflict {
+            name: crate::Name::from(format!("{family}/*").as_str()),
+            kept: limits(self.max_keys, self.idle_ttl),
+            ignored: limits(config.max_keys, idle_ttl),
+        })
     }
 
     pub(crate) fn limit(&mut self, config: &BreakerConfig) {

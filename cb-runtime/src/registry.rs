@@ -182,6 +182,7 @@ impl Registry {
             activity: Activity::new(now),
         };
         let mut report = None;
+        let mut conflict = None;
         let mut gone = Vec::new();
         let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
         match family {
@@ -200,6 +201,7 @@ impl Registry {
                         self.check_conflict(existing, asked);
                         return existing.breaker.clone();
                     }
+                    conflict = members.limits_conflict(family, &config);
                     // Twice per idle time, a look at every member (who is in use, who is
                     // idle); at the cap, a look at the least recently seen only.
                     let due = members.sweep_due(now);
@@ -224,6 +226,16 @@ impl Registry {
         }
         for event in report {
             self.events.emit(event);
+        }
+        if let Some(conflict) = conflict {
+            if !self.events.has_subscribers()
+                && let Event::ConfigConflict { name, kept, ignored } = &conflict
+            {
+                eprintln!(
+                    "cb: keyed family `{name}` keeps its limits ({kept}); a key of it asked for {ignored} (two types share the family name?)"
+                );
+            }
+            self.events.emit(conflict);
         }
         breaker
     }
