@@ -13,20 +13,12 @@ pub(crate) struct KeyField {
     pub(crate) member: Member,
     /// `String`, `str`, `Box<str>`, `Arc<str>` or `Cow<str>`: borrowed, not formatted.
     pub(crate) is_string: bool,
-    /// A primitive integer: written in decimal by the runtime's integer writer, not through
-    /// `Display` (the same text, without the formatting machinery on every call).
-    pub(crate) integer: Option<Integer>,
+    /// Spelled like a primitive integer: written in decimal by the runtime's integer writer
+    /// when it is one (the same text as `Display`, without the formatting machinery on every
+    /// call), through `Display` when the name stands for another type.
+    pub(crate) integer: bool,
     /// Its type, where an error about the key belongs.
     pub(crate) ty: Type,
-}
-
-/// The sign and width of a primitive integer key.
-#[derive(Clone, Copy)]
-pub(crate) enum Integer {
-    Unsigned,
-    Signed,
-    Unsigned128,
-    Signed128,
 }
 
 /// What the derive needs from the struct.
@@ -103,7 +95,7 @@ fn key_field(fields: &Fields, cx: &mut Ctxt) -> Option<KeyField> {
             key = Some(KeyField {
                 member,
                 is_string: is_string(&field.ty),
-                integer: integer(&field.ty),
+                integer: is_integer(&field.ty),
                 ty: field.ty.clone(),
             });
         }
@@ -123,20 +115,20 @@ fn is_string(ty: &Type) -> bool {
     }
 }
 
-/// A primitive integer type spelled as one (`u64`, `i32`, `usize`, …); an alias or a wrapper
-/// is formatted through `Display`, which writes the same text.
-fn integer(ty: &Type) -> Option<Integer> {
+/// A type spelled like a primitive integer (`u64`, `i32`, `usize`, …); whether it is one is
+/// left to the type system (see `IntegerProbe` in the runtime).
+fn is_integer(ty: &Type) -> bool {
     let Type::Path(p) = ty else {
-        return None;
+        return false;
     };
-    let ident = p.path.get_ident().filter(|_| p.qself.is_none())?.to_string();
-    match ident.as_str() {
-        "u8" | "u16" | "u32" | "u64" | "usize" => Some(Integer::Unsigned),
-        "i8" | "i16" | "i32" | "i64" | "isize" => Some(Integer::Signed),
-        "u128" => Some(Integer::Unsigned128),
-        "i128" => Some(Integer::Signed128),
-        _ => None,
-    }
+    p.qself.is_none()
+        && p.path.get_ident().is_some_and(|ident| {
+            [
+                "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+            ]
+            .iter()
+            .any(|name| ident == name)
+        })
 }
 
 /// Whether `<str>` / `<'a, str>` is the (last) type argument: `Box<Destroyer>` is not a string.

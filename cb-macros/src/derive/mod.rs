@@ -41,14 +41,15 @@ fn implementation(input: &DeriveInput, parsed: &Struct) -> TokenStream {
             let member = &field.member;
             quote!(#p::Some(::core::convert::AsRef::<str>::as_ref(&self.#member).as_bytes()))
         }
-        Some(field) if field.integer.is_some() => {
+        Some(field) if field.integer => {
             let member = &field.member;
-            match field.integer {
-                Some(ast::Integer::Signed) => quote!(#p::Some(__cb_buf.signed64(self.#member as i64))),
-                Some(ast::Integer::Signed128) => quote!(#p::Some(__cb_buf.signed(self.#member))),
-                Some(ast::Integer::Unsigned128) => quote!(#p::Some(__cb_buf.unsigned(self.#member))),
-                _ => quote!(#p::Some(__cb_buf.unsigned64(self.#member as u64))),
-            }
+            // Spelled like a primitive integer: its digits if it is one, `Display` if the name
+            // stands for another type (method resolution picks, not the spelling).
+            quote! {{
+                #[allow(unused_imports)]
+                use #p::{DisplayKey as _, IntegerKey as _};
+                #p::Some((&&#p::IntegerProbe(&self.#member)).key_bytes(__cb_buf))
+            }}
         }
         Some(field) => {
             let (member, ty) = (&field.member, &field.ty);

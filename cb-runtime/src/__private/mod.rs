@@ -22,7 +22,9 @@ pub use contract::{
 pub use fallback::{Deferred, Fallback, FallbackForAll, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
 pub use run::{Ran, Running, run_async, run_async_with_timeout, run_sync, typed};
-pub use site::{BreakerHandle, BreakerKey, Cached, CallSite, Defaults, KeyBuf, Looked, Taken};
+pub use site::{
+    BreakerHandle, BreakerKey, Cached, CallSite, Defaults, DisplayKey, IntegerKey, IntegerProbe, KeyBuf, Looked, Taken,
+};
 #[cfg(feature = "tower")]
 pub(crate) use span::outcome_name;
 pub use span::{

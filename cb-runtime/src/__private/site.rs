@@ -430,6 +430,50 @@ impl<T: std::fmt::Display + ?Sized> BreakerKey for T {
     }
 }
 
+/// A key field whose type is spelled like a primitive integer, for the derive's dispatch:
+/// `(&&IntegerProbe(&field)).key_bytes(buf)` resolves to [`IntegerKey`] when the type IS a
+/// primitive integer (its digits, no `Display`), and to [`DisplayKey`] otherwise (an alias
+/// that names another type under an integer's name: formatted as `Display` formats it).
+#[derive(Debug)]
+pub struct IntegerProbe<'a, T: ?Sized>(pub &'a T);
+
+/// The key bytes of a primitive integer (see [`IntegerProbe`]).
+pub trait IntegerKey {
+    /// The key's decimal digits, written in `buf`.
+    fn key_bytes<'b>(&self, buf: &'b mut KeyBuf) -> &'b [u8];
+}
+
+/// The key bytes of any other `Display` type (see [`IntegerProbe`]).
+pub trait DisplayKey {
+    /// The key as `Display` formats it, in `buf`.
+    fn key_bytes<'b>(&self, buf: &'b mut KeyBuf) -> &'b [u8];
+}
+
+macro_rules! integer_keys {
+    ($($t:ty => $write:ident as $wide:ty),* $(,)?) => {$(
+        impl IntegerKey for &IntegerProbe<'_, $t> {
+            #[inline]
+            fn key_bytes<'b>(&self, buf: &'b mut KeyBuf) -> &'b [u8] {
+                buf.$write(*self.0 as $wide)
+            }
+        }
+    )*};
+}
+
+integer_keys!(
+    u8 => unsigned64 as u64, u16 => unsigned64 as u64, u32 => unsigned64 as u64,
+    u64 => unsigned64 as u64, usize => unsigned64 as u64, u128 => unsigned as u128,
+    i8 => signed64 as i64, i16 => signed64 as i64, i32 => signed64 as i64,
+    i64 => signed64 as i64, isize => signed64 as i64, i128 => signed as i128,
+);
+
+impl<T: std::fmt::Display + ?Sized> DisplayKey for IntegerProbe<'_, T> {
+    #[inline]
+    fn key_bytes<'b>(&self, buf: &'b mut KeyBuf) -> &'b [u8] {
+        buf.format(self.0).as_bytes()
+    }
+}
+
 /// Room to format a key field without allocating (longer keys spill to the heap).
 #[derive(Debug)]
 pub struct KeyBuf {
