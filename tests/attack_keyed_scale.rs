@@ -829,6 +829,21 @@ fn two_hundred_thousand_derive_keys_stay_under_the_cap_plus_the_thread_cache() {
 
 // ---------------------------------------------------------------- remove during a call
 
+/// Pending once (waking itself), then ready: a call that is in flight across one poll.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
 #[derive(CircuitProtected)]
 #[circuit_breaker(name = "ks_inflight", consecutive_failures = 5, open_timeout = "1h")]
 struct InFlight(#[circuit_breaker(key)] u16);
@@ -836,17 +851,7 @@ struct InFlight(#[circuit_breaker(key)] u16);
 impl InFlight {
     #[circuit_breaker]
     async fn call(&self, ok: bool) -> Result<(), Failed> {
-        let mut yielded = false;
-        std::future::poll_fn(|cx| {
-            if yielded {
-                std::task::Poll::Ready(())
-            } else {
-                yielded = true;
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            }
-        })
-        .await;
+        yield_once().await;
         if ok { Ok(()) } else { Err(Failed) }
     }
 }
@@ -858,17 +863,7 @@ struct InFlight2(#[circuit_breaker(key)] u16);
 impl InFlight2 {
     #[circuit_breaker]
     async fn call(&self, ok: bool) -> Result<(), Failed> {
-        let mut yielded = false;
-        std::future::poll_fn(|cx| {
-            if yielded {
-                std::task::Poll::Ready(())
-            } else {
-                yielded = true;
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            }
-        })
-        .await;
+        yield_once().await;
         if ok { Ok(()) } else { Err(Failed) }
     }
 }
