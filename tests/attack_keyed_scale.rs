@@ -918,7 +918,6 @@ fn a_call_in_flight_across_remove_lands_on_the_old_breaker_and_the_next_on_a_fre
 }
 
 #[test]
-#[ignore = "defect (minor; cb-runtime registry.rs `leave` on remove): a keyed call in flight across registry().remove records its outcome on the retired breaker after `leave` copied that breaker's counters into the family's remains: the outcome is in no family total (Prometheus `name=\"family/*\"` shows 1 of 2 successes)"]
 fn an_outcome_completed_after_remove_is_in_the_family_totals() {
     let _serial = serial();
     clock();

@@ -38,6 +38,8 @@ pub(crate) struct Family {
     pub(crate) template: Option<(Arc<Base>, Arc<BreakerConfig>)>,
     /// The counters of breakers that left the family, so its exported totals never go down.
     pub(crate) gone: Option<Box<crate::Snapshot>>,
+    /// Breakers that left the family while somebody still held them (see `registry::leave`).
+    pub(crate) held: Vec<std::sync::Arc<crate::CircuitBreaker>>,
 }
 
 impl Family {
@@ -53,6 +55,7 @@ impl Family {
             limits_reported: false,
             template: None,
             gone: None,
+            held: Vec::new(),
         }
     }
 

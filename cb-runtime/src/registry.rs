@@ -457,10 +457,10 @@ impl Registry {
     /// Each family with the summed counters of the breakers that have left it.
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub(crate) fn family_remains(&self) -> Vec<(String, Option<Snapshot>, u64)> {
-        self.read()
-            .families
-            .iter()
-            .map(|(name, f)| (name.to_string(), f.gone.as_deref().cloned(), f.evicted))
+        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        maps.families
+            .iter_mut()
+            .map(|(name, f)| (name.to_string(), remains(name, f), f.evicted))
             .collect()
     }
 
@@ -661,13 +661,46 @@ fn evictions(gone: Vec<(Entry, Eviction)>) -> impl Iterator<Item = Event> {
     })
 }
 
-/// Marks a breaker that left `family` retired and adds its counters to the family's remains.
+/// Marks a breaker that left `family` retired and adds its counters to the family's remains;
+/// one that somebody still holds (a call in flight, a call site's cache: possible after
+/// `remove`) may still count, so it is kept and counted when the remains are read, until its
+/// last holder lets go.
 fn leave(family: &str, members: &mut Family, entry: &Entry) {
     entry.breaker.retire();
+    fold_released(family, members);
+    if Arc::strong_count(&entry.breaker) > 1 {
+        members.held.push(entry.breaker.clone());
+        return;
+    }
     let remains = members
         .gone
         .get_or_insert_with(|| Box::new(Snapshot::empty(Name::from(family))));
     entry.breaker.add_counters_to(remains);
+}
+
+/// Adds the counters of the kept breakers nobody else holds any more to the family's remains,
+/// and lets them go.
+fn fold_released(family: &str, members: &mut Family) {
+    let gone = &mut members.gone;
+    members.held.retain(|breaker| {
+        if Arc::strong_count(breaker) > 1 {
+            return true;
+        }
+        let remains = gone.get_or_insert_with(|| Box::new(Snapshot::empty(Name::from(family))));
+        breaker.add_counters_to(remains);
+        false
+    });
+}
+
+/// A family's remains as of now: the counters of the breakers that left it, those still held
+/// included.
+fn remains(family: &str, members: &mut Family) -> Option<Snapshot> {
+    fold_released(family, members);
+    let mut out = members.gone.as_deref().cloned();
+    for breaker in &members.held {
+        breaker.add_counters_to(out.get_or_insert_with(|| Snapshot::empty(Name::from(family))));
+    }
+    out
 }
 
 fn over_cap_message(event: &Event) -> String {
