@@ -27,6 +27,18 @@ impl From<Rejected> for Failed {
     }
 }
 
+/// `fn call(&self, ok: bool)` through the type's breaker: `Ok` when `ok`, else `Err(Failed)`.
+macro_rules! succeeds_when_ok {
+    ($($t:ident),* $(,)?) => {$(
+        impl $t {
+            #[circuit_breaker]
+            fn call(&self, ok: bool) -> Result<(), Failed> {
+                if ok { Ok(()) } else { Err(Failed) }
+            }
+        }
+    )*};
+}
+
 fn clock() -> &'static ManualClock {
     static CLOCK: OnceLock<ManualClock> = OnceLock::new();
     CLOCK.get_or_init(|| {
@@ -206,12 +218,7 @@ struct HexKeyed {
     id: Hex,
 }
 
-impl HexKeyed {
-    #[circuit_breaker]
-    fn call(&self, ok: bool) -> Result<(), Failed> {
-        if ok { Ok(()) } else { Err(Failed) }
-    }
-}
+succeeds_when_ok!(HexKeyed);
 
 /// A Display that writes more than the key buffer's 64 bytes, and changes per value.
 struct Long(u64);
@@ -229,12 +236,7 @@ impl fmt::Display for Long {
 #[circuit_breaker(name = "ks_long", consecutive_failures = 1, open_timeout = "1h")]
 struct LongKeyed(#[circuit_breaker(key)] Long);
 
-impl LongKeyed {
-    #[circuit_breaker]
-    fn call(&self, ok: bool) -> Result<(), Failed> {
-        if ok { Ok(()) } else { Err(Failed) }
-    }
-}
+succeeds_when_ok!(LongKeyed);
 
 #[test]
 fn a_newtype_key_uses_its_display_not_its_decimal() {
@@ -310,33 +312,13 @@ struct OtherFamily {
     id: u64,
 }
 
-impl ByString {
-    #[circuit_breaker]
-    fn call(&self, ok: bool) -> Result<(), Failed> {
-        if ok { Ok(()) } else { Err(Failed) }
-    }
-}
+succeeds_when_ok!(ByString);
 
-impl ByNumber {
-    #[circuit_breaker]
-    fn call(&self, ok: bool) -> Result<(), Failed> {
-        if ok { Ok(()) } else { Err(Failed) }
-    }
-}
+succeeds_when_ok!(ByNumber);
 
-impl BySigned {
-    #[circuit_breaker]
-    fn call(&self, ok: bool) -> Result<(), Failed> {
-        if ok { Ok(()) } else { Err(Failed) }
-    }
-}
+succeeds_when_ok!(BySigned);
 
-impl OtherFamily {
-    #[circuit_breaker]
-    fn call(&self, ok: bool) -> Result<(), Failed> {
-        if ok { Ok(()) } else { Err(Failed) }
-    }
-}
+succeeds_when_ok!(OtherFamily);
 
 #[test]
 fn the_same_text_in_one_family_is_one_breaker_whatever_the_key_type() {
@@ -462,12 +444,7 @@ struct Conc {
     id: u64,
 }
 
-impl Conc {
-    #[circuit_breaker]
-    fn call(&self, ok: bool) -> Result<(), Failed> {
-        if ok { Ok(()) } else { Err(Failed) }
-    }
-}
+succeeds_when_ok!(Conc);
 
 #[test]
 fn eviction_while_threads_call_the_same_keys_loses_no_outcome_and_never_splits_a_key() {
@@ -594,12 +571,7 @@ fn eviction_while_threads_call_the_same_keys_loses_no_outcome_and_never_splits_a
 )]
 struct Trip(#[circuit_breaker(key)] u32);
 
-impl Trip {
-    #[circuit_breaker]
-    fn call(&self, ok: bool) -> Result<(), Failed> {
-        if ok { Ok(()) } else { Err(Failed) }
-    }
-}
+succeeds_when_ok!(Trip);
 
 #[test]
 fn a_tripped_key_survives_floods_on_other_threads_then_recovers_and_may_go() {
@@ -653,12 +625,7 @@ fn a_tripped_key_survives_floods_on_other_threads_then_recovers_and_may_go() {
 #[circuit_breaker(name = "ks_rm", consecutive_failures = 1, open_timeout = "1h")]
 struct Rm(#[circuit_breaker(key)] i64);
 
-impl Rm {
-    #[circuit_breaker]
-    fn call(&self, ok: bool) -> Result<(), Failed> {
-        if ok { Ok(()) } else { Err(Failed) }
-    }
-}
+succeeds_when_ok!(Rm);
 
 #[test]
 fn remove_while_threads_cache_the_key_hands_out_one_fresh_breaker() {
