@@ -670,12 +670,9 @@ fn leave(family: &str, members: &mut Family, entry: &Entry) {
     fold_released(family, members);
     if Arc::strong_count(&entry.breaker) > 1 {
         members.held.push(entry.breaker.clone());
-        return;
+    } else {
+        add_to_remains(family, &mut members.gone, &entry.breaker);
     }
-    let remains = members
-        .gone
-        .get_or_insert_with(|| Box::new(Snapshot::empty(Name::from(family))));
-    entry.breaker.add_counters_to(remains);
 }
 
 /// Adds the counters of the kept breakers nobody else holds any more to the family's remains,
@@ -683,13 +680,17 @@ fn leave(family: &str, members: &mut Family, entry: &Entry) {
 fn fold_released(family: &str, members: &mut Family) {
     let gone = &mut members.gone;
     members.held.retain(|breaker| {
-        if Arc::strong_count(breaker) > 1 {
-            return true;
+        let held = Arc::strong_count(breaker) > 1;
+        if !held {
+            add_to_remains(family, gone, breaker);
         }
-        let remains = gone.get_or_insert_with(|| Box::new(Snapshot::empty(Name::from(family))));
-        breaker.add_counters_to(remains);
-        false
+        held
     });
+}
+
+/// Adds `breaker`'s counters to a family's remains (made on the first breaker to leave).
+fn add_to_remains(family: &str, gone: &mut Option<Box<Snapshot>>, breaker: &CircuitBreaker) {
+    breaker.add_counters_to(gone.get_or_insert_with(|| Box::new(Snapshot::empty(Name::from(family)))));
 }
 
 /// A family's remains as of now: the counters of the breakers that left it, those still held
