@@ -15,6 +15,9 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering, fence};
 
+/// Reads of a ring tried before one under a writer that keeps moving is taken as it is.
+const READ_TRIES: u32 = 64;
+
 /// `since` while the writer moves the window (see the module doc).
 pub(crate) const MOVING: u64 = u64::MAX;
 const LOW16: u64 = 0xFFFF;
@@ -221,8 +224,14 @@ impl Ring {
         loop {
             tries += 1;
             let since = self.since.load(Ordering::Acquire);
-            if since == MOVING && tries < 8 {
-                std::hint::spin_loop();
+            if since == MOVING && tries < READ_TRIES {
+                // A move empties at most a window of buckets: spin briefly, then let a writer
+                // that lost its core finish.
+                if tries < 8 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
                 continue;
             }
             let bad = self.bad.load(Ordering::Relaxed);
@@ -234,7 +243,7 @@ impl Ring {
             };
             let result = expired(self, totals);
             fence(Ordering::Acquire);
-            if self.since.load(Ordering::Relaxed) == since || tries >= 8 {
+            if self.since.load(Ordering::Relaxed) == since || tries >= READ_TRIES {
                 return result;
             }
         }
