@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
 use std::time::Duration;
 use support::counting::{Counting, live};
+use support::polling::{poll_once, yield_once};
 
 mod support;
 
@@ -796,21 +797,6 @@ fn two_hundred_thousand_derive_keys_stay_under_the_cap_plus_the_thread_cache() {
 
 // ---------------------------------------------------------------- remove during a call
 
-/// Pending once (waking itself), then ready: a call that is in flight across one poll.
-async fn yield_once() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            std::task::Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-}
-
 #[derive(CircuitProtected)]
 #[circuit_breaker(name = "ks_inflight", consecutive_failures = 5, open_timeout = "1h")]
 struct InFlight(#[circuit_breaker(key)] u16);
@@ -842,10 +828,6 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
             return out;
         }
     }
-}
-
-fn poll_once<F: std::future::Future>(f: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
-    f.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
 }
 
 #[test]
