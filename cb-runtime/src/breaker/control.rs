@@ -233,12 +233,11 @@ impl CircuitBreaker {
                 .map(|deadline| Duration::from_nanos(deadline.saturating_sub(self.clock.now_nanos()))),
             _ => None,
         };
-        let consecutive = self.consecutive.load(Ordering::Acquire);
-        let consecutive_failures = if (consecutive >> 32) as u32 == word.generation() as u32 {
-            consecutive as u32
-        } else {
-            0
-        };
+        let consecutive_failures = super::run::length(
+            self.consecutive.load(Ordering::Acquire),
+            word.generation(),
+            self.run_enders(),
+        );
         Snapshot {
             name: self.name.clone(),
             state: word.state(),

@@ -14,6 +14,7 @@ mod observed;
 mod owned;
 mod permit;
 mod record;
+mod run;
 pub(crate) mod stripe;
 mod tunables;
 pub(crate) mod word;
@@ -55,7 +56,7 @@ pub struct CircuitBreaker {
     stamp: AtomicU64,
     /// The nanoseconds below the stamp's millisecond (see `deadline`).
     stamp_fine: AtomicU64,
-    /// `generation (low 32 bits) : 32 | run of failures : 32`.
+    /// The run of consecutive failures (see [`run`]).
     consecutive: AtomicU64,
     reopens: AtomicU32,
     /// Whether an Open breaker whose wait has passed may let a probe through (a fleet holds

@@ -21,18 +21,16 @@ impl CircuitBreaker {
         self.record_any(word, start, outcome);
     }
 
-    /// The common case in full: an untimed success in Closed that changes no trigger (no run
-    /// of failures to end, a count window that a success would not change, a clean time window
+    /// The common case in full: an untimed success in Closed that changes no trigger (a run
+    /// of failures ends by the count of successes alone, see [`run`](super::run)), a count window that a success would not change, a clean time window
     /// in the bucket its last outcome went to), counted by the owner of the breaker's first
     /// stripe. Counts it and returns true; false (having done nothing) when any of that does
     /// not hold.
     #[inline(always)]
     fn quiet_success(&self, word: Word) -> bool {
-        if !word.is_closed() {
-            return false;
-        }
-        let run = self.consecutive.load(Ordering::Relaxed);
-        if run as u32 != 0 && (run >> 32) as u32 == word.generation() as u32 {
+        // A success of a period that is over ends no run of the period in force: it is
+        // counted as stale on the general path.
+        if !word.is_closed() || self.load().generation() != word.generation() {
             return false;
         }
         let Some(stripe) = self.stripes.owned(Slot::current()) else {
@@ -103,17 +101,20 @@ impl CircuitBreaker {
         let slot = Slot::current();
         let mode = self.tunables.mode();
         let (now, slow) = self.count(slot, start, outcome, mode);
-        if outcome == Recorded::Ignored || self.load().generation() != word.generation() {
+        if outcome == Recorded::Ignored {
+            return;
+        }
+        if self.load().generation() != word.generation() {
+            if outcome == Recorded::Success {
+                self.stripes.get(slot).count(Total::Stale, slot);
+            }
             return;
         }
         let failure = outcome != Recorded::Success;
+        // A success ends a run by being counted (above); only a failure lengthens it.
         let mut reason = match self.tunables.consecutive() {
-            Some(limit) => self.consecutive_run(word, failure, limit),
-            // Off, a success still ends a run counted before a reconfiguration turned the
-            // trigger off: the common case in `quiet_success` needs no run in progress.
-            None => (!failure)
-                .then(|| self.consecutive_run(word, false, u32::MAX))
-                .flatten(),
+            Some(limit) if failure => self.consecutive_run(word, limit),
+            _ => None,
         };
         if mode.rates() {
             let counts = self.window_record(word, slot, now, Sample { failure, slow });
@@ -129,32 +130,30 @@ impl CircuitBreaker {
         }
     }
 
-    /// Updates the run of failures; the reason to open when it reaches `limit`.
+    /// Lengthens the run of failures by this one (or starts one: a success was counted since
+    /// the run's last failure, or the period changed); the reason to open when it reaches
+    /// `limit`.
     #[inline]
-    fn consecutive_run(&self, word: Word, failure: bool, limit: u32) -> Option<Reason> {
-        let generation = word.generation() as u32;
-        let split = |w: u64| ((w >> 32) as u32, w as u32);
-        if !failure {
-            let current = self.consecutive.load(Ordering::Relaxed);
-            let (g, run) = split(current);
-            if run != 0 && g == generation {
-                let reset = u64::from(generation) << 32;
-                let _ = self
-                    .consecutive
-                    .compare_exchange(current, reset, Ordering::AcqRel, Ordering::Relaxed);
-            }
-            return None;
-        }
+    fn consecutive_run(&self, word: Word, limit: u32) -> Option<Reason> {
+        let generation = word.generation();
+        let successes = self.run_enders();
         let mut run = 0;
-        let _ = self.consecutive.fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
-            let (g, r) = split(w);
-            if g != generation && (generation.wrapping_sub(g) as i32) < 0 {
-                return None;
-            }
-            run = if g == generation { r.saturating_add(1) } else { 1 };
-            Some((u64::from(generation) << 32) | u64::from(run))
-        });
+        let _ = self
+            .consecutive
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                let (next, length) = super::run::lengthen(held, generation, successes)?;
+                run = length;
+                Some(next)
+            });
         (run >= limit).then_some(Reason::ConsecutiveFailures { count: run })
+    }
+
+    /// The count of successes that end runs of failures: every success but stale ones.
+    pub(crate) fn run_enders(&self) -> u64 {
+        let mut n = 0u64;
+        self.stripes
+            .for_each(|s| n = n.wrapping_add(s.total(Total::Success).wrapping_sub(s.total(Total::Stale))));
+        n
     }
 
     /// Puts a sample in the window; the window's counts when they are worth judging.

@@ -97,9 +97,12 @@ pub(crate) enum Total {
     Timeout,
     Slow,
     Fallback,
+    /// Successes recorded after their period ended: in `Success` too, but they end no run of
+    /// failures of the period in force (see `breaker::run`).
+    Stale,
 }
 
-const TOTALS: usize = 7;
+const TOTALS: usize = 8;
 
 /// Upper bounds (seconds) of the call-duration histogram buckets; a last bucket takes the rest.
 pub(crate) const DURATION_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];

@@ -1,0 +1,119 @@
+//! The run of consecutive failures, ended by successes without a write of theirs.
+//!
+//! The run word is `generation:8 | run:32 | successes:24`: the length of the run, the period
+//! it belongs to, and the breaker's count of successes (low 24 bits, summed over its stripes;
+//! a success recorded after its period ended is counted as stale too, and ends no run) when
+//! its last failure was counted. A success only counts itself in its thread's stripe, as
+//! it must anyway; the next failure finds the count moved on and starts a new run. So a
+//! success writes nothing that other threads share (a write per success that ends a run, and a
+//! read per success, made two threads at 10 % failures barely faster than one), and a failure
+//! reads the stripes' success counts, which a breaker called from one thread keeps in one.
+//!
+//! The 24 bits of successes miss a success only when a multiple of 16,777,216 successes lies
+//! between two failures (never for fewer); the run then goes on from before them, still short
+//! of its limit (it was when those successes began). Eight bits of generation tell a failure of
+//! a later period from one of an earlier period recorded late (records of a period 128 or more
+//! transitions back are already dropped by the caller's check of the state word).
+
+const GENERATION_SHIFT: u32 = 56;
+const RUN_SHIFT: u32 = 24;
+const SUCCESS_MASK: u64 = (1 << RUN_SHIFT) - 1;
+
+/// The fields of a run word: generation, run, successes.
+fn split(word: u64) -> (u8, u32, u64) {
+    (
+        (word >> GENERATION_SHIFT) as u8,
+        (word >> RUN_SHIFT) as u32,
+        word & SUCCESS_MASK,
+    )
+}
+
+fn pack(generation: u8, run: u32, successes: u64) -> u64 {
+    (u64::from(generation) << GENERATION_SHIFT) | (u64::from(run) << RUN_SHIFT) | (successes & SUCCESS_MASK)
+}
+
+/// The run word after one failure of period `generation` with `successes` counted so far, and
+/// the run's length; `None` when the word holds a later period's run (a late failure of an
+/// earlier period is not counted in it).
+#[inline]
+pub(crate) fn lengthen(held: u64, generation: u64, successes: u64) -> Option<(u64, u32)> {
+    let generation = generation as u8;
+    let (g, run, counted) = split(held);
+    if g != generation && (generation.wrapping_sub(g) as i8) < 0 {
+        return None;
+    }
+    let run = if g == generation && counted == successes & SUCCESS_MASK {
+        run.saturating_add(1)
+    } else {
+        1
+    };
+    Some((pack(generation, run, successes), run))
+}
+
+/// The length of the run in period `generation` with `successes` counted so far (0 once a
+/// success has been counted since its last failure).
+pub(crate) fn length(held: u64, generation: u64, successes: u64) -> u32 {
+    let (g, run, counted) = split(held);
+    if g == generation as u8 && counted == successes & SUCCESS_MASK {
+        run
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failures(word: &mut u64, generation: u64, successes: u64, n: u32) -> u32 {
+        let mut run = 0;
+        for _ in 0..n {
+            let (next, length) = lengthen(*word, generation, successes).unwrap();
+            *word = next;
+            run = length;
+        }
+        run
+    }
+
+    #[test]
+    fn failures_lengthen_the_run_until_a_success_is_counted() {
+        let mut word = 0;
+        assert_eq!(
+            failures(&mut word, 0, 0, 3),
+            3,
+            "no success yet: one run from the start"
+        );
+        assert_eq!(length(word, 0, 0), 3);
+        assert_eq!(length(word, 0, 1), 0, "a success counted since ends it");
+        assert_eq!(failures(&mut word, 0, 1, 1), 1, "the next failure starts a new run");
+        assert_eq!(failures(&mut word, 0, 1, 4), 5);
+    }
+
+    #[test]
+    fn a_new_period_starts_a_new_run_and_a_late_failure_of_an_old_one_is_not_counted() {
+        let mut word = 0;
+        failures(&mut word, 7, 10, 4);
+        assert_eq!(length(word, 8, 10), 0);
+        assert_eq!(failures(&mut word, 8, 10, 1), 1);
+        assert_eq!(lengthen(word, 7, 10), None, "period 7 is over");
+        assert_eq!(failures(&mut word, 100, 10, 1), 1);
+        assert_eq!(failures(&mut word, 200, 10, 1), 1);
+        assert_eq!(failures(&mut word, 256, 10, 1), 1, "generations wrap");
+        assert_eq!(lengthen(word, 200, 10), None);
+    }
+
+    #[test]
+    fn runs_reach_every_limit_a_configuration_accepts() {
+        let word = pack(3, u32::MAX - 1, 5);
+        assert_eq!(lengthen(word, 3, 5), Some((pack(3, u32::MAX, 5), u32::MAX)));
+        assert_eq!(lengthen(pack(3, u32::MAX, 5), 3, 5).unwrap().1, u32::MAX, "saturates");
+    }
+
+    #[test]
+    fn success_counts_are_compared_in_their_low_bits() {
+        let mut word = 0;
+        failures(&mut word, 1, u64::MAX, 2);
+        assert_eq!(length(word, 1, u64::MAX), 2);
+        assert_eq!(failures(&mut word, 1, 0, 1), 1, "the count wrapped: successes happened");
+    }
+}
