@@ -115,6 +115,27 @@ fn a_success_from_the_previous_period_does_not_end_the_new_run() {
     );
 }
 
+/// A probe's success recorded after the half-open period ended (another probe closed the
+/// breaker) ends no run of failures of the Closed period that followed.
+#[test]
+fn a_late_probe_success_does_not_end_the_next_periods_run() {
+    let (b, _) = breaker(consecutive(3).success_threshold(1).half_open_max_calls(2));
+    b.force_open();
+    b.transition_to(State::HalfOpen).expect("forced open to half-open");
+    let late = b.try_acquire().expect("a probe");
+    b.try_acquire().expect("another probe").success();
+    assert_eq!(b.state(), State::Closed);
+    run_n(&b, 2, Outcome::Failure);
+    late.success();
+    assert_eq!(
+        b.snapshot().consecutive_failures,
+        2,
+        "the late probe's success ends nothing"
+    );
+    run_n(&b, 1, Outcome::Failure);
+    assert_eq!(b.state(), State::Open, "three failures in a row of the Closed period");
+}
+
 /// A count window full of successes from the previous period must not make a success of the
 /// new period look like one the window already holds.
 #[test]

@@ -200,3 +200,38 @@ fn the_slow_call_rate_slides_too() {
     timed(&b, &clock, secs(3), Outcome::Success);
     assert_eq!(b.state(), State::Open, "3 slow in the last 4");
 }
+
+/// In a time window, failures after a judgement in the same bucket span skip judging while
+/// they cannot reach the rate: the breaker must still trip on exactly the failure that does,
+/// for every mix of successes before it, and again after a bucket leaves the window.
+#[test]
+fn a_time_window_trips_on_exactly_the_failure_that_reaches_the_rate() {
+    for threshold in [0.1, 0.5, 0.75, 0.9, 0.99] {
+        for successes in [10u64, 37, 100, 1_000] {
+            let (b, _) = breaker(rate(Window::Time(std::time::Duration::from_secs(10)), 10, threshold));
+            run_n(&b, successes as usize, Outcome::Success);
+            let mut failures = 0u64;
+            while b.state() == State::Closed {
+                let expected_trip = (failures + 1) as f64 / (successes + failures + 1) as f64 >= threshold;
+                run_n(&b, 1, Outcome::Failure);
+                failures += 1;
+                assert_eq!(
+                    b.state() == State::Open,
+                    expected_trip,
+                    "threshold {threshold}, {successes} successes: failure {failures}"
+                );
+                assert!(failures <= 200_000, "never tripped");
+            }
+        }
+    }
+    // Half the window later the successes of the first bucket span leave: the budget granted
+    // before must not outlive the span.
+    let (b, clock) = breaker(rate(Window::Time(std::time::Duration::from_secs(10)), 10, 0.5));
+    run_n(&b, 20, Outcome::Success);
+    clock.advance(std::time::Duration::from_secs(5));
+    run_n(&b, 9, Outcome::Failure);
+    assert_eq!(b.state(), State::Closed, "9 / 29");
+    clock.advance(std::time::Duration::from_secs(5));
+    run_n(&b, 1, Outcome::Failure);
+    assert_eq!(b.state(), State::Open, "the 20 successes left: 10 / 10");
+}

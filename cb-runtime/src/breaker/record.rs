@@ -177,13 +177,25 @@ impl CircuitBreaker {
     fn time_window_record(&self, generation: u16, slot: Slot, now: u64, sample: Sample) -> Option<Counts> {
         let window = self.time_window.as_ref()?;
         let stripe = self.stripes.get(slot);
-        if !window.record(stripe, generation, now, sample)
-            || (sample.is_clean() && window.judged_in_epoch(generation, now))
-        {
+        if !window.record(stripe, generation, now, sample) {
             return None;
         }
-        let counts = window.counts(&self.stripes, generation, now);
-        if counts.calls >= self.tunables.rates().minimum_calls() {
+        if sample.is_clean() {
+            if window.judged_in_epoch(generation, now) {
+                return None;
+            }
+        } else if window.take_budget(generation, now) {
+            return None;
+        }
+        let (counts, writers) = window.counts_and_writers(&self.stripes, generation, now);
+        let rule = self.tunables.rates();
+        if counts.calls >= rule.minimum_calls() {
+            // Each other writer may have an outcome counted after this read but before the
+            // budget below is set (taking from the old one): leave room for it.
+            let left = rule
+                .headroom(counts, u64::from(u16::MAX))
+                .saturating_sub(writers.saturating_sub(1));
+            window.grant(generation, now, left);
             window.mark_judged(generation, now);
         }
         Some(counts)
@@ -206,6 +218,9 @@ impl CircuitBreaker {
         let slot = Slot::current();
         self.count(slot, start, outcome, self.tunables.mode());
         let mut current = self.load();
+        if outcome == Recorded::Success && current.generation() != word.generation() {
+            self.stripes.get(slot).count(Total::Stale, slot);
+        }
         while current.state() == State::HalfOpen && current.generation() == word.generation() {
             let result = match outcome {
                 Recorded::Success => {

@@ -64,6 +64,34 @@ impl RateRule {
         self.minimum_calls
     }
 
+    /// How many more outcomes that fail and are slow the window `c` (with at least the minimum
+    /// of calls) can take, with any number of successes, before a threshold is reached: rates
+    /// only rise by such outcomes, so up to this many need no judgement while nothing leaves
+    /// the window. 0 when the next one may reach a threshold; at most `cap`.
+    pub(crate) fn headroom(&self, c: Counts, cap: u64) -> u64 {
+        let bound = |rate: Option<f64>, have: u64| match rate {
+            // (have + k) / (calls + k) < r  <=>  k < (r * calls - have) / (1 - r)
+            Some(r) if r < 1.0 => ((r * c.calls as f64 - have as f64) / (1.0 - r)).clamp(0.0, cap as f64) as u64,
+            // A rate of 1 is reached by bad outcomes only once every good one has left the
+            // window; a threshold above 1, never.
+            _ => cap,
+        };
+        let worse = |k: u64| Counts {
+            calls: c.calls + k,
+            failures: c.failures + k,
+            slow_calls: c.slow_calls + k,
+        };
+        let mut k = bound(self.failure_rate, c.failures).min(bound(self.slow_call_rate, c.slow_calls));
+        // The bound is exact but for rounding (and a threshold is inclusive): step below it.
+        for _ in 0..4 {
+            if k == 0 || self.judge(worse(k)).is_none() {
+                return k;
+            }
+            k -= 1;
+        }
+        0
+    }
+
     /// The reason to open, if the window's counts reach a threshold (inclusive).
     pub(crate) fn judge(&self, c: Counts) -> Option<Reason> {
         if c.calls < self.minimum_calls || c.calls == 0 {
@@ -105,3 +133,57 @@ pub(crate) fn held_by_newer(mine: u16, theirs: u16) -> bool {
 /// How many transitions ahead of an outcome's period a window's tag may be and still be a
 /// newer period (see [`held_by_newer`]).
 const NEWER_BY_AT_MOST: u16 = 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(calls: u64, failures: u64, slow_calls: u64) -> Counts {
+        Counts {
+            calls,
+            failures,
+            slow_calls,
+        }
+    }
+
+    /// The headroom is exactly the number of bad outcomes after which one more reaches a
+    /// threshold: never one too many (a missed trip), at most rounding too few.
+    #[test]
+    fn headroom_is_the_last_count_of_bad_outcomes_that_trips_nothing() {
+        let rules = [
+            RateRule::from_parts(Some(0.5), None, 10),
+            RateRule::from_parts(Some(0.9), None, 20),
+            RateRule::from_parts(Some(0.1), Some(0.3), 5),
+            RateRule::from_parts(None, Some(0.25), 1),
+            RateRule::from_parts(Some(1.0), None, 4),
+            RateRule::from_parts(Some(0.333), Some(0.999), 3),
+        ];
+        for rule in rules {
+            for calls in [1u64, 5, 10, 20, 21, 99, 100, 1_000, 60_000] {
+                for failures in [0, 1, calls / 10, calls / 3, calls / 2, calls - 1, calls] {
+                    let c = counts(calls, failures, failures / 2);
+                    if calls < rule.minimum_calls() || rule.judge(c).is_some() {
+                        continue;
+                    }
+                    let k = rule.headroom(c, 0xFFFF);
+                    let worse = |k: u64| counts(calls + k, failures + k, failures / 2 + k);
+                    assert!(rule.judge(worse(k)).is_none(), "{rule:?} {c:?}: {k} trips");
+                    if k < 0xFFFF {
+                        assert!(
+                            rule.judge(worse(k + 1)).is_some(),
+                            "{rule:?} {c:?}: {} does not trip",
+                            k + 1
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_rate_of_one_is_never_reached_while_a_success_is_in_the_window() {
+        let rule = RateRule::from_parts(Some(1.0), None, 1);
+        assert_eq!(rule.headroom(counts(10, 9, 0), 500), 500);
+        assert_eq!(rule.headroom(counts(10, 10, 0), 500), 0);
+    }
+}

@@ -20,6 +20,7 @@
 use super::ring::{MOVING, Ring};
 use super::{Counts, Sample};
 use crate::breaker::stripe::{Stripe, Stripes};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -36,7 +37,21 @@ pub(crate) struct TimeWindow {
     /// `minimum_calls` outcomes: until the epoch changes nothing expires, so a clean success
     /// can only lower the rates and need not be judged again.
     judged: AtomicU64,
+    /// Outcomes with a failure or a slow call that may skip judgement: see [`Budget`].
+    budget: OnceLock<Box<Budget>>,
 }
+
+/// How many outcomes that fail or are slow the window can still take, as found by the last
+/// judgement, in this bucket's span, of a window with the minimum of calls: none of them can
+/// reach a threshold (rates only rise by one such outcome each, and nothing leaves the window
+/// before the span ends), so each takes one from the budget instead of reading every stripe.
+/// `epoch (low 32 bits) : 32 | generation : 16 | left : 16`, valid with the full epoch of
+/// `judged`. On a cache line of its own: failures write it, every call reads `judged`.
+#[derive(Debug)]
+#[repr(align(64))]
+struct Budget(AtomicU64);
+
+const BUDGET_CAP: u64 = 0xFFFF;
 
 impl TimeWindow {
     pub(crate) fn new(size: Duration) -> TimeWindow {
@@ -53,6 +68,7 @@ impl TimeWindow {
             buckets,
             dirty_until: AtomicU64::new(0),
             judged: AtomicU64::new(u64::MAX),
+            budget: OnceLock::new(),
         }
     }
 
@@ -214,6 +230,38 @@ impl TimeWindow {
         }
     }
 
+    fn budget_tag(generation: u16, epoch: u64) -> u64 {
+        ((epoch & 0xFFFF_FFFF) << 32) | (u64::from(generation) << 16)
+    }
+
+    /// Takes one from the budget of the judgement in `now`'s bucket span; false (taking
+    /// nothing) when there is no such budget left: the outcome must be judged.
+    #[inline]
+    pub(crate) fn take_budget(&self, generation: u16, now: u64) -> bool {
+        let epoch = self.epoch(now);
+        if !self.judged_at(generation, epoch) {
+            return false;
+        }
+        let Some(budget) = self.budget.get() else {
+            return false;
+        };
+        let tag = Self::budget_tag(generation, epoch);
+        budget
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                (b & !BUDGET_CAP == tag && b & BUDGET_CAP != 0).then(|| b - 1)
+            })
+            .is_ok()
+    }
+
+    /// Sets the budget after a judgement at `now` that found the minimum of calls: `left`
+    /// outcomes that fail or are slow may follow unjudged in this bucket's span.
+    pub(crate) fn grant(&self, generation: u16, now: u64, left: u64) {
+        let budget = self.budget.get_or_init(|| Box::new(Budget(AtomicU64::new(0))));
+        let tag = Self::budget_tag(generation, self.epoch(now));
+        budget.0.store(tag | left.min(BUDGET_CAP), Ordering::Relaxed);
+    }
+
     #[inline]
     fn is_dirty(&self, generation: u16, epoch: u64) -> bool {
         let d = self.dirty_until.load(Ordering::Relaxed);
@@ -222,9 +270,15 @@ impl TimeWindow {
 
     /// The counts of the window ending at `now`, over every stripe of `generation`.
     pub(crate) fn counts(&self, stripes: &Stripes, generation: u16, now: u64) -> Counts {
+        self.counts_and_writers(stripes, generation, now).0
+    }
+
+    /// [`counts`](Self::counts), and how many stripes hold outcomes of `generation`.
+    pub(crate) fn counts_and_writers(&self, stripes: &Stripes, generation: u16, now: u64) -> (Counts, u64) {
         let epoch = self.epoch(now);
         let gen_tag = u64::from(generation) + 1;
         let mut c = Counts::default();
+        let mut writers = 0;
         stripes.for_each(|stripe| {
             let Some(ring) = stripe.ring.get() else {
                 return;
@@ -236,8 +290,9 @@ impl TimeWindow {
             c.calls += one.calls;
             c.failures += one.failures;
             c.slow_calls += one.slow_calls;
+            writers += 1;
         });
-        c
+        (c, writers)
     }
 
     /// A ring's counts in the window ending at `epoch`, from its totals `t`.
