@@ -51,33 +51,38 @@ use word::Word;
 /// assert_eq!(breaker.state(), State::Open);
 /// assert!(breaker.call_sync(|| Ok::<_, &str>(1)).unwrap_err().is_rejected());
 /// ```
+// Field order is layout (`repr(C)`): the words failures write to (the run, a count window's
+// head and totals) come first, then at least 64 bytes of fields only transitions and
+// snapshots touch, then what every call reads (state, tunables, stripes, the time window's
+// marks). So a failure on one core does not evict the line another core's next call reads.
+#[repr(C)]
 pub struct CircuitBreaker {
-    state: AtomicU64,
+    /// The run of consecutive failures (see [`run`]).
+    consecutive: AtomicU64,
+    count_window: Option<CountWindow>,
     stamp: AtomicU64,
     /// The nanoseconds below the stamp's millisecond (see `deadline`).
     stamp_fine: AtomicU64,
-    /// The run of consecutive failures (see [`run`]).
-    consecutive: AtomicU64,
-    reopens: AtomicU32,
-    /// Whether an Open breaker whose wait has passed may let a probe through (a fleet holds
-    /// this off while another instance probes).
-    may_probe: AtomicBool,
     /// The generation of the last period adopted from a fleet.
     #[cfg_attr(not(any(feature = "redis", feature = "nats")), allow(dead_code))]
     adopted: AtomicU64,
     name: crate::Name,
-    tunables: Tunables,
-    stripes: Stripes,
-    count_window: Option<CountWindow>,
-    time_window: Option<TimeWindow>,
     /// The configuration in force: one `Arc` that the keys of a uniform family share.
     config: Mutex<Arc<BreakerConfig>>,
     /// What snapshots explain periods with, written on transitions only (allocated then).
     history: std::sync::OnceLock<Box<control::History>>,
+    events: Arc<EventBus>,
     /// Time in each state, probes, fallback durations.
     observed: observed::Observed,
+    state: AtomicU64,
+    tunables: Tunables,
+    stripes: Stripes,
+    time_window: Option<TimeWindow>,
     clock: Clock,
-    events: Arc<EventBus>,
+    reopens: AtomicU32,
+    /// Whether an Open breaker whose wait has passed may let a probe through (a fleet holds
+    /// this off while another instance probes).
+    may_probe: AtomicBool,
     /// Set when a registry evicts or removes this breaker: call-site caches drop it and ask
     /// the registry again (holders of an `Arc` keep a working, unregistered breaker).
     retired: AtomicBool,
@@ -482,5 +487,24 @@ impl CircuitBreakerBuilder {
             events: self.events.unwrap_or_default(),
             retired: AtomicBool::new(false),
         }
+    }
+}
+
+#[cfg(test)]
+mod layout {
+    use std::mem::offset_of;
+
+    /// What failures write is a cache line away from what every call reads.
+    #[test]
+    fn failures_write_a_cache_line_away_from_what_calls_read() {
+        type B = super::CircuitBreaker;
+        let written_end = offset_of!(B, count_window) + std::mem::size_of::<Option<super::CountWindow>>();
+        assert!(offset_of!(B, consecutive) < written_end);
+        assert!(
+            offset_of!(B, state) >= written_end + 64,
+            "{} {}",
+            offset_of!(B, state),
+            written_end
+        );
     }
 }

@@ -29,8 +29,9 @@ impl CircuitBreaker {
     #[inline(always)]
     fn quiet_success(&self, word: Word) -> bool {
         // A success of a period that is over ends no run of the period in force: it is
-        // counted as stale on the general path.
-        if !word.is_closed() || self.load().generation() != word.generation() {
+        // counted as stale on the general path. (Nothing but a transition changes the word of
+        // a Closed period.)
+        if !word.is_closed() || self.load() != word {
             return false;
         }
         let Some(stripe) = self.stripes.owned(Slot::current()) else {
