@@ -235,3 +235,22 @@ fn a_time_window_trips_on_exactly_the_failure_that_reaches_the_rate() {
     run_n(&b, 1, Outcome::Failure);
     assert_eq!(b.state(), State::Open, "the 20 successes left: 10 / 10");
 }
+
+/// A lowered threshold applies from the next failure even while failures of the same bucket
+/// span were skipping judgement on the old threshold's budget.
+#[test]
+fn a_lowered_threshold_applies_to_the_next_failure_in_a_budgeted_span() {
+    let config = |threshold: f64| {
+        rate(Window::Time(std::time::Duration::from_secs(10)), 10, threshold)
+            .jitter(0.0)
+            .build()
+            .unwrap()
+    };
+    let (b, _) = breaker(rate(Window::Time(std::time::Duration::from_secs(10)), 10, 0.9));
+    run_n(&b, 100, Outcome::Success);
+    run_n(&b, 2, Outcome::Failure);
+    assert_eq!(b.state(), State::Closed, "2 / 102 under 0.9");
+    b.reconfigure(config(0.02));
+    run_n(&b, 1, Outcome::Failure);
+    assert_eq!(b.state(), State::Open, "3 / 103 >= 0.02");
+}

@@ -137,6 +137,8 @@ impl CircuitBreaker {
             config.window = current.window;
         }
         self.tunables.store(&config);
+        // Paired with the fence after a time window's judgement (see `time_window_record`).
+        std::sync::atomic::fence(Ordering::SeqCst);
         if let Some(window) = &self.time_window {
             // Judged against the old thresholds: a success in this bucket may reach new ones.
             window.forget_judgement();

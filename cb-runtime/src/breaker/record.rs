@@ -198,6 +198,14 @@ impl CircuitBreaker {
                 .saturating_sub(writers.saturating_sub(1));
             window.grant(generation, now, left);
             window.mark_judged(generation, now);
+            // Paired with the fence in `reconfigure`: either this read sees the new rules or
+            // the reconfiguration's forgetting comes after the mark.
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if self.tunables.rates() != rule {
+                // A reconfiguration forgot judgements between the read of the rules and the
+                // mark: this one (and its budget) is of the old rules.
+                window.forget_judgement();
+            }
         }
         Some(counts)
     }

@@ -44,7 +44,7 @@ impl Counts {
 }
 
 /// The rate rules of a configuration.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct RateRule {
     failure_rate: Option<f64>,
     slow_call_rate: Option<f64>,
