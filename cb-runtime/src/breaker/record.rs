@@ -2,7 +2,7 @@
 
 use super::CircuitBreaker;
 use super::permit::Recorded;
-use super::stripe::{Slot, Total};
+use super::stripe::{Slot, Stripe, Total};
 use super::tunables::Mode;
 use super::word::Word;
 use crate::State;
@@ -59,11 +59,10 @@ impl CircuitBreaker {
         }
     }
 
-    /// Counts `outcome` in this thread's stripe, with its duration if the call was timed;
-    /// returns (now, slow) when the configuration needs time.
+    /// Counts `outcome` in this thread's stripe (`slot`'s), with its duration if the call was
+    /// timed; returns (now, slow) when the configuration needs time.
     #[inline(always)]
-    fn count(&self, slot: Slot, start: u64, outcome: Recorded, mode: Mode) -> (u64, bool) {
-        let stripe = self.stripes.get(slot);
+    fn count(&self, stripe: &Stripe, slot: Slot, start: u64, outcome: Recorded, mode: Mode) -> (u64, bool) {
         stripe.count(outcome.total(), slot);
         let timed = start != crate::timing::NOT_TIMED;
         let windowed = mode.rates() && self.time_window.is_some();
@@ -100,14 +99,15 @@ impl CircuitBreaker {
     #[inline]
     fn record_closed(&self, word: Word, start: u64, outcome: Recorded) {
         let slot = Slot::current();
+        let stripe = self.stripes.get(slot);
         let mode = self.tunables.mode();
-        let (now, slow) = self.count(slot, start, outcome, mode);
+        let (now, slow) = self.count(stripe, slot, start, outcome, mode);
         if outcome == Recorded::Ignored {
             return;
         }
         if self.load().generation() != word.generation() {
             if outcome == Recorded::Success {
-                self.stripes.get(slot).count(Total::Stale, slot);
+                stripe.count(Total::Stale, slot);
             }
             return;
         }
@@ -118,7 +118,7 @@ impl CircuitBreaker {
             _ => None,
         };
         if mode.rates() {
-            let counts = self.window_record(word, slot, now, Sample { failure, slow });
+            let counts = self.window_record(word, stripe, now, Sample { failure, slow });
             if reason.is_none() {
                 reason = counts.and_then(|c| self.tunables.rates().judge(c));
             }
@@ -157,27 +157,27 @@ impl CircuitBreaker {
         n
     }
 
-    /// Puts a sample in the window; the window's counts when they are worth judging.
+    /// Puts a sample in the window from the thread of `stripe`; the window's counts when they
+    /// are worth judging.
     ///
     /// A count window's record is inlined in `record_closed`; a time window's is a call of its
     /// own (together they were too big to inline, and a count window's record cost a call).
     #[inline(always)]
-    fn window_record(&self, word: Word, slot: Slot, now: u64, sample: Sample) -> Option<Counts> {
+    fn window_record(&self, word: Word, stripe: &Stripe, now: u64, sample: Sample) -> Option<Counts> {
         let generation = word.generation() as u16;
         if let Some(window) = &self.count_window {
             if sample.is_clean() && window.is_full_and_clean(generation) {
                 return None;
             }
-            return window.record(generation, sample);
+            return window.record(stripe, generation, sample);
         }
-        self.time_window_record(generation, slot, now, sample)
+        self.time_window_record(generation, stripe, now, sample)
     }
 
     /// [`window_record`](Self::window_record) for a time window.
     #[inline(never)]
-    fn time_window_record(&self, generation: u16, slot: Slot, now: u64, sample: Sample) -> Option<Counts> {
+    fn time_window_record(&self, generation: u16, stripe: &Stripe, now: u64, sample: Sample) -> Option<Counts> {
         let window = self.time_window.as_ref()?;
-        let stripe = self.stripes.get(slot);
         if !window.record(stripe, generation, now, sample) {
             return None;
         }
@@ -225,10 +225,11 @@ impl CircuitBreaker {
     /// A half-open probe's outcome: close after enough successes, re-open on a failure.
     fn record_probe(&self, word: Word, start: u64, outcome: Recorded) {
         let slot = Slot::current();
-        self.count(slot, start, outcome, self.tunables.mode());
+        let stripe = self.stripes.get(slot);
+        self.count(stripe, slot, start, outcome, self.tunables.mode());
         let mut current = self.load();
         if outcome == Recorded::Success && current.generation() != word.generation() {
-            self.stripes.get(slot).count(Total::Stale, slot);
+            stripe.count(Total::Stale, slot);
         }
         while current.state() == State::HalfOpen && current.generation() == word.generation() {
             let result = match outcome {

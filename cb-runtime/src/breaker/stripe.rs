@@ -134,6 +134,11 @@ pub(crate) struct Stripe {
     durations: OnceLock<Box<Histogram>>,
     /// This stripe's buckets of a time window, from its first windowed outcome on.
     pub(crate) ring: OnceLock<Box<crate::window::ring::Ring>>,
+    /// The slots of a count window this stripe's thread has claimed and not written yet,
+    /// `lap:32 | left:16 | next:16` (see `window::count`); written by the owner alone, with a
+    /// plain load and store. Always empty on the overflow stripe, whose writers claim one slot
+    /// at a time.
+    pub(crate) count_block: AtomicU64,
     /// Whether one thread owns this stripe (the overflow stripe's writers take turns).
     pub(crate) exclusive: bool,
 }
@@ -144,6 +149,7 @@ impl Stripe {
             totals: Default::default(),
             durations: OnceLock::new(),
             ring: OnceLock::new(),
+            count_block: AtomicU64::new(0),
             exclusive,
         }
     }

@@ -65,7 +65,10 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Window {
-    /// Exactly the last N recorded outcomes (a true sliding window), 1..=65535.
+    /// The last N recorded outcomes (a sliding window), 1..=65535: exactly those with one
+    /// thread; with several threads recording at once, N outcomes all among the last
+    /// N + (B - 1) x (threads - 1) or so, B = clamp(N / 8, 1, 16) being the slots a thread
+    /// claims at once.
     Count(u32),
     /// The outcomes of the last duration, in buckets of one second (or a tenth of the window
     /// when it is shorter than ten seconds); 10ms..=10m.
