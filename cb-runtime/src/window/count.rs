@@ -158,6 +158,11 @@ impl CountWindow {
     pub(crate) fn record(&self, stripe: &Stripe, generation: u16, sample: Sample) -> Option<Counts> {
         let bits = PRESENT | if sample.failure { FAILURE } else { 0 } | if sample.slow { SLOW } else { 0 };
         let old_bits = self.put(stripe, generation, bits)?;
+        if old_bits == bits && !self.rejudge.load(Ordering::Relaxed) {
+            // Most outcomes: one just like the one replaced, under rules already applied (see
+            // `apply`), decided here without the call.
+            return None;
+        }
         self.apply(generation, old_bits, bits)
     }
 
