@@ -303,6 +303,12 @@ impl Stripes {
         }
     }
 
+    /// How many threads have a stripe of their own here (threads that have called).
+    #[inline]
+    pub(crate) fn writers(&self) -> u64 {
+        u64::from(self.used.load(Ordering::Relaxed).count_ones())
+    }
+
     pub(crate) fn sum(&self, total: Total) -> u64 {
         let mut sum = 0;
         self.for_each(|s| sum += s.total(total));

@@ -66,9 +66,8 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum Window {
     /// The last N recorded outcomes (a sliding window), 1..=65535: exactly those with one
-    /// thread; with several threads recording at once, N outcomes all among the last
-    /// N + (B - 1) x (threads - 1) or so, B = clamp(N / 8, 1, 16) being the slots a thread
-    /// claims at once.
+    /// thread; with several threads recording at once, N outcomes all among the last N + N / 8
+    /// (each thread claims a few slots at once, fewer the more threads call).
     Count(u32),
     /// The outcomes of the last duration, in buckets of one second (or a tenth of the window
     /// when it is shorter than ten seconds); 10ms..=10m.

@@ -13,8 +13,9 @@
 //! # Claim blocks
 //!
 //! The ring's `head` (`lap:32 | index:32`) is the one word every writer shares. A thread does
-//! not move it on every outcome: it claims a block of B = clamp(N / 8, 1, 16) consecutive slots
-//! at once (12 for a window of 100, 1 below 16: one slot per outcome) and writes its next
+//! not move it on every outcome: it claims a block of B = clamp(N / 8, 1, 16) / T consecutive
+//! slots at once, T being the threads with a stripe of the breaker (for a window of 100: 12 for
+//! one thread, 6 each for two; 1 below 16: one slot per outcome) and writes its next
 //! outcomes into them, keeping the block (`lap:32 | left:16 | next:16`: its lap, the slots it
 //! has not written yet and the next one) in its own stripe, where it is the only writer (plain
 //! load and store). Blocks never wrap: the last one of a lap is shorter.
@@ -24,8 +25,9 @@
 //! What the window holds:
 //! - with one thread, exactly the last N outcomes;
 //! - with several threads writing at once, each one holds up to B - 1 slots it claimed and has
-//!   not written yet, so the window holds N outcomes, all among the last N + (B - 1) x
-//!   (threads - 1) or so (an outcome may land a few slots away from its neighbours in time).
+//!   not written yet, (B - 1) x (T - 1) < N / 8 in all, so the window holds N outcomes, all
+//!   among the last N + N / 8 (an outcome may land a few slots away from its neighbours in
+//!   time).
 //!
 //! A slot word is `generation:16 | lap:13 | bits:3`. A thread that sat idle on its block while
 //! other threads lapped the ring finds a later lap of the same period in its next slot: it drops
@@ -154,10 +156,23 @@ impl CountWindow {
     /// window's counts after it when they are to be judged, or `None`: the outcome left them as
     /// they were (and the rules did not change), or the window has already moved on to a newer
     /// period.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn record(&self, stripe: &Stripe, generation: u16, sample: Sample) -> Option<Counts> {
+        self.record_among(stripe, || 1, generation, sample)
+    }
+
+    /// [`record`](Self::record) from one of `writers()` threads that write the window (read
+    /// only when the caller claims a block, to size it).
+    #[inline(always)]
+    pub(crate) fn record_among(
+        &self,
+        stripe: &Stripe,
+        writers: impl FnOnce() -> u64,
+        generation: u16,
+        sample: Sample,
+    ) -> Option<Counts> {
         let bits = PRESENT | if sample.failure { FAILURE } else { 0 } | if sample.slow { SLOW } else { 0 };
-        let old_bits = self.put(stripe, generation, bits)?;
+        let old_bits = self.put(stripe, writers, generation, bits)?;
         if old_bits == bits && !self.rejudge.load(Ordering::Relaxed) {
             // Most outcomes: one just like the one replaced, under rules already applied (see
             // `apply`), decided here without the call.
@@ -171,7 +186,7 @@ impl CountWindow {
     /// outcome it replaced (0 for none of this period), or `None`, writing nothing, when the
     /// slot already holds a newer period's outcome.
     #[inline(always)]
-    fn put(&self, stripe: &Stripe, generation: u16, bits: u32) -> Option<u32> {
+    fn put(&self, stripe: &Stripe, writers: impl FnOnce() -> u64, generation: u16, bits: u32) -> Option<u32> {
         // Only the stripe's thread writes its block: a plain load and store. The overflow
         // stripe never holds a block (see `put_claimed`), so its writers all go on to claim.
         let cell = &stripe.count_block;
@@ -185,7 +200,7 @@ impl CountWindow {
                 Put::Lapped => cell.store(0, Ordering::Relaxed),
             }
         }
-        match self.put_claimed(stripe, generation, bits) {
+        match self.put_claimed(stripe, writers, generation, bits) {
             Put::Replaced(old_bits) => Some(old_bits),
             Put::Newer | Put::Lapped => None,
         }
@@ -195,9 +210,14 @@ impl CountWindow {
     /// to the stripe of the caller's thread (whose block is empty). On the shared overflow
     /// stripe, claims one slot.
     #[inline(always)]
-    fn put_claimed(&self, stripe: &Stripe, generation: u16, bits: u32) -> Put {
-        let (lap, start) = if stripe.exclusive && self.block > 1 {
-            let (lap, start, end) = self.claim(self.block);
+    fn put_claimed(&self, stripe: &Stripe, writers: impl FnOnce() -> u64, generation: u16, bits: u32) -> Put {
+        let block = if stripe.exclusive && self.block > 1 {
+            (self.block / writers().max(1)).max(1)
+        } else {
+            1
+        };
+        let (lap, start) = if block > 1 {
+            let (lap, start, end) = self.claim(block);
             if end > start + 1 {
                 stripe
                     .count_block
@@ -520,6 +540,21 @@ mod tests {
         assert_eq!(t.count_block.load(Ordering::Relaxed), block_word(1, 1, 12));
         assert_eq!(w.slots[0].load(Ordering::Relaxed) & BITS, PRESENT, "slot 0 again");
         assert_eq!(w.counts(1).failures, 99);
+    }
+
+    /// Blocks shrink with the threads that write the window, so that all the slots claimed and
+    /// not yet written stay under an eighth of the window.
+    #[test]
+    fn blocks_shrink_with_the_number_of_writers() {
+        for (writers, block) in [(1, 12), (2, 6), (4, 3), (5, 2), (12, 1), (64, 1)] {
+            let w = CountWindow::new(100);
+            let t = own();
+            w.record_among(&t, || writers, 1, FAIL);
+            let expected = if block > 1 { block_word(0, 1, block) } else { 0 };
+            assert_eq!(t.count_block.load(Ordering::Relaxed), expected, "{writers} writers");
+            assert_eq!(w.head.load(Ordering::Relaxed), block, "{writers} writers");
+            assert!((block - 1) * (writers - 1) < 100 / 8 + 1);
+        }
     }
 
     #[test]
