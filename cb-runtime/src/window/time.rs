@@ -198,6 +198,16 @@ impl TimeWindow {
             }
         }
         ring.moved(epoch);
+        // A judgement of an earlier bucket span counted what just left: an outcome whose clock
+        // reading is still in that span (read before another thread's, or the coarse clock
+        // behind the precise one) must be judged on what is left, not skip on its budget or,
+        // a success, on its mark.
+        let judged = self.judged.load(Ordering::Relaxed);
+        if judged != u64::MAX && judged & LOW48 < epoch & LOW48 {
+            let _ = self
+                .judged
+                .compare_exchange(judged, u64::MAX, Ordering::Relaxed, Ordering::Relaxed);
+        }
     }
 
     fn epoch_tag(&self, generation: u16, now: u64) -> u64 {
@@ -484,6 +494,22 @@ mod tests {
         let c = w.counts(&stripes, 0, 9 * SEC);
         assert_eq!((c.calls, c.failures), (2, 1));
         assert_eq!(w.counts(&stripes, 0, 10 * SEC).failures, 0);
+    }
+
+    #[test]
+    fn a_budget_is_forgotten_once_a_ring_moves_past_its_span() {
+        let (w, stripes) = setup(Duration::from_secs(10));
+        let stripe = stripes.get(Slot::current());
+        w.record(stripe, 0, 9 * SEC, FAIL);
+        w.grant(0, 9 * SEC, 5);
+        w.mark_judged(0, 9 * SEC);
+        assert!(w.take_budget(0, 9 * SEC + 1));
+        w.record(stripe, 0, 10 * SEC, OK);
+        assert!(
+            !w.take_budget(0, 9 * SEC + 2),
+            "a reading of 9 s after the ring moved to 10 s is judged"
+        );
+        assert!(!w.judged_in_epoch(0, 9 * SEC + 2));
     }
 
     #[test]
