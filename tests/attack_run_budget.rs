@@ -183,6 +183,25 @@ fn late_failures_of_an_earlier_period_do_not_lengthen_the_run() {
     }
 }
 
+/// Probes: a probe's failure recorded after another probe closed the breaker lengthens no run
+/// of the Closed period, and its success ends none (the run goes on to trip).
+#[test]
+fn late_probe_outcomes_count_in_no_run_of_the_closed_period() {
+    for late_outcome in [Outcome::Failure, Outcome::Success] {
+        let (b, _) = breaker(consecutive(3).success_threshold(1).half_open_max_calls(2));
+        b.force_open();
+        b.transition_to(State::HalfOpen).unwrap();
+        let late = b.try_acquire().expect("a probe");
+        b.try_acquire().expect("another probe").success();
+        assert_eq!(b.state(), State::Closed);
+        run_n(&b, 2, Outcome::Failure);
+        late.record(late_outcome);
+        assert_eq!((b.state(), run_length(&b)), (State::Closed, 2), "{late_outcome:?}");
+        run_n(&b, 1, Outcome::Failure);
+        assert_eq!(b.state(), State::Open, "{late_outcome:?}");
+    }
+}
+
 /// The run word keeps 8 bits of generation. A breaker that goes through 128 to 255
 /// transitions without recording a failure in Closed (resets, or a long outage of failed
 /// probes) must still count the next failures.
@@ -678,55 +697,75 @@ fn a_budget_does_not_outlive_buckets_that_left_when_a_reading_lags() {
 
 /// Threads racing outcomes into a window of 1000 successes at a threshold of 0.5, each call a
 /// failure with probability 0.6 (or 1), so that the rate creeps up over thousands of
-/// judgements and budgets: the judgement that trips sees at most a few failures more than the
-/// rate needed. Lateness: how many of the failures it saw could go with the rate still at the
-/// threshold (printed; the worst of 20 rounds).
+/// judgements and budgets, while two more threads spin (a judge is descheduled now and then
+/// between its read of the counts and its grant): the judgement that trips sees at most a few
+/// failures more than the rate needed. Lateness: how many of the failures it saw could go with
+/// the rate still at the threshold (printed, per round).
 #[test]
 fn threads_trip_the_budgeted_window_at_most_a_few_failures_late() {
     const SUCCESSES: u64 = 1_000;
-    for (threads, percent) in [(2usize, 100u64), (2, 60), (8, 100), (8, 60), (80, 60)] {
-        let mut all = Vec::new();
-        for round in 0..20u64 {
-            let (b, clock) = breaker(
-                Rule {
-                    failure_rate: 0.5,
-                    slow_call_rate: None,
-                    minimum_calls: 10,
-                }
-                .config(),
-            );
-            clock.advance(millis(500));
-            run_n(&b, SUCCESSES as usize, Outcome::Success);
-            let barrier = Barrier::new(threads);
-            std::thread::scope(|s| {
-                for t in 0..threads as u64 {
-                    let (b, barrier) = (&b, &barrier);
-                    s.spawn(move || {
-                        let mut x = (round * 1_000 + t + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-                        barrier.wait();
-                        while let Ok(permit) = b.try_acquire() {
-                            if next(&mut x) % 100 < percent {
-                                permit.failure();
-                            } else {
-                                permit.success();
-                            }
-                        }
-                    });
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|spinners| {
+        for _ in 0..2 {
+            spinners.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
                 }
             });
-            let Some(Reason::FailureRate { rate, calls, .. }) = b.snapshot().tripped_by else {
-                panic!("tripped by {:?}", b.snapshot().tripped_by);
-            };
-            let failures = (rate * calls as f64).round() as u64;
-            // The most failures k with (failures - k) / (calls - k) still >= 0.5.
-            let late = (2 * failures).saturating_sub(calls);
-            all.push(late);
         }
-        let worst = all.iter().copied().max().unwrap();
-        eprintln!("{threads} threads, {percent}% failures: failures late {all:?}");
-        assert!(
-            worst <= threads as u64,
-            "{threads} threads: a trip {worst} failures late ({all:?})"
-        );
-    }
+        let mut report = Vec::new();
+        for (threads, percent) in [(2usize, 100u64), (2, 60), (8, 100), (8, 60), (80, 60)] {
+            let mut all = Vec::new();
+            for round in 0..40u64 {
+                all.push(one_race(SUCCESSES, threads, percent, round));
+            }
+            eprintln!("{threads} threads, {percent}% failures: failures late {all:?}");
+            report.push((threads, all));
+        }
+        stop.store(true, Ordering::Relaxed);
+        for (threads, all) in report {
+            let worst = all.iter().copied().max().unwrap();
+            assert!(
+                worst <= threads as u64,
+                "{threads} threads: a trip {worst} failures late ({all:?})"
+            );
+        }
+    });
+}
+
+/// One round of [`threads_trip_the_budgeted_window_at_most_a_few_failures_late`]: how late.
+fn one_race(successes: u64, threads: usize, percent: u64, round: u64) -> u64 {
+    let (b, clock) = breaker(
+        Rule {
+            failure_rate: 0.5,
+            slow_call_rate: None,
+            minimum_calls: 10,
+        }
+        .config(),
+    );
+    clock.advance(millis(500));
+    run_n(&b, successes as usize, Outcome::Success);
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|s| {
+        for t in 0..threads as u64 {
+            let (b, barrier) = (&b, &barrier);
+            s.spawn(move || {
+                let mut x = (round * 1_000 + t + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+                barrier.wait();
+                while let Ok(permit) = b.try_acquire() {
+                    if next(&mut x) % 100 < percent {
+                        permit.failure();
+                    } else {
+                        permit.success();
+                    }
+                }
+            });
+        }
+    });
+    let Some(Reason::FailureRate { rate, calls, .. }) = b.snapshot().tripped_by else {
+        panic!("tripped by {:?}", b.snapshot().tripped_by);
+    };
+    let failures = (rate * calls as f64).round() as u64;
+    // The most failures k with (failures - k) / (calls - k) still >= 0.5.
+    (2 * failures).saturating_sub(calls)
 }
