@@ -256,20 +256,35 @@ impl TimeWindow {
             return false;
         };
         let tag = Self::budget_tag(generation, epoch);
+        // Release: a judgement that reads this take's word (see `budget_seen`) then reads the
+        // outcome it skipped for.
         budget
             .0
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+            .fetch_update(Ordering::Release, Ordering::Relaxed, |b| {
                 (b & !BUDGET_CAP == tag && b & BUDGET_CAP != 0).then(|| b - 1)
             })
             .is_ok()
     }
 
+    /// The budget word as a judgement finds it before it reads the counts: what it may
+    /// [`grant`](Self::grant) over.
+    #[inline]
+    pub(crate) fn budget_seen(&self) -> u64 {
+        self.budget.get().map_or(0, |b| b.0.load(Ordering::Acquire))
+    }
+
     /// Sets the budget after a judgement at `now` that found the minimum of calls: `left`
-    /// outcomes that fail or are slow may follow unjudged in this bucket's span.
-    pub(crate) fn grant(&self, generation: u16, now: u64, left: u64) {
+    /// outcomes that fail or are slow may follow unjudged in this bucket's span. Only over the
+    /// word `seen` before the counts were read: once an outcome has taken from the budget or
+    /// another judgement granted one since, these counts may lack outcomes that skipped
+    /// judgement (a judge descheduled between its read and its grant would hand out the room
+    /// they used again: tens of failures late). It then grants nothing; the next one judges.
+    pub(crate) fn grant(&self, generation: u16, now: u64, left: u64, seen: u64) {
         let budget = self.budget.get_or_init(|| Box::new(Budget(AtomicU64::new(0))));
         let tag = Self::budget_tag(generation, self.epoch(now));
-        budget.0.store(tag | left.min(BUDGET_CAP), Ordering::Relaxed);
+        let _ = budget
+            .0
+            .compare_exchange(seen, tag | left.min(BUDGET_CAP), Ordering::Relaxed, Ordering::Relaxed);
     }
 
     #[inline]
@@ -501,7 +516,7 @@ mod tests {
         let (w, stripes) = setup(Duration::from_secs(10));
         let stripe = stripes.get(Slot::current());
         w.record(stripe, 0, 9 * SEC, FAIL);
-        w.grant(0, 9 * SEC, 5);
+        w.grant(0, 9 * SEC, 5, w.budget_seen());
         w.mark_judged(0, 9 * SEC);
         assert!(w.take_budget(0, 9 * SEC + 1));
         w.record(stripe, 0, 10 * SEC, OK);
@@ -510,6 +525,26 @@ mod tests {
             "a reading of 9 s after the ring moved to 10 s is judged"
         );
         assert!(!w.judged_in_epoch(0, 9 * SEC + 2));
+    }
+
+    #[test]
+    fn a_judgement_grants_only_over_the_budget_it_saw_before_its_counts() {
+        let (w, stripes) = setup(Duration::from_secs(10));
+        let stripe = stripes.get(Slot::current());
+        w.record(stripe, 0, SEC, FAIL);
+        w.grant(0, SEC, 3, w.budget_seen());
+        w.mark_judged(0, SEC);
+        let stale = w.budget_seen();
+        assert!(w.take_budget(0, SEC), "an outcome skips after the stale judge's read");
+        w.grant(0, SEC, 50, stale);
+        let left = (0..60).take_while(|_| w.take_budget(0, SEC)).count();
+        assert_eq!(
+            left, 2,
+            "the stale judgement granted nothing over the budget that moved"
+        );
+        let fresh = w.budget_seen();
+        w.grant(0, SEC, 4, fresh);
+        assert_eq!((0..60).take_while(|_| w.take_budget(0, SEC)).count(), 4);
     }
 
     #[test]
