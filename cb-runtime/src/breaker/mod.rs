@@ -348,6 +348,13 @@ impl CircuitBreaker {
 impl CircuitBreaker {
     /// Counts a transition and emits its event.
     fn announce(&self, from: Word, next: Word, reason: Reason) {
+        // The run word follows every period, so that its 8 bits of generation stay near the
+        // state word's (see `run`).
+        let _ = self
+            .consecutive
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                run::begin(held, next.generation())
+            });
         self.start_period(next);
         self.observed
             .entered(from.state(), next.state(), next.generation(), self.clock.now_nanos());

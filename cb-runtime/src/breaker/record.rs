@@ -188,15 +188,17 @@ impl CircuitBreaker {
         } else if window.take_budget(generation, now) {
             return None;
         }
+        let seen = window.budget_seen();
         let (counts, writers) = window.counts_and_writers(&self.stripes, generation, now);
         let rule = self.tunables.rates();
         if counts.calls >= rule.minimum_calls() {
-            // Each other writer may have an outcome counted after this read but before the
-            // budget below is set (taking from the old one): leave room for it.
+            // Each other writer may have an outcome counted after this read that has not come
+            // to the budget yet (one that took from it since `seen` fails the grant): leave
+            // room for it.
             let left = rule
                 .headroom(counts, u64::from(u16::MAX))
                 .saturating_sub(writers.saturating_sub(1));
-            window.grant(generation, now, left);
+            window.grant(generation, now, left, seen);
             window.mark_judged(generation, now);
             // Paired with the fence in `reconfigure`: either this read sees the new rules or
             // the reconfiguration's forgetting comes after the mark.

@@ -9,11 +9,15 @@
 //! read per success, made two threads at 10 % failures barely faster than one), and a failure
 //! reads the stripes' success counts, which a breaker called from one thread keeps in one.
 //!
-//! The 24 bits of successes miss a success only when a multiple of 16,777,216 successes lies
-//! between two failures (never for fewer); the run then goes on from before them, still short
-//! of its limit (it was when those successes began). Eight bits of generation tell a failure of
-//! a later period from one of an earlier period recorded late (records of a period 128 or more
-//! transitions back are already dropped by the caller's check of the state word).
+//! The 24 bits of successes miss the successes between two failures only when they are a
+//! multiple of 16,777,216 (never for fewer); the run then goes on from before them, and the
+//! second failure may complete it. Eight bits of generation tell a failure of a later period
+//! from one of an earlier period recorded late (records of a period 128 or more transitions
+//! back are already dropped by the caller's check of the state word). They can only because
+//! every transition moves the word on to its period ([`begin`]): a word left alone for 128
+//! transitions (no failure in Closed: resets, an outage of failed probes) would look like a
+//! later period's and drop every failure after it, and one left for 256 would carry its run
+//! into the period in force.
 
 const GENERATION_SHIFT: u32 = 56;
 const RUN_SHIFT: u32 = 24;
@@ -48,6 +52,15 @@ pub(crate) fn lengthen(held: u64, generation: u64, successes: u64) -> Option<(u6
         1
     };
     Some((pack(generation, run, successes), run))
+}
+
+/// The run word once period `generation` has begun: no run, of that period; `None` when the
+/// word holds that period or a later one already (a failure of the new period counted first,
+/// or a later transition announced first).
+pub(crate) fn begin(held: u64, generation: u64) -> Option<u64> {
+    let generation = generation as u8;
+    let (g, _, _) = split(held);
+    ((generation.wrapping_sub(g) as i8) > 0).then(|| pack(generation, 0, 0))
 }
 
 /// The length of the run in period `generation` with `successes` counted so far (0 once a
@@ -100,6 +113,25 @@ mod tests {
         assert_eq!(failures(&mut word, 200, 10, 1), 1);
         assert_eq!(failures(&mut word, 256, 10, 1), 1, "generations wrap");
         assert_eq!(lengthen(word, 200, 10), None);
+    }
+
+    #[test]
+    fn a_new_period_moves_the_word_on_unless_it_is_there_already() {
+        let mut word = 0;
+        failures(&mut word, 5, 10, 3);
+        let begun = begin(word, 6).unwrap();
+        assert_eq!(length(begun, 6, 10), 0);
+        assert_eq!(lengthen(begun, 6, 10).unwrap().1, 1);
+        assert_eq!(lengthen(begun, 5, 10), None, "period 5 is over");
+        assert_eq!(begin(begun, 6), None, "period 6 began already");
+        let counted = lengthen(begun, 6, 10).unwrap().0;
+        assert_eq!(begin(counted, 6), None, "a failure of period 6 counted first stays");
+        assert_eq!(begin(counted, 5), None, "period 5's announcement came late");
+        let mut word = 0;
+        for generation in 1..1_000u64 {
+            word = begin(word, generation).unwrap();
+        }
+        assert_eq!(failures(&mut word, 1_000, 0, 2), 2, "the word followed every period");
     }
 
     #[test]

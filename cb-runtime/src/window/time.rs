@@ -198,6 +198,16 @@ impl TimeWindow {
             }
         }
         ring.moved(epoch);
+        // A judgement of an earlier bucket span counted what just left: an outcome whose clock
+        // reading is still in that span (read before another thread's, or the coarse clock
+        // behind the precise one) must be judged on what is left, not skip on its budget or,
+        // a success, on its mark.
+        let judged = self.judged.load(Ordering::Relaxed);
+        if judged != u64::MAX && judged & LOW48 < epoch & LOW48 {
+            let _ = self
+                .judged
+                .compare_exchange(judged, u64::MAX, Ordering::Relaxed, Ordering::Relaxed);
+        }
     }
 
     fn epoch_tag(&self, generation: u16, now: u64) -> u64 {
@@ -246,20 +256,35 @@ impl TimeWindow {
             return false;
         };
         let tag = Self::budget_tag(generation, epoch);
+        // Release: a judgement that reads this take's word (see `budget_seen`) then reads the
+        // outcome it skipped for.
         budget
             .0
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+            .fetch_update(Ordering::Release, Ordering::Relaxed, |b| {
                 (b & !BUDGET_CAP == tag && b & BUDGET_CAP != 0).then(|| b - 1)
             })
             .is_ok()
     }
 
+    /// The budget word as a judgement finds it before it reads the counts: what it may
+    /// [`grant`](Self::grant) over.
+    #[inline]
+    pub(crate) fn budget_seen(&self) -> u64 {
+        self.budget.get().map_or(0, |b| b.0.load(Ordering::Acquire))
+    }
+
     /// Sets the budget after a judgement at `now` that found the minimum of calls: `left`
-    /// outcomes that fail or are slow may follow unjudged in this bucket's span.
-    pub(crate) fn grant(&self, generation: u16, now: u64, left: u64) {
+    /// outcomes that fail or are slow may follow unjudged in this bucket's span. Only over the
+    /// word `seen` before the counts were read: once an outcome has taken from the budget or
+    /// another judgement granted one since, these counts may lack outcomes that skipped
+    /// judgement (a judge descheduled between its read and its grant would hand out the room
+    /// they used again: tens of failures late). It then grants nothing; the next one judges.
+    pub(crate) fn grant(&self, generation: u16, now: u64, left: u64, seen: u64) {
         let budget = self.budget.get_or_init(|| Box::new(Budget(AtomicU64::new(0))));
         let tag = Self::budget_tag(generation, self.epoch(now));
-        budget.0.store(tag | left.min(BUDGET_CAP), Ordering::Relaxed);
+        let _ = budget
+            .0
+            .compare_exchange(seen, tag | left.min(BUDGET_CAP), Ordering::Relaxed, Ordering::Relaxed);
     }
 
     #[inline]
@@ -484,6 +509,42 @@ mod tests {
         let c = w.counts(&stripes, 0, 9 * SEC);
         assert_eq!((c.calls, c.failures), (2, 1));
         assert_eq!(w.counts(&stripes, 0, 10 * SEC).failures, 0);
+    }
+
+    #[test]
+    fn a_budget_is_forgotten_once_a_ring_moves_past_its_span() {
+        let (w, stripes) = setup(Duration::from_secs(10));
+        let stripe = stripes.get(Slot::current());
+        w.record(stripe, 0, 9 * SEC, FAIL);
+        w.grant(0, 9 * SEC, 5, w.budget_seen());
+        w.mark_judged(0, 9 * SEC);
+        assert!(w.take_budget(0, 9 * SEC + 1));
+        w.record(stripe, 0, 10 * SEC, OK);
+        assert!(
+            !w.take_budget(0, 9 * SEC + 2),
+            "a reading of 9 s after the ring moved to 10 s is judged"
+        );
+        assert!(!w.judged_in_epoch(0, 9 * SEC + 2));
+    }
+
+    #[test]
+    fn a_judgement_grants_only_over_the_budget_it_saw_before_its_counts() {
+        let (w, stripes) = setup(Duration::from_secs(10));
+        let stripe = stripes.get(Slot::current());
+        w.record(stripe, 0, SEC, FAIL);
+        w.grant(0, SEC, 3, w.budget_seen());
+        w.mark_judged(0, SEC);
+        let stale = w.budget_seen();
+        assert!(w.take_budget(0, SEC), "an outcome skips after the stale judge's read");
+        w.grant(0, SEC, 50, stale);
+        let left = (0..60).take_while(|_| w.take_budget(0, SEC)).count();
+        assert_eq!(
+            left, 2,
+            "the stale judgement granted nothing over the budget that moved"
+        );
+        let fresh = w.budget_seen();
+        w.grant(0, SEC, 4, fresh);
+        assert_eq!((0..60).take_while(|_| w.take_budget(0, SEC)).count(), 4);
     }
 
     #[test]
