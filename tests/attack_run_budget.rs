@@ -435,6 +435,29 @@ fn a_multiple_of_2_pow_24_successes_between_two_failures_still_ends_the_run() {
     assert_eq!(run_length(&b), 1);
 }
 
+/// The same 2^24 successes spread over four threads, none of whose own counts is a multiple of
+/// the whole.
+#[test]
+fn a_multiple_of_2_pow_24_successes_over_four_threads_still_ends_the_run() {
+    let (b, _) = breaker(consecutive(2));
+    run_n(&b, 1, Outcome::Failure);
+    let shares = [(1u32 << 22) + 12_345, (1 << 22) - 7, (1 << 22) + 99, (1 << 22) - 12_437];
+    assert_eq!(shares.iter().sum::<u32>(), 1 << 24);
+    std::thread::scope(|s| {
+        for share in shares {
+            let b = &b;
+            s.spawn(move || {
+                for _ in 0..share {
+                    b.try_acquire().expect("closed").success();
+                }
+            });
+        }
+    });
+    run_n(&b, 1, Outcome::Failure);
+    assert_eq!(b.state(), State::Closed, "F, 16777216 x S on four threads, F");
+    assert_eq!(run_length(&b), 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The time window's budget
 // ---------------------------------------------------------------------------------------------

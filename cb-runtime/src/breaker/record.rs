@@ -45,8 +45,22 @@ impl CircuitBreaker {
                 _ => return false,
             }
         }
-        stripe.count_owned(Total::Success);
+        if super::run::ends_round(stripe.count_owned(Total::Success)) {
+            self.end_run(word);
+        }
         true
+    }
+
+    /// Ends the run of failures of `word`'s period, if one is going on: what a success does
+    /// once in [`ROUND`](super::run::ROUND) successes of its stripe (see [`run`](super::run)).
+    #[cold]
+    #[inline(never)]
+    fn end_run(&self, word: Word) {
+        let _ = self
+            .consecutive
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                super::run::end(held, word.generation())
+            });
     }
 
     /// [`record`](Self::record) past the common case.
@@ -62,15 +76,15 @@ impl CircuitBreaker {
     /// Counts `outcome` in this thread's stripe (`slot`'s), with its duration if the call was
     /// timed; returns (now, slow) when the configuration needs time.
     #[inline(always)]
-    fn count(&self, stripe: &Stripe, slot: Slot, start: u64, outcome: Recorded, mode: Mode) -> (u64, bool) {
-        stripe.count(outcome.total(), slot);
+    fn count(&self, stripe: &Stripe, slot: Slot, start: u64, outcome: Recorded, mode: Mode) -> (u64, bool, u64) {
+        let counted = stripe.count(outcome.total(), slot);
         let timed = start != crate::timing::NOT_TIMED;
         let windowed = mode.rates() && self.time_window.is_some();
         if !timed && !windowed {
-            return (0, false);
+            return (0, false, counted);
         }
         if !timed {
-            return (self.clock.now_nanos(), false);
+            return (self.clock.now_nanos(), false, counted);
         }
         let (now, took) = if crate::timing::is_sampled(start) {
             let now = self.clock.precise_nanos();
@@ -90,7 +104,7 @@ impl CircuitBreaker {
                 duration: Duration::from_nanos(took),
             });
         }
-        (now, slow)
+        (now, slow, counted)
     }
 
     /// Closed or MetricsOnly: with a rate trigger on, every outcome goes into the window (the
@@ -101,7 +115,7 @@ impl CircuitBreaker {
         let slot = Slot::current();
         let stripe = self.stripes.get(slot);
         let mode = self.tunables.mode();
-        let (now, slow) = self.count(stripe, slot, start, outcome, mode);
+        let (now, slow, counted) = self.count(stripe, slot, start, outcome, mode);
         if outcome == Recorded::Ignored {
             return;
         }
@@ -110,6 +124,9 @@ impl CircuitBreaker {
                 stripe.count(Total::Stale, slot);
             }
             return;
+        }
+        if outcome == Recorded::Success && super::run::ends_round(counted) {
+            self.end_run(word);
         }
         let failure = outcome != Recorded::Success;
         // A success ends a run by being counted (above); only a failure lengthens it.

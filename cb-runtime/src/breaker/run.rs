@@ -9,9 +9,13 @@
 //! read per success, made two threads at 10 % failures barely faster than one), and a failure
 //! reads the stripes' success counts, which a breaker called from one thread keeps in one.
 //!
-//! The 24 bits of successes miss the successes between two failures only when they are a
-//! multiple of 16,777,216 (never for fewer); the run then goes on from before them, and the
-//! second failure may complete it. Eight bits of generation tell a failure of a later period
+//! 24 bits of successes alone would miss the successes between two failures when they are a
+//! multiple of 16,777,216, and the second failure could then complete a run they ended. So a
+//! success that brings its stripe's count to a multiple of [`ROUND`] (65,536) ends the run
+//! itself, with a write of its own: 16,777,216 successes over at most 65 stripes put at least
+//! 258,000 in one of them, which passes such a multiple three times or more, at least once
+//! after the failure before them. One write per 65,536 successes of a thread costs nothing
+//! measurable. Eight bits of generation tell a failure of a later period
 //! from one of an earlier period recorded late (records of a period 128 or more transitions
 //! back are already dropped by the caller's check of the state word). They can only because
 //! every transition moves the word on to its period ([`begin`]): a word left alone for 128
@@ -61,6 +65,22 @@ pub(crate) fn begin(held: u64, generation: u64) -> Option<u64> {
     let generation = generation as u8;
     let (g, _, _) = split(held);
     ((generation.wrapping_sub(g) as i8) > 0).then(|| pack(generation, 0, 0))
+}
+
+/// Successes a stripe counts between two that end the run with a write (see the module doc).
+pub(crate) const ROUND: u64 = 1 << 16;
+
+/// Whether a success that brought its stripe's count of successes to `count` ends the run.
+#[inline(always)]
+pub(crate) fn ends_round(count: u64) -> bool {
+    count & (ROUND - 1) == 0
+}
+
+/// The run word with the run of period `generation` ended; `None` (nothing to write) when no
+/// run of that period is going on.
+pub(crate) fn end(held: u64, generation: u64) -> Option<u64> {
+    let (g, run, counted) = split(held);
+    (g == generation as u8 && run != 0).then(|| pack(g, 0, counted))
 }
 
 /// The length of the run in period `generation` with `successes` counted so far (0 once a
@@ -132,6 +152,22 @@ mod tests {
             word = begin(word, generation).unwrap();
         }
         assert_eq!(failures(&mut word, 1_000, 0, 2), 2, "the word followed every period");
+    }
+
+    #[test]
+    fn ending_a_run_clears_it_for_its_period_only() {
+        let mut word = 0;
+        failures(&mut word, 4, 9, 3);
+        assert_eq!(end(word, 5), None, "another period's run is not this one's to end");
+        let ended = end(word, 4).unwrap();
+        assert_eq!(length(ended, 4, 9), 0);
+        assert_eq!(end(ended, 4), None, "nothing left to end");
+        assert_eq!(
+            lengthen(ended, 4, 9),
+            Some((pack(4, 1, 9), 1)),
+            "even with the count aliased"
+        );
+        assert!(ends_round(ROUND) && ends_round(7 * ROUND) && !ends_round(ROUND + 1));
     }
 
     #[test]

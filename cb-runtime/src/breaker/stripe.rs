@@ -78,11 +78,13 @@ impl Slot {
 
 /// Adds to a counter of a stripe: load and store for the owner, `fetch_add` when shared.
 #[inline]
-pub(crate) fn add(cell: &AtomicU64, n: u64, slot: Slot) {
+pub(crate) fn add(cell: &AtomicU64, n: u64, slot: Slot) -> u64 {
     if slot.exclusive() {
-        cell.store(cell.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+        let new = cell.load(Ordering::Relaxed).wrapping_add(n);
+        cell.store(new, Ordering::Relaxed);
+        new
     } else {
-        cell.fetch_add(n, Ordering::Relaxed);
+        cell.fetch_add(n, Ordering::Relaxed).wrapping_add(n)
     }
 }
 
@@ -155,15 +157,18 @@ impl Stripe {
     }
 
     #[inline]
-    pub(crate) fn count(&self, total: Total, slot: Slot) {
-        add(&self.totals[total as usize], 1, slot);
+    /// Counts one `total`; the stripe's count of it now.
+    pub(crate) fn count(&self, total: Total, slot: Slot) -> u64 {
+        add(&self.totals[total as usize], 1, slot)
     }
 
-    /// Counts one `total` on a stripe the caller's slot owns exclusively.
+    /// Counts one `total` on a stripe the caller's slot owns exclusively; its count now.
     #[inline(always)]
-    pub(crate) fn count_owned(&self, total: Total) {
+    pub(crate) fn count_owned(&self, total: Total) -> u64 {
         let cell = &self.totals[total as usize];
-        cell.store(cell.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        let new = cell.load(Ordering::Relaxed).wrapping_add(1);
+        cell.store(new, Ordering::Relaxed);
+        new
     }
 
     pub(crate) fn total(&self, total: Total) -> u64 {
@@ -384,7 +389,7 @@ mod tests {
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let stripe = stripe.clone();
-                std::thread::spawn(move || (0..10_000).for_each(|_| stripe.count(Total::Failure, shared)))
+                std::thread::spawn(move || (0..10_000).for_each(|_| _ = stripe.count(Total::Failure, shared)))
             })
             .collect();
         for h in handles {
