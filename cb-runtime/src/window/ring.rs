@@ -98,7 +98,7 @@ impl Ring {
     }
 
     /// Counts one outcome in bucket `i` and the totals (the writer only).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(&self, i: usize, failure: bool, slow: bool) {
         let wide = match self.wide.get() {
             Some(wide) => wide,

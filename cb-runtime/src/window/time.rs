@@ -165,7 +165,7 @@ impl TimeWindow {
     /// leaves the window), and there is nothing to judge (no failure or slow call in the
     /// window, or a judgement in this bucket's span that found the minimum of calls: a success
     /// can only lower the rates then). False, having counted nothing, otherwise.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn quiet_success(&self, stripe: &Stripe, generation: u16, now: impl FnOnce() -> u64) -> bool {
         let Some(ring) = stripe.ring.get() else {
             return false;
