@@ -186,7 +186,7 @@ impl CircuitBreaker {
             if sample.is_clean() && window.is_full_and_clean(generation) {
                 return None;
             }
-            return window.record_among(stripe, || self.stripes.writers(), generation, sample);
+            return window.record(generation, sample);
         }
         self.time_window_record(generation, stripe, now, sample)
     }

@@ -136,11 +136,6 @@ pub(crate) struct Stripe {
     durations: OnceLock<Box<Histogram>>,
     /// This stripe's buckets of a time window, from its first windowed outcome on.
     pub(crate) ring: OnceLock<Box<crate::window::ring::Ring>>,
-    /// The slots of a count window this stripe's thread has claimed and not written yet,
-    /// `lap:32 | left:16 | next:16` (see `window::count`); written by the owner alone, with a
-    /// plain load and store. Always empty on the overflow stripe, whose writers claim one slot
-    /// at a time.
-    pub(crate) count_block: AtomicU64,
     /// Whether one thread owns this stripe (the overflow stripe's writers take turns).
     pub(crate) exclusive: bool,
 }
@@ -151,13 +146,12 @@ impl Stripe {
             totals: Default::default(),
             durations: OnceLock::new(),
             ring: OnceLock::new(),
-            count_block: AtomicU64::new(0),
             exclusive,
         }
     }
 
-    #[inline]
     /// Counts one `total`; the stripe's count of it now.
+    #[inline]
     pub(crate) fn count(&self, total: Total, slot: Slot) -> u64 {
         add(&self.totals[total as usize], 1, slot)
     }
@@ -306,12 +300,6 @@ impl Stripes {
         {
             f(stripe);
         }
-    }
-
-    /// How many threads have a stripe of their own here (threads that have called).
-    #[inline]
-    pub(crate) fn writers(&self) -> u64 {
-        u64::from(self.used.load(Ordering::Relaxed).count_ones())
     }
 
     pub(crate) fn sum(&self, total: Total) -> u64 {

@@ -65,9 +65,7 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Window {
-    /// The last N recorded outcomes (a sliding window), 1..=65535: exactly those with one
-    /// thread; with several threads recording at once, N outcomes all among the last N + N / 8
-    /// (each thread claims a few slots at once, fewer the more threads call).
+    /// Exactly the last N recorded outcomes (a true sliding window), 1..=65535.
     Count(u32),
     /// The outcomes of the last duration, in buckets of one second (or a tenth of the window
     /// when it is shorter than ten seconds); 10ms..=10m.
