@@ -73,6 +73,19 @@ fn window(b: &CircuitBreaker) -> (u64, u64, u64) {
     (w.calls, w.failures, w.slow_calls)
 }
 
+/// One thread alone records N + N / 8 failures, then as many successes: the window must hold
+/// exactly N of each in turn, whatever other threads left in it.
+fn alone_fills_the_window(b: &CircuitBreaker, clock: &ManualClock, n: u64, what: &str) {
+    for _ in 0..n + n / 8 {
+        record(b, clock, FAIL);
+    }
+    assert_eq!(window(b), (n, n, 0), "{what}: failures");
+    for _ in 0..n + n / 8 {
+        record(b, clock, OK);
+    }
+    assert_eq!(window(b), (n, 0, 0), "{what}: successes");
+}
+
 /// The last `size` outcomes, counted.
 struct Model {
     size: usize,
@@ -448,14 +461,7 @@ fn exited_threads_blocks_are_reused_or_lapped_and_the_counts_stay_exact() {
                 // A fresh thread (likely on a slot an exited one had) alone.
                 std::thread::scope(|s| {
                     s.spawn(|| {
-                        for _ in 0..n + n / 8 {
-                            record(&b, &clock, FAIL);
-                        }
-                        assert_eq!(window(&b), (n, n, 0), "size {size}, wave {wave}: failures");
-                        for _ in 0..n + n / 8 {
-                            record(&b, &clock, OK);
-                        }
-                        assert_eq!(window(&b), (n, 0, 0), "size {size}, wave {wave}: successes");
+                        alone_fills_the_window(&b, &clock, n, &format!("size {size}, wave {wave}"));
                     });
                 });
             }
@@ -501,14 +507,7 @@ fn seventy_threads_with_the_overflow_stripe_keep_the_aggregate_exact() {
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
         });
         assert_eq!(window(&b).0, n, "size {size}: every slot written");
-        for _ in 0..n + n / 8 {
-            record(&b, &clock, FAIL);
-        }
-        assert_eq!(window(&b), (n, n, 0), "size {size}: failures over what 70 threads left");
-        for _ in 0..n + n / 8 {
-            record(&b, &clock, OK);
-        }
-        assert_eq!(window(&b), (n, 0, 0), "size {size}: successes");
+        alone_fills_the_window(&b, &clock, n, &format!("size {size}, after 70 threads"));
     }
 }
 

@@ -134,17 +134,19 @@ pub(crate) fn held_by_newer(mine: u16, theirs: u16) -> bool {
 /// newer period (see [`held_by_newer`]).
 const NEWER_BY_AT_MOST: u16 = 1024;
 
+/// Counts from their three numbers (for the windows' tests).
+#[cfg(test)]
+pub(crate) fn counts(calls: u64, failures: u64, slow_calls: u64) -> Counts {
+    Counts {
+        calls,
+        failures,
+        slow_calls,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn counts(calls: u64, failures: u64, slow_calls: u64) -> Counts {
-        Counts {
-            calls,
-            failures,
-            slow_calls,
-        }
-    }
 
     /// The headroom is exactly the number of bad outcomes after which one more reaches a
     /// threshold: never one too many (a missed trip), at most rounding too few.

@@ -348,6 +348,7 @@ impl TimeWindow {
 mod tests {
     use super::*;
     use crate::breaker::stripe::Slot;
+    use crate::window::counts;
 
     const OK: Sample = Sample {
         failure: false,
@@ -361,14 +362,6 @@ mod tests {
 
     fn setup(size: Duration) -> (TimeWindow, Stripes) {
         (TimeWindow::new(size), Stripes::new())
-    }
-
-    fn counts(calls: u64, failures: u64, slow_calls: u64) -> Counts {
-        Counts {
-            calls,
-            failures,
-            slow_calls,
-        }
     }
 
     #[test]
