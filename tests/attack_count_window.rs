@@ -73,6 +73,16 @@ fn window(b: &CircuitBreaker) -> (u64, u64, u64) {
     (w.calls, w.failures, w.slow_calls)
 }
 
+/// The failure-rate trigger alone over a count window of `size`, judged once it is full.
+fn failure_rate_over(size: u32, threshold: f64) -> cb_runtime::BreakerConfigBuilder {
+    BreakerConfig::builder()
+        .no_consecutive_failures()
+        .failure_rate_threshold(threshold)
+        .no_slow_call_rate()
+        .window(Window::Count(size))
+        .minimum_calls(size)
+}
+
 /// One thread alone records N + N / 8 failures, then as many successes: the window must hold
 /// exactly N of each in turn, whatever other threads left in it.
 fn alone_fills_the_window(b: &CircuitBreaker, clock: &ManualClock, n: u64, what: &str) {
@@ -517,15 +527,7 @@ fn seventy_threads_with_the_overflow_stripe_keep_the_aggregate_exact() {
 #[test]
 fn a_transition_mid_block_empties_the_window_and_late_outcomes_stay_out() {
     let size = 100u32;
-    let (b, clock) = breaker(
-        BreakerConfig::builder()
-            .no_consecutive_failures()
-            .failure_rate_threshold(0.99)
-            .no_slow_call_rate()
-            .window(Window::Count(size))
-            .minimum_calls(size)
-            .open_timeout(secs(1)),
-    );
+    let (b, clock) = breaker(failure_rate_over(size, 0.99).open_timeout(secs(1)));
     std::thread::scope(|s| {
         let crew = Crew::start(s, &b, &clock, 4);
         for how in 0..3 {
@@ -580,26 +582,9 @@ fn a_transition_mid_block_empties_the_window_and_late_outcomes_stay_out() {
 #[test]
 fn a_reconfiguration_is_judged_on_the_next_outcome_from_any_thread() {
     let size = 100u32;
-    let config = |threshold: f64| {
-        BreakerConfig::builder()
-            .no_consecutive_failures()
-            .failure_rate_threshold(threshold)
-            .no_slow_call_rate()
-            .window(Window::Count(size))
-            .minimum_calls(size)
-            .jitter(0.0)
-            .build()
-            .unwrap()
-    };
+    let config = |threshold: f64| failure_rate_over(size, threshold).jitter(0.0).build().unwrap();
     for next_by in 0..4 {
-        let (b, clock) = breaker(
-            BreakerConfig::builder()
-                .no_consecutive_failures()
-                .failure_rate_threshold(0.7)
-                .no_slow_call_rate()
-                .window(Window::Count(size))
-                .minimum_calls(size),
-        );
+        let (b, clock) = breaker(failure_rate_over(size, 0.7));
         std::thread::scope(|s| {
             let crew = Crew::start(s, &b, &clock, 4);
             // Three failures then two successes, threads taking turns: 60 % failures.
@@ -617,14 +602,7 @@ fn a_reconfiguration_is_judged_on_the_next_outcome_from_any_thread() {
         });
     }
     // One thread, the next outcome just like the one it replaces: still judged.
-    let (b, clock) = breaker(
-        BreakerConfig::builder()
-            .no_consecutive_failures()
-            .failure_rate_threshold(0.7)
-            .no_slow_call_rate()
-            .window(Window::Count(size))
-            .minimum_calls(size),
-    );
+    let (b, clock) = breaker(failure_rate_over(size, 0.7));
     for i in 0..200 {
         record(&b, &clock, if i % 5 < 3 { FAIL } else { OK });
     }
@@ -656,14 +634,7 @@ fn eight_threads_at_full_failure_trip_within_n_plus_an_eighth() {
         let bound = u64::from(size + size / 8) + 7;
         let mut worst = 0;
         for trial in 0..10 {
-            let (b, clock) = breaker(
-                BreakerConfig::builder()
-                    .no_consecutive_failures()
-                    .failure_rate_threshold(1.0)
-                    .no_slow_call_rate()
-                    .window(Window::Count(size))
-                    .minimum_calls(size),
-            );
+            let (b, clock) = breaker(failure_rate_over(size, 1.0));
             let barrier = std::sync::Barrier::new(8);
             std::thread::scope(|s| {
                 for _ in 0..8 {
@@ -692,14 +663,7 @@ fn eight_threads_at_full_failure_trip_within_n_plus_an_eighth() {
 #[test]
 fn threads_joining_one_by_one_then_failing_trip_within_n_plus_an_eighth() {
     let size = 100u32;
-    let (b, clock) = breaker(
-        BreakerConfig::builder()
-            .no_consecutive_failures()
-            .failure_rate_threshold(1.0)
-            .no_slow_call_rate()
-            .window(Window::Count(size))
-            .minimum_calls(size),
-    );
+    let (b, clock) = breaker(failure_rate_over(size, 1.0));
     std::thread::scope(|s| {
         let crew = Crew::start(s, &b, &clock, 8);
         for t in 0..8 {
