@@ -21,11 +21,11 @@ impl CircuitBreaker {
         self.record_any(word, start, outcome);
     }
 
-    /// The common case in full: an untimed success in Closed that changes no trigger (a run
-    /// of failures ends by the count of successes alone, see [`run`](super::run)), a count window that a success would not change, a clean time window
-    /// in the bucket its last outcome went to), counted by the owner of the breaker's first
-    /// stripe. Counts it and returns true; false (having done nothing) when any of that does
-    /// not hold.
+    /// The common case in full: an untimed success of the Closed period in force that changes
+    /// no window (a count window that a success would not change, a clean time window in the
+    /// bucket its last outcome went to), counted by a thread with a stripe of its own (a run
+    /// of failures ends by that count alone, see [`run`](super::run)). Counts it and returns
+    /// true; false (having done nothing) when any of that does not hold.
     #[inline(always)]
     fn quiet_success(&self, word: Word) -> bool {
         // A success of a period that is over ends no run of the period in force: it is
@@ -119,10 +119,7 @@ impl CircuitBreaker {
         if outcome == Recorded::Ignored {
             return;
         }
-        if self.load().generation() != word.generation() {
-            if outcome == Recorded::Success {
-                stripe.count(Total::Stale, slot);
-            }
+        if self.period_over(word, stripe, slot, outcome) {
             return;
         }
         if outcome == Recorded::Success && super::run::ends_round(counted) {
@@ -164,6 +161,16 @@ impl CircuitBreaker {
                 Some(next)
             });
         (run >= limit).then_some(Reason::ConsecutiveFailures { count: run })
+    }
+
+    /// Whether the period `word` admitted the call in has ended; a success of an ended period,
+    /// counted already, is counted as stale too: it ends no run of the period in force.
+    fn period_over(&self, word: Word, stripe: &Stripe, slot: Slot, outcome: Recorded) -> bool {
+        let over = self.load().generation() != word.generation();
+        if over && outcome == Recorded::Success {
+            stripe.count(Total::Stale, slot);
+        }
+        over
     }
 
     /// The count of successes that end runs of failures: every success but stale ones.
@@ -246,10 +253,8 @@ impl CircuitBreaker {
         let slot = Slot::current();
         let stripe = self.stripes.get(slot);
         self.count(stripe, slot, start, outcome, self.tunables.mode());
+        self.period_over(word, stripe, slot, outcome);
         let mut current = self.load();
-        if outcome == Recorded::Success && current.generation() != word.generation() {
-            stripe.count(Total::Stale, slot);
-        }
         while current.state() == State::HalfOpen && current.generation() == word.generation() {
             let result = match outcome {
                 Recorded::Success => {
