@@ -792,3 +792,47 @@ fn one_race(successes: u64, threads: usize, percent: u64, round: u64) -> u64 {
     // The most failures k with (failures - k) / (calls - k) still >= 0.5.
     (2 * failures).saturating_sub(calls)
 }
+
+/// Panics and cancellations against the run: a call that panics is a failure and lengthens
+/// the run (on the sync path and while an async call is polled), a cancelled async call records
+/// nothing and so ends nothing, and a success after them ends the run.
+#[test]
+fn panics_lengthen_the_run_and_cancelled_calls_end_nothing() {
+    let (b, _) = breaker(consecutive(4));
+    run_n(&b, 1, Outcome::Failure);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = b.call_sync(|| -> Result<(), ()> { panic!("backend client bug") });
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(run_length(&b), 2, "a sync panic is the run's second failure");
+
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            let _ = b
+                .call(async || -> Result<(), ()> { panic!("async backend client bug") })
+                .await;
+        })
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(run_length(&b), 3, "an async panic is the third");
+
+    for _ in 0..5 {
+        let mut call = std::pin::pin!(b.call(async || {
+            std::future::pending::<()>().await;
+            Ok::<(), ()>(())
+        }));
+        assert!(
+            support::polling::poll_once(call.as_mut()).is_pending(),
+            "admitted and running"
+        );
+    }
+    assert_eq!(run_length(&b), 3, "cancelled calls are no successes");
+    assert_eq!(b.snapshot().totals.successes, 0);
+
+    run_n(&b, 1, Outcome::Success);
+    run_n(&b, 3, Outcome::Failure);
+    assert_eq!(b.state(), State::Closed, "the success ended the run: three, not six");
+    run_n(&b, 1, Outcome::Failure);
+    assert_eq!(b.state(), State::Open);
+}
