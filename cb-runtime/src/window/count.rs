@@ -1,72 +1,113 @@
 //! A true sliding count window: exactly the last N recorded outcomes, lock-free.
 //!
-//! A ring of N slots and one aggregate word `generation:16 | calls:16 | failures:16 | slow:16`.
-//! Recording claims the next slot (the head moves on modulo N), swaps the outcome in (never
-//! over a newer period's) and applies the difference to the aggregate; an outcome that
-//! replaces one just like it (most of them once the window is full) leaves the slot and the
-//! aggregate unwritten: one read-modify-write, the claim. With more writers than slots, two
-//! writers of one slot may apply their differences in either order: the fields wrap rather
-//! than clamp, so the aggregate ends exact. Slots and aggregate carry the generation of the
-//! closed period, so a transition resets the window without touching it. While the window is
-//! full of successes, another success changes nothing: [`CountWindow::is_full_and_clean`] lets
-//! the hot path skip the write entirely (a single load).
+//! A ring of N slots and one word that holds the ring's head and its counts together:
+//! `tag:15 | filled:1 | head:16 | failures:16 | slow:16` (calls are the head until the ring has
+//! gone round once, N after). Recording reads the slot under the head and moves the head on
+//! with the difference between its outcome and the slot's in one compare-and-swap (the
+//! claim), then writes its outcome in the slot. An outcome is in the counts from its claim on,
+//! so no writer descheduled half-way holds one back; an outcome like the one it replaces (most
+//! of them once the window is full) moves the head and writes nothing else.
+//!
+//! A writer descheduled between its claim and its slot write may be lapped: the next writer of
+//! that slot read what was there before and counted its difference from that. The first one's
+//! slot write then fails, and it takes its difference back out, so the counts are the sum of
+//! the slots' outcomes whenever no write is half-way (each slot change is counted once, each
+//! failed write uncounted). Meanwhile a field may be one or more over or under; fields wrap
+//! modulo 2^16 rather than clamp (a clamp would lose a correction for good), and only
+//! [`readable`] counts leave the window.
+//!
+//! Slots and the word carry the generation of the closed period, so a transition resets the
+//! window without touching it. While the window is full of successes, another success changes
+//! nothing: [`CountWindow::is_full_and_clean`] lets the hot path skip the write entirely (a
+//! single load).
 //!
 //! An outcome that leaves the counts as they were has nothing to judge: the writer that last
 //! changed them judged these very counts. Only new rules (a reconfiguration) can give them
 //! another verdict: [`CountWindow::rules_changed`] has the next outcome judge them again.
 
-use super::{Counts, Sample, held_by_newer};
+use super::{Counts, NEWER_BY_AT_MOST, Sample};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 const PRESENT: u32 = 1;
 const FAILURE: u32 = 2;
 const SLOW: u32 = 4;
 
+const TAG_SHIFT: u32 = 49;
+const TAG_MASK: u16 = 0x7FFF;
+const FILLED: u64 = 1 << 48;
+const HEAD_SHIFT: u32 = 32;
+const HEAD_ONE: u64 = 1 << HEAD_SHIFT;
+const FIELD: u64 = 0xFFFF;
+
 #[derive(Debug)]
 pub(crate) struct CountWindow {
     size: u64,
-    head: AtomicU64,
     slots: Box<[AtomicU32]>,
-    aggregate: AtomicU64,
+    /// `tag:15 | filled:1 | head:16 | failures:16 | slow:16`.
+    word: AtomicU64,
     /// Set by a reconfiguration: the counts as they stand have not been judged by its rules.
     rejudge: AtomicBool,
 }
 
-fn pack(generation: u16, c: Counts) -> u64 {
-    (u64::from(generation) << 48) | (c.calls << 32) | (c.failures << 16) | c.slow_calls
+/// The 15 bits of a generation the word keeps.
+fn tag(generation: u16) -> u16 {
+    generation & TAG_MASK
 }
 
-fn unpack(word: u64) -> (u16, Counts) {
-    let field = |shift: u32| (word >> shift) & 0xFFFF;
-    (
-        (word >> 48) as u16,
-        Counts {
-            calls: field(32),
-            failures: field(16),
-            slow_calls: field(0),
-        },
-    )
+/// [`held_by_newer`](super::held_by_newer) for the word's 15-bit tags.
+fn tag_held_by_newer(mine: u16, theirs: u16) -> bool {
+    theirs != mine && theirs.wrapping_sub(mine) & TAG_MASK <= NEWER_BY_AT_MOST
 }
 
-/// Counts as a judge may see them: a field above the calls is one gone below zero for a
-/// moment (see [`CountWindow::apply`]), or ahead of calls still to be applied; it reads as 0.
-fn readable(c: Counts) -> Counts {
-    let at_most_calls = |n: u64| if n > c.calls { 0 } else { n };
-    Counts {
-        calls: c.calls,
-        failures: at_most_calls(c.failures),
-        slow_calls: at_most_calls(c.slow_calls),
+/// A field as a judge may see it. Half-way writes (see the module's doc) leave a field a few
+/// over the calls, or a few below zero, wrapped to just under 2^16: over reads as the calls,
+/// below as 0.
+fn readable(calls: u64, field: u64) -> u64 {
+    if field <= calls {
+        field
+    } else if field - calls <= (FIELD + 1 - field) {
+        calls
+    } else {
+        0
     }
+}
+
+/// The outcome bits of a slot's value, if it is of `generation` (an older or newer period's
+/// outcome is none of this one's).
+fn bits_of(held: u32, generation: u16) -> u32 {
+    if (held >> 16) as u16 == generation {
+        held & 0xFFFF
+    } else {
+        0
+    }
+}
+
+/// `word` with `bits` counted in place of `old_bits`, the fields wrapping (see [`readable`]).
+fn replace(word: u64, old_bits: u32, bits: u32) -> u64 {
+    let field = |word: u64, mask: u32, shift: u32| -> u64 {
+        let add = u64::from(bits & mask != 0);
+        let sub = u64::from(old_bits & mask != 0);
+        let have = (word >> shift) & FIELD;
+        (word & !(FIELD << shift)) | ((have + add).wrapping_sub(sub) & FIELD) << shift
+    };
+    field(field(word, FAILURE, 16), SLOW, 0)
+}
+
+/// A slot taken by a claim: which, what it held when the claim counted the difference, and
+/// the word the claim stored.
+struct Claim {
+    slot: usize,
+    held: u32,
+    word: u64,
 }
 
 impl CountWindow {
     pub(crate) fn new(size: u32) -> CountWindow {
         CountWindow {
             size: u64::from(size),
-            head: AtomicU64::new(0),
             slots: (0..size).map(|_| AtomicU32::new(0)).collect(),
             // Generation 0 starts empty; an out-of-date tag reads as empty too.
-            aggregate: AtomicU64::new(0),
+            word: AtomicU64::new(0),
             rejudge: AtomicBool::new(false),
         }
     }
@@ -77,16 +118,16 @@ impl CountWindow {
         self.rejudge.store(true, Ordering::Release);
     }
 
+    /// Whether the window of `generation` is full and holds no failure and no slow call.
     #[inline]
     pub(crate) fn is_full_and_clean(&self, generation: u16) -> bool {
-        let full = pack(
-            generation,
-            Counts {
-                calls: self.size,
-                ..Counts::default()
-            },
-        );
-        self.aggregate.load(Ordering::Acquire) == full
+        self.word.load(Ordering::Acquire) & !(FIELD << HEAD_SHIFT) == Self::clean(generation)
+    }
+
+    /// The word of a full window of `generation` without failures or slow calls, head aside.
+    #[inline]
+    fn clean(generation: u16) -> u64 {
+        (u64::from(tag(generation)) << TAG_SHIFT) | FILLED
     }
 
     /// Records one outcome of the closed period `generation`; the window's counts after it when
@@ -95,107 +136,115 @@ impl CountWindow {
     #[inline(always)]
     pub(crate) fn record(&self, generation: u16, sample: Sample) -> Option<Counts> {
         let bits = PRESENT | if sample.failure { FAILURE } else { 0 } | if sample.slow { SLOW } else { 0 };
-        let old_bits = self.put(generation, bits)?;
-        if old_bits == bits && !self.rejudge.load(Ordering::Relaxed) {
-            // Most outcomes: one just like the one replaced, under rules already applied (see
-            // `apply`), decided here without the call.
-            return None;
-        }
-        self.apply(generation, old_bits, bits)
-    }
-
-    /// Writes `bits` in the next slot; the outcome it replaced (0 for none of this period), or
-    /// `None`, writing nothing, when the slot already holds a newer period's outcome (a
-    /// late outcome of an old period must not erase one the newer aggregate counts).
-    ///
-    /// A slot that already holds this very outcome of this period is left as it is: writing
-    /// it again would change nothing (the put takes effect at the load), and most outcomes
-    /// replace one just like them, so they cost no read-modify-write here.
-    #[inline]
-    fn put(&self, generation: u16, bits: u32) -> Option<u32> {
-        let slot = &self.slots[self.claim()];
         let new = (u32::from(generation) << 16) | bits;
-        let mut old = slot.load(Ordering::Acquire);
-        loop {
-            if old == new {
-                return Some(bits);
-            }
-            let tag = (old >> 16) as u16;
-            if held_by_newer(generation, tag) {
+        let claim = self.claim(generation, new)?;
+        if claim.held == new {
+            // Most outcomes: one just like the one replaced, under rules already applied,
+            // decided here without the call.
+            if !self.rejudge.load(Ordering::Relaxed) {
                 return None;
             }
-            match slot.compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Some(if tag == generation { old & 0xFFFF } else { 0 }),
-                Err(now) => old = now,
-            }
+            return self.rejudged(claim.word);
         }
+        self.publish(generation, claim, new)
     }
 
-    /// Applies to the aggregate the difference between an outcome and the one it replaced.
-    ///
-    /// Two writers of one slot (more writers than slots) may apply their differences in
-    /// either order, so a field may go below zero for a moment: fields wrap modulo 2^16
-    /// rather than stop at zero (a clamp would lose the decrement for good), and only
-    /// [`readable`] counts leave the window.
+    /// Moves the head on with the difference between `new` and what the slot under it holds
+    /// counted; `None` when the window holds a newer period (a late outcome of an old period
+    /// must not change the newer counts).
     #[inline]
-    fn apply(&self, generation: u16, old_bits: u32, bits: u32) -> Option<Counts> {
-        if old_bits == bits {
-            // The outcome replaced one just like it: the counts stand (no write to share), and
-            // so does the verdict of the writer that last changed them, unless the rules
-            // changed since. The swap's acquire makes the judge read the new rules.
-            if !self.rejudge.load(Ordering::Relaxed) || !self.rejudge.swap(false, Ordering::AcqRel) {
-                return None;
-            }
-            let (tag, counts) = unpack(self.aggregate.load(Ordering::Acquire));
-            return (tag == generation).then(|| readable(counts));
-        }
-        let delta = |mask: u32, have: u64| -> u64 {
-            let add = u64::from(bits & mask != 0);
-            let sub = u64::from(old_bits & mask != 0);
-            (have + add).wrapping_sub(sub) & 0xFFFF
-        };
-        let mut after = None;
-        let _ = self
-            .aggregate
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
-                let (tag, current) = unpack(word);
-                if held_by_newer(generation, tag) {
-                    return None;
-                }
-                let c = if tag == generation { current } else { Counts::default() };
-                let next = Counts {
-                    calls: delta(PRESENT, c.calls),
-                    failures: delta(FAILURE, c.failures),
-                    slow_calls: delta(SLOW, c.slow_calls),
-                };
-                after = Some(next);
-                Some(pack(generation, next))
-            });
-        after.map(readable)
-    }
-
-    /// The next slot of the ring: the head moves on modulo the size (a compare-and-swap, where
-    /// a counter taken modulo the size would cost a division on every call).
-    #[inline]
-    fn claim(&self) -> usize {
-        let mut head = self.head.load(Ordering::Relaxed);
+    fn claim(&self, generation: u16, new: u32) -> Option<Claim> {
+        let mine = tag(generation);
+        let mut word = self.word.load(Ordering::Acquire);
         loop {
-            let next = if head + 1 >= self.size { 0 } else { head + 1 };
+            let theirs = (word >> TAG_SHIFT) as u16;
+            let base = if theirs == mine {
+                word
+            } else if tag_held_by_newer(mine, theirs) {
+                return None;
+            } else {
+                u64::from(mine) << TAG_SHIFT
+            };
+            let slot = ((base >> HEAD_SHIFT) & FIELD) as usize;
+            let held = self.slots[slot].load(Ordering::Acquire);
+            let counted = if held == new {
+                base
+            } else {
+                replace(base, bits_of(held, generation), new & 0xFFFF)
+            };
+            let next = if slot as u64 + 1 >= self.size {
+                (counted & !(FIELD << HEAD_SHIFT)) | FILLED
+            } else {
+                counted + HEAD_ONE
+            };
             match self
-                .head
-                .compare_exchange_weak(head, next, Ordering::Relaxed, Ordering::Relaxed)
+                .word
+                .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => return head as usize,
-                Err(now) => head = now,
+                Ok(_) => return Some(Claim { slot, held, word: next }),
+                Err(now) => word = now,
             }
+        }
+    }
+
+    /// Writes the claimed outcome in its slot; the counts to judge. A writer that lapped this
+    /// one wrote the slot first, counting its difference from what this one replaced: this
+    /// outcome is gone from the window, and its difference comes back out.
+    #[inline]
+    fn publish(&self, generation: u16, claim: Claim, new: u32) -> Option<Counts> {
+        if self.slots[claim.slot]
+            .compare_exchange(claim.held, new, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            return Some(self.counts_in(claim.word));
+        }
+        self.take_back(generation, new & 0xFFFF, bits_of(claim.held, generation))
+    }
+
+    /// Counts `old_bits` in place of `bits` without moving the head (a lapped writer's
+    /// difference taken back out); the counts after, or `None` if the window moved on to a
+    /// newer period (whose counts never had it).
+    #[cold]
+    #[inline(never)]
+    fn take_back(&self, generation: u16, bits: u32, old_bits: u32) -> Option<Counts> {
+        let mine = tag(generation);
+        let word = self
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                ((word >> TAG_SHIFT) as u16 == mine).then(|| replace(word, bits, old_bits))
+            })
+            .ok()?;
+        Some(self.counts_in(replace(word, bits, old_bits)))
+    }
+
+    /// The counts of `word` once (of a reconfiguration's rules not judged yet): `None` if
+    /// another outcome took the judgement first. The swap's acquire makes the judge read the
+    /// new rules.
+    #[cold]
+    #[inline(never)]
+    fn rejudged(&self, word: u64) -> Option<Counts> {
+        self.rejudge.swap(false, Ordering::AcqRel).then(|| self.counts_in(word))
+    }
+
+    /// The counts a word holds (calls are the head until the ring has gone round once).
+    fn counts_in(&self, word: u64) -> Counts {
+        let calls = if word & FILLED != 0 {
+            self.size
+        } else {
+            (word >> HEAD_SHIFT) & FIELD
+        };
+        Counts {
+            calls,
+            failures: readable(calls, (word >> 16) & FIELD),
+            slow_calls: readable(calls, word & FIELD),
         }
     }
 
     /// The window's counts for `generation` (empty if it holds another period).
     pub(crate) fn counts(&self, generation: u16) -> Counts {
-        let (tag, c) = unpack(self.aggregate.load(Ordering::Acquire));
-        if tag == generation {
-            readable(c)
+        let word = self.word.load(Ordering::Acquire);
+        if (word >> TAG_SHIFT) as u16 == tag(generation) {
+            self.counts_in(word)
         } else {
             Counts::default()
         }
@@ -205,6 +254,7 @@ impl CountWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::window::counts;
 
     const OK: Sample = Sample {
         failure: false,
@@ -258,26 +308,65 @@ mod tests {
     }
 
     #[test]
-    fn two_writers_of_one_slot_applying_in_either_order_leave_exact_counts() {
+    fn a_lapped_writer_takes_its_difference_back_and_the_counts_end_exact() {
         let w = CountWindow::new(1);
         w.record(1, OK);
-        // Writer A puts a failure over the success; writer B, a lap later, a success over
-        // A's failure, and B's difference lands first (A was preempted in between).
-        let bits_a = PRESENT | FAILURE;
-        let old_a = w.put(1, bits_a).unwrap();
-        let old_b = w.put(1, PRESENT).unwrap();
-        assert_eq!(w.apply(1, old_b, PRESENT).unwrap().failures, 0, "read as 0, not below");
-        w.apply(1, old_a, bits_a);
+        // Writer A claims the slot for a failure and is descheduled before writing it; writer
+        // B, a lap later, reads the success A has not replaced yet and puts a success.
+        let failure = (1 << 16) | PRESENT | FAILURE;
+        let success = (1 << 16) | PRESENT;
+        let a = w.claim(1, failure).unwrap();
+        assert_eq!(w.counts_in(a.word).failures, 1, "counted from the claim on");
+        let b = w.claim(1, success).unwrap();
+        assert_eq!(b.held, success, "B replaces what A has not replaced yet");
+        assert_eq!(w.counts_in(b.word).failures, 1, "A's failure is still counted");
+        assert_eq!(w.publish(1, a, failure), Some(counts(1, 1, 0)), "A writes first");
+        let c = w.claim(1, success).unwrap();
+        let late = w.claim(1, failure).unwrap();
+        assert_eq!(w.publish(1, c, success), Some(counts(1, 0, 0)));
+        assert_eq!(
+            w.publish(1, late, failure),
+            Some(counts(1, 0, 0)),
+            "lapped: its failure comes back out"
+        );
+        assert_eq!(w.slots[0].load(Ordering::Relaxed), success);
+        assert!(w.is_full_and_clean(1));
+    }
+
+    #[test]
+    fn counts_a_few_over_read_as_the_calls_and_a_few_below_zero_as_none() {
+        assert_eq!(readable(10, 11), 10);
+        assert_eq!(readable(10, 0xFFFF), 0);
+        assert_eq!(readable(40_000, 0xFFFE), 0);
+        assert_eq!(readable(40_000, 40_003), 40_000);
+        assert_eq!(readable(10, 7), 7);
+    }
+
+    #[test]
+    fn an_outcome_is_counted_from_its_claim_before_its_slot_is_written() {
+        let w = CountWindow::new(3);
+        w.record(1, FAIL);
+        w.record(1, FAIL);
+        let failure = (1 << 16) | PRESENT | FAILURE;
+        let pending = w.claim(1, failure).unwrap();
         assert_eq!(
             w.counts(1),
-            Counts {
-                calls: 1,
-                failures: 0,
-                slow_calls: 0
-            },
-            "the slot holds a success"
+            counts(3, 3, 0),
+            "a writer descheduled here holds nothing back"
         );
-        assert!(w.is_full_and_clean(1));
+        assert_eq!(w.record(1, FAIL), None, "a failure over a failure");
+        assert_eq!(w.record(1, FAIL), None, "a failure over a failure");
+        assert_eq!(
+            w.record(1, FAIL),
+            Some(counts(3, 3, 0)),
+            "lapping the pending slot counts one over, read as the calls"
+        );
+        assert_eq!(
+            w.publish(1, pending, failure),
+            Some(counts(3, 3, 0)),
+            "lapped: taken back"
+        );
+        assert_eq!((w.word.load(Ordering::Relaxed) >> 16) & FIELD, 3, "exact again");
     }
 
     #[test]

@@ -132,7 +132,7 @@ pub(crate) fn held_by_newer(mine: u16, theirs: u16) -> bool {
 
 /// How many transitions ahead of an outcome's period a window's tag may be and still be a
 /// newer period (see [`held_by_newer`]).
-const NEWER_BY_AT_MOST: u16 = 1024;
+pub(crate) const NEWER_BY_AT_MOST: u16 = 1024;
 
 /// Counts from their three numbers (for the windows' tests).
 #[cfg(test)]
