@@ -1,8 +1,8 @@
 //! A true sliding count window: exactly the last N recorded outcomes, lock-free.
 //!
 //! A ring of N slots and one word that holds the ring's head and its counts together:
-//! `tag:15 | filled:1 | head:16 | failures:16 | slow:16` (calls are the head until the ring has
-//! gone round once, N after). Recording reads the slot under the head and moves the head on
+//! `tag:15 | filled:1 | head:16 | failures:16 | slow:16` (the head moves down from N - 1 to 0 and
+//! round again; calls are the slots it has passed until it has gone round once, N after). Recording reads the slot under the head and moves the head on
 //! with the difference between its outcome and the slot's in one compare-and-swap (the
 //! claim), then writes its outcome in the slot. An outcome is in the counts from its claim on,
 //! so no writer descheduled half-way holds one back; an outcome like the one it replaces (most
@@ -103,11 +103,12 @@ struct Claim {
 
 impl CountWindow {
     pub(crate) fn new(size: u32) -> CountWindow {
+        let size = u64::from(size);
         CountWindow {
-            size: u64::from(size),
+            size,
             slots: (0..size).map(|_| AtomicU32::new(0)).collect(),
             // Generation 0 starts empty; an out-of-date tag reads as empty too.
-            word: AtomicU64::new(0),
+            word: AtomicU64::new((size - 1) << HEAD_SHIFT),
             rejudge: AtomicBool::new(false),
         }
     }
@@ -163,7 +164,7 @@ impl CountWindow {
             } else if tag_held_by_newer(mine, theirs) {
                 return None;
             } else {
-                u64::from(mine) << TAG_SHIFT
+                (u64::from(mine) << TAG_SHIFT) | self.first_head()
             };
             let slot = ((base >> HEAD_SHIFT) & FIELD) as usize;
             let held = self.slots[slot].load(Ordering::Acquire);
@@ -172,10 +173,10 @@ impl CountWindow {
             } else {
                 replace(base, bits_of(held, generation), new & 0xFFFF)
             };
-            let next = if slot as u64 + 1 >= self.size {
-                (counted & !(FIELD << HEAD_SHIFT)) | FILLED
+            let next = if slot == 0 {
+                counted | FILLED | self.first_head()
             } else {
-                counted + HEAD_ONE
+                counted - HEAD_ONE
             };
             match self
                 .word
@@ -226,12 +227,19 @@ impl CountWindow {
         self.rejudge.swap(false, Ordering::AcqRel).then(|| self.counts_in(word))
     }
 
-    /// The counts a word holds (calls are the head until the ring has gone round once).
+    /// The head of an empty ring: it moves down to 0, then round to here again.
+    #[inline]
+    fn first_head(&self) -> u64 {
+        (self.size - 1) << HEAD_SHIFT
+    }
+
+    /// The counts a word holds (calls are the slots below the first head that the head has
+    /// moved past, until the ring has gone round once).
     fn counts_in(&self, word: u64) -> Counts {
         let calls = if word & FILLED != 0 {
             self.size
         } else {
-            (word >> HEAD_SHIFT) & FIELD
+            self.size - 1 - ((word >> HEAD_SHIFT) & FIELD)
         };
         Counts {
             calls,
@@ -264,6 +272,13 @@ mod tests {
         failure: true,
         slow: false,
     };
+
+    #[test]
+    fn generation_0_starts_empty() {
+        let w = CountWindow::new(3);
+        assert_eq!(w.counts(0), Counts::default());
+        assert_eq!(w.record(0, FAIL), Some(counts(1, 1, 0)));
+    }
 
     #[test]
     fn slides_over_exactly_the_last_n() {
