@@ -202,9 +202,16 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
         match plan.timeout {
             None => {
                 let running = ident("__cb_running");
+                let body = ident("__cb_body");
+                // Awaited as it is while tracing is off: no span of its own, no wrapper to poll.
                 quote!({
                     let #running = #p::Running::start(&#span);
-                    let #value = #p::Instrument::instrument(#future, #p::Running::child(&#running, &#permit)).await;
+                    let #body = #future;
+                    let #value = if #p::Running::traced(&#running) {
+                        #p::Instrument::instrument(#body, #p::Running::child(&#running, &#permit)).await
+                    } else {
+                        #body.await
+                    };
                     #p::Running::finish(#running, #permit, #classify, #value)
                 })
             }

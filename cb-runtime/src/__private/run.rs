@@ -84,6 +84,12 @@ impl<'s> Running<'s> {
         Running { span }
     }
 
+    /// Whether the call's span is enabled (the body then runs in a span of its own).
+    #[inline]
+    pub fn traced(&self) -> bool {
+        !self.span.is_disabled()
+    }
+
     /// The body's own span (`primary`, or `probe` in half-open; disabled when the call's is).
     #[inline]
     pub fn child(&self, permit: &Permit<'_>) -> Span {
