@@ -145,7 +145,7 @@ impl CircuitBreaker {
         }
         if let Some(window) = &self.count_window {
             // Likewise, an outcome that leaves the counts as they were.
-            window.rules_changed();
+            window.rules_changed(self.tunables.rates());
         }
         *current = Arc::new(config);
         changes
@@ -470,8 +470,9 @@ impl CircuitBreakerBuilder {
     /// The breaker, Closed.
     pub fn build(self) -> CircuitBreaker {
         let config = self.config;
+        let tunables = Tunables::new(&config);
         let (count_window, time_window) = match config.window {
-            Window::Count(n) => (Some(CountWindow::new(n)), None),
+            Window::Count(n) => (Some(CountWindow::new(n, tunables.rates())), None),
             Window::Time(d) => (None, Some(TimeWindow::new(d))),
         };
         let observed = observed::Observed::default();
@@ -485,7 +486,7 @@ impl CircuitBreakerBuilder {
             may_probe: AtomicBool::new(true),
             adopted: AtomicU64::new(u64::MAX),
             name: self.name,
-            tunables: Tunables::new(&config),
+            tunables,
             stripes: Stripes::new(),
             count_window,
             time_window,

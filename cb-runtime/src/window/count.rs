@@ -25,7 +25,7 @@
 //! changed them judged these very counts. Only new rules (a reconfiguration) can give them
 //! another verdict: [`CountWindow::rules_changed`] has the next outcome judge them again.
 
-use super::{Counts, NEWER_BY_AT_MOST, Sample};
+use super::{Counts, NEWER_BY_AT_MOST, RateRule, Sample};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 const PRESENT: u32 = 1;
@@ -47,6 +47,45 @@ pub(crate) struct CountWindow {
     word: AtomicU64,
     /// Set by a reconfiguration: the counts as they stand have not been judged by its rules.
     rejudge: AtomicBool,
+    /// The failures (high half) and the slow calls (low half) a full window trips at under the
+    /// rules in force (`u32::MAX`: never).
+    trips_at: AtomicU64,
+}
+
+/// What [`CountWindow::trips_at`] holds for a window of `size` under `rule`: the least number
+/// of failures (with no slow call), and of slow calls (with no failure), that `rule` judges to
+/// open a full window. The two rates are judged apart, so a full window trips exactly when it
+/// holds at least one of them.
+fn trips_at(size: u64, rule: RateRule) -> u64 {
+    let least = |counts: &dyn Fn(u64) -> Counts| -> u64 {
+        if rule.judge(counts(size)).is_none() {
+            return u64::from(u32::MAX);
+        }
+        // The verdict only turns from "stay" to "open" as the count grows: bisect.
+        let (mut stays, mut opens) = (0u64, size);
+        if rule.judge(counts(0)).is_some() {
+            return 0;
+        }
+        while opens - stays > 1 {
+            let mid = stays + (opens - stays) / 2;
+            match rule.judge(counts(mid)) {
+                Some(_) => opens = mid,
+                None => stays = mid,
+            }
+        }
+        opens
+    };
+    let failures = least(&|k| Counts {
+        calls: size,
+        failures: k,
+        slow_calls: 0,
+    });
+    let slow = least(&|k| Counts {
+        calls: size,
+        failures: 0,
+        slow_calls: k,
+    });
+    (failures << 32) | slow
 }
 
 /// The 15 bits of a generation the word keeps.
@@ -102,9 +141,10 @@ struct Claim {
 }
 
 impl CountWindow {
-    pub(crate) fn new(size: u32) -> CountWindow {
+    pub(crate) fn new(size: u32, rule: RateRule) -> CountWindow {
         let size = u64::from(size);
         CountWindow {
+            trips_at: AtomicU64::new(trips_at(size, rule)),
             size,
             slots: (0..size).map(|_| AtomicU32::new(0)).collect(),
             // Generation 0 starts empty; an out-of-date tag reads as empty too.
@@ -115,8 +155,19 @@ impl CountWindow {
 
     /// New thresholds are in force: the next outcome judges the counts even if it leaves them
     /// as they were. Call after storing the new rules.
-    pub(crate) fn rules_changed(&self) {
+    pub(crate) fn rules_changed(&self, rule: RateRule) {
+        self.trips_at.store(trips_at(self.size, rule), Ordering::Relaxed);
         self.rejudge.store(true, Ordering::Release);
+    }
+
+    /// Whether a full window's `word` holds enough failures or slow calls to trip: an outcome
+    /// that left the counts as they were judges them again then, since the writer that changed
+    /// them last may not have acted on its verdict yet (descheduled between its claim and its
+    /// transition) while outcomes go on.
+    #[inline]
+    fn at_threshold(&self, word: u64) -> bool {
+        let at = self.trips_at.load(Ordering::Relaxed);
+        word & FILLED != 0 && ((word >> 16) & FIELD >= at >> 32 || word & FIELD >= at & 0xFFFF_FFFF)
     }
 
     /// Whether the window of `generation` is full and holds no failure and no slow call.
@@ -141,7 +192,11 @@ impl CountWindow {
         let claim = self.claim(generation, new)?;
         if claim.held == new {
             // Most outcomes: one just like the one replaced, under rules already applied,
-            // decided here without the call.
+            // decided here without the call (but for a failing or slow one in a window at a
+            // threshold).
+            if !sample.is_clean() && self.at_threshold(claim.word) {
+                return Some(self.counts_in(claim.word));
+            }
             if !self.rejudge.load(Ordering::Relaxed) {
                 return None;
             }
@@ -264,6 +319,64 @@ mod tests {
     use super::*;
     use crate::window::counts;
 
+    /// Rules that never open a window.
+    fn never() -> RateRule {
+        RateRule::from_parts(None, None, 1)
+    }
+
+    fn window(size: u32) -> CountWindow {
+        CountWindow::new(size, never())
+    }
+
+    #[test]
+    fn a_full_window_trips_at_the_least_counts_the_rules_open() {
+        let at = |size: u64, rule: RateRule| (trips_at(size, rule) >> 32, trips_at(size, rule) & 0xFFFF_FFFF);
+        let none = u64::from(u32::MAX);
+        assert_eq!(at(100, RateRule::from_parts(Some(0.5), None, 10)), (50, none));
+        assert_eq!(at(100, RateRule::from_parts(Some(0.505), Some(0.2), 10)), (51, 20));
+        assert_eq!(
+            at(3, RateRule::from_parts(Some(1.0), Some(0.0), 1)),
+            (0, 0),
+            "a slow-call rate of 0 opens any full window"
+        );
+        assert_eq!(
+            at(10, RateRule::from_parts(Some(0.5), None, 11)),
+            (none, none),
+            "minimum above the size"
+        );
+        assert_eq!(at(65_535, RateRule::from_parts(Some(1.0), None, 1)), (65_535, none));
+        assert_eq!(at(7, never()), (none, none));
+    }
+
+    #[test]
+    fn a_failure_like_the_one_it_replaces_is_judged_in_a_window_at_its_threshold() {
+        let w = CountWindow::new(2, RateRule::from_parts(Some(1.0), None, 2));
+        assert_eq!(w.record(1, FAIL), Some(counts(1, 1, 0)));
+        assert_eq!(w.record(1, FAIL), Some(counts(2, 2, 0)), "the first judge");
+        assert_eq!(
+            w.record(1, FAIL),
+            Some(counts(2, 2, 0)),
+            "judged again: the first judge may not have acted yet"
+        );
+        assert_eq!(w.record(1, OK), Some(counts(2, 1, 0)));
+        assert_eq!(w.record(1, OK), Some(counts(2, 0, 0)));
+        assert_eq!(w.record(1, OK), None, "a success over a success");
+        let below = CountWindow::new(2, RateRule::from_parts(Some(1.0), None, 2));
+        below.record(1, FAIL);
+        below.record(1, OK);
+        below.record(1, FAIL);
+        assert_eq!(
+            below.record(1, OK),
+            None,
+            "below the threshold: a success over a success"
+        );
+        assert_eq!(
+            below.record(1, FAIL),
+            None,
+            "below the threshold: a failure over a failure"
+        );
+    }
+
     const OK: Sample = Sample {
         failure: false,
         slow: false,
@@ -275,14 +388,14 @@ mod tests {
 
     #[test]
     fn generation_0_starts_empty() {
-        let w = CountWindow::new(3);
+        let w = window(3);
         assert_eq!(w.counts(0), Counts::default());
         assert_eq!(w.record(0, FAIL), Some(counts(1, 1, 0)));
     }
 
     #[test]
     fn slides_over_exactly_the_last_n() {
-        let w = CountWindow::new(3);
+        let w = window(3);
         w.record(1, FAIL);
         w.record(1, FAIL);
         assert_eq!(
@@ -300,7 +413,7 @@ mod tests {
 
     #[test]
     fn an_outcome_like_the_one_it_replaces_keeps_the_counts() {
-        let w = CountWindow::new(2);
+        let w = window(2);
         w.record(1, FAIL);
         w.record(1, OK);
         let full = Counts {
@@ -311,7 +424,7 @@ mod tests {
         assert_eq!(w.record(1, FAIL), None, "a failure over a failure: nothing to judge");
         assert_eq!(w.record(1, OK), None, "a success over a success: nothing to judge");
         assert_eq!(w.counts(1), full);
-        w.rules_changed();
+        w.rules_changed(never());
         assert_eq!(w.record(1, FAIL), Some(full), "new rules judge the counts that stand");
         assert_eq!(w.record(1, OK), None, "once");
         assert_eq!(
@@ -324,7 +437,7 @@ mod tests {
 
     #[test]
     fn a_lapped_writer_takes_its_difference_back_and_the_counts_end_exact() {
-        let w = CountWindow::new(1);
+        let w = window(1);
         w.record(1, OK);
         // Writer A claims the slot for a failure and is descheduled before writing it; writer
         // B, a lap later, reads the success A has not replaced yet and puts a success.
@@ -359,7 +472,7 @@ mod tests {
 
     #[test]
     fn an_outcome_is_counted_from_its_claim_before_its_slot_is_written() {
-        let w = CountWindow::new(3);
+        let w = window(3);
         w.record(1, FAIL);
         w.record(1, FAIL);
         let failure = (1 << 16) | PRESENT | FAILURE;
@@ -386,7 +499,7 @@ mod tests {
 
     #[test]
     fn a_late_outcome_of_an_old_period_leaves_the_new_one_alone() {
-        let w = CountWindow::new(2);
+        let w = window(2);
         w.record(2, FAIL);
         assert_eq!(w.record(1, OK), None, "not judged");
         assert_eq!(w.record(1, OK), None, "not judged");
@@ -407,7 +520,7 @@ mod tests {
 
     #[test]
     fn a_slot_untouched_while_the_generation_wrapped_is_written_over() {
-        let w = CountWindow::new(2);
+        let w = window(2);
         w.record(40_000, FAIL);
         w.record(40_000, FAIL);
         // 40 000 transitions later with no outcome in the window (a backend down for weeks,
@@ -426,7 +539,7 @@ mod tests {
 
     #[test]
     fn a_new_generation_starts_empty_and_old_ones_are_dropped() {
-        let w = CountWindow::new(4);
+        let w = window(4);
         w.record(1, FAIL);
         w.record(1, FAIL);
         assert_eq!(
@@ -444,7 +557,7 @@ mod tests {
 
     #[test]
     fn concurrent_records_stay_consistent() {
-        let w = std::sync::Arc::new(CountWindow::new(100));
+        let w = std::sync::Arc::new(window(100));
         let threads: Vec<_> = (0..2)
             .map(|t| {
                 let w = w.clone();
