@@ -555,6 +555,37 @@ mod tests {
         assert_eq!(w.counts(1), Counts::default());
     }
 
+    /// A writer of period 1 claims the slot under the head and is descheduled; the breaker
+    /// moves on to period 2, whose first outcome (a failure) claims the same slot, reading the
+    /// success period 1's writer has not replaced yet. The old writer's slot write then lands
+    /// (it expected exactly that success), the new one's fails, and period 2's failure is taken
+    /// back out: period 2 has recorded one failure and its window reads 1 call, 0 failures (the
+    /// slot holds an outcome of period 1, which reads as nothing but counts as a call).
+    #[test]
+    fn a_new_periods_outcome_is_not_lost_to_a_late_write_of_the_old_period() {
+        let w = CountWindow::new(2);
+        w.record(1, OK);
+        w.record(1, OK);
+        let old_failure = (1 << 16) | PRESENT | FAILURE;
+        let new_failure = (2 << 16) | PRESENT | FAILURE;
+        let late = w.claim(1, old_failure).unwrap();
+        assert_eq!(late.slot, 1);
+        let first = w.claim(2, new_failure).unwrap();
+        assert_eq!(first.slot, 1, "a new period starts at the first head");
+        let _ = w.publish(1, late, old_failure);
+        let judged = w.publish(2, first, new_failure);
+        assert_eq!(
+            (judged, w.counts(2)),
+            (Some(counts(1, 1, 0)), counts(1, 1, 0)),
+            "period 2's only outcome is a failure"
+        );
+        assert_eq!(
+            w.record(2, FAIL),
+            Some(counts(2, 2, 0)),
+            "period 2 has recorded two failures: a 100 % threshold over 2 is reached"
+        );
+    }
+
     #[test]
     fn concurrent_records_stay_consistent() {
         let w = std::sync::Arc::new(window(100));
