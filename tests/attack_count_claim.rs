@@ -463,3 +463,29 @@ fn a_window_of_65535_counts_to_the_top_of_its_fields() {
     b.reset();
     assert_eq!(window(&b), (0, 0, 0));
 }
+
+// --- Not this change: the time window's 16-bit generation has the same blind zone ----------
+
+/// A time window last written 65 535 transitions ago (16 bits: 1 behind) takes the window's
+/// tag for a newer period's.
+#[test]
+fn a_time_window_last_written_65535_transitions_ago_still_counts_the_new_periods_failures() {
+    let (b, clock) = breaker(
+        BreakerConfig::builder()
+            .no_consecutive_failures()
+            .failure_rate_threshold(0.5)
+            .no_slow_call_rate()
+            .window(Window::Time(secs(10)))
+            .minimum_calls(10),
+    );
+    ok(&b);
+    resets(&b, 65_535);
+    for _ in 0..100 {
+        if b.state() != State::Closed {
+            break;
+        }
+        clock.advance(millis(1));
+        fail(&b);
+    }
+    assert_eq!(b.state(), State::Open, "100 failures in a row in 100 ms, threshold 50 % over 10");
+}
