@@ -145,6 +145,13 @@ impl CircuitBreaker {
         if !matches!(next.state(), State::Closed | State::MetricsOnly) {
             return;
         }
+        let generation = next.generation() as u16;
+        if let Some(window) = &self.count_window {
+            window.begin(generation);
+        }
+        if let Some(window) = &self.time_window {
+            window.begin(&self.stripes, generation);
+        }
         let failures = self.stripes.sum(Total::Failure) + self.stripes.sum(Total::Timeout);
         let calls = failures + self.stripes.sum(Total::Success);
         let mut start = self

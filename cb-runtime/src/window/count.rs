@@ -137,6 +137,8 @@ fn replace(word: u64, old_bits: u32, bits: u32) -> u64 {
 struct Claim {
     slot: usize,
     held: u32,
+    /// Claimed before the head went round once: what the slot held counted as nothing.
+    fresh: bool,
     word: u64,
 }
 
@@ -170,6 +172,19 @@ impl CountWindow {
         word & FILLED != 0 && ((word >> 16) & FIELD >= at >> 32 || word & FIELD >= at & 0xFFFF_FFFF)
     }
 
+    /// Closed period `generation` begins: the window is emptied under its tag, unless a
+    /// period that raced past this one already holds it. However many transitions went by
+    /// without a closed period, the word's 15 bits of generation then neither wrap onto the
+    /// period in force nor look ahead of it.
+    pub(crate) fn begin(&self, generation: u16) {
+        let mine = tag(generation);
+        let empty = (u64::from(mine) << TAG_SHIFT) | self.first_head();
+        let _ = self.word.fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+            let theirs = (word >> TAG_SHIFT) as u16;
+            (theirs != mine && !super::just_ahead(mine, theirs, TAG_MASK)).then_some(empty)
+        });
+    }
+
     /// Whether the window of `generation` is full and holds no failure and no slow call.
     #[inline]
     pub(crate) fn is_full_and_clean(&self, generation: u16) -> bool {
@@ -190,7 +205,7 @@ impl CountWindow {
         let bits = PRESENT | if sample.failure { FAILURE } else { 0 } | if sample.slow { SLOW } else { 0 };
         let new = (u32::from(generation) << 16) | bits;
         let claim = self.claim(generation, new)?;
-        if claim.held == new {
+        if claim.held == new && !claim.fresh {
             // Most outcomes: one just like the one replaced, under rules already applied,
             // decided here without the call (but for a failing or slow one in a window at a
             // threshold).
@@ -223,7 +238,11 @@ impl CountWindow {
             };
             let slot = ((base >> HEAD_SHIFT) & FIELD) as usize;
             let held = self.slots[slot].load(Ordering::Acquire);
-            let counted = if held == new {
+            // Until the head has gone round once, no slot holds an outcome of this period
+            // (one that looks like it is 65,536 transitions old).
+            let counted = if base & FILLED == 0 {
+                replace(base, 0, new & 0xFFFF)
+            } else if held == new {
                 base
             } else {
                 replace(base, bits_of(held, generation), new & 0xFFFF)
@@ -237,7 +256,14 @@ impl CountWindow {
                 .word
                 .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => return Some(Claim { slot, held, word: next }),
+                Ok(_) => {
+                    return Some(Claim {
+                        slot,
+                        held,
+                        fresh: base & FILLED == 0,
+                        word: next,
+                    });
+                }
                 Err(now) => word = now,
             }
         }
@@ -245,16 +271,31 @@ impl CountWindow {
 
     /// Writes the claimed outcome in its slot; the counts to judge. A writer that lapped this
     /// one wrote the slot first, counting its difference from what this one replaced: this
-    /// outcome is gone from the window, and its difference comes back out.
+    /// outcome is gone from the window, and its difference comes back out. A late write of an
+    /// older period (an outcome that counts for nothing in this one) is written over.
     #[inline]
     fn publish(&self, generation: u16, claim: Claim, new: u32) -> Option<Counts> {
-        if self.slots[claim.slot]
-            .compare_exchange(claim.held, new, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-        {
-            return Some(self.counts_in(claim.word));
+        let slot = &self.slots[claim.slot];
+        let mut expected = claim.held;
+        loop {
+            match slot.compare_exchange(expected, new, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(self.counts_in(claim.word)),
+                Err(now) if Self::older(now, generation) => expected = now,
+                Err(_) => break,
+            }
         }
-        self.take_back(generation, new & 0xFFFF, bits_of(claim.held, generation))
+        let replaced = if claim.fresh {
+            0
+        } else {
+            bits_of(claim.held, generation)
+        };
+        self.take_back(generation, new & 0xFFFF, replaced)
+    }
+
+    /// Whether a slot's value is an outcome of a period older than `generation`.
+    fn older(held: u32, generation: u16) -> bool {
+        let theirs = (held >> 16) as u16;
+        theirs != generation && !super::held_by_newer(generation, theirs)
     }
 
     /// Counts `old_bits` in place of `bits` without moving the head (a lapped writer's
@@ -558,12 +599,12 @@ mod tests {
     /// A writer of period 1 claims the slot under the head and is descheduled; the breaker
     /// moves on to period 2, whose first outcome (a failure) claims the same slot, reading the
     /// success period 1's writer has not replaced yet. The old writer's slot write then lands
-    /// (it expected exactly that success), the new one's fails, and period 2's failure is taken
-    /// back out: period 2 has recorded one failure and its window reads 1 call, 0 failures (the
-    /// slot holds an outcome of period 1, which reads as nothing but counts as a call).
+    /// (it expected exactly that success). The new one's write must not fail on it (its
+    /// failure would be taken back out, leaving a window of 1 call and 0 failures): an outcome
+    /// of an older period counts for nothing here, and it is written over.
     #[test]
     fn a_new_periods_outcome_is_not_lost_to_a_late_write_of_the_old_period() {
-        let w = CountWindow::new(2);
+        let w = window(2);
         w.record(1, OK);
         w.record(1, OK);
         let old_failure = (1 << 16) | PRESENT | FAILURE;

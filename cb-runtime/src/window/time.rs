@@ -96,6 +96,32 @@ impl TimeWindow {
         now / self.width
     }
 
+    /// Closed period `generation` begins: every ring and mark of another period is let go
+    /// (a ring then starts over on its next outcome), unless a period that raced past this one
+    /// holds it. However many transitions went by without a closed period, no 16-bit tag left
+    /// from before can then look ahead of the period in force.
+    pub(crate) fn begin(&self, stripes: &Stripes, generation: u16) {
+        let gen_tag = u64::from(generation) + 1;
+        stripes.for_each(|stripe| {
+            let Some(ring) = stripe.ring.get() else {
+                return;
+            };
+            let held = ring.generation.load(Ordering::Acquire);
+            if held != 0 && held != gen_tag && !super::just_ahead(generation, (held - 1) as u16, u16::MAX) {
+                let _ = ring
+                    .generation
+                    .compare_exchange(held, 0, Ordering::AcqRel, Ordering::Relaxed);
+            }
+        });
+        let d = self.dirty_until.load(Ordering::Relaxed);
+        let held = (d >> TAG_SHIFT) as u16;
+        if d != 0 && held != generation && !super::just_ahead(generation, held, u16::MAX) {
+            let _ = self
+                .dirty_until
+                .compare_exchange(d, 0, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+
     /// Records one outcome in the caller's stripe. Returns whether the window must be judged.
     #[inline]
     pub(crate) fn record(&self, stripe: &Stripe, generation: u16, now: u64, sample: Sample) -> bool {
