@@ -145,12 +145,16 @@ impl CircuitBreaker {
         if !matches!(next.state(), State::Closed | State::MetricsOnly) {
             return;
         }
+        // The windows let go of older periods, however their tags compare, unless a newer
+        // transition has happened since (its period's outcomes may be there already).
         let generation = next.generation() as u16;
-        if let Some(window) = &self.count_window {
-            window.begin(generation);
-        }
-        if let Some(window) = &self.time_window {
-            window.begin(&self.stripes, generation);
+        if self.load().generation() == next.generation() {
+            if let Some(window) = &self.count_window {
+                window.begin(generation);
+            }
+            if let Some(window) = &self.time_window {
+                window.begin(&self.stripes, generation);
+            }
         }
         let failures = self.stripes.sum(Total::Failure) + self.stripes.sum(Total::Timeout);
         let calls = failures + self.stripes.sum(Total::Success);

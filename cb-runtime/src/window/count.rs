@@ -172,16 +172,15 @@ impl CountWindow {
         word & FILLED != 0 && ((word >> 16) & FIELD >= at >> 32 || word & FIELD >= at & 0xFFFF_FFFF)
     }
 
-    /// Closed period `generation` begins: the window is emptied under its tag, unless a
-    /// period that raced past this one already holds it. However many transitions went by
-    /// without a closed period, the word's 15 bits of generation then neither wrap onto the
-    /// period in force nor look ahead of it.
+    /// Closed period `generation` begins: the window is emptied under its tag. However many
+    /// transitions went by without a closed period, the word's 15 bits of generation then
+    /// neither wrap onto the period in force nor look ahead of it. Call it while `generation`
+    /// is the breaker's (a period that raced past it would lose its first outcomes).
     pub(crate) fn begin(&self, generation: u16) {
         let mine = tag(generation);
         let empty = (u64::from(mine) << TAG_SHIFT) | self.first_head();
         let _ = self.word.fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
-            let theirs = (word >> TAG_SHIFT) as u16;
-            (theirs != mine && !super::just_ahead(mine, theirs, TAG_MASK)).then_some(empty)
+            ((word >> TAG_SHIFT) as u16 != mine).then_some(empty)
         });
     }
 

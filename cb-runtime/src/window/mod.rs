@@ -130,19 +130,6 @@ pub(crate) fn held_by_newer(mine: u16, theirs: u16) -> bool {
     theirs != mine && theirs.wrapping_sub(mine) <= NEWER_BY_AT_MOST
 }
 
-/// Whether a tag `theirs` is a period at most [`RACING_AHEAD`] transitions after `mine`
-/// (`mask`: the bits of generation the tag keeps): one whose transition raced past the one
-/// that begins `mine`, whose outcomes a window's beginning must leave alone. Any other tag is
-/// an older period's, however its bits compare.
-pub(crate) fn just_ahead(mine: u16, theirs: u16, mask: u16) -> bool {
-    let ahead = theirs.wrapping_sub(mine) & mask;
-    ahead != 0 && ahead <= RACING_AHEAD
-}
-
-/// How many transitions may race past the beginning of a window's period (see
-/// [`just_ahead`]).
-const RACING_AHEAD: u16 = 16;
-
 /// How many transitions ahead of an outcome's period a window's tag may be and still be a
 /// newer period (see [`held_by_newer`]).
 pub(crate) const NEWER_BY_AT_MOST: u16 = 1024;

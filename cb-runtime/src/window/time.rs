@@ -96,10 +96,11 @@ impl TimeWindow {
         now / self.width
     }
 
-    /// Closed period `generation` begins: every ring and mark of another period is let go
-    /// (a ring then starts over on its next outcome), unless a period that raced past this one
-    /// holds it. However many transitions went by without a closed period, no 16-bit tag left
-    /// from before can then look ahead of the period in force.
+    /// Closed period `generation` begins: every ring and mark of another period is let go (a
+    /// ring then starts over on its next outcome). However many transitions went by without a
+    /// closed period, no 16-bit tag left from before can then look ahead of the period in
+    /// force. Call it while `generation` is the breaker's (a period that raced past it would
+    /// lose its first outcomes).
     pub(crate) fn begin(&self, stripes: &Stripes, generation: u16) {
         let gen_tag = u64::from(generation) + 1;
         stripes.for_each(|stripe| {
@@ -107,7 +108,7 @@ impl TimeWindow {
                 return;
             };
             let held = ring.generation.load(Ordering::Acquire);
-            if held != 0 && held != gen_tag && !super::just_ahead(generation, (held - 1) as u16, u16::MAX) {
+            if held != 0 && held != gen_tag {
                 let _ = ring
                     .generation
                     .compare_exchange(held, 0, Ordering::AcqRel, Ordering::Relaxed);
@@ -115,7 +116,7 @@ impl TimeWindow {
         });
         let d = self.dirty_until.load(Ordering::Relaxed);
         let held = (d >> TAG_SHIFT) as u16;
-        if d != 0 && held != generation && !super::just_ahead(generation, held, u16::MAX) {
+        if d != 0 && held != generation {
             let _ = self
                 .dirty_until
                 .compare_exchange(d, 0, Ordering::Relaxed, Ordering::Relaxed);
