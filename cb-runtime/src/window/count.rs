@@ -34,6 +34,7 @@ const SLOW: u32 = 4;
 
 const TAG_SHIFT: u32 = 49;
 const TAG_MASK: u16 = 0x7FFF;
+const TAG_BITS: u64 = (TAG_MASK as u64) << TAG_SHIFT;
 const FILLED: u64 = 1 << 48;
 const HEAD_SHIFT: u32 = 32;
 const HEAD_ONE: u64 = 1 << HEAD_SHIFT;
@@ -203,29 +204,73 @@ impl CountWindow {
     pub(crate) fn record(&self, generation: u16, sample: Sample) -> Option<Counts> {
         let bits = PRESENT | if sample.failure { FAILURE } else { 0 } | if sample.slow { SLOW } else { 0 };
         let new = (u32::from(generation) << 16) | bits;
-        let claim = self.claim(generation, new)?;
+        let mine = u64::from(tag(generation)) << TAG_SHIFT;
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            // Most outcomes: in a full window of this period, one just like the one it
+            // replaces, which only moves the head.
+            if word & (TAG_BITS | FILLED) != mine | FILLED {
+                return self.record_changed(word, generation, new);
+            }
+            let slot = ((word >> HEAD_SHIFT) & FIELD) as usize;
+            if self.slots[slot].load(Ordering::Acquire) != new {
+                return self.record_changed(word, generation, new);
+            }
+            let next = self.advance(word, slot);
+            match self
+                .word
+                .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return self.unchanged(next, sample),
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    /// The counts to judge after an outcome that left them as they were: none under rules
+    /// already applied, but for a failing or slow outcome in a window at a threshold.
+    #[inline(always)]
+    fn unchanged(&self, word: u64, sample: Sample) -> Option<Counts> {
+        if !sample.is_clean() && self.at_threshold(word) {
+            return Some(self.counts_in(word));
+        }
+        if !self.rejudge.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.rejudged(word)
+    }
+
+    /// `word` with its head moved on from `slot`.
+    #[inline(always)]
+    fn advance(&self, word: u64, slot: usize) -> u64 {
+        if slot == 0 {
+            word | FILLED | self.first_head()
+        } else {
+            word - HEAD_ONE
+        }
+    }
+
+    /// [`record`](Self::record) of an outcome that changes the counts (or that the word, last
+    /// read as `word`, may no longer hold as unchanged): claim, then publish.
+    #[inline(never)]
+    fn record_changed(&self, word: u64, generation: u16, new: u32) -> Option<Counts> {
+        let sample = Sample {
+            failure: new & FAILURE != 0,
+            slow: new & SLOW != 0,
+        };
+        let claim = self.claim(word, generation, new)?;
         if claim.held == new && !claim.fresh {
-            // Most outcomes: one just like the one replaced, under rules already applied,
-            // decided here without the call (but for a failing or slow one in a window at a
-            // threshold).
-            if !sample.is_clean() && self.at_threshold(claim.word) {
-                return Some(self.counts_in(claim.word));
-            }
-            if !self.rejudge.load(Ordering::Relaxed) {
-                return None;
-            }
-            return self.rejudged(claim.word);
+            return self.unchanged(claim.word, sample);
         }
         self.publish(generation, claim, new)
     }
 
     /// Moves the head on with the difference between `new` and what the slot under it holds
-    /// counted; `None` when the window holds a newer period (a late outcome of an old period
-    /// must not change the newer counts).
-    #[inline]
-    fn claim(&self, generation: u16, new: u32) -> Option<Claim> {
+    /// counted, starting from `word` as last read; `None` when the window holds a newer period
+    /// (a late outcome of an old period must not change the newer counts).
+    #[inline(always)]
+    fn claim(&self, mut word: u64, generation: u16, new: u32) -> Option<Claim> {
         let mine = tag(generation);
-        let mut word = self.word.load(Ordering::Acquire);
         loop {
             let theirs = (word >> TAG_SHIFT) as u16;
             let base = if theirs == mine {
@@ -246,11 +291,7 @@ impl CountWindow {
             } else {
                 replace(base, bits_of(held, generation), new & 0xFFFF)
             };
-            let next = if slot == 0 {
-                counted | FILLED | self.first_head()
-            } else {
-                counted - HEAD_ONE
-            };
+            let next = self.advance(counted, slot);
             match self
                 .word
                 .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire)
@@ -483,14 +524,14 @@ mod tests {
         // B, a lap later, reads the success A has not replaced yet and puts a success.
         let failure = (1 << 16) | PRESENT | FAILURE;
         let success = (1 << 16) | PRESENT;
-        let a = w.claim(1, failure).unwrap();
+        let a = w.claim(w.word.load(Ordering::Relaxed), 1, failure).unwrap();
         assert_eq!(w.counts_in(a.word).failures, 1, "counted from the claim on");
-        let b = w.claim(1, success).unwrap();
+        let b = w.claim(w.word.load(Ordering::Relaxed), 1, success).unwrap();
         assert_eq!(b.held, success, "B replaces what A has not replaced yet");
         assert_eq!(w.counts_in(b.word).failures, 1, "A's failure is still counted");
         assert_eq!(w.publish(1, a, failure), Some(counts(1, 1, 0)), "A writes first");
-        let c = w.claim(1, success).unwrap();
-        let late = w.claim(1, failure).unwrap();
+        let c = w.claim(w.word.load(Ordering::Relaxed), 1, success).unwrap();
+        let late = w.claim(w.word.load(Ordering::Relaxed), 1, failure).unwrap();
         assert_eq!(w.publish(1, c, success), Some(counts(1, 0, 0)));
         assert_eq!(
             w.publish(1, late, failure),
@@ -516,7 +557,7 @@ mod tests {
         w.record(1, FAIL);
         w.record(1, FAIL);
         let failure = (1 << 16) | PRESENT | FAILURE;
-        let pending = w.claim(1, failure).unwrap();
+        let pending = w.claim(w.word.load(Ordering::Relaxed), 1, failure).unwrap();
         assert_eq!(
             w.counts(1),
             counts(3, 3, 0),
@@ -608,9 +649,9 @@ mod tests {
         w.record(1, OK);
         let old_failure = (1 << 16) | PRESENT | FAILURE;
         let new_failure = (2 << 16) | PRESENT | FAILURE;
-        let late = w.claim(1, old_failure).unwrap();
+        let late = w.claim(w.word.load(Ordering::Relaxed), 1, old_failure).unwrap();
         assert_eq!(late.slot, 1);
-        let first = w.claim(2, new_failure).unwrap();
+        let first = w.claim(w.word.load(Ordering::Relaxed), 2, new_failure).unwrap();
         assert_eq!(first.slot, 1, "a new period starts at the first head");
         let _ = w.publish(1, late, old_failure);
         let judged = w.publish(2, first, new_failure);
