@@ -769,19 +769,14 @@ fn two_hundred_thousand_keys_in_a_family_capped_at_a_thousand() {
 #[circuit_breaker(name = "ks_big", max_keys = 1000, idle_ttl = "60s")]
 struct Big(#[circuit_breaker(key)] u128);
 
-impl Big {
-    #[circuit_breaker]
-    fn call(&self) -> Result<(), Failed> {
-        Ok(())
-    }
-}
+succeeds_when_ok!(Big);
 
 #[test]
 fn two_hundred_thousand_derive_keys_stay_under_the_cap_plus_the_thread_cache() {
     let _serial = serial();
     let clock = clock();
     for i in 0..200_000u128 {
-        Big(10u128.pow(20) + i).call().unwrap();
+        Big(10u128.pow(20) + i).call(true).unwrap();
         if i % 100 == 0 {
             clock.advance(Duration::from_millis(300));
         }
@@ -971,28 +966,18 @@ struct SmallCap(#[circuit_breaker(key)] u32);
 #[circuit_breaker(name = "ks_caps", max_keys = 1000, idle_ttl = "1h")]
 struct BigCap(#[circuit_breaker(key)] String);
 
-impl SmallCap {
-    #[circuit_breaker]
-    fn call(&self) -> Result<(), Failed> {
-        Ok(())
-    }
-}
+succeeds_when_ok!(SmallCap);
 
-impl BigCap {
-    #[circuit_breaker]
-    fn call(&self) -> Result<(), Failed> {
-        Ok(())
-    }
-}
+succeeds_when_ok!(BigCap);
 
 #[test]
 fn two_types_of_one_family_with_different_caps_keep_one_cap_and_say_so() {
     let _serial = serial();
     clock();
     let mut events = registry().subscribe();
-    SmallCap(1).call().unwrap();
+    SmallCap(1).call(true).unwrap();
     for i in 0..300 {
-        BigCap(format!("b{i}")).call().unwrap();
+        BigCap(format!("b{i}")).call(true).unwrap();
     }
     let family = registry().families().into_iter().find(|f| f.name == "ks_caps").unwrap();
     // One cap applies (the first type's), and the family respects it (plus this thread's cache).
@@ -1022,12 +1007,7 @@ fn two_types_of_one_family_with_different_caps_keep_one_cap_and_say_so() {
 )]
 struct Storm(#[circuit_breaker(key)] i32);
 
-impl Storm {
-    #[circuit_breaker]
-    fn call(&self) -> Result<(), Failed> {
-        Ok(())
-    }
-}
+succeeds_when_ok!(Storm);
 
 #[test]
 fn remove_storms_while_threads_call_and_cycle_keys_end_on_one_breaker_per_key() {
@@ -1040,8 +1020,8 @@ fn remove_storms_while_threads_call_and_cycle_keys_end_on_one_breaker_per_key() 
             s.spawn(move || {
                 let mut i = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    Storm(-1).call().unwrap();
-                    Storm(t * 1_000_000 + i).call().unwrap();
+                    Storm(-1).call(true).unwrap();
+                    Storm(t * 1_000_000 + i).call(true).unwrap();
                     i += 1;
                 }
             });
@@ -1055,13 +1035,13 @@ fn remove_storms_while_threads_call_and_cycle_keys_end_on_one_breaker_per_key() 
         stop.store(true, Ordering::Relaxed);
     });
     // Every thread (and this one) now calls the one breaker the registry holds.
-    Storm(-1).call().unwrap();
+    Storm(-1).call(true).unwrap();
     let current = registry().get("ks_storm/-1").unwrap();
     assert!(Arc::ptr_eq(&current, &Storm(-1).circuit_breaker()));
     let before = current.snapshot().totals.successes;
     std::thread::scope(|s| {
         for _ in 0..3 {
-            s.spawn(|| Storm(-1).call().unwrap());
+            s.spawn(|| Storm(-1).call(true).unwrap());
         }
     });
     assert_eq!(current.snapshot().totals.successes, before + 3);
