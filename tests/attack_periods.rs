@@ -130,3 +130,209 @@ fn closes_after_probes(kind: Window, probes: u32, wait: std::time::Duration) {
         "closed after {probes} failed probes and an extension, then a success and a failure"
     );
 }
+
+// --- A period's beginning racing with the transitions and outcomes around it ----------------
+
+/// Rounds of: thread A moves the breaker to MetricsOnly; thread B, as soon as it sees
+/// MetricsOnly, resets it (a new Closed period, possibly while A is still between its CAS and
+/// its `begin`); thread W records successes while the state reads Closed after B's sighting.
+/// When A and B are done and W stopped, the window must hold exactly W's outcomes: a late
+/// `begin` of A's period must not wipe B's period (the check that the period is still the
+/// breaker's is made before the windows are touched, not with them).
+fn a_racing_beginning_loses_nothing(kind: Window, budget: std::time::Duration) -> (u64, u64) {
+    let (b, _clock) = breaker(failure_rate(kind, 1.0, 60_000));
+    let phase = AtomicU64::new(0);
+    let a_done = AtomicU64::new(0);
+    let b_seen = AtomicU64::new(0);
+    let b_done = AtomicU64::new(0);
+    let w_stop = AtomicU64::new(0);
+    let w_count = AtomicU64::new(u64::MAX);
+    let quit = AtomicBool::new(false);
+    let mut rounds = 0u64;
+    let mut recorded = 0u64;
+    std::thread::scope(|s| {
+        let wait = |cell: &AtomicU64, r: u64| {
+            while cell.load(Ordering::Acquire) < r {
+                if quit.load(Ordering::Relaxed) {
+                    return false;
+                }
+                std::hint::spin_loop();
+                std::thread::yield_now();
+            }
+            true
+        };
+        let (b, phase, a_done, b_seen, b_done, w_stop, w_count, quit) =
+            (&b, &phase, &a_done, &b_seen, &b_done, &w_stop, &w_count, &quit);
+        s.spawn(move || {
+            let mut r = 1;
+            while wait(phase, r) {
+                b.metrics_only();
+                a_done.store(r, Ordering::Release);
+                r += 1;
+            }
+        });
+        s.spawn(move || {
+            let mut r = 1;
+            while wait(phase, r) {
+                while b.state() != State::MetricsOnly {
+                    std::hint::spin_loop();
+                }
+                b_seen.store(r, Ordering::Release);
+                b.reset();
+                b_done.store(r, Ordering::Release);
+                r += 1;
+            }
+        });
+        s.spawn(move || {
+            let mut r = 1;
+            while wait(b_seen, r) {
+                let mut k = 0u64;
+                while w_stop.load(Ordering::Acquire) < r {
+                    if b.state() == State::Closed {
+                        let p = b.try_acquire().expect("closed admits");
+                        p.record(Outcome::Success);
+                        k += 1;
+                    }
+                }
+                w_count.store(k, Ordering::Release);
+                r += 1;
+            }
+        });
+        let start = std::time::Instant::now();
+        let mut failure = None;
+        while start.elapsed() < budget {
+            rounds += 1;
+            let r = rounds;
+            phase.store(r, Ordering::Release);
+            assert!(wait(a_done, r) && wait(b_done, r));
+            w_stop.store(r, Ordering::Release);
+            let k = loop {
+                let k = w_count.swap(u64::MAX, Ordering::AcqRel);
+                if k != u64::MAX {
+                    break k;
+                }
+                std::thread::yield_now();
+            };
+            recorded += k;
+            let got = window(b);
+            if b.state() != State::Closed || got != (k, 0, 0) {
+                failure = Some((r, b.state(), got, k));
+                break;
+            }
+        }
+        quit.store(true, Ordering::Relaxed);
+        assert_eq!(failure, None, "(round, state, window, W's outcomes) after {rounds} rounds");
+    });
+    (rounds, recorded)
+}
+
+#[test]
+fn a_count_windows_period_beginning_racing_with_a_newer_one_loses_none_of_its_outcomes() {
+    let (rounds, recorded) = a_racing_beginning_loses_nothing(Window::Count(60_000), secs(4));
+    eprintln!("{rounds} rounds, {recorded} outcomes");
+}
+
+#[test]
+fn a_time_windows_period_beginning_racing_with_a_newer_one_loses_none_of_its_outcomes() {
+    let (rounds, recorded) = a_racing_beginning_loses_nothing(Window::Time(secs(600)), secs(4));
+    eprintln!("{rounds} rounds, {recorded} outcomes");
+}
+
+// --- Every kind of transition racing with writers, then one thread ----------------------------
+
+const SLOW: std::time::Duration = std::time::Duration::from_millis(100);
+
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+/// Four writers record random outcomes (failures, slow calls) under live rate triggers (the
+/// breaker trips, probes, closes) while a fifth thread drives every manual transition the
+/// API offers; then the breaker is put in MetricsOnly and one thread records `n` outcomes: the
+/// window must be exactly those (a late writer or a late beginning of an older period must not
+/// leak into it nor take from it).
+fn every_transition_then_one(kind: Window, n: u32, seed: u64) {
+    let (b, clock) = breaker(
+        BreakerConfig::builder()
+            .no_consecutive_failures()
+            .failure_rate_threshold(0.4)
+            .slow_call_rate_threshold(0.5)
+            .slow_call_duration(SLOW)
+            .window(kind)
+            .minimum_calls(5)
+            .open_timeout(millis(50))
+            .backoff_multiplier(1.0)
+            .half_open_max_calls(2)
+            .success_threshold(1),
+    );
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let (b, clock, stop) = (&b, &clock, &stop);
+            s.spawn(move || {
+                let mut x = seed ^ (t + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                while !stop.load(Ordering::Relaxed) {
+                    let r = xorshift(&mut x);
+                    let Ok(p) = b.try_acquire() else {
+                        clock.advance(millis(1));
+                        continue;
+                    };
+                    if r % 11 == 0 {
+                        clock.advance(SLOW * 2);
+                    }
+                    p.record(if r % 3 == 0 { Outcome::Failure } else { Outcome::Success });
+                }
+            });
+        }
+        let (b, stop) = (&b, &stop);
+        s.spawn(move || {
+            let mut x = seed.rotate_left(17) | 1;
+            for _ in 0..600 {
+                match xorshift(&mut x) % 8 {
+                    0 => b.reset(),
+                    1 => b.metrics_only(),
+                    2 => b.force_open(),
+                    3 => b.disable(),
+                    4 => {
+                        let _ = b.open_for(millis(20));
+                    }
+                    5 => {
+                        let _ = b.transition_to(State::HalfOpen);
+                    }
+                    _ => std::thread::yield_now(),
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+    });
+    b.metrics_only();
+    let (mut failures, mut slow) = (0u64, 0u64);
+    let mut x = seed | 1;
+    for _ in 0..n {
+        let r = xorshift(&mut x);
+        let p = b.try_acquire().expect("admitted");
+        if r % 5 == 0 {
+            clock.advance(SLOW * 2);
+            slow += 1;
+        }
+        failures += u64::from(r % 3 == 0);
+        p.record(if r % 3 == 0 { Outcome::Failure } else { Outcome::Success });
+    }
+    assert_eq!(
+        (b.state(), window(&b)),
+        (State::MetricsOnly, (u64::from(n), failures, slow)),
+        "{kind:?}, seed {seed:#x}"
+    );
+}
+
+#[test]
+fn after_every_kind_of_transition_racing_with_writers_one_thread_sees_exactly_its_outcomes() {
+    for seed in [1u64, 0xDEAD_BEEF, 0x1234_5678_9ABC] {
+        every_transition_then_one(Window::Count(7), 7, seed);
+        every_transition_then_one(Window::Count(200), 200, seed);
+        every_transition_then_one(Window::Time(secs(600)), 300, seed);
+    }
+}
