@@ -131,6 +131,28 @@ fn closes_after_probes(kind: Window, probes: u32, wait: std::time::Duration) {
     );
 }
 
+/// A full clean window, then 32 768 transitions away (disable) and a reset: the aliased
+/// window read as 10 calls of this period, so its first failure was judged 1 in 10 against a
+/// 10 % threshold with a minimum of 10 calls.
+#[test]
+fn the_first_failure_after_32767_disables_and_a_reset_does_not_trip_under_the_minimum_of_calls() {
+    let (b, _clock) = breaker(failure_rate(Window::Count(10), 0.1, 10));
+    for _ in 0..10 {
+        ok(&b);
+    }
+    for _ in 0..32_767 {
+        b.disable();
+    }
+    b.reset();
+    let fresh = window(&b);
+    fail(&b);
+    assert_eq!(
+        (fresh, b.state(), window(&b)),
+        ((0, 0, 0), State::Closed, (1, 1, 0)),
+        "one failure after a reset: 1 call, under the minimum of 10"
+    );
+}
+
 // --- A period's beginning racing with the transitions and outcomes around it ----------------
 
 /// Rounds of: thread A moves the breaker to MetricsOnly; thread B, as soon as it sees
@@ -226,15 +248,20 @@ fn a_racing_beginning_loses_nothing(kind: Window, budget: std::time::Duration) -
     (rounds, recorded)
 }
 
+/// 4 s a race, or `CB_RACE_SECS`.
+fn race_budget() -> std::time::Duration {
+    secs(std::env::var("CB_RACE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(4))
+}
+
 #[test]
 fn a_count_windows_period_beginning_racing_with_a_newer_one_loses_none_of_its_outcomes() {
-    let (rounds, recorded) = a_racing_beginning_loses_nothing(Window::Count(60_000), secs(4));
+    let (rounds, recorded) = a_racing_beginning_loses_nothing(Window::Count(60_000), race_budget());
     eprintln!("{rounds} rounds, {recorded} outcomes");
 }
 
 #[test]
 fn a_time_windows_period_beginning_racing_with_a_newer_one_loses_none_of_its_outcomes() {
-    let (rounds, recorded) = a_racing_beginning_loses_nothing(Window::Time(secs(600)), secs(4));
+    let (rounds, recorded) = a_racing_beginning_loses_nothing(Window::Time(secs(600)), race_budget());
     eprintln!("{rounds} rounds, {recorded} outcomes");
 }
 
