@@ -2,6 +2,13 @@
 //! `CountWindow::begin` / `TimeWindow::begin`), from outside: transitions that never pass
 //! through a closed period (failed probes, an operator's `open_for`, `disable`, `force_open`)
 //! until the generation wraps the windows' tags exactly; transitions racing with writers.
+//!
+//! Defects (failing tests): `begin` leaves a window alone when its tag equals the new
+//! period's, but the tags are 15 (count) and 16 (time) bits: after exactly 32 768 / 65 536
+//! transitions with no closed period in between, the old counts are the new period's (a
+//! recovered breaker re-opens on its first success). And the check that the period is still
+//! the breaker's is made before `begin`, not with it: a beginning switched out in between
+//! wipes the first outcomes of a newer period (reproduced under load, not in every run).
 
 mod support;
 
