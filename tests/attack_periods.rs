@@ -3,12 +3,14 @@
 //! through a closed period (failed probes, an operator's `open_for`, `disable`, `force_open`)
 //! until the generation wraps the windows' tags exactly; transitions racing with writers.
 //!
-//! Defects (failing tests): `begin` leaves a window alone when its tag equals the new
-//! period's, but the tags are 15 (count) and 16 (time) bits: after exactly 32 768 / 65 536
-//! transitions with no closed period in between, the old counts are the new period's (a
-//! recovered breaker re-opens on its first success). And the check that the period is still
-//! the breaker's is made before `begin`, not with it: a beginning switched out in between
-//! wipes the first outcomes of a newer period (reproduced under load, not in every run).
+//! Defects these found, now mended: `begin` (then only at closed periods) left a window
+//! alone when its tag equalled the new period's, but the tags are 15 (count) and 16 (time)
+//! bits: after exactly 32 768 / 65 536 transitions with no closed period in between, the old
+//! counts were the new period's (a recovered breaker re-opened on its first success). And the
+//! check that the period was still the breaker's was made before `begin`, not with it: a
+//! beginning switched out in between wiped the first outcomes of a newer period. The windows
+//! now begin at every transition (tags never trail the breaker), and a beginning gives way
+//! to a newer one through a full-generation `begun` marker moved forward first.
 
 mod support;
 
@@ -67,9 +69,9 @@ fn away_then_reset(kind: Window, transitions: u32, away: impl Fn(&CircuitBreaker
     );
 }
 
-/// `begin` compares the word's 15-bit tag with the new period's only: 32 768 transitions
-/// with no closed period between give the new period the old window's tag, and `begin`
-/// leaves the old counts in place (whose slots, of another 16-bit generation, never take
+/// `begin` compared the word's 15-bit tag with the new period's only: 32 768 transitions
+/// with no closed period between gave the new period the old window's tag, and `begin`
+/// left the old counts in place (whose slots, of another 16-bit generation, never took
 /// them out again).
 #[test]
 fn a_reset_after_32767_disables_starts_with_an_empty_count_window() {
@@ -166,13 +168,13 @@ fn the_first_failure_after_32767_disables_and_a_reset_does_not_trip_under_the_mi
 /// MetricsOnly, resets it (a new Closed period, possibly while A is still between its CAS and
 /// its `begin`); thread W records successes while the state reads Closed after B's sighting.
 /// When A and B are done and W stopped, the window must hold exactly W's outcomes: a late
-/// `begin` of A's period must not wipe B's period. It does: `start_period` checks that A's
-/// period is still the breaker's, then begins; A switched out between the two, B's whole
-/// reset and W's first outcomes fit in the gap, and A's `begin` then replaces the count
-/// word's newer tag (or sets W's time ring, of B's period, to tag 0): W's outcomes so far
-/// are gone from the window of the period in force. Seen (debug build, 2 busy cores) after
-/// 800 to 670 000 rounds: windows of 8 for 31 outcomes, 1 for 208, 5 400 for 5 502; not in
-/// every 9-second run (a scheduler's switch must land in a gap of a few instructions).
+/// `begin` of A's period must not wipe B's period. It did: `start_period` checked that A's
+/// period was still the breaker's, then began; A switched out between the two, B's whole
+/// reset and W's first outcomes fit in the gap, and A's `begin` then replaced the count
+/// word's newer tag (or set W's time ring, of B's period, to tag 0). Seen (debug build, 2
+/// busy cores) after 800 to 670 000 rounds: windows of 8 for 31 outcomes, 1 for 208, 5 400
+/// for 5 502; not in every 9-second run (a scheduler's switch must land in a gap of a few
+/// instructions).
 fn a_racing_beginning_loses_nothing(kind: Window, budget: std::time::Duration) -> (u64, u64) {
     let (b, _clock) = breaker(failure_rate(kind, 1.0, 60_000));
     let phase = AtomicU64::new(0);
@@ -279,14 +281,22 @@ fn a_racing_beginning_loses_nothing(kind: Window, budget: std::time::Duration) -
             }
         }
         quit.store(true, Ordering::Relaxed);
-        assert_eq!(failure, None, "(round, state, window, W's outcomes) after {rounds} rounds");
+        assert_eq!(
+            failure, None,
+            "(round, state, window, W's outcomes) after {rounds} rounds"
+        );
     });
     (rounds, recorded)
 }
 
 /// 9 s a race (stopping at the first loss), or `CB_RACE_SECS`.
 fn race_budget() -> std::time::Duration {
-    secs(std::env::var("CB_RACE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(9))
+    secs(
+        std::env::var("CB_RACE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(9),
+    )
 }
 
 #[test]
@@ -343,10 +353,14 @@ fn every_transition_then_one(kind: Window, n: u32, seed: u64) {
                         clock.advance(millis(1));
                         continue;
                     };
-                    if r % 11 == 0 {
+                    if r.is_multiple_of(11) {
                         clock.advance(SLOW * 2);
                     }
-                    p.record(if r % 3 == 0 { Outcome::Failure } else { Outcome::Success });
+                    p.record(if r.is_multiple_of(3) {
+                        Outcome::Failure
+                    } else {
+                        Outcome::Success
+                    });
                 }
             });
         }
@@ -377,12 +391,16 @@ fn every_transition_then_one(kind: Window, n: u32, seed: u64) {
     for _ in 0..n {
         let r = xorshift(&mut x);
         let p = b.try_acquire().expect("admitted");
-        if r % 5 == 0 {
+        if r.is_multiple_of(5) {
             clock.advance(SLOW * 2);
             slow += 1;
         }
-        failures += u64::from(r % 3 == 0);
-        p.record(if r % 3 == 0 { Outcome::Failure } else { Outcome::Success });
+        failures += u64::from(r.is_multiple_of(3));
+        p.record(if r.is_multiple_of(3) {
+            Outcome::Failure
+        } else {
+            Outcome::Success
+        });
     }
     assert_eq!(
         (b.state(), window(&b)),

@@ -145,17 +145,6 @@ impl CircuitBreaker {
         if !matches!(next.state(), State::Closed | State::MetricsOnly) {
             return;
         }
-        // The windows let go of older periods, however their tags compare, unless a newer
-        // transition has happened since (its period's outcomes may be there already).
-        let generation = next.generation() as u16;
-        if self.load().generation() == next.generation() {
-            if let Some(window) = &self.count_window {
-                window.begin(generation);
-            }
-            if let Some(window) = &self.time_window {
-                window.begin(&self.stripes, generation);
-            }
-        }
         let failures = self.stripes.sum(Total::Failure) + self.stripes.sum(Total::Timeout);
         let calls = failures + self.stripes.sum(Total::Success);
         let mut start = self
@@ -175,7 +164,7 @@ impl CircuitBreaker {
 
     /// What the window of period `word` holds: the sliding window when a rate trigger keeps
     /// one, else the calls of the period so far (from the totals; no cost per call).
-    fn period_counts(&self, word: Word) -> Counts {
+    pub(super) fn period_counts(&self, word: Word) -> Counts {
         if self.tunables.mode().rates() {
             return self.window_counts(word);
         }
@@ -196,10 +185,10 @@ impl CircuitBreaker {
         }
     }
 
-    /// Keeps the window's numbers of Closed period `closed` that tripped it into Open period
-    /// `open`, for snapshots while it is Open.
-    pub(super) fn keep_trip(&self, closed: Word, open: Word) {
-        let counts = self.period_counts(closed);
+    /// Keeps the window's numbers `counts` (of the Closed period that tripped it into Open
+    /// period `open`, read before the transition let go of them), for snapshots while it is
+    /// Open.
+    pub(super) fn keep_trip(&self, counts: Counts, open: Word) {
         *self.history().tripped.lock().unwrap_or_else(PoisonError::into_inner) = Some(Trip {
             generation: open.generation(),
             counts,

@@ -355,6 +355,13 @@ impl CircuitBreaker {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
                 run::begin(held, next.generation())
             });
+        // The windows follow every period too, so that their tags stay near the state word's.
+        if let Some(window) = &self.count_window {
+            window.begin(next.generation());
+        }
+        if let Some(window) = &self.time_window {
+            window.begin(&self.stripes, next.generation());
+        }
         self.start_period(next);
         self.observed
             .entered(from.state(), next.state(), next.generation(), self.clock.now_nanos());

@@ -139,9 +139,12 @@ impl CircuitBreaker {
         }
         if let Some(reason) = reason
             && word.state() == State::Closed
-            && let Some(open) = self.transition(word, State::Open, reason)
         {
-            self.keep_trip(word, open);
+            // Read before the transition: the new period lets go of the window.
+            let counts = self.period_counts(word);
+            if let Some(open) = self.transition(word, State::Open, reason) {
+                self.keep_trip(counts, open);
+            }
         }
     }
 

@@ -51,6 +51,8 @@ pub(crate) struct CountWindow {
     /// The failures (high half) and the slow calls (low half) a full window trips at under the
     /// rules in force (`u32::MAX`: never).
     trips_at: AtomicU64,
+    /// The full generation of the last period begun (see [`CountWindow::begin`]).
+    begun: AtomicU64,
 }
 
 /// What [`CountWindow::trips_at`] holds for a window of `size` under `rule`: the least number
@@ -148,6 +150,7 @@ impl CountWindow {
         let size = u64::from(size);
         CountWindow {
             trips_at: AtomicU64::new(trips_at(size, rule)),
+            begun: AtomicU64::new(0),
             size,
             slots: (0..size).map(|_| AtomicU32::new(0)).collect(),
             // Generation 0 starts empty; an out-of-date tag reads as empty too.
@@ -173,16 +176,33 @@ impl CountWindow {
         word & FILLED != 0 && ((word >> 16) & FIELD >= at >> 32 || word & FIELD >= at & 0xFFFF_FFFF)
     }
 
-    /// Closed period `generation` begins: the window is emptied under its tag. However many
-    /// transitions went by without a closed period, the word's 15 bits of generation then
-    /// neither wrap onto the period in force nor look ahead of it. Call it while `generation`
-    /// is the breaker's (a period that raced past it would lose its first outcomes).
-    pub(crate) fn begin(&self, generation: u16) {
-        let mine = tag(generation);
+    /// Period `generation` (the breaker's full generation) begins, at every transition: the
+    /// window is emptied under its tag unless it holds this period's or a newer one's. The
+    /// tag then never trails the breaker by more than the transitions racing with this one,
+    /// so its 15 bits can neither look ahead of the period in force nor bring back the counts
+    /// of one a multiple of 32,768 transitions before it; and outcomes of this period
+    /// recorded before this call (they re-tag the window themselves) are kept.
+    pub(crate) fn begin(&self, generation: u64) {
+        if self.begun.fetch_max(generation, Ordering::AcqRel) >= generation {
+            return;
+        }
+        let mine = tag(generation as u16);
         let empty = (u64::from(mine) << TAG_SHIFT) | self.first_head();
-        let _ = self.word.fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
-            ((word >> TAG_SHIFT) as u16 != mine).then_some(empty)
-        });
+        let mut word = self.word.load(Ordering::Acquire);
+        // A newer period's beginning moves `begun` on first: once it has, this one is over.
+        while self.begun.load(Ordering::Acquire) == generation {
+            let theirs = (word >> TAG_SHIFT) as u16;
+            if theirs == mine || tag_held_by_newer(mine, theirs) {
+                return;
+            }
+            match self
+                .word
+                .compare_exchange_weak(word, empty, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return,
+                Err(now) => word = now,
+            }
+        }
     }
 
     /// Whether the window of `generation` is full and holds no failure and no slow call.

@@ -39,6 +39,8 @@ pub(crate) struct TimeWindow {
     judged: AtomicU64,
     /// Outcomes with a failure or a slow call that may skip judgement: see [`Budget`].
     budget: OnceLock<Box<Budget>>,
+    /// The full generation of the last period begun (see [`TimeWindow::begin`]).
+    begun: AtomicU64,
 }
 
 /// How many outcomes that fail or are slow the window can still take, as found by the last
@@ -69,6 +71,7 @@ impl TimeWindow {
             dirty_until: AtomicU64::new(0),
             judged: AtomicU64::new(u64::MAX),
             budget: OnceLock::new(),
+            begun: AtomicU64::new(0),
         }
     }
 
@@ -96,30 +99,44 @@ impl TimeWindow {
         now / self.width
     }
 
-    /// Closed period `generation` begins: every ring and mark of another period is let go (a
-    /// ring then starts over on its next outcome). However many transitions went by without a
-    /// closed period, no 16-bit tag left from before can then look ahead of the period in
-    /// force. Call it while `generation` is the breaker's (a period that raced past it would
-    /// lose its first outcomes).
-    pub(crate) fn begin(&self, stripes: &Stripes, generation: u16) {
-        let gen_tag = u64::from(generation) + 1;
+    /// Period `generation` (the breaker's full generation) begins, at every transition: every
+    /// ring and the dirty mark of an older period are let go (a ring starts over on its next
+    /// outcome). Tags then never trail the breaker by more than the transitions racing with
+    /// this one, so their 16 bits can neither look ahead of the period in force nor alias it;
+    /// and outcomes of this period recorded before this call are kept.
+    pub(crate) fn begin(&self, stripes: &Stripes, generation: u64) {
+        if self.begun.fetch_max(generation, Ordering::AcqRel) >= generation {
+            return;
+        }
+        let mine = generation as u16;
+        // This period's, a newer one's, or already let go.
+        let keep = |held: u16| held == mine || super::held_by_newer(mine, held);
+        // A newer period's beginning moves `begun` on first: once it has, this one is over.
+        let current = || self.begun.load(Ordering::Acquire) == generation;
         stripes.for_each(|stripe| {
             let Some(ring) = stripe.ring.get() else {
                 return;
             };
-            let held = ring.generation.load(Ordering::Acquire);
-            if held != 0 && held != gen_tag {
-                let _ = ring
+            let mut held = ring.generation.load(Ordering::Acquire);
+            while held != 0 && !keep((held - 1) as u16) && current() {
+                match ring
                     .generation
-                    .compare_exchange(held, 0, Ordering::AcqRel, Ordering::Relaxed);
+                    .compare_exchange_weak(held, 0, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    Ok(_) => break,
+                    Err(now) => held = now,
+                }
             }
         });
-        let d = self.dirty_until.load(Ordering::Relaxed);
-        let held = (d >> TAG_SHIFT) as u16;
-        if d != 0 && held != generation {
-            let _ = self
+        let mut d = self.dirty_until.load(Ordering::Relaxed);
+        while d != 0 && !keep((d >> TAG_SHIFT) as u16) && current() {
+            match self
                 .dirty_until
-                .compare_exchange(d, 0, Ordering::Relaxed, Ordering::Relaxed);
+                .compare_exchange_weak(d, 0, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => d = now,
+            }
         }
     }
 
