@@ -62,12 +62,7 @@ fn a_window_last_written_32767_transitions_ago_still_counts_the_new_periods_fail
     assert_eq!(window(&b), (1, 0, 0));
     resets(&b, 32_767);
     assert_eq!(window(&b), (0, 0, 0), "a reset empties the window");
-    for _ in 0..100 {
-        if b.state() != State::Closed {
-            break;
-        }
-        fail(&b);
-    }
+    fail_while_closed(&b, 100);
     assert_eq!(
         (b.state(), window(&b)),
         (State::Open, (10, 10, 0)),
@@ -121,12 +116,7 @@ fn down_back_and_down_again(kind: Window, probes: u32) {
     clock.advance(secs(31));
     ok(&b);
     assert_eq!(b.state(), State::Closed, "the backend is back");
-    for _ in 0..100 {
-        if b.state() != State::Closed {
-            break;
-        }
-        fail(&b);
-    }
+    fail_while_closed(&b, 100);
     assert_eq!(
         (b.state(), window(&b)),
         (State::Open, (10, 10, 0)),
@@ -218,12 +208,7 @@ fn a_slot_left_65536_transitions_ago_does_not_take_a_failure_out_of_the_new_peri
     }
     b.reset();
     assert_eq!(window(&b), (0, 0, 0));
-    for _ in 0..100 {
-        if b.state() != State::Closed {
-            break;
-        }
-        fail(&b);
-    }
+    fail_while_closed(&b, 100);
     assert_eq!(
         (b.state(), window(&b)),
         (State::Open, (3, 3, 0)),

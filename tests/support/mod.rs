@@ -61,3 +61,13 @@ pub fn secs(s: u64) -> Duration {
 pub fn millis(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
+
+/// Records failures while `b` is Closed, `at_most` of them.
+pub fn fail_while_closed(b: &CircuitBreaker, at_most: usize) {
+    for _ in 0..at_most {
+        if b.state() != State::Closed {
+            return;
+        }
+        assert!(run(b, Outcome::Failure), "rejected while Closed");
+    }
+}
