@@ -41,6 +41,17 @@ fn resets(b: &CircuitBreaker, n: u32) {
     }
 }
 
+/// 4 failures then 6 successes: a window of 10 at 40 %, Closed under a 50 % threshold.
+fn four_failures_in_ten(b: &CircuitBreaker) {
+    for _ in 0..4 {
+        fail(b);
+    }
+    for _ in 0..6 {
+        ok(b);
+    }
+    assert_eq!((b.state(), window(b)), (State::Closed, (10, 4, 0)), "40 % < 50 %");
+}
+
 fn ok(b: &CircuitBreaker) {
     assert!(run(b, Outcome::Success), "rejected");
 }
@@ -131,13 +142,7 @@ fn down_back_and_down_again(kind: Window, probes: u32) {
 #[test]
 fn a_reset_32768_transitions_after_the_last_outcome_starts_with_an_empty_window() {
     let (b, _clock) = breaker(failure_rate(10, 0.5, 10));
-    for _ in 0..4 {
-        fail(&b);
-    }
-    for _ in 0..6 {
-        ok(&b);
-    }
-    assert_eq!((b.state(), window(&b)), (State::Closed, (10, 4, 0)), "40 % < 50 %");
+    four_failures_in_ten(&b);
     resets(&b, 32_768);
     let fresh = window(&b);
     fail(&b);
@@ -153,12 +158,7 @@ fn a_reset_32768_transitions_after_the_last_outcome_starts_with_an_empty_window(
 #[test]
 fn phantom_failures_of_an_aliased_period_leave_with_the_next_n_successes() {
     let (b, _clock) = breaker(failure_rate(10, 0.5, 10));
-    for _ in 0..4 {
-        fail(&b);
-    }
-    for _ in 0..6 {
-        ok(&b);
-    }
+    four_failures_in_ten(&b);
     resets(&b, 32_768);
     for _ in 0..50 {
         ok(&b);
