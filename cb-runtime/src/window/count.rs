@@ -1,12 +1,13 @@
 //! A true sliding count window: exactly the last N recorded outcomes, lock-free.
 //!
 //! A ring of N slots and one word that holds the ring's head and its counts together:
-//! `tag:15 | filled:1 | head:16 | failures:16 | slow:16` (the head moves down from N - 1 to 0 and
-//! round again; calls are the slots it has passed until it has gone round once, N after). Recording reads the slot under the head and moves the head on
-//! with the difference between its outcome and the slot's in one compare-and-swap (the
-//! claim), then writes its outcome in the slot. An outcome is in the counts from its claim on,
-//! so no writer descheduled half-way holds one back; an outcome like the one it replaces (most
-//! of them once the window is full) moves the head and writes nothing else.
+//! `tag:15 | filled:1 | head:16 | failures:16 | slow:16` (the head moves down from N - 1 to 0
+//! and round again; calls are the slots it has passed until it has gone round once, N after).
+//! Recording reads the slot under the head and moves the head on with the difference between
+//! its outcome and the slot's in one compare-and-swap (the claim), then writes its outcome in
+//! the slot. An outcome is in the counts from its claim on, so no writer descheduled half-way
+//! holds one back; an outcome like the one it replaces (most of them once the window is full)
+//! moves the head and writes nothing else.
 //!
 //! A writer descheduled between its claim and its slot write may be lapped: the next writer of
 //! that slot read what was there before and counted its difference from that. The first one's
@@ -16,14 +17,19 @@
 //! modulo 2^16 rather than clamp (a clamp would lose a correction for good), and only
 //! [`readable`] counts leave the window.
 //!
-//! Slots and the word carry the generation of the closed period, so a transition resets the
-//! window without touching it. While the window is full of successes, another success changes
-//! nothing: [`CountWindow::is_full_and_clean`] lets the hot path skip the write entirely (a
-//! single load).
+//! Slots and the word carry the generation of their period: a late outcome of an older period
+//! changes nothing, and a new period needs no write to the slots. At every transition
+//! [`CountWindow::begin`] empties a word of an older period, so its 15 bits of generation stay
+//! near the breaker's; until the head has gone round once in a period every slot counts as
+//! empty (its 16 bits may name a period 65,536 transitions old). While the window is full of
+//! successes, another success changes nothing: [`CountWindow::is_full_and_clean`] lets the hot
+//! path skip the write entirely (a single load).
 //!
 //! An outcome that leaves the counts as they were has nothing to judge: the writer that last
-//! changed them judged these very counts. Only new rules (a reconfiguration) can give them
-//! another verdict: [`CountWindow::rules_changed`] has the next outcome judge them again.
+//! changed them judged these very counts. But that writer may not have acted on its verdict
+//! yet, so a failing or slow one in a window at a threshold is judged again; and new rules (a
+//! reconfiguration) can give the counts another verdict: [`CountWindow::rules_changed`] has
+//! the next outcome judge them again.
 
 use super::{Counts, NEWER_BY_AT_MOST, RateRule, Sample};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
