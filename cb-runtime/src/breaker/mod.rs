@@ -90,7 +90,7 @@ pub struct CircuitBreaker {
 
 impl CircuitBreaker {
     /// A standalone breaker on the monotonic clock. Breakers shared by name come from
-    /// [`registry()`](crate::registry) instead.
+    /// [`registry()`](fn@crate::registry) instead.
     pub fn new(name: &str, config: BreakerConfig) -> Self {
         Self::builder(name).config(config).build()
     }

@@ -1,6 +1,6 @@
 //! What configuration a registry runs on and what it refused: the loud side of discovery and
 //! reload. A rejected file or variable reaches stderr once (even with no tracing subscriber),
-//! an [`Event::ConfigRejected`](crate::Event::ConfigRejected), and [`Registry::config_status`];
+//! an [`Event::ConfigRejected`], and [`Registry::config_status`];
 //! strict mode (`CB_CONFIG_STRICT=1` or [`strict`]) fails startup instead.
 
 use super::env::{collision, env_problems, has_variables};
