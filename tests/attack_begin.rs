@@ -7,6 +7,14 @@
 //! may skip judgement; after exactly 65,536 transitions in the same bucket span (manual clock
 //! here; a second of real time), period g + 65,536 has the same 16-bit tag: its failures take
 //! from the old period's budget and are never judged. The breaker silently stops tripping.
+//!
+//! Defects (failing tests, races found in a few seconds on 2 busy cores): the numbers a trip
+//! keeps for snapshots while Open are not those it judged. The transition (and `tripped_by`)
+//! is published before `keep_trip`, and `begin` has emptied the window by then: a snapshot in
+//! between shows Open, "failure rate 0.50 over 10 calls", and a window of (0, 0). And the
+//! trip re-reads the window after its judgement (`period_counts` before the transition): a
+//! success recorded by another thread in between is kept, (10 calls, 3 failures) shown for a
+//! trip judged on (10, 5), a rate under the threshold the reason claims.
 
 mod support;
 
@@ -95,4 +103,75 @@ fn a_success_reaching_the_minimum_65536_transitions_after_a_judgement_trips() {
 #[test]
 fn a_success_reaching_the_minimum_65535_transitions_after_a_judgement_trips() {
     assert_eq!(marked_then_away(65_535), (State::Open, (10, 9, 0)));
+}
+
+// --- The numbers kept at a trip ----------------------------------------------------------------
+
+/// (calls, failures) the reason of a failure-rate trip says it judged.
+fn judged(reason: Option<cb_runtime::Reason>) -> Option<(u64, u64)> {
+    match reason? {
+        cb_runtime::Reason::FailureRate { rate, calls, .. } => Some((calls, (rate * calls as f64).round() as u64)),
+        _ => None,
+    }
+}
+
+/// While Open after a trip, the snapshot's window is "the numbers that tripped it": those the
+/// trip judged, as `tripped_by` reports them. A trip re-reads the window after its judgement
+/// (`period_counts` before the transition), so outcomes other threads record in between are
+/// kept too: the window shown disagrees with the reason (more calls, a rate under the
+/// threshold it claims to have reached). Two writers (successes, failures) race until the
+/// breaker trips; then a reset, again, for 5 s or until the first disagreement.
+fn kept_numbers_are_the_judged_ones(kind: Window, skip_empty: bool) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (b, _clock) = breaker(failure_rate(kind, 0.5, 10));
+    let quit = AtomicBool::new(false);
+    let mut seen = None;
+    let mut trips = 0u64;
+    std::thread::scope(|s| {
+        for outcome in [Outcome::Success, Outcome::Failure] {
+            let (b, quit) = (&b, &quit);
+            s.spawn(move || {
+                while !quit.load(Ordering::Relaxed) {
+                    if !run(b, outcome) {
+                        std::hint::spin_loop();
+                    }
+                }
+            });
+        }
+        let start = std::time::Instant::now();
+        while start.elapsed() < secs(5) {
+            if b.state() != State::Open {
+                std::hint::spin_loop();
+                continue;
+            }
+            let snap = b.snapshot();
+            if snap.state == State::Open
+                && let Some((calls, failures)) = judged(snap.tripped_by)
+            {
+                trips += 1;
+                let shown = (snap.window.calls, snap.window.failures);
+                if shown != (calls, failures) && !(skip_empty && shown == (0, 0)) {
+                    seen = Some(((snap.window.calls, snap.window.failures), (calls, failures)));
+                    break;
+                }
+            }
+            b.reset();
+        }
+        quit.store(true, Ordering::Relaxed);
+    });
+    assert_eq!(seen, None, "(window shown, judged by the trip) after {trips} trips");
+}
+
+/// Snapshots as soon as the state reads Open: the transition (and `tripped_by`) is published
+/// before `keep_trip`, and the window it let go of at the transition (`begin`) shows (0, 0).
+#[test]
+fn a_snapshot_right_after_a_count_window_trip_shows_the_numbers_that_tripped_it() {
+    kept_numbers_are_the_judged_ones(Window::Count(10), false);
+}
+
+/// The same, an empty window aside: outcomes of other writers between the judgement and the
+/// re-read must not be in the numbers kept.
+#[test]
+fn the_window_kept_at_a_count_window_trip_is_the_one_judged() {
+    kept_numbers_are_the_judged_ones(Window::Count(10), true);
 }
