@@ -1,20 +1,15 @@
 //! Attacks on e796e2f (windows begin at every transition, a full-generation `begun` marker,
 //! trip counts read before the transition), from outside.
 //!
-//! Defect (failing test): `TimeWindow::begin` lets go of the rings and the dirty mark of older
-//! periods, but not of the judgement mark (`judged`) and the failure budget (`budget`), which
-//! carry only 16 bits of generation. A judgement in period g grants a budget of failures that
-//! may skip judgement; after exactly 65,536 transitions in the same bucket span (manual clock
-//! here; a second of real time), period g + 65,536 has the same 16-bit tag: its failures take
-//! from the old period's budget and are never judged. The breaker silently stops tripping.
-//!
-//! Defects (failing tests, races found in a few seconds on 2 busy cores): the numbers a trip
-//! keeps for snapshots while Open are not those it judged. The transition (and `tripped_by`)
-//! is published before `keep_trip`, and `begin` has emptied the window by then: a snapshot in
-//! between shows Open, "failure rate 0.50 over 10 calls", and a window of (0, 0). And the
-//! trip re-reads the window after its judgement (`period_counts` before the transition): a
-//! success recorded by another thread in between is kept, (10 calls, 3 failures) shown for a
-//! trip judged on (10, 5), a rate under the threshold the reason claims.
+//! Defects these found, now mended: `TimeWindow::begin` let go of the rings and the dirty mark
+//! of older periods, but not of the judgement mark (`judged`) and with it the failure budget,
+//! which carry only 16 bits of generation: after exactly 65,536 transitions in one bucket span
+//! (manual clock here; a second of real time) the new period took from the old period's budget
+//! and its failures were never judged. And the numbers a trip kept for snapshots while Open
+//! were not those it judged: the transition (and `tripped_by`) was published before
+//! `keep_trip`, and the trip re-read the window after its judgement, so a snapshot showed
+//! (0, 0), or (10 calls, 3 failures) for a trip judged on (10, 5). A trip now keeps the counts
+//! it judged, written by the thread that won the transition before its reason.
 
 mod support;
 
@@ -116,10 +111,9 @@ fn judged(reason: Option<cb_runtime::Reason>) -> Option<(u64, u64)> {
 }
 
 /// While Open after a trip, the snapshot's window is "the numbers that tripped it": those the
-/// trip judged, as `tripped_by` reports them. A trip re-reads the window after its judgement
-/// (`period_counts` before the transition), so outcomes other threads record in between are
-/// kept too: the window shown disagrees with the reason (more calls, a rate under the
-/// threshold it claims to have reached). Two writers (successes, failures) race until the
+/// trip judged, as `tripped_by` reports them. A trip that re-read the window after its
+/// judgement kept outcomes other threads recorded in between: the window shown disagreed with
+/// the reason (more calls, a rate under the threshold it claimed to have reached). Two writers (successes, failures) race until the
 /// breaker trips; then a reset, again, for 5 s or until the first disagreement.
 fn kept_numbers_are_the_judged_ones(kind: Window, skip_empty: bool) {
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -162,8 +156,8 @@ fn kept_numbers_are_the_judged_ones(kind: Window, skip_empty: bool) {
     assert_eq!(seen, None, "(window shown, judged by the trip) after {trips} trips");
 }
 
-/// Snapshots as soon as the state reads Open: the transition (and `tripped_by`) is published
-/// before `keep_trip`, and the window it let go of at the transition (`begin`) shows (0, 0).
+/// Snapshots as soon as the state reads Open: the transition (and `tripped_by`) was published
+/// before `keep_trip`, and the window it let go of at the transition (`begin`) showed (0, 0).
 #[test]
 fn a_snapshot_right_after_a_count_window_trip_shows_the_numbers_that_tripped_it() {
     kept_numbers_are_the_judged_ones(Window::Count(10), false);

@@ -186,8 +186,7 @@ impl CircuitBreaker {
     }
 
     /// Keeps the window's numbers `counts` (of the Closed period that tripped it into Open
-    /// period `open`, read before the transition let go of them), for snapshots while it is
-    /// Open.
+    /// period `open`), for snapshots while it is Open.
     pub(super) fn keep_trip(&self, counts: Counts, open: Word) {
         *self.history().tripped.lock().unwrap_or_else(PoisonError::into_inner) = Some(Trip {
             generation: open.generation(),
@@ -223,6 +222,8 @@ impl CircuitBreaker {
     /// Counts, rates and timing of this breaker now.
     pub fn snapshot(&self) -> Snapshot {
         let word = self.settle();
+        // The reason first: the trip that wrote it kept its numbers before it.
+        let tripped_by = self.open_reason(word);
         let trip = self.trip_of(word);
         let window = trip.map_or_else(|| self.period_counts(word), |t| t.counts);
         let minimum_calls = self.tunables.rates().minimum_calls();
@@ -253,7 +254,7 @@ impl CircuitBreaker {
                 probes: self.probe_attempts(),
             },
             window: WindowStats::new(window, minimum_calls),
-            tripped_by: self.open_reason(word),
+            tripped_by,
             consecutive_failures,
             open_for,
             half_open_in_flight: if word.state() == State::HalfOpen {

@@ -26,6 +26,7 @@ pub use permit::{Outcome, Permit};
 use crate::clock::{Clock, duration_nanos};
 use crate::config::{BreakerConfig, Window};
 use crate::events::{Event, EventBus, Reason, Subscription};
+use crate::window::Counts;
 use crate::window::count::CountWindow;
 use crate::window::time::TimeWindow;
 use crate::{Rejected, State};
@@ -320,9 +321,26 @@ impl CircuitBreaker {
             .map(|()| next)
     }
 
+    /// Trips Closed period `from` into Open for `reason`, keeping `counts` (the numbers that
+    /// tripped it) for snapshots of the Open period; `None` if the state moved first.
+    fn trip(&self, from: Word, reason: Reason, counts: Counts) -> Option<Word> {
+        let next = from.next(State::Open);
+        self.cas(from, next).ok()?;
+        // Before the reason: a snapshot that sees the reason sees these numbers.
+        self.keep_trip(counts, next);
+        self.swapped(from, next, reason, self.clock.now_nanos());
+        Some(next)
+    }
+
     /// CAS `from` -> `next`, then stamps the new period and announces it.
     fn swap_state(&self, from: Word, next: Word, reason: Reason, now: u64) -> Result<(), Word> {
         self.cas(from, next)?;
+        self.swapped(from, next, reason, now);
+        Ok(())
+    }
+
+    /// Stamps the new period `next` (the state word is `next` now) and announces it.
+    fn swapped(&self, from: Word, next: Word, reason: Reason, now: u64) {
         match next.state() {
             State::Open => {
                 let k = if from.state() == State::HalfOpen {
@@ -341,7 +359,6 @@ impl CircuitBreaker {
             _ => {}
         }
         self.announce(from, next, reason);
-        Ok(())
     }
 }
 

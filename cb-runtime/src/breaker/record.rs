@@ -131,20 +131,21 @@ impl CircuitBreaker {
             Some(limit) if failure => self.consecutive_run(word, limit),
             _ => None,
         };
+        let mut judged = None;
         if mode.rates() {
             let counts = self.window_record(word, stripe, now, Sample { failure, slow });
             if reason.is_none() {
                 reason = counts.and_then(|c| self.tunables.rates().judge(c));
+                judged = counts.filter(|_| reason.is_some());
             }
         }
         if let Some(reason) = reason
             && word.state() == State::Closed
         {
-            // Read before the transition: the new period lets go of the window.
-            let counts = self.period_counts(word);
-            if let Some(open) = self.transition(word, State::Open, reason) {
-                self.keep_trip(counts, open);
-            }
+            // The numbers that trip it: those judged, or the window's (read before the
+            // transition: the new period lets go of the window) for the consecutive trigger.
+            let counts = judged.unwrap_or_else(|| self.period_counts(word));
+            let _ = self.trip(word, reason, counts);
         }
     }
 

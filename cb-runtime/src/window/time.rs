@@ -100,7 +100,7 @@ impl TimeWindow {
     }
 
     /// Period `generation` (the breaker's full generation) begins, at every transition: every
-    /// ring and the dirty mark of an older period are let go (a ring starts over on its next
+    /// ring, the dirty mark and the judgement (with its budget) of an older period are let go (a ring starts over on its next
     /// outcome). Tags then never trail the breaker by more than the transitions racing with
     /// this one, so their 16 bits can neither look ahead of the period in force nor alias it;
     /// and outcomes of this period recorded before this call are kept.
@@ -128,6 +128,17 @@ impl TimeWindow {
                 }
             }
         });
+        // A judgement of an older period (and with it the budget it granted) is let go too.
+        let mut j = self.judged.load(Ordering::Relaxed);
+        while j != u64::MAX && !keep((j >> TAG_SHIFT) as u16) && current() {
+            match self
+                .judged
+                .compare_exchange_weak(j, u64::MAX, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => j = now,
+            }
+        }
         let mut d = self.dirty_until.load(Ordering::Relaxed);
         while d != 0 && !keep((d >> TAG_SHIFT) as u16) && current() {
             match self
