@@ -13,23 +13,8 @@
 
 mod support;
 
-use cb_runtime::{BreakerConfig, CircuitBreaker, Outcome, State, Window};
+use cb_runtime::{Outcome, State, Window};
 use support::*;
-
-/// (calls, failures, slow calls) of the window.
-fn window(b: &CircuitBreaker) -> (u64, u64, u64) {
-    let w = b.snapshot().window;
-    (w.calls, w.failures, w.slow_calls)
-}
-
-fn failure_rate(kind: Window, threshold: f64, minimum_calls: u32) -> cb_runtime::BreakerConfigBuilder {
-    BreakerConfig::builder()
-        .no_consecutive_failures()
-        .failure_rate_threshold(threshold)
-        .no_slow_call_rate()
-        .window(kind)
-        .minimum_calls(minimum_calls)
-}
 
 /// 200 successes and a failure (judged with 201 calls: a budget of ~198 failures that may
 /// skip judgement in this bucket span), `transitions - 1` disables, a reset, then failures:

@@ -18,22 +18,6 @@ use support::*;
 
 const SLOW: Duration = Duration::from_millis(100);
 
-/// (calls, failures, slow calls) of the window.
-fn window(b: &CircuitBreaker) -> (u64, u64, u64) {
-    let w = b.snapshot().window;
-    (w.calls, w.failures, w.slow_calls)
-}
-
-/// The failure-rate trigger alone over a count window of `size`.
-fn failure_rate(size: u32, threshold: f64, minimum_calls: u32) -> cb_runtime::BreakerConfigBuilder {
-    BreakerConfig::builder()
-        .no_consecutive_failures()
-        .failure_rate_threshold(threshold)
-        .no_slow_call_rate()
-        .window(Window::Count(size))
-        .minimum_calls(minimum_calls)
-}
-
 /// `n` manual resets (each a transition: a new Closed period, "with empty windows").
 fn resets(b: &CircuitBreaker, n: u32) {
     for _ in 0..n {
@@ -68,7 +52,7 @@ fn fail(b: &CircuitBreaker) {
 /// trigger was blind for the whole period (before a closed period's beginning emptied it).
 #[test]
 fn a_window_last_written_32767_transitions_ago_still_counts_the_new_periods_failures() {
-    let (b, _clock) = breaker(failure_rate(10, 0.5, 10));
+    let (b, _clock) = breaker(failure_rate(Window::Count(10), 0.5, 10));
     ok(&b);
     assert_eq!(window(&b), (1, 0, 0));
     resets(&b, 32_767);
@@ -107,7 +91,7 @@ fn a_time_window_breaker_that_closes_after_32766_failed_probes_still_trips_on_it
 /// again: it must open on its failure rate (50 % over at least 10 calls).
 fn down_back_and_down_again(kind: Window, probes: u32) {
     let (b, clock) = breaker(
-        failure_rate(10, 0.5, 10)
+        failure_rate(Window::Count(10), 0.5, 10)
             .window(kind)
             .open_timeout(secs(30))
             .backoff_multiplier(1.0)
@@ -141,7 +125,7 @@ fn down_back_and_down_again(kind: Window, probes: u32) {
 /// minimum of calls is 10.
 #[test]
 fn a_reset_32768_transitions_after_the_last_outcome_starts_with_an_empty_window() {
-    let (b, _clock) = breaker(failure_rate(10, 0.5, 10));
+    let (b, _clock) = breaker(failure_rate(Window::Count(10), 0.5, 10));
     four_failures_in_ten(&b);
     resets(&b, 32_768);
     let fresh = window(&b);
@@ -157,7 +141,7 @@ fn a_reset_32768_transitions_after_the_last_outcome_starts_with_an_empty_window(
 /// they were counted from held an older generation, and a success over one took nothing out.
 #[test]
 fn phantom_failures_of_an_aliased_period_leave_with_the_next_n_successes() {
-    let (b, _clock) = breaker(failure_rate(10, 0.5, 10));
+    let (b, _clock) = breaker(failure_rate(Window::Count(10), 0.5, 10));
     four_failures_in_ten(&b);
     resets(&b, 32_768);
     for _ in 0..50 {
@@ -171,7 +155,7 @@ fn phantom_failures_of_an_aliased_period_leave_with_the_next_n_successes() {
 /// 1 in 10 although it was the period's only call.
 #[test]
 fn a_clean_window_32768_transitions_old_does_not_count_as_the_new_periods_calls() {
-    let (b, _clock) = breaker(failure_rate(10, 0.1, 10));
+    let (b, _clock) = breaker(failure_rate(Window::Count(10), 0.1, 10));
     for _ in 0..10 {
         ok(&b);
     }
@@ -195,7 +179,7 @@ fn a_clean_window_32768_transitions_old_does_not_count_as_the_new_periods_calls(
 /// counted as empty until the head has gone round once in the period.
 #[test]
 fn a_slot_left_65536_transitions_ago_does_not_take_a_failure_out_of_the_new_period() {
-    let (b, _clock) = breaker(failure_rate(3, 1.0, 3));
+    let (b, _clock) = breaker(failure_rate(Window::Count(3), 1.0, 3));
     ok(&b);
     ok(&b);
     fail(&b); // slots, head first: S S F
@@ -222,7 +206,7 @@ fn a_slot_left_65536_transitions_ago_does_not_take_a_failure_out_of_the_new_peri
 fn a_failure_rate_exactly_at_the_threshold_trips_and_one_below_does_not() {
     for (size, failures) in [(1u32, 1u32), (2, 1), (3, 1), (10, 3), (65_535, 19_661)] {
         let threshold = f64::from(failures) / f64::from(size);
-        let (b, _clock) = breaker(failure_rate(size, threshold, size));
+        let (b, _clock) = breaker(failure_rate(Window::Count(size), threshold, size));
         // failures - 1 failures first, then successes: below the threshold once full.
         for _ in 0..failures - 1 {
             fail(&b);
@@ -274,7 +258,7 @@ fn a_slow_call_rate_exactly_at_the_threshold_trips() {
 /// window (a success over a success), and a raised minimum is honoured.
 #[test]
 fn a_reconfiguration_is_judged_by_the_next_outcome_that_changes_nothing() {
-    let (b, _clock) = breaker(failure_rate(10, 0.5, 10));
+    let (b, _clock) = breaker(failure_rate(Window::Count(10), 0.5, 10));
     for _ in 0..3 {
         fail(&b);
     }
@@ -388,7 +372,7 @@ fn after_eight_threads_and_transitions_one_thread_sees_exactly_its_last_n() {
 fn eight_threads_of_failures_open_a_clean_window_after_n_and_those_in_flight() {
     for size in [1u32, 2, 3, 16, 500] {
         for _round in 0..4 {
-            let (b, _clock) = breaker(failure_rate(size, 1.0, size));
+            let (b, _clock) = breaker(failure_rate(Window::Count(size), 1.0, size));
             for _ in 0..size {
                 ok(&b);
             }

@@ -67,20 +67,9 @@ fn record(b: &CircuitBreaker, clock: &ManualClock, call: Call) -> bool {
     true
 }
 
-/// (calls, failures, slow calls) of the window.
-fn window(b: &CircuitBreaker) -> (u64, u64, u64) {
-    let w = b.snapshot().window;
-    (w.calls, w.failures, w.slow_calls)
-}
-
 /// The failure-rate trigger alone over a count window of `size`, judged once it is full.
 fn failure_rate_over(size: u32, threshold: f64) -> cb_runtime::BreakerConfigBuilder {
-    BreakerConfig::builder()
-        .no_consecutive_failures()
-        .failure_rate_threshold(threshold)
-        .no_slow_call_rate()
-        .window(Window::Count(size))
-        .minimum_calls(size)
+    failure_rate(Window::Count(size), threshold, size)
 }
 
 /// One thread alone records N + N / 8 failures, then as many successes: the window must hold

@@ -18,22 +18,6 @@ use cb_runtime::{BreakerConfig, CircuitBreaker, Outcome, State, Window};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use support::*;
 
-/// (calls, failures, slow calls) of the window.
-fn window(b: &CircuitBreaker) -> (u64, u64, u64) {
-    let w = b.snapshot().window;
-    (w.calls, w.failures, w.slow_calls)
-}
-
-/// The failure-rate trigger alone over `kind`.
-fn failure_rate(kind: Window, threshold: f64, minimum_calls: u32) -> cb_runtime::BreakerConfigBuilder {
-    BreakerConfig::builder()
-        .no_consecutive_failures()
-        .failure_rate_threshold(threshold)
-        .no_slow_call_rate()
-        .window(kind)
-        .minimum_calls(minimum_calls)
-}
-
 fn ok(b: &CircuitBreaker) {
     assert!(run(b, Outcome::Success), "rejected");
 }

@@ -8,7 +8,7 @@ pub mod queue;
 pub mod recorder;
 pub mod tcp_proxy;
 
-use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Outcome, State};
+use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Outcome, State, Window};
 use std::time::Duration;
 
 /// A breaker on a manual clock, with jitter off so open waits are exact.
@@ -70,4 +70,20 @@ pub fn fail_while_closed(b: &CircuitBreaker, at_most: usize) {
         }
         assert!(run(b, Outcome::Failure), "rejected while Closed");
     }
+}
+
+/// (calls, failures, slow calls) of the breaker's window, as its snapshot shows it.
+pub fn window(b: &CircuitBreaker) -> (u64, u64, u64) {
+    let w = b.snapshot().window;
+    (w.calls, w.failures, w.slow_calls)
+}
+
+/// The failure-rate trigger alone (no consecutive trigger, no slow-call rate) over `kind`.
+pub fn failure_rate(kind: Window, threshold: f64, minimum_calls: u32) -> cb_runtime::BreakerConfigBuilder {
+    BreakerConfig::builder()
+        .no_consecutive_failures()
+        .failure_rate_threshold(threshold)
+        .no_slow_call_rate()
+        .window(kind)
+        .minimum_calls(minimum_calls)
 }
