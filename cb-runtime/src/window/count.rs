@@ -194,21 +194,14 @@ impl CountWindow {
         }
         let mine = tag(generation as u16);
         let empty = (u64::from(mine) << TAG_SHIFT) | self.first_head();
-        let mut word = self.word.load(Ordering::Acquire);
-        // A newer period's beginning moves `begun` on first: once it has, this one is over.
-        while self.begun.load(Ordering::Acquire) == generation {
+        let keep = |word: u64| {
             let theirs = (word >> TAG_SHIFT) as u16;
-            if theirs == mine || tag_held_by_newer(mine, theirs) {
-                return;
-            }
-            match self
-                .word
-                .compare_exchange_weak(word, empty, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return,
-                Err(now) => word = now,
-            }
-        }
+            theirs == mine || tag_held_by_newer(mine, theirs)
+        };
+        // A newer period's beginning moves `begun` on first: once it has, this one is over.
+        super::let_go(&self.word, empty, keep, || {
+            self.begun.load(Ordering::Acquire) == generation
+        });
     }
 
     /// Whether the window of `generation` is full and holds no failure and no slow call.

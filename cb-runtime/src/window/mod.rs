@@ -5,6 +5,7 @@ pub(crate) mod ring;
 pub(crate) mod time;
 
 use crate::events::Reason;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One recorded outcome as a window sees it (ignored outcomes never reach a window).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +129,18 @@ impl RateRule {
 /// transitions whose 16 bits wrapped past `mine`: it is stale, and written over.
 pub(crate) fn held_by_newer(mine: u16, theirs: u16) -> bool {
     theirs != mine && theirs.wrapping_sub(mine) <= NEWER_BY_AT_MOST
+}
+
+/// Stores `to` in `cell` unless what it holds is to be kept, or `go_on` says to stop (a
+/// newer period began): how a window lets go of an older period's word at a beginning.
+pub(crate) fn let_go(cell: &AtomicU64, to: u64, keep: impl Fn(u64) -> bool, go_on: impl Fn() -> bool) {
+    let mut held = cell.load(Ordering::Acquire);
+    while !keep(held) && go_on() {
+        match cell.compare_exchange_weak(held, to, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return,
+            Err(now) => held = now,
+        }
+    }
 }
 
 /// How many transitions ahead of an outcome's period a window's tag may be and still be a

@@ -109,46 +109,19 @@ impl TimeWindow {
             return;
         }
         let mine = generation as u16;
-        // This period's, a newer one's, or already let go.
+        // This period's or a newer one's.
         let keep = |held: u16| held == mine || super::held_by_newer(mine, held);
         // A newer period's beginning moves `begun` on first: once it has, this one is over.
         let current = || self.begun.load(Ordering::Acquire) == generation;
         stripes.for_each(|stripe| {
-            let Some(ring) = stripe.ring.get() else {
-                return;
-            };
-            let mut held = ring.generation.load(Ordering::Acquire);
-            while held != 0 && !keep((held - 1) as u16) && current() {
-                match ring
-                    .generation
-                    .compare_exchange_weak(held, 0, Ordering::AcqRel, Ordering::Acquire)
-                {
-                    Ok(_) => break,
-                    Err(now) => held = now,
-                }
+            if let Some(ring) = stripe.ring.get() {
+                super::let_go(&ring.generation, 0, |h| h == 0 || keep((h - 1) as u16), current);
             }
         });
         // A judgement of an older period (and with it the budget it granted) is let go too.
-        let mut j = self.judged.load(Ordering::Relaxed);
-        while j != u64::MAX && !keep((j >> TAG_SHIFT) as u16) && current() {
-            match self
-                .judged
-                .compare_exchange_weak(j, u64::MAX, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => break,
-                Err(now) => j = now,
-            }
-        }
-        let mut d = self.dirty_until.load(Ordering::Relaxed);
-        while d != 0 && !keep((d >> TAG_SHIFT) as u16) && current() {
-            match self
-                .dirty_until
-                .compare_exchange_weak(d, 0, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => break,
-                Err(now) => d = now,
-            }
-        }
+        let tagged = |none: u64| move |w: u64| w == none || keep((w >> TAG_SHIFT) as u16);
+        super::let_go(&self.judged, u64::MAX, tagged(u64::MAX), current);
+        super::let_go(&self.dirty_until, 0, tagged(0), current);
     }
 
     /// Records one outcome in the caller's stripe. Returns whether the window must be judged.
