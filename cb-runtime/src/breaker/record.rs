@@ -135,8 +135,9 @@ impl CircuitBreaker {
         if mode.rates() {
             let counts = self.window_record(word, stripe, now, Sample { failure, slow });
             if reason.is_none() {
-                reason = counts.and_then(|c| self.tunables.rates().judge(c));
-                judged = counts.filter(|_| reason.is_some());
+                let rule = self.tunables.rates();
+                reason = counts.and_then(|c| rule.judge(c));
+                judged = counts.filter(|_| reason.is_some()).map(|c| (c, rule.minimum_calls()));
             }
         }
         if let Some(reason) = reason
@@ -144,8 +145,9 @@ impl CircuitBreaker {
         {
             // The numbers that trip it: those judged, or the window's (read before the
             // transition: the new period lets go of the window) for the consecutive trigger.
-            let counts = judged.unwrap_or_else(|| self.period_counts(word));
-            let _ = self.trip(word, reason, counts);
+            let (counts, minimum_calls) =
+                judged.unwrap_or_else(|| (self.period_counts(word), self.tunables.rates().minimum_calls()));
+            let _ = self.trip(word, reason, counts, minimum_calls);
         }
     }
 
