@@ -316,25 +316,17 @@ fn the_trigger_turned_off_and_on_by_reconfigure() {
     }
 }
 
-/// Limits from 1 to 16,777,215 (the longest run the run word counts) are accepted and
-/// counted; a longer one is refused with the rule, not counted short.
+/// Limits from 1 to u32::MAX are accepted and counted.
 #[test]
-fn limits_from_one_to_the_longest_run_counted() {
+fn limits_from_one_to_u32_max() {
     let (b, _) = breaker(consecutive(1));
     run_n(&b, 1, Outcome::Failure);
     assert_eq!(b.state(), State::Open);
-    let (b, _) = breaker(consecutive(16_777_215));
+    let (b, _) = breaker(consecutive(u32::MAX));
     run_n(&b, 10_000, Outcome::Failure);
     assert_eq!((b.state(), run_length(&b)), (State::Closed, 10_000));
     run_n(&b, 1, Outcome::Success);
     assert_eq!(run_length(&b), 0);
-    for limit in [16_777_216, u32::MAX] {
-        let refused = consecutive(limit).build().expect_err("a limit past the longest run");
-        assert!(
-            refused.to_string().contains("consecutive_failures") && refused.to_string().contains("1..=16777215"),
-            "{refused}"
-        );
-    }
 }
 
 /// One thread, random calls, late permits and transitions: the snapshot's run and the state
@@ -422,7 +414,7 @@ fn threads_alternating_failures_and_successes_never_make_a_long_run() {
                 });
             }
         });
-        assert_eq!(b.state(), State::Closed, "wave {wave}: {:?}", b.snapshot());
+        assert_eq!(b.state(), State::Closed, "wave {wave}");
         assert_eq!(run_length(&b), 0, "wave {wave}: every thread ended on a success");
     }
     let totals = b.snapshot().totals;

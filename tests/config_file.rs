@@ -185,7 +185,7 @@ fn out_of_range_counts_windows_and_cross_key_rules() {
     assert_eq!(
         errors("[defaults]\nconsecutive_failures = 0\nwindow = { kind = \"count\", size = 70000 }\n"),
         [
-            "cb.toml:2:24: [defaults]: `consecutive_failures` = 0: must be in 1..=16777215",
+            "cb.toml:2:24: [defaults]: `consecutive_failures` = 0: must be at least 1",
             "cb.toml:3:10: [defaults]: `window` = { kind = \"count\", size = 70000 }: a count window must hold 1..=65535 calls",
         ]
     );

@@ -56,11 +56,6 @@ const COUNT: Kind = Kind::Int {
     max: u32::MAX as u64,
 };
 const HALF_OPEN: Kind = Kind::Int { min: 1, max: 8191 };
-/// The runtime counts runs of up to 2^24 - 1 failures.
-const CONSECUTIVE: Kind = Kind::Int {
-    min: 1,
-    max: 16_777_215,
-};
 
 pub(crate) const KEYS: &[Key] = &[
     key("name", Kind::Str, Scope::Both),
@@ -74,7 +69,7 @@ pub(crate) const KEYS: &[Key] = &[
     key("failure_if", Kind::Path, Scope::Function),
     key("ignore_if", Kind::Path, Scope::Function),
     key("queue", Kind::Str, Scope::Function),
-    key("consecutive_failures", CONSECUTIVE, Scope::Both),
+    key("consecutive_failures", COUNT, Scope::Both),
     key("failure_rate_threshold", Kind::Rate, Scope::Both),
     key("slow_call_rate_threshold", Kind::Rate, Scope::Both),
     key("slow_call_duration", Kind::Duration, Scope::Both),

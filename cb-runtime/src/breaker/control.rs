@@ -252,7 +252,11 @@ impl CircuitBreaker {
                 .map(|deadline| Duration::from_nanos(deadline.saturating_sub(self.clock.now_nanos()))),
             _ => None,
         };
-        let consecutive_failures = self.run_length(word);
+        let consecutive_failures = super::run::length(
+            self.consecutive.load(Ordering::Acquire),
+            word.generation(),
+            self.run_enders(),
+        );
         Snapshot {
             name: self.name.clone(),
             state: word.state(),

@@ -15,7 +15,6 @@ mod owned;
 mod permit;
 mod record;
 mod run;
-pub(crate) use run::MAX_RUN;
 pub(crate) mod stripe;
 mod tunables;
 pub(crate) mod word;
@@ -56,9 +55,7 @@ use word::Word;
 // Field order is layout (`repr(C)`): the words failures write to (the run, a count window's
 // head and totals) come first, then at least 64 bytes of fields only transitions and
 // snapshots touch, then what every call reads (state, tunables, stripes, the time window's
-// marks). So a failure on one core does not evict the line another core's next call reads
-// (a success reads the run word too, but only to learn whether a failure was counted since
-// its thread's last success: once per failure it misses).
+// marks). So a failure on one core does not evict the line another core's next call reads.
 #[repr(C)]
 pub struct CircuitBreaker {
     /// The run of consecutive failures (see [`run`]).

@@ -24,13 +24,13 @@ impl CircuitBreaker {
     /// The common case in full: an untimed success of the Closed period in force that changes
     /// no window (a count window that a success would not change, a clean time window in the
     /// bucket its last outcome went to), counted by a thread with a stripe of its own (a run
-    /// of failures ends by the mark it leaves there, see [`run`](super::run)). Counts it and
-    /// returns true; false (having done nothing) when any of that does not hold.
+    /// of failures ends by that count alone, see [`run`](super::run)). Counts it and returns
+    /// true; false (having done nothing) when any of that does not hold.
     #[inline(always)]
     fn quiet_success(&self, word: Word) -> bool {
-        // A success of a period that is over ends no run of the period in force: the general
-        // path counts it in the totals only. (Nothing but a transition changes the word of a
-        // Closed period.)
+        // A success of a period that is over ends no run of the period in force: it is
+        // counted as stale on the general path. (Nothing but a transition changes the word of
+        // a Closed period.)
         if !word.is_closed() || self.load() != word {
             return false;
         }
@@ -45,19 +45,22 @@ impl CircuitBreaker {
                 _ => return false,
             }
         }
-        stripe.count_owned(Total::Success);
-        self.leave_mark(stripe, word, true);
+        if super::run::ends_round(stripe.count_owned(Total::Success)) {
+            self.end_run(word);
+        }
         true
     }
 
-    /// Leaves the mark of a success of `word`'s period in `stripe`: any run of failures before
-    /// it ends there (see [`run`](super::run)). A load of the run word, and a write to the
-    /// stripe only when a failure has been counted since this thread's last success.
-    #[inline(always)]
-    fn leave_mark(&self, stripe: &Stripe, word: Word, exclusive: bool) {
-        if let Some(mark) = super::run::mark(self.consecutive.load(Ordering::Relaxed), word.generation()) {
-            stripe.leave_mark(mark, exclusive);
-        }
+    /// Ends the run of failures of `word`'s period, if one is going on: what a success does
+    /// once in [`ROUND`](super::run::ROUND) successes of its stripe (see [`run`](super::run)).
+    #[cold]
+    #[inline(never)]
+    fn end_run(&self, word: Word) {
+        let _ = self
+            .consecutive
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                super::run::end(held, word.generation())
+            });
     }
 
     /// [`record`](Self::record) past the common case.
@@ -73,15 +76,15 @@ impl CircuitBreaker {
     /// Counts `outcome` in this thread's stripe (`slot`'s), with its duration if the call was
     /// timed; returns (now, slow) when the configuration needs time.
     #[inline(always)]
-    fn count(&self, stripe: &Stripe, slot: Slot, start: u64, outcome: Recorded, mode: Mode) -> (u64, bool) {
-        stripe.count(outcome.total(), slot);
+    fn count(&self, stripe: &Stripe, slot: Slot, start: u64, outcome: Recorded, mode: Mode) -> (u64, bool, u64) {
+        let counted = stripe.count(outcome.total(), slot);
         let timed = start != crate::timing::NOT_TIMED;
         let windowed = mode.rates() && self.time_window.is_some();
         if !timed && !windowed {
-            return (0, false);
+            return (0, false, counted);
         }
         if !timed {
-            return (self.clock.now_nanos(), false);
+            return (self.clock.now_nanos(), false, counted);
         }
         let (now, took) = if crate::timing::is_sampled(start) {
             let now = self.clock.precise_nanos();
@@ -101,7 +104,7 @@ impl CircuitBreaker {
                 duration: Duration::from_nanos(took),
             });
         }
-        (now, slow)
+        (now, slow, counted)
     }
 
     /// Closed or MetricsOnly: with a rate trigger on, every outcome goes into the window (the
@@ -112,36 +115,30 @@ impl CircuitBreaker {
         let slot = Slot::current();
         let stripe = self.stripes.get(slot);
         let mode = self.tunables.mode();
-        let (now, slow) = self.count(stripe, slot, start, outcome, mode);
+        let (now, slow, counted) = self.count(stripe, slot, start, outcome, mode);
         if outcome == Recorded::Ignored {
             return;
         }
-        if self.period_over(word) {
+        if self.period_over(word, stripe, slot, outcome) {
             return;
         }
-        let failure = outcome != Recorded::Success;
-        if !failure {
-            self.leave_mark(stripe, word, slot.exclusive());
+        if outcome == Recorded::Success && super::run::ends_round(counted) {
+            self.end_run(word);
         }
-        // Into the window before the run: a run's failures are in the window when its last
-        // one trips it, whichever threads recorded them.
-        let counts = if mode.rates() {
-            self.window_record(word, stripe, now, Sample { failure, slow })
-        } else {
-            None
-        };
-        // A success ends a run by its mark (above); only a failure lengthens it.
+        let failure = outcome != Recorded::Success;
+        // A success ends a run by being counted (above); only a failure lengthens it.
         let mut reason = match self.tunables.consecutive() {
             Some(limit) if failure => self.consecutive_run(word, limit),
             _ => None,
         };
         let mut judged = None;
-        if reason.is_none()
-            && let Some(counts) = counts
-        {
-            let rule = self.tunables.rates();
-            reason = rule.judge(counts);
-            judged = reason.map(|_| (counts, rule.minimum_calls()));
+        if mode.rates() {
+            let counts = self.window_record(word, stripe, now, Sample { failure, slow });
+            if reason.is_none() {
+                let rule = self.tunables.rates();
+                reason = counts.and_then(|c| rule.judge(c));
+                judged = counts.filter(|_| reason.is_some()).map(|c| (c, rule.minimum_calls()));
+            }
         }
         if let Some(reason) = reason
             && word.state() == State::Closed
@@ -154,74 +151,40 @@ impl CircuitBreaker {
         }
     }
 
-    /// Lengthens the run of failures by this one (or starts one: the period changed); the
-    /// reason to open when the run reaches `limit`. Only then, and only in Closed, are the
-    /// successes' marks read (see [`run`](super::run)): the run the failures alone tell is
-    /// the longest it can be.
+    /// Lengthens the run of failures by this one (or starts one: a success was counted since
+    /// the run's last failure, or the period changed); the reason to open when it reaches
+    /// `limit`.
     #[inline]
     fn consecutive_run(&self, word: Word, limit: u32) -> Option<Reason> {
         let generation = word.generation();
-        let mut counted = None;
+        let successes = self.run_enders();
+        let mut run = 0;
         let _ = self
             .consecutive
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
-                let (next, run) = super::run::lengthen(held, generation)?;
-                counted = Some((run, next));
+                let (next, length) = super::run::lengthen(held, generation, successes)?;
+                run = length;
                 Some(next)
             });
-        let (run, word_after) = counted?;
-        if run < limit || word.state() != State::Closed {
-            return None;
-        }
-        let run = self.cut_run(word, word_after, run);
         (run >= limit).then_some(Reason::ConsecutiveFailures { count: run })
     }
 
-    /// The true run of the failure that made the run word `counted` (its run `run`, as the
-    /// failures alone tell): cut at the latest success recorded (see [`run::cut`](super::run::cut)).
-    /// The run word is cut too, so that the failures after it read no stripes until the run
-    /// could reach the limit again.
-    #[cold]
-    #[inline(never)]
-    fn cut_run(&self, word: Word, counted: u64, run: u32) -> u32 {
-        let generation = word.generation();
-        let Some((_, last)) = super::run::held_run(counted, generation) else {
-            return run;
-        };
-        let (mut cut, mut latest) = (run, None);
-        self.stripes.for_each(|s| {
-            let mark = s.run_mark();
-            let by = super::run::cut(run, last, generation, mark);
-            if by < cut {
-                (cut, latest) = (by, Some(mark));
-            }
-        });
-        if let Some(mark) = latest {
-            let _ = self
-                .consecutive
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
-                    super::run::shorten(held, generation, mark)
-                });
+    /// Whether the period `word` admitted the call in has ended; a success of an ended period,
+    /// counted already, is counted as stale too: it ends no run of the period in force.
+    fn period_over(&self, word: Word, stripe: &Stripe, slot: Slot, outcome: Recorded) -> bool {
+        let over = self.load().generation() != word.generation();
+        if over && outcome == Recorded::Success {
+            stripe.count(Total::Stale, slot);
         }
-        cut
+        over
     }
 
-    /// Whether the period `word` admitted the call in has ended (its outcome is counted in the
-    /// totals, not in the period in force).
-    fn period_over(&self, word: Word) -> bool {
-        self.load().generation() != word.generation()
-    }
-
-    /// The run of failures of period `word` now, for snapshots: 0 once a success has been
-    /// marked since its last failure.
-    pub(crate) fn run_length(&self, word: Word) -> u32 {
-        let generation = word.generation();
-        let Some((mut run, last)) = super::run::held_run(self.consecutive.load(Ordering::Acquire), generation) else {
-            return 0;
-        };
+    /// The count of successes that end runs of failures: every success but stale ones.
+    pub(crate) fn run_enders(&self) -> u64 {
+        let mut n = 0u64;
         self.stripes
-            .for_each(|s| run = super::run::cut(run, last, generation, s.run_mark()));
-        run
+            .for_each(|s| n = n.wrapping_add(s.total(Total::Success).wrapping_sub(s.total(Total::Stale))));
+        n
     }
 
     /// Puts a sample in the window from the thread of `stripe`; the window's counts when they
@@ -296,6 +259,7 @@ impl CircuitBreaker {
         let slot = Slot::current();
         let stripe = self.stripes.get(slot);
         self.count(stripe, slot, start, outcome, self.tunables.mode());
+        self.period_over(word, stripe, slot, outcome);
         let mut current = self.load();
         while current.state() == State::HalfOpen && current.generation() == word.generation() {
             let result = match outcome {

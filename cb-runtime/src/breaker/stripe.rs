@@ -99,9 +99,12 @@ pub(crate) enum Total {
     Timeout,
     Slow,
     Fallback,
+    /// Successes recorded after their period ended: in `Success` too, but they end no run of
+    /// failures of the period in force (see `breaker::run`).
+    Stale,
 }
 
-const TOTALS: usize = 7;
+const TOTALS: usize = 8;
 
 /// Upper bounds (seconds) of the call-duration histogram buckets; a last bucket takes the rest.
 pub(crate) const DURATION_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -127,9 +130,6 @@ type Histogram = [AtomicU64; DURATION_BUCKETS.len() + 2];
 #[repr(align(128))]
 pub(crate) struct Stripe {
     totals: [AtomicU64; TOTALS],
-    /// What this thread's latest success of a Closed period left for runs of failures to be
-    /// cut by (see `breaker::run`): in the line the totals are written to already.
-    run_mark: AtomicU64,
     /// Calls per duration bucket (the last one past every bound), then the sum in nanoseconds.
     /// Allocated on the first timed call (only timed calls are observed: with metrics on, or
     /// slow-call detection): 104 bytes most keyed breakers never need.
@@ -144,7 +144,6 @@ impl Stripe {
     pub(crate) fn new(exclusive: bool) -> Stripe {
         Stripe {
             totals: Default::default(),
-            run_mark: AtomicU64::new(0),
             durations: OnceLock::new(),
             ring: OnceLock::new(),
             exclusive,
@@ -164,29 +163,6 @@ impl Stripe {
         let new = cell.load(Ordering::Relaxed).wrapping_add(1);
         cell.store(new, Ordering::Relaxed);
         new
-    }
-
-    /// Leaves `mark` for a success of this stripe's thread (`exclusive`: it owns the stripe;
-    /// else the overflow stripe's threads keep the latest of theirs).
-    #[inline(always)]
-    pub(crate) fn leave_mark(&self, mark: u64, exclusive: bool) {
-        if self.run_mark.load(Ordering::Relaxed) == mark {
-            return;
-        }
-        if exclusive {
-            self.run_mark.store(mark, Ordering::Relaxed);
-        } else {
-            let _ = self
-                .run_mark
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
-                    super::run::newer_mark(mark, held).then_some(mark)
-                });
-        }
-    }
-
-    /// The mark this stripe's latest success left (see [`leave_mark`](Self::leave_mark)).
-    pub(crate) fn run_mark(&self) -> u64 {
-        self.run_mark.load(Ordering::Relaxed)
     }
 
     pub(crate) fn total(&self, total: Total) -> u64 {

@@ -303,8 +303,6 @@ fn show<T: std::fmt::Display>(value: Option<T>) -> String {
 
 pub(crate) const MAX_COUNT_WINDOW: u32 = 65_535;
 pub(crate) const MAX_HALF_OPEN: u32 = 8_191;
-/// The longest run of failures the consecutive trigger counts (see `breaker::run`).
-pub(crate) const MAX_CONSECUTIVE_FAILURES: u32 = crate::breaker::MAX_RUN;
 /// Largest `max_keys` of a keyed family.
 pub(crate) const MAX_KEYS: u32 = 10_000_000;
 /// Default `max_keys`: 10,000 live keys (about 20 MB at the measured ~2 KB a breaker).
