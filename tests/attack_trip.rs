@@ -186,13 +186,12 @@ fn consecutive_trips_of_one_racing_resets_show_the_failure() {
     assert_eq!(found, None);
 }
 
-/// PASS in our runs (the race it aims at was not hit: kept as coverage; it would FAIL if hit).
-/// Consecutive trigger with a rate trigger keeping a large count
-/// window (which never trips on its own here: minimum 1000 calls). `record_closed` lengthens
-/// the run *before* putting the failure in the window: the thread whose failure completes the
-/// run reads the window (`period_counts`) while failures of the same run, counted in the run
-/// by other threads, are not in the window yet. The kept numbers show fewer failures than
-/// `ConsecutiveFailures { count }` says.
+/// Consecutive trigger with a rate trigger keeping a large count window (which never trips on
+/// its own here: minimum 1000 calls). `record_closed` lengthened the run *before* putting the
+/// failure in the window: the thread whose failure completed the run read the window while
+/// failures of the same run, counted in the run by other threads, were not in it yet, and the
+/// kept numbers showed fewer failures than `ConsecutiveFailures { count }` said (seen once in
+/// four runs). A failure now goes into the window first.
 #[test]
 fn consecutive_trip_with_a_count_window_keeps_at_least_the_run() {
     let config = BreakerConfig::builder()

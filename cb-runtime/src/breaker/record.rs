@@ -126,19 +126,25 @@ impl CircuitBreaker {
             self.end_run(word);
         }
         let failure = outcome != Recorded::Success;
+        // Into the window before the run: a run's failures are in the window when its last
+        // one trips it, whichever threads recorded them.
+        let counts = if mode.rates() {
+            self.window_record(word, stripe, now, Sample { failure, slow })
+        } else {
+            None
+        };
         // A success ends a run by being counted (above); only a failure lengthens it.
         let mut reason = match self.tunables.consecutive() {
             Some(limit) if failure => self.consecutive_run(word, limit),
             _ => None,
         };
         let mut judged = None;
-        if mode.rates() {
-            let counts = self.window_record(word, stripe, now, Sample { failure, slow });
-            if reason.is_none() {
-                let rule = self.tunables.rates();
-                reason = counts.and_then(|c| rule.judge(c));
-                judged = counts.filter(|_| reason.is_some()).map(|c| (c, rule.minimum_calls()));
-            }
+        if reason.is_none()
+            && let Some(counts) = counts
+        {
+            let rule = self.tunables.rates();
+            reason = rule.judge(counts);
+            judged = reason.map(|_| (counts, rule.minimum_calls()));
         }
         if let Some(reason) = reason
             && word.state() == State::Closed
