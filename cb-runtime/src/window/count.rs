@@ -189,7 +189,7 @@ impl CountWindow {
     /// of one a multiple of 32,768 transitions before it; and outcomes of this period
     /// recorded before this call (they re-tag the window themselves) are kept.
     pub(crate) fn begin(&self, generation: u64) {
-        if self.begun.fetch_max(generation, Ordering::AcqRel) >= generation {
+        if !super::begin_period(&self.begun, generation) {
             return;
         }
         let mine = tag(generation as u16);

@@ -131,6 +131,18 @@ pub(crate) fn held_by_newer(mine: u16, theirs: u16) -> bool {
     theirs != mine && theirs.wrapping_sub(mine) <= NEWER_BY_AT_MOST
 }
 
+/// Moves a window's `begun` marker on to period `generation` if that comes after the one it
+/// holds; whether it did (a late beginning of an older period gives way). Generations wrap
+/// (35 bits: after about 34 billion transitions), so this compares them as the state word
+/// does, not by size.
+pub(crate) fn begin_period(begun: &AtomicU64, generation: u64) -> bool {
+    begun
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+            crate::breaker::word::generation_after(generation, held).then_some(generation)
+        })
+        .is_ok()
+}
+
 /// Stores `to` in `cell` unless what it holds is to be kept, or `go_on` says to stop (a
 /// newer period began): how a window lets go of an older period's word at a beginning.
 pub(crate) fn let_go(cell: &AtomicU64, to: u64, keep: impl Fn(u64) -> bool, go_on: impl Fn() -> bool) {
@@ -160,6 +172,21 @@ pub(crate) fn counts(calls: u64, failures: u64, slow_calls: u64) -> Counts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A window's beginnings follow the breaker's generations through their wrap (35 bits):
+    /// the beginning after the last generation is a later period's, not an older one's
+    /// (`fetch_max` took it for one, and no window let go of anything again).
+    #[test]
+    fn beginnings_follow_generations_through_their_wrap() {
+        let last = (1u64 << 35) - 1;
+        let begun = AtomicU64::new(last - 1);
+        assert!(begin_period(&begun, last));
+        assert!(!begin_period(&begun, last - 1), "a late beginning of an older period");
+        assert!(begin_period(&begun, 0), "the generation after the last");
+        assert!(!begin_period(&begun, last), "now older");
+        assert!(begin_period(&begun, 1));
+        assert!(!begin_period(&begun, 1), "begun already");
+    }
 
     /// The headroom is exactly the number of bad outcomes after which one more reaches a
     /// threshold: never one too many (a missed trip), at most rounding too few.

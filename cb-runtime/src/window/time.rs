@@ -105,7 +105,7 @@ impl TimeWindow {
     /// this one, so their 16 bits can neither look ahead of the period in force nor alias it;
     /// and outcomes of this period recorded before this call are kept.
     pub(crate) fn begin(&self, stripes: &Stripes, generation: u64) {
-        if self.begun.fetch_max(generation, Ordering::AcqRel) >= generation {
+        if !super::begin_period(&self.begun, generation) {
             return;
         }
         let mine = generation as u16;
