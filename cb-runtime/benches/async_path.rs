@@ -203,8 +203,10 @@ where
             b.iter_custom(|iters| {
                 let start = Instant::now();
                 std::thread::scope(|s| {
-                    for _ in 0..n {
-                        s.spawn(|| {
+                    for t in 0..n {
+                        let call = &call;
+                        s.spawn(move || {
+                            support::pin_to_cpu(t as usize);
                             block_on(async {
                                 for i in 0..iters / n {
                                     black_box(call(i).await);
