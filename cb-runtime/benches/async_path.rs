@@ -20,6 +20,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/pin.rs"]
+mod pin;
 mod support;
 use support::block_on;
 
@@ -206,7 +208,7 @@ where
                     for t in 0..n {
                         let call = &call;
                         s.spawn(move || {
-                            support::pin_to_cpu(t as usize);
+                            pin::pin_to_cpu(t as usize);
                             block_on(async {
                                 for i in 0..iters / n {
                                     black_box(call(i).await);

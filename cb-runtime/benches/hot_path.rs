@@ -11,6 +11,9 @@ use failsafe::CircuitBreaker as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+#[path = "support/pin.rs"]
+mod pin;
+
 const HOUR: Duration = Duration::from_secs(3600);
 
 fn work(i: u64) -> Result<u64, u64> {
@@ -180,8 +183,9 @@ fn two_threads(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let start = Instant::now();
                 std::thread::scope(|s| {
-                    for _ in 0..2 {
-                        s.spawn(|| {
+                    for t in 0..2 {
+                        s.spawn(move || {
+                            pin::pin_to_cpu(t);
                             for i in 0..iters {
                                 black_box(call(i));
                             }

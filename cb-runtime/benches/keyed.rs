@@ -16,6 +16,9 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "support/pin.rs"]
+mod pin;
+
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
@@ -100,6 +103,7 @@ fn on_threads(threads: usize, iters: u64, own_keys: bool) -> Duration {
             .map(|t| {
                 let barrier = &barrier;
                 s.spawn(move || {
+                    pin::pin_to_cpu(t);
                     let tenant = Tenant {
                         id: if own_keys {
                             format!("tenant-own-{t}")

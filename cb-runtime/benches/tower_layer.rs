@@ -12,6 +12,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 use tower::{Layer, Service, service_fn};
 
+#[path = "support/pin.rs"]
+mod pin;
 mod support;
 use support::block_on;
 
@@ -38,9 +40,12 @@ where
             b.iter_custom(|iters| {
                 let start = Instant::now();
                 std::thread::scope(|s| {
-                    for _ in 0..n {
+                    for t in 0..n {
                         let service = service.clone();
-                        s.spawn(move || drive(service, iters / n));
+                        s.spawn(move || {
+                            pin::pin_to_cpu(t as usize);
+                            drive(service, iters / n)
+                        });
                     }
                 });
                 start.elapsed()
