@@ -497,13 +497,14 @@ fn trips_racing_manual_opens_show_only_their_own_reason_and_numbers() {
     let stop = AtomicBool::new(false);
     let pause = AtomicBool::new(false);
     let parked = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
     let workers = 3;
     let found = std::thread::scope(|scope| {
         for w in 0..workers {
-            let (b, stop, pause, parked) = (&b, &stop, &pause, &parked);
+            let (b, stop, pause, parked, done) = (&b, &stop, &pause, &parked, &done);
             scope.spawn(move || {
                 let mut rng = Lcg(w as u64 + 1);
-                for _ in 0..30_000 {
+                for _ in 0..150_000 {
                     if stop.load(Ordering::Acquire) {
                         break;
                     }
@@ -527,33 +528,27 @@ fn trips_racing_manual_opens_show_only_their_own_reason_and_numbers() {
                         }
                     }
                 }
-                parked.fetch_add(1, Ordering::AcqRel);
+                done.fetch_add(1, Ordering::AcqRel);
             });
         }
         let mut found = None;
-        for _ in 0..200_000 {
-            if parked.load(Ordering::Acquire) == workers && !pause.load(Ordering::Acquire) {
+        for _ in 0..2_000_000 {
+            if done.load(Ordering::Acquire) == workers {
                 break;
             }
             let s = b.snapshot();
             if manual_race_inconsistency(&s).is_some() {
                 pause.store(true, Ordering::Release);
-                while parked.load(Ordering::Acquire) < workers {
+                while parked.load(Ordering::Acquire) + done.load(Ordering::Acquire) < workers {
                     std::thread::yield_now();
                 }
                 let again = b.snapshot();
+                pause.store(false, Ordering::Release);
                 if let Some(why) = manual_race_inconsistency(&again) {
                     found = Some(why);
-                    pause.store(false, Ordering::Release);
-                    stop.store(true, Ordering::Release);
                     break;
                 }
-                pause.store(false, Ordering::Release);
-                while parked.load(Ordering::Acquire) > 0 && !stop.load(Ordering::Acquire) {
-                    // Workers that finished stay counted; wait only for the parked ones to go.
-                    if parked.load(Ordering::Acquire) == workers {
-                        break;
-                    }
+                while parked.load(Ordering::Acquire) > 0 {
                     std::thread::yield_now();
                 }
             }
