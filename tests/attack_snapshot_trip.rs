@@ -1,19 +1,19 @@
 //! Attacks (from outside, public API only) on three changes of the day:
 //!
-//! 1. `control.rs`: `History::opened` / `CircuitBreaker::keep_trip` write only over an older
-//!    period's note (`written_before`, 35-bit wrapping generations); manual opens go through
-//!    `opened`; a trip keeps the `minimum_calls` it judged under.
+//! 1. `control.rs`: `History::opened` / `CircuitBreaker::keep_trip` do not write over a newer
+//!    period's note; manual opens go through `opened`; a trip keeps the `minimum_calls` it
+//!    judged under.
 //! 2. `record.rs` `record_closed`: a failure goes into the rate window before it lengthens
 //!    the consecutive run; the rate rule is judged only if the consecutive trigger did not fire.
 //! 3. `window/mod.rs` `begin_period`: a window's `begun` marker compares generations with
 //!    wrap-around semantics.
 //!
-//! Not tested (too slow: 2^34 transitions, about 90 minutes of resets here): the `tripped`
-//! note is written only by trips (`keep_trip`), not by other Open periods (probe failed,
-//! open_for), so it can trail the state word by any number of transitions; once a new trip is
-//! 2^34 or more generations after it, `written_before`'s wrapping `generation_after` takes the
-//! trip for an older one and refuses to keep its numbers (tripped_by shown with (0, 0)).
-//!
+//! Notes and open deadlines were first guarded by comparing generations (35 bits for the
+//! notes, 24 for the deadline), which fails once they trail the state word far enough: the
+//! deadline after 2^23 transitions without an Open period (tested below: that Open period
+//! never ended), the trip note after 2^34 (too slow to test here). Both are now written only
+//! while their period is the one in force, which no count of transitions can confuse.
+
 //! Tests marked "coverage" PASS on the current code and cover what the existing attack files
 //! (attack_trip, attack_begin, attack_run_budget) do not. Concurrency tests are bounded by
 //! iteration counts.
@@ -567,16 +567,14 @@ fn trips_racing_manual_opens_show_only_their_own_reason_and_numbers() {
     assert!(trips > 100, "the race did trip: {t:?}");
 }
 
-// --- Outside today's diff: the open deadline's 24-bit generation ---------------------------
+// --- The open deadline after millions of transitions without an Open period ----------------
 
-/// DEFECT (FAILS). Not in today's diff, found while attacking claim 1 ("after any sequence of
-/// transitions ..."): the open deadline (`stamp`, `deadline.rs` `write_stamp`) keeps 24 bits
-/// of generation and is written only over an older one by `stamp_is_newer` (24-bit wrapping
-/// order). It is written only for Open and HalfOpen periods, so after 2^23 transitions with
-/// neither (here: `reset`s of a Closed breaker, from generation 0) the next Open's stamp looks
-/// *older* than the one held and is refused. Expected: Open for 1 s, then HalfOpen (probe).
-/// Observed: the Open period has no deadline (`open_for: None`), `stamp_time` is `None`, and
-/// `settle`/`acquire_contended` keep it Open (rejecting every call) until a manual reset.
+/// The open deadline (`stamp`, `deadline.rs` `write_stamp`) keeps 24 bits of generation and
+/// was written only over an older one (24-bit wrapping order). It is written only for Open and
+/// HalfOpen periods, so after 2^23 transitions with neither (here: `reset`s of a Closed
+/// breaker) the next Open's stamp looked *older* than the one held and was refused: that Open
+/// period had no deadline and rejected every call until a manual reset. Expected: Open for
+/// 1 s, then HalfOpen.
 #[test]
 fn an_open_wait_ends_after_two_to_the_23_transitions_without_an_open() {
     let (b, clock) = breaker(consecutive(1).open_timeout(secs(1)));

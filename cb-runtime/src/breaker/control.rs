@@ -69,20 +69,15 @@ impl Default for History {
 }
 
 impl History {
-    /// Open period `open` started for `reason`. A transition that comes to this late (its
-    /// thread paused after its compare-and-swap) leaves a newer period's reason as it is.
-    pub(super) fn opened(&self, open: Word, reason: Reason) {
+    /// Open period `open` started for `reason`, noted while `in_force` (the state word still
+    /// holds that period; checked under the note's lock): a transition that comes to this late
+    /// (its thread paused after its compare-and-swap) leaves a newer period's note as it is.
+    pub(super) fn opened(&self, open: Word, reason: Reason, in_force: impl Fn() -> bool) {
         let mut held = self.open_reason.lock().unwrap_or_else(PoisonError::into_inner);
-        if written_before(held.map(|(g, _)| g), open.generation()) {
+        if in_force() {
             *held = Some((open.generation(), reason));
         }
     }
-}
-
-/// Whether a note of period `generation` may be written over one of period `held` (none yet,
-/// or an older period's): never over a newer period's.
-fn written_before(held: Option<u64>, generation: u64) -> bool {
-    held.is_none_or(|held| held == generation || super::word::generation_after(generation, held))
 }
 
 /// The totals when a Closed or MetricsOnly period started: with no rate trigger no window is
@@ -165,8 +160,10 @@ impl CircuitBreaker {
             .period_start
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        // A transition racing on another thread may have recorded a newer period already.
-        if start.generation == 0 || super::word::generation_after(next.generation(), start.generation) {
+        // A transition racing on another thread may have begun (and noted) a later period
+        // already: only the period in force is noted (generations compared by their wrapping
+        // order misjudged a note left 2^34 transitions back, as by a long outage of probes).
+        if self.in_force(next) {
             *start = PeriodStart {
                 generation: next.generation(),
                 calls,
@@ -199,17 +196,22 @@ impl CircuitBreaker {
     }
 
     /// Keeps the window's numbers `counts`, judged under `minimum_calls` (of the Closed period
-    /// that tripped it into Open period `open`), for snapshots while it is Open; not over a
-    /// newer period's (see [`History::opened`]).
+    /// that tripped it into Open period `open`), for snapshots while it is Open; nothing once a
+    /// later period began (see [`History::opened`]).
     pub(super) fn keep_trip(&self, counts: Counts, minimum_calls: u64, open: Word) {
         let mut held = self.history().tripped.lock().unwrap_or_else(PoisonError::into_inner);
-        if written_before(held.map(|t| t.generation), open.generation()) {
+        if self.in_force(open) {
             *held = Some(Trip {
                 generation: open.generation(),
                 counts,
                 minimum_calls,
             });
         }
+    }
+
+    /// Whether period `word` is the one in force (notes of it may still be written).
+    pub(super) fn in_force(&self, word: Word) -> bool {
+        self.load().generation() == word.generation()
     }
 
     /// Why Open period `word` opened.
@@ -425,7 +427,7 @@ impl CircuitBreaker {
                     self.reopens.store(0, Ordering::Release);
                 }
                 self.write_stamp(self.clock.now_nanos().saturating_add(nanos), next.generation());
-                self.history().opened(next, reason);
+                self.history().opened(next, reason, || self.in_force(next));
                 self.announce(word, next, reason);
                 return Ok(true);
             }

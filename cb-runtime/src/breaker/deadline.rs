@@ -8,7 +8,7 @@
 //! time: late by under a millisecond in that race, never early.
 
 use super::CircuitBreaker;
-use super::word::{stamp, stamp_is_newer, stamp_nanos};
+use super::word::{stamp, stamp_nanos};
 use std::sync::atomic::Ordering;
 
 const NANOS_PER_MILLI: u64 = 1_000_000;
@@ -35,19 +35,24 @@ fn exact(stamp: u64, fine: u64, generation: u64) -> Option<u64> {
 }
 
 impl CircuitBreaker {
-    /// Stamps period `generation` with time `nanos`, unless a later period already has its
-    /// stamp (its writer overtook ours).
+    /// Stamps period `generation` with time `nanos`, while it is the period in force: a writer
+    /// that comes late (a later period began, and may have its stamp already) writes nothing.
+    ///
+    /// Each word is written by a compare-and-swap whose closure checks the state word: if a
+    /// later period's writer stamps in between, the swap fails and the check, made again,
+    /// fails too. (Comparing the stamps' 24 bits of generation instead took the stamp of an
+    /// Open period 2^23 transitions after the last stamped one, with only Closed periods
+    /// between, for an older one: that Open period never ended.)
     pub(super) fn write_stamp(&self, nanos: u64, generation: u64) {
+        let in_force = || self.load().generation() == generation;
         let new_fine = fine(nanos, generation);
         let _ = self
             .stamp_fine
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
-                stamp_is_newer(new_fine, old).then_some(new_fine)
-            });
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |_| in_force().then_some(new_fine));
         let new = stamp(nanos, generation);
-        let _ = self.stamp.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
-            stamp_is_newer(new, old).then_some(new)
-        });
+        let _ = self
+            .stamp
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |_| in_force().then_some(new));
     }
 
     /// The time of period `generation`: its open deadline (Open) or start (HalfOpen), if

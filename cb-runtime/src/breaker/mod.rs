@@ -352,7 +352,7 @@ impl CircuitBreaker {
                 let config = Arc::clone(&self.config.lock().unwrap_or_else(PoisonError::into_inner));
                 let wait = duration_nanos(backoff::open_wait(&config, k));
                 self.write_stamp(now.saturating_add(wait), next.generation());
-                self.history().opened(next, reason);
+                self.history().opened(next, reason, || self.in_force(next));
             }
             State::HalfOpen => self.write_stamp(now, next.generation()),
             State::Closed => self.reopens.store(0, Ordering::Release),

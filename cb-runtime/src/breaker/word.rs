@@ -78,13 +78,6 @@ pub(crate) fn stamp(nanos: u64, generation: u64) -> u64 {
     (millis << STAMP_GEN_BITS) | (generation & STAMP_GEN_MASK)
 }
 
-/// Whether `candidate` belongs to a later generation than `current` (24-bit wrapping order):
-/// a slow writer of an older period must never overwrite a newer period's stamp.
-pub(crate) fn stamp_is_newer(candidate: u64, current: u64) -> bool {
-    let delta = (candidate & STAMP_GEN_MASK).wrapping_sub(current & STAMP_GEN_MASK) & STAMP_GEN_MASK;
-    delta != 0 && delta < (1 << (STAMP_GEN_BITS - 1))
-}
-
 /// The time of a stamp, if it belongs to `generation`.
 pub(crate) fn stamp_nanos(stamp: u64, generation: u64) -> Option<u64> {
     ((stamp & STAMP_GEN_MASK) == (generation & STAMP_GEN_MASK))
@@ -114,13 +107,5 @@ mod tests {
         let s = stamp(30_000_000_001, 7);
         assert_eq!(stamp_nanos(s, 7), Some(30_001_000_000));
         assert_eq!(stamp_nanos(s, 8), None);
-    }
-
-    #[test]
-    fn only_newer_generations_replace_a_stamp() {
-        assert!(stamp_is_newer(stamp(0, 8), stamp(0, 7)));
-        assert!(!stamp_is_newer(stamp(0, 7), stamp(0, 8)));
-        assert!(!stamp_is_newer(stamp(5, 7), stamp(0, 7)));
-        assert!(stamp_is_newer(stamp(0, 0), stamp(0, STAMP_GEN_MASK)), "wraps around");
     }
 }
