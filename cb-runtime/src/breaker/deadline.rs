@@ -6,6 +6,10 @@
 //! The writer of a period writes the fine word first, then the stamp; a reader that finds the
 //! stamp of its generation but a fine word of another (a writer in between) uses the rounded-up
 //! time: late by under a millisecond in that race, never early.
+//!
+//! Every period is stamped (those other than Open and HalfOpen with no time, when they are
+//! announced), and only while it is in force, so the 24 bits of generation never trail the
+//! state word by more than the transitions racing with its writer.
 
 use super::CircuitBreaker;
 use super::word::{stamp, stamp_nanos};

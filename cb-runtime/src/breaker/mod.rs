@@ -372,6 +372,12 @@ impl CircuitBreaker {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
                 run::begin(held, next.generation())
             });
+        // So does the stamp (Open and HalfOpen periods stamped theirs already): its 24 bits of
+        // generation could otherwise take a stamp 2^24 transitions back for the new period's
+        // while it is not written yet.
+        if !matches!(next.state(), State::Open | State::HalfOpen) {
+            self.write_stamp(0, next.generation());
+        }
         // The windows follow every period too, so that their tags stay near the state word's.
         if let Some(window) = &self.count_window {
             window.begin(next.generation());
