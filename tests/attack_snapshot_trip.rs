@@ -115,15 +115,11 @@ fn force_open_and_open_for_chain_show_only_their_own() {
         rate_trip(&b);
         b.force_open();
         let s = b.snapshot();
-        assert_eq!((s.state, s.tripped_by.clone()), (State::ForcedOpen, None), "{kind:?}");
+        assert_eq!((s.state, s.tripped_by), (State::ForcedOpen, None), "{kind:?}");
         assert_eq!(nums(&s), (0, 0, 0), "{kind:?}");
         b.open_for(secs(30)).unwrap();
         let s = b.snapshot();
-        assert_eq!(
-            (s.state, s.tripped_by.clone()),
-            (State::Open, Some(Reason::Manual)),
-            "{kind:?}"
-        );
+        assert_eq!((s.state, s.tripped_by), (State::Open, Some(Reason::Manual)), "{kind:?}");
         assert_eq!(nums(&s), (0, 0, 0), "{kind:?}");
         b.reset();
         assert_eq!(
@@ -345,7 +341,7 @@ fn metrics_only_runs_do_not_carry_into_the_next_closed_period() {
         b.metrics_only();
         run_n(&b, 12, Outcome::Failure);
         let s = b.snapshot();
-        assert_eq!((s.state, s.tripped_by.clone()), (State::MetricsOnly, None), "{kind:?}");
+        assert_eq!((s.state, s.tripped_by), (State::MetricsOnly, None), "{kind:?}");
         b.reset();
         assert_eq!(nums(&b.snapshot()), (0, 0, 0), "{kind:?}");
         run_n(&b, 4, Outcome::Failure);
