@@ -8,7 +8,7 @@
 //! time: late by under a millisecond in that race, never early.
 //!
 //! Every period is stamped (those other than Open and HalfOpen with no time, when they are
-//! announced), and only while it is in force, so the 24 bits of generation never trail the
+//! announced), and only while it is in force, so its 16 bits of generation never trail the
 //! state word by more than the transitions racing with its writer.
 
 use super::CircuitBreaker;
@@ -44,7 +44,7 @@ impl CircuitBreaker {
     ///
     /// Each word is written by a compare-and-swap whose closure checks the state word: if a
     /// later period's writer stamps in between, the swap fails and the check, made again,
-    /// fails too. (Comparing the stamps' 24 bits of generation instead took the stamp of an
+    /// fails too. (Comparing the stamps' generations (24 bits then) instead took the stamp of an
     /// Open period 2^23 transitions after the last stamped one, with only Closed periods
     /// between, for an older one: that Open period never ended.)
     pub(super) fn write_stamp(&self, nanos: u64, generation: u64) {

@@ -366,14 +366,16 @@ impl CircuitBreaker {
     /// Counts a transition and emits its event.
     fn announce(&self, from: Word, next: Word, reason: Reason) {
         // The run word follows every period, so that its 8 bits of generation stay near the
-        // state word's (see `run`).
+        // state word's (see `run`); not a period that is over by now (an announcement that
+        // comes late, after 128 or more transitions, would look newer than the word's and
+        // leave it behind: every failure after it would be dropped as an older period's).
         let _ = self
             .consecutive
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
-                run::begin(held, next.generation())
+                run::begin(held, next.generation()).filter(|_| self.in_force(next))
             });
-        // So does the stamp (Open and HalfOpen periods stamped theirs already): its 24 bits of
-        // generation could otherwise take a stamp 2^24 transitions back for the new period's
+        // So does the stamp (Open and HalfOpen periods stamped theirs already): its 16 bits of
+        // generation could otherwise take a stamp 2^16 transitions back for the new period's
         // while it is not written yet.
         if !matches!(next.state(), State::Open | State::HalfOpen) {
             self.write_stamp(0, next.generation());

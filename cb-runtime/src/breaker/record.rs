@@ -168,6 +168,11 @@ impl CircuitBreaker {
         let _ = self
             .consecutive
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                // A failure whose period ended meanwhile lengthens nothing (past 128
+                // transitions its 8 bits of generation could pass for the word's).
+                if !self.in_force(word) {
+                    return None;
+                }
                 let (next, length) = super::run::lengthen(held, generation, successes)?;
                 run = length;
                 Some(next)

@@ -68,7 +68,10 @@ impl Word {
     }
 }
 
-const STAMP_GEN_BITS: u32 = 24;
+/// Bits of generation in a stamp: the stamp follows every period (see `deadline`), so these
+/// only tell it from the stamps of transitions racing with its writer; the other 48 hold
+/// milliseconds from the clock's origin (8,900 years: a clock may count from the UNIX epoch).
+const STAMP_GEN_BITS: u32 = 16;
 const STAMP_GEN_MASK: u64 = (1 << STAMP_GEN_BITS) - 1;
 const NANOS_PER_MILLI: u64 = 1_000_000;
 
