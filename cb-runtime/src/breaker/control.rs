@@ -153,8 +153,7 @@ impl CircuitBreaker {
         if !matches!(next.state(), State::Closed | State::MetricsOnly) {
             return;
         }
-        let failures = self.stripes.sum(Total::Failure) + self.stripes.sum(Total::Timeout);
-        let calls = failures + self.stripes.sum(Total::Success);
+        let (calls, failures) = self.period_totals();
         let mut start = self
             .history()
             .period_start
@@ -186,8 +185,7 @@ impl CircuitBreaker {
         if start.generation != word.generation() || !matches!(word.state(), State::Closed | State::MetricsOnly) {
             return Counts::default();
         }
-        let failures = self.stripes.sum(Total::Failure) + self.stripes.sum(Total::Timeout);
-        let calls = failures + self.stripes.sum(Total::Success);
+        let (calls, failures) = self.period_totals();
         Counts {
             calls: calls.saturating_sub(start.calls),
             failures: failures.saturating_sub(start.failures),

@@ -115,11 +115,9 @@ impl CircuitBreaker {
         let slot = Slot::current();
         let stripe = self.stripes.get(slot);
         let mode = self.tunables.mode();
+        let over = self.period_over(word, stripe, slot, outcome);
         let (now, slow, counted) = self.count(stripe, slot, start, outcome, mode);
-        if outcome == Recorded::Ignored {
-            return;
-        }
-        if self.period_over(word, stripe, slot, outcome) {
+        if outcome == Recorded::Ignored || over {
             return;
         }
         if outcome == Recorded::Success && super::run::ends_round(counted) {
@@ -180,14 +178,33 @@ impl CircuitBreaker {
         (run >= limit).then_some(Reason::ConsecutiveFailures { count: run })
     }
 
-    /// Whether the period `word` admitted the call in has ended; a success of an ended period,
-    /// counted already, is counted as stale too: it ends no run of the period in force.
+    /// Whether the period `word` admitted the call in has ended; if it has, the outcome (to be
+    /// counted in the totals right after) is counted as stale first: a success ends no run of
+    /// the period in force, and neither counts in the calls of its window (see
+    /// [`period_totals`](Self::period_totals)).
     fn period_over(&self, word: Word, stripe: &Stripe, slot: Slot, outcome: Recorded) -> bool {
         let over = self.load().generation() != word.generation();
-        if over && outcome == Recorded::Success {
-            stripe.count(Total::Stale, slot);
+        if over {
+            match outcome {
+                Recorded::Success => _ = stripe.count(Total::Stale, slot),
+                Recorded::Failure | Recorded::Timeout => _ = stripe.count(Total::StaleFailure, slot),
+                Recorded::Ignored => {}
+            }
         }
         over
+    }
+
+    /// The calls and failures counted so far, but for outcomes recorded after their period
+    /// ended: what a period without a rate window counts its calls from (the difference since
+    /// its start).
+    pub(crate) fn period_totals(&self) -> (u64, u64) {
+        let stale = self.stripes.sum(Total::StaleFailure);
+        let failures = (self.stripes.sum(Total::Failure) + self.stripes.sum(Total::Timeout)).wrapping_sub(stale);
+        let successes = self
+            .stripes
+            .sum(Total::Success)
+            .wrapping_sub(self.stripes.sum(Total::Stale));
+        (failures.wrapping_add(successes), failures)
     }
 
     /// The count of successes that end runs of failures: every success but stale ones.
@@ -269,8 +286,8 @@ impl CircuitBreaker {
     fn record_probe(&self, word: Word, start: u64, outcome: Recorded) {
         let slot = Slot::current();
         let stripe = self.stripes.get(slot);
-        self.count(stripe, slot, start, outcome, self.tunables.mode());
         self.period_over(word, stripe, slot, outcome);
+        self.count(stripe, slot, start, outcome, self.tunables.mode());
         let mut current = self.load();
         while current.state() == State::HalfOpen && current.generation() == word.generation() {
             let result = match outcome {

@@ -100,11 +100,14 @@ pub(crate) enum Total {
     Slow,
     Fallback,
     /// Successes recorded after their period ended: in `Success` too, but they end no run of
-    /// failures of the period in force (see `breaker::run`).
+    /// failures of the period in force (see `breaker::run`) and count in no period's calls.
     Stale,
+    /// Failures and timeouts recorded after their period ended: in `Failure` or `Timeout` too,
+    /// but in no period's calls.
+    StaleFailure,
 }
 
-const TOTALS: usize = 8;
+const TOTALS: usize = 9;
 
 /// Upper bounds (seconds) of the call-duration histogram buckets; a last bucket takes the rest.
 pub(crate) const DURATION_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
