@@ -3,9 +3,11 @@
 //! the same generation, so an open deadline is exact to the nanosecond: a breaker leaves Open
 //! strictly after its wait, not up to a millisecond later.
 //!
-//! The writer of a period writes the fine word first, then the stamp; a reader that finds the
-//! stamp of its generation but a fine word of another (a writer in between) uses the rounded-up
-//! time: late by under a millisecond in that race, never early.
+//! The writer of a period writes the fine word first, then the stamp, both only while its
+//! period is in force. So a reader that finds the stamp of its generation but a fine word of
+//! another reads a period that is over (a later period's writer has begun): it gets the
+//! earliest time the stamp allows, which no transition can act on (the state word has moved
+//! on), and no wait it reports exceeds the one that was set.
 //!
 //! Every period is stamped (those other than Open and HalfOpen with no time, when they are
 //! announced), and only while it is in force, so its 16 bits of generation never trail the
@@ -24,11 +26,12 @@ fn fine(nanos: u64, generation: u64) -> u64 {
     ((nanos % NANOS_PER_MILLI) << FINE_SHIFT) | (generation & GEN_MASK)
 }
 
-/// The exact time of a stamp and fine word of `generation`, or the rounded-up one.
+/// The exact time of a stamp and fine word of `generation`, or (a later period's writer has
+/// begun) the earliest its stamp allows.
 fn exact(stamp: u64, fine: u64, generation: u64) -> Option<u64> {
     let ceil = stamp_nanos(stamp, generation)?;
     if fine & GEN_MASK != generation & GEN_MASK {
-        return Some(ceil);
+        return Some(ceil.saturating_sub(NANOS_PER_MILLI - 1));
     }
     let below = fine >> FINE_SHIFT;
     Some(if below == 0 {
@@ -79,8 +82,8 @@ mod tests {
         }
         assert_eq!(
             exact(stamp(30_000_000_001, 7), fine(5, 8), 7),
-            Some(30_001_000_000),
-            "rounded up"
+            Some(30_000_000_001),
+            "a period that is over: the earliest time its stamp allows"
         );
         assert_eq!(exact(stamp(30_000_000_001, 7), fine(1, 7), 8), None, "another period");
     }

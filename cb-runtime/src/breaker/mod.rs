@@ -246,6 +246,13 @@ impl CircuitBreaker {
                 }
                 State::HalfOpen => {
                     if word.in_flight() < self.tunables.half_open_max_calls() {
+                        if word.in_flight() == 0 {
+                            // Probes are undecided from when they start (see `undecided_for`),
+                            // not from when the period began: it may have waited for a call.
+                            // Before the slot is taken, so no caller finding the slots full
+                            // reads the period's start.
+                            self.write_stamp(self.clock.now_nanos(), word.generation());
+                        }
                         let next = word.with_in_flight(word.in_flight() + 1);
                         match self.cas(word, next) {
                             Ok(()) => {
@@ -271,7 +278,8 @@ impl CircuitBreaker {
         }
     }
 
-    /// How long half-open probes have run, if past `half_open_max_wait` with every slot taken.
+    /// How long half-open probes have run (since the HalfOpen period began, or since a probe
+    /// took a slot while none was taken), if past `half_open_max_wait` with every slot taken.
     fn undecided_for(&self, word: Word) -> Option<u64> {
         let max_wait = self.tunables.half_open_max_wait()?;
         if word.in_flight() == 0 {
