@@ -259,7 +259,13 @@ fn a_racing_beginning_loses_nothing(kind: Window, budget: std::time::Duration) -
             };
             recorded += k;
             let got = window(b);
-            if b.state() != State::Closed || got != (k, 0, 0) {
+            // A count window holds the last n (W may outrun it while this thread is slow to
+            // stop it, as on a loaded machine: 112,603 in one round of a CI run).
+            let held = match kind {
+                Window::Count(n) => k.min(u64::from(n)),
+                _ => k,
+            };
+            if b.state() != State::Closed || got != (held, 0, 0) {
                 failure = Some((r, b.state(), got, k));
                 break;
             }
