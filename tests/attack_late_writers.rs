@@ -1,0 +1,516 @@
+//! Attacks (from outside, public API only) on the fixes for late writers:
+//!
+//! 1. `breaker/mod.rs` `announce` / `breaker/record.rs` `consecutive_run`: the run word is
+//!    begun / lengthened only while its period is in force.
+//! 2. `breaker/word.rs`: stamps of 16 bits of generation and 48 bits of milliseconds.
+//! 3. `breaker/record.rs` `period_over` + `stripe.rs` `Total::StaleFailure` + `period_totals`:
+//!    outcomes recorded after their period ended count in no period's calls.
+//! 4. `breaker/mod.rs` `acquire_contended` HalfOpen: a probe that takes a slot while none is
+//!    taken re-stamps the HalfOpen period (so `half_open_max_wait` counts from that probe).
+//!
+//! Tests marked "DEFECT" fail on the code they were written against; "Coverage (PASS)" tests
+//! pass and pin claims that hold.
+//!
+//! Interleavings are forced with a `ClockSource` that parks the thread that armed it on its
+//! next clock read (as in `attack_stamps.rs`), either before it reads the time (the time is
+//! the one after it resumes) or after (the time read before it was paused, as a thread
+//! preempted right after its clock read).
+
+mod support;
+
+use cb_runtime::{BreakerConfig, CircuitBreaker, Clock, ClockSource, ManualClock, Outcome, Reason, State};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+use support::{breaker, consecutive, run, run_n, secs};
+
+// --- A clock that parks one thread on its next read ------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Arm {
+    Off,
+    /// Park, then read the time (the time after the thread resumes).
+    ParkThenRead,
+    /// Read the time, then park (the thread is preempted right after its clock read).
+    ReadThenPark,
+}
+
+thread_local! {
+    static ARMED: Cell<Arm> = const { Cell::new(Arm::Off) };
+}
+
+#[derive(Debug)]
+struct HookClock {
+    manual: ManualClock,
+    arrived: Mutex<mpsc::Sender<()>>,
+    go: Mutex<mpsc::Receiver<()>>,
+}
+
+impl HookClock {
+    fn park(&self) {
+        self.arrived.lock().unwrap().send(()).unwrap();
+        self.go.lock().unwrap().recv().unwrap();
+    }
+}
+
+impl ClockSource for HookClock {
+    fn now_nanos(&self) -> u64 {
+        match ARMED.with(|a| a.replace(Arm::Off)) {
+            Arm::Off => self.manual.elapsed().as_nanos() as u64,
+            Arm::ParkThenRead => {
+                self.park();
+                self.manual.elapsed().as_nanos() as u64
+            }
+            Arm::ReadThenPark => {
+                let now = self.manual.elapsed().as_nanos() as u64;
+                self.park();
+                now
+            }
+        }
+    }
+}
+
+struct Hook {
+    manual: ManualClock,
+    arrived: mpsc::Receiver<()>,
+    go: mpsc::Sender<()>,
+}
+
+fn hooked(config: cb_runtime::BreakerConfigBuilder) -> (Arc<CircuitBreaker>, Hook) {
+    let manual = ManualClock::new();
+    let (arrived_tx, arrived_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel();
+    let source = HookClock {
+        manual: manual.clone(),
+        arrived: Mutex::new(arrived_tx),
+        go: Mutex::new(go_rx),
+    };
+    let b = CircuitBreaker::builder("late-writers")
+        .config(config.jitter(0.0).build().unwrap())
+        .clock(Clock::custom(Arc::new(source)))
+        .build();
+    (
+        Arc::new(b),
+        Hook {
+            manual,
+            arrived: arrived_rx,
+            go: go_tx,
+        },
+    )
+}
+
+/// Runs `f` on a thread armed with `arm`; returns once it is parked on its first clock read.
+fn park_in<T, F>(hook: &Hook, arm: Arm, f: F) -> thread::JoinHandle<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let handle = thread::spawn(move || {
+        ARMED.with(|a| a.set(arm));
+        let out = f();
+        ARMED.with(|a| a.set(Arm::Off));
+        out
+    });
+    hook.arrived
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the thread reached its clock read");
+    handle
+}
+
+fn release<T>(hook: &Hook, handle: thread::JoinHandle<T>) -> T {
+    hook.go.send(()).unwrap();
+    handle.join().unwrap()
+}
+
+fn nums(b: &CircuitBreaker) -> (u64, u64) {
+    let w = b.snapshot().window;
+    (w.calls, w.failures)
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+// --- 4. half_open_max_wait ---------------------------------------------------------------------
+
+/// DEFECT. Claim: with `half_open_max_wait`, a HalfOpen breaker re-opens only when its slots
+/// are all taken and the oldest outstanding probe has been undecided for the max wait (at
+/// least: never before a probe has been undecided that long).
+///
+/// `acquire_contended` (mod.rs) re-stamps the period only when a probe takes a slot while
+/// *none* is taken; `undecided_for` measures from that stamp. With `half_open_max_calls(2)`:
+/// probe B takes the first slot at t=0 (the Open -> HalfOpen transition stamps t=0), probe C
+/// the second at 4s, B succeeds at 4.5s (success_threshold 3: still HalfOpen, one slot free),
+/// probe D takes it at 5.2s. Every slot is taken; the oldest outstanding probe (C) has been
+/// undecided 1.2s, D 0s; nobody's probe has run 5s.
+/// Expected: HalfOpen (callers rejected as HalfOpen). Observed: Open, `ProbesUndecided
+/// { waited: 5.2s }` (the stamp is B's, a probe that was decided 0.7s earlier).
+#[test]
+fn max_wait_counts_from_a_decided_probe_when_slots_never_emptied() {
+    let (b, clock) = breaker(
+        consecutive(1)
+            .open_timeout(secs(10))
+            .half_open_max_calls(2)
+            .success_threshold(3)
+            .half_open_max_wait(secs(5)),
+    );
+    assert!(run(&b, Outcome::Failure));
+    clock.advance(secs(10) + Duration::from_nanos(1));
+    let probe_b = b.try_acquire().expect("probe B (the transition's)");
+    clock.advance(secs(4));
+    let probe_c = b.try_acquire().expect("probe C");
+    clock.advance(ms(500));
+    probe_b.record(Outcome::Success);
+    assert_eq!(b.state(), State::HalfOpen);
+    clock.advance(ms(700));
+    let probe_d = b.try_acquire().expect("probe D takes the free slot");
+    let s = b.snapshot();
+    drop(probe_c);
+    drop(probe_d);
+    assert_eq!(
+        (s.state, s.tripped_by),
+        (State::HalfOpen, None),
+        "re-opened while the oldest outstanding probe had been undecided 1.2s (max wait 5s)"
+    );
+}
+
+/// DEFECT. Same claim, forced interleaving (the new re-stamp of fix 4).
+///
+/// The re-stamp in `acquire_contended` (HalfOpen, `in_flight() == 0`) reads the clock and
+/// writes the stamp *before* its compare-and-swap takes the slot, and the stamp is written
+/// whenever the period is in force, whether or not that caller's slot is ever taken. Caller A
+/// finds the HalfOpen period idle at t=0 and is preempted right after its clock read (hook:
+/// read, then park). Probe B takes the only slot at 3s (re-stamp 3s). A resumes: it writes its
+/// stamp of t=0 over B's, its CAS fails, and it is rejected (slots full). At 5.5s probe B has
+/// been undecided 2.5s (max wait 5s).
+/// Expected: HalfOpen. Observed: Open, `ProbesUndecided { waited: 5.5s }`.
+#[test]
+fn a_preempted_loser_writes_its_old_time_over_the_probes_stamp() {
+    let (b, hook) = hooked(
+        consecutive(1)
+            .open_timeout(secs(10))
+            .half_open_max_calls(1)
+            .half_open_max_wait(secs(5)),
+    );
+    assert!(run(&b, Outcome::Failure));
+    hook.manual.advance(secs(11));
+    assert_eq!(b.state(), State::HalfOpen, "idle HalfOpen period");
+    let loser = {
+        let b = Arc::clone(&b);
+        park_in(&hook, Arm::ReadThenPark, move || {
+            b.try_acquire().map(|_| ()).map_err(|r| r.state)
+        })
+    };
+    hook.manual.advance(secs(3));
+    let probe = b.try_acquire().expect("probe B takes the slot");
+    let loser = release(&hook, loser);
+    assert_eq!(loser, Err(State::HalfOpen), "the loser is rejected: the slot is B's");
+    hook.manual.advance(ms(2_500));
+    let s = b.snapshot();
+    drop(probe);
+    assert_eq!(
+        (s.state, s.tripped_by),
+        (State::HalfOpen, None),
+        "re-opened while the only probe had been undecided 2.5s (max wait 5s)"
+    );
+}
+
+/// DEFECT. Same mechanism, the other way: a late re-stamp with a *later* time postpones the
+/// re-open. Caller A finds the period idle and is paused on its clock read (park, then read).
+/// Probe B takes the slot at t=0. At 4s A resumes, reads 4s, stamps it over B's and is rejected.
+/// At 6s B has been undecided 6s (max wait 5s).
+/// Expected: Open (`ProbesUndecided`). Observed: HalfOpen until 9s (5s after the loser's time).
+#[test]
+fn a_paused_loser_postpones_the_max_wait_of_the_probe_in_flight() {
+    let (b, hook) = hooked(
+        consecutive(1)
+            .open_timeout(secs(10))
+            .half_open_max_calls(1)
+            .half_open_max_wait(secs(5)),
+    );
+    assert!(run(&b, Outcome::Failure));
+    hook.manual.advance(secs(11));
+    assert_eq!(b.state(), State::HalfOpen, "idle HalfOpen period");
+    let loser = {
+        let b = Arc::clone(&b);
+        park_in(&hook, Arm::ParkThenRead, move || {
+            b.try_acquire().map(|_| ()).map_err(|r| r.state)
+        })
+    };
+    let probe = b.try_acquire().expect("probe B takes the slot");
+    hook.manual.advance(secs(4));
+    let loser = release(&hook, loser);
+    assert_eq!(loser, Err(State::HalfOpen));
+    hook.manual.advance(secs(2));
+    let s = b.snapshot();
+    drop(probe);
+    assert_eq!(
+        s.state,
+        State::Open,
+        "the only probe undecided 6s (max wait 5s) and the breaker still HalfOpen"
+    );
+}
+
+/// Coverage (PASS). Slots emptied between probes: a probe that finds none taken re-stamps, so
+/// the next probe gets its full max wait; and one left undecided past it re-opens.
+#[test]
+fn max_wait_restarts_when_the_slots_empty() {
+    let (b, clock) = breaker(
+        consecutive(1)
+            .open_timeout(secs(10))
+            .half_open_max_calls(1)
+            .success_threshold(2)
+            .half_open_max_wait(secs(5)),
+    );
+    assert!(run(&b, Outcome::Failure));
+    clock.advance(secs(11));
+    b.try_acquire().expect("probe 1").record(Outcome::Success);
+    clock.advance(secs(4));
+    let p2 = b.try_acquire().expect("probe 2");
+    clock.advance(secs(4));
+    assert_eq!(b.state(), State::HalfOpen, "probe 2 undecided 4s");
+    clock.advance(ms(1_001));
+    let s = b.snapshot();
+    drop(p2);
+    assert_eq!(s.state, State::Open);
+    assert!(matches!(s.tripped_by, Some(Reason::ProbesUndecided { waited }) if waited == ms(5_001)));
+}
+
+// --- 1/3. Late writers and the consecutive trigger / period windows ---------------------------
+
+/// DEFECT (free race; failed in 3 of 3 runs here, 3-6 of 20 rounds each, tripping after 288 to
+/// 1000+ failures instead of 50). Claim: the consecutive
+/// trigger trips at exactly N failures in a row of the period in force, whatever late writers
+/// do.
+///
+/// A stale success (admitted before a reset, recorded after) is counted by `period_over` as
+/// `Stale` and *then* by `count` as `Success` (record.rs `record_closed`: two separate
+/// increments). `run_enders` (Success − Stale, read per stripe: Success first, then Stale)
+/// reads one success too few when it falls between them. A failure of the period in force
+/// reading that count finds it differs from the run word's and starts its run again at 1;
+/// the next failure (count settled) starts it again. So late successes of an earlier period
+/// break runs of the period in force.
+/// Expected: each round trips at exactly the 50th failure. Observed: later, or not at all.
+#[test]
+fn stale_successes_of_an_ended_period_break_runs_of_the_period_in_force() {
+    const LIMIT: u32 = 50;
+    const STALE: usize = 20_000;
+    let (b, _clock) = breaker(consecutive(LIMIT).open_timeout(secs(60)));
+    let b = Arc::new(b);
+    let mut late = Vec::new();
+    for round in 0..20 {
+        b.reset();
+        let permits: Vec<_> = (0..STALE).map(|_| b.try_acquire_owned().unwrap()).collect();
+        b.reset();
+        let go = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let go = Arc::clone(&go);
+            thread::spawn(move || {
+                go.store(true, Ordering::Release);
+                for p in permits {
+                    p.record(Outcome::Success);
+                }
+            })
+        };
+        while !go.load(Ordering::Acquire) {
+            std::hint::spin_loop();
+        }
+        let mut failures = 0u32;
+        while b.state() == State::Closed && failures < 20 * LIMIT {
+            assert!(run(&b, Outcome::Failure));
+            failures += 1;
+        }
+        writer.join().unwrap();
+        if failures != LIMIT {
+            late.push((round, failures));
+        }
+    }
+    assert!(
+        late.is_empty(),
+        "(round, failures in a row when it tripped) with stale successes recorded meanwhile: {late:?}"
+    );
+}
+
+/// Coverage (PASS here: the race was not observed in 40 rounds; a suspected DEFECT by
+/// reading, kept as a stress test). Claim: `snapshot().window` of a consecutive-only breaker counts only
+/// the current Closed period's calls, never including outcomes admitted in another period.
+///
+/// A stale failure is counted `StaleFailure` first, then `Failure` (record.rs `period_over`,
+/// then `count`); `period_totals` reads `StaleFailure` over every stripe first, `Failure`
+/// after. A `reset` whose `start_period` (control.rs) reads the totals between a stale
+/// failure's two increments notes one failure (and call) too few as the period's start: the
+/// new period shows a failure it never had, until its end. (Read the other way round, one too
+/// many: a later real failure is hidden.) Likewise `period_over` is judged before `count`: a
+/// failure whose period ends between them is counted after the new period's start was read.
+/// Expected: after a flood of stale failures and resets, the last period (no call of its own)
+/// has window (0, 0). (Would fail with (1, 1) or (0, 0)-hidden-failure if the torn read hit.)
+#[test]
+fn resets_during_stale_failures_leave_phantom_calls_in_the_new_period() {
+    const STALE: usize = 5_000;
+    let (b, _clock) = breaker(consecutive(1_000_000).open_timeout(secs(60)));
+    let b = Arc::new(b);
+    let mut phantom = Vec::new();
+    for round in 0..40 {
+        let permits: Vec<_> = (0..STALE).map(|_| b.try_acquire_owned().unwrap()).collect();
+        b.reset();
+        let done = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let done = Arc::clone(&done);
+            thread::spawn(move || {
+                for (i, p) in permits.into_iter().enumerate() {
+                    p.record(if i % 2 == 0 { Outcome::Failure } else { Outcome::Success });
+                }
+                done.store(true, Ordering::Release);
+            })
+        };
+        let mut resets = 0u64;
+        while !done.load(Ordering::Acquire) && resets < 1_000_000 {
+            b.reset();
+            resets += 1;
+        }
+        writer.join().unwrap();
+        let (calls, failures) = nums(&b);
+        if (calls, failures) != (0, 0) {
+            phantom.push((round, calls, failures));
+        }
+        b.reset();
+    }
+    assert!(
+        phantom.is_empty(),
+        "(round, window calls, failures) of a period with no call of its own: {phantom:?}"
+    );
+}
+
+/// Coverage (PASS here: not observed in 3,000 lock-stepped rounds; suspected by reading). A call admitted in the period in force, recorded while a
+/// `reset` runs. `period_over` (record.rs) loads the state word before `count` adds the
+/// outcome; a reset between them (its CAS and `start_period`'s read of the totals) makes the
+/// failure count in the new period, which it was not admitted in.
+/// Expected: the new period (no calls of its own) shows (0, 0).
+#[test]
+fn a_failure_racing_a_reset_counts_in_the_new_period() {
+    let (b, _clock) = breaker(consecutive(1_000_000).open_timeout(secs(60)));
+    let b = Arc::new(b);
+    let turn = Arc::new(AtomicU64::new(0));
+    const ROUNDS: u64 = 3_000;
+    // Four steps a round: the writer has its permit (4r+1), the reset may go (4r+2), the
+    // failure is recorded (4r+3), the round is checked (4r+4).
+    let wait_for = |turn: &AtomicU64, at: u64| {
+        let mut spins = 0u32;
+        while turn.load(Ordering::Acquire) < at {
+            spins += 1;
+            if spins > 200 {
+                thread::yield_now();
+            }
+        }
+    };
+    let writer = {
+        let b = Arc::clone(&b);
+        let turn = Arc::clone(&turn);
+        thread::spawn(move || {
+            for r in 0..ROUNDS {
+                let p = b.try_acquire().unwrap();
+                turn.store(4 * r + 1, Ordering::Release);
+                wait_for(&turn, 4 * r + 2);
+                p.record(Outcome::Failure);
+                turn.store(4 * r + 3, Ordering::Release);
+                wait_for(&turn, 4 * r + 4);
+            }
+        })
+    };
+    let mut phantom = Vec::new();
+    for r in 0..ROUNDS {
+        wait_for(&turn, 4 * r + 1);
+        turn.store(4 * r + 2, Ordering::Release);
+        b.reset();
+        wait_for(&turn, 4 * r + 3);
+        let n = nums(&b);
+        if n != (0, 0) {
+            phantom.push((r, n));
+        }
+        turn.store(4 * r + 4, Ordering::Release);
+    }
+    writer.join().unwrap();
+    let s = b.snapshot();
+    assert_eq!(s.totals.failures, ROUNDS, "totals count every outcome, stale ones too");
+    assert!(
+        phantom.is_empty(),
+        "{} of {ROUNDS} rounds: a failure admitted before the reset in the new period's window: {:?}",
+        phantom.len(),
+        &phantom[..phantom.len().min(5)]
+    );
+}
+
+/// Coverage (PASS). Totals count stale outcomes; the window of the period in force does not;
+/// stale failures neither count in the run nor move it back.
+#[test]
+fn stale_outcomes_count_in_totals_not_in_the_window_or_the_run() {
+    let (b, _clock) = breaker(consecutive(3).open_timeout(secs(60)));
+    let a = b.try_acquire().unwrap();
+    let c = b.try_acquire().unwrap();
+    let d = b.try_acquire().unwrap();
+    b.reset();
+    run_n(&b, 2, Outcome::Failure);
+    a.record(Outcome::Success);
+    c.record(Outcome::Failure);
+    d.record(Outcome::Failure);
+    let s = b.snapshot();
+    assert_eq!((s.totals.successes, s.totals.failures), (1, 4));
+    assert_eq!((s.window.calls, s.window.failures), (2, 2));
+    assert_eq!(
+        s.consecutive_failures, 2,
+        "a stale success ends no run; stale failures add none"
+    );
+    assert!(run(&b, Outcome::Failure));
+    let s = b.snapshot();
+    assert_eq!(s.state, State::Open);
+    assert_eq!(s.tripped_by, Some(Reason::ConsecutiveFailures { count: 3 }));
+    assert_eq!((s.window.calls, s.window.failures), (3, 3));
+}
+
+/// Coverage (PASS). A failure paused on its clock read (slow-call detection times it) after it
+/// was admitted, while 300 resets run (more than the run word's 128-period horizon), lengthens
+/// nothing and disarms nothing: the trigger trips at exactly 2 failures of the period in force.
+#[test]
+fn a_failure_paused_across_300_resets_neither_counts_nor_disarms() {
+    let (b, hook) = hooked(
+        BreakerConfig::builder()
+            .consecutive_failures(2)
+            .no_failure_rate()
+            .slow_call_duration(secs(3600))
+            .slow_call_rate_threshold(1.0)
+            .open_timeout(secs(60)),
+    );
+    let p = b.try_acquire_owned().unwrap();
+    let paused = park_in(&hook, Arm::ParkThenRead, move || p.record(Outcome::Failure));
+    for _ in 0..300 {
+        b.reset();
+    }
+    assert!(run(&b, Outcome::Failure));
+    release(&hook, paused);
+    assert_eq!(b.state(), State::Closed, "the stale failure lengthened the run");
+    assert_eq!(nums(&b).1, 1);
+    assert!(run(&b, Outcome::Failure));
+    let s = b.snapshot();
+    assert_eq!(s.state, State::Open);
+    assert_eq!(s.tripped_by, Some(Reason::ConsecutiveFailures { count: 2 }));
+}
+
+// --- 2. Far clock origins ---------------------------------------------------------------------
+
+/// Coverage (PASS). Deadlines stay exact to the nanosecond on a clock 500 years from its origin
+/// (near the end of u64 nanoseconds; 48-bit millisecond stamps reach 8,900 years).
+#[test]
+fn a_clock_500_years_from_its_origin_keeps_exact_deadlines() {
+    let (b, clock) = breaker(consecutive(1).open_timeout(secs(30)));
+    clock.advance(Duration::from_secs(500 * 365 * 86_400) + Duration::from_nanos(123_456_789));
+    assert!(run(&b, Outcome::Failure));
+    let s = b.snapshot();
+    assert_eq!((s.state, s.open_for), (State::Open, Some(secs(30))));
+    clock.advance(secs(30));
+    assert_eq!(b.state(), State::Open, "at the deadline");
+    clock.advance(Duration::from_nanos(1));
+    assert_eq!(b.state(), State::HalfOpen);
+}
