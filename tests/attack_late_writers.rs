@@ -334,6 +334,46 @@ fn stale_successes_of_an_ended_period_break_runs_of_the_period_in_force() {
     );
 }
 
+/// Coverage (PASS; the control of the test above). The same flood, of stale *failures*: they
+/// touch neither `Success` nor `Stale`, so `run_enders` never tears, and every round trips at
+/// exactly the 50th failure. (So it is the stale successes' two increments that break runs.)
+#[test]
+fn stale_failures_of_an_ended_period_leave_runs_of_the_period_in_force_alone() {
+    const LIMIT: u32 = 50;
+    const STALE: usize = 20_000;
+    let (b, _clock) = breaker(consecutive(LIMIT).open_timeout(secs(60)));
+    let b = Arc::new(b);
+    let mut late = Vec::new();
+    for round in 0..20 {
+        b.reset();
+        let permits: Vec<_> = (0..STALE).map(|_| b.try_acquire_owned().unwrap()).collect();
+        b.reset();
+        let go = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let go = Arc::clone(&go);
+            thread::spawn(move || {
+                go.store(true, Ordering::Release);
+                for p in permits {
+                    p.record(Outcome::Failure);
+                }
+            })
+        };
+        while !go.load(Ordering::Acquire) {
+            std::hint::spin_loop();
+        }
+        let mut failures = 0u32;
+        while b.state() == State::Closed && failures < 20 * LIMIT {
+            assert!(run(&b, Outcome::Failure));
+            failures += 1;
+        }
+        writer.join().unwrap();
+        if failures != LIMIT {
+            late.push((round, failures));
+        }
+    }
+    assert!(late.is_empty(), "(round, failures in a row when it tripped): {late:?}");
+}
+
 /// Coverage (PASS here: the race was not observed in 40 rounds; a suspected DEFECT by
 /// reading, kept as a stress test). Claim: `snapshot().window` of a consecutive-only breaker counts only
 /// the current Closed period's calls, never including outcomes admitted in another period.
