@@ -261,7 +261,7 @@ impl CircuitBreaker {
             name: self.name.clone(),
             state: word.state(),
             totals: Totals {
-                successes: self.stripes.sum(Total::Success),
+                successes: self.stripes.sum(Total::Success) + self.stripes.sum(Total::Stale),
                 failures: self.stripes.sum(Total::Failure),
                 ignored: self.stripes.sum(Total::Ignored),
                 rejected: self.stripes.sum(Total::Rejected),
@@ -302,7 +302,7 @@ impl CircuitBreaker {
     pub(crate) fn add_counters_to(&self, into: &mut Snapshot) {
         let t = &mut into.totals;
         self.stripes.for_each(|s| {
-            t.successes += s.total(Total::Success);
+            t.successes += s.total(Total::Success) + s.total(Total::Stale);
             t.failures += s.total(Total::Failure);
             t.ignored += s.total(Total::Ignored);
             t.rejected += s.total(Total::Rejected);

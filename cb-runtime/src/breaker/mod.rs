@@ -246,13 +246,13 @@ impl CircuitBreaker {
                 }
                 State::HalfOpen => {
                     if word.in_flight() < self.tunables.half_open_max_calls() {
-                        if word.in_flight() == 0 {
-                            // Probes are undecided from when they start (see `undecided_for`),
-                            // not from when the period began: it may have waited for a call.
-                            // Before the slot is taken, so no caller finding the slots full
-                            // reads the period's start.
-                            self.write_stamp(self.clock.now_nanos(), word.generation());
-                        }
+                        // The period is stamped with each probe's start (see
+                        // `undecided_for`): before its slot is taken, so that no caller
+                        // finding the slots full reads an older time, and only while the word
+                        // is still the one this probe takes its slot from (a caller that
+                        // loses the slot, or comes late, writes nothing).
+                        let now = self.clock.now_nanos();
+                        self.write_stamp_while(now, word.generation(), || self.load() == word);
                         let next = word.with_in_flight(word.in_flight() + 1);
                         match self.cas(word, next) {
                             Ok(()) => {
@@ -278,8 +278,10 @@ impl CircuitBreaker {
         }
     }
 
-    /// How long half-open probes have run (since the HalfOpen period began, or since a probe
-    /// took a slot while none was taken), if past `half_open_max_wait` with every slot taken.
+    /// How long the latest probe to take a slot has run (from the HalfOpen period's start if
+    /// it began with one), if past `half_open_max_wait` with every slot taken: then every
+    /// probe holding a slot has been undecided for longer than the wait, and none of them is
+    /// cut short.
     fn undecided_for(&self, word: Word) -> Option<u64> {
         let max_wait = self.tunables.half_open_max_wait()?;
         if word.in_flight() == 0 {
@@ -433,6 +435,7 @@ impl CircuitBreaker {
         self.stripes.for_each(|stripe| {
             for t in [
                 Total::Success,
+                Total::Stale,
                 Total::Failure,
                 Total::Ignored,
                 Total::Rejected,

@@ -76,8 +76,23 @@ impl CircuitBreaker {
     /// Counts `outcome` in this thread's stripe (`slot`'s), with its duration if the call was
     /// timed; returns (now, slow) when the configuration needs time.
     #[inline(always)]
-    fn count(&self, stripe: &Stripe, slot: Slot, start: u64, outcome: Recorded, mode: Mode) -> (u64, bool, u64) {
-        let counted = stripe.count(outcome.total(), slot);
+    fn count(
+        &self,
+        stripe: &Stripe,
+        slot: Slot,
+        start: u64,
+        outcome: Recorded,
+        mode: Mode,
+        over: bool,
+    ) -> (u64, bool, u64) {
+        // A success of a period that is over is counted as stale instead: in one total, so no
+        // reader of the run's successes sees it in one and not yet in the other.
+        let total = if over && outcome == Recorded::Success {
+            Total::Stale
+        } else {
+            outcome.total()
+        };
+        let counted = stripe.count(total, slot);
         let timed = start != crate::timing::NOT_TIMED;
         let windowed = mode.rates() && self.time_window.is_some();
         if !timed && !windowed {
@@ -116,7 +131,7 @@ impl CircuitBreaker {
         let stripe = self.stripes.get(slot);
         let mode = self.tunables.mode();
         let over = self.period_over(word, stripe, slot, outcome);
-        let (now, slow, counted) = self.count(stripe, slot, start, outcome, mode);
+        let (now, slow, counted) = self.count(stripe, slot, start, outcome, mode, over);
         if outcome == Recorded::Ignored || over {
             return;
         }
@@ -149,10 +164,28 @@ impl CircuitBreaker {
         {
             // The numbers that trip it: those judged, or the window's (read before the
             // transition: the new period lets go of the window) for the consecutive trigger.
-            let (counts, minimum_calls) =
-                judged.unwrap_or_else(|| (self.period_counts(word), self.tunables.rates().minimum_calls()));
+            let (counts, minimum_calls) = judged.unwrap_or_else(|| {
+                (
+                    self.run_counts(word, reason, mode),
+                    self.tunables.rates().minimum_calls(),
+                )
+            });
             let _ = self.trip(word, reason, counts, minimum_calls);
         }
+    }
+
+    /// The numbers a consecutive trip keeps: the window's, or without a rate window the
+    /// period's, which count at least the run (a period's calls are counted from totals read
+    /// when it began, a moment after its first outcomes may have been counted: those would
+    /// otherwise be missing).
+    #[cold]
+    fn run_counts(&self, word: Word, reason: Reason, mode: Mode) -> Counts {
+        let mut counts = self.period_counts(word);
+        if let (false, Reason::ConsecutiveFailures { count }) = (mode.rates(), reason) {
+            counts.failures = counts.failures.max(u64::from(count));
+            counts.calls = counts.calls.max(counts.failures);
+        }
+        counts
     }
 
     /// Lengthens the run of failures by this one (or starts one: a success was counted since
@@ -178,18 +211,14 @@ impl CircuitBreaker {
         (run >= limit).then_some(Reason::ConsecutiveFailures { count: run })
     }
 
-    /// Whether the period `word` admitted the call in has ended; if it has, the outcome (to be
-    /// counted in the totals right after) is counted as stale first: a success ends no run of
-    /// the period in force, and neither counts in the calls of its window (see
-    /// [`period_totals`](Self::period_totals)).
+    /// Whether the period `word` admitted the call in has ended; if it has, a failure (to be
+    /// counted in the totals right after) is counted as stale first, so that it counts in the
+    /// calls of no period's window (see [`period_totals`](Self::period_totals)). A success of
+    /// an ended period is counted as [`Stale`](Total::Stale) instead of a success (`count`).
     fn period_over(&self, word: Word, stripe: &Stripe, slot: Slot, outcome: Recorded) -> bool {
         let over = self.load().generation() != word.generation();
-        if over {
-            match outcome {
-                Recorded::Success => _ = stripe.count(Total::Stale, slot),
-                Recorded::Failure | Recorded::Timeout => _ = stripe.count(Total::StaleFailure, slot),
-                Recorded::Ignored => {}
-            }
+        if over && matches!(outcome, Recorded::Failure | Recorded::Timeout) {
+            stripe.count(Total::StaleFailure, slot);
         }
         over
     }
@@ -200,18 +229,14 @@ impl CircuitBreaker {
     pub(crate) fn period_totals(&self) -> (u64, u64) {
         let stale = self.stripes.sum(Total::StaleFailure);
         let failures = (self.stripes.sum(Total::Failure) + self.stripes.sum(Total::Timeout)).wrapping_sub(stale);
-        let successes = self
-            .stripes
-            .sum(Total::Success)
-            .wrapping_sub(self.stripes.sum(Total::Stale));
+        let successes = self.stripes.sum(Total::Success);
         (failures.wrapping_add(successes), failures)
     }
 
     /// The count of successes that end runs of failures: every success but stale ones.
     pub(crate) fn run_enders(&self) -> u64 {
         let mut n = 0u64;
-        self.stripes
-            .for_each(|s| n = n.wrapping_add(s.total(Total::Success).wrapping_sub(s.total(Total::Stale))));
+        self.stripes.for_each(|s| n = n.wrapping_add(s.total(Total::Success)));
         n
     }
 
@@ -286,8 +311,8 @@ impl CircuitBreaker {
     fn record_probe(&self, word: Word, start: u64, outcome: Recorded) {
         let slot = Slot::current();
         let stripe = self.stripes.get(slot);
-        self.period_over(word, stripe, slot, outcome);
-        self.count(stripe, slot, start, outcome, self.tunables.mode());
+        let over = self.period_over(word, stripe, slot, outcome);
+        self.count(stripe, slot, start, outcome, self.tunables.mode(), over);
         let mut current = self.load();
         while current.state() == State::HalfOpen && current.generation() == word.generation() {
             let result = match outcome {

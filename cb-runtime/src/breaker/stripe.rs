@@ -99,8 +99,9 @@ pub(crate) enum Total {
     Timeout,
     Slow,
     Fallback,
-    /// Successes recorded after their period ended: in `Success` too, but they end no run of
-    /// failures of the period in force (see `breaker::run`) and count in no period's calls.
+    /// Successes recorded after their period ended, instead of in `Success`: they end no run
+    /// of failures of the period in force (see `breaker::run`) and count in no period's calls;
+    /// the totals a snapshot shows add them to the successes.
     Stale,
     /// Failures and timeouts recorded after their period ended: in `Failure` or `Timeout` too,
     /// but in no period's calls.
