@@ -20,112 +20,13 @@
 
 mod support;
 
-use cb_runtime::{BreakerConfig, CircuitBreaker, Clock, ClockSource, ManualClock, Outcome, Reason, State};
-use std::cell::Cell;
+use cb_runtime::{BreakerConfig, CircuitBreaker, Outcome, Reason, State};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
+use support::hook_clock::{Arm, hooked, park_in, release};
 use support::{breaker, consecutive, run, run_n, secs};
-
-// --- A clock that parks one thread on its next read ------------------------------------------
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Arm {
-    Off,
-    /// Park, then read the time (the time after the thread resumes).
-    ParkThenRead,
-    /// Read the time, then park (the thread is preempted right after its clock read).
-    ReadThenPark,
-}
-
-thread_local! {
-    static ARMED: Cell<Arm> = const { Cell::new(Arm::Off) };
-}
-
-#[derive(Debug)]
-struct HookClock {
-    manual: ManualClock,
-    arrived: Mutex<mpsc::Sender<()>>,
-    go: Mutex<mpsc::Receiver<()>>,
-}
-
-impl HookClock {
-    fn park(&self) {
-        self.arrived.lock().unwrap().send(()).unwrap();
-        self.go.lock().unwrap().recv().unwrap();
-    }
-}
-
-impl ClockSource for HookClock {
-    fn now_nanos(&self) -> u64 {
-        match ARMED.with(|a| a.replace(Arm::Off)) {
-            Arm::Off => self.manual.elapsed().as_nanos() as u64,
-            Arm::ParkThenRead => {
-                self.park();
-                self.manual.elapsed().as_nanos() as u64
-            }
-            Arm::ReadThenPark => {
-                let now = self.manual.elapsed().as_nanos() as u64;
-                self.park();
-                now
-            }
-        }
-    }
-}
-
-struct Hook {
-    manual: ManualClock,
-    arrived: mpsc::Receiver<()>,
-    go: mpsc::Sender<()>,
-}
-
-fn hooked(config: cb_runtime::BreakerConfigBuilder) -> (Arc<CircuitBreaker>, Hook) {
-    let manual = ManualClock::new();
-    let (arrived_tx, arrived_rx) = mpsc::channel();
-    let (go_tx, go_rx) = mpsc::channel();
-    let source = HookClock {
-        manual: manual.clone(),
-        arrived: Mutex::new(arrived_tx),
-        go: Mutex::new(go_rx),
-    };
-    let b = CircuitBreaker::builder("late-writers")
-        .config(config.jitter(0.0).build().unwrap())
-        .clock(Clock::custom(Arc::new(source)))
-        .build();
-    (
-        Arc::new(b),
-        Hook {
-            manual,
-            arrived: arrived_rx,
-            go: go_tx,
-        },
-    )
-}
-
-/// Runs `f` on a thread armed with `arm`; returns once it is parked on its first clock read.
-fn park_in<T, F>(hook: &Hook, arm: Arm, f: F) -> thread::JoinHandle<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
-{
-    let handle = thread::spawn(move || {
-        ARMED.with(|a| a.set(arm));
-        let out = f();
-        ARMED.with(|a| a.set(Arm::Off));
-        out
-    });
-    hook.arrived
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the thread reached its clock read");
-    handle
-}
-
-fn release<T>(hook: &Hook, handle: thread::JoinHandle<T>) -> T {
-    hook.go.send(()).unwrap();
-    handle.join().unwrap()
-}
 
 fn nums(b: &CircuitBreaker) -> (u64, u64) {
     let w = b.snapshot().window;
@@ -196,6 +97,7 @@ fn a_preempted_loser_writes_its_old_time_over_the_probes_stamp() {
             .open_timeout(secs(10))
             .half_open_max_calls(1)
             .half_open_max_wait(secs(5)),
+        0,
     );
     assert!(run(&b, Outcome::Failure));
     hook.manual.advance(secs(11));
@@ -232,6 +134,7 @@ fn a_paused_loser_postpones_the_max_wait_of_the_probe_in_flight() {
             .open_timeout(secs(10))
             .half_open_max_calls(1)
             .half_open_max_wait(secs(5)),
+        0,
     );
     assert!(run(&b, Outcome::Failure));
     hook.manual.advance(secs(11));
@@ -531,6 +434,7 @@ fn a_failure_paused_across_300_resets_neither_counts_nor_disarms() {
             .slow_call_duration(secs(3600))
             .slow_call_rate_threshold(1.0)
             .open_timeout(secs(60)),
+        0,
     );
     let p = b.try_acquire_owned().unwrap();
     let paused = park_in(&hook, Arm::ParkThenRead, move || p.record(Outcome::Failure));

@@ -15,94 +15,13 @@
 
 mod support;
 
-use cb_runtime::{BreakerConfig, CircuitBreaker, Clock, ClockSource, ManualClock, Outcome, Reason, State};
-use std::cell::Cell;
+use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Outcome, Reason, State};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
+use support::hook_clock::{Arm, arm, hooked, park_in, release};
 use support::{breaker, consecutive, run, run_n, secs};
-
-// --- A clock that parks one thread on its next read ------------------------------------------
-
-thread_local! {
-    /// Whether this thread parks on its next clock read.
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// A clock over a `ManualClock` (plus a fixed origin offset) that parks the thread that armed
-/// it on its next read, until released. The time is read after the thread resumes.
-#[derive(Debug)]
-struct HookClock {
-    manual: ManualClock,
-    origin: u64,
-    arrived: Mutex<mpsc::Sender<()>>,
-    go: Mutex<mpsc::Receiver<()>>,
-}
-
-impl ClockSource for HookClock {
-    fn now_nanos(&self) -> u64 {
-        if ARMED.with(|a| a.replace(false)) {
-            self.arrived.lock().unwrap().send(()).unwrap();
-            self.go.lock().unwrap().recv().unwrap();
-        }
-        self.origin + self.manual.elapsed().as_nanos() as u64
-    }
-}
-
-/// The handles of a hooked breaker's clock.
-struct Hook {
-    manual: ManualClock,
-    arrived: mpsc::Receiver<()>,
-    go: mpsc::Sender<()>,
-}
-
-fn hooked(config: cb_runtime::BreakerConfigBuilder, origin: u64) -> (Arc<CircuitBreaker>, Hook) {
-    let manual = ManualClock::new();
-    let (arrived_tx, arrived_rx) = mpsc::channel();
-    let (go_tx, go_rx) = mpsc::channel();
-    let source = HookClock {
-        manual: manual.clone(),
-        origin,
-        arrived: Mutex::new(arrived_tx),
-        go: Mutex::new(go_rx),
-    };
-    let b = CircuitBreaker::builder("stamps")
-        .config(config.jitter(0.0).build().unwrap())
-        .clock(Clock::custom(Arc::new(source)))
-        .build();
-    (
-        Arc::new(b),
-        Hook {
-            manual,
-            arrived: arrived_rx,
-            go: go_tx,
-        },
-    )
-}
-
-/// Runs `f` on a thread that parks on its first clock read inside `f`; returns once it is
-/// parked there.
-fn park_in<F>(hook: &Hook, f: F) -> thread::JoinHandle<()>
-where
-    F: FnOnce() + Send + 'static,
-{
-    let handle = thread::spawn(move || {
-        ARMED.with(|a| a.set(true));
-        f();
-        ARMED.with(|a| a.set(false));
-    });
-    hook.arrived
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the thread reached its clock read");
-    handle
-}
-
-fn release(hook: &Hook, handle: thread::JoinHandle<()>) {
-    hook.go.send(()).unwrap();
-    handle.join().unwrap();
-}
 
 fn nums(b: &CircuitBreaker) -> (u64, u64) {
     let w = b.snapshot().window;
@@ -124,7 +43,7 @@ fn open_for_paused_after_its_cas_rejects_until_its_wait_is_known() {
     let (b, hook) = hooked(consecutive(5).open_timeout(secs(60)), 0);
     let opener = {
         let b = Arc::clone(&b);
-        park_in(&hook, move || b.open_for(secs(30)).unwrap())
+        park_in(&hook, Arm::ParkThenRead, move || b.open_for(secs(30)).unwrap())
     };
     let rejected = b.try_acquire().map(|_| ()).unwrap_err();
     let snap = b.snapshot();
@@ -152,9 +71,9 @@ fn trip_paused_after_its_cas_rejects_until_its_wait_is_known() {
         // The permit is taken before arming (a Closed permit reads no clock here anyway).
         thread::spawn(move || {
             let p = b.try_acquire().unwrap();
-            ARMED.with(|a| a.set(true));
+            arm(Arm::ParkThenRead);
             p.record(Outcome::Failure);
-            ARMED.with(|a| a.set(false));
+            arm(Arm::Off);
         })
     };
     hook.arrived.recv_timeout(Duration::from_secs(10)).unwrap();
@@ -182,7 +101,7 @@ fn a_late_open_for_writer_stamps_nothing_over_a_later_trip() {
     let (b, hook) = hooked(consecutive(1).open_timeout(secs(30)), 0);
     let opener = {
         let b = Arc::clone(&b);
-        park_in(&hook, move || b.open_for(secs(3600)).unwrap())
+        park_in(&hook, Arm::ParkThenRead, move || b.open_for(secs(3600)).unwrap())
     };
     b.reset();
     assert!(run(&b, Outcome::Failure));
@@ -211,9 +130,9 @@ fn a_late_tripper_writes_nothing_over_later_periods() {
         let b = Arc::clone(&b);
         thread::spawn(move || {
             let p = b.try_acquire().unwrap();
-            ARMED.with(|a| a.set(true));
+            arm(Arm::ParkThenRead);
             p.record(Outcome::Failure);
-            ARMED.with(|a| a.set(false));
+            arm(Arm::Off);
         })
     };
     hook.arrived.recv_timeout(Duration::from_secs(10)).unwrap();
@@ -243,9 +162,9 @@ fn a_late_tripper_after_a_reset_leaves_the_closed_period_alone() {
         let b = Arc::clone(&b);
         thread::spawn(move || {
             let p = b.try_acquire().unwrap();
-            ARMED.with(|a| a.set(true));
+            arm(Arm::ParkThenRead);
             p.record(Outcome::Failure);
-            ARMED.with(|a| a.set(false));
+            arm(Arm::Off);
         })
     };
     hook.arrived.recv_timeout(Duration::from_secs(10)).unwrap();
@@ -279,7 +198,7 @@ fn a_late_announce_after_200_resets_disarms_the_consecutive_trigger() {
     let (b, hook) = hooked(consecutive(1).open_timeout(secs(30)), 0);
     let opener = {
         let b = Arc::clone(&b);
-        park_in(&hook, move || b.open_for(secs(60)).unwrap())
+        park_in(&hook, Arm::ParkThenRead, move || b.open_for(secs(60)).unwrap())
     };
     for _ in 0..200 {
         b.reset();
@@ -312,9 +231,9 @@ fn a_late_trip_announce_after_200_resets_disarms_the_consecutive_trigger() {
         let b = Arc::clone(&b);
         thread::spawn(move || {
             let p = b.try_acquire().unwrap();
-            ARMED.with(|a| a.set(true));
+            arm(Arm::ParkThenRead);
             p.record(Outcome::Failure);
-            ARMED.with(|a| a.set(false));
+            arm(Arm::Off);
         })
     };
     hook.arrived.recv_timeout(Duration::from_secs(10)).unwrap();
@@ -341,7 +260,7 @@ fn a_late_announce_after_100_resets_is_harmless() {
     let (b, hook) = hooked(consecutive(1).open_timeout(secs(30)), 0);
     let opener = {
         let b = Arc::clone(&b);
-        park_in(&hook, move || b.open_for(secs(60)).unwrap())
+        park_in(&hook, Arm::ParkThenRead, move || b.open_for(secs(60)).unwrap())
     };
     for _ in 0..100 {
         b.reset();

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod counting;
+pub mod hook_clock;
 pub mod polling;
 pub mod queue;
 pub mod recorder;
