@@ -6,8 +6,12 @@
 //! 2. `breaker/record.rs`: a stale success is counted as `Stale` only; snapshot totals add it.
 //! 3. `breaker/record.rs` `run_counts`: a consecutive-only trip keeps at least its run.
 //!
-//! "DEFECT" tests fail on the code they were written against; "Coverage (PASS)" tests pin
-//! claims that held. Interleavings are forced with `support::hook_clock` (a thread parked
+//! The three "DEFECT" tests fail on the current code and are `#[ignore]`d as known, open
+//! defects (run them with `--ignored`): a probe whose thread is preempted between its clock
+//! read and its slot's compare-and-swap stamps the HalfOpen period with a time before it held
+//! the slot, so `half_open_max_wait` can re-open while it has held its slot for less. Any
+//! clock read apart from the compare-and-swap leaves such a gap; closing it needs another way
+//! of knowing when the newest slot was taken. "Coverage (PASS)" tests pin claims that held. Interleavings are forced with `support::hook_clock` (a thread parked
 //! right after its clock read, as a thread preempted there).
 
 mod support;
@@ -38,6 +42,7 @@ fn ms(n: u64) -> Duration {
 /// `ProbesUndecided { waited: 10s }` (measured from the clock read that preceded the pause,
 /// not from when the slot was taken).
 #[test]
+#[ignore = "known defect, open: a probe preempted between its clock read and its slot stamps an old start; run with --ignored"]
 fn a_probe_preempted_before_its_stamp_is_cut_short_while_held() {
     let (b, hook) = hooked(
         consecutive(1)
@@ -82,6 +87,7 @@ fn a_probe_preempted_before_its_stamp_is_cut_short_while_held() {
 /// B's 12s and wins the slot. At 21s A has held its slot 0s.
 /// Expected: HalfOpen. Observed: Open, `ProbesUndecided { waited: 10s }`.
 #[test]
+#[ignore = "known defect, open: a probe preempted between its clock read and its slot stamps an old start; run with --ignored"]
 fn a_preempted_probe_stamps_over_a_later_probe_after_aba() {
     let (b, hook) = hooked(
         consecutive(1)
@@ -129,6 +135,7 @@ fn a_preempted_probe_stamps_over_a_later_probe_after_aba() {
 /// its transition takes the slot and stamps 10.5s.
 /// Expected: HalfOpen right after. Observed: Open, `ProbesUndecided { waited: 9.5s }`.
 #[test]
+#[ignore = "known defect, open: a probe preempted between its clock read and its slot stamps an old start; run with --ignored"]
 fn the_transition_probe_preempted_after_its_clock_read_is_cut_short() {
     let (b, hook) = hooked(
         consecutive(1)
