@@ -68,18 +68,6 @@ impl Default for History {
     }
 }
 
-impl History {
-    /// Open period `open` started for `reason`, noted while `in_force` (the state word still
-    /// holds that period; checked under the note's lock): a transition that comes to this late
-    /// (its thread paused after its compare-and-swap) leaves a newer period's note as it is.
-    pub(super) fn opened(&self, open: Word, reason: Reason, in_force: impl Fn() -> bool) {
-        let mut held = self.open_reason.lock().unwrap_or_else(PoisonError::into_inner);
-        if in_force() {
-            *held = Some((open.generation(), reason));
-        }
-    }
-}
-
 /// The totals when a Closed or MetricsOnly period started: with no rate trigger no window is
 /// kept on the hot path, and snapshots count the period from these.
 #[derive(Clone, Copy, Debug, Default)]
@@ -195,7 +183,7 @@ impl CircuitBreaker {
 
     /// Keeps the window's numbers `counts`, judged under `minimum_calls` (of the Closed period
     /// that tripped it into Open period `open`), for snapshots while it is Open; nothing once a
-    /// later period began (see [`History::opened`]).
+    /// later period began (see [`opened`](Self::opened)).
     pub(super) fn keep_trip(&self, counts: Counts, minimum_calls: u64, open: Word) {
         let mut held = self.history().tripped.lock().unwrap_or_else(PoisonError::into_inner);
         if self.in_force(open) {
@@ -204,6 +192,20 @@ impl CircuitBreaker {
                 counts,
                 minimum_calls,
             });
+        }
+    }
+
+    /// Notes that Open period `open` started for `reason`, while it is in force (checked under
+    /// the note's lock): a transition that comes to this late (its thread paused after its
+    /// compare-and-swap) leaves a newer period's note as it is.
+    pub(super) fn opened(&self, open: Word, reason: Reason) {
+        let mut held = self
+            .history()
+            .open_reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if self.in_force(open) {
+            *held = Some((open.generation(), reason));
         }
     }
 
@@ -425,7 +427,7 @@ impl CircuitBreaker {
                     self.reopens.store(0, Ordering::Release);
                 }
                 self.write_stamp(self.clock.now_nanos().saturating_add(nanos), next.generation());
-                self.history().opened(next, reason, || self.in_force(next));
+                self.opened(next, reason);
                 self.announce(word, next, reason);
                 return Ok(true);
             }

@@ -40,7 +40,7 @@ impl CircuitBreaker {
                     now.saturating_add(crate::clock::duration_nanos(wait)),
                     next.generation(),
                 );
-                self.history().opened(next, reason, || self.in_force(next));
+                self.opened(next, reason);
                 self.announce(word, next, reason);
                 return;
             }

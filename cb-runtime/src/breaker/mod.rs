@@ -332,7 +332,8 @@ impl CircuitBreaker {
     }
 
     /// Trips Closed period `from` into Open for `reason`, keeping `counts` (the numbers that
-    /// tripped it, judged under `minimum_calls`) for snapshots of the Open period; `None` if the state moved first.
+    /// tripped it, judged under `minimum_calls`) for snapshots of the Open period; `None` if
+    /// the state moved first.
     fn trip(&self, from: Word, reason: Reason, counts: Counts, minimum_calls: u64) -> Option<Word> {
         let next = from.next(State::Open);
         self.cas(from, next).ok()?;
@@ -362,7 +363,7 @@ impl CircuitBreaker {
                 let config = Arc::clone(&self.config.lock().unwrap_or_else(PoisonError::into_inner));
                 let wait = duration_nanos(backoff::open_wait(&config, k));
                 self.write_stamp(now.saturating_add(wait), next.generation());
-                self.history().opened(next, reason, || self.in_force(next));
+                self.opened(next, reason);
             }
             State::HalfOpen => self.write_stamp(now, next.generation()),
             State::Closed => self.reopens.store(0, Ordering::Release),

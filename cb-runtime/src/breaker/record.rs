@@ -235,9 +235,7 @@ impl CircuitBreaker {
 
     /// The count of successes that end runs of failures: every success but stale ones.
     pub(crate) fn run_enders(&self) -> u64 {
-        let mut n = 0u64;
-        self.stripes.for_each(|s| n = n.wrapping_add(s.total(Total::Success)));
-        n
+        self.stripes.sum(Total::Success)
     }
 
     /// Puts a sample in the window from the thread of `stripe`; the window's counts when they

@@ -308,7 +308,7 @@ impl Stripes {
 
     pub(crate) fn sum(&self, total: Total) -> u64 {
         let mut sum = 0;
-        self.for_each(|s| sum += s.total(total));
+        self.for_each(|s| sum = u64::wrapping_add(sum, s.total(total)));
         sum
     }
 
