@@ -246,13 +246,16 @@ impl CircuitBreaker {
                 }
                 State::HalfOpen => {
                     if word.in_flight() < self.tunables.half_open_max_calls() {
-                        // The period is stamped with each probe's start (see
-                        // `undecided_for`): before its slot is taken, so that no caller
+                        // With a max wait set, the period is stamped with each probe's start
+                        // (see `undecided_for`): before its slot is taken, so that no caller
                         // finding the slots full reads an older time, and only while the word
                         // is still the one this probe takes its slot from (a caller that
-                        // loses the slot, or comes late, writes nothing).
-                        let now = self.clock.now_nanos();
-                        self.write_stamp_while(now, word.generation(), || self.load() == word);
+                        // loses the slot, or comes late, writes nothing). Without one, no
+                        // clock read.
+                        if self.tunables.half_open_max_wait().is_some() {
+                            let now = self.clock.now_nanos();
+                            self.write_stamp_while(now, word.generation(), || self.load() == word);
+                        }
                         let next = word.with_in_flight(word.in_flight() + 1);
                         match self.cas(word, next) {
                             Ok(()) => {
