@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
-use support::hook_clock::{Arm, hooked, park_in, release};
+use support::hook_clock::{Arm, hooked, idle_half_open, park_in, release};
 use support::{breaker, consecutive, run, run_n, secs};
 
 fn nums(b: &CircuitBreaker) -> (u64, u64) {
@@ -92,16 +92,7 @@ fn max_wait_counts_from_a_decided_probe_when_slots_never_emptied() {
 /// Expected: HalfOpen. Observed: Open, `ProbesUndecided { waited: 5.5s }`.
 #[test]
 fn a_preempted_loser_writes_its_old_time_over_the_probes_stamp() {
-    let (b, hook) = hooked(
-        consecutive(1)
-            .open_timeout(secs(10))
-            .half_open_max_calls(1)
-            .half_open_max_wait(secs(5)),
-        0,
-    );
-    assert!(run(&b, Outcome::Failure));
-    hook.manual.advance(secs(11));
-    assert_eq!(b.state(), State::HalfOpen, "idle HalfOpen period");
+    let (b, hook) = idle_half_open(1);
     let loser = {
         let b = Arc::clone(&b);
         park_in(&hook, Arm::ReadThenPark, move || {
@@ -129,16 +120,7 @@ fn a_preempted_loser_writes_its_old_time_over_the_probes_stamp() {
 /// Expected: Open (`ProbesUndecided`). Observed: HalfOpen until 9s (5s after the loser's time).
 #[test]
 fn a_paused_loser_postpones_the_max_wait_of_the_probe_in_flight() {
-    let (b, hook) = hooked(
-        consecutive(1)
-            .open_timeout(secs(10))
-            .half_open_max_calls(1)
-            .half_open_max_wait(secs(5)),
-        0,
-    );
-    assert!(run(&b, Outcome::Failure));
-    hook.manual.advance(secs(11));
-    assert_eq!(b.state(), State::HalfOpen, "idle HalfOpen period");
+    let (b, hook) = idle_half_open(1);
     let loser = {
         let b = Arc::clone(&b);
         park_in(&hook, Arm::ParkThenRead, move || {

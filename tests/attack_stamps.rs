@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
-use support::hook_clock::{Arm, arm, hooked, park_in, release};
+use support::hook_clock::{Arm, hooked, park_in, record_parked, release};
 use support::{breaker, consecutive, run, run_n, secs};
 
 fn nums(b: &CircuitBreaker) -> (u64, u64) {
@@ -66,17 +66,7 @@ fn open_for_paused_after_its_cas_rejects_until_its_wait_is_known() {
 #[test]
 fn trip_paused_after_its_cas_rejects_until_its_wait_is_known() {
     let (b, hook) = hooked(consecutive(1).open_timeout(secs(30)), 0);
-    let permit_owner = {
-        let b = Arc::clone(&b);
-        // The permit is taken before arming (a Closed permit reads no clock here anyway).
-        thread::spawn(move || {
-            let p = b.try_acquire().unwrap();
-            arm(Arm::ParkThenRead);
-            p.record(Outcome::Failure);
-            arm(Arm::Off);
-        })
-    };
-    hook.arrived.recv_timeout(Duration::from_secs(10)).unwrap();
+    let permit_owner = record_parked(&hook, &b, Outcome::Failure, Arm::ParkThenRead);
     let rejected = b.try_acquire().map(|_| ()).unwrap_err();
     let snap = b.snapshot();
     release(&hook, permit_owner);
@@ -126,16 +116,7 @@ fn a_late_open_for_writer_stamps_nothing_over_a_later_trip() {
 #[test]
 fn a_late_tripper_writes_nothing_over_later_periods() {
     let (b, hook) = hooked(consecutive(1).open_timeout(secs(30)), 0);
-    let tripper = {
-        let b = Arc::clone(&b);
-        thread::spawn(move || {
-            let p = b.try_acquire().unwrap();
-            arm(Arm::ParkThenRead);
-            p.record(Outcome::Failure);
-            arm(Arm::Off);
-        })
-    };
-    hook.arrived.recv_timeout(Duration::from_secs(10)).unwrap();
+    let tripper = record_parked(&hook, &b, Outcome::Failure, Arm::ParkThenRead);
     b.reset();
     run_n(&b, 2, Outcome::Success);
     assert!(run(&b, Outcome::Failure));
@@ -158,16 +139,7 @@ fn a_late_tripper_writes_nothing_over_later_periods() {
 fn a_late_tripper_after_a_reset_leaves_the_closed_period_alone() {
     let (b, hook) = hooked(consecutive(2).open_timeout(secs(30)), 0);
     run_n(&b, 1, Outcome::Failure);
-    let tripper = {
-        let b = Arc::clone(&b);
-        thread::spawn(move || {
-            let p = b.try_acquire().unwrap();
-            arm(Arm::ParkThenRead);
-            p.record(Outcome::Failure);
-            arm(Arm::Off);
-        })
-    };
-    hook.arrived.recv_timeout(Duration::from_secs(10)).unwrap();
+    let tripper = record_parked(&hook, &b, Outcome::Failure, Arm::ParkThenRead);
     b.reset();
     release(&hook, tripper);
     let s = b.snapshot();
@@ -227,16 +199,7 @@ fn a_late_announce_after_200_resets_disarms_the_consecutive_trigger() {
 #[test]
 fn a_late_trip_announce_after_200_resets_disarms_the_consecutive_trigger() {
     let (b, hook) = hooked(consecutive(1).open_timeout(secs(30)), 0);
-    let tripper = {
-        let b = Arc::clone(&b);
-        thread::spawn(move || {
-            let p = b.try_acquire().unwrap();
-            arm(Arm::ParkThenRead);
-            p.record(Outcome::Failure);
-            arm(Arm::Off);
-        })
-    };
-    hook.arrived.recv_timeout(Duration::from_secs(10)).unwrap();
+    let tripper = record_parked(&hook, &b, Outcome::Failure, Arm::ParkThenRead);
     for _ in 0..200 {
         b.reset();
     }

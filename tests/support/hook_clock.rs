@@ -118,3 +118,81 @@ pub fn release<T>(hook: &Hook, handle: thread::JoinHandle<T>) -> T {
     hook.go.send(()).unwrap();
     handle.join().unwrap()
 }
+
+/// A thread that takes a permit (in Closed: no clock read), then records `outcome` with its
+/// next clock read armed `how` (a trip's, right after its compare-and-swap); returns once it
+/// is parked there.
+pub fn record_parked(
+    hook: &Hook,
+    b: &Arc<CircuitBreaker>,
+    outcome: cb_runtime::Outcome,
+    how: Arm,
+) -> thread::JoinHandle<()> {
+    let b = Arc::clone(b);
+    let handle = thread::spawn(move || {
+        let permit = b.try_acquire().unwrap();
+        arm(how);
+        permit.record(outcome);
+        arm(Arm::Off);
+    });
+    hook.arrived
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the thread reached its clock read");
+    handle
+}
+
+/// A breaker on a hooked clock in an idle HalfOpen period: `consecutive_failures(1)`, open
+/// 10 s, `max_calls` slots, max wait 5 s; tripped at 0 s, the clock at 11 s, no slot taken.
+pub fn idle_half_open(max_calls: u32) -> (Arc<CircuitBreaker>, Hook) {
+    let (b, hook) = hooked(
+        super::consecutive(1)
+            .open_timeout(super::secs(10))
+            .half_open_max_calls(max_calls)
+            .half_open_max_wait(super::secs(5)),
+        0,
+    );
+    assert!(super::run(&b, cb_runtime::Outcome::Failure));
+    hook.manual.advance(super::secs(11));
+    assert_eq!(b.state(), cb_runtime::State::HalfOpen, "idle HalfOpen period");
+    (b, hook)
+}
+
+/// A caller parked on its first clock read (armed `how`) inside `try_acquire`, which then
+/// holds what it got until [`Held::drop_permit`].
+pub struct Held {
+    handle: thread::JoinHandle<bool>,
+    held: mpsc::Receiver<()>,
+    done: mpsc::Sender<()>,
+}
+
+/// Starts a [`Held`] caller of `b`; returns once it is parked on its clock read.
+pub fn hold_parked(hook: &Hook, b: &Arc<CircuitBreaker>, how: Arm) -> Held {
+    let (held_tx, held) = mpsc::channel();
+    let (done, done_rx) = mpsc::channel::<()>();
+    let b = Arc::clone(b);
+    let handle = park_in(hook, how, move || {
+        let permit = b.try_acquire();
+        let admitted = permit.is_ok();
+        held_tx.send(()).unwrap();
+        done_rx.recv().unwrap();
+        drop(permit);
+        admitted
+    });
+    Held { handle, held, done }
+}
+
+impl Held {
+    /// Lets the parked caller go on; returns once `try_acquire` has returned to it.
+    pub fn resume(&self, hook: &Hook) {
+        hook.go.send(()).unwrap();
+        self.held
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the caller's try_acquire returned");
+    }
+
+    /// Drops what the caller holds; whether it was admitted.
+    pub fn drop_permit(self) -> bool {
+        self.done.send(()).unwrap();
+        self.handle.join().unwrap()
+    }
+}

@@ -4,8 +4,10 @@
 //! the generation, so a permit knows whether the period it was issued in is still current, and
 //! windows tagged with a generation are reset simply by the breaker moving on.
 //!
-//! Stamp word: `millis:40 | generation:24`, the open deadline (Open) or start (HalfOpen) of the
-//! period with that generation; written right after the transition that starts the period.
+//! Stamp word: `millis:48 | generation:16`, the open deadline (Open) or start (HalfOpen) of the
+//! period with that generation (every other period is stamped with time 0); written right after
+//! the transition that starts the period, and in HalfOpen with a max wait again by each probe
+//! as it takes its slot (see `deadline`).
 
 use crate::State;
 
