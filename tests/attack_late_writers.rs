@@ -9,9 +9,9 @@
 //!    taken re-stamps the HalfOpen period (so `half_open_max_wait` counts from that probe).
 //!
 //! Tests marked "DEFECT" failed on the code they were written against and pass since the fix
-//! (the probe's stamp is written at every slot taken, before its compare-and-swap and only
-//! while the word is unchanged; a stale success is counted as `Stale` only); "Coverage
-//! (PASS)" tests pin claims that held.
+//! (a probe's time is read after its compare-and-swap takes the slot and stamped only while
+//! the word is unchanged, nobody re-opening in between; a stale success is counted as `Stale`
+//! only); "Coverage (PASS)" tests pin claims that held.
 //!
 //! Interleavings are forced with a `ClockSource` that parks the thread that armed it on its
 //! next clock read (as in `attack_stamps.rs`), either before it reads the time (the time is
@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
-use support::hook_clock::{Arm, hooked, idle_half_open, park_in, release};
+use support::hook_clock::{Arm, hold_parked, hooked, idle_half_open, park_in, release};
 use support::{breaker, consecutive, run, run_n, secs};
 
 fn nums(b: &CircuitBreaker) -> (u64, u64) {
@@ -80,64 +80,57 @@ fn max_wait_counts_from_a_decided_probe_when_slots_never_emptied() {
     );
 }
 
-/// DEFECT. Same claim, forced interleaving (the new re-stamp of fix 4).
+/// Was a DEFECT, fixed twice. Claim: a probe's time is never earlier than its slot.
 ///
-/// The re-stamp in `acquire_contended` (HalfOpen, `in_flight() == 0`) reads the clock and
-/// writes the stamp *before* its compare-and-swap takes the slot, and the stamp is written
-/// whenever the period is in force, whether or not that caller's slot is ever taken. Caller A
-/// finds the HalfOpen period idle at t=0 and is preempted right after its clock read (hook:
-/// read, then park). Probe B takes the only slot at 3s (re-stamp 3s). A resumes: it writes its
-/// stamp of t=0 over B's, its CAS fails, and it is rejected (slots full). At 5.5s probe B has
-/// been undecided 2.5s (max wait 5s).
-/// Expected: HalfOpen. Observed: Open, `ProbesUndecided { waited: 5.5s }`.
+/// First found: a caller read the clock and stamped *before* its compare-and-swap took the
+/// slot, so a caller preempted after its read could write an old time over the winner's
+/// stamp, or win the slot with it (`ProbesUndecided { waited: 5.5s }` with the only probe
+/// 2.5s in). Now a probe reads the clock only after it holds the slot. Here the winner is
+/// preempted right after that read (11s); a caller at 14s is rejected (slots full, the
+/// probe's time not stamped yet: no decision, no `retry_after`). It resumes at
+/// 21s and stamps the 11s it read, after its slot was taken at 11s: 10s of waiting re-opens.
 #[test]
-fn a_preempted_loser_writes_its_old_time_over_the_probes_stamp() {
+fn a_probe_preempted_after_its_time_read_counts_from_that_read() {
     let (b, hook) = idle_half_open(1);
-    let loser = {
-        let b = Arc::clone(&b);
-        park_in(&hook, Arm::ReadThenPark, move || {
-            b.try_acquire().map(|_| ()).map_err(|r| r.state)
-        })
-    };
+    let probe = hold_parked(&hook, &b, Arm::ReadThenPark);
     hook.manual.advance(secs(3));
-    let probe = b.try_acquire().expect("probe B takes the slot");
-    let loser = release(&hook, loser);
-    assert_eq!(loser, Err(State::HalfOpen), "the loser is rejected: the slot is B's");
-    hook.manual.advance(ms(2_500));
+    let rejected = b.try_acquire().map(|_| ()).unwrap_err();
+    assert_eq!((rejected.state, rejected.retry_after), (State::HalfOpen, None));
+    assert_eq!(b.state(), State::HalfOpen, "not stamped yet: nobody decides");
+    hook.manual.advance(secs(7));
+    probe.resume(&hook);
     let s = b.snapshot();
-    drop(probe);
+    assert!(probe.drop_permit(), "the first caller holds the slot");
     assert_eq!(
         (s.state, s.tripped_by),
-        (State::HalfOpen, None),
-        "re-opened while the only probe had been undecided 2.5s (max wait 5s)"
+        (State::Open, Some(Reason::ProbesUndecided { waited: secs(10) })),
+        "the probe took its slot at 11s and was undecided 10s (max wait 5s)"
     );
 }
 
-/// DEFECT. Same mechanism, the other way: a late re-stamp with a *later* time postpones the
-/// re-open. Caller A finds the period idle and is paused on its clock read (park, then read).
-/// Probe B takes the slot at t=0. At 4s A resumes, reads 4s, stamps it over B's and is rejected.
-/// At 6s B has been undecided 6s (max wait 5s).
-/// Expected: Open (`ProbesUndecided`). Observed: HalfOpen until 9s (5s after the loser's time).
+/// Was a DEFECT, fixed (the late re-stamp of a caller that lost the slot postponed the re-open
+/// to 5s after its time). Claim: a caller that finds the slots full writes no time. Probe B
+/// takes the only slot at 11s; caller A finds it taken and is paused on its clock read (the
+/// decider's); at 17s it resumes: B has been undecided 6s (max wait 5s), A re-opens and is
+/// rejected Open.
 #[test]
-fn a_paused_loser_postpones_the_max_wait_of_the_probe_in_flight() {
+fn a_paused_loser_decides_from_the_probe_in_flight() {
     let (b, hook) = idle_half_open(1);
+    let probe = b.try_acquire().expect("probe B takes the slot");
     let loser = {
         let b = Arc::clone(&b);
         park_in(&hook, Arm::ParkThenRead, move || {
             b.try_acquire().map(|_| ()).map_err(|r| r.state)
         })
     };
-    let probe = b.try_acquire().expect("probe B takes the slot");
-    hook.manual.advance(secs(4));
+    hook.manual.advance(secs(6));
     let loser = release(&hook, loser);
-    assert_eq!(loser, Err(State::HalfOpen));
-    hook.manual.advance(secs(2));
     let s = b.snapshot();
     drop(probe);
+    assert_eq!(loser, Err(State::Open), "the loser re-opened and was rejected");
     assert_eq!(
-        s.state,
-        State::Open,
-        "the only probe undecided 6s (max wait 5s) and the breaker still HalfOpen"
+        (s.state, s.tripped_by),
+        (State::Open, Some(Reason::ProbesUndecided { waited: secs(6) }))
     );
 }
 

@@ -6,13 +6,15 @@
 //! 2. `breaker/record.rs`: a stale success is counted as `Stale` only; snapshot totals add it.
 //! 3. `breaker/record.rs` `run_counts`: a consecutive-only trip keeps at least its run.
 //!
-//! The three "DEFECT" tests fail on the current code and are `#[ignore]`d as known, open
-//! defects (run them with `--ignored`): a probe whose thread is preempted between its clock
-//! read and its slot's compare-and-swap stamps the HalfOpen period with a time before it held
-//! the slot, so `half_open_max_wait` can re-open while it has held its slot for less. Any
-//! clock read apart from the compare-and-swap leaves such a gap; closing it needs another way
-//! of knowing when the newest slot was taken. "Coverage (PASS)" tests pin claims that held. Interleavings are forced with `support::hook_clock` (a thread parked
-//! right after its clock read, as a thread preempted there).
+//! The three "DEFECT" tests failed on that code and were `#[ignore]`d as known, open defects: a
+//! probe whose thread was preempted between its clock read and its slot's compare-and-swap
+//! stamped the HalfOpen period with a time before it held the slot, so `half_open_max_wait`
+//! could re-open while it had held its slot for less. Fixed since: a probe reads the clock
+//! after its swap, and from before the swap until it has stamped that time it is counted in
+//! `taking` (`breaker/mod.rs` `Taking`), during which nobody re-opens; the tests now force
+//! the new gaps. "Coverage (PASS)" tests pin
+//! claims that held. Interleavings are forced with `support::hook_clock` (a thread parked on
+//! its clock read, before or after reading the time, as a thread preempted there).
 
 mod support;
 
@@ -30,66 +32,90 @@ fn ms(n: u64) -> Duration {
 
 // --- 1. half_open_max_wait ------------------------------------------------------------------
 
-/// DEFECT. Claim: never re-opens while some slot holder has run less than the max wait.
+/// Was a DEFECT (`#[ignore]`d as open), fixed. Claim: never re-opens while some slot holder
+/// has run less than the max wait.
 ///
-/// `acquire_contended` (mod.rs, HalfOpen branch) reads the clock, then stamps the period with
-/// that time, then takes the slot by compare-and-swap. A caller preempted right after its
-/// clock read (t=11s) on an idle HalfOpen period (one slot, max wait 5s) resumes at 21s: the
-/// word is unchanged, so it stamps 11s and wins the slot at 21s. The slot was free the whole
-/// 10s (any other caller would have been admitted). Right after, at 21s, while it holds the
-/// permit, a `snapshot()` (or any caller) re-opens.
-/// Expected: HalfOpen (the only probe has held its slot 0s). Observed: Open,
-/// `ProbesUndecided { waited: 10s }` (measured from the clock read that preceded the pause,
-/// not from when the slot was taken).
+/// `acquire_contended` read the clock, stamped the period with that time, then took the slot
+/// by compare-and-swap: a caller preempted right after its clock read (11s) on an idle period
+/// won the free slot at 21s with a stamp of 11s, and the next read re-opened (`waited: 10s`,
+/// the probe 0s in). Now the probe takes the slot, then reads the clock: preempted before that
+/// read, it holds the decision off (nobody re-opens, however long), and its wait counts from
+/// the time it reads when it resumes.
 #[test]
-#[ignore = "known defect, open: a probe preempted between its clock read and its slot stamps an old start; run with --ignored"]
-fn a_probe_preempted_before_its_stamp_is_cut_short_while_held() {
+fn a_probe_preempted_between_its_slot_and_its_time_is_not_cut_short() {
     let (b, hook) = idle_half_open(1);
-    let probe = hold_parked(&hook, &b, Arm::ReadThenPark);
-    hook.manual.advance(secs(10));
-    probe.resume(&hook);
+    let probe = hold_parked(&hook, &b, Arm::ParkThenRead);
+    hook.manual.advance(secs(60));
     let s = b.snapshot();
-    assert!(probe.drop_permit(), "the preempted caller won the free slot at 21s");
     assert_eq!(
         (s.state, s.tripped_by),
         (State::HalfOpen, None),
-        "re-opened right as the only probe took its slot (it had held it 0s; max wait 5s)"
+        "the probe holds its slot and has not read its time: no decision"
+    );
+    probe.resume(&hook);
+    hook.manual.advance(secs(5));
+    assert_eq!(b.state(), State::HalfOpen, "5s since the probe's time (71s)");
+    hook.manual.advance(Duration::from_nanos(1));
+    let s = b.snapshot();
+    assert!(probe.drop_permit(), "the preempted caller won the free slot");
+    assert_eq!(
+        (s.state, s.tripped_by),
+        (
+            State::Open,
+            Some(Reason::ProbesUndecided {
+                waited: secs(5) + Duration::from_nanos(1)
+            })
+        )
     );
 }
 
-/// DEFECT (same claim; ABA on the word). The guard `self.load() == word` of the stamp is
-/// satisfied again once a probe that took the slot in between gives it back (a dropped
-/// permit restores the exact word). Caller A reads the clock at 11s and is preempted; probe B
-/// takes the slot at 12s (stamps 12s) and is dropped at 13s; A resumes at 21s, writes 11s over
-/// B's 12s and wins the slot. At 21s A has held its slot 0s.
-/// Expected: HalfOpen. Observed: Open, `ProbesUndecided { waited: 10s }`.
+/// Was a DEFECT (`#[ignore]`d as open), fixed. Same claim, after an ABA of the state word: a
+/// probe that took a slot and gave it back restores the exact word another probe's stamp is
+/// guarded by. Two slots: A takes one at 11s and is preempted before its time read; B takes
+/// the other at 12s (stamps 12s) and is dropped at 13s; A resumes at 21s and stamps 21s
+/// (its guard holds again: the word is its own). C takes the free slot at 22s: the wait counts
+/// from C, the newest probe, and from no earlier time.
 #[test]
-#[ignore = "known defect, open: a probe preempted between its clock read and its slot stamps an old start; run with --ignored"]
-fn a_preempted_probe_stamps_over_a_later_probe_after_aba() {
-    let (b, hook) = idle_half_open(1);
-    let probe = hold_parked(&hook, &b, Arm::ReadThenPark);
+fn a_probe_stamping_after_an_aba_of_the_word_cuts_nobody_short() {
+    let (b, hook) = idle_half_open(2);
+    let probe = hold_parked(&hook, &b, Arm::ParkThenRead);
     hook.manual.advance(secs(1));
-    let probe_b = b.try_acquire().expect("probe B takes the free slot at 12s");
+    let probe_b = b.try_acquire().expect("probe B takes the other slot at 12s");
     hook.manual.advance(secs(1));
     drop(probe_b);
     assert_eq!(b.state(), State::HalfOpen);
     hook.manual.advance(secs(8));
     probe.resume(&hook);
+    hook.manual.advance(secs(1));
+    let probe_c = b.try_acquire().expect("probe C takes the free slot at 22s");
+    hook.manual.advance(secs(5));
+    let held = b.snapshot();
+    hook.manual.advance(Duration::from_nanos(1));
     let s = b.snapshot();
-    assert!(probe.drop_permit(), "A won the free slot at 21s");
+    drop(probe_c);
+    assert!(probe.drop_permit(), "A held a slot");
+    assert_eq!(
+        (held.state, held.tripped_by),
+        (State::HalfOpen, None),
+        "C ran exactly 5s"
+    );
     assert_eq!(
         (s.state, s.tripped_by),
-        (State::HalfOpen, None),
-        "re-opened right as A took its slot, measured from before B's (later) stamp"
+        (
+            State::Open,
+            Some(Reason::ProbesUndecided {
+                waited: secs(5) + Duration::from_nanos(1)
+            })
+        )
     );
 }
 
-/// DEFECT (same claim, via the Open -> HalfOpen transition that admits the first probe). The
-/// caller reads the clock at 10.5s (Open wait over at 10s), is preempted, and resumes at 20s:
-/// its transition takes the slot and stamps 10.5s.
-/// Expected: HalfOpen right after. Observed: Open, `ProbesUndecided { waited: 9.5s }`.
+/// Was a DEFECT (`#[ignore]`d as open), fixed. Same claim, via the Open -> HalfOpen transition
+/// that admits the first probe. The caller reads the clock at 10.5s (Open wait over at 10s),
+/// is preempted, and resumes at 20s: its transition took the slot and stamped 10.5s, and the
+/// next read re-opened (`waited: 9.5s`). Now the probe the transition admits stamps a time
+/// read after it.
 #[test]
-#[ignore = "known defect, open: a probe preempted between its clock read and its slot stamps an old start; run with --ignored"]
 fn the_transition_probe_preempted_after_its_clock_read_is_cut_short() {
     let (b, hook) = hooked(
         consecutive(1)
@@ -271,4 +297,56 @@ fn consecutive_trip_keeps_its_run() {
     let s = b.snapshot();
     assert_eq!(s.state, State::Open);
     assert_eq!((s.window.calls, s.window.failures), (4, 4), "{:?}", s.window);
+}
+
+/// A clock that panics on the reads of the thread that armed it.
+#[derive(Debug)]
+struct PanickyClock(cb_runtime::ManualClock);
+
+thread_local! {
+    static PANIC_ON_READ: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl cb_runtime::ClockSource for PanickyClock {
+    fn now_nanos(&self) -> u64 {
+        if PANIC_ON_READ.with(|p| p.get()) {
+            panic!("clock source failed");
+        }
+        self.0.elapsed().as_nanos() as u64
+    }
+}
+
+/// Coverage. A probe whose clock source panics after it took its slot (before it stamps its
+/// time) still lets the max wait decide afterwards: the count of callers taking a slot is
+/// dropped while unwinding, so it cannot hold every later decision off.
+#[test]
+fn a_clock_panicking_between_slot_and_stamp_does_not_hold_the_decision_off() {
+    let manual = cb_runtime::ManualClock::new();
+    let b = CircuitBreaker::builder("panicky")
+        .config(
+            consecutive(1)
+                .open_timeout(secs(10))
+                .half_open_max_calls(1)
+                .half_open_max_wait(secs(5))
+                .jitter(0.0)
+                .build()
+                .unwrap(),
+        )
+        .clock(cb_runtime::Clock::custom(Arc::new(PanickyClock(manual.clone()))))
+        .build();
+    assert!(run(&b, Outcome::Failure));
+    manual.advance(secs(11));
+    assert_eq!(b.state(), State::HalfOpen);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        PANIC_ON_READ.with(|p| p.set(true));
+        let permit = b.try_acquire();
+        PANIC_ON_READ.with(|p| p.set(false));
+        permit.is_ok()
+    }));
+    PANIC_ON_READ.with(|p| p.set(false));
+    assert!(panicked.is_err(), "the clock read after the slot panicked");
+    manual.advance(secs(5) + Duration::from_nanos(1));
+    let s = b.snapshot();
+    assert_eq!(s.state, State::Open, "the slot it took is decided by the max wait");
+    assert!(matches!(s.tripped_by, Some(Reason::ProbesUndecided { .. })));
 }

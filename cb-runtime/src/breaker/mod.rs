@@ -31,7 +31,7 @@ use crate::window::count::CountWindow;
 use crate::window::time::TimeWindow;
 use crate::{Rejected, State};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use stripe::{Slot, Stripes, Total};
 use tunables::Tunables;
@@ -81,6 +81,9 @@ pub struct CircuitBreaker {
     time_window: Option<TimeWindow>,
     clock: Clock,
     reopens: AtomicU32,
+    /// Callers between deciding to take a half-open slot and stamping their time (see
+    /// [`Taking`]); 16 bits fit the padding after `reopens` (a keyed breaker stays under 1 KB).
+    taking: AtomicU16,
     /// Whether an Open breaker whose wait has passed may let a probe through (a fleet holds
     /// this off while another instance probes).
     may_probe: AtomicBool,
@@ -219,8 +222,12 @@ impl CircuitBreaker {
                     match self.stamp_time(word.generation()) {
                         Some(deadline) if now > deadline && self.may_probe.load(Ordering::Acquire) => {
                             let next = word.next(State::HalfOpen).with_in_flight(1);
+                            // `now` was read before the transition: the probe it admits is
+                            // timed after it (see `Taking`).
+                            let taking = self.taking();
                             match self.swap_state(word, next, Reason::OpenWaitElapsed, now) {
                                 Ok(()) => {
+                                    self.stamp_probe(taking, next);
                                     self.observed.probe();
                                     return Ok(self.permit(next));
                                 }
@@ -246,19 +253,13 @@ impl CircuitBreaker {
                 }
                 State::HalfOpen => {
                     if word.in_flight() < self.tunables.half_open_max_calls() {
-                        // With a max wait set, the period is stamped with each probe's start
-                        // (see `undecided_for`): before its slot is taken, so that no caller
-                        // finding the slots full reads an older time, and only while the word
-                        // is still the one this probe takes its slot from (a caller that
-                        // loses the slot, or comes late, writes nothing). Without one, no
-                        // clock read.
-                        if self.tunables.half_open_max_wait().is_some() {
-                            let now = self.clock.now_nanos();
-                            self.write_stamp_while(now, word.generation(), || self.load() == word);
-                        }
+                        // With a max wait set, the period's time is each probe's start (see
+                        // `undecided_for`), read once its slot is taken (`stamp_probe`).
+                        let taking = self.taking();
                         let next = word.with_in_flight(word.in_flight() + 1);
                         match self.cas(word, next) {
                             Ok(()) => {
+                                self.stamp_probe(taking, next);
                                 self.observed.probe();
                                 return Ok(self.permit(next));
                             }
@@ -281,13 +282,35 @@ impl CircuitBreaker {
         }
     }
 
+    /// With a max wait set, a caller about to take a half-open slot (see [`Taking`]).
+    #[inline]
+    fn taking(&self) -> Option<Taking<'_>> {
+        self.tunables.half_open_max_wait()?;
+        self.taking.fetch_add(1, Ordering::Relaxed);
+        Some(Taking(&self.taking))
+    }
+
+    /// Stamps the HalfOpen period `next` (the word this probe's slot made) with the time read
+    /// now, after the slot was taken: the probe's start, never earlier than its slot. Only
+    /// while the word is `next`: once a later probe has taken a slot, this one writes nothing
+    /// over its time (a swap decided before that probe's stamp fails on it, and the check,
+    /// made again, fails too).
+    #[inline]
+    fn stamp_probe(&self, taking: Option<Taking<'_>>, next: Word) {
+        if taking.is_some() {
+            let now = self.clock.now_nanos();
+            self.write_stamp_while(now, next.generation(), || self.load() == next);
+        }
+        drop(taking);
+    }
+
     /// How long the latest probe to take a slot has run (from the HalfOpen period's start if
     /// it began with one), if past `half_open_max_wait` with every slot taken: then every
     /// probe holding a slot has been undecided for longer than the wait, and none of them is
-    /// cut short.
+    /// cut short. Nothing while a caller is between taking a slot and stamping its time.
     fn undecided_for(&self, word: Word) -> Option<u64> {
         let max_wait = self.tunables.half_open_max_wait()?;
-        if word.in_flight() == 0 {
+        if word.in_flight() == 0 || self.taking.load(Ordering::Acquire) > 0 {
             return None;
         }
         let since = self.stamp_time(word.generation())?;
@@ -530,6 +553,7 @@ impl CircuitBreakerBuilder {
             stamp_fine: AtomicU64::new(0),
             consecutive: AtomicU64::new(0),
             reopens: AtomicU32::new(0),
+            taking: AtomicU16::new(0),
             may_probe: AtomicBool::new(true),
             adopted: AtomicU64::new(u64::MAX),
             name: self.name,
@@ -544,6 +568,20 @@ impl CircuitBreakerBuilder {
             events: self.events.unwrap_or_default(),
             retired: AtomicBool::new(false),
         }
+    }
+}
+
+/// A caller counted in [`CircuitBreaker::taking`] from before its compare-and-swap for a
+/// half-open slot until it has stamped its time (or lost the slot): while any is, no caller
+/// re-opens for `half_open_max_wait`, since the stamp may not stand for the newest slot yet.
+/// A time read before the swap would be older than the slot by any preemption between them
+/// (a probe re-opened on arrival, `waited: 10s`); read after, a preemption only postpones.
+/// Dropped on every path, a panicking clock source included, so the count cannot stay up.
+struct Taking<'a>(&'a AtomicU16);
+
+impl Drop for Taking<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Release);
     }
 }
 
