@@ -1,10 +1,16 @@
 //! Attacks (public API only) on commit 90e176f: `Taking` (callers between a half-open slot's
 //! compare-and-swap and their stamp hold `undecided_for` off) and the probe stamps read after
 //! the swap. Interleavings are forced with `support::hook_clock`.
+//!
+//! Three tests are `#[ignore]`d as known, open defects (run them with `--ignored`): the
+//! decider's side of the word ABA (a re-open decided on a word a release and a new take
+//! restored; the code before 90e176f had it too), and a max wait turned on by a
+//! reconfiguration counting from a probe older than the newest (probes stamp no time while no
+//! max wait is set, since 7f54c7a). The others are coverage that held.
 
 mod support;
 
-use cb_runtime::{CircuitBreaker, Outcome, Reason, State};
+use cb_runtime::{Outcome, Reason, State};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
@@ -19,6 +25,7 @@ use support::{breaker, consecutive, run, secs};
 /// and stamps 17s; C's guard is gone. R resumes: waited 6s > 5s, `transition(W1, Open)`
 /// succeeds on the identical word. C has held its slot for 0s.
 #[test]
+#[ignore = "known defect, open: a decider preempted after its clock read re-opens by a compare-and-swap from a word a release and a new take restored (ABA); run with --ignored"]
 fn decider_preempted_after_its_clock_read_cuts_a_refilled_slot_short() {
     let (b, hook) = idle_half_open(1);
     let a = b.try_acquire().expect("A takes the slot at 11s");
@@ -43,6 +50,7 @@ fn decider_preempted_after_its_clock_read_cuts_a_refilled_slot_short() {
 /// R's `state()` reads taking=0 and the stamp 12s, reads the clock, is preempted; B cancels,
 /// C takes the slot (same word) and stamps 18s; R resumes and re-opens.
 #[test]
+#[ignore = "known defect, open: a decider preempted after its clock read re-opens by a compare-and-swap from a word a release and a new take restored (ABA); run with --ignored"]
 fn state_read_preempted_after_its_clock_read_cuts_a_refilled_slot_short() {
     let (b, hook) = idle_half_open(2);
     let a = b.try_acquire().unwrap();
@@ -69,8 +77,14 @@ fn state_read_preempted_after_its_clock_read_cuts_a_refilled_slot_short() {
 /// takes the second slot at 100s; the wait is turned on at 100s; at 101s the breaker re-opens
 /// with `waited: 90s` although B has held its slot 1s.
 #[test]
+#[ignore = "known defect, open: a probe admitted while no max wait is set stamps no time, so a max wait turned on later counts from an older probe; run with --ignored"]
 fn max_wait_turned_on_mid_period_cuts_the_newest_probe_short() {
-    let (b, clock) = breaker(consecutive(1).open_timeout(secs(10)).half_open_max_calls(2).no_half_open_max_wait());
+    let (b, clock) = breaker(
+        consecutive(1)
+            .open_timeout(secs(10))
+            .half_open_max_calls(2)
+            .no_half_open_max_wait(),
+    );
     assert!(run(&b, Outcome::Failure));
     clock.advance(secs(11));
     let a = b.try_acquire().unwrap();
@@ -93,7 +107,12 @@ fn max_wait_turned_on_mid_period_cuts_the_newest_probe_short() {
 /// re-opens (the probe has run longer than the wait in force), reporting 10s.
 #[test]
 fn max_wait_shortened_mid_period_reopens_from_the_newest_probe() {
-    let (b, clock) = breaker(consecutive(1).open_timeout(secs(10)).half_open_max_calls(1).half_open_max_wait(secs(60)));
+    let (b, clock) = breaker(
+        consecutive(1)
+            .open_timeout(secs(10))
+            .half_open_max_calls(1)
+            .half_open_max_wait(secs(60)),
+    );
     assert!(run(&b, Outcome::Failure));
     clock.advance(secs(11));
     let a = b.try_acquire().unwrap();
@@ -104,7 +123,10 @@ fn max_wait_shortened_mid_period_reopens_from_the_newest_probe() {
     b.reconfigure(c);
     let s = b.snapshot();
     drop(a);
-    assert_eq!((s.state, s.tripped_by), (State::Open, Some(Reason::ProbesUndecided { waited: secs(10) })));
+    assert_eq!(
+        (s.state, s.tripped_by),
+        (State::Open, Some(Reason::ProbesUndecided { waited: secs(10) }))
+    );
 }
 
 /// Claim 4: max wait turned off while a caller is parked between its swap and its stamp
@@ -113,7 +135,9 @@ fn max_wait_shortened_mid_period_reopens_from_the_newest_probe() {
 fn max_wait_toggled_while_a_probe_is_between_swap_and_stamp() {
     let (b, hook) = idle_half_open(1);
     let b2 = Arc::clone(&b);
-    let p = park_in(&hook, Arm::ParkThenRead, move || b2.try_acquire().map(|p| p.record(Outcome::Ignored)).is_ok());
+    let p = park_in(&hook, Arm::ParkThenRead, move || {
+        b2.try_acquire().map(|p| p.record(Outcome::Ignored)).is_ok()
+    });
     // p holds the slot (swap done), has not stamped.
     let mut c = b.config();
     c.half_open_max_wait = None;
@@ -166,8 +190,13 @@ fn hammer_half_open_then_no_wedge() {
             };
             let workers: Vec<_> = (0..6)
                 .map(|t| {
-                    let (b, over, cut, admitted, clock) =
-                        (Arc::clone(&b), Arc::clone(&over), Arc::clone(&cut), Arc::clone(&admitted), clock.clone());
+                    let (b, over, cut, admitted, clock) = (
+                        Arc::clone(&b),
+                        Arc::clone(&over),
+                        Arc::clone(&cut),
+                        Arc::clone(&admitted),
+                        clock.clone(),
+                    );
                     thread::spawn(move || {
                         let end = std::time::Instant::now() + Duration::from_millis(150);
                         let mut i = 0u64;
@@ -217,7 +246,11 @@ fn hammer_half_open_then_no_wedge() {
                 cut.load(Ordering::Relaxed)
             );
             assert_eq!(over.load(Ordering::Relaxed), 0, "slots {slots} round {round}");
-            assert_eq!(cut.load(Ordering::Relaxed), 0, "slots {slots} round {round}: probes cut short");
+            assert_eq!(
+                cut.load(Ordering::Relaxed),
+                0,
+                "slots {slots} round {round}: probes cut short"
+            );
             // Get to HalfOpen with every slot held, then past the wait.
             // Re-opens back off: wait out whatever Open period the hammering left.
             let mut st = b.state();
@@ -240,7 +273,10 @@ fn hammer_half_open_then_no_wedge() {
             let s = b.snapshot();
             drop(held);
             assert!(
-                matches!((s.state, s.tripped_by), (State::Open, Some(Reason::ProbesUndecided { .. }))),
+                matches!(
+                    (s.state, s.tripped_by),
+                    (State::Open, Some(Reason::ProbesUndecided { .. }))
+                ),
                 "slots {slots} round {round}: wedged? {:?} {:?}",
                 s.state,
                 s.tripped_by
