@@ -355,18 +355,6 @@ fn metrics_only_runs_do_not_carry_into_the_next_closed_period() {
 
 // --- 3. Windows start each Closed period empty, after any transitions (coverage) ------------
 
-/// A tiny deterministic generator (no dependency).
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-}
-
 /// Coverage (PASS). Random walks over every transition the public API can make (reset,
 /// force_open, disable, metrics_only, open_for, probe now, open wait elapsed, probe
 /// success/failure, trips by run or rate), with a few outcomes in each Closed period. In every

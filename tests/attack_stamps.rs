@@ -21,7 +21,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 use support::hook_clock::{Arm, hooked, park_in, record_parked, release};
-use support::{breaker, consecutive, run, run_n, secs};
+use support::{Lcg, breaker, consecutive, run, run_n, secs};
 
 fn nums(b: &CircuitBreaker) -> (u64, u64) {
     let w = b.snapshot().window;
@@ -234,18 +234,6 @@ fn a_late_announce_after_100_resets_is_harmless() {
 }
 
 // --- 2. Many threads racing trips, resets, open_for and state() --------------------------------
-
-/// A tiny deterministic generator (no dependency).
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-}
 
 /// After the racers are joined: an Open breaker has a finite deadline no longer than `max`,
 /// `retry_after` says the same, and it becomes HalfOpen strictly after it.

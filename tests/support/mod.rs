@@ -88,3 +88,42 @@ pub fn failure_rate(kind: Window, threshold: f64, minimum_calls: u32) -> cb_runt
         .window(kind)
         .minimum_calls(minimum_calls)
 }
+
+/// A tiny deterministic generator for random walks (no dependency).
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// The next number below `n`.
+    pub fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// Checks the half-open max wait counted from the newest probe's time: `b` is still HalfOpen
+/// once `wait` has passed on `clock`, and re-opens 1 ns later for `ProbesUndecided`, having
+/// waited `wait` + 1 ns.
+pub fn reopens_exactly_after(b: &CircuitBreaker, clock: &ManualClock, wait: Duration) {
+    clock.advance(wait);
+    let held = b.snapshot();
+    assert_eq!(
+        (held.state, held.tripped_by),
+        (State::HalfOpen, None),
+        "the newest probe has run exactly {wait:?}"
+    );
+    clock.advance(Duration::from_nanos(1));
+    let s = b.snapshot();
+    assert_eq!(
+        (s.state, s.tripped_by),
+        (
+            State::Open,
+            Some(cb_runtime::Reason::ProbesUndecided {
+                waited: wait + Duration::from_nanos(1)
+            })
+        ),
+        "re-opened 1 ns past the max wait"
+    );
+}

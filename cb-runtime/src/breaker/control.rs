@@ -142,21 +142,12 @@ impl CircuitBreaker {
             return;
         }
         let (calls, failures) = self.period_totals();
-        let mut start = self
-            .history()
-            .period_start
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // A transition racing on another thread may have begun (and noted) a later period
-        // already: only the period in force is noted (generations compared by their wrapping
-        // order misjudged a note left 2^34 transitions back, as by a long outage of probes).
-        if self.in_force(next) {
-            *start = PeriodStart {
-                generation: next.generation(),
-                calls,
-                failures,
-            };
-        }
+        let start = PeriodStart {
+            generation: next.generation(),
+            calls,
+            failures,
+        };
+        self.note(&self.history().period_start, next, start);
     }
 
     /// What the window of period `word` holds: the sliding window when a rate trigger keeps
@@ -185,27 +176,28 @@ impl CircuitBreaker {
     /// that tripped it into Open period `open`), for snapshots while it is Open; nothing once a
     /// later period began (see [`opened`](Self::opened)).
     pub(super) fn keep_trip(&self, counts: Counts, minimum_calls: u64, open: Word) {
-        let mut held = self.history().tripped.lock().unwrap_or_else(PoisonError::into_inner);
-        if self.in_force(open) {
-            *held = Some(Trip {
-                generation: open.generation(),
-                counts,
-                minimum_calls,
-            });
-        }
+        let trip = Trip {
+            generation: open.generation(),
+            counts,
+            minimum_calls,
+        };
+        self.note(&self.history().tripped, open, Some(trip));
     }
 
-    /// Notes that Open period `open` started for `reason`, while it is in force (checked under
-    /// the note's lock): a transition that comes to this late (its thread paused after its
-    /// compare-and-swap) leaves a newer period's note as it is.
+    /// Notes that Open period `open` started for `reason` (see [`note`](Self::note)).
     pub(super) fn opened(&self, open: Word, reason: Reason) {
-        let mut held = self
-            .history()
-            .open_reason
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if self.in_force(open) {
-            *held = Some((open.generation(), reason));
+        self.note(&self.history().open_reason, open, Some((open.generation(), reason)));
+    }
+
+    /// Writes `value` in a note of `period`, while that period is in force (checked under the
+    /// note's lock): a transition that comes to this late (its thread paused after its
+    /// compare-and-swap) leaves a later period's note as it is. (Generations compared by their
+    /// wrapping order instead misjudged a note left 2^34 transitions back, as by a long outage
+    /// of probes.)
+    fn note<T>(&self, cell: &Mutex<T>, period: Word, value: T) {
+        let mut held = cell.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.in_force(period) {
+            *held = value;
         }
     }
 
