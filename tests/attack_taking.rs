@@ -1,12 +1,13 @@
 //! Attacks (public API only) on commit 90e176f: `Taking` (callers between a half-open slot's
-//! compare-and-swap and their stamp hold `undecided_for` off) and the probe stamps read after
-//! the swap. Interleavings are forced with `support::hook_clock`.
+//! compare-and-swap and their stamp hold the max-wait decision off) and the probe stamps read
+//! after the swap. Interleavings are forced with `support::hook_clock`.
 //!
-//! Four tests are `#[ignore]`d as known, open defects (run them with `--ignored`): the
-//! decider's side of the word ABA (a re-open decided on a word a release and a new take
-//! restored; the code before 90e176f had it too), and a max wait turned on by a
-//! reconfiguration counting from a probe older than the newest (probes stamp no time while no
-//! max wait is set, since 7f54c7a). The others are coverage that held.
+//! The four defects this attack found (a decider's word restored by a release and a new take,
+//! twice; a max wait turned on by a reconfiguration; the free race of the hammer) are fixed:
+//! a decider looks again with slot takers held off until its swap (`Deciding`), and a
+//! reconfiguration that turns the wait on stamps its time. Their tests now pass, beside the
+//! tests of those fixes and of a defect found while making them (a probe reading its time
+//! after a later probe stamped wrote nothing).
 
 mod support;
 
@@ -15,18 +16,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
-use support::hook_clock::{Arm, idle_half_open, park_in, release};
-use support::{breaker, consecutive, run, secs};
+use support::hook_clock::{Arm, hold_parked, idle_half_open, park_in, park_in_after, release};
+use support::{breaker, consecutive, reopens_exactly_after, run, secs};
 
-/// Claim 1, via an ABA seen by the *decider*. One slot. A takes it at 11s (stamp 11s). At 17s
-/// R calls try_acquire: every slot is taken, `undecided_for` loads `taking` (0), the stamp
-/// (11s), then reads the clock (17s) and is preempted right after that read. A cancels (drops
-/// its permit: in_flight 1 -> 0), C takes the slot (in_flight 0 -> 1: the exact word R holds)
-/// and stamps 17s; C's guard is gone. R resumes: waited 6s > 5s, `transition(W1, Open)`
-/// succeeds on the identical word. C has held its slot for 0s.
+/// Was a DEFECT: the decider's side of the word's ABA. One slot. A takes it at 11s (stamp
+/// 11s). At 17s R calls try_acquire: every slot is taken, R looks at the stamp (11s) and the
+/// clock (17s) and is preempted right after that read. A cancels (in_flight 1 -> 0), C takes
+/// the slot (in_flight 0 -> 1: the exact word R holds) and stamps 17s. R resumed and swapped
+/// to Open on the identical word, C 0s in. Now R looks again, with slot takers held off, and
+/// finds C's 17s.
 #[test]
-#[ignore = "known defect, open: a decider preempted after its clock read re-opens by a compare-and-swap from a word a release and a new take restored (ABA); run with --ignored"]
-fn decider_preempted_after_its_clock_read_cuts_a_refilled_slot_short() {
+fn a_decider_preempted_after_its_first_look_cuts_no_refilled_slot_short() {
     let (b, hook) = idle_half_open(1);
     let a = b.try_acquire().expect("A takes the slot at 11s");
     hook.manual.advance(secs(6)); // 17s: A is past the wait
@@ -46,12 +46,11 @@ fn decider_preempted_after_its_clock_read_cuts_a_refilled_slot_short() {
     );
 }
 
-/// Same, two slots, via `state()` (settle) as the decider: A (11s) and B (12s) hold; at 18s
-/// R's `state()` reads taking=0 and the stamp 12s, reads the clock, is preempted; B cancels,
-/// C takes the slot (same word) and stamps 18s; R resumes and re-opens.
+/// Was a DEFECT: same, two slots, via `state()` as the decider: A (11s) and B (12s) hold; at
+/// 18s R's `state()` looks at the stamp 12s and the clock and is preempted; B cancels, C
+/// takes the slot (same word) and stamps 18s; R resumed and re-opened.
 #[test]
-#[ignore = "known defect, open: a decider preempted after its clock read re-opens by a compare-and-swap from a word a release and a new take restored (ABA); run with --ignored"]
-fn state_read_preempted_after_its_clock_read_cuts_a_refilled_slot_short() {
+fn a_state_read_preempted_after_its_first_look_cuts_no_refilled_slot_short() {
     let (b, hook) = idle_half_open(2);
     let a = b.try_acquire().unwrap();
     hook.manual.advance(secs(1));
@@ -72,13 +71,102 @@ fn state_read_preempted_after_its_clock_read_cuts_a_refilled_slot_short() {
     );
 }
 
-/// Claim 4: half_open_max_wait turned on (None -> 5s) while probes hold slots. With no max
-/// wait, probes stamp nothing (7f54c7a), so the period's time is the transition's (11s). B
-/// takes the second slot at 100s; the wait is turned on at 100s; at 101s the breaker re-opens
-/// with `waited: 90s` although B has held its slot 1s.
+/// The fix's other half: a decider preempted in its second look (slot takers held off, past
+/// its clock read, before its swap). One slot, A holds it from 11s; at 17s R decides through
+/// `try_acquire` and is parked there. A cancels: C, arriving now, gets no slot (rejected as
+/// HalfOpen, not admitted into a word R could swap from). R resumes: its swap fails on the
+/// word A's cancel made, and R takes the free slot itself, stamps 17s, and counts from there.
 #[test]
-#[ignore = "known defect, open: a probe admitted while no max wait is set stamps no time, so a max wait turned on later counts from an older probe; run with --ignored"]
-fn max_wait_turned_on_mid_period_cuts_the_newest_probe_short() {
+fn no_slot_is_taken_while_a_decider_holds_its_second_look() {
+    let (b, hook) = idle_half_open(1);
+    let a = b.try_acquire().expect("A takes the slot at 11s");
+    hook.manual.advance(secs(6));
+    let b2 = Arc::clone(&b);
+    let r = park_in_after(&hook, 1, Arm::ReadThenPark, move || {
+        b2.try_acquire().map(std::mem::forget).is_ok()
+    });
+    drop(a);
+    let c = b.try_acquire().map(drop).map_err(|rejected| rejected.state);
+    assert_eq!(c, Err(State::HalfOpen), "C arrived while R decides: no slot");
+    assert!(
+        release(&hook, r),
+        "R's swap failed on the freed slot, which R then took"
+    );
+    reopens_exactly_after(&b, &hook.manual, secs(5));
+}
+
+/// Same through `state()`: R's second look is parked, A cancels, C is rejected; R's swap
+/// fails, the period stays HalfOpen with its slot free, and C's retry gets it.
+#[test]
+fn a_state_read_holding_its_second_look_leaves_the_period_to_the_next_probe() {
+    let (b, hook) = idle_half_open(1);
+    let a = b.try_acquire().unwrap();
+    hook.manual.advance(secs(6));
+    let b2 = Arc::clone(&b);
+    let r = park_in_after(&hook, 1, Arm::ReadThenPark, move || b2.state());
+    drop(a);
+    assert!(b.try_acquire().is_err(), "C arrived while R decides: no slot");
+    assert_eq!(release(&hook, r), State::HalfOpen);
+    let c = b.try_acquire().expect("C's retry takes the free slot at 17s");
+    reopens_exactly_after(&b, &hook.manual, secs(5));
+    drop(c);
+}
+
+/// Was a DEFECT (found while fixing the above): a probe preempted between its slot and its
+/// time read, while a later probe took the other slot and stamped, wrote nothing when it
+/// resumed (the word was no longer the one its slot made): A took its slot at 11s, B the
+/// other at 12s (stamp 12s), A read 30s, and the next look re-opened (`waited: 18s`) with A
+/// 0s in. Now only a later time replaces the period's, in any order: A's 30s stands.
+#[test]
+fn a_probe_reading_its_time_after_a_later_probe_stamped_is_not_cut_short() {
+    let (b, hook) = idle_half_open(2);
+    let a = hold_parked(&hook, &b, Arm::ParkThenRead);
+    hook.manual.advance(secs(1));
+    let bb = b.try_acquire().expect("B takes the other slot at 12s");
+    hook.manual.advance(secs(18));
+    a.resume(&hook);
+    reopens_exactly_after(&b, &hook.manual, secs(5));
+    drop(bb);
+    assert!(a.drop_permit(), "A held a slot");
+}
+
+/// The newest probe's time stays exact to the nanosecond whatever the earlier probes' times
+/// were within their milliseconds (the stamp keeps milliseconds, the fine word the rest, and
+/// only a later time replaces them): a whole millisecond then 1 ns past one, two probes in one
+/// millisecond, 999,999 ns then a whole millisecond.
+#[test]
+fn the_newest_probes_time_is_exact_whatever_came_before() {
+    let ns = Duration::from_nanos;
+    for (first, second) in [
+        (ns(500_000_000), ns(500_000_001)),
+        (ns(100), ns(100)),
+        (ns(999_999), ns(1)),
+        (ns(1), ns(999_999)),
+    ] {
+        let (b, clock) = breaker(
+            consecutive(1)
+                .open_timeout(secs(10))
+                .half_open_max_calls(2)
+                .half_open_max_wait(secs(5)),
+        );
+        assert!(run(&b, Outcome::Failure));
+        clock.advance(secs(11));
+        clock.advance(first);
+        let p1 = b.try_acquire().unwrap();
+        clock.advance(second);
+        let p2 = b.try_acquire().unwrap();
+        reopens_exactly_after(&b, &clock, secs(5));
+        drop((p1, p2));
+    }
+}
+
+/// Was a DEFECT: half_open_max_wait turned on (None -> 5s) while probes hold slots. With no
+/// max wait, probes stamp nothing (7f54c7a), so the period's time was the transition's
+/// (11s): B takes the second slot at 100s, the wait is turned on at 100s, and at 101s the
+/// breaker re-opened with `waited: 90s`, B 1s in. Now the reconfiguration stamps its time:
+/// the wait counts from 100s.
+#[test]
+fn max_wait_turned_on_mid_period_counts_from_the_reconfiguration() {
     let (b, clock) = breaker(
         consecutive(1)
             .open_timeout(secs(10))
@@ -93,14 +181,9 @@ fn max_wait_turned_on_mid_period_cuts_the_newest_probe_short() {
     let mut c = b.config();
     c.half_open_max_wait = Some(secs(5));
     b.reconfigure(c);
-    clock.advance(secs(1));
-    let s = b.snapshot();
+    // HalfOpen at 105s (B 5s in), Open 1 ns later.
+    reopens_exactly_after(&b, &clock, secs(5));
     drop((a, bb));
-    assert_eq!(
-        (s.state, s.tripped_by),
-        (State::HalfOpen, None),
-        "B has held its slot 1s of a 5s max wait"
-    );
 }
 
 /// Claim 4 (control): max wait shortened 60s -> 5s while the newest probe has run 10s: it
@@ -159,22 +242,11 @@ fn max_wait_toggled_while_a_probe_is_between_swap_and_stamp() {
 /// Claims 2 and 3: many threads hammer try_acquire / drop / record on a HalfOpen breaker
 /// (1..4 slots) while another thread advances the clock. Checks: in_flight never exceeds the
 /// slots; afterwards (every caller returned) a breaker whose slots are all held past the wait
-/// re-opens on the next state() (no wedge: `taking` is back to 0). Probes cut short are
-/// counted and printed: the decider-side ABA above does happen in this free race under load
-/// (one in a full workspace run), so asserting none is the ignored test below.
+/// re-opens on the next state() (no wedge: `taking` is back to 0), and no probe was cut short
+/// (before the decider's second look, the ABA above did happen in this free race: once in a
+/// full workspace run).
 #[test]
-fn hammer_half_open_then_no_wedge() {
-    hammer_half_open(false);
-}
-
-/// Claim 1 in the free race of [`hammer_half_open_then_no_wedge`]: no probe is cut short.
-#[test]
-#[ignore = "known defect, open: a decider preempted after its clock read re-opens by a compare-and-swap from a word a release and a new take restored (ABA); run with --ignored"]
-fn hammer_half_open_never_cuts_a_probe_short() {
-    hammer_half_open(true);
-}
-
-fn hammer_half_open(none_cut_short: bool) {
+fn hammer_half_open_then_no_wedge_and_none_cut_short() {
     for slots in 1..=4u32 {
         for round in 0..6 {
             let (b, clock) = breaker(
@@ -259,13 +331,11 @@ fn hammer_half_open(none_cut_short: bool) {
                 cut.load(Ordering::Relaxed)
             );
             assert_eq!(over.load(Ordering::Relaxed), 0, "slots {slots} round {round}");
-            if none_cut_short {
-                assert_eq!(
-                    cut.load(Ordering::Relaxed),
-                    0,
-                    "slots {slots} round {round}: probes cut short"
-                );
-            }
+            assert_eq!(
+                cut.load(Ordering::Relaxed),
+                0,
+                "slots {slots} round {round}: probes cut short"
+            );
             // Get to HalfOpen with every slot held, then past the wait.
             // Re-opens back off: wait out whatever Open period the hammering left.
             let mut st = b.state();

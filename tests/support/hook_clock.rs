@@ -21,10 +21,17 @@ pub enum Arm {
 
 thread_local! {
     static ARMED: Cell<Arm> = const { Cell::new(Arm::Off) };
+    static SKIP: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Arms (or disarms) the current thread for its next clock read.
 pub fn arm(how: Arm) {
+    arm_after(0, how);
+}
+
+/// Arms the current thread for its clock read after the next `skip` (read as usual).
+pub fn arm_after(skip: u32, how: Arm) {
+    SKIP.with(|s| s.set(skip));
     ARMED.with(|a| a.set(how));
 }
 
@@ -50,6 +57,9 @@ impl HookClock {
 
 impl ClockSource for HookClock {
     fn now_nanos(&self) -> u64 {
+        if ARMED.with(Cell::get) != Arm::Off && SKIP.with(|s| s.replace(s.get().saturating_sub(1))) > 0 {
+            return self.read();
+        }
         match ARMED.with(|a| a.replace(Arm::Off)) {
             Arm::Off => self.read(),
             Arm::ParkThenRead => {
@@ -101,8 +111,17 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
+    park_in_after(hook, 0, how, f)
+}
+
+/// [`park_in`], parked on the clock read after its first `skip`.
+pub fn park_in_after<T, F>(hook: &Hook, skip: u32, how: Arm, f: F) -> thread::JoinHandle<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
     let handle = thread::spawn(move || {
-        arm(how);
+        arm_after(skip, how);
         let out = f();
         arm(Arm::Off);
         out

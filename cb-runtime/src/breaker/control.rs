@@ -118,16 +118,9 @@ impl CircuitBreaker {
                         Err(current) => word = current,
                     }
                 }
-                State::HalfOpen => match self.undecided_for(word) {
-                    Some(waited) => {
-                        let reason = Reason::ProbesUndecided {
-                            waited: Duration::from_nanos(waited),
-                        };
-                        match self.transition(word, State::Open, reason) {
-                            Some(next) => return next,
-                            None => word = self.load(),
-                        }
-                    }
+                State::HalfOpen => match self.reopen_undecided(word) {
+                    Some(Some(next)) => return next,
+                    Some(None) => word = self.load(),
                     None => return word,
                 },
                 _ => return word,

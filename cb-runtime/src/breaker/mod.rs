@@ -82,7 +82,8 @@ pub struct CircuitBreaker {
     clock: Clock,
     reopens: AtomicU32,
     /// Callers between deciding to take a half-open slot and stamping their time (see
-    /// [`Taking`]); 16 bits fit the padding after `reopens` (a keyed breaker stays under 1 KB).
+    /// [`Taking`]), and in the top bit a caller deciding a re-open (see [`Deciding`]); 16 bits
+    /// fit the padding after `reopens` (a keyed breaker stays under 1 KB).
     taking: AtomicU16,
     /// Whether an Open breaker whose wait has passed may let a probe through (a fleet holds
     /// this off while another instance probes).
@@ -143,6 +144,14 @@ impl CircuitBreaker {
         self.tunables.store(&config);
         // Paired with the fence after a time window's judgement (see `time_window_record`).
         std::sync::atomic::fence(Ordering::SeqCst);
+        if current.half_open_max_wait.is_none() && config.half_open_max_wait.is_some() {
+            // Probes stamp no time while no max wait is set: the wait counts from now, when
+            // every probe in flight has started (a later one stamps its own start).
+            let word = self.load();
+            if word.state() == State::HalfOpen {
+                self.write_latest(self.clock.now_nanos(), word.generation());
+            }
+        }
         if let Some(window) = &self.time_window {
             // Judged against the old thresholds: a success in this bucket may reach new ones.
             window.forget_judgement();
@@ -223,8 +232,9 @@ impl CircuitBreaker {
                         Some(deadline) if now > deadline && self.may_probe.load(Ordering::Acquire) => {
                             let next = word.next(State::HalfOpen).with_in_flight(1);
                             // `now` was read before the transition: the probe it admits is
-                            // timed after it (see `Taking`).
-                            let taking = self.taking();
+                            // timed after it (see `Taking`). A new period: no decider's word
+                            // can come back, so a decision under way does not hold it off.
+                            let taking = Taking::count(&self.taking);
                             match self.swap_state(word, next, Reason::OpenWaitElapsed, now) {
                                 Ok(()) => {
                                     self.stamp_probe(taking, next);
@@ -254,8 +264,10 @@ impl CircuitBreaker {
                 State::HalfOpen => {
                     if word.in_flight() < self.tunables.half_open_max_calls() {
                         // With a max wait set, the period's time is each probe's start (see
-                        // `undecided_for`), read once its slot is taken (`stamp_probe`).
-                        let taking = self.taking();
+                        // `reopen_undecided`), read once its slot is taken (`stamp_probe`).
+                        let Some(taking) = Taking::unless_deciding(&self.taking) else {
+                            return Err(self.reject(State::HalfOpen, None));
+                        };
                         let next = word.with_in_flight(word.in_flight() + 1);
                         match self.cas(word, next) {
                             Ok(()) => {
@@ -267,14 +279,8 @@ impl CircuitBreaker {
                         }
                         continue;
                     }
-                    match self.undecided_for(word) {
-                        Some(waited) => {
-                            let reason = Reason::ProbesUndecided {
-                                waited: std::time::Duration::from_nanos(waited),
-                            };
-                            let _ = self.transition(word, State::Open, reason);
-                            word = self.load();
-                        }
+                    match self.reopen_undecided(word) {
+                        Some(_) => word = self.load(),
                         None => return Err(self.reject(State::HalfOpen, None)),
                     }
                 }
@@ -282,40 +288,55 @@ impl CircuitBreaker {
         }
     }
 
-    /// With a max wait set, a caller about to take a half-open slot (see [`Taking`]).
-    #[inline]
-    fn taking(&self) -> Option<Taking<'_>> {
-        self.tunables.half_open_max_wait()?;
-        self.taking.fetch_add(1, Ordering::Relaxed);
-        Some(Taking(&self.taking))
-    }
-
     /// Stamps the HalfOpen period `next` (the word this probe's slot made) with the time read
-    /// now, after the slot was taken: the probe's start, never earlier than its slot. Only
-    /// while the word is `next`: once a later probe has taken a slot, this one writes nothing
-    /// over its time (a swap decided before that probe's stamp fails on it, and the check,
-    /// made again, fails too).
+    /// now, after the slot was taken: the probe's start, never earlier than its slot. Only a
+    /// time later than the period's replaces it (see `write_latest`), so the period's time is
+    /// its newest probe's, however late this one reads. Only with a max wait set, checked
+    /// while this caller still counts in `taking`: a max wait turned on since stamps the
+    /// reconfiguration's time, later than this check.
     #[inline]
-    fn stamp_probe(&self, taking: Option<Taking<'_>>, next: Word) {
-        if taking.is_some() {
-            let now = self.clock.now_nanos();
-            self.write_stamp_while(now, next.generation(), || self.load() == next);
+    fn stamp_probe(&self, taking: Taking<'_>, next: Word) {
+        if self.tunables.half_open_max_wait().is_some() {
+            self.write_latest(self.clock.now_nanos(), next.generation());
         }
         drop(taking);
     }
 
-    /// How long the latest probe to take a slot has run (from the HalfOpen period's start if
-    /// it began with one), if past `half_open_max_wait` with every slot taken: then every
-    /// probe holding a slot has been undecided for longer than the wait, and none of them is
-    /// cut short. Nothing while a caller is between taking a slot and stamping its time.
-    fn undecided_for(&self, word: Word) -> Option<u64> {
+    /// Re-opens HalfOpen period `word` if it has every slot it had taken (`in_flight` > 0)
+    /// and the newest probe (from the period's start if it began with one) has run past
+    /// `half_open_max_wait`: then every probe holding a slot has been undecided for longer than
+    /// the wait, and none is cut short. `None` if it has not, or while a caller is between
+    /// taking a slot and stamping its time, or another caller decides; else the new period,
+    /// or `Some(None)` if the word moved first.
+    fn reopen_undecided(&self, word: Word) -> Option<Option<Word>> {
         let max_wait = self.tunables.half_open_max_wait()?;
-        if word.in_flight() == 0 || self.taking.load(Ordering::Acquire) > 0 {
+        if word.in_flight() == 0 {
             return None;
         }
-        let since = self.stamp_time(word.generation())?;
-        let waited = self.clock.now_nanos().saturating_sub(since);
-        (waited > max_wait).then_some(waited)
+        let past_wait = || {
+            let since = self.stamp_time(word.generation())?;
+            let now = self.clock.now_nanos();
+            let waited = now.saturating_sub(since);
+            (waited > max_wait).then_some((waited, now))
+        };
+        // A look holding nothing first: most checks end here, and keep no slot from anyone.
+        past_wait()?;
+        // Then again with takers held off until the swap: otherwise a probe giving its slot
+        // back and another taking it could restore `word` after this look, and the swap
+        // would cut the new probe short.
+        let deciding = Deciding::hold(&self.taking)?;
+        let (waited, now) = past_wait()?;
+        let next = word.next(State::Open);
+        let swapped = self.cas(word, next);
+        drop(deciding);
+        if swapped.is_err() {
+            return Some(None);
+        }
+        let reason = Reason::ProbesUndecided {
+            waited: std::time::Duration::from_nanos(waited),
+        };
+        self.swapped(word, next, reason, now);
+        Some(Some(next))
     }
 
     #[cold]
@@ -391,7 +412,7 @@ impl CircuitBreaker {
                 self.write_stamp(now.saturating_add(wait), next.generation());
                 self.opened(next, reason);
             }
-            State::HalfOpen => self.write_stamp(now, next.generation()),
+            State::HalfOpen => self.write_latest(now, next.generation()),
             State::Closed => self.reopens.store(0, Ordering::Release),
             _ => {}
         }
@@ -571,6 +592,10 @@ impl CircuitBreakerBuilder {
     }
 }
 
+/// The bit of [`CircuitBreaker::taking`] a caller deciding a re-open holds (see [`Deciding`]);
+/// the bits below count [`Taking`] callers.
+const DECIDING: u16 = 1 << 15;
+
 /// A caller counted in [`CircuitBreaker::taking`] from before its compare-and-swap for a
 /// half-open slot until it has stamped its time (or lost the slot): while any is, no caller
 /// re-opens for `half_open_max_wait`, since the stamp may not stand for the newest slot yet.
@@ -579,9 +604,49 @@ impl CircuitBreakerBuilder {
 /// Dropped on every path, a panicking clock source included, so the count cannot stay up.
 struct Taking<'a>(&'a AtomicU16);
 
+impl<'a> Taking<'a> {
+    /// Counts a caller about to take the first slot of a new HalfOpen period.
+    fn count(taking: &'a AtomicU16) -> Self {
+        taking.fetch_add(1, Ordering::Acquire);
+        Taking(taking)
+    }
+
+    /// Counts a caller about to take a slot of the HalfOpen period in force; `None` (and not
+    /// counted) while another caller decides a re-open: a slot taken then could restore the
+    /// word that caller decided on.
+    fn unless_deciding(taking: &'a AtomicU16) -> Option<Self> {
+        let before = taking.fetch_add(1, Ordering::Acquire);
+        let counted = Taking(taking);
+        (before & DECIDING == 0).then_some(counted)
+    }
+}
+
 impl Drop for Taking<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// A caller deciding to re-open a HalfOpen period for `half_open_max_wait`, from its look at
+/// the period's time to its compare-and-swap: no slot is taken meanwhile (see
+/// [`Taking::unless_deciding`]), so the state word it swaps from cannot have been restored
+/// by a release and a new take (its last ABA: no other change brings a HalfOpen word back).
+/// Held only once nobody is taking a slot, so the stamp it reads stands for every probe.
+struct Deciding<'a>(&'a AtomicU16);
+
+impl<'a> Deciding<'a> {
+    /// The decision, if nobody takes a slot or decides now.
+    fn hold(taking: &'a AtomicU16) -> Option<Self> {
+        taking
+            .compare_exchange(0, DECIDING, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| Deciding(taking))
+    }
+}
+
+impl Drop for Deciding<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_and(!DECIDING, Ordering::Release);
     }
 }
 

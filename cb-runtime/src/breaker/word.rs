@@ -83,6 +83,11 @@ pub(crate) fn stamp(nanos: u64, generation: u64) -> u64 {
     (millis << STAMP_GEN_BITS) | (generation & STAMP_GEN_MASK)
 }
 
+/// The milliseconds of a stamp (its time, rounded up), whatever its generation.
+pub(crate) fn stamp_millis(stamp: u64) -> u64 {
+    stamp >> STAMP_GEN_BITS
+}
+
 /// The time of a stamp, if it belongs to `generation`.
 pub(crate) fn stamp_nanos(stamp: u64, generation: u64) -> Option<u64> {
     ((stamp & STAMP_GEN_MASK) == (generation & STAMP_GEN_MASK))
