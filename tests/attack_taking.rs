@@ -369,3 +369,24 @@ fn hammer_half_open_then_no_wedge_and_none_cut_short() {
         }
     }
 }
+
+/// Was a DEFECT: `state()` and `snapshot()` re-opened a period with a slot still free (one of
+/// two probes held past the max wait), where `try_acquire` admits the next call into the free
+/// slot; so whether a breaker re-opened depended on who looked. The rule is the README's:
+/// only when every slot is held. Two slots, A holds one from 11s: at 30s `state()` stays
+/// HalfOpen, the next call takes the free slot, and the wait counts from it.
+#[test]
+fn a_free_slot_keeps_the_period_whoever_looks() {
+    let (b, hook) = idle_half_open(2);
+    let a = b.try_acquire().unwrap();
+    hook.manual.advance(secs(19));
+    let s = b.snapshot();
+    assert_eq!(
+        (s.state, s.tripped_by, b.state()),
+        (State::HalfOpen, None, State::HalfOpen),
+        "a slot is free: the next call is a probe"
+    );
+    let c = b.try_acquire().expect("C takes the free slot at 30s");
+    reopens_exactly_after(&b, &hook.manual, secs(5));
+    drop((a, c));
+}

@@ -71,20 +71,15 @@ impl CircuitBreaker {
     /// Open period 2^23 transitions after the last stamped one, with only Closed periods
     /// between, for an older one: that Open period never ended.)
     pub(super) fn write_stamp(&self, nanos: u64, generation: u64) {
-        self.write_stamp_while(nanos, generation, || self.load().generation() == generation);
-    }
-
-    /// [`write_stamp`](Self::write_stamp) under a narrower condition, checked the same way:
-    /// `holds` implies that period `generation` is in force.
-    pub(super) fn write_stamp_while(&self, nanos: u64, generation: u64, holds: impl Fn() -> bool) {
+        let in_force = || self.load().generation() == generation;
         let new_fine = fine(nanos, generation);
         let _ = self
             .stamp_fine
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |_| holds().then_some(new_fine));
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |_| in_force().then_some(new_fine));
         let new = stamp(nanos, generation);
         let _ = self
             .stamp
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |_| holds().then_some(new));
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |_| in_force().then_some(new));
     }
 
     /// Stamps HalfOpen period `generation` with `nanos` if that is later than its time so far,

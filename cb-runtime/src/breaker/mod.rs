@@ -302,15 +302,16 @@ impl CircuitBreaker {
         drop(taking);
     }
 
-    /// Re-opens HalfOpen period `word` if it has every slot it had taken (`in_flight` > 0)
-    /// and the newest probe (from the period's start if it began with one) has run past
-    /// `half_open_max_wait`: then every probe holding a slot has been undecided for longer than
-    /// the wait, and none is cut short. `None` if it has not, or while a caller is between
+    /// Re-opens HalfOpen period `word` if every slot is held and the newest probe (from the
+    /// period's start if it began with one) has run past `half_open_max_wait`: then every
+    /// probe holding a slot has been undecided for longer than the wait, and none is cut
+    /// short. With a slot free, the next call is a probe (whoever looks: `try_acquire` or
+    /// `state()`). `None` if it has not, or while a caller is between
     /// taking a slot and stamping its time, or another caller decides; else the new period,
     /// or `Some(None)` if the word moved first.
     fn reopen_undecided(&self, word: Word) -> Option<Option<Word>> {
         let max_wait = self.tunables.half_open_max_wait()?;
-        if word.in_flight() == 0 {
+        if word.in_flight() == 0 || word.in_flight() < self.tunables.half_open_max_calls() {
             return None;
         }
         let past_wait = || {
