@@ -51,14 +51,17 @@ fn within_milli(fine: u64) -> u64 {
 /// begun) the earliest its stamp allows, or (racing writers of a HalfOpen period left a fine
 /// word of another millisecond) the latest.
 fn exact(stamp: u64, fine: u64, generation: u64) -> Option<u64> {
-    let ceil = stamp_nanos(stamp, generation)?;
-    if fine & GEN_MASK != generation & GEN_MASK {
-        return Some(ceil.saturating_sub(NANOS_PER_MILLI - 1));
-    }
-    if fine >> MILLI_SHIFT != stamp_millis(stamp) & MILLI_MASK {
-        return Some(ceil);
-    }
-    Some(ceil.saturating_add(within_milli(fine)).saturating_sub(NANOS_PER_MILLI))
+    stamp_nanos(stamp, generation)?;
+    // In 128 bits: the millisecond rounded up past the last of u64 nanoseconds is no time.
+    let ceil = u128::from(stamp_millis(stamp)) * u128::from(NANOS_PER_MILLI);
+    let nanos = if fine & GEN_MASK != generation & GEN_MASK {
+        ceil.saturating_sub(u128::from(NANOS_PER_MILLI - 1))
+    } else if fine >> MILLI_SHIFT != stamp_millis(stamp) & MILLI_MASK {
+        ceil
+    } else {
+        (ceil + u128::from(within_milli(fine))).saturating_sub(u128::from(NANOS_PER_MILLI))
+    };
+    Some(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
 impl CircuitBreaker {
@@ -128,7 +131,17 @@ mod tests {
 
     #[test]
     fn times_are_exact_to_the_nanosecond() {
-        for nanos in [0, 1, 999_999, 1_000_000, 1_000_001, 30_000_000_001, 30_000_999_999] {
+        for nanos in [
+            0,
+            1,
+            999_999,
+            1_000_000,
+            1_000_001,
+            30_000_000_001,
+            30_000_999_999,
+            u64::MAX - 400_000,
+            u64::MAX,
+        ] {
             assert_eq!(exact(stamp(nanos, 7), fine(nanos, 7), 7), Some(nanos), "{nanos}");
         }
         assert_eq!(

@@ -141,6 +141,11 @@ impl CircuitBreaker {
             changes.push(format!("window change to {:?} applies after a restart", config.window));
             config.window = current.window;
         }
+        // No half-open re-open is decided from before the new rules are stored until the
+        // period's time stands for them: a decider reads the max wait and the time under
+        // `Deciding`, which this count keeps anyone from taking (one that holds it now
+        // finishes first, under the old rules).
+        let deciding_held_off = Taking::once_undecided(&self.taking);
         self.tunables.store(&config);
         // Paired with the fence after a time window's judgement (see `time_window_record`).
         std::sync::atomic::fence(Ordering::SeqCst);
@@ -152,6 +157,7 @@ impl CircuitBreaker {
                 self.write_latest(self.clock.now_nanos(), word.generation());
             }
         }
+        drop(deciding_held_off);
         if let Some(window) = &self.time_window {
             // Judged against the old thresholds: a success in this bucket may reach new ones.
             window.forget_judgement();
@@ -310,11 +316,11 @@ impl CircuitBreaker {
     /// taking a slot and stamping its time, or another caller decides; else the new period,
     /// or `Some(None)` if the word moved first.
     fn reopen_undecided(&self, word: Word) -> Option<Option<Word>> {
-        let max_wait = self.tunables.half_open_max_wait()?;
-        if word.in_flight() == 0 || word.in_flight() < self.tunables.half_open_max_calls() {
-            return None;
-        }
         let past_wait = || {
+            let max_wait = self.tunables.half_open_max_wait()?;
+            if word.in_flight() == 0 || word.in_flight() < self.tunables.half_open_max_calls() {
+                return None;
+            }
             let since = self.stamp_time(word.generation())?;
             let now = self.clock.now_nanos();
             let waited = now.saturating_sub(since);
@@ -324,7 +330,8 @@ impl CircuitBreaker {
         past_wait()?;
         // Then again with takers held off until the swap: otherwise a probe giving its slot
         // back and another taking it could restore `word` after this look, and the swap
-        // would cut the new probe short.
+        // would cut the new probe short; the rules too are read again (a reconfiguration
+        // since may have changed them, and cannot while this holds).
         let deciding = Deciding::hold(&self.taking)?;
         let (waited, now) = past_wait()?;
         let next = word.next(State::Open);
@@ -594,7 +601,7 @@ impl CircuitBreakerBuilder {
 }
 
 /// The bit of [`CircuitBreaker::taking`] a caller deciding a re-open holds (see [`Deciding`]);
-/// the bits below count [`Taking`] callers.
+/// the 15 bits below count [`Taking`] callers (each between a check and a store or two).
 const DECIDING: u16 = 1 << 15;
 
 /// A caller counted in [`CircuitBreaker::taking`] from before its compare-and-swap for a
@@ -610,6 +617,16 @@ impl<'a> Taking<'a> {
     fn count(taking: &'a AtomicU16) -> Self {
         taking.fetch_add(1, Ordering::Acquire);
         Taking(taking)
+    }
+
+    /// Counts a reconfiguration once no caller holds a re-open decision (waiting out one that
+    /// does: a few loads and a clock read), so that none is taken until it drops.
+    fn once_undecided(taking: &'a AtomicU16) -> Self {
+        let counted = Self::count(taking);
+        while taking.load(Ordering::Acquire) & DECIDING != 0 {
+            std::thread::yield_now();
+        }
+        counted
     }
 
     /// Counts a caller about to take a slot of the HalfOpen period in force; `None` (and not
