@@ -12,13 +12,16 @@
 mod support;
 
 use cb_runtime::{CircuitBreaker, Clock, ClockSource, ManualClock, Outcome, Reason, State};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::hook_clock::{Arm, hooked, idle_half_open, park_in, park_in_after, release};
-use support::{breaker, consecutive, reopens_exactly_after, run, secs};
+use support::panicky_clock::{disarm, panic_after, panicky};
+use support::{
+    breaker, consecutive, half_open_at_11s, half_open_config, reopens_exactly_after, run, secs, trip_until_11s,
+};
 
 fn ns(n: u64) -> Duration {
     Duration::from_nanos(n)
@@ -275,28 +278,6 @@ fn the_wait_toggled_off_and_on_under_a_parked_decider_counts_from_the_reconfigur
 
 // --- a decider that panics, or is preempted in its second look -------------------------------
 
-/// A clock that panics on the n-th read of the thread that armed it.
-#[derive(Debug)]
-struct PanicOnRead(ManualClock);
-
-thread_local! {
-    /// Reads left before the panicking one (`None`: never panic).
-    static PANIC_AFTER: Cell<Option<u32>> = const { Cell::new(None) };
-}
-
-impl ClockSource for PanicOnRead {
-    fn now_nanos(&self) -> u64 {
-        if let Some(left) = PANIC_AFTER.with(Cell::get) {
-            if left == 0 {
-                PANIC_AFTER.with(|p| p.set(None));
-                panic!("clock source failed");
-            }
-            PANIC_AFTER.with(|p| p.set(Some(left - 1)));
-        }
-        self.0.elapsed().as_nanos() as u64
-    }
-}
-
 /// Coverage: a custom clock source panics on the decider's second look (its second clock
 /// read, holding `Deciding`). Two slots, A (11s) and B (12s) hold them; at 18s R's
 /// `try_acquire` panics there (caught), before its swap. `Deciding` is dropped while
@@ -305,32 +286,18 @@ impl ClockSource for PanicOnRead {
 /// off), exactly 5s after C.
 #[test]
 fn a_clock_panicking_in_the_second_look_leaves_no_decision_held() {
-    let manual = ManualClock::new();
-    let b = CircuitBreaker::builder("panicky")
-        .config(
-            consecutive(1)
-                .open_timeout(secs(10))
-                .half_open_max_calls(2)
-                .half_open_max_wait(secs(5))
-                .jitter(0.0)
-                .build()
-                .unwrap(),
-        )
-        .clock(Clock::custom(Arc::new(PanicOnRead(manual.clone()))))
-        .build();
-    assert!(run(&b, Outcome::Failure));
-    manual.advance(secs(11));
+    let (b, manual) = panicky(half_open_config(2, Some(secs(5))));
+    trip_until_11s(&b, &manual);
     let a = b.try_acquire().expect("A at 11s");
     manual.advance(secs(1));
     let bb = b.try_acquire().expect("B at 12s");
     manual.advance(secs(6));
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        PANIC_AFTER.with(|p| p.set(Some(1)));
+        panic_after(1);
         b.try_acquire().is_ok()
     }));
-    let unused = PANIC_AFTER.with(|p| p.replace(None));
+    assert!(!disarm(), "the panic was on the second read");
     assert!(panicked.is_err(), "the second look's clock read panicked");
-    assert_eq!(unused, None, "the panic was on the second read");
     drop(bb);
     let c = b.try_acquire().expect("C takes the freed slot: no decision is held");
     reopens_exactly_after(&b, &manual, secs(5));
@@ -423,14 +390,8 @@ fn a_decider_parked_across_a_period_change_cuts_the_next_periods_probes_short_no
 #[test]
 fn sequential_probes_two_to_the_twenty_millis_apart_reopen_late_by_under_a_millisecond() {
     let wait = secs(30 * 60);
-    let (b, clock) = breaker(
-        consecutive(1)
-            .open_timeout(secs(10))
-            .half_open_max_calls(2)
-            .half_open_max_wait(wait),
-    );
-    assert!(run(&b, Outcome::Failure));
-    clock.advance(secs(11) + ns(500_000));
+    let (b, clock) = half_open_at_11s(2, Some(wait));
+    clock.advance(ns(500_000));
     let a = b.try_acquire().expect("A at 11.0005s");
     clock.advance(Duration::from_millis(1 << 20) - ns(100_000));
     let bb = b.try_acquire().expect("B, 2^20 ms - 100 us later");

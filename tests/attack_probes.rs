@@ -24,7 +24,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 use support::hook_clock::{Arm, hold_parked, hooked, idle_half_open};
-use support::{breaker, consecutive, reopens_exactly_after, run, run_n, secs};
+use support::panicky_clock::{disarm, panic_after, panicky};
+use support::{breaker, consecutive, half_open_config, reopens_exactly_after, run, run_n, secs, trip_until_11s};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -272,51 +273,20 @@ fn consecutive_trip_keeps_its_run() {
 }
 
 /// A clock that panics on the reads of the thread that armed it.
-#[derive(Debug)]
-struct PanickyClock(cb_runtime::ManualClock);
-
-thread_local! {
-    static PANIC_ON_READ: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-impl cb_runtime::ClockSource for PanickyClock {
-    fn now_nanos(&self) -> u64 {
-        if PANIC_ON_READ.with(|p| p.get()) {
-            panic!("clock source failed");
-        }
-        self.0.elapsed().as_nanos() as u64
-    }
-}
-
 /// Coverage. A probe whose clock source panics after it took its slot (before it stamps its
 /// time) still lets the max wait decide afterwards: the count of callers taking a slot is
 /// dropped while unwinding, so it cannot hold every later decision off.
 #[test]
 fn a_clock_panicking_between_slot_and_stamp_does_not_hold_the_decision_off() {
-    let manual = cb_runtime::ManualClock::new();
-    let b = CircuitBreaker::builder("panicky")
-        .config(
-            consecutive(1)
-                .open_timeout(secs(10))
-                .half_open_max_calls(1)
-                .half_open_max_wait(secs(5))
-                .jitter(0.0)
-                .build()
-                .unwrap(),
-        )
-        .clock(cb_runtime::Clock::custom(Arc::new(PanickyClock(manual.clone()))))
-        .build();
-    assert!(run(&b, Outcome::Failure));
-    manual.advance(secs(11));
+    let (b, manual) = panicky(half_open_config(1, Some(secs(5))));
+    trip_until_11s(&b, &manual);
     assert_eq!(b.state(), State::HalfOpen);
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        PANIC_ON_READ.with(|p| p.set(true));
-        let permit = b.try_acquire();
-        PANIC_ON_READ.with(|p| p.set(false));
-        permit.is_ok()
+        panic_after(0);
+        b.try_acquire().is_ok()
     }));
-    PANIC_ON_READ.with(|p| p.set(false));
-    assert!(panicked.is_err(), "the clock read after the slot panicked");
+    assert!(!disarm(), "the clock read after the slot panicked");
+    assert!(panicked.is_err());
     manual.advance(secs(5) + Duration::from_nanos(1));
     let s = b.snapshot();
     assert_eq!(s.state, State::Open, "the slot it took is decided by the max wait");

@@ -21,7 +21,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 use support::hook_clock::{Arm, hooked, park_in, record_parked, release};
-use support::{Lcg, breaker, consecutive, run, run_n, secs};
+use support::{Lcg, breaker, consecutive, half_open_at_11s, run, run_n, secs};
 
 fn nums(b: &CircuitBreaker) -> (u64, u64) {
     let w = b.snapshot().window;
@@ -563,14 +563,7 @@ fn a_stale_failure_after_a_reset_is_dropped_by_a_rate_window() {
 /// Expected: HalfOpen (rejected as HalfOpen) until the probe is 5s old. Observed: Open.
 #[test]
 fn half_open_max_wait_counts_from_the_period_start_not_the_probe() {
-    let (b, clock) = breaker(
-        consecutive(1)
-            .open_timeout(secs(10))
-            .half_open_max_calls(1)
-            .half_open_max_wait(secs(5)),
-    );
-    assert!(run(&b, Outcome::Failure));
-    clock.advance(secs(11));
+    let (b, clock) = half_open_at_11s(1, Some(secs(5)));
     assert_eq!(b.state(), State::HalfOpen, "a dashboard read turns it HalfOpen");
     clock.advance(secs(60));
     let probe = b.try_acquire().expect("the first call is a probe");

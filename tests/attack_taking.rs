@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 use support::hook_clock::{Arm, hold_parked, idle_half_open, park_in, park_in_after, release};
-use support::{breaker, consecutive, reopens_exactly_after, run, secs};
+use support::{breaker, consecutive, half_open_at_11s, reopens_exactly_after, run, secs};
 
 /// Was a DEFECT: the decider's side of the word's ABA. One slot. A takes it at 11s (stamp
 /// 11s). At 17s R calls try_acquire: every slot is taken, R looks at the stamp (11s) and the
@@ -143,14 +143,7 @@ fn the_newest_probes_time_is_exact_whatever_came_before() {
         (ns(999_999), ns(1)),
         (ns(1), ns(999_999)),
     ] {
-        let (b, clock) = breaker(
-            consecutive(1)
-                .open_timeout(secs(10))
-                .half_open_max_calls(2)
-                .half_open_max_wait(secs(5)),
-        );
-        assert!(run(&b, Outcome::Failure));
-        clock.advance(secs(11));
+        let (b, clock) = half_open_at_11s(2, Some(secs(5)));
         clock.advance(first);
         let p1 = b.try_acquire().unwrap();
         clock.advance(second);
@@ -167,14 +160,7 @@ fn the_newest_probes_time_is_exact_whatever_came_before() {
 /// the wait counts from 100s.
 #[test]
 fn max_wait_turned_on_mid_period_counts_from_the_reconfiguration() {
-    let (b, clock) = breaker(
-        consecutive(1)
-            .open_timeout(secs(10))
-            .half_open_max_calls(2)
-            .no_half_open_max_wait(),
-    );
-    assert!(run(&b, Outcome::Failure));
-    clock.advance(secs(11));
+    let (b, clock) = half_open_at_11s(2, None);
     let a = b.try_acquire().unwrap();
     clock.advance(secs(89));
     let bb = b.try_acquire().unwrap();
@@ -190,14 +176,7 @@ fn max_wait_turned_on_mid_period_counts_from_the_reconfiguration() {
 /// re-opens (the probe has run longer than the wait in force), reporting 10s.
 #[test]
 fn max_wait_shortened_mid_period_reopens_from_the_newest_probe() {
-    let (b, clock) = breaker(
-        consecutive(1)
-            .open_timeout(secs(10))
-            .half_open_max_calls(1)
-            .half_open_max_wait(secs(60)),
-    );
-    assert!(run(&b, Outcome::Failure));
-    clock.advance(secs(11));
+    let (b, clock) = half_open_at_11s(1, Some(secs(60)));
     let a = b.try_acquire().unwrap();
     clock.advance(secs(10));
     assert_eq!(b.state(), State::HalfOpen);

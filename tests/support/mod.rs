@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod counting;
 pub mod hook_clock;
+pub mod panicky_clock;
 pub mod polling;
 pub mod queue;
 pub mod recorder;
@@ -101,6 +102,30 @@ impl Lcg {
             .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % n
     }
+}
+
+/// `consecutive(1)`, open 10s, `max_calls` half-open slots and max wait `max_wait` (`None`:
+/// off): see [`half_open_at_11s`].
+pub fn half_open_config(max_calls: u32, max_wait: Option<Duration>) -> cb_runtime::BreakerConfigBuilder {
+    let config = consecutive(1).open_timeout(secs(10)).half_open_max_calls(max_calls);
+    match max_wait {
+        Some(wait) => config.half_open_max_wait(wait),
+        None => config.no_half_open_max_wait(),
+    }
+}
+
+/// Trips a breaker of [`half_open_config`] by one failure at 0s and moves its clock to 11s:
+/// the next call is the period's first probe.
+pub fn trip_until_11s(b: &CircuitBreaker, clock: &ManualClock) {
+    assert!(run(b, Outcome::Failure));
+    clock.advance(secs(11));
+}
+
+/// A breaker of [`half_open_config`], tripped at 0s, its clock at 11s.
+pub fn half_open_at_11s(max_calls: u32, max_wait: Option<Duration>) -> (CircuitBreaker, ManualClock) {
+    let (b, clock) = breaker(half_open_config(max_calls, max_wait));
+    trip_until_11s(&b, &clock);
+    (b, clock)
 }
 
 /// Checks the half-open max wait counted from the newest probe's time: `b` is still HalfOpen
