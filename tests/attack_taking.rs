@@ -71,43 +71,40 @@ fn a_state_read_preempted_after_its_first_look_cuts_no_refilled_slot_short() {
     );
 }
 
-/// The fix's other half: a decider preempted in its second look (slot takers held off, past
-/// its clock read, before its swap). One slot, A holds it from 11s; at 17s R decides through
-/// `try_acquire` and is parked there. A cancels: C, arriving now, gets no slot (rejected as
-/// HalfOpen, not admitted into a word R could swap from). R resumes: its swap fails on the
-/// word A's cancel made, and R takes the free slot itself, stamps 17s, and counts from there.
+/// The fix's other half: a decider preempted after its second clock read, just before it
+/// holds its decision (the read comes first, so that no clock source runs while takers and
+/// reconfigurations wait on a decision; its holding them off is `breaker::deciding`'s unit
+/// test). One slot, A holds it from 11s; at 17s R decides through `try_acquire` and is
+/// parked there. A cancels and C takes the slot at 17s. R resumes: it holds the decision and
+/// finds C's time, not after its read: no re-open, R is rejected, and the wait counts from C.
 #[test]
-fn no_slot_is_taken_while_a_decider_holds_its_second_look() {
+fn a_decider_preempted_after_its_second_clock_read_decides_from_the_newest_probe() {
     let (b, hook) = idle_half_open(1);
     let a = b.try_acquire().expect("A takes the slot at 11s");
     hook.manual.advance(secs(6));
     let b2 = Arc::clone(&b);
     let r = park_in_after(&hook, 1, Arm::ReadThenPark, move || {
-        b2.try_acquire().map(std::mem::forget).is_ok()
+        b2.try_acquire().map(drop).map_err(|rejected| rejected.state)
     });
     drop(a);
-    let c = b.try_acquire().map(drop).map_err(|rejected| rejected.state);
-    assert_eq!(c, Err(State::HalfOpen), "C arrived while R decides: no slot");
-    assert!(
-        release(&hook, r),
-        "R's swap failed on the freed slot, which R then took"
-    );
+    let c = b.try_acquire().expect("C takes the freed slot at 17s");
+    assert_eq!(release(&hook, r), Err(State::HalfOpen), "every slot held, C 0s in");
     reopens_exactly_after(&b, &hook.manual, secs(5));
+    drop(c);
 }
 
-/// Same through `state()`: R's second look is parked, A cancels, C is rejected; R's swap
-/// fails, the period stays HalfOpen with its slot free, and C's retry gets it.
+/// Same through `state()`: R's second clock read is parked, A cancels, C takes the slot; R
+/// resumes and reports HalfOpen, and the wait counts from C.
 #[test]
-fn a_state_read_holding_its_second_look_leaves_the_period_to_the_next_probe() {
+fn a_state_read_preempted_after_its_second_clock_read_decides_from_the_newest_probe() {
     let (b, hook) = idle_half_open(1);
     let a = b.try_acquire().unwrap();
     hook.manual.advance(secs(6));
     let b2 = Arc::clone(&b);
     let r = park_in_after(&hook, 1, Arm::ReadThenPark, move || b2.state());
     drop(a);
-    assert!(b.try_acquire().is_err(), "C arrived while R decides: no slot");
+    let c = b.try_acquire().expect("C takes the freed slot at 17s");
     assert_eq!(release(&hook, r), State::HalfOpen);
-    let c = b.try_acquire().expect("C's retry takes the free slot at 17s");
     reopens_exactly_after(&b, &hook.manual, secs(5));
     drop(c);
 }

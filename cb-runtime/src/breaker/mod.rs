@@ -146,6 +146,11 @@ impl CircuitBreaker {
         // `Deciding`, which this count keeps anyone from taking (one that holds it now
         // finishes first, under the old rules).
         let deciding_held_off = Taking::once_undecided(&self.taking);
+        // A clock source panicking below leaves the old rules in force, as `config()` has them.
+        let old_rules_on_unwind = RestoreOnUnwind {
+            tunables: &self.tunables,
+            old: &current,
+        };
         self.tunables.store(&config);
         // Paired with the fence after a time window's judgement (see `time_window_record`).
         std::sync::atomic::fence(Ordering::SeqCst);
@@ -157,6 +162,7 @@ impl CircuitBreaker {
                 self.write_latest(self.clock.now_nanos(), word.generation());
             }
         }
+        drop(old_rules_on_unwind);
         drop(deciding_held_off);
         if let Some(window) = &self.time_window {
             // Judged against the old thresholds: a success in this bucket may reach new ones.
@@ -285,10 +291,13 @@ impl CircuitBreaker {
                         }
                         continue;
                     }
-                    match self.reopen_undecided(word) {
-                        Some(_) => word = self.load(),
-                        None => return Err(self.reject(State::HalfOpen, None)),
+                    let decided = self.reopen_undecided(word).is_some();
+                    let current = self.load();
+                    // Undecided, unless the period moved meanwhile (then say what it is).
+                    if !decided && current == word {
+                        return Err(self.reject(State::HalfOpen, None));
                     }
+                    word = current;
                 }
             }
         }
@@ -316,24 +325,27 @@ impl CircuitBreaker {
     /// taking a slot and stamping its time, or another caller decides; else the new period,
     /// or `Some(None)` if the word moved first.
     fn reopen_undecided(&self, word: Word) -> Option<Option<Word>> {
-        let past_wait = || {
+        let past_wait = |now: u64| {
             let max_wait = self.tunables.half_open_max_wait()?;
             if word.in_flight() == 0 || word.in_flight() < self.tunables.half_open_max_calls() {
                 return None;
             }
             let since = self.stamp_time(word.generation())?;
-            let now = self.clock.now_nanos();
             let waited = now.saturating_sub(since);
-            (waited > max_wait).then_some((waited, now))
+            (waited > max_wait).then_some(waited)
         };
         // A look holding nothing first: most checks end here, and keep no slot from anyone.
-        past_wait()?;
+        let now = self.clock.now_nanos();
+        past_wait(now)?;
         // Then again with takers held off until the swap: otherwise a probe giving its slot
         // back and another taking it could restore `word` after this look, and the swap
         // would cut the new probe short; the rules too are read again (a reconfiguration
-        // since may have changed them, and cannot while this holds).
+        // since may have changed them, and cannot while this holds). With the time read
+        // before: no user code (a clock source) runs while takers and reconfigurations wait
+        // on this, and a probe that took its slot since reads a time after it (no wait).
+        let now = self.clock.now_nanos();
         let deciding = Deciding::hold(&self.taking)?;
-        let (waited, now) = past_wait()?;
+        let waited = past_wait(now)?;
         let next = word.next(State::Open);
         let swapped = self.cas(word, next);
         drop(deciding);
@@ -645,8 +657,22 @@ impl Drop for Taking<'_> {
     }
 }
 
+/// Stores the rules in force back into the tunables if a reconfiguration unwinds half-way.
+struct RestoreOnUnwind<'a> {
+    tunables: &'a Tunables,
+    old: &'a BreakerConfig,
+}
+
+impl Drop for RestoreOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.tunables.store(self.old);
+        }
+    }
+}
+
 /// A caller deciding to re-open a HalfOpen period for `half_open_max_wait`, from its look at
-/// the period's time to its compare-and-swap: no slot is taken meanwhile (see
+/// the period's time to its compare-and-swap (atomics only: a reconfiguration waits on it): no slot is taken meanwhile (see
 /// [`Taking::unless_deciding`]), so the state word it swaps from cannot have been restored
 /// by a release and a new take (its last ABA: no other change brings a HalfOpen word back).
 /// Held only once nobody is taking a slot, so the stamp it reads stands for every probe.
@@ -665,6 +691,64 @@ impl<'a> Deciding<'a> {
 impl Drop for Deciding<'_> {
     fn drop(&mut self) {
         self.0.fetch_and(!DECIDING, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod deciding {
+    use super::*;
+    use crate::ManualClock;
+    use std::time::Duration;
+
+    /// A HalfOpen breaker (one slot, max wait 5s) with its slot free, on a manual clock.
+    fn half_open() -> CircuitBreaker {
+        let clock = ManualClock::new();
+        let config = BreakerConfig::builder()
+            .consecutive_failures(1)
+            .open_timeout(Duration::from_secs(10))
+            .half_open_max_calls(1)
+            .half_open_max_wait(Duration::from_secs(5))
+            .jitter(0.0)
+            .build()
+            .unwrap();
+        let b = CircuitBreaker::builder("deciding")
+            .config(config)
+            .clock(clock.clone())
+            .build();
+        let _ = b.call_sync(|| Err::<(), _>("down"));
+        clock.advance(Duration::from_secs(11));
+        assert_eq!(b.state(), State::HalfOpen);
+        b
+    }
+
+    /// While a decision is held (no clock source can hold one: it is atomics only, so this
+    /// test holds it by hand), no slot is taken and no reconfiguration lands; both go on
+    /// once it is dropped.
+    #[test]
+    fn no_slot_is_taken_and_no_reconfiguration_lands_while_a_decision_is_held() {
+        let b = half_open();
+        let held = Deciding::hold(&b.taking).expect("nobody takes a slot or decides");
+        assert!(Deciding::hold(&b.taking).is_none(), "one decision at a time");
+        let rejected = b.try_acquire().map(drop).map_err(|r| r.state);
+        assert_eq!(rejected, Err(State::HalfOpen), "no slot while a decision is held");
+        let mut longer = b.config();
+        longer.half_open_max_wait = Some(Duration::from_secs(60));
+        std::thread::scope(|s| {
+            let reconfiguring = s.spawn(|| b.reconfigure(longer));
+            for _ in 0..1000 {
+                std::thread::yield_now();
+            }
+            assert!(!reconfiguring.is_finished(), "it waits the decision out");
+            assert_eq!(b.tunables.half_open_max_wait(), Some(5_000_000_000), "not stored yet");
+            drop(held);
+            reconfiguring.join().unwrap();
+        });
+        assert_eq!(b.tunables.half_open_max_wait(), Some(60_000_000_000));
+        assert_eq!(b.taking.load(Ordering::Acquire), 0, "nothing left counted");
+        assert!(
+            b.try_acquire().is_ok(),
+            "the slot is taken once the decision is dropped"
+        );
     }
 }
 
