@@ -4,9 +4,12 @@
 //! reserved by `poll_ready` and called late), a registry's configuration reloads (the wait
 //! turned on, off and on again, `half_open_max_calls` lowered, under a stuck probe), the events
 //! (`Transition` for `ProbesUndecided` once per re-open, `Rejected` for each refused caller)
-//! and the snapshot's fields before and after a re-open; plus the README's range for the key
-//! and the backoff of repeated undecided re-opens. Time is a `ManualClock`; futures are polled
-//! by hand with a no-op waker, so nothing sleeps or waits.
+//! and the snapshot's fields before and after a re-open, a protected stream waiting for an
+//! item; plus the README's range for the key and the backoff of repeated undecided re-opens.
+//! Time is a `ManualClock`; futures are polled by hand with a no-op waker, so nothing sleeps.
+//!
+//! One DEFECT (ignored): `reconfigure` reads its clock source for the max-wait stamp while it
+//! holds the configuration lock. The others are coverage.
 
 mod support;
 
@@ -488,6 +491,52 @@ fn a_permit_reserved_by_poll_ready_counts_from_the_reservation() {
     assert_eq!(calls.load(Ordering::Relaxed), 1);
     let s = b.snapshot();
     assert_eq!((s.state, s.open_for), (State::Open, Some(secs(19))));
+}
+
+// --- a protected stream ------------------------------------------------------------------------
+
+/// A stream of whatever is queued, pending while the queue is empty.
+struct Queued(Arc<Mutex<std::collections::VecDeque<Result<u32, String>>>>);
+
+impl futures_util::Stream for Queued {
+    type Item = Result<u32, String>;
+
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.0.lock().unwrap().pop_front() {
+            Some(item) => Poll::Ready(Some(item)),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// A protected stream waiting for an item holds the probe: 5s + 1ns later another caller
+/// re-opens. The item arriving afterwards is yielded (its permit of the old period moves no
+/// state); the next item is refused: one `Err(Rejected)` as Open, then the stream ends.
+#[test]
+fn a_protected_stream_waiting_for_an_item_holds_the_probe_until_the_max_wait() {
+    use futures_util::Stream;
+    let (b, clock) = breaker(half_open_config(1, Some(secs(5))));
+    let b = Arc::new(b);
+    trip_until_11s(&b, &clock);
+    let queue = Arc::new(Mutex::new(std::collections::VecDeque::new()));
+    let mut items = Box::pin(b.protect_stream(Queued(queue.clone())));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(items.as_mut().poll_next(&mut cx).is_pending());
+    assert_eq!(
+        b.snapshot().half_open_in_flight,
+        1,
+        "waiting for an item holds the probe"
+    );
+    clock.advance(secs(5) + Duration::from_nanos(1));
+    assert_eq!(b.try_acquire().map(drop).map_err(|r| r.state), Err(State::Open));
+    queue.lock().unwrap().push_back(Ok(1));
+    assert!(matches!(items.as_mut().poll_next(&mut cx), Poll::Ready(Some(Ok(1)))));
+    assert_eq!(b.state(), State::Open, "the late item moves nothing");
+    match items.as_mut().poll_next(&mut cx) {
+        Poll::Ready(Some(Err(CallError::Rejected(r)))) => assert_eq!(r.state, State::Open),
+        other => panic!("{:?}", other.map(|o| o.map(|r| r.map_err(|e| format!("{e:?}"))))),
+    }
+    assert!(matches!(items.as_mut().poll_next(&mut cx), Poll::Ready(None)));
 }
 
 // --- a registry's configuration reloads --------------------------------------------------------
