@@ -8,8 +8,9 @@
 //! item; plus the README's range for the key and the backoff of repeated undecided re-opens.
 //! Time is a `ManualClock`; futures are polled by hand with a no-op waker, so nothing sleeps.
 //!
-//! One DEFECT (ignored): `reconfigure` reads its clock source for the max-wait stamp while it
-//! holds the configuration lock. The others are coverage.
+//! One test was a DEFECT on 67c949d: `reconfigure` read its clock source for the max-wait stamp
+//! while it held the configuration lock (fixed: it stamps after dropping the lock, still
+//! holding decisions off). The others are coverage.
 
 mod support;
 
@@ -772,7 +773,8 @@ impl ClockSource for ConfigReadingClock {
     }
 }
 
-/// DEFECT: `reconfigure` still runs a clock source while it holds the breaker's configuration
+/// Was a DEFECT, fixed (the stamp is read after the lock is dropped, decisions still held
+/// off, and a panicking clock there puts the old rules back): `reconfigure` still runs a clock source while it holds the breaker's configuration
 /// lock: when it turns the max wait on during HalfOpen it stamps `clock.now_nanos()` inside
 /// that lock (and its `taking` count). attack_round2 took a clock source that reads
 /// `config()` (or `{:?}` of the breaker) as legitimate and fixed the decider's side; the
@@ -785,7 +787,6 @@ impl ClockSource for ConfigReadingClock {
 /// Expected: no clock source runs under the configuration lock; `reconfigure` returns at once
 /// and the helper's `config()` answers.
 #[test]
-#[ignore = "DEFECT: reconfigure reads its clock source for the max-wait stamp while holding the config lock"]
 fn a_reconfiguration_whose_stamp_clock_reads_the_config_hangs_on_its_own_lock() {
     let source = Arc::new(ConfigReadingClock::default());
     let config = half_open_config(1, None).jitter(0.0).build().expect("valid");

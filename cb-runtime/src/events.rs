@@ -46,7 +46,8 @@ pub enum Reason {
     },
     /// Probes stayed undecided longer than `half_open_max_wait`.
     ProbesUndecided {
-        /// How long they ran.
+        /// How long the newest probe had run (or, with the wait turned on by a
+        /// reconfiguration since, how long since then).
         waited: Duration,
     },
     /// `force_open`, `disable`, `metrics_only` or `reset`.

@@ -134,6 +134,11 @@ impl CircuitBreaker {
     /// swapped under running calls and keeps the old one until restart (the returned list
     /// says so). Returns what changed, as `key: old -> new`.
     pub fn reconfigure(&self, config: BreakerConfig) -> Vec<String> {
+        // No half-open re-open is decided from before the new rules are stored until the
+        // period's time stands for them: a decider reads the max wait and the time under
+        // `Deciding`, which this count keeps anyone from taking (one that holds it now
+        // finishes first, under the old rules).
+        let deciding_held_off = Taking::once_undecided(&self.taking);
         let mut current = self.config.lock().unwrap_or_else(PoisonError::into_inner);
         let mut changes = crate::config::diff(&current, &config);
         let mut config = config;
@@ -141,29 +146,36 @@ impl CircuitBreaker {
             changes.push(format!("window change to {:?} applies after a restart", config.window));
             config.window = current.window;
         }
-        // No half-open re-open is decided from before the new rules are stored until the
-        // period's time stands for them: a decider reads the max wait and the time under
-        // `Deciding`, which this count keeps anyone from taking (one that holds it now
-        // finishes first, under the old rules).
-        let deciding_held_off = Taking::once_undecided(&self.taking);
-        // A clock source panicking below leaves the old rules in force, as `config()` has them.
-        let old_rules_on_unwind = RestoreOnUnwind {
-            tunables: &self.tunables,
-            old: &current,
-        };
+        let wait_turned_on = current.half_open_max_wait.is_none() && config.half_open_max_wait.is_some();
+        let new = Arc::new(config);
+        let old = self.put_in_force(&mut current, Arc::clone(&new));
+        // No clock source runs under the configuration lock (one may read `config()`).
+        drop(current);
+        let word = self.load();
+        if wait_turned_on && word.state() == State::HalfOpen {
+            // Probes stamp no time while no max wait is set: the wait counts from now, when
+            // every probe in flight has started (a later one stamps its own start). A clock
+            // source that panics here leaves the old rules in force instead.
+            let old_rules_on_unwind = RestoreOnUnwind {
+                breaker: self,
+                old: &old,
+                new: &new,
+            };
+            self.write_latest(self.clock.now_nanos(), word.generation());
+            // Disarmed by forgetting it, not by `thread::panicking()`: a reconfiguration made
+            // while another panic unwinds (from a `Drop`) keeps its rules.
+            std::mem::forget(old_rules_on_unwind);
+        }
+        drop(deciding_held_off);
+        changes
+    }
+
+    /// Makes `config` the configuration in force (`current`, under its lock); the one it
+    /// replaces.
+    fn put_in_force(&self, current: &mut Arc<BreakerConfig>, config: Arc<BreakerConfig>) -> Arc<BreakerConfig> {
         self.tunables.store(&config);
         // Paired with the fence after a time window's judgement (see `time_window_record`).
         std::sync::atomic::fence(Ordering::SeqCst);
-        if current.half_open_max_wait.is_none() && config.half_open_max_wait.is_some() {
-            // Probes stamp no time while no max wait is set: the wait counts from now, when
-            // every probe in flight has started (a later one stamps its own start).
-            let word = self.load();
-            if word.state() == State::HalfOpen {
-                self.write_latest(self.clock.now_nanos(), word.generation());
-            }
-        }
-        drop(old_rules_on_unwind);
-        drop(deciding_held_off);
         if let Some(window) = &self.time_window {
             // Judged against the old thresholds: a success in this bucket may reach new ones.
             window.forget_judgement();
@@ -172,8 +184,7 @@ impl CircuitBreaker {
             // Likewise, an outcome that leaves the counts as they were.
             window.rules_changed(self.tunables.rates());
         }
-        *current = Arc::new(config);
-        changes
+        std::mem::replace(current, config)
     }
 
     /// Events of this breaker (for a registry's breakers, of every breaker in it).
@@ -657,16 +668,19 @@ impl Drop for Taking<'_> {
     }
 }
 
-/// Stores the rules in force back into the tunables if a reconfiguration unwinds half-way.
+/// Puts the old rules back in force if a reconfiguration unwinds before its stamp (unless
+/// another reconfiguration has replaced its rules since).
 struct RestoreOnUnwind<'a> {
-    tunables: &'a Tunables,
-    old: &'a BreakerConfig,
+    breaker: &'a CircuitBreaker,
+    old: &'a Arc<BreakerConfig>,
+    new: &'a Arc<BreakerConfig>,
 }
 
 impl Drop for RestoreOnUnwind<'_> {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.tunables.store(self.old);
+        let mut current = self.breaker.config.lock().unwrap_or_else(PoisonError::into_inner);
+        if Arc::ptr_eq(&current, self.new) {
+            self.breaker.put_in_force(&mut current, Arc::clone(self.old));
         }
     }
 }
