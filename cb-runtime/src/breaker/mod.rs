@@ -332,9 +332,9 @@ impl CircuitBreaker {
     /// period's start if it began with one) has run past `half_open_max_wait`: then every
     /// probe holding a slot has been undecided for longer than the wait, and none is cut
     /// short. With a slot free, the next call is a probe (whoever looks: `try_acquire` or
-    /// `state()`). `None` if it has not, or while a caller is between
-    /// taking a slot and stamping its time, or another caller decides; else the new period,
-    /// or `Some(None)` if the word moved first.
+    /// `state()`). `None` if it has not, or while a caller is between taking a slot and
+    /// stamping its time, or another caller decides; else the new period, or `Some(None)` if
+    /// the word moved first.
     fn reopen_undecided(&self, word: Word) -> Option<Option<Word>> {
         let past_wait = |now: u64| {
             let max_wait = self.tunables.half_open_max_wait()?;
@@ -643,7 +643,7 @@ impl<'a> Taking<'a> {
     }
 
     /// Counts a reconfiguration once no caller holds a re-open decision (waiting out one that
-    /// does: a few loads and a clock read), so that none is taken until it drops.
+    /// does: a few loads and a compare-and-swap), so that none is taken until it drops.
     fn once_undecided(taking: &'a AtomicU16) -> Self {
         let counted = Self::count(taking);
         while taking.load(Ordering::Acquire) & DECIDING != 0 {
@@ -686,7 +686,8 @@ impl Drop for RestoreOnUnwind<'_> {
 }
 
 /// A caller deciding to re-open a HalfOpen period for `half_open_max_wait`, from its look at
-/// the period's time to its compare-and-swap (atomics only: a reconfiguration waits on it): no slot is taken meanwhile (see
+/// the period's time to its compare-and-swap (atomics only, no clock source: a
+/// reconfiguration waits on it). No slot is taken meanwhile (see
 /// [`Taking::unless_deciding`]), so the state word it swaps from cannot have been restored
 /// by a release and a new take (its last ABA: no other change brings a HalfOpen word back).
 /// Held only once nobody is taking a slot, so the stamp it reads stands for every probe.
