@@ -7,7 +7,11 @@
 //! read (`config()`, `snapshot()`, `Debug`) from inside the stamp's clock read. Interleavings
 //! are forced with a scripted clock; every wait is bounded.
 //!
-//! Tests marked DEFECT are `#[ignore]`d and say what fails; the others are coverage.
+//! Two tests were DEFECTs on 73a69fd (a turn-on whose stamp's clock panicked after another
+//! reconfiguration had replaced its rules, on another thread or nested in that read, left
+//! the wait on with no stamp: a probe was cut short). Fixed: a turn-on reads a fallback time
+//! before it takes the lock, and stamps it if it unwinds without restoring. The others are
+//! coverage.
 
 mod support;
 
@@ -21,6 +25,8 @@ use support::{half_open_config, reopens_exactly_after, run, secs};
 
 /// What one clock read of the scripted thread does (reads past the script just read).
 enum Step {
+    /// Just read (a reconfiguration turning the wait on reads a fallback time first).
+    Read,
     /// Park until told, reading the time before (`true`) or after parking.
     Park {
         read_first: bool,
@@ -50,7 +56,7 @@ impl ClockSource for ScriptClock {
         let read = || self.0.elapsed().as_nanos() as u64;
         let step = SCRIPT.with(|s| s.borrow_mut().pop_front());
         match step {
-            None => read(),
+            None | Some(Step::Read) => read(),
             Some(Step::Park {
                 read_first,
                 arrived,
@@ -87,9 +93,10 @@ struct Parked<T> {
     go: mpsc::Sender<()>,
 }
 
-/// Runs `f` on a thread whose first clock read parks (then reads, reads first, or panics, as
+/// Runs `f` (a reconfiguration turning the wait on) on a thread whose stamp's clock read (the
+/// second: the first reads a fallback time) parks (then reads, reads first, or panics, as
 /// `how` says); returns once it is parked there (panics if it never gets there within 10s).
-fn park_first_read<T: Send + 'static>(how: How, f: impl FnOnce() -> T + Send + 'static) -> Parked<T> {
+fn park_stamp_read<T: Send + 'static>(how: How, f: impl FnOnce() -> T + Send + 'static) -> Parked<T> {
     let (arrived_tx, arrived) = mpsc::channel();
     let (go, go_rx) = mpsc::channel();
     let step = match how {
@@ -109,7 +116,7 @@ fn park_first_read<T: Send + 'static>(how: How, f: impl FnOnce() -> T + Send + '
         },
     };
     let handle = thread::spawn(move || {
-        SCRIPT.with(|s| s.borrow_mut().push_back(step));
+        SCRIPT.with(|s| s.borrow_mut().extend([Step::Read, step]));
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         SCRIPT.with(|s| s.borrow_mut().clear());
         out
@@ -178,7 +185,7 @@ fn probe_held_at_100s() -> (Arc<CircuitBreaker>, ManualClock) {
 
 // --- two reconfigurations around the unlocked stamp ---------------------------------------------
 
-/// DEFECT: a reconfiguration R1 turns the max wait on (None -> 5s) while a probe holds the only
+/// Was a DEFECT: a reconfiguration R1 turns the max wait on (None -> 5s) while a probe holds the only
 /// slot, and its clock source stalls in the stamp read, then panics; meanwhile another
 /// reconfiguration R2 changes an unrelated key (open timeout 10s -> 20s) over R1's rules (a
 /// config that has the 5s wait, as `config()` or a reloaded file gives it). Steps: probe A
@@ -190,12 +197,10 @@ fn probe_held_at_100s() -> (Arc<CircuitBreaker>, ManualClock) {
 /// (`ProbesUndecided { waited: 89s }`): A is cut short, 0s into a wait turned on at 100s.
 /// Expected (README: a max wait turned on by a reconfiguration counts from that
 /// reconfiguration; none is cut short): HalfOpen at 100s, the wait counting from 100s (or
-/// the wait off, had the old rules come back). Fix idea: read the turn-on's time before the
-/// rules go in force (outside the lock, under the `taking` count: a panic then changes
-/// nothing) and write it after; or, when the restore is skipped because the rules were
-/// replaced, still stamp with a time read before the store.
+/// the wait off, had the old rules come back). Fixed: R1 read a time before its rules went in
+/// force (outside the lock, under the `taking` count) and, unwinding without a restore,
+/// stamps it.
 #[test]
-#[ignore = "DEFECT: a turn-on whose stamp panics after another reconfiguration replaced its rules leaves the wait on but unstamped: the probe is cut short"]
 fn a_turn_on_panicking_after_another_reconfiguration_leaves_the_wait_unstamped() {
     let (b, clock) = scripted(half_open_config(1, None).success_threshold(1));
     assert!(run(&b, Outcome::Failure));
@@ -205,7 +210,7 @@ fn a_turn_on_panicking_after_another_reconfiguration_leaves_the_wait_unstamped()
     let on = with_wait(&b, Some(secs(5)));
     let r1 = {
         let b = Arc::clone(&b);
-        park_first_read(How::ParkThenPanic, move || b.reconfigure(on))
+        park_stamp_read(How::ParkThenPanic, move || b.reconfigure(on))
     };
     let mut r2 = b.config();
     assert_eq!(r2.half_open_max_wait, Some(secs(5)), "R1's rules are in force");
@@ -227,10 +232,9 @@ fn a_turn_on_panicking_after_another_reconfiguration_leaves_the_wait_unstamped()
 }
 
 /// The same, R2 nested in R1's stamp read (a clock source that reloads the configuration on
-/// the reconfiguring thread), then that read panics. DEFECT, as above: the wait stays on (R2's
-/// rules), unstamped, and the probe from 11s is re-opened at 100s.
+/// the reconfiguring thread), then that read panics. Was a DEFECT, as above: the wait stayed on
+/// (R2's rules), unstamped, and the probe from 11s was re-opened at 100s.
 #[test]
-#[ignore = "DEFECT: a reconfiguration nested in a turn-on's panicking stamp read leaves the wait on but unstamped"]
 fn a_reconfiguration_nested_in_a_panicking_stamp_leaves_the_wait_unstamped() {
     let (b, clock) = scripted(half_open_config(1, None).success_threshold(1));
     assert!(run(&b, Outcome::Failure));
@@ -247,7 +251,7 @@ fn a_reconfiguration_nested_in_a_panicking_stamp_leaves_the_wait_unstamped() {
             panic!("clock source failed after reloading");
         }))
     };
-    let done = bounded(vec![nested], {
+    let done = bounded(vec![Step::Read, nested], {
         let b = Arc::clone(&b);
         move || b.reconfigure(on)
     });
@@ -273,7 +277,7 @@ fn a_turn_on_stalled_under_a_turn_off_leaves_the_wait_off() {
         let how = if panics { How::ParkThenPanic } else { How::ParkThenRead };
         let r1 = {
             let b = Arc::clone(&b);
-            park_first_read(how, move || b.reconfigure(on))
+            park_stamp_read(how, move || b.reconfigure(on))
         };
         let changes = b.reconfigure(with_wait(&b, None));
         assert_eq!(changes.len(), 1, "R2 turned the wait off: {changes:?}");
@@ -298,7 +302,7 @@ fn a_stale_stamp_of_an_earlier_turn_on_does_not_shorten_a_later_one() {
     let on = with_wait(&b, Some(secs(5)));
     let r1 = {
         let b = Arc::clone(&b);
-        park_first_read(How::ReadThenPark, move || b.reconfigure(on))
+        park_stamp_read(How::ReadThenPark, move || b.reconfigure(on))
     };
     b.reconfigure(with_wait(&b, None));
     clock.advance(secs(100));
@@ -320,7 +324,7 @@ fn a_wait_changed_under_a_stalled_turn_on_counts_from_the_turn_on() {
     let on = with_wait(&b, Some(secs(5)));
     let r1 = {
         let b = Arc::clone(&b);
-        park_first_read(How::ParkThenRead, move || b.reconfigure(on))
+        park_stamp_read(How::ParkThenRead, move || b.reconfigure(on))
     };
     b.reconfigure(with_wait(&b, Some(secs(1))));
     assert_eq!(
@@ -352,7 +356,7 @@ fn a_panicking_stamp_puts_every_old_rule_back() {
     new.success_threshold = 2;
     let r1 = {
         let b = Arc::clone(&b);
-        park_first_read(How::ParkThenPanic, move || b.reconfigure(new))
+        park_stamp_read(How::ParkThenPanic, move || b.reconfigure(new))
     };
     assert_eq!(
         b.config().half_open_max_calls,
@@ -393,7 +397,7 @@ fn the_breaker_read_from_inside_the_stamp_sees_the_new_rules_and_decides_nothing
             clock.elapsed().as_nanos() as u64
         }))
     };
-    let changes = bounded(vec![inside], {
+    let changes = bounded(vec![Step::Read, inside], {
         let b = Arc::clone(&b);
         move || b.reconfigure(on)
     })
@@ -425,7 +429,7 @@ fn a_turn_off_nested_in_the_stamp_keeps_the_wait_off() {
             clock.elapsed().as_nanos() as u64
         }))
     };
-    bounded(vec![nested], {
+    bounded(vec![Step::Read, nested], {
         let b = Arc::clone(&b);
         move || b.reconfigure(on)
     })

@@ -139,6 +139,10 @@ impl CircuitBreaker {
         // `Deciding`, which this count keeps anyone from taking (one that holds it now
         // finishes first, under the old rules).
         let deciding_held_off = Taking::once_undecided(&self.taking);
+        // A time to fall back on if the clock panics once the rules are in force (read before
+        // the lock: no clock source runs under it, and one that panics here changes nothing).
+        let before = (config.half_open_max_wait.is_some() && self.tunables.half_open_max_wait().is_none())
+            .then(|| self.clock.now_nanos());
         let mut current = self.config.lock().unwrap_or_else(PoisonError::into_inner);
         let mut changes = crate::config::diff(&current, &config);
         let mut config = config;
@@ -155,16 +159,18 @@ impl CircuitBreaker {
         if wait_turned_on && word.state() == State::HalfOpen {
             // Probes stamp no time while no max wait is set: the wait counts from now, when
             // every probe in flight has started (a later one stamps its own start). A clock
-            // source that panics here leaves the old rules in force instead.
-            let old_rules_on_unwind = RestoreOnUnwind {
+            // source that panics here leaves the old rules in force instead, or, if another
+            // reconfiguration has replaced them, the time read before.
+            let on_unwind = RestoreOnUnwind {
                 breaker: self,
                 old: &old,
                 new: &new,
+                before: before.map(|nanos| (nanos, word.generation())),
             };
             self.write_latest(self.clock.now_nanos(), word.generation());
             // Disarmed by forgetting it, not by `thread::panicking()`: a reconfiguration made
             // while another panic unwinds (from a `Drop`) keeps its rules.
-            std::mem::forget(old_rules_on_unwind);
+            std::mem::forget(on_unwind);
         }
         drop(deciding_held_off);
         changes
@@ -668,12 +674,15 @@ impl Drop for Taking<'_> {
     }
 }
 
-/// Puts the old rules back in force if a reconfiguration unwinds before its stamp (unless
-/// another reconfiguration has replaced its rules since).
+/// Puts the old rules back in force if a reconfiguration that turned the max wait on unwinds
+/// before its stamp; if another reconfiguration has replaced its rules since (and may have
+/// kept the wait), stamps the time read before the rules went in force instead.
 struct RestoreOnUnwind<'a> {
     breaker: &'a CircuitBreaker,
     old: &'a Arc<BreakerConfig>,
     new: &'a Arc<BreakerConfig>,
+    /// The time read before, and the HalfOpen period to stamp with it.
+    before: Option<(u64, u64)>,
 }
 
 impl Drop for RestoreOnUnwind<'_> {
@@ -681,6 +690,9 @@ impl Drop for RestoreOnUnwind<'_> {
         let mut current = self.breaker.config.lock().unwrap_or_else(PoisonError::into_inner);
         if Arc::ptr_eq(&current, self.new) {
             self.breaker.put_in_force(&mut current, Arc::clone(self.old));
+        } else if let Some((nanos, generation)) = self.before {
+            drop(current);
+            self.breaker.write_latest(nanos, generation);
         }
     }
 }
