@@ -15,7 +15,7 @@
 
 mod support;
 
-use cb_runtime::{BreakerConfig, CircuitBreaker, Clock, ClockSource, ManualClock, Outcome, Reason, State};
+use cb_runtime::{BreakerConfig, CircuitBreaker, Clock, ClockSource, ManualClock, Outcome, OwnedPermit, Reason, State};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::{Arc, mpsc};
@@ -172,15 +172,15 @@ fn with_wait(b: &CircuitBreaker, wait: Option<Duration>) -> BreakerConfig {
     c
 }
 
-/// 1 slot, success threshold 1, no max wait; tripped at 0s, a probe holding the slot from 11s,
-/// the clock at 100s.
-fn probe_held_at_100s() -> (Arc<CircuitBreaker>, ManualClock) {
+/// 1 slot, success threshold 1, no max wait; tripped at 0s, probe A holding the slot from
+/// 11s (it stamps nothing: the wait is off), the clock at 100s.
+fn probe_held_at_100s() -> (Arc<CircuitBreaker>, ManualClock, OwnedPermit) {
     let (b, clock) = scripted(half_open_config(1, None).success_threshold(1));
     assert!(run(&b, Outcome::Failure));
     clock.advance(secs(11));
-    assert_eq!(b.state(), State::HalfOpen);
+    let a = b.try_acquire_owned().expect("probe A at 11s");
     clock.advance(secs(89));
-    (b, clock)
+    (b, clock, a)
 }
 
 // --- two reconfigurations around the unlocked stamp ---------------------------------------------
@@ -202,11 +202,7 @@ fn probe_held_at_100s() -> (Arc<CircuitBreaker>, ManualClock) {
 /// stamps it.
 #[test]
 fn a_turn_on_panicking_after_another_reconfiguration_leaves_the_wait_unstamped() {
-    let (b, clock) = scripted(half_open_config(1, None).success_threshold(1));
-    assert!(run(&b, Outcome::Failure));
-    clock.advance(secs(11));
-    let a = b.try_acquire().expect("probe A at 11s");
-    clock.advance(secs(89));
+    let (b, _clock, a) = probe_held_at_100s();
     let on = with_wait(&b, Some(secs(5)));
     let r1 = {
         let b = Arc::clone(&b);
@@ -236,11 +232,7 @@ fn a_turn_on_panicking_after_another_reconfiguration_leaves_the_wait_unstamped()
 /// (R2's rules), unstamped, and the probe from 11s was re-opened at 100s.
 #[test]
 fn a_reconfiguration_nested_in_a_panicking_stamp_leaves_the_wait_unstamped() {
-    let (b, clock) = scripted(half_open_config(1, None).success_threshold(1));
-    assert!(run(&b, Outcome::Failure));
-    clock.advance(secs(11));
-    let a = b.try_acquire().expect("probe A at 11s");
-    clock.advance(secs(89));
+    let (b, _clock, a) = probe_held_at_100s();
     let on = with_wait(&b, Some(secs(5)));
     let nested = {
         let b = Arc::clone(&b);
@@ -268,11 +260,7 @@ fn a_reconfiguration_nested_in_a_panicking_stamp_leaves_the_wait_unstamped() {
 #[test]
 fn a_turn_on_stalled_under_a_turn_off_leaves_the_wait_off() {
     for panics in [false, true] {
-        let (b, clock) = scripted(half_open_config(1, None).success_threshold(1));
-        assert!(run(&b, Outcome::Failure));
-        clock.advance(secs(11));
-        let a = b.try_acquire().expect("probe A at 11s");
-        clock.advance(secs(89));
+        let (b, clock, a) = probe_held_at_100s();
         let on = with_wait(&b, Some(secs(5)));
         let how = if panics { How::ParkThenPanic } else { How::ParkThenRead };
         let r1 = {
@@ -294,11 +282,7 @@ fn a_turn_on_stalled_under_a_turn_off_leaves_the_wait_off() {
 /// counts from R3 (held at 205s, re-opened 1 ns later).
 #[test]
 fn a_stale_stamp_of_an_earlier_turn_on_does_not_shorten_a_later_one() {
-    let (b, clock) = scripted(half_open_config(1, None).success_threshold(1));
-    assert!(run(&b, Outcome::Failure));
-    clock.advance(secs(11));
-    let a = b.try_acquire().expect("probe A at 11s");
-    clock.advance(secs(89));
+    let (b, clock, a) = probe_held_at_100s();
     let on = with_wait(&b, Some(secs(5)));
     let r1 = {
         let b = Arc::clone(&b);
@@ -316,11 +300,7 @@ fn a_stale_stamp_of_an_earlier_turn_on_does_not_shorten_a_later_one() {
 /// changes the wait (5s -> 1s) meanwhile, then R1 stamps 100s: the 1s wait counts from 100s.
 #[test]
 fn a_wait_changed_under_a_stalled_turn_on_counts_from_the_turn_on() {
-    let (b, clock) = scripted(half_open_config(1, None).success_threshold(1));
-    assert!(run(&b, Outcome::Failure));
-    clock.advance(secs(11));
-    let a = b.try_acquire().expect("probe A at 11s");
-    clock.advance(secs(89));
+    let (b, clock, a) = probe_held_at_100s();
     let on = with_wait(&b, Some(secs(5)));
     let r1 = {
         let b = Arc::clone(&b);
@@ -346,10 +326,8 @@ fn a_wait_changed_under_a_stalled_turn_on_counts_from_the_turn_on() {
 /// off (held 1000s later), one success closes, and one failure trips.
 #[test]
 fn a_panicking_stamp_puts_every_old_rule_back() {
-    let (b, clock) = probe_held_at_100s();
+    let (b, clock, a) = probe_held_at_100s();
     let before = b.config();
-    // The probe from 100s: the period began with it.
-    let a = b.try_acquire().expect("probe A");
     let mut new = with_wait(&b, Some(secs(5)));
     new.half_open_max_calls = 2;
     new.consecutive_failures = Some(3);
@@ -381,11 +359,7 @@ fn a_panicking_stamp_puts_every_old_rule_back() {
 /// decides no re-open (the probe from 11s has waited 89s, but the wait counts from now).
 #[test]
 fn the_breaker_read_from_inside_the_stamp_sees_the_new_rules_and_decides_nothing() {
-    let (b, clock) = scripted(half_open_config(1, None).success_threshold(1));
-    assert!(run(&b, Outcome::Failure));
-    clock.advance(secs(11));
-    let a = b.try_acquire().expect("probe A at 11s");
-    clock.advance(secs(89));
+    let (b, clock, a) = probe_held_at_100s();
     let on = with_wait(&b, Some(secs(5)));
     let (tx, rx) = mpsc::channel();
     let inside = {
@@ -415,11 +389,7 @@ fn the_breaker_read_from_inside_the_stamp_sees_the_new_rules_and_decides_nothing
 /// one then stamps and returns: the wait is off, as `config()` says.
 #[test]
 fn a_turn_off_nested_in_the_stamp_keeps_the_wait_off() {
-    let (b, clock) = scripted(half_open_config(1, None).success_threshold(1));
-    assert!(run(&b, Outcome::Failure));
-    clock.advance(secs(11));
-    let a = b.try_acquire().expect("probe A at 11s");
-    clock.advance(secs(89));
+    let (b, clock, a) = probe_held_at_100s();
     let on = with_wait(&b, Some(secs(5)));
     let nested = {
         let b = Arc::clone(&b);
