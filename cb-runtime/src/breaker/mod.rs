@@ -141,8 +141,9 @@ impl CircuitBreaker {
         let deciding_held_off = Taking::once_undecided(&self.taking);
         // A time to fall back on if the clock panics once the rules are in force (read before
         // the lock: no clock source runs under it, and one that panics here changes nothing).
-        let before = (config.half_open_max_wait.is_some() && self.tunables.half_open_max_wait().is_none())
-            .then(|| self.clock.now_nanos());
+        // Read whenever the new rules have a wait: whether they turn it on is known only
+        // under the lock, and another reconfiguration may turn it off before that.
+        let before = config.half_open_max_wait.map(|_| self.clock.now_nanos());
         let mut current = self.config.lock().unwrap_or_else(PoisonError::into_inner);
         let mut changes = crate::config::diff(&current, &config);
         let mut config = config;
