@@ -21,7 +21,7 @@
 //! state word by more than the transitions racing with its writer.
 
 use super::CircuitBreaker;
-use super::word::{stamp, stamp_millis, stamp_nanos};
+use super::word::{stamp, stamp_millis, stamp_of};
 use std::sync::atomic::Ordering;
 
 const NANOS_PER_MILLI: u64 = 1_000_000;
@@ -51,7 +51,9 @@ fn within_milli(fine: u64) -> u64 {
 /// begun) the earliest its stamp allows, or (racing writers of a HalfOpen period left a fine
 /// word of another millisecond) the latest.
 fn exact(stamp: u64, fine: u64, generation: u64) -> Option<u64> {
-    stamp_nanos(stamp, generation)?;
+    if !stamp_of(stamp, generation) {
+        return None;
+    }
     // In 128 bits: the millisecond rounded up past the last of u64 nanoseconds is no time.
     let ceil = u128::from(stamp_millis(stamp)) * u128::from(NANOS_PER_MILLI);
     let nanos = if fine & GEN_MASK != generation & GEN_MASK {
@@ -92,12 +94,11 @@ impl CircuitBreaker {
         let in_force = || self.load().generation() == generation;
         let new_fine = fine(nanos, generation);
         let new = stamp(nanos, generation);
+        // A stamp of another period, or of a millisecond not after this time's.
+        let not_after_new = |held: u64| !stamp_of(held, generation) || stamp_millis(held) <= stamp_millis(new);
         // Not later than the stamp's millisecond: another millisecond's nanoseconds would do
         // (the reader rounds up), and this one's would be early.
-        let not_behind = || {
-            let current = self.stamp.load(Ordering::Acquire);
-            stamp_nanos(current, generation).is_none() || stamp_millis(current) <= stamp_millis(new)
-        };
+        let not_behind = || not_after_new(self.stamp.load(Ordering::Acquire));
         let _ = self
             .stamp_fine
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
@@ -111,8 +112,7 @@ impl CircuitBreaker {
                 (later && in_force()).then_some(new_fine)
             });
         let _ = self.stamp.fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
-            let later = stamp_nanos(old, generation).is_none() || stamp_millis(old) <= stamp_millis(new);
-            (later && in_force()).then_some(new)
+            (not_after_new(old) && in_force()).then_some(new)
         });
     }
 

@@ -88,10 +88,9 @@ pub(crate) fn stamp_millis(stamp: u64) -> u64 {
     stamp >> STAMP_GEN_BITS
 }
 
-/// The time of a stamp, if it belongs to `generation`.
-pub(crate) fn stamp_nanos(stamp: u64, generation: u64) -> Option<u64> {
-    ((stamp & STAMP_GEN_MASK) == (generation & STAMP_GEN_MASK))
-        .then(|| (stamp >> STAMP_GEN_BITS).saturating_mul(NANOS_PER_MILLI))
+/// Whether a stamp belongs to `generation` (its time is then [`stamp_millis`]).
+pub(crate) fn stamp_of(stamp: u64, generation: u64) -> bool {
+    (stamp & STAMP_GEN_MASK) == (generation & STAMP_GEN_MASK)
 }
 
 #[cfg(test)]
@@ -115,7 +114,8 @@ mod tests {
     #[test]
     fn stamps_belong_to_one_generation() {
         let s = stamp(30_000_000_001, 7);
-        assert_eq!(stamp_nanos(s, 7), Some(30_001_000_000));
-        assert_eq!(stamp_nanos(s, 8), None);
+        assert!(stamp_of(s, 7));
+        assert_eq!(stamp_millis(s), 30_001);
+        assert!(!stamp_of(s, 8));
     }
 }
