@@ -11,40 +11,8 @@ mod support;
 use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Outcome, State, Window};
 use std::collections::VecDeque;
 use std::time::Duration;
+use support::calls::{Call, FAIL, OK, SLOW, record};
 use support::*;
-
-const SLOW: Duration = Duration::from_millis(100);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Call {
-    failure: bool,
-    slow: bool,
-}
-
-const OK: Call = Call {
-    failure: false,
-    slow: false,
-};
-const FAIL: Call = Call {
-    failure: true,
-    slow: false,
-};
-
-/// Records `call` through a permit (slow: the manual clock moves 2 * SLOW while it is held).
-fn record(b: &CircuitBreaker, clock: &ManualClock, call: Call) -> bool {
-    let Ok(permit) = b.try_acquire() else {
-        return false;
-    };
-    if call.slow {
-        clock.advance(SLOW * 2);
-    }
-    permit.record(if call.failure {
-        Outcome::Failure
-    } else {
-        Outcome::Success
-    });
-    true
-}
 
 /// The last `size` outcomes.
 struct Model {
@@ -353,14 +321,10 @@ fn periods_start_empty_and_late_outcomes_count_nowhere() {
 /// failures must be those of its calls: 10 calls that all failed cannot read as 10 successes.
 /// Then the next 10 failures must trip a window of 20 at 0.5.
 ///
-/// Failed on the experiment: the window read (10 calls, 0 failures). Its calls are positions since
-/// the period's origin (count.rs:428, 572: `since(origin, position)`), and positions are
-/// `Stripes::calls()`, which counts every outcome in the stripes whatever the mode; its
-/// failures are ring indices (count.rs:551-553, young_counts), which only outcomes reaching
-/// `record_bad` take, and record.rs:144 calls the window only while `mode.rates()`. So the
-/// failures recorded while no rate trigger was on are calls without failures once
-/// `rules_changed` (count.rs:252-256) turns the rates on in the same period: they dilute the
-/// rate (a full window likewise counts them as successes, count.rs:541-546).
+/// Failed on the experiment: the window read (10 calls, 0 failures). Its calls were positions
+/// (every outcome counted in the stripes, whatever the mode) and its failures ring indices,
+/// which only outcomes recorded while a rate trigger was on took: the failures before the
+/// reconfiguration became calls without failures, diluting the rate.
 #[test]
 fn turning_the_failure_rate_on_by_reconfiguration_keeps_the_window_consistent() {
     let off = BreakerConfig::builder()
@@ -537,35 +501,38 @@ fn threads_well_under_the_threshold_never_trip() {
     }
 }
 
+/// Eight threads record failures on a breaker of `config` from the same moment until it
+/// refuses them: it must be Open then; the failures it recorded.
+fn failures_until_open(config: cb_runtime::BreakerConfigBuilder) -> u64 {
+    let (b, clock) = breaker(config);
+    let barrier = std::sync::Barrier::new(8);
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            let (b, clock, barrier) = (&b, &clock, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                while record(b, clock, FAIL) {}
+            });
+        }
+    });
+    assert_eq!(b.state(), State::Open);
+    b.snapshot().totals.failures
+}
+
 /// 8 threads all failing with threshold 1.0 over N = 16, 100, 128, 1000 (minimum N): the breaker must open
 /// within N failures plus those in flight (one per thread).
 ///
 /// Failed on the experiment (about 1 run in 3 here; the landed window passes): 1014 failures
-/// for N = 1000 (and 123 for N = 100 in attack_count_window.rs). A failure is counted in its
-/// stripe (record.rs `count`) before it takes its index (count.rs:385-395); in between, the
-/// position every other failure reads (`stripes.calls()`, count.rs:397) includes it, so the
-/// positions of consecutive failures are spread by the failures counted-but-not-indexed, and
-/// the k-th newest failure (count.rs:505) lies N or more positions back (`in_window`,
-/// count.rs:514-516) though the last N outcomes are all failures: `reaches` says no and the
-/// window stays closed until a moment with no such outcome in flight. Such an outcome counts as
-/// a call and not as a failure in the meantime.
+/// for N = 1000 (and 123 for N = 100 in attack_count_window.rs). A failure was counted in its
+/// stripe before it took its index in the ring, and every other failure's position (the sum
+/// of the stripes) included it in between: the positions of consecutive failures spread by
+/// those in flight, and the N-th newest looked N or more positions back though the last N
+/// outcomes were all failures.
 #[test]
 fn eight_threads_all_failing_trip_within_n_plus_in_flight() {
     for size in [16u32, 100, 128, 1000] {
         for trial in 0..15 {
-            let (b, clock) = breaker(rates_config(size, Some(1.0), None, size));
-            let barrier = std::sync::Barrier::new(8);
-            std::thread::scope(|s| {
-                for _ in 0..8 {
-                    let (b, clock, barrier) = (&b, &clock, &barrier);
-                    s.spawn(move || {
-                        barrier.wait();
-                        while record(b, clock, FAIL) {}
-                    });
-                }
-            });
-            assert_eq!(b.state(), State::Open);
-            let failures = b.snapshot().totals.failures;
+            let failures = failures_until_open(rates_config(size, Some(1.0), None, size));
             let bound = u64::from(size) + 8;
             assert!(
                 failures <= bound,
@@ -580,19 +547,7 @@ fn eight_threads_all_failing_trip_within_n_plus_in_flight() {
 #[test]
 fn eight_threads_all_failing_at_half_trip_at_the_minimum() {
     for trial in 0..20 {
-        let (b, clock) = breaker(rates_config(100, Some(0.5), None, 100));
-        let barrier = std::sync::Barrier::new(8);
-        std::thread::scope(|s| {
-            for _ in 0..8 {
-                let (b, clock, barrier) = (&b, &clock, &barrier);
-                s.spawn(move || {
-                    barrier.wait();
-                    while record(b, clock, FAIL) {}
-                });
-            }
-        });
-        assert_eq!(b.state(), State::Open);
-        let failures = b.snapshot().totals.failures;
+        let failures = failures_until_open(rates_config(100, Some(0.5), None, 100));
         assert!(failures <= 108, "trial {trial}: {failures} failures before it opened");
     }
 }

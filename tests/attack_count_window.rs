@@ -12,13 +12,11 @@
 
 mod support;
 
-use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Outcome, State, Window};
+use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, State, Window};
 use std::collections::VecDeque;
 use std::sync::mpsc;
-use std::time::Duration;
+use support::calls::{Call, FAIL, OK, SLOW, record};
 use support::*;
-
-const SLOW: Duration = Duration::from_millis(100);
 
 /// A xorshift step.
 fn next(x: &mut u64) -> u64 {
@@ -28,44 +26,12 @@ fn next(x: &mut u64) -> u64 {
     *x
 }
 
-/// One outcome as the window sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Call {
-    failure: bool,
-    slow: bool,
-}
-
-const OK: Call = Call {
-    failure: false,
-    slow: false,
-};
-const FAIL: Call = Call {
-    failure: true,
-    slow: false,
-};
 /// A slow success: the background of the marker tests (a window full of plain successes takes
 /// a shortcut that claims no slot at all; slow ones keep every outcome on the ring).
 const BG: Call = Call {
     failure: false,
     slow: true,
 };
-
-/// Records `call` through a permit; slow by advancing the manual clock while it is held.
-/// Whether it was admitted.
-fn record(b: &CircuitBreaker, clock: &ManualClock, call: Call) -> bool {
-    let Ok(permit) = b.try_acquire() else {
-        return false;
-    };
-    if call.slow {
-        clock.advance(SLOW * 2);
-    }
-    permit.record(if call.failure {
-        Outcome::Failure
-    } else {
-        Outcome::Success
-    });
-    true
-}
 
 /// The failure-rate trigger alone over a count window of `size`, judged once it is full.
 fn failure_rate_over(size: u32, threshold: f64) -> cb_runtime::BreakerConfigBuilder {

@@ -11,14 +11,14 @@
 
 mod support;
 
-use cb_runtime::{CircuitBreaker, Clock, ClockSource, ManualClock, Outcome, Reason, State};
-use std::cell::RefCell;
+use cb_runtime::{CircuitBreaker, Outcome, Reason, State};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::hook_clock::{Arm, hooked, idle_half_open, park_in, park_in_after, release};
 use support::panicky_clock::{disarm, panic_after, panicky};
+use support::script_clock::{Gated, on_script_clock};
 use support::{
     breaker, consecutive, half_open_at_11s, half_open_config, reopens_exactly_after, run, secs, trip_until_11s,
 };
@@ -41,93 +41,6 @@ fn decided(b: &CircuitBreaker) -> (State, Option<Reason>) {
 
 // --- the max wait changed under a decision ----------------------------------------------------
 
-/// A `ManualClock` on which any number of threads, each with its own gate, park on a chosen
-/// clock read (the hook clock of `support` parks one thread at a time).
-#[derive(Debug)]
-struct GateClock(ManualClock);
-
-/// A thread's gate: reads to let through first, whether to read before parking, signals.
-struct Gate {
-    skip: u32,
-    read_then_park: bool,
-    arrived: mpsc::Sender<()>,
-    go: mpsc::Receiver<()>,
-}
-
-thread_local! {
-    static GATE: RefCell<Option<Gate>> = const { RefCell::new(None) };
-}
-
-impl ClockSource for GateClock {
-    fn now_nanos(&self) -> u64 {
-        let read = || self.0.elapsed().as_nanos() as u64;
-        let gate = GATE.with(|g| {
-            let mut g = g.borrow_mut();
-            match g.as_mut() {
-                Some(gate) if gate.skip > 0 => {
-                    gate.skip -= 1;
-                    None
-                }
-                _ => g.take(),
-            }
-        });
-        match gate {
-            None => read(),
-            Some(gate) => {
-                let now = gate.read_then_park.then(read);
-                gate.arrived.send(()).unwrap();
-                gate.go.recv().unwrap();
-                now.unwrap_or_else(read)
-            }
-        }
-    }
-}
-
-/// A thread running `f` with a gate on its clock read after the first `skip`.
-struct Gated<T> {
-    handle: thread::JoinHandle<T>,
-    arrived: mpsc::Receiver<()>,
-    go: mpsc::Sender<()>,
-}
-
-impl<T: Send + 'static> Gated<T> {
-    fn spawn(skip: u32, read_then_park: bool, f: impl FnOnce() -> T + Send + 'static) -> Self {
-        let (arrived_tx, arrived) = mpsc::channel();
-        let (go, go_rx) = mpsc::channel();
-        let handle = thread::spawn(move || {
-            GATE.with(|g| {
-                *g.borrow_mut() = Some(Gate {
-                    skip,
-                    read_then_park,
-                    arrived: arrived_tx,
-                    go: go_rx,
-                })
-            });
-            f()
-        });
-        Gated { handle, arrived, go }
-    }
-
-    /// Whether the thread parked at its gate (`false`: it returned first); bounded.
-    fn parked(&self) -> bool {
-        let bound = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < bound {
-            if self.arrived.recv_timeout(Duration::from_millis(5)).is_ok() {
-                return true;
-            }
-            if self.handle.is_finished() {
-                return false;
-            }
-        }
-        panic!("the gated thread neither parked nor returned");
-    }
-
-    fn finish(self) -> T {
-        let _ = self.go.send(());
-        self.handle.join().unwrap()
-    }
-}
-
 /// Was a DEFECT: a reconfiguration turning the max wait on (None -> 5s) is preempted between storing
 /// the new tunables and reading the clock for its stamp. Interleaving (1 slot, no max wait):
 /// HalfOpen from 11s (the transition stamps 11s); at 100s probe A takes the slot (the wait is
@@ -142,20 +55,15 @@ impl<T: Send + 'static> Gated<T> {
 /// cannot hold `Deciding` and is rejected as HalfOpen.
 #[test]
 fn a_reconfiguration_preempted_before_its_stamp_lets_a_decider_cut_a_probe_short() {
-    let manual = ManualClock::new();
-    let b = Arc::new(
-        CircuitBreaker::builder("gated")
-            .config(
-                consecutive(1)
-                    .open_timeout(secs(10))
-                    .half_open_max_calls(1)
-                    .no_half_open_max_wait()
-                    .jitter(0.0)
-                    .build()
-                    .unwrap(),
-            )
-            .clock(Clock::custom(Arc::new(GateClock(manual.clone()))))
-            .build(),
+    let (b, manual) = on_script_clock(
+        "gated",
+        consecutive(1)
+            .open_timeout(secs(10))
+            .half_open_max_calls(1)
+            .no_half_open_max_wait()
+            .jitter(0.0)
+            .build()
+            .unwrap(),
     );
     assert!(run(&b, Outcome::Failure));
     manual.advance(secs(11));
@@ -163,11 +71,11 @@ fn a_reconfiguration_preempted_before_its_stamp_lets_a_decider_cut_a_probe_short
     manual.advance(secs(89));
     let a = b.try_acquire().expect("A takes the slot at 100s");
     let b2 = Arc::clone(&b);
-    let reconfig = Gated::spawn(0, false, move || set_max_wait(&b2, Some(secs(5))));
+    let reconfig = Gated::spawn(0, false, None, move || set_max_wait(&b2, Some(secs(5))));
     assert!(reconfig.parked(), "the reconfiguration reads the clock to stamp");
     // R parks in its second look (holding `Deciding`), so that nobody else decides meanwhile.
     let b3 = Arc::clone(&b);
-    let r = Gated::spawn(1, true, move || {
+    let r = Gated::spawn(1, true, None, move || {
         b3.try_acquire().map(drop).map_err(|rejected| rejected.state)
     });
     let mut seen = State::HalfOpen;

@@ -15,137 +15,18 @@
 
 mod support;
 
-use cb_runtime::{BreakerConfig, CircuitBreaker, Clock, ClockSource, ManualClock, Outcome, Reason, State};
-use std::cell::RefCell;
+use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Outcome, Reason, State};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::hook_clock::{Arm, hold_parked, idle_half_open};
+use support::script_clock::{Gated, Hook, Step, on_script_clock, script, unscript};
 use support::{consecutive, reopens_exactly_after, run, secs};
 
 /// How long any step may take before the test calls it a hang.
 const BOUND: Duration = Duration::from_secs(10);
-
-// --- a clock that parks, runs a hook or panics on one read of one thread ----------------------
-
-/// What the current thread's clock read after the first `skip` does: park at a gate, then run
-/// `then`, then panic or read the time.
-struct Plan {
-    skip: u32,
-    gate: Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>,
-    then: Option<Box<dyn FnOnce()>>,
-    panic: bool,
-}
-
-thread_local! {
-    static PLAN: RefCell<Option<Plan>> = const { RefCell::new(None) };
-}
-
-/// Plans the current thread's clock read after the first `skip` (no gate).
-fn plan(skip: u32, then: Option<Box<dyn FnOnce()>>, panic: bool) {
-    PLAN.with(|p| {
-        *p.borrow_mut() = Some(Plan {
-            skip,
-            gate: None,
-            then,
-            panic,
-        })
-    });
-}
-
-fn unplan() {
-    PLAN.with(|p| p.borrow_mut().take());
-}
-
-/// A `ManualClock` whose reads follow the reading thread's [`Plan`], if any.
-#[derive(Debug)]
-struct PlanClock(ManualClock);
-
-impl ClockSource for PlanClock {
-    fn now_nanos(&self) -> u64 {
-        let due = PLAN.with(|p| {
-            let mut p = p.borrow_mut();
-            match p.as_mut() {
-                Some(plan) if plan.skip > 0 => {
-                    plan.skip -= 1;
-                    None
-                }
-                _ => p.take(),
-            }
-        });
-        if let Some(plan) = due {
-            if let Some((arrived, go)) = plan.gate {
-                let _ = arrived.send(());
-                let _ = go.recv();
-            }
-            if let Some(then) = plan.then {
-                then();
-            }
-            if plan.panic {
-                panic!("clock source failed");
-            }
-        }
-        self.0.elapsed().as_nanos() as u64
-    }
-}
-
-type Hook = Box<dyn FnOnce() + Send>;
-
-/// A thread running `f`, parked at a gate on its clock read after the first `skip`, where it
-/// then runs `then`.
-struct Gated<T> {
-    handle: thread::JoinHandle<T>,
-    arrived: mpsc::Receiver<()>,
-    go: mpsc::Sender<()>,
-}
-
-impl<T: Send + 'static> Gated<T> {
-    fn spawn(skip: u32, then: Option<Hook>, f: impl FnOnce() -> T + Send + 'static) -> Self {
-        let (arrived_tx, arrived) = mpsc::channel();
-        let (go, go_rx) = mpsc::channel();
-        let handle = thread::spawn(move || {
-            PLAN.with(|p| {
-                *p.borrow_mut() = Some(Plan {
-                    skip,
-                    gate: Some((arrived_tx, go_rx)),
-                    then: then.map(|t| t as Box<dyn FnOnce()>),
-                    panic: false,
-                })
-            });
-            let out = f();
-            unplan();
-            out
-        });
-        Gated { handle, arrived, go }
-    }
-
-    /// Whether the thread parked at its gate (`false`: it returned first); bounded.
-    fn parked(&self) -> bool {
-        let bound = Instant::now() + BOUND;
-        while Instant::now() < bound {
-            if self.arrived.recv_timeout(Duration::from_millis(5)).is_ok() {
-                return true;
-            }
-            if self.handle.is_finished() {
-                return false;
-            }
-        }
-        panic!("the gated thread neither parked nor returned");
-    }
-
-    /// Lets the thread go on and joins it (bounded).
-    fn finish(self) -> T {
-        let _ = self.go.send(());
-        let bound = Instant::now() + BOUND;
-        while !self.handle.is_finished() {
-            assert!(Instant::now() < bound, "the gated thread hangs");
-            thread::sleep(Duration::from_millis(1));
-        }
-        self.handle.join().unwrap()
-    }
-}
 
 /// Runs `f` on a thread and returns what it returns, failing the test if it takes longer
 /// than `bound` (the thread is then left behind, the test fails instead of hanging).
@@ -168,10 +49,9 @@ fn within<T: Send + 'static>(bound: Duration, what: &str, f: impl FnOnce() -> T 
     }
 }
 
-/// A breaker on a [`PlanClock`] (one trip at 0s, open 10s, jitter off) in an idle HalfOpen
+/// A breaker on a script clock (one trip at 0s, open 10s, jitter off) in an idle HalfOpen
 /// period at 11s, with `max_calls` slots and max wait `wait`.
 fn planned(max_calls: u32, wait: Option<Duration>) -> (Arc<CircuitBreaker>, ManualClock) {
-    let manual = ManualClock::new();
     let mut config = consecutive(1)
         .open_timeout(secs(10))
         .half_open_max_calls(max_calls)
@@ -179,14 +59,11 @@ fn planned(max_calls: u32, wait: Option<Duration>) -> (Arc<CircuitBreaker>, Manu
         .build()
         .unwrap();
     config.half_open_max_wait = wait;
-    let b = CircuitBreaker::builder("round2")
-        .config(config)
-        .clock(Clock::custom(Arc::new(PlanClock(manual.clone()))))
-        .build();
+    let (b, manual) = on_script_clock("round2", config);
     assert!(run(&b, Outcome::Failure));
     manual.advance(secs(11));
     assert_eq!(b.state(), State::HalfOpen, "idle HalfOpen period at 11s");
-    (Arc::new(b), manual)
+    (b, manual)
 }
 
 /// `b`'s configuration with `change` applied.
@@ -240,7 +117,7 @@ fn a_decider_whose_clock_waits_on_the_reconfiguring_threads_lock_deadlocks_both(
     };
     let d = {
         let b = Arc::clone(&b);
-        Gated::spawn(1, Some(then), move || b.state())
+        Gated::spawn(1, false, Some(then), move || b.state())
     };
     assert!(d.parked(), "D holds Deciding, in its second look's clock read");
     let (locked_tx, locked) = mpsc::channel();
@@ -297,7 +174,7 @@ fn a_decider_whose_clock_reads_the_config_does_not_hold_a_reconfiguration() {
     };
     let d = {
         let b = Arc::clone(&b);
-        Gated::spawn(1, Some(then), move || b.state())
+        Gated::spawn(1, false, Some(then), move || b.state())
     };
     assert!(d.parked(), "D is in its second look's clock read");
     let config = changed(&b, |c| c.half_open_max_calls = 2);
@@ -328,7 +205,7 @@ fn reconfigurations_from_many_threads_beside_a_preempted_decider_all_return() {
     manual.advance(secs(6));
     let d = {
         let b = Arc::clone(&b);
-        Gated::spawn(1, None, move || b.try_acquire().map(drop).map_err(|r| r.state))
+        Gated::spawn(1, false, None, move || b.try_acquire().map(drop).map_err(|r| r.state))
     };
     assert!(d.parked(), "D is in its second clock read");
     let new = changed(&b, |c| {
@@ -445,10 +322,10 @@ fn a_reconfiguration_panicking_in_its_stamp_leaves_the_wait_in_force_and_cuts_a_
     let a = b.try_acquire().expect("A takes the slot at 100s");
     let config = changed(&b, |c| c.half_open_max_wait = Some(secs(5)));
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        plan(0, None, true);
+        script([Step::Panic]);
         b.reconfigure(config)
     }));
-    unplan();
+    unscript();
     assert!(panicked.is_err(), "the reconfiguration's clock read panicked");
     manual.advance(secs(1));
     let after = decided(&b);
@@ -470,10 +347,10 @@ fn a_reconfiguration_panicking_in_its_stamp_leaves_nothing_held() {
     let (b, manual) = planned(1, None);
     let config = changed(&b, |c| c.half_open_max_wait = Some(secs(5)));
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        plan(0, None, true);
+        script([Step::Panic]);
         b.reconfigure(config.clone())
     }));
-    unplan();
+    unscript();
     assert!(panicked.is_err(), "the reconfiguration's clock read panicked");
     manual.advance(secs(1));
     let b2 = Arc::clone(&b);
@@ -522,7 +399,7 @@ fn max_calls_raised_under_a_decider_in_its_first_look_keeps_the_period() {
     manual.advance(secs(6));
     let d = {
         let b = Arc::clone(&b);
-        Gated::spawn(0, None, move || b.state())
+        Gated::spawn(0, false, None, move || b.state())
     };
     assert!(d.parked(), "D parked in its first look's clock read");
     let b2 = Arc::clone(&b);

@@ -28,7 +28,7 @@ use std::sync::{Mutex, OnceLock, Weak, mpsc};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
-use support::{breaker, consecutive, half_open_config, run, secs, trip_until_11s};
+use support::{breaker, consecutive, half_open_config, reopens_exactly_after, run, secs, trip_until_11s};
 use tower::{Layer, Service};
 
 /// Polls `f` once with a waker that does nothing.
@@ -592,13 +592,7 @@ fn a_reload_turning_the_wait_on_under_a_stuck_probe_counts_from_the_reload() {
         State::HalfOpen,
         "a 9s-old probe, the wait 5s, but counted from the reload"
     );
-    clock.advance(secs(5));
-    assert_eq!(b.state(), State::HalfOpen);
-    clock.advance(Duration::from_nanos(1));
-    assert_eq!(
-        b.snapshot().tripped_by,
-        Some(undecided(secs(5) + Duration::from_nanos(1)))
-    );
+    reopens_exactly_after(&b, &clock, secs(5));
 }
 
 /// The file says `"5s"`; a probe holds the slot from 11s. At 14s a reload sets `"off"`: an
@@ -615,13 +609,8 @@ fn a_reload_turning_the_wait_off_keeps_a_stuck_probe_then_on_again_counts_from_i
     assert_eq!(b.state(), State::HalfOpen);
     assert_eq!(b.try_acquire().map(drop).map_err(|r| r.state), Err(State::HalfOpen));
     registry.reconfigure(source("half_open_max_wait = \"2s\""));
-    clock.advance(secs(2));
-    assert_eq!(b.state(), State::HalfOpen, "counted from the reload");
-    clock.advance(Duration::from_nanos(1));
-    assert_eq!(
-        b.snapshot().tripped_by,
-        Some(undecided(secs(2) + Duration::from_nanos(1)))
-    );
+    // Counted from the reload.
+    reopens_exactly_after(&b, &clock, secs(2));
 }
 
 /// Two slots (code), wait 5s (file); one probe holds a slot from 11s, the other is free. At
@@ -651,13 +640,7 @@ fn a_reload_raising_max_calls_under_a_stuck_probe_admits_a_probe_that_restarts_t
     registry.reconfigure(source("half_open_max_wait = \"5s\"\nhalf_open_max_calls = 2"));
     clock.advance(secs(4));
     let _second = b.try_acquire().expect("a slot is free: a probe");
-    clock.advance(secs(5));
-    assert_eq!(b.state(), State::HalfOpen, "the newest probe has run exactly 5s");
-    clock.advance(Duration::from_nanos(1));
-    assert_eq!(
-        b.snapshot().tripped_by,
-        Some(undecided(secs(5) + Duration::from_nanos(1)))
-    );
+    reopens_exactly_after(&b, &clock, secs(5));
 }
 
 // --- the key's range -------------------------------------------------------------------------
@@ -727,13 +710,7 @@ fn a_manual_half_open_under_a_stuck_probe_starts_afresh() {
         "the old probe's slot was another period's"
     );
     assert!(b.try_acquire().is_err(), "the only slot is held");
-    clock.advance(secs(5));
-    assert_eq!(b.state(), State::HalfOpen);
-    clock.advance(Duration::from_nanos(1));
-    assert_eq!(
-        b.snapshot().tripped_by,
-        Some(undecided(secs(5) + Duration::from_nanos(1)))
-    );
+    reopens_exactly_after(&b, &clock, secs(5));
 }
 
 // --- a clock source that reads the breaker's configuration ------------------------------------

@@ -15,76 +15,16 @@
 
 mod support;
 
-use cb_runtime::{BreakerConfig, CircuitBreaker, Clock, ClockSource, ManualClock, Outcome, OwnedPermit, Reason, State};
-use std::cell::RefCell;
-use std::collections::VecDeque;
+use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Outcome, OwnedPermit, Reason, State};
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
+use support::script_clock::{Step, on_script_clock, script, unscript};
 use support::{half_open_config, reopens_exactly_after, run, secs};
-
-/// What one clock read of the scripted thread does (reads past the script just read).
-enum Step {
-    /// Just read (a reconfiguration turning the wait on reads a fallback time first).
-    Read,
-    /// Park until told, reading the time before (`true`) or after parking.
-    Park {
-        read_first: bool,
-        arrived: mpsc::Sender<()>,
-        go: mpsc::Receiver<()>,
-    },
-    /// Park until told, then panic (a clock source that fails after a stall).
-    ParkThenPanic {
-        arrived: mpsc::Sender<()>,
-        go: mpsc::Receiver<()>,
-    },
-    /// Run user code inside the read (it may read the clock again: those reads just read);
-    /// the time it returns is the reading.
-    Run(Box<dyn FnOnce() -> u64 + Send>),
-}
-
-thread_local! {
-    static SCRIPT: RefCell<VecDeque<Step>> = const { RefCell::new(VecDeque::new()) };
-}
-
-/// A `ManualClock` whose reads follow the reading thread's script.
-#[derive(Debug)]
-struct ScriptClock(ManualClock);
-
-impl ClockSource for ScriptClock {
-    fn now_nanos(&self) -> u64 {
-        let read = || self.0.elapsed().as_nanos() as u64;
-        let step = SCRIPT.with(|s| s.borrow_mut().pop_front());
-        match step {
-            None | Some(Step::Read) => read(),
-            Some(Step::Park {
-                read_first,
-                arrived,
-                go,
-            }) => {
-                let now = read_first.then(read);
-                arrived.send(()).unwrap();
-                go.recv().unwrap();
-                now.unwrap_or_else(read)
-            }
-            Some(Step::ParkThenPanic { arrived, go }) => {
-                arrived.send(()).unwrap();
-                go.recv().unwrap();
-                panic!("clock source failed after a stall");
-            }
-            Some(Step::Run(f)) => f(),
-        }
-    }
-}
 
 /// A breaker (jitter off) on a scripted clock from 0.
 fn scripted(config: cb_runtime::BreakerConfigBuilder) -> (Arc<CircuitBreaker>, ManualClock) {
-    let manual = ManualClock::new();
-    let b = CircuitBreaker::builder("round4")
-        .config(config.jitter(0.0).build().expect("valid"))
-        .clock(Clock::custom(Arc::new(ScriptClock(manual.clone()))))
-        .build();
-    (Arc::new(b), manual)
+    on_script_clock("round4", config.jitter(0.0).build().expect("valid"))
 }
 
 /// A thread parked on its first clock read (or returned first), and its handle.
@@ -102,11 +42,13 @@ fn park_stamp_read<T: Send + 'static>(how: How, f: impl FnOnce() -> T + Send + '
     let step = match how {
         How::ParkThenRead => Step::Park {
             read_first: false,
+            then: None,
             arrived: arrived_tx,
             go: go_rx,
         },
         How::ReadThenPark => Step::Park {
             read_first: true,
+            then: None,
             arrived: arrived_tx,
             go: go_rx,
         },
@@ -116,9 +58,9 @@ fn park_stamp_read<T: Send + 'static>(how: How, f: impl FnOnce() -> T + Send + '
         },
     };
     let handle = thread::spawn(move || {
-        SCRIPT.with(|s| s.borrow_mut().extend([Step::Read, step]));
+        script([Step::Read, step]);
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-        SCRIPT.with(|s| s.borrow_mut().clear());
+        unscript();
         out
     });
     arrived
@@ -153,7 +95,7 @@ impl<T> Parked<T> {
 fn bounded<T: Send + 'static>(steps: Vec<Step>, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
-        SCRIPT.with(|s| s.borrow_mut().extend(steps));
+        script(steps);
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         let _ = tx.send(out.ok());
     });

@@ -2,12 +2,14 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod calls;
 pub mod counting;
 pub mod hook_clock;
 pub mod panicky_clock;
 pub mod polling;
 pub mod queue;
 pub mod recorder;
+pub mod script_clock;
 pub mod tcp_proxy;
 
 use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Outcome, State, Window};
