@@ -9,43 +9,9 @@
 mod support;
 
 use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, Outcome, State, Window};
-use std::collections::VecDeque;
 use std::time::Duration;
-use support::calls::{Call, FAIL, OK, SLOW, record};
+use support::calls::{Call, FAIL, Model, OK, SLOW, record};
 use support::*;
-
-/// The last `size` outcomes.
-struct Model {
-    size: usize,
-    last: VecDeque<Call>,
-}
-
-impl Model {
-    fn new(size: u32) -> Model {
-        Model {
-            size: size as usize,
-            last: VecDeque::new(),
-        }
-    }
-    fn push(&mut self, c: Call) {
-        if self.last.len() == self.size {
-            self.last.pop_front();
-        }
-        self.last.push_back(c);
-    }
-    fn counts(&self) -> (u64, u64, u64) {
-        let n = |f: fn(&Call) -> bool| self.last.iter().filter(|c| f(c)).count() as u64;
-        (self.last.len() as u64, n(|c| c.failure), n(|c| c.slow))
-    }
-    /// Whether the rules trip on these counts.
-    fn trips(&self, fr: Option<f64>, sr: Option<f64>, minimum: u64) -> bool {
-        let (calls, f, s) = self.counts();
-        if calls < minimum.min(self.size as u64) || calls == 0 {
-            return false;
-        }
-        fr.is_some_and(|r| f as f64 / calls as f64 >= r) || sr.is_some_and(|r| s as f64 / calls as f64 >= r)
-    }
-}
 
 fn rates_config(size: u32, fr: Option<f64>, sr: Option<f64>, minimum: u32) -> cb_runtime::BreakerConfigBuilder {
     let mut c = BreakerConfig::builder()

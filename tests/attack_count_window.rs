@@ -13,9 +13,8 @@
 mod support;
 
 use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, State, Window};
-use std::collections::VecDeque;
 use std::sync::mpsc;
-use support::calls::{Call, FAIL, OK, SLOW, record};
+use support::calls::{Call, FAIL, Model, OK, SLOW, record};
 use support::*;
 
 /// A xorshift step.
@@ -49,33 +48,6 @@ fn alone_fills_the_window(b: &CircuitBreaker, clock: &ManualClock, n: u64, what:
         record(b, clock, OK);
     }
     assert_eq!(window(b), (n, 0, 0), "{what}: successes");
-}
-
-/// The last `size` outcomes, counted.
-struct Model {
-    size: usize,
-    last: VecDeque<Call>,
-}
-
-impl Model {
-    fn new(size: u32) -> Model {
-        Model {
-            size: size as usize,
-            last: VecDeque::new(),
-        }
-    }
-
-    fn push(&mut self, c: Call) {
-        if self.last.len() == self.size {
-            self.last.pop_front();
-        }
-        self.last.push_back(c);
-    }
-
-    fn counts(&self) -> (u64, u64, u64) {
-        let n = |f: fn(&Call) -> bool| self.last.iter().filter(|c| f(c)).count() as u64;
-        (self.last.len() as u64, n(|c| c.failure), n(|c| c.slow))
-    }
 }
 
 /// A breaker with a count window of `size` that records and judges but never trips, slow calls
