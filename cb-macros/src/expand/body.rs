@@ -283,7 +283,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
     let traced = if is_async {
         rest
     } else {
-        quote!(let #entered = #p::Span::enter(&#span); #rest)
+        quote!(let #entered = #p::CallSpan::enter(&#span); #rest)
     };
     let lifetimes = match &plan.fallback {
         Some(fb) => lifetime_check(plan, fb, is_async),
@@ -305,7 +305,7 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
         },
         call: quote! {
             let #breaker: &#p::CircuitBreaker = &#handle;
-            let #span = #p::call_span(#breaker);
+            let #span = #p::CallSpan::of(#breaker);
             #queue_register
             #traced
         },

@@ -28,8 +28,8 @@ pub use site::{
 #[cfg(feature = "tower")]
 pub(crate) use span::outcome_name;
 pub use span::{
-    FallbackReason, acquire_in, call_span, fallback_span, primary_span, quick_permit, record_outcome, record_rejected,
-    serve_fallback, serve_fallback_async, tracing_on,
+    CallSpan, FallbackReason, acquire_in, call_span, fallback_span, primary_span, quick_permit, record_outcome,
+    record_rejected, serve_fallback, serve_fallback_async, tracing_on,
 };
 pub use strategy::{
     CacheKey, EmptyResponse, KeyProbe, NotAKey, OkDefault, PlainDefault, StageName, ViaKey, ViaNotKey, not_served,

@@ -43,7 +43,12 @@ pub fn run_sync<R>(
     classify: impl FnOnce(&R) -> Outcome,
     body: impl FnOnce() -> R,
 ) -> Ran<R> {
-    let value = primary_span(span, permit.state()).in_scope(body);
+    // Untraced (the common case): no child span to build, enter and drop around the body.
+    let value = if span.is_disabled() {
+        body()
+    } else {
+        primary_span(span, permit.state()).in_scope(body)
+    };
     finish(permit, span, classify, value)
 }
 

@@ -34,6 +34,41 @@ pub fn call_span(breaker: &CircuitBreaker) -> Span {
     new_call_span(breaker)
 }
 
+/// The span of one protected call as generated code holds it: nothing while tracing is off, so
+/// an untraced call neither builds nor drops a span (a [`Span`]'s drop is a call of its own,
+/// even of a disabled one). Derefs to the call's [`Span`] (a disabled one while untraced).
+#[derive(Debug)]
+pub struct CallSpan(Option<Span>);
+
+/// What an untraced [`CallSpan`] derefs to.
+static NO_SPAN: Span = Span::none();
+
+impl CallSpan {
+    /// The span of a call through `breaker` (see [`call_span`]).
+    #[inline]
+    pub fn of(breaker: &CircuitBreaker) -> CallSpan {
+        if !tracing_on() {
+            return CallSpan(None);
+        }
+        CallSpan(Some(new_call_span(breaker)))
+    }
+
+    /// Enters the call's span for a sync call's duration; nothing while untraced.
+    #[inline]
+    pub fn enter(&self) -> Option<tracing::span::Entered<'_>> {
+        self.0.as_ref().map(Span::enter)
+    }
+}
+
+impl core::ops::Deref for CallSpan {
+    type Target = Span;
+
+    #[inline]
+    fn deref(&self) -> &Span {
+        self.0.as_ref().unwrap_or(&NO_SPAN)
+    }
+}
+
 /// The field names of the call span.
 struct Keys {
     state: &'static str,
