@@ -1,0 +1,67 @@
+//! Attack: `JetStreamQueue::capacity` is applied only when the stream is created. A process
+//! that starts with another capacity (a deploy that raises or lowers it) finds the stream and
+//! silently keeps the old per-subject limit: pushes are refused as `Full { capacity }` with the
+//! *new* capacity in the answer while far fewer entries wait (or accepted beyond it). The
+//! README promises "`max_messages_per_subject` = capacity", and nothing says the setting can be
+//! ignored; `RedisStreamQueue` applies its capacity on every push.
+
+use cb_runtime::queue::{JetStreamQueue, PushError, QueueBackend};
+
+const NATS: &str = "nats://127.0.0.1:4222";
+
+fn unique(test: &str) -> (String, String) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let id = format!("{}_{nanos}", std::process::id());
+    (
+        format!("CB_QUEUE_ATTACK_{}_{id}", test.to_uppercase()),
+        format!("cb.qattack.{test}.{id}"),
+    )
+}
+
+async fn delete_stream(name: &str) {
+    let client = async_nats::connect(NATS).await.expect("NATS on 127.0.0.1:4222");
+    let _ = async_nats::jetstream::new(client).delete_stream(name).await;
+}
+
+#[tokio::test]
+async fn a_raised_capacity_applies_to_an_existing_stream() {
+    let (stream, prefix) = unique("raise");
+    let old = JetStreamQueue::new(NATS).stream(&stream, &prefix).capacity(2);
+    old.push("q/b", b"[1]".to_vec()).await.unwrap();
+    old.push("q/b", b"[2]".to_vec()).await.unwrap();
+    drop(old);
+
+    // The next deploy raises the capacity to 10.
+    let new = JetStreamQueue::new(NATS).stream(&stream, &prefix).capacity(10);
+    let pushed = new.push("q/b", b"[3]".to_vec()).await;
+    let len = new.len("q/b").await.unwrap();
+    delete_stream(&stream).await;
+    assert!(
+        pushed.is_ok(),
+        "capacity 10 with {len} entries waiting, yet the push answered {pushed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lowered_capacity_applies_to_an_existing_stream() {
+    let (stream, prefix) = unique("lower");
+    let old = JetStreamQueue::new(NATS).stream(&stream, &prefix).capacity(100);
+    old.push("q/b", b"[0]".to_vec()).await.unwrap();
+    drop(old);
+
+    // The next deploy bounds the sub-queue at 2 entries.
+    let new = JetStreamQueue::new(NATS).stream(&stream, &prefix).capacity(2);
+    let mut answers = Vec::new();
+    for i in 1..=4 {
+        answers.push(new.push("q/b", format!("[{i}]").into_bytes()).await);
+    }
+    let len = new.len("q/b").await.unwrap();
+    delete_stream(&stream).await;
+    assert!(
+        len <= 2 && answers.iter().any(|a| matches!(a, Err(PushError::Full { capacity: 2 }))),
+        "capacity 2, but {len} entries were accepted: {answers:?}"
+    );
+}
