@@ -3,7 +3,9 @@
 //! silently keeps the old per-subject limit: pushes are refused as `Full { capacity }` with the
 //! *new* capacity in the answer while far fewer entries wait (or accepted beyond it). The
 //! README promises "`max_messages_per_subject` = capacity", and nothing says the setting can be
-//! ignored; `RedisStreamQueue` applies its capacity on every push.
+//! ignored; `RedisStreamQueue` applies its capacity on every push. Worse, a stream provisioned
+//! beforehand with NATS's default `discard: old` is used as it is: a full sub-queue silently
+//! drops its oldest queued call while every push answers `Ok`.
 
 use cb_runtime::queue::{JetStreamQueue, PushError, QueueBackend};
 
@@ -63,5 +65,36 @@ async fn a_lowered_capacity_applies_to_an_existing_stream() {
     assert!(
         len <= 2 && answers.iter().any(|a| matches!(a, Err(PushError::Full { capacity: 2 }))),
         "capacity 2, but {len} entries were accepted: {answers:?}"
+    );
+}
+
+/// The same root cause, worse: the stream an operator provisioned ahead of the first deploy
+/// (`nats stream add` defaults to `discard: old`) is taken as it is, so a full sub-queue
+/// silently drops its *oldest* queued call to make room, and every push answers `Ok`. The
+/// README: "a full sub-queue refuses the publish ... Never a silent drop".
+#[tokio::test]
+async fn a_provisioned_stream_never_drops_a_queued_call_silently() {
+    let (stream, prefix) = unique("provisioned");
+    let client = async_nats::connect(NATS).await.expect("NATS on 127.0.0.1:4222");
+    async_nats::jetstream::new(client)
+        .create_stream(async_nats::jetstream::stream::Config {
+            name: stream.clone(),
+            subjects: vec![format!("{prefix}.>")],
+            max_messages_per_subject: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let queue = JetStreamQueue::new(NATS).stream(&stream, &prefix).capacity(2);
+    let mut answers = Vec::new();
+    for i in 1..=3 {
+        answers.push(queue.push("q/b", format!("[{i}]").into_bytes()).await);
+    }
+    let head = queue.head("q/b").await.unwrap().map(|e| String::from_utf8(e.payload).unwrap());
+    delete_stream(&stream).await;
+    assert!(
+        head.as_deref() == Some("[1]") || answers.iter().any(|a| a.is_err()),
+        "every push answered {answers:?}, but the oldest queued call is gone: the head is {head:?}"
     );
 }

@@ -1,0 +1,95 @@
+//! Attack: a breaker under another breaker. cb's own rejection from the inner breaker (the
+//! backend was not called) reaches the outer one as an error and counts there as a *failure*
+//! of the backend, so one host's open breaker trips a family-wide (or service-wide) breaker:
+//! every request the inner breaker rejects in microseconds is another "failure" of the outer.
+//! DESIGN: "Open: every call is rejected without running"; a rejection is not an outcome of
+//! the backend, and cb can tell its own `Rejected` (`rejection(&err)`,
+//! `CallError::is_rejected`) from an error of the backend.
+//!
+//! reqwest-middleware: a client-wide breaker (`.key(|_| "all")`) over the per-host one.
+//! tower: `CircuitBreakerLayer` over `CircuitBreakerLayer` (a service-wide breaker over a
+//! per-route one).
+
+use cb_runtime::reqwest::{CircuitBreakerMiddleware, rejection};
+use cb_runtime::tower::CircuitBreakerLayer;
+use cb_runtime::{BreakerConfig, CallError, CircuitBreaker, State, registry};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::{Service, ServiceBuilder, ServiceExt};
+
+fn config(failures: u32) -> BreakerConfig {
+    BreakerConfig::builder()
+        .consecutive_failures(failures)
+        .open_timeout(Duration::from_secs(600))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn reqwest_an_inner_breakers_rejections_are_not_failures_of_the_outer_one() {
+    // A port that refuses connections.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(
+            CircuitBreakerMiddleware::new()
+                .family("attack-nested-all")
+                .unwrap()
+                .key(|_| "all".to_owned())
+                .config(config(3)),
+        )
+        .with(
+            CircuitBreakerMiddleware::new()
+                .family("attack-nested-host")
+                .unwrap()
+                .config(config(1)),
+        )
+        .build();
+    let url = format!("http://127.0.0.1:{port}/");
+    let first = client.get(&url).send().await;
+    assert!(first.is_err() && rejection(first.as_ref().unwrap_err()).is_none(), "refused");
+    for _ in 0..4 {
+        let rejected = client.get(&url).send().await.unwrap_err();
+        assert!(rejection(&rejected).is_some(), "the host's breaker rejects: {rejected:?}");
+    }
+    let outer = registry().snapshot("attack-nested-all/all").unwrap();
+    assert_eq!(
+        (outer.state, outer.totals.failures),
+        (State::Closed, 1),
+        "one refused connection reached the backend; the outer breaker counted {} failures and \
+         is {:?} (every host of the client is now rejected)",
+        outer.totals.failures,
+        outer.state
+    );
+}
+
+#[tokio::test]
+async fn tower_an_inner_breakers_rejections_are_not_failures_of_the_outer_one() {
+    let outer = Arc::new(CircuitBreaker::new("attack-nested-outer", config(3)));
+    let inner = Arc::new(CircuitBreaker::new("attack-nested-inner", config(1)));
+    let mut service = ServiceBuilder::new()
+        .layer(CircuitBreakerLayer::new(outer.clone()))
+        .layer(CircuitBreakerLayer::new(inner.clone()))
+        .service_fn(|_: ()| async { Err::<(), _>("down") });
+    let first = service.ready().await.unwrap().call(()).await;
+    assert!(matches!(first, Err(CallError::Inner(CallError::Inner("down")))));
+    assert_eq!(inner.state(), State::Open);
+    let second = service.ready().await.unwrap().call(()).await;
+    assert!(
+        matches!(second, Err(CallError::Inner(CallError::Rejected(_)))),
+        "the inner breaker rejects without calling the backend"
+    );
+    for _ in 0..3 {
+        let _ = service.ready().await.unwrap().call(()).await;
+    }
+    let snapshot = outer.snapshot();
+    assert_eq!(
+        (snapshot.state, snapshot.totals.failures),
+        (State::Closed, 1),
+        "one call reached the backend; the outer breaker counted {} failures and is {:?}",
+        snapshot.totals.failures,
+        snapshot.state
+    );
+}
