@@ -84,3 +84,30 @@ async fn grpc_a_readiness_checked_while_open_does_not_outlive_the_open_wait() {
         probe.err()
     );
 }
+
+/// Two clones in half-open: A reserves the only probe slot, B's readiness check is answered
+/// with a rejection (no slot free). A's probe succeeds and closes the breaker; B's next call,
+/// on a Closed breaker, is still rejected ("half_open" and all).
+#[tokio::test]
+async fn tower_a_clone_rejected_while_half_open_is_not_rejected_once_closed() {
+    let clock = ManualClock::new();
+    let breaker = breaker(&clock, "stale-ready-clones");
+    let mut a = ServiceBuilder::new()
+        .layer(CircuitBreakerLayer::new(breaker.clone()))
+        .service_fn(|req: &'static str| async move { if req == "fail" { Err("down") } else { Ok("ok") } });
+    let mut b = a.clone();
+    assert!(a.ready().await.unwrap().call("fail").await.is_err());
+    clock.advance(Duration::from_secs(11));
+    assert_eq!(breaker.state(), State::HalfOpen);
+
+    a.ready().await.unwrap(); // reserves the probe slot
+    b.ready().await.unwrap(); // no slot free: a rejection, reserved
+    assert!(matches!(a.call("ok").await, Ok("ok")));
+    assert_eq!(breaker.state(), State::Closed, "the probe closed the breaker");
+
+    let later = b.ready().await.unwrap().call("ok").await;
+    assert!(
+        matches!(later, Ok("ok")),
+        "the breaker is Closed, yet B's call got {later:?}"
+    );
+}
