@@ -49,10 +49,16 @@ async fn reqwest_an_inner_breakers_rejections_are_not_failures_of_the_outer_one(
         .build();
     let url = format!("http://127.0.0.1:{port}/");
     let first = client.get(&url).send().await;
-    assert!(first.is_err() && rejection(first.as_ref().unwrap_err()).is_none(), "refused");
+    assert!(
+        first.is_err() && rejection(first.as_ref().unwrap_err()).is_none(),
+        "refused"
+    );
     for _ in 0..4 {
         let rejected = client.get(&url).send().await.unwrap_err();
-        assert!(rejection(&rejected).is_some(), "the host's breaker rejects: {rejected:?}");
+        assert!(
+            rejection(&rejected).is_some(),
+            "the host's breaker rejects: {rejected:?}"
+        );
     }
     let outer = registry().snapshot("attack-nested-all/all").unwrap();
     assert_eq!(
@@ -91,5 +97,31 @@ async fn tower_an_inner_breakers_rejections_are_not_failures_of_the_outer_one() 
         "one call reached the backend; the outer breaker counted {} failures and is {:?}",
         snapshot.totals.failures,
         snapshot.state
+    );
+}
+
+/// The outer breaker's fallback still answers the inner one's rejection (the caller asked for
+/// an answer whenever the call cannot be made), and the outer breaker counts no failure.
+#[tokio::test]
+async fn tower_the_outer_fallback_answers_an_inner_rejection() {
+    let outer = Arc::new(CircuitBreaker::new("attack-nested-outer-fallback", config(1)));
+    let inner = Arc::new(CircuitBreaker::new("attack-nested-inner-fallback", config(1)));
+    inner.force_open();
+    let mut service = ServiceBuilder::new()
+        .layer(
+            CircuitBreakerLayer::new(outer.clone()).fallback(|_: CallError<CallError<&'static str>>| {
+                Ok::<_, CallError<CallError<&'static str>>>("cached")
+            }),
+        )
+        .layer(CircuitBreakerLayer::new(inner.clone()))
+        .service_fn(|_: ()| async { Ok::<_, &'static str>("fresh") });
+    for _ in 0..3 {
+        let answer = service.ready().await.unwrap().call(()).await;
+        assert!(matches!(answer, Ok("cached")), "{answer:?}");
+    }
+    let snapshot = outer.snapshot();
+    assert_eq!(
+        (snapshot.state, snapshot.totals.failures, snapshot.totals.fallbacks),
+        (State::Closed, 0, 3)
     );
 }

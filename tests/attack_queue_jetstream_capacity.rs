@@ -63,7 +63,10 @@ async fn a_lowered_capacity_applies_to_an_existing_stream() {
     let len = new.len("q/b").await.unwrap();
     delete_stream(&stream).await;
     assert!(
-        len <= 2 && answers.iter().any(|a| matches!(a, Err(PushError::Full { capacity: 2 }))),
+        len <= 2
+            && answers
+                .iter()
+                .any(|a| matches!(a, Err(PushError::Full { capacity: 2 }))),
         "capacity 2, but {len} entries were accepted: {answers:?}"
     );
 }
@@ -91,7 +94,11 @@ async fn a_provisioned_stream_never_drops_a_queued_call_silently() {
     for i in 1..=3 {
         answers.push(queue.push("q/b", format!("[{i}]").into_bytes()).await);
     }
-    let head = queue.head("q/b").await.unwrap().map(|e| String::from_utf8(e.payload).unwrap());
+    let head = queue
+        .head("q/b")
+        .await
+        .unwrap()
+        .map(|e| String::from_utf8(e.payload).unwrap());
     delete_stream(&stream).await;
     assert!(
         head.as_deref() == Some("[1]") || answers.iter().any(|a| a.is_err()),

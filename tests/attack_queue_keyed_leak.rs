@@ -135,18 +135,22 @@ async fn sub_queues_of_evicted_keys_are_freed() {
         .find(|f| f.name == "qleak")
         .map(|f| f.live)
         .unwrap();
-    let subs: Vec<_> = queues().status().into_iter().filter(|s| s.queue == "mem-leak").collect();
-    eprintln!("live breakers in family qleak: {live}; sub-queues of mem-leak: {}", subs.len());
+    let subs: Vec<_> = queues()
+        .status()
+        .into_iter()
+        .filter(|s| s.queue == "mem-leak")
+        .collect();
+    eprintln!(
+        "live breakers in family qleak: {live}; sub-queues of mem-leak: {}",
+        subs.len()
+    );
     assert!(
         live <= BOUND,
         "{live} live breakers in family `qleak` for {KEYS} keys (max_keys = 4, every key idle \
          for hours and Closed, every backlog drained, at most {BOUND} pinned by the per-thread \
          caches): the replayers pin them"
     );
-    assert!(
-        subs.iter().all(|s| s.depth == 0),
-        "every backlog drained"
-    );
+    assert!(subs.iter().all(|s| s.depth == 0), "every backlog drained");
     assert!(
         subs.len() <= BOUND,
         "{} sub-queues (each with a replayer task for ever) remain for {KEYS} keys whose breakers \

@@ -49,7 +49,10 @@ async fn a_keyed_backlog_left_by_a_previous_process_is_replayed_or_reported() {
         .as_nanos();
     let prefix = format!("cb:attack:queue:{}:{nanos}:", std::process::id());
     queues()
-        .set_backend("attack-redis-keyed", RedisStreamQueue::new(REDIS).unwrap().prefix(&prefix))
+        .set_backend(
+            "attack-redis-keyed",
+            RedisStreamQueue::new(REDIS).unwrap().prefix(&prefix),
+        )
         .unwrap();
     // What the previous process left: one queued call of key `b`, as cb writes it.
     let key = format!("{prefix}attack-redis-keyed/attack-rks/b");
@@ -76,8 +79,16 @@ async fn a_keyed_backlog_left_by_a_previous_process_is_replayed_or_reported() {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let left: u64 = redis::cmd("XLEN").arg(&key).query_async(&mut redis().await).await.unwrap();
-    let _: u64 = redis::cmd("DEL").arg(&key).query_async(&mut redis().await).await.unwrap();
+    let left: u64 = redis::cmd("XLEN")
+        .arg(&key)
+        .query_async(&mut redis().await)
+        .await
+        .unwrap();
+    let _: u64 = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut redis().await)
+        .await
+        .unwrap();
     let listed = queues()
         .status()
         .into_iter()
@@ -87,6 +98,10 @@ async fn a_keyed_backlog_left_by_a_previous_process_is_replayed_or_reported() {
         "key b's backlog ({left} entry) was neither replayed (b delivered {:?}) nor listed in \
          queues().status() ({:?}), though b's breaker has been letting calls through for 2s",
         b.downstream.sent(),
-        queues().status().iter().map(|s| format!("{}/{}", s.queue, s.breaker)).collect::<Vec<_>>()
+        queues()
+            .status()
+            .iter()
+            .map(|s| format!("{}/{}", s.queue, s.breaker))
+            .collect::<Vec<_>>()
     );
 }

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use tower::{Service, ServiceExt};
 use tower::Layer;
+use tower::{Service, ServiceExt};
 
 /// An inner service that is not ready until its gate opens (a saturated local limit), then
 /// answers at once.
@@ -70,7 +70,10 @@ async fn waiting_for_the_inner_service_to_be_ready_is_not_a_slow_call() {
         {
             let mut ready = service.ready();
             let mut cx = Context::from_waker(Waker::noop());
-            assert!(Pin::new(&mut ready).poll(&mut cx).is_pending(), "waiting for a local slot");
+            assert!(
+                Pin::new(&mut ready).poll(&mut cx).is_pending(),
+                "waiting for a local slot"
+            );
         }
         clock.advance(Duration::from_secs(5)); // five seconds of local queueing
         gate.open.store(true, Ordering::SeqCst);

@@ -105,6 +105,13 @@ pub(crate) fn sampled_start(now: u64, weight: u32) -> u64 {
     SAMPLED | (u64::from(weight) << NANOS_BITS) | (now & NANOS)
 }
 
+/// `start` (timed for the histogram) read again at `now`, keeping its weight.
+#[cfg(feature = "tower")]
+#[inline]
+pub(crate) fn sampled_again(start: u64, now: u64) -> u64 {
+    (start & !NANOS) | (now & NANOS)
+}
+
 /// Whether `start` was timed for the histogram.
 #[inline]
 pub(crate) fn is_sampled(start: u64) -> bool {

@@ -232,6 +232,20 @@ impl CircuitBreaker {
             .then(|| Permit::new(self, word, crate::timing::NOT_TIMED))
     }
 
+    /// `start` read again now, with the clock it was read with (or not at all, for a call not
+    /// timed): a permit taken ahead of its call (a tower service's `poll_ready`) times the
+    /// call from when it is made, not the wait for the inner service's readiness.
+    #[cfg(feature = "tower")]
+    pub(crate) fn restart(&self, start: u64) -> u64 {
+        if start == crate::timing::NOT_TIMED {
+            start
+        } else if crate::timing::is_sampled(start) {
+            crate::timing::sampled_again(start, self.clock.precise_nanos())
+        } else {
+            crate::timing::coarse_start(self.clock.now_nanos())
+        }
+    }
+
     /// A permit of period `word`, with its start time where slow-call detection or the
     /// duration histogram (one call in a sample) needs one.
     #[inline(never)]

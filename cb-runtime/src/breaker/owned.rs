@@ -50,6 +50,13 @@ impl<B: Borrow<CircuitBreaker>> OwnedPermit<B> {
         &self.breaker
     }
 
+    /// Times the call from now on (see [`CircuitBreaker::restart`]): for a permit taken
+    /// before its call could be made.
+    #[cfg(feature = "tower")]
+    pub(crate) fn restart(&mut self) {
+        self.start = self.breaker.borrow().restart(self.start);
+    }
+
     /// Records the call's outcome.
     pub fn record(mut self, outcome: Outcome) {
         self.done = true;

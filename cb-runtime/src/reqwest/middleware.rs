@@ -184,7 +184,15 @@ impl Middleware for CircuitBreakerMiddleware {
         let breaker = self.breaker_for(&req);
         let classify = &self.classify;
         let result = breaker
-            .call_classified(async || next.run(req, extensions).await, |r| classify(r))
+            .call_classified(
+                async || next.run(req, extensions).await,
+                |r| match r {
+                    // A breaker under this one (another `CircuitBreakerMiddleware` added after it)
+                    // rejected the request: the host was not called.
+                    Err(e) if rejection(e).is_some() => Outcome::Ignored,
+                    r => classify(r),
+                },
+            )
             .await;
         match result {
             Ok(response) => {

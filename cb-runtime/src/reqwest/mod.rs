@@ -21,7 +21,10 @@
 //! - **Classification** ([`default_outcome`]): a 5xx or 429 response, a connect error, a
 //!   timeout or a failed send is a failure; any other response a success; a request that
 //!   could not be built or a redirect loop counts nowhere; another middleware's error is a
-//!   failure. [`classify`](CircuitBreakerMiddleware::classify) replaces it.
+//!   failure. [`classify`](CircuitBreakerMiddleware::classify) replaces it. Whatever the
+//!   classification, a rejection by a breaker under this one (a client-wide
+//!   `CircuitBreakerMiddleware` added before a per-host one) counts nowhere: the host was not
+//!   called.
 //! - **Retry-After**: a 429 or 503 with `Retry-After` (seconds or an HTTP-date) sets the open
 //!   wait when the breaker is open after the response, capped at its `max_open_timeout`
 //!   ([`RetryAfter`] has the other policies); a manual state (disabled, metrics-only) is never

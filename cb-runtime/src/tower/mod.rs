@@ -32,10 +32,21 @@
 //! `Fn(&Result<Response, Error>) -> Outcome` works. A fallback answers rejections and errors
 //! (a response classified as a failure is still returned as it is). Dropping the response
 //! future counts nothing; a panic inside it counts as a failure and keeps unwinding.
+//!
+//! Layered over another `CircuitBreakerLayer` (a service-wide breaker over per-route ones), the
+//! outer breaker counts the inner one's rejections nowhere: the backend was not called. It
+//! sees them when the inner answer comes in the same poll (layers stacked directly, or with
+//! `Timeout`, `Retry` or `MapErr` between); across a `Buffer` it counts them as its
+//! classification says.
+//!
+//! A rejection answers one readiness check: the next `poll_ready` asks the breaker again. A
+//! permit taken in `poll_ready` times the call from `call` on, so the wait for the inner
+//! service's readiness (a `ConcurrencyLimit` slot, a pool) is not counted as a slow call.
 
 mod classify;
 mod layer;
 pub(crate) mod local;
+mod nested;
 mod service;
 
 pub use classify::{Classify, ErrIsFailure, Fallback, HttpStatus, NoFallback};

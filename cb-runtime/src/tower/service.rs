@@ -88,6 +88,11 @@ where
     /// ready, and `call` answers with the rejection (or the fallback) without calling the inner
     /// service, which is not polled either.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // A rejection answers one readiness check, not the next: the breaker may admit calls by
+        // now (its open wait over, a probe's slot freed), so it is asked again.
+        if matches!(self.ready, Some(Err(_))) {
+            self.ready = None;
+        }
         match self.ready.get_or_insert_with(|| self.breaker.try_acquire()) {
             Err(_) => Poll::Ready(Ok(())),
             Ok(_) => match self.inner.poll_ready(cx) {
@@ -102,7 +107,16 @@ where
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
-        let ready = self.ready.take().unwrap_or_else(|| self.breaker.try_acquire());
+        let ready = match self.ready.take() {
+            // Reserved by `poll_ready`: the call starts now, not when the inner service began
+            // to get ready (its own queueing is not the backend's slowness).
+            Some(Ok(mut permit)) => {
+                permit.restart();
+                Ok(permit)
+            }
+            Some(Err(rejected)) => Err(rejected),
+            None => self.breaker.try_acquire(),
+        };
         let span = call_span(self.breaker.shared());
         match ready {
             Ok(permit) => {
@@ -130,7 +144,10 @@ where
                     Err(CallError::Rejected(rejected))
                 };
                 ResponseFuture {
-                    state: State::Done { result: Some(answer) },
+                    state: State::Done {
+                        result: Some(answer),
+                        rejected: true,
+                    },
                 }
             }
         }
@@ -159,7 +176,8 @@ pin_project_lite::pin_project! {
             child: Span,
             types: PhantomData<fn() -> (Res, E)>,
         },
-        Done { result: Option<Result<Res, CallError<E>>> },
+        // `rejected`: the answer is to a rejection (see `nested`).
+        Done { result: Option<Result<Res, CallError<E>>>, rejected: bool },
     }
 }
 
@@ -179,8 +197,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            Projected::Done { result } => match result.take() {
-                Some(result) => Poll::Ready(result),
+            Projected::Done { result, rejected } => match result.take() {
+                Some(result) => {
+                    if *rejected {
+                        super::nested::mark();
+                    }
+                    Poll::Ready(result)
+                }
                 None => Poll::Pending,
             },
             Projected::Running {
@@ -196,6 +219,7 @@ where
                 // drops the permit only when the caller drops this future: the permit cannot see
                 // that unwinding, so a guard records the failure.
                 let guard = PanicGuard(permit, span);
+                super::nested::clear();
                 let polled = if child.is_disabled() {
                     fut.poll(cx)
                 } else {
@@ -204,17 +228,28 @@ where
                 let Poll::Ready(result) = polled else {
                     return Poll::Pending;
                 };
-                let outcome = classify.classify(&result);
+                // A breaker under this one rejected the call: the backend was not called.
+                let inner_rejected = super::nested::take();
+                let outcome = if inner_rejected {
+                    Outcome::Ignored
+                } else {
+                    classify.classify(&result)
+                };
                 let Some(p) = guard.0.take() else {
                     return Poll::Ready(result.map_err(CallError::Inner));
                 };
                 drop(guard);
-                let falls_back = result.is_err() && fallback.serves() && outcome == Outcome::Failure;
+                let falls_back =
+                    result.is_err() && fallback.serves() && (outcome == Outcome::Failure || inner_rejected);
                 if falls_back {
                     p.breaker().shared().record_fallback();
                 }
                 p.record(outcome);
                 record_outcome(span, outcome_name(outcome));
+                if inner_rejected {
+                    // For a breaker over this one, the answer is still a rejection's.
+                    super::nested::mark();
+                }
                 Poll::Ready(match result {
                     Err(e) if falls_back => fallback_span(span, crate::fallback::FallbackKind::Function)
                         .in_scope(|| fallback.fallback(CallError::Inner(e))),
