@@ -105,3 +105,32 @@ async fn a_provisioned_stream_never_drops_a_queued_call_silently() {
         "every push answered {answers:?}, but the oldest queued call is gone: the head is {head:?}"
     );
 }
+
+/// Lowering the capacity below a sub-queue's backlog must not make NATS delete the oldest
+/// queued calls to fit: the limit stays at the backlog (reported on stderr) and every entry
+/// stays queued.
+#[tokio::test]
+async fn a_capacity_lowered_below_the_backlog_deletes_no_queued_call() {
+    let (stream, prefix) = unique("backlog");
+    let old = JetStreamQueue::new(NATS).stream(&stream, &prefix).capacity(100);
+    for i in 1..=5 {
+        old.push("q/b", format!("[{i}]").into_bytes()).await.unwrap();
+    }
+    drop(old);
+
+    let new = JetStreamQueue::new(NATS).stream(&stream, &prefix).capacity(2);
+    let pushed = new.push("q/b", b"[6]".to_vec()).await;
+    let len = new.len("q/b").await.unwrap();
+    let head = new.head("q/b").await.unwrap().map(|e| e.payload);
+    delete_stream(&stream).await;
+    assert_eq!(len, 5, "five queued calls, none deleted (the sixth push: {pushed:?})");
+    assert!(
+        matches!(pushed, Err(PushError::Full { capacity: 5 })),
+        "the sub-queue is full at its backlog: {pushed:?}"
+    );
+    assert_eq!(
+        head.as_deref(),
+        Some(&b"[1]"[..]),
+        "the oldest queued call is still the head"
+    );
+}

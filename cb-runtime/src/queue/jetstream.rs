@@ -11,6 +11,7 @@
 use super::backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend};
 use async_nats::jetstream::{self, stream};
 use futures_util::StreamExt;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub struct JetStreamQueue {
     stream: String,
     subject_prefix: String,
     capacity: i64,
+    /// The per-subject limit applied to the stream (see [`JetStreamQueue::limit_for`]).
+    limit: AtomicI64,
     timeout: Duration,
     link: Mutex<Option<(jetstream::Context, stream::Stream)>>,
 }
@@ -44,15 +47,19 @@ impl JetStreamQueue {
             stream: "CB_QUEUE".to_owned(),
             subject_prefix: "cb.queue".to_owned(),
             capacity: DEFAULT_JETSTREAM_CAPACITY,
+            limit: AtomicI64::new(DEFAULT_JETSTREAM_CAPACITY),
             timeout: Duration::from_secs(1),
             link: Mutex::new(None),
         }
     }
 
-    /// Messages allowed per sub-queue (at least 1). A stream that already exists keeps its own
-    /// limit.
+    /// Messages allowed per sub-queue (at least 1). A stream that already exists (an earlier
+    /// deploy's, or one provisioned by hand) is updated on connecting to this limit and to
+    /// discard new messages per subject; if the update is refused, every operation fails with
+    /// that error (a push is then `NotQueued`), never a silent drop.
     pub fn capacity(mut self, capacity: u64) -> Self {
         self.capacity = i64::try_from(capacity.max(1)).unwrap_or(i64::MAX);
+        self.limit = AtomicI64::new(self.capacity);
         self
     }
 
@@ -95,12 +102,76 @@ impl JetStreamQueue {
             storage: stream::StorageType::File,
             ..Default::default()
         };
-        let stream = self
+        let mut stream = self
             .timed(js.get_or_create_stream(config))
             .await?
             .map_err(|e| self.failed(format!("the stream `{}`: {e}", self.stream)))?;
+        let limit = self.limit_for(&stream).await?;
+        if let Some(wanted) = self.limits_to_apply(&stream.cached_info().config, limit) {
+            self.timed(js.update_stream(&wanted)).await?.map_err(|e| {
+                self.failed(format!(
+                    "the stream `{}` exists with {} messages per subject and discard {:?} (new per \
+                     subject: {}); setting {} and discard new per subject, without which a full \
+                     sub-queue would not refuse a push, failed: {e}",
+                    self.stream,
+                    stream.cached_info().config.max_messages_per_subject,
+                    stream.cached_info().config.discard,
+                    stream.cached_info().config.discard_new_per_subject,
+                    limit
+                ))
+            })?;
+            stream = self
+                .timed(js.get_stream(&self.stream))
+                .await?
+                .map_err(|e| self.failed(format!("the stream `{}`: {e}", self.stream)))?;
+        }
+        self.limit.store(limit, Ordering::Relaxed);
         *self.link.lock().unwrap_or_else(PoisonError::into_inner) = Some((js.clone(), stream.clone()));
         Ok((js, stream))
+    }
+
+    /// The per-subject limit to apply to `stream`: the capacity, unless that would lower the
+    /// stream's limit below a sub-queue's backlog (NATS would delete the oldest entries to fit):
+    /// then the largest backlog, reported on stderr, until a later connection finds it drained.
+    async fn limit_for(&self, stream: &stream::Stream) -> Result<i64, BackendError> {
+        let have = stream.cached_info().config.max_messages_per_subject;
+        if have > 0 && have <= self.capacity {
+            return Ok(self.capacity);
+        }
+        let mut subjects = self
+            .timed(stream.info_with_subjects(format!("{}.>", self.subject_prefix)))
+            .await?
+            .map_err(|e| self.failed(e))?;
+        let mut largest = 0i64;
+        while let Some(entry) = self.timed(subjects.next()).await? {
+            let (_, count) = entry.map_err(|e| self.failed(e))?;
+            largest = largest.max(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+        if largest <= self.capacity {
+            return Ok(self.capacity);
+        }
+        eprintln!(
+            "cb: queue stream `{}`: a sub-queue holds {largest} entries, more than the capacity of {}: \
+             its limit stays at {largest} (lowering it would delete the oldest queued calls) until \
+             the backlog has drained and the backend connects again",
+            self.stream, self.capacity
+        );
+        Ok(largest)
+    }
+
+    /// The configuration `have` (an existing stream's) with the per-subject `limit`, if it lacks
+    /// it: a stream made by an earlier deploy with another capacity, or provisioned by hand
+    /// (`nats stream add` discards the *oldest* message of a full subject, a silent drop).
+    fn limits_to_apply(&self, have: &stream::Config, limit: i64) -> Option<stream::Config> {
+        let applied = have.max_messages_per_subject == limit
+            && have.discard == stream::DiscardPolicy::New
+            && have.discard_new_per_subject;
+        (!applied).then(|| stream::Config {
+            max_messages_per_subject: limit,
+            discard: stream::DiscardPolicy::New,
+            discard_new_per_subject: true,
+            ..have.clone()
+        })
     }
 
     async fn timed<T>(&self, f: impl std::future::Future<Output = T>) -> Result<T, BackendError> {
@@ -128,7 +199,7 @@ impl QueueBackend for JetStreamQueue {
             match self.timed(publish).await.map_err(PushError::Backend)? {
                 Ok(ack) => Ok(ack.sequence.to_string()),
                 Err(e) if e.to_string().contains("maximum messages") => Err(PushError::Full {
-                    capacity: self.capacity as u64,
+                    capacity: self.limit.load(Ordering::Relaxed).max(0) as u64,
                 }),
                 Err(e) => Err(PushError::Backend(self.failed(e))),
             }
