@@ -151,6 +151,16 @@ async fn sub_queues_of_evicted_keys_are_freed() {
          caches): the replayers pin them"
     );
     assert!(subs.iter().all(|s| s.depth == 0), "every backlog drained");
+    // A key whose sub-queue was freed queues and replays again, through a new one.
+    let again = Hooks {
+        tenant: "t0".to_owned(),
+        downstream: Downstream::default(),
+    };
+    again.post(10).await.unwrap();
+    registry().force_open("qleak/t0").unwrap();
+    assert!(matches!(again.post(11).await, Err(SendError::Queued(_))));
+    registry().reset("qleak/t0").unwrap();
+    until("the freed key's new replay", || again.downstream.sent().len() == 2).await;
     assert!(
         subs.len() <= BOUND,
         "{} sub-queues (each with a replayer task for ever) remain for {KEYS} keys whose breakers \

@@ -59,7 +59,7 @@ impl QueueSite {
 
     fn sub_queue(&'static self, breaker: &CircuitBreaker) -> Arc<SubQueue> {
         match self.first.get() {
-            Some(sub) if sub.breaker == breaker.name().as_str() => sub.clone(),
+            Some(sub) if sub.breaker == breaker.name().as_str() && !sub.is_retired() => sub.clone(),
             _ => queues().sub_queue(self.queue, breaker.name().as_str()),
         }
     }
@@ -265,6 +265,11 @@ pub async fn enqueue(
             match pushed {
                 Ok(id) => {
                     sub.succeeded();
+                    if sub.is_retired() {
+                        // Its replayer ended meanwhile: the entry goes to the sub-queue that
+                        // replaces it.
+                        crate::queue::replay::adopt(&sub);
+                    }
                     Ok(id)
                 }
                 Err(PushError::Full { capacity }) => {

@@ -162,6 +162,16 @@ impl Queues {
         self.bus.emit(event);
     }
 
+    /// Takes `sub` out of the queues and marks it retired (a newer sub-queue of its name, if
+    /// one took its place already, stays).
+    pub(crate) fn retire(&self, sub: &Arc<SubQueue>) {
+        let mut subs = self.subs.lock().unwrap_or_else(PoisonError::into_inner);
+        sub.retire();
+        if subs.get(&sub.stream).is_some_and(|s| Arc::ptr_eq(s, sub)) {
+            subs.remove(&sub.stream);
+        }
+    }
+
     /// The sub-queue of `breaker`'s calls in `queue`, created on first use.
     pub(crate) fn sub_queue(&self, queue: &str, breaker: &str) -> Arc<SubQueue> {
         let stream = format!("{queue}/{breaker}");

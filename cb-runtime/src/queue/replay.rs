@@ -84,17 +84,33 @@ pub(crate) fn rejected_replay(stream: &str) -> Option<String> {
         .flatten()
 }
 
-/// The replayer's loop (never returns).
+/// The replayer's loop: it ends once its breaker has left the registry (a keyed breaker evicted,
+/// a breaker removed) with nothing waiting, and its sub-queue goes with it (see
+/// [`retire`]): a keyed family's cap and idle time hold for queued keys too.
+///
+/// It keeps only a weak reference to the breaker between replays: a strong one would keep an
+/// idle keyed breaker from being evicted.
 pub(crate) async fn run(sq: Arc<SubQueue>) {
-    let breaker = crate::registry().get(&sq.breaker);
-    let mut transitions = breaker.as_ref().map(|b| b.subscribe_to(Interest::Transitions));
+    let (mut transitions, breaker) = match crate::registry().get(&sq.breaker) {
+        Some(b) => (Some(b.subscribe_to(Interest::Transitions)), Some(Arc::downgrade(&b))),
+        None => (None, None),
+    };
     match sq.backend.len(&sq.stream).await {
         Ok(n) => sq.stats.depth.store(n, Ordering::Relaxed),
         Err(e) => sq.failed(&e),
     }
     let mut failures = 0u32;
+    let mut gone = false;
     loop {
-        let next = drain(&sq, breaker.as_deref()).await;
+        let held = breaker.as_ref().and_then(std::sync::Weak::upgrade);
+        let next = drain(&sq, held.as_deref()).await;
+        drop(held);
+        if (gone || breaker.as_ref().is_some_and(|b| b.strong_count() == 0))
+            && matches!(next, Next::Idle)
+            && retire(&sq).await
+        {
+            return;
+        }
         let poll = super::queues().poll_interval();
         let wait = match next {
             Next::Idle => None,
@@ -109,26 +125,61 @@ pub(crate) async fn run(sq: Arc<SubQueue>) {
         };
         tokio::select! {
             _ = sq.wake.notified() => {}
-            _ = lets_calls_through(&mut transitions, &sq.breaker) => {}
+            left = lets_calls_through(&mut transitions, &sq.breaker) => gone |= left,
             _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
         }
     }
 }
 
-/// Waits for a transition of `name` to a state that admits calls.
-async fn lets_calls_through(transitions: &mut Option<Subscription>, name: &str) {
+/// Waits for a transition of `name` to a state that admits calls (false), or for `name` to
+/// leave the registry (true).
+async fn lets_calls_through(transitions: &mut Option<Subscription>, name: &str) -> bool {
     let Some(events) = transitions else {
         return std::future::pending().await;
     };
     while let Some(event) = events.recv().await {
-        if let Event::Transition { name: n, to, .. } = event
-            && n == name
-            && !matches!(to, State::Open | State::ForcedOpen)
-        {
-            return;
+        match event {
+            Event::Transition { name: n, to, .. } if n == name && !matches!(to, State::Open | State::ForcedOpen) => {
+                return false;
+            }
+            Event::Evicted { name: n, .. } if n == name => return true,
+            _ => {}
         }
     }
     std::future::pending().await
+}
+
+/// Takes the drained sub-queue of a breaker that left the registry out of the queues (a later
+/// rejection of that name makes a new one); true when it did. A call queued meanwhile through
+/// this sub-queue is not stranded: the backend is read once more after the sub-queue is marked
+/// retired, and the caller, after its push, looks at the mark (see [`adopt`]); either hands
+/// the entry to a sub-queue with a replayer.
+async fn retire(sq: &Arc<SubQueue>) -> bool {
+    super::queues().retire(sq);
+    if let Ok(0) = sq.backend.len(&sq.stream).await {
+        return true;
+    }
+    adopt(sq);
+    true
+}
+
+/// Hands what `old` (a retired sub-queue) holds in its backend to the sub-queue of the same
+/// queue and breaker now in the queues, made if need be, with `old`'s replay handler and owner,
+/// and a replayer of its own if it had none.
+pub(crate) fn adopt(old: &SubQueue) {
+    let Some(handler) = old.handler().cloned() else {
+        return;
+    };
+    let fresh = super::queues().sub_queue(&old.queue, &old.breaker);
+    fresh.inherit_owner(old);
+    if fresh.set_handler(|| handler) {
+        let task = fresh.clone();
+        if let Err(e) = super::thread::spawn(move || Box::pin(run(task))) {
+            fresh.failed(&e);
+        }
+    } else {
+        fresh.wake.notify_one();
+    }
 }
 
 /// What the replayer does after draining.

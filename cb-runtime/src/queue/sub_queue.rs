@@ -19,6 +19,9 @@ pub(crate) struct SubQueue {
     owner: OnceLock<(usize, &'static str)>,
     pub(crate) wake: Notify,
     pub(crate) stats: Stats,
+    /// Taken out of the queues (its breaker left the registry with nothing waiting): calls
+    /// queued through it after that are handed to a new one (see `replay::adopt`).
+    retired: AtomicBool,
 }
 
 impl std::fmt::Debug for SubQueue {
@@ -54,6 +57,24 @@ impl SubQueue {
             owner: OnceLock::new(),
             wake: Notify::new(),
             stats: Stats::default(),
+            retired: AtomicBool::new(false),
+        }
+    }
+
+    /// Marks the sub-queue retired (see [`SubQueue::retired`]).
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the sub-queue was retired: a push through it must be handed on.
+    pub(crate) fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::SeqCst)
+    }
+
+    /// Takes `old`'s owner, if this sub-queue has none yet (it replaces `old`).
+    pub(crate) fn inherit_owner(&self, old: &SubQueue) {
+        if let Some(owner) = old.owner.get() {
+            let _ = self.owner.set(*owner);
         }
     }
 
