@@ -249,7 +249,6 @@ pub async fn enqueue(
         return Ok(queued(id));
     }
     drop(rejected);
-    breaker.record_fallback_as(crate::fallback::FallbackKind::Queue);
     let owned = start(site, &sub, make);
     let pushed = match (owned, payload) {
         (Err(owner), _) => Err(NotQueuedReason::Shared {
@@ -286,6 +285,9 @@ pub async fn enqueue(
     let queues = queues();
     match pushed {
         Ok(id) => {
+            // A queued call is a fallback; one the queue could not take is not (the caller
+            // gets `NotQueued`, an error).
+            breaker.record_fallback_as(crate::fallback::FallbackKind::Queue);
             sub.stats.queued.fetch_add(1, Ordering::Relaxed);
             sub.stats.depth.fetch_add(1, Ordering::Relaxed);
             // An idle replayer starts polling the breaker's state.
