@@ -73,12 +73,7 @@ where
     /// Takes the permit. A rejection is not an error here (tonic's clients would report it as
     /// UNKNOWN): `call` answers it without calling the inner service.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        // A rejection answers one readiness check, not the next: the breaker may admit calls by
-        // now (its open wait over, a probe's slot freed), so it is asked again.
-        if matches!(self.ready, Some(Err(_))) {
-            self.ready = None;
-        }
-        match self.ready.get_or_insert_with(|| self.breaker.try_acquire()) {
+        match self.breaker.for_readiness(&mut self.ready) {
             Err(_) => Poll::Ready(Ok(())),
             Ok(_) => match self.inner.poll_ready(cx) {
                 Poll::Pending => Poll::Pending,
@@ -92,16 +87,7 @@ where
     }
 
     fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
-        let ready = match self.ready.take() {
-            // Reserved by `poll_ready`: the call starts now, not when the inner service began
-            // to get ready (its own queueing is not the backend's slowness).
-            Some(Ok(mut permit)) => {
-                permit.restart();
-                Ok(permit)
-            }
-            Some(Err(rejected)) => Err(rejected),
-            None => self.breaker.try_acquire(),
-        };
+        let ready = self.breaker.for_call(self.ready.take());
         let span = call_span(self.breaker.shared());
         let state = match ready {
             Ok(permit) => {

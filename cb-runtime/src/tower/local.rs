@@ -31,6 +31,33 @@ impl LocalBreaker {
         &self.0
     }
 
+    /// What a readiness check answers, kept in `ready` until the call: a permit reserved by an
+    /// earlier check stays; a rejection answers one check, not the next (the breaker may admit
+    /// calls by now: its open wait over, a probe's slot freed), so the breaker is asked again.
+    pub(crate) fn for_readiness<'r>(
+        &self,
+        ready: &'r mut Option<Result<LocalPermit, Rejected>>,
+    ) -> &'r mut Result<LocalPermit, Rejected> {
+        if matches!(ready, Some(Err(_))) {
+            *ready = None;
+        }
+        ready.get_or_insert_with(|| self.try_acquire())
+    }
+
+    /// The permit (or rejection) of a call: the one its readiness check reserved, timed from
+    /// now (waiting for the inner service's readiness is not the backend's slowness), or, for
+    /// a call made without a check, the breaker's answer now.
+    pub(crate) fn for_call(&self, ready: Option<Result<LocalPermit, Rejected>>) -> Result<LocalPermit, Rejected> {
+        match ready {
+            Some(Ok(mut permit)) => {
+                permit.restart();
+                Ok(permit)
+            }
+            Some(Err(rejected)) => Err(rejected),
+            None => self.try_acquire(),
+        }
+    }
+
     /// A permit holding a reference to this handle.
     #[inline]
     pub(crate) fn try_acquire(&self) -> Result<LocalPermit, Rejected> {
