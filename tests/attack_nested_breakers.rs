@@ -125,3 +125,33 @@ async fn tower_the_outer_fallback_answers_an_inner_rejection() {
         (State::Closed, 0, 3)
     );
 }
+
+/// Three breakers stacked: the innermost one's rejection counts in neither breaker above it.
+#[tokio::test]
+async fn tower_a_rejection_counts_nowhere_two_layers_up() {
+    let outer = Arc::new(CircuitBreaker::new("attack-nested3-outer", config(1)));
+    let middle = Arc::new(CircuitBreaker::new("attack-nested3-middle", config(1)));
+    let inner = Arc::new(CircuitBreaker::new("attack-nested3-inner", config(1)));
+    inner.force_open();
+    let mut service = ServiceBuilder::new()
+        .layer(CircuitBreakerLayer::new(outer.clone()))
+        .layer(CircuitBreakerLayer::new(middle.clone()))
+        .layer(CircuitBreakerLayer::new(inner.clone()))
+        .service_fn(|_: ()| async { Ok::<_, &'static str>("fresh") });
+    for _ in 0..3 {
+        let answer = service.ready().await.unwrap().call(()).await;
+        assert!(
+            matches!(answer, Err(CallError::Inner(CallError::Inner(CallError::Rejected(_))))),
+            "{answer:?}"
+        );
+    }
+    for breaker in [&outer, &middle] {
+        let snapshot = breaker.snapshot();
+        assert_eq!(
+            (snapshot.state, snapshot.totals.failures),
+            (State::Closed, 0),
+            "{}",
+            breaker.name()
+        );
+    }
+}

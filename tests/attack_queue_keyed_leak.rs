@@ -151,15 +151,21 @@ async fn sub_queues_of_evicted_keys_are_freed() {
          caches): the replayers pin them"
     );
     assert!(subs.iter().all(|s| s.depth == 0), "every backlog drained");
-    // A key whose sub-queue was freed queues and replays again, through a new one.
+    // A key whose sub-queue was freed queues and replays again, through a new one (registered
+    // with this instance: a surviving sub-queue would replay through its first instance).
+    let freed = (0..KEYS)
+        .map(|i| format!("t{i}"))
+        .find(|key| !subs.iter().any(|s| s.breaker == format!("qleak/{key}")))
+        .expect("some key's sub-queue was freed");
+    let name = format!("qleak/{freed}");
     let again = Hooks {
-        tenant: "t0".to_owned(),
+        tenant: freed,
         downstream: Downstream::default(),
     };
     again.post(10).await.unwrap();
-    registry().force_open("qleak/t0").unwrap();
+    registry().force_open(&name).unwrap();
     assert!(matches!(again.post(11).await, Err(SendError::Queued(_))));
-    registry().reset("qleak/t0").unwrap();
+    registry().reset(&name).unwrap();
     until("the freed key's new replay", || again.downstream.sent().len() == 2).await;
     assert!(
         subs.len() <= BOUND,

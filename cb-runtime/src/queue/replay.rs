@@ -100,7 +100,8 @@ pub(crate) async fn run(sq: Arc<SubQueue>) {
         Err(e) => sq.failed(&e),
     }
     let mut failures = 0u32;
-    let mut gone = false;
+    // Not in the registry when the replayer starts (one started by `adopt`): gone already.
+    let mut gone = breaker.is_none();
     loop {
         let held = breaker.as_ref().and_then(std::sync::Weak::upgrade);
         let next = drain(&sq, held.as_deref()).await;
@@ -149,17 +150,20 @@ async fn lets_calls_through(transitions: &mut Option<Subscription>, name: &str) 
     std::future::pending().await
 }
 
-/// Takes the drained sub-queue of a breaker that left the registry out of the queues (a later
-/// rejection of that name makes a new one); true when it did. A call queued meanwhile through
-/// this sub-queue is not stranded: the backend is read once more after the sub-queue is marked
-/// retired, and the caller, after its push, looks at the mark (see [`adopt`]); either hands
-/// the entry to a sub-queue with a replayer.
+/// Takes the sub-queue of a breaker that left the registry out of the queues, if its backend
+/// shows it empty (a later rejection of that name makes a new one); true when it did. Entries
+/// waiting, or a backend that cannot say, keep it and its replayer. A call queued meanwhile
+/// through this sub-queue is not stranded: the backend is read once more after the sub-queue
+/// is marked retired, and the caller, after its push, looks at the mark (see [`adopt`]);
+/// either hands the entry to a sub-queue with a replayer.
 async fn retire(sq: &Arc<SubQueue>) -> bool {
-    super::queues().retire(sq);
-    if let Ok(0) = sq.backend.len(&sq.stream).await {
-        return true;
+    if !matches!(sq.backend.len(&sq.stream).await, Ok(0)) {
+        return false;
     }
-    adopt(sq);
+    super::queues().retire(sq);
+    if !matches!(sq.backend.len(&sq.stream).await, Ok(0)) {
+        adopt(sq);
+    }
     true
 }
 

@@ -5,7 +5,8 @@
 //! route's open breaker open the whole service. The outer layer cannot tell cb's rejection
 //! from any other error of its generic inner service, so the inner one says so instead: its
 //! response future, when it answers a rejection, marks this thread, and the outer future,
-//! which polled it just now, reads the mark as its inner future finishes.
+//! which cleared the mark before polling it, reads the mark as its inner future finishes (and
+//! leaves it for a breaker further out).
 //!
 //! The mark reaches only a breaker whose inner future answers in the same poll (layers stacked
 //! directly, or with layers between that answer in place, such as `Timeout`, `Retry` or
@@ -29,10 +30,11 @@ pub(crate) fn clear() {
     REJECTED.with(|r| r.set(false));
 }
 
-/// Whether the inner future just polled answered a breaker's rejection; clears the mark.
+/// Whether the inner future just polled answered a breaker's rejection. The mark stays: for a
+/// breaker over this one, the answer is still a rejection's.
 #[inline]
-pub(crate) fn take() -> bool {
-    REJECTED.with(|r| r.replace(false))
+pub(crate) fn marked() -> bool {
+    REJECTED.with(Cell::get)
 }
 
 #[cfg(test)]
@@ -40,11 +42,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_mark_is_read_once() {
+    fn a_mark_stays_until_cleared() {
         clear();
-        assert!(!take());
+        assert!(!marked());
         mark();
-        assert!(take());
-        assert!(!take());
+        assert!(marked() && marked());
+        clear();
+        assert!(!marked());
     }
 }

@@ -215,7 +215,7 @@ where
                     return Poll::Pending;
                 };
                 // A breaker under this one rejected the call: the backend was not called.
-                let inner_rejected = super::nested::take();
+                let inner_rejected = super::nested::marked();
                 let outcome = if inner_rejected {
                     Outcome::Ignored
                 } else {
@@ -232,10 +232,6 @@ where
                 }
                 p.record(outcome);
                 record_outcome(span, outcome_name(outcome));
-                if inner_rejected {
-                    // For a breaker over this one, the answer is still a rejection's.
-                    super::nested::mark();
-                }
                 Poll::Ready(match result {
                     Err(e) if falls_back => fallback_span(span, crate::fallback::FallbackKind::Function)
                         .in_scope(|| fallback.fallback(CallError::Inner(e))),
