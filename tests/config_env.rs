@@ -76,7 +76,7 @@ fn bad_variables_are_errors_naming_the_variable_and_are_skipped() {
     with_var("CB_BREAKER__ENV_BAD__TIMEOUT", "2s", || {
         let problems: Vec<String> = env_problems().iter().map(ToString::to_string).collect();
         assert!(
-            problems[0].starts_with("CB_BREAKER__ENV_BAD__TIMEOUT: unknown key `timeout`; expected one of preset,"),
+            problems[0].starts_with("CB_BREAKER__ENV_BAD__TIMEOUT: unknown key `TIMEOUT`; expected one of PRESET,"),
             "{problems:?}"
         );
     });

@@ -352,3 +352,49 @@ async fn the_macro_on_a_method_returning_a_tonic_result() {
     assert_eq!(rejected.metadata().get("cb-breaker").unwrap(), "grpc-macro");
     assert_eq!(server.hits(), hits);
 }
+
+/// A gRPC breaker under another one (a per-host breaker under a client-wide one): the inner
+/// breaker's rejection means the backend was not called, so the outer breaker counts it as
+/// ignored, not as a failure (one host's open breaker must not open the client-wide one).
+#[tokio::test]
+async fn an_inner_grpc_breakers_rejection_is_no_failure_of_the_outer_one() {
+    let clock = ManualClock::new();
+    let inner = breaker(&clock, "grpc-inner");
+    let registry: &'static Registry = Box::leak(Box::new(Registry::with_clock(clock.clone())));
+    let outer = registry.breaker(
+        "grpc-outer",
+        &BreakerConfig::builder().consecutive_failures(3).build().unwrap(),
+    );
+    let server = Server_::start().await;
+    let channel = Endpoint::from_shared(server.url())
+        .unwrap()
+        .connect_timeout(Duration::from_secs(2))
+        .connect_lazy();
+    let service = tower::ServiceBuilder::new()
+        .layer(GrpcLayer::new(outer.clone()))
+        .layer(GrpcLayer::new(inner.clone()))
+        .service(channel);
+    let mut client = HealthClient::new(service);
+    let mut check = async || {
+        client
+            .check(HealthCheckRequest { service: String::new() })
+            .await
+            .map(|r| r.into_inner().status)
+    };
+    server.set(UNAVAILABLE);
+    for _ in 0..2 {
+        assert_eq!(check().await.unwrap_err().code(), Code::Unavailable);
+    }
+    assert_eq!(inner.state(), State::Open);
+    for _ in 0..5 {
+        let rejected = check().await.unwrap_err();
+        assert_eq!(rejected.message(), "circuit breaker `grpc-inner` is open");
+    }
+    let totals = outer.snapshot().totals;
+    assert_eq!(
+        (totals.failures, totals.ignored),
+        (2, 5),
+        "the backend's two failures count; the inner breaker's five rejections are ignored"
+    );
+    assert_eq!(outer.state(), State::Closed);
+}

@@ -73,6 +73,24 @@ async fn entries_survive_a_new_backend_in_order_and_a_full_sub_queue_refuses_the
     delete_stream(&stream).await;
 }
 
+/// `waiting` lists the sub-queues under a prefix that hold entries (a keyed function's first
+/// call asks for its family's, to find what a previous process left for other keys).
+#[tokio::test]
+async fn the_sub_queues_waiting_under_a_prefix_are_listed() {
+    let (stream, prefix) = unique("waiting");
+    let q = backend(&stream, &prefix);
+    for s in ["q/fam/a", "q/fam/a", "q/fam/b", "q/famx/c"] {
+        q.push(s, b"[1]".to_vec()).await.unwrap();
+    }
+    let mut found = q.waiting("q/fam/").await.unwrap().unwrap();
+    found.sort();
+    assert_eq!(found, [("q/fam/a".to_owned(), 2), ("q/fam/b".to_owned(), 1)]);
+    let head = q.head("q/fam/b").await.unwrap().unwrap();
+    q.ack("q/fam/b", &head.id).await.unwrap();
+    assert_eq!(q.waiting("q/fam/").await.unwrap().unwrap(), [("q/fam/a".to_owned(), 2)]);
+    delete_stream(&stream).await;
+}
+
 #[tokio::test]
 async fn nats_down_is_an_error_not_a_panic() {
     let down = JetStreamQueue::new("nats://127.0.0.1:1").timeout(Duration::from_millis(200));

@@ -101,10 +101,45 @@ mod attr {
             RawArgs::default()
         });
         let args = validate::args(&raw, Scope::Function, &mut cx);
-        let plan = plan::plan(&func, args, &mut cx);
+        if let Some(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(name),
+            ..
+        })) = &args.name
+            && !name.value().contains('/')
+        {
+            let why = format!(
+                "and this function has one breaker, `{}`: remove it (a breaker per key comes from `#[derive(CircuitProtected)]` with a `#[circuit_breaker(key)]` field)",
+                name.value()
+            );
+            validate::family_limits_on_one_breaker(&raw, &why, &mut cx);
+        }
+        // A constant name is checked where it is known: family limits need a keyed name.
+        let limited = raw.args.iter().find(|a| a.key == "max_keys" || a.key == "idle_ttl");
+        let const_name = match (&args.name, limited) {
+            (Some(name), Some(arg)) if !literal_or_self(name) => Some((name.clone(), arg.key.clone())),
+            _ => None,
+        };
+        let mut plan = plan::plan(&func, args, &mut cx);
+        if let Some((name, key)) = const_name {
+            let k = &plan.krate;
+            plan.const_checks = quote::quote_spanned! {key.span()=>
+                const {
+                    ::core::assert!(
+                        !#k::__private::is_family_name(#name),
+                        "`max_keys` and `idle_ttl` limit a keyed family, and this function has one breaker (its name has no `/`): remove them (a breaker per key comes from `#[derive(CircuitProtected)]` with a `#[circuit_breaker(key)]` field)"
+                    )
+                };
+            };
+        }
         match cx.check() {
             Ok(()) => expand::function(func, &plan),
             Err(err) => expand::with_errors(item, err),
         }
+    }
+
+    /// A literal name (checked as written) or `Self` (the type's name, checked by the derive).
+    fn literal_or_self(name: &syn::Expr) -> bool {
+        matches!(name, syn::Expr::Lit(_))
+            || matches!(name, syn::Expr::Path(p) if p.qself.is_none() && p.path.is_ident("Self"))
     }
 }

@@ -55,6 +55,8 @@ pub(crate) struct FallbackPlan {
 
 /// Everything expansion needs; expansion cannot fail.
 pub(crate) struct Plan {
+    /// Compile-time checks of constants the macro cannot read (statements of the prelude).
+    pub(crate) const_checks: proc_macro2::TokenStream,
     pub(crate) krate: Path,
     pub(crate) source: Source,
     pub(crate) settings: Vec<Setting>,
@@ -266,6 +268,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         returned_mut_borrow(func, fb, &output, cx);
     }
     Plan {
+        const_checks: proc_macro2::TokenStream::new(),
         krate,
         source,
         settings: args.settings,

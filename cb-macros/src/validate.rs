@@ -410,6 +410,18 @@ fn name(expr: &Expr) -> syn::Result<Expr> {
     }
 }
 
+/// `max_keys` and `idle_ttl` limit a keyed family: written for one breaker (a function with
+/// a literal name without `/`, or a derived type without a key field), they could never apply.
+/// `why` says why there is one breaker and what to do, for the message.
+pub(crate) fn family_limits_on_one_breaker(raw: &RawArgs, why: &str, cx: &mut Ctxt) {
+    for arg in raw.args.iter().filter(|a| a.key == "max_keys" || a.key == "idle_ttl") {
+        cx.error_spanned_by(
+            &arg.key,
+            format!("`{}` limits a keyed family (one breaker per key), {why}", arg.key),
+        );
+    }
+}
+
 const NAME_HELP: &str =
     "`name` expects a string literal or a `&'static str` constant, e.g. `name = \"billing\"` or `name = BILLING`";
 

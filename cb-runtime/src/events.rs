@@ -289,6 +289,19 @@ impl EventBus {
         self.everything.has_subscribers()
     }
 
+    /// Whether anyone subscribes, to anything.
+    pub(crate) fn has_any_subscribers(&self) -> bool {
+        self.everything.has_subscribers() || self.transitions.has_subscribers()
+    }
+
+    /// Sends `event` to the subscribers only (it reached tracing when it happened).
+    pub(crate) fn deliver_late(&self, event: Event) {
+        if !event.is_per_call() {
+            self.transitions.send(event.clone());
+        }
+        self.everything.send(event);
+    }
+
     /// Sends `event` to tracing and to the subscribers that want it.
     pub(crate) fn emit(&self, event: Event) {
         trace(&event);
@@ -430,6 +443,17 @@ impl Subscription {
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
+        }
+    }
+
+    /// The next event (`Some(None)` when events were skipped: the subscriber fell behind),
+    /// waiting for one; `None` once the source is gone.
+    #[cfg(feature = "queue")]
+    pub(crate) async fn recv_or_lagged(&mut self) -> Option<Option<Event>> {
+        match self.receiver.recv().await {
+            Ok(e) => Some(Some(e)),
+            Err(broadcast::error::RecvError::Lagged(_)) => Some(None),
+            Err(broadcast::error::RecvError::Closed) => None,
         }
     }
 

@@ -174,9 +174,29 @@ pub(crate) fn uniform_over(pattern: &str, family: &str) -> bool {
     disjoint || covers_all
 }
 
+/// Whether `pattern` covers whole keyed families (every key of each family it matches):
+/// `webhook/*`, `*/*`, `web*`, `*`; not `webhook`, `webhook/vip` or `webhook/v*`. Only such a
+/// section may set a family's limits (`max_keys`, `idle_ttl`).
+pub(crate) fn family_wide(pattern: &str) -> bool {
+    match pattern.split_once('/') {
+        Some((_, keys)) => !keys.is_empty() && keys.chars().all(|c| c == '*'),
+        None => pattern.ends_with('*'),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn family_wide_patterns_cover_every_key_of_a_family() {
+        for wide in ["webhook/*", "webhook/**", "*/*", "web*", "*", "we?/*"] {
+            assert!(family_wide(wide), "{wide}");
+        }
+        for narrow in ["webhook", "webhook/vip", "webhook/v*", "*hook", "webhook/*/x"] {
+            assert!(!family_wide(narrow), "{narrow}");
+        }
+    }
 
     #[test]
     fn patterns_that_single_out_keys_are_not_uniform() {

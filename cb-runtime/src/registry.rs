@@ -151,20 +151,41 @@ impl Registry {
         let family = family_of(name);
         // One read: the breaker if it exists, else the family's configuration if it has one
         // for these arguments (a new key of a uniform family resolves nothing).
+        let limits;
         let template = {
             let maps = self.read();
             if let Some(existing) = maps.get(name) {
                 self.check_conflict(existing, asked);
                 return existing.breaker.clone();
             }
-            family.and_then(|f| {
-                let (base, config) = maps.families.get(f)?.template.as_ref()?;
+            let members = family.and_then(|f| maps.families.get(f));
+            limits = members.map(|m| (m.max_keys, m.idle_ttl));
+            members.and_then(|m| {
+                let (base, config) = m.template.as_ref()?;
                 asked.is(base).then(|| (base.clone(), config.clone()))
             })
         };
-        let (config, base, uniform) = match template {
+        let (asked_config, base, uniform) = match template {
             Some((base, config)) if !singled_out(&self.config_source(), name) => (config, base, true),
             _ => self.config_for(name, family, asked),
+        };
+        // A key asking for other limits than its family's runs on (and reports) the family's:
+        // one cap and one idle time per family.
+        let config = match limits {
+            Some((max_keys, idle_ttl))
+                if (max_keys, idle_ttl)
+                    != (
+                        asked_config.max_keys,
+                        crate::clock::duration_nanos(asked_config.idle_ttl),
+                    ) =>
+            {
+                Arc::new(BreakerConfig {
+                    max_keys,
+                    idle_ttl: std::time::Duration::from_nanos(idle_ttl),
+                    ..(*asked_config).clone()
+                })
+            }
+            _ => asked_config.clone(),
         };
         let now = self.clock.now_nanos();
         // Built before the lock is taken (a thread that loses the race to register the name
@@ -201,7 +222,7 @@ impl Registry {
                         self.check_conflict(existing, asked);
                         return existing.breaker.clone();
                     }
-                    conflict = members.limits_conflict(family, &config);
+                    conflict = members.limits_conflict(family, &asked_config);
                     // Twice per idle time, a look at every member (who is in use, who is
                     // idle); at the cap, a look at the least recently seen only.
                     let due = members.sweep_due(now);
@@ -268,6 +289,36 @@ impl Registry {
         (config, base, true)
     }
 
+    /// What `explain` says of a name no breaker has (yet).
+    fn not_registered(&self, name: &str) -> String {
+        let (plain, families) = self.name_shapes();
+        let keyed: Vec<String> = families.iter().map(|f| format!("{f}/*")).collect();
+        let candidates: Vec<&str> = plain.iter().chain(&keyed).map(String::as_str).collect();
+        let near = match crate::config::value::did_you_mean(name, &candidates) {
+            Some(meant) => format!(" Did you mean `{meant}`?"),
+            None => String::new(),
+        };
+        format!(
+            "not registered (yet): no breaker is named `{}`; this is what the file, the environment and the built-in defaults would give it, and a `#[circuit_breaker]` function's own arguments apply from its first call.{near}",
+            crate::config::value::clip(name)
+        )
+    }
+
+    /// The plain breakers' names and the keyed families' names (not every key).
+    pub(crate) fn name_shapes(&self) -> (Vec<String>, Vec<String>) {
+        let maps = self.read();
+        let plain = maps.plain.keys().map(|n| n.as_str().to_owned()).collect();
+        let families = maps.families.keys().map(|f| f.to_string()).collect();
+        (plain, families)
+    }
+
+    /// A keyed family's limits: `max_keys` and `idle_ttl`.
+    fn family_limits(&self, family: &str) -> Option<(u32, std::time::Duration)> {
+        let maps = self.read();
+        let members = maps.families.get(family)?;
+        Some((members.max_keys, std::time::Duration::from_nanos(members.idle_ttl)))
+    }
+
     /// Resolves `name` over `base`; problems are reported and a configuration that still
     /// breaks a rule falls back to the built-in defaults.
     fn resolve(&self, name: &str, base: &Base) -> Explanation {
@@ -296,9 +347,22 @@ impl Registry {
             },
             |e| (*e.base).clone(),
         );
+        let registered = self.read().get(name).is_some();
         let mut explained = self.config_source().resolve(name, &base);
         explained.notes = self.fleet_notes(name, &explained.config);
-        explained.notes.extend(self.config_notes());
+        if !registered {
+            explained.notes.push(self.not_registered(name));
+        }
+        if let Some(family) = family_of(name)
+            && let Some((max_keys, idle_ttl)) = self.family_limits(family)
+        {
+            explained.in_family(family, max_keys, idle_ttl);
+        }
+        // A problem of this breaker's own variables is listed once, under its problems.
+        let own: Vec<String> = explained.problems.iter().map(|p| format!("skipped: {p}")).collect();
+        explained
+            .notes
+            .extend(self.config_notes().into_iter().filter(|n| !own.contains(n)));
         explained
     }
 
@@ -380,6 +444,11 @@ impl Registry {
     /// Sends an event of this registry to tracing and subscribers.
     pub(crate) fn emit_event(&self, event: Event) {
         self.events.emit(event);
+    }
+
+    /// Whether anyone subscribes to this registry's events.
+    pub(crate) fn has_any_subscribers(&self) -> bool {
+        self.events.has_any_subscribers()
     }
 
     /// The breaker named `name`, if registered.
@@ -544,12 +613,19 @@ impl Registry {
 
     /// Events of every breaker in this registry.
     pub fn subscribe(&self) -> Subscription {
-        self.events.subscribe()
+        self.subscribe_to(crate::Interest::Everything)
     }
 
-    /// The events of every breaker in this registry that `interest` asks for.
+    /// The events of every breaker in this registry that `interest` asks for. The first
+    /// subscription also receives the configuration problems reported before anyone
+    /// subscribed (`Event::ConfigRejected`): the global registry reads its file at its first
+    /// use, which may be this very call.
     pub fn subscribe_to(&self, interest: crate::Interest) -> Subscription {
-        self.events.subscribe_to(interest)
+        let subscription = self.events.subscribe_to(interest);
+        for error in self.status.undelivered() {
+            self.events.deliver_late(Event::ConfigRejected { error });
+        }
+        subscription
     }
 }
 
@@ -722,7 +798,10 @@ fn singled_out(source: &ConfigSource, name: &str) -> bool {
 /// configures one of its keys (the environment is read here, once per family).
 fn family_is_uniform(source: &ConfigSource, family: &str) -> bool {
     let prefix = format!("CB_BREAKER__{}_", env_stem(family));
-    let by_env = std::env::vars_os().any(|(k, _)| k.to_str().is_some_and(|k| k.starts_with(&prefix)));
+    // `CB_BREAKER__<FAMILY>__MAX_KEYS` and `__IDLE_TTL` are the family's own, the same for all.
+    let family_wide = |k: &str| matches!(k.strip_prefix(&prefix), Some("_MAX_KEYS" | "_IDLE_TTL"));
+    let by_env =
+        std::env::vars_os().any(|(k, _)| k.to_str().is_some_and(|k| k.starts_with(&prefix) && !family_wide(k)));
     !by_env
         && source
             .file()

@@ -58,11 +58,34 @@ impl Struct {
                 "missing `name`: add `#[circuit_breaker(name = \"...\")]` below `#[derive(CircuitProtected)]`",
             );
         }
+        let key = key_field(fields, cx);
+        if key.is_none() {
+            let why = format!(
+                "and `{}` has no `#[circuit_breaker(key)]` field, so one breaker: remove it, or mark the field that tells instances apart with `#[circuit_breaker(key)]`",
+                input.ident
+            );
+            validate::family_limits_on_one_breaker(&raw, &why, cx);
+        }
+        if key.is_some()
+            && let Some(Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(name),
+                ..
+            })) = &args.name
+            && let Some((family, _)) = name.value().split_once('/')
+        {
+            cx.error_spanned_by(
+                name,
+                format!(
+                    "a keyed type's `name` cannot hold `/`: its breakers are `name/key`, and a family is the part before the first `/` (this name would join family `{family}`); write `{}`",
+                    name.value().replace('/', "-")
+                ),
+            );
+        }
         Struct {
             name: args.name,
             settings: args.settings,
             krate: args.krate,
-            key: key_field(fields, cx),
+            key,
         }
     }
 }

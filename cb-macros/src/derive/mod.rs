@@ -57,7 +57,18 @@ fn implementation(input: &DeriveInput, parsed: &Struct) -> TokenStream {
             quote_spanned!(field.ty.span()=> #p::Some(<#ty as #p::BreakerKey>::format_key(&self.#member, __cb_buf).as_bytes()))
         }
     };
+    // A constant name is checked where it is known: a keyed family's name has no `/`.
+    let family_name_check = match (&parsed.key, &parsed.name) {
+        (Some(_), Some(name)) if !matches!(name, syn::Expr::Lit(_)) => quote_spanned! {name.span()=>
+            const _: () = ::core::assert!(
+                #p::is_family_name(#name),
+                "a keyed type's `name` cannot hold `/`: its breakers are `name/key`, and a family is the part before the first `/`"
+            );
+        },
+        _ => TokenStream::new(),
+    };
     quote! {
+        #family_name_check
         #[automatically_derived]
         impl #impl_generics #p::CircuitProtected for #ident #ty_generics #where_clause {
             const __CB_DEFAULTS: #p::Defaults = #p::Defaults { name: #name, settings: &[#(#settings),*] };

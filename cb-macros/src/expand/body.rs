@@ -91,7 +91,24 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
         Source::Named(name) => quote!(#p::Some(#name)),
         Source::Derived(..) => quote!(#p::None),
     };
-    let settings = plan.settings.iter().map(|s| setting(k, s));
+    let settings: Vec<TokenStream> = plan.settings.iter().map(|s| setting(k, s)).collect();
+    let const_checks = &plan.const_checks;
+    // A method's own cap against the wait its type's struct-level arguments set: checked where
+    // both are known, at compile time (a single attribute is checked by the macro itself).
+    let caps_the_wait = match &plan.source {
+        Source::Derived(_, at) if plan.settings.iter().any(|s| s.key == "max_open_timeout") => {
+            let self_ty = quote_spanned!(*at=> Self);
+            quote! {
+                const {
+                    ::core::assert!(
+                        #p::caps_the_wait(<#self_ty as #p::CircuitProtected>::__CB_DEFAULTS.settings, &[#(#settings),*]),
+                        "this method's `max_open_timeout` is below the `open_timeout` of its type's `#[circuit_breaker(..)]`: `max_open_timeout` must be at least `open_timeout`"
+                    )
+                };
+            }
+        }
+        _ => TokenStream::new(),
+    };
     let resolve = match &plan.source {
         Source::Named(_) => quote!(#p::CallSite::breaker(&#site)),
         Source::Derived(None, at) => {
@@ -292,6 +309,8 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
     Wrapped {
         prelude: quote! {
             #rebind
+            #const_checks
+            #caps_the_wait
             #probe
             #lifetimes
             // The static in its own block: two stacked attributes on a returned future put
@@ -381,9 +400,11 @@ fn reborrow_pinned(mut body: syn::Block, name: &syn::Ident, pinned: &syn::Ident)
 /// at the user's return type `R`, so that an error type without `From<Rejected>` (or
 /// `From<Timeout>`) is one error there.
 pub(crate) fn into_return(p: &TokenStream, output: &syn::Type, convert: &str, value: &syn::Ident) -> TokenStream {
-    let trait_ = match convert == "from_rejected" {
-        true => quote!(FromRejected),
-        false => quote!(FromTimeout),
+    let trait_ = match convert {
+        "from_rejected" => quote!(FromRejected),
+        "from_rejected_on_miss" => quote!(FromRejectedOnMiss),
+        "from_timeout_on_miss" => quote!(FromTimeoutOnMiss),
+        _ => quote!(FromTimeout),
     };
     let first = first_span(output);
     let carrier_of = value_as_unit(output);

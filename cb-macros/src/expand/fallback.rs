@@ -366,8 +366,8 @@ fn chain(plan: &Plan, fb: &FallbackPlan, cause: Cause<'_>, is_async: bool, after
     let unserved = match fb.stages.last() {
         Some(StagePlan::Cache(_)) => {
             let answer = match (functions_run, cause) {
-                (0, Cause::Rejected(r)) => into_return(&p, output, "from_rejected", r),
-                (0, Cause::Timeout(t)) => into_return(&p, output, "from_timeout", t),
+                (0, Cause::Rejected(r)) => into_return(&p, output, "from_rejected_on_miss", r),
+                (0, Cause::Timeout(t)) => into_return(&p, output, "from_timeout_on_miss", t),
                 (0, Cause::Inner(e)) => quote!(#kind.failed(#e)),
                 _ => quote!(#kind.failed(#failed)),
             };

@@ -194,6 +194,42 @@ impl<E: From<Rejected>> FromRejected for E {
     }
 }
 
+/// An error type that can carry a rejection that `fallback = cache` had no answer for.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot carry a rejection by the circuit breaker",
+    label = "the breaker returns this error type when it rejects a call that `fallback = cache` has no fresh answer for",
+    note = "a cache misses: add `impl From<cb_runtime::Rejected> for {Self}`, or end the fallback with a stage that always answers (`fallback = [cache, default]`)"
+)]
+pub trait FromRejectedOnMiss {
+    /// Converts.
+    fn from_rejected_on_miss(r: Rejected) -> Self;
+}
+
+impl<E: From<Rejected>> FromRejectedOnMiss for E {
+    #[inline]
+    fn from_rejected_on_miss(r: Rejected) -> Self {
+        E::from(r)
+    }
+}
+
+/// An error type that can carry a timeout that `fallback = cache` had no answer for.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot carry a circuit-breaker timeout",
+    label = "the breaker returns this error type when `timeout` elapses and `fallback = cache` has no fresh answer",
+    note = "a cache misses: add `impl From<cb_runtime::Timeout> for {Self}`, or end the fallback with a stage that always answers (`fallback = [cache, default]`)"
+)]
+pub trait FromTimeoutOnMiss {
+    /// Converts.
+    fn from_timeout_on_miss(t: Timeout) -> Self;
+}
+
+impl<E: From<Timeout>> FromTimeoutOnMiss for E {
+    #[inline]
+    fn from_timeout_on_miss(t: Timeout) -> Self {
+        E::from(t)
+    }
+}
+
 /// An error type that can carry a timeout.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot carry a circuit-breaker timeout",

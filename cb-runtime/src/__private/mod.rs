@@ -15,15 +15,16 @@ mod span;
 mod strategy;
 
 pub use contract::{
-    Absent, CarriesRejection, Classified, FallbackArg, FallbackCause, FromRejected, FromTimeout, HasErrors,
-    NoPredicate, NotAFuture, NotAStream, Predicate, PredicateArg, PredicateFn, Probe, ResultLike, Unclassified,
-    UnreadableFuture, UnreadableStream, ViaFuture, ViaPlain, ViaResult, ViaStream, classify,
+    Absent, CarriesRejection, Classified, FallbackArg, FallbackCause, FromRejected, FromRejectedOnMiss, FromTimeout,
+    FromTimeoutOnMiss, HasErrors, NoPredicate, NotAFuture, NotAStream, Predicate, PredicateArg, PredicateFn, Probe,
+    ResultLike, Unclassified, UnreadableFuture, UnreadableStream, ViaFuture, ViaPlain, ViaResult, ViaStream, classify,
 };
 pub use fallback::{Deferred, Fallback, FallbackForAll, Immediate, NoCause, SyncFallback, WithCause};
 pub use in_span::{InSpan, Instrument};
 pub use run::{Ran, Running, run_async, run_async_with_timeout, run_sync, typed};
 pub use site::{
     BreakerHandle, BreakerKey, Cached, CallSite, Defaults, DisplayKey, IntegerKey, IntegerProbe, KeyBuf, Looked, Taken,
+    caps_the_wait, is_family_name,
 };
 #[cfg(feature = "tower")]
 pub(crate) use span::outcome_name;

@@ -23,7 +23,43 @@ pub struct QueueSite {
     /// sub-queue.
     function: &'static str,
     first: OnceLock<Arc<SubQueue>>,
+    /// Non-zero while this keyed function's calls take the slow path: while the family's
+    /// backlogs are being listed, and while keys found wait for their next call.
+    watch: std::sync::atomic::AtomicUsize,
+    backlogs: std::sync::Mutex<Backlogs>,
 }
+
+/// What a keyed function knows of the backlogs a previous process left for its family's keys:
+/// a replay needs a key's receiver, which only that key's call brings.
+struct Backlogs {
+    /// The listing was started (once per site).
+    started: bool,
+    /// The listing runs: calls leave their key's replay handler here.
+    listing: bool,
+    stash: std::collections::BTreeMap<String, ReplayFn>,
+    /// Keys whose backlog waits for their next call, until `until`.
+    pending: std::collections::BTreeSet<String>,
+    until: Option<std::time::Instant>,
+}
+
+impl std::fmt::Debug for Backlogs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backlogs")
+            .field("listing", &self.listing)
+            .field("stashed", &self.stash.len())
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many replay handlers calls leave while the listing runs (a backend down at startup
+/// keeps it running).
+const STASH_MAX: usize = 4096;
+
+/// How long after the listing a key's next call registers its backlog's replay; after it,
+/// such a backlog replays from the key's next rejection (said on stderr), and calls stop
+/// taking the slow path.
+const PENDING_FOR: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl QueueSite {
     /// The site of `queue = "<queue>"` on `function` (its `module_path!()::name`).
@@ -32,6 +68,14 @@ impl QueueSite {
             queue,
             function,
             first: OnceLock::new(),
+            watch: std::sync::atomic::AtomicUsize::new(0),
+            backlogs: std::sync::Mutex::new(Backlogs {
+                started: false,
+                listing: false,
+                stash: std::collections::BTreeMap::new(),
+                pending: std::collections::BTreeSet::new(),
+                until: None,
+            }),
         }
     }
 
@@ -40,21 +84,175 @@ impl QueueSite {
         core::ptr::from_ref(self) as usize
     }
 
+    fn backlogs(&self) -> std::sync::MutexGuard<'_, Backlogs> {
+        self.backlogs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Registers the replay handler of `breaker`'s sub-queue on the site's first call (so a
-    /// backlog a previous process left is replayed), then costs one load per call.
+    /// backlog a previous process left is replayed), then costs one load per call. For a keyed
+    /// function, the first call also lists the family's other backlogs; each replays from its
+    /// key's next call (or, for a key called while the listing ran, as soon as it is found).
     #[inline]
     pub fn register(&'static self, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
         if self.first.get().is_none() {
             self.register_first(breaker, make);
+        } else if self.watch.load(Ordering::Acquire) != 0 {
+            self.register_pending(breaker, make);
         }
     }
 
     #[cold]
     fn register_first(&'static self, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
-        let sub = self
-            .first
-            .get_or_init(|| queues().sub_queue(self.queue, breaker.name().as_str()));
-        let _refused_is_reported_by_claim = start(self, sub, make);
+        let name = breaker.name().as_str();
+        let family = name.split_once('/').map(|(family, _)| family);
+        // Under the lock, so that every call past this point sees the listing running.
+        let list = family.is_some() && {
+            let mut backlogs = self.backlogs();
+            let first = !backlogs.started;
+            if first {
+                backlogs.started = true;
+                backlogs.listing = true;
+                self.watch.store(1, Ordering::Release);
+            }
+            first
+        };
+        let sub = self.first.get_or_init(|| queues().sub_queue(self.queue, name));
+        if sub.breaker != name {
+            // Another key's first call won the race: this key is one of the others.
+            self.register_pending(breaker, make);
+        } else {
+            let _refused_is_reported_by_claim = start(self, sub, make);
+        }
+        if let (true, Some(family)) = (list, family) {
+            let prefix = format!("{}/{family}/", self.queue);
+            let (backend, first) = (sub.backend.clone(), sub.stream.clone());
+            if let Err(e) = crate::queue::thread::spawn(move || Box::pin(self.find_backlogs(backend, prefix, first))) {
+                sub.failed(&e);
+                self.end_listing(Vec::new());
+            }
+        }
+    }
+
+    /// The other keys' backlogs a previous process left (`prefix` is `<queue>/<family>/`):
+    /// each is listed in `queues().status()`, said on stderr and as a WARN event, and replays
+    /// at once if its key was called during the listing, else from its key's next call. A
+    /// listing that fails is tried again (the backend may be down at startup).
+    async fn find_backlogs(&'static self, backend: Arc<dyn crate::queue::QueueBackend>, prefix: String, first: String) {
+        let family = prefix
+            .strip_prefix(self.queue)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .unwrap_or(&prefix)
+            .trim_end_matches('/');
+        let mut delay = queues().poll_interval();
+        let mut reported = false;
+        let found = loop {
+            match backend.waiting(&prefix).await {
+                Some(Ok(found)) => break found,
+                Some(Err(e)) => {
+                    if !reported {
+                        report(&format!(
+                            "queue `{}` ({} backend): could not list the sub-queues of `{family}` to find what a previous process left for its keys: {e}; trying again",
+                            self.queue,
+                            backend.kind()
+                        ));
+                        reported = true;
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(60));
+                }
+                None => {
+                    report(&format!(
+                        "queue `{}` ({} backend): the backend cannot list its sub-queues (`QueueBackend::waiting`), so a backlog a previous process left for a key of `{family}` other than the first one called replays only once that key is rejected again",
+                        self.queue,
+                        backend.kind()
+                    ));
+                    self.end_listing(Vec::new());
+                    return;
+                }
+            }
+        };
+        let mut waiting = Vec::new();
+        for (stream, depth) in found {
+            let Some(breaker) = stream.strip_prefix(self.queue).and_then(|s| s.strip_prefix('/')) else {
+                continue;
+            };
+            if stream == first {
+                continue;
+            }
+            let sub = queues().sub_queue(self.queue, breaker);
+            if sub.handler().is_some() {
+                continue;
+            }
+            sub.stats.depth.store(depth, Ordering::Relaxed);
+            report(&format!(
+                "queue `{}`: {depth} call(s) of breaker `{breaker}` left by a previous process wait; they replay from `{breaker}`'s next call in this process (a keyed replay needs that key's receiver)",
+                self.queue
+            ));
+            waiting.push(breaker.to_owned());
+        }
+        self.end_listing(waiting);
+    }
+
+    /// The listing is over: keys called meanwhile replay now, the others wait for their call.
+    fn end_listing(&'static self, found: Vec<String>) {
+        let mut backlogs = self.backlogs();
+        backlogs.listing = false;
+        let stash = std::mem::take(&mut backlogs.stash);
+        let mut now = Vec::new();
+        for name in found {
+            match stash.get(&name) {
+                Some(handler) => now.push((name, handler.clone())),
+                None => {
+                    backlogs.pending.insert(name);
+                }
+            }
+        }
+        backlogs.until = Some(std::time::Instant::now() + PENDING_FOR);
+        let watching = usize::from(!backlogs.pending.is_empty());
+        self.watch.store(watching, Ordering::Release);
+        drop(backlogs);
+        for (name, handler) in now {
+            let sub = queues().sub_queue(self.queue, &name);
+            let _refused_is_reported_by_claim = start(self, &sub, move || handler);
+        }
+    }
+
+    /// While the listing runs, leaves this key's handler for it; after, registers `breaker`'s
+    /// sub-queue if its backlog waited for this call.
+    #[cold]
+    fn register_pending(&'static self, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
+        let name = breaker.name().as_str();
+        let mut backlogs = self.backlogs();
+        if backlogs.listing {
+            if backlogs.stash.len() < STASH_MAX && !backlogs.stash.contains_key(name) {
+                backlogs.stash.insert(name.to_owned(), make());
+            }
+            return;
+        }
+        if backlogs.until.is_some_and(|until| std::time::Instant::now() > until) {
+            let left = std::mem::take(&mut backlogs.pending);
+            self.watch.store(0, Ordering::Release);
+            drop(backlogs);
+            if !left.is_empty() {
+                report(&format!(
+                    "queue `{}`: the backlogs a previous process left for {} key(s) (first: `{}`) were not replayed: those keys were not called within {}s; each replays from its key's next rejection (queues().status() lists them)",
+                    self.queue,
+                    left.len(),
+                    left.first().map(String::as_str).unwrap_or_default(),
+                    PENDING_FOR.as_secs()
+                ));
+            }
+            return;
+        }
+        if !backlogs.pending.remove(name) {
+            return;
+        }
+        if backlogs.pending.is_empty() {
+            self.watch.store(0, Ordering::Release);
+        }
+        drop(backlogs);
+        let sub = queues().sub_queue(self.queue, name);
+        let _refused_is_reported_by_claim = start(self, &sub, make);
     }
 
     fn sub_queue(&'static self, breaker: &CircuitBreaker) -> Arc<SubQueue> {
@@ -63,6 +261,12 @@ impl QueueSite {
             _ => queues().sub_queue(self.queue, breaker.name().as_str()),
         }
     }
+}
+
+/// A queue condition nobody asked about: stderr and a WARN event.
+fn report(message: &str) {
+    eprintln!("cb: {message}");
+    tracing::warn!(target: "cb_runtime", "{message}");
 }
 
 /// Registers the handler and, when this registered it, starts the replayer. Another function

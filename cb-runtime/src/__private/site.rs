@@ -25,6 +25,55 @@ pub struct Defaults {
     pub settings: &'static [Setting],
 }
 
+/// Whether `name` can name a keyed family: no `/` (a keyed breaker is `name/key`, and its
+/// family is the part before the first `/`). Checked at compile time for a constant name.
+pub const fn is_family_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'/' {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether a method's explicit `max_open_timeout` (in `inner`) stays at least the
+/// `open_timeout` its type's struct-level arguments (`outer`) and its own give: the same rule
+/// a single `#[circuit_breaker]` is checked by, across the two levels. Checked at compile time.
+pub const fn caps_the_wait(outer: &[Setting], inner: &[Setting]) -> bool {
+    let (mut open, mut max) = (30_000_000_000u128, 300_000_000_000u128);
+    let levels = [outer, inner];
+    let mut level = 0;
+    while level < levels.len() {
+        let settings = levels[level];
+        let mut i = 0;
+        while i < settings.len() {
+            match settings[i] {
+                Setting::Preset(preset) => {
+                    (open, max) = match preset {
+                        crate::Preset::Aggressive => (60_000_000_000, 600_000_000_000),
+                        crate::Preset::Lenient => (10_000_000_000, 120_000_000_000),
+                        _ => (30_000_000_000, 300_000_000_000),
+                    };
+                }
+                Setting::OpenTimeout(d) => {
+                    open = d.as_nanos();
+                    if max < open {
+                        max = open;
+                    }
+                }
+                Setting::MaxOpenTimeout(d) => max = d.as_nanos(),
+                _ => {}
+            }
+            i += 1;
+        }
+        level += 1;
+    }
+    max >= open
+}
+
 /// The per-function static the attribute macro emits.
 ///
 /// A generic function or a trait default method has one static for every type it runs for,
@@ -662,5 +711,39 @@ mod tests {
         for n in [0i64, -5, 10, -100, i64::MIN, i64::MAX] {
             assert_eq!(buf.signed64(n), n.to_string().as_bytes());
         }
+    }
+
+    #[test]
+    fn caps_the_wait_follows_the_presets_and_the_defaults() {
+        use crate::__private::caps_the_wait;
+        use crate::{BreakerConfig, Preset, Setting};
+        use std::time::Duration;
+        let cases = [(None, BreakerConfig::default())]
+            .into_iter()
+            .chain(Preset::ALL.map(|p| (Some(p), p.config())));
+        for (preset, config) in cases {
+            let outer: Vec<Setting> = preset.map(Setting::Preset).into_iter().collect();
+            let at = |d: Duration| [Setting::MaxOpenTimeout(d)];
+            assert!(caps_the_wait(&outer, &at(config.open_timeout)), "{preset:?}");
+            let below = config.open_timeout - Duration::from_nanos(1);
+            assert!(!caps_the_wait(&outer, &at(below)), "{preset:?}");
+            assert!(
+                caps_the_wait(&outer, &[]),
+                "{preset:?}: max {:?}",
+                config.max_open_timeout
+            );
+        }
+        let ten_minutes = Duration::from_secs(600);
+        assert!(!caps_the_wait(
+            &[Setting::OpenTimeout(ten_minutes)],
+            &[Setting::MaxOpenTimeout(Duration::from_secs(60))]
+        ));
+        assert!(
+            caps_the_wait(
+                &[Setting::MaxOpenTimeout(Duration::from_secs(60))],
+                &[Setting::OpenTimeout(ten_minutes)]
+            ),
+            "a method's open_timeout raises a struct-level cap"
+        );
     }
 }

@@ -25,7 +25,9 @@ fn problem(var: &OsStr, value: &OsStr) -> Option<FileError> {
             .starts_with(PREFIX)
             .then(|| env_error(&lossy, None, "the variable's name is not UTF-8".to_owned()));
     };
-    let rest = var.strip_prefix(PREFIX)?;
+    let Some(rest) = var.strip_prefix(PREFIX) else {
+        return misspelt_prefix(var);
+    };
     let Some((name, key)) = rest.rsplit_once("__") else {
         return Some(env_error(var, None, "expected CB_BREAKER__<NAME>__<KEY>".to_owned()));
     };
@@ -36,22 +38,46 @@ fn problem(var: &OsStr, value: &OsStr) -> Option<FileError> {
             "the breaker name is empty: expected CB_BREAKER__<NAME>__<KEY>".to_owned(),
         ));
     }
+    let written = key;
     let key = key.to_ascii_lowercase();
     if !keys().contains(&key.as_str()) {
+        let upper: Vec<String> = keys().iter().map(|k| k.to_ascii_uppercase()).collect();
         let hint = super::value::did_you_mean(&key, keys()).map_or_else(
-            || format!("expected one of {}", keys().join(", ")),
+            || format!("expected one of {}", upper.join(", ")),
             |k| format!("did you mean `{}`?", k.to_ascii_uppercase()),
         );
         return Some(env_error(
             var,
             Some(&key),
-            format!("unknown key `{}`; {hint}", clip(&key)),
+            format!("unknown key `{}`; {hint}", clip(written)),
         ));
     }
     let Some(text) = value.to_str() else {
         return Some(env_error(var, Some(&key), "the value is not UTF-8".to_owned()));
     };
     value_problem(var, &key, text)
+}
+
+/// A variable that starts like a breaker variable but not with `CB_BREAKER__` exactly
+/// (`CB_BREAKER_X__KEY`, `CB_BREAKERS__X__KEY`, lower case): never read, so named.
+fn misspelt_prefix(var: &str) -> Option<FileError> {
+    let upper = var.to_ascii_uppercase();
+    let rest = upper.strip_prefix("CB_BREAKER")?;
+    let meant = format!("{PREFIX}{}", rest.trim_start_matches('S').trim_start_matches('_'));
+    // Only what would be a breaker variable with the prefix mended: `CB_BREAKER_PORT` or
+    // `CB_BREAKERS_ENABLED` belong to someone else.
+    let (_, key) = meant[PREFIX.len()..].rsplit_once("__")?;
+    if !keys().contains(&key.to_ascii_lowercase().as_str()) {
+        return None;
+    }
+    Some(env_error(
+        var,
+        None,
+        format!(
+            "not read: breaker variables are CB_BREAKER__<NAME>__<KEY>, in capitals, with two underscores after CB_BREAKER; did you mean `{}`?",
+            clip(&meant)
+        ),
+    ))
 }
 
 /// What is wrong with the value of a known key, if anything.
@@ -137,9 +163,23 @@ mod tests {
         );
         assert_eq!(
             p("CB_BREAKER__X__OPEN_TIMOUT", b"1s"),
-            Some("CB_BREAKER__X__OPEN_TIMOUT: unknown key `open_timout`; did you mean `OPEN_TIMEOUT`?".to_owned())
+            Some("CB_BREAKER__X__OPEN_TIMOUT: unknown key `OPEN_TIMOUT`; did you mean `OPEN_TIMEOUT`?".to_owned())
         );
         assert_eq!(p("CB_BREAKER__X__CONSECUTIVE_FAILURES", b"off"), None);
+        assert_eq!(
+            p("CB_BREAKER_X__OPEN_TIMEOUT", b"1s"),
+            Some("CB_BREAKER_X__OPEN_TIMEOUT: not read: breaker variables are CB_BREAKER__<NAME>__<KEY>, in capitals, with two underscores after CB_BREAKER; did you mean `CB_BREAKER__X__OPEN_TIMEOUT`?".to_owned())
+        );
+        for near in ["CB_BREAKERS__X__OPEN_TIMEOUT", "cb_breaker__x__open_timeout"] {
+            let problem = p(near, b"1s").unwrap_or_default();
+            assert!(
+                problem.contains("did you mean `CB_BREAKER__X__OPEN_TIMEOUT`?"),
+                "{problem}"
+            );
+        }
+        assert_eq!(p("CB_CONFIG", b"x.toml"), None);
+        assert_eq!(p("CB_BREAKER_DASHBOARD_PORT", b"9000"), None, "not a breaker variable");
+        assert_eq!(p("CB_BREAKERS_ENABLED", b"1"), None);
         let long = format!("CB_BREAKER__X__{}", "Y".repeat(1 << 20));
         assert!(p(&long, b"1").unwrap().len() < 1000, "bounded");
         let non_utf8_name = OsStr::from_bytes(b"CB_BREAKER__\xff__OPEN_TIMEOUT");

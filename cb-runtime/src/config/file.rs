@@ -46,6 +46,9 @@ pub struct FileConfig {
     /// A hash of the text this configuration was parsed from, to tell whether the file on
     /// disk is still the one in force.
     pub(crate) digest: u64,
+    /// Whether the text was read from `path` (not given as text under that name), so the
+    /// file on disk can be compared with the configuration in force.
+    pub(crate) from_disk: bool,
     pub(crate) defaults: Vec<Entry>,
     /// `[breakers.NAME]` sections in file order: (pattern, entries, where the header is).
     pub(crate) breakers: Vec<(String, Vec<Entry>, Location)>,
@@ -94,6 +97,14 @@ impl std::error::Error for LoadError {}
 
 const SECTIONS: [&str; 3] = ["defaults", "presets", "breakers"];
 
+/// How deep file presets may build on each other.
+const MAX_PRESET_DEPTH: usize = 32;
+
+/// Where a table's first key is written (for an error about the whole section).
+fn self_pos(table: &Table<'_>) -> Pos {
+    table.first().map_or((1, 1), |(_, at, _)| *at)
+}
+
 /// Where each line of a text starts, so a byte offset becomes a line and column in
 /// O(log lines): loading stays linear in the size of the file however many keys it has.
 struct Lines {
@@ -136,6 +147,27 @@ impl Lines {
 struct Reader {
     file: Arc<Path>,
     errors: Vec<FileError>,
+    /// The names of the file's `[presets.NAME]` sections.
+    file_presets: Vec<String>,
+    /// Whether the file is YAML (hints spell its syntax).
+    yaml: bool,
+}
+
+/// The section being read, for messages.
+enum Header<'a> {
+    Defaults,
+    Preset(&'a str),
+    Breaker(&'a str),
+}
+
+impl fmt::Display for Header<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Header::Defaults => f.write_str("[defaults]"),
+            Header::Preset(name) => write!(f, "[presets.{}]", super::value::clip(name)),
+            Header::Breaker(name) => write!(f, "[breakers.\"{}\"]", super::value::clip(name)),
+        }
+    }
 }
 
 impl Reader {
@@ -158,32 +190,64 @@ impl Reader {
     }
 
     /// The entries of one section. A preset expands first, under the section's own keys,
-    /// wherever it is written in the section.
-    fn section(&mut self, table: &Table<'_>, where_: &str, presets: &BTreeMap<String, Vec<Entry>>) -> Vec<Entry> {
+    /// wherever it is written in the section; an explicit `max_open_timeout` applies after the
+    /// section's `open_timeout`, so a cap below the wait written in one section is an error
+    /// whatever the order of the keys (as in the builder and the macro).
+    fn section(
+        &mut self,
+        table: &Table<'_>,
+        header: &Header<'_>,
+        presets: &BTreeMap<String, Vec<Entry>>,
+    ) -> Vec<Entry> {
+        let where_ = header.to_string();
         let mut entries = Vec::new();
-        let preset_first = table.iter().filter(|(k, ..)| *k == "preset");
-        let others = table.iter().filter(|(k, ..)| *k != "preset");
-        for (name, key_at, value) in preset_first.chain(others) {
+        let rank = |key: &str| match key {
+            "preset" => 0,
+            "max_open_timeout" => 2,
+            _ => 1,
+        };
+        let mut ordered: Vec<_> = table.iter().collect();
+        ordered.sort_by_key(|(k, ..)| rank(k));
+        for (name, key_at, value) in ordered {
+            if let Kind::Table(inner) = &value.kind {
+                if *name != "window" {
+                    let message = self.nested_table(header, name);
+                    self.error(*key_at, Some(name), format!("{where_}: {message}"));
+                    continue;
+                }
+                self.window_keys(inner, &where_);
+            }
             let raw = value.value();
             match parse_setting(name, &raw) {
-                Ok(Some(setting)) => entries.push(Entry {
-                    setting,
-                    at: self.at(*key_at),
-                    via_preset: None,
-                }),
+                Ok(Some(setting)) => {
+                    self.family_limit(&setting, header, *key_at);
+                    entries.push(Entry {
+                        setting,
+                        at: self.at(*key_at),
+                        via_preset: None,
+                    })
+                }
                 Ok(None) => {
                     let preset_name = raw.as_str().unwrap_or_default().to_owned();
                     match presets.get(&preset_name) {
-                        Some(preset) => entries.extend(preset.iter().map(|e| Entry {
-                            via_preset: Some(preset_name.clone()),
-                            at: self.at(*key_at),
-                            ..e.clone()
-                        })),
+                        Some(preset) => {
+                            for e in preset {
+                                self.family_limit(&e.setting, header, value.at);
+                            }
+                            entries.extend(preset.iter().map(|e| Entry {
+                                via_preset: Some(preset_name.clone()),
+                                at: self.at(*key_at),
+                                ..e.clone()
+                            }))
+                        }
+                        None if self.file_presets.contains(&preset_name) => {
+                            // A preset in a cycle: reported as the cycle.
+                        }
                         None => {
                             let known: Vec<String> = Preset::ALL
                                 .iter()
                                 .map(|p| p.name().to_owned())
-                                .chain(presets.keys().cloned())
+                                .chain(self.file_presets.iter().cloned())
                                 .collect();
                             let msg = format!(
                                 "{where_}: unknown preset `{}`; expected one of {}",
@@ -201,6 +265,184 @@ impl Reader {
             }
         }
         entries
+    }
+
+    /// Why a table written inside a section is not a key: most often a breaker name with a dot
+    /// written unquoted (`[breakers.payments.v2]` is breaker `payments`, table `v2`).
+    fn nested_table(&self, header: &Header<'_>, key: &str) -> String {
+        let clipped = super::value::clip(key);
+        let what = format!("`{clipped}` holds a table, which no key takes (only `window` is a table)");
+        match header {
+            Header::Breaker(name) | Header::Preset(name) => {
+                let section = if matches!(header, Header::Breaker(_)) {
+                    "breakers"
+                } else {
+                    "presets"
+                };
+                let dotted = format!("{name}.{key}");
+                let dotted = super::value::clip(&dotted);
+                if self.yaml {
+                    format!("{what}; a name with a dot is one key: `{dotted}:`")
+                } else {
+                    format!("{what}; a name with a dot is written in quotes: [{section}.\"{dotted}\"]")
+                }
+            }
+            Header::Defaults => format!("{what}; [defaults] holds keys only"),
+        }
+    }
+
+    /// A preset's own `max_open_timeout` below its own `open_timeout` is an error, as in any
+    /// section, even while no breaker uses the preset.
+    fn own_cap(&mut self, name: &str, entries: &[Entry]) {
+        let own = |key: &str| {
+            entries
+                .iter()
+                .rev()
+                .find(|e| e.via_preset.is_none() && e.setting.key() == key)
+        };
+        if let (Some(open), Some(cap)) = (own("open_timeout"), own("max_open_timeout"))
+            && let (Setting::OpenTimeout(wait), Setting::MaxOpenTimeout(max)) = (open.setting, cap.setting)
+            && max < wait
+        {
+            self.errors.push(FileError {
+                at: Some(cap.at.clone()),
+                variable: None,
+                key: Some("max_open_timeout".to_owned()),
+                message: format!(
+                    "{}: invalid `max_open_timeout` = {max:?} < {wait:?}: must be at least open_timeout",
+                    Header::Preset(name)
+                ),
+            });
+        }
+    }
+
+    /// `entries` over `below` against the rules between keys; an error (at the entry that
+    /// broke it, `entries` first) is pushed, and then this returns true.
+    fn cross_key_rules(&mut self, below: &[Entry], entries: &[Entry], what: String) -> bool {
+        let settings: Vec<Setting> = below.iter().chain(entries).map(|e| e.setting).collect();
+        let Err(err) = super::BreakerConfig::from_settings(&settings) else {
+            return false;
+        };
+        let at = entries
+            .iter()
+            .rev()
+            .chain(below.iter().rev())
+            .find(|e| e.setting.key() == err.key())
+            .map(|e| e.at.clone());
+        self.errors.push(FileError {
+            at,
+            variable: None,
+            key: Some(err.key().to_owned()),
+            message: format!("{what}: {err}"),
+        });
+        true
+    }
+
+    /// Every key of a `window` table is `kind` or `size`.
+    fn window_keys(&mut self, window: &Table<'_>, where_: &str) {
+        for (key, at, _) in window {
+            if !matches!(*key, "kind" | "size") {
+                let hint = super::value::did_you_mean(key, &["kind", "size"]).map_or_else(
+                    || "expected `kind` and `size`".to_owned(),
+                    |k| format!("did you mean `{k}`?"),
+                );
+                let message = format!(
+                    "{where_}: unknown key `{}` in `window`; {hint}",
+                    super::value::clip(key)
+                );
+                self.error(*at, Some(key), message);
+            }
+        }
+    }
+
+    /// `max_keys` and `idle_ttl` are a keyed family's (one cap and one idle time per family):
+    /// written in a section that names one breaker or some keys of a family, they could not
+    /// apply as written, so they are an error that names the section they belong in.
+    fn family_limit(&mut self, setting: &Setting, header: &Header<'_>, at: Pos) {
+        let Header::Breaker(pattern) = header else { return };
+        if !matches!(setting, Setting::MaxKeys(_) | Setting::IdleTtl(_)) || crate::family::family_wide(pattern) {
+            return;
+        }
+        let family = pattern.split_once('/').map_or(*pattern, |(family, _)| family);
+        let family = super::value::clip(family);
+        let message = format!(
+            "{header}: `{}` is a limit of a keyed family (one cap and one idle time per family), and this section does not name a whole family: write it in [breakers.\"{family}/*\"] (or in [defaults])",
+            setting.key()
+        );
+        self.error(at, Some(setting.key()), message);
+    }
+
+    /// The file's presets, each expanded (a preset may name a built-in one or another of the
+    /// file's, in any order). A name of a built-in preset and a cycle are errors.
+    fn presets(&mut self, table: Option<&Table<'_>>) -> BTreeMap<String, Vec<Entry>> {
+        let mut tables = BTreeMap::new();
+        for (name, name_at, value) in table.into_iter().flatten() {
+            let header = Header::Preset(name);
+            if name.parse::<Preset>().is_ok() {
+                let message = format!(
+                    "{header}: `{name}` is a built-in preset (default, aggressive, lenient), which a file cannot redefine; give yours another name"
+                );
+                self.error(*name_at, Some(name), message);
+                continue;
+            }
+            if let Some(t) = self.table(value, &header.to_string()) {
+                tables.insert(*name, t);
+            }
+        }
+        self.file_presets = tables.keys().map(|n| (*n).to_owned()).collect();
+        let mut done = BTreeMap::new();
+        for name in tables.keys() {
+            self.expand_preset(name, &tables, &mut done, &mut Vec::new());
+        }
+        done
+    }
+
+    /// Expands preset `name` after the file presets it names; `stack` is the chain being
+    /// expanded, to report a cycle once.
+    fn expand_preset<'a>(
+        &mut self,
+        name: &'a str,
+        tables: &BTreeMap<&'a str, &Table<'a>>,
+        done: &mut BTreeMap<String, Vec<Entry>>,
+        stack: &mut Vec<&'a str>,
+    ) {
+        if done.contains_key(name) {
+            return;
+        }
+        let table = tables[name];
+        if stack.len() >= MAX_PRESET_DEPTH {
+            let message = format!(
+                "{}: presets build on each other more than {MAX_PRESET_DEPTH} deep ({} -> ...)",
+                Header::Preset(name),
+                stack[..3].join(" -> ")
+            );
+            self.error(self_pos(table), Some("preset"), message);
+            done.insert(name.to_owned(), Vec::new());
+            return;
+        }
+        stack.push(name);
+        for (_, _, value) in table.iter().filter(|(k, ..)| *k == "preset") {
+            let Some(other) = value.value().as_str() else { continue };
+            let Some((other, _)) = tables.get_key_value(other) else {
+                continue;
+            };
+            if let Some(first) = stack.iter().position(|n| n == other) {
+                let mut chain: Vec<&str> = stack[first..].to_vec();
+                chain.push(other);
+                let message = format!(
+                    "{}: presets name each other in a cycle: {}",
+                    Header::Preset(name),
+                    chain.join(" -> ")
+                );
+                self.error(value.at, Some("preset"), message);
+                continue;
+            }
+            self.expand_preset(other, tables, done, stack);
+        }
+        stack.pop();
+        let entries = self.section(table, &Header::Preset(name), done);
+        self.own_cap(name, &entries);
+        done.insert(name.to_owned(), entries);
     }
 
     fn table<'n, 'a>(&mut self, value: &'n Node<'a>, what: &str) -> Option<&'n Table<'a>> {
@@ -227,6 +469,8 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
     let mut r = Reader {
         file: file.clone(),
         errors: Vec::new(),
+        file_presets: Vec::new(),
+        yaml: is_yaml(path),
     };
     if is_yaml(path) {
         return parse_yaml(text, r);
@@ -236,15 +480,35 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
     let root = match DeTable::parse(text) {
         Ok(root) => root,
         Err(err) => {
-            let at = pos(err.span().unwrap_or(0..0).start);
+            let offset = err.span().unwrap_or(0..0).start;
             let message = super::value::clip(err.message().trim()).into_owned();
-            r.error(at, None, format!("invalid TOML: {message}"));
+            let hint = quote_hint(text, offset).unwrap_or_default();
+            r.error(pos(offset), None, format!("invalid TOML: {message}{hint}"));
             return Err(LoadError { errors: r.errors });
         }
     };
     let root = root.into_inner();
     let root = tree::from_toml(&root, &pos);
     read_document(r, &root, text)
+}
+
+/// For a TOML error in a section header with an unquoted name (`[breakers.webhook/billing]`):
+/// how the name is written.
+fn quote_hint(text: &str, offset: usize) -> Option<String> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?.trim();
+    let (inner, _) = line.strip_prefix('[')?.split_once(']')?;
+    let (section, name) = inner.trim().split_once('.')?;
+    let (section, name) = (section.trim(), name.trim());
+    let bare = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ');
+    let quoted = name.contains(['"', '\'']);
+    if !matches!(section, "breakers" | "presets") || name.chars().all(bare) || quoted {
+        return None;
+    }
+    let name = super::value::clip(name);
+    Some(format!(
+        "; a name with characters other than letters, digits, `-` and `_` (a keyed `name/key`, a glob) is written in quotes: [{section}.\"{name}\"]"
+    ))
 }
 
 #[cfg(feature = "yaml")]
@@ -301,44 +565,27 @@ fn read_document(mut r: Reader, root: &Table<'_>, text: &str) -> Result<FileConf
             }
         }
     }
-    let mut presets = BTreeMap::new();
-    for (name, _, value) in presets_table.into_iter().flatten() {
-        let name = (*name).to_owned();
-        let where_ = format!("[presets.{}]", super::value::clip(&name));
-        if let Some(t) = r.table(value, &where_) {
-            let entries = r.section(t, &where_, &BTreeMap::new());
-            presets.insert(name, entries);
-        }
-    }
+    let presets = r.presets(presets_table);
     let defaults = match defaults_table {
-        Some(t) => r.section(t, "[defaults]", &presets),
+        Some(t) => r.section(t, &Header::Defaults, &presets),
         None => Vec::new(),
     };
     let mut breakers = Vec::new();
     for (name, name_at, value) in breakers_table.into_iter().flatten() {
         let pattern = (*name).to_owned();
         let header = r.at(*name_at);
-        let where_ = format!("[breakers.\"{}\"]", super::value::clip(&pattern));
+        let where_ = Header::Breaker(name).to_string();
         if let Some(t) = r.table(value, &where_) {
-            let entries = r.section(t, &where_, &presets);
+            let entries = r.section(t, &Header::Breaker(name), &presets);
             breakers.push((pattern, entries, header));
         }
     }
-    for (pattern, entries, _) in &breakers {
-        let level = std::iter::once(&defaults).chain(std::iter::once(entries));
-        let settings: Vec<Setting> = level.flatten().map(|e| e.setting).collect();
-        if let Err(err) = super::BreakerConfig::from_settings(&settings) {
-            let at = entries
-                .iter()
-                .chain(&defaults)
-                .find(|e| e.setting.key() == err.key())
-                .map(|e| e.at.clone());
-            r.errors.push(FileError {
-                at,
-                variable: None,
-                key: Some(err.key().to_owned()),
-                message: format!("[breakers.\"{}\"] over [defaults]: {err}", super::value::clip(pattern)),
-            });
+    // `[defaults]` alone, then each section over it, against the cross-key rules; an error in
+    // `[defaults]` is not repeated for every section over it.
+    if !r.cross_key_rules(&defaults, &[], "[defaults]".to_owned()) {
+        let over = if defaults.is_empty() { "" } else { " over [defaults]" };
+        for (pattern, entries, _) in &breakers {
+            r.cross_key_rules(&defaults, entries, format!("{}{over}", Header::Breaker(pattern)));
         }
     }
     r.errors.sort_by_key(|e| e.at.as_ref().map(|at| (at.line, at.column)));
@@ -346,6 +593,7 @@ fn read_document(mut r: Reader, root: &Table<'_>, text: &str) -> Result<FileConf
         Ok(FileConfig {
             path: Some(file),
             digest: digest(text),
+            from_disk: false,
             defaults,
             breakers,
         })
@@ -376,7 +624,9 @@ pub(crate) fn digest(text: &str) -> u64 {
 
 /// Reads and parses a configuration file.
 pub(crate) fn read(path: &Path) -> Result<FileConfig, LoadError> {
-    parse(&read_text(path)?, path)
+    let mut config = parse(&read_text(path)?, path)?;
+    config.from_disk = true;
+    Ok(config)
 }
 
 /// The largest configuration file read: past it (a wrong path such as `/dev/zero`, a log

@@ -33,7 +33,7 @@ mod setting;
 mod source;
 mod status;
 mod tree;
-mod value;
+pub(crate) mod value;
 #[cfg(feature = "yaml")]
 mod yaml;
 

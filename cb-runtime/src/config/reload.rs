@@ -67,6 +67,7 @@ pub fn load_into(registry: &Registry, path: impl AsRef<Path>) -> Result<LoadRepo
 /// registry's [`config_status`](Registry::config_status)) and the last good configuration stays
 /// in force: nothing is half-applied. Each condition is reported once, when it appears.
 #[derive(Debug)]
+#[must_use = "the file is watched only while the Watcher lives: keep it (`let _watcher = watch(..)`)"]
 pub struct Watcher {
     state: Arc<WatchState>,
     thread: Option<JoinHandle<()>>,
@@ -134,7 +135,7 @@ impl WatchState {
         }
         *last = Some(seen);
         drop(last);
-        match read.and_then(|text| ConfigSource::from_text(&text, &self.path)) {
+        match read.and_then(|text| ConfigSource::read_from(&text, &self.path)) {
             Ok(source) => {
                 self.registry.config_accepted(&source);
                 Some(Ok(self.registry.reconfigure(source)))

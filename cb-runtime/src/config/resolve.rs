@@ -41,6 +41,9 @@ pub enum Level {
     },
     /// An environment variable.
     Env(String),
+    /// A keyed family's limit (`max_keys`, `idle_ttl`): one per family, set by the first key
+    /// registered, whatever a later key asks for.
+    Family(String),
 }
 
 impl fmt::Display for Level {
@@ -54,6 +57,7 @@ impl fmt::Display for Level {
             Level::Code => f.write_str("BreakerConfig in code"),
             Level::FileBreaker { pattern, at } => write!(f, "[breakers.\"{pattern}\"] at {at}"),
             Level::Env(var) => write!(f, "environment {var}"),
+            Level::Family(family) => write!(f, "keyed family `{family}` (one limit per family)"),
         }
     }
 }
@@ -141,6 +145,35 @@ impl fmt::Display for Explanation {
             writeln!(f, "  note: {n}")?;
         }
         Ok(())
+    }
+}
+
+impl Explanation {
+    /// A keyed breaker's `max_keys` and `idle_ttl` as its family has them: where the key's
+    /// own resolution asked for others, the family's are in force, and a note says so.
+    pub(crate) fn in_family(&mut self, family: &str, max_keys: u32, idle_ttl: std::time::Duration) {
+        let kept = [Setting::MaxKeys(max_keys), Setting::IdleTtl(idle_ttl)];
+        let asked = [
+            Setting::MaxKeys(self.config.max_keys),
+            Setting::IdleTtl(self.config.idle_ttl),
+        ];
+        for (kept, asked) in kept.into_iter().zip(asked) {
+            if kept == asked {
+                continue;
+            }
+            kept.apply(&mut self.config);
+            if let Some(k) = self.keys.iter_mut().find(|k| k.key == kept.key()) {
+                self.notes.push(format!(
+                    "`{}` = {} from {} is not in force: keyed family `{family}` keeps {} for all its keys (set by its first key)",
+                    kept.key(),
+                    k.value,
+                    k.level,
+                    kept.value_text()
+                ));
+                k.value = kept.value_text();
+                k.level = Level::Family(family.to_owned());
+            }
+        }
     }
 }
 
@@ -235,8 +268,28 @@ pub(crate) fn resolve(name: &str, base: &Base, file: Option<&FileConfig>, env: b
     }
     let mut problems = Vec::new();
     if env {
+        let family = crate::family::family_of(name);
         for key in keys() {
-            let var = env_var(name, key);
+            let family_limit = matches!(*key, "max_keys" | "idle_ttl");
+            let var = match family {
+                // One cap and one idle time per family: its own variable sets them.
+                Some(family) if family_limit => {
+                    let own = env_var(name, key);
+                    if !name.ends_with("/*") && std::env::var_os(&own).is_some() {
+                        problems.push(super::env::env_error(
+                            &own,
+                            Some(key),
+                            format!(
+                                "`{key}` is a limit of keyed family `{}` (one per family), which this variable of one key cannot set: set {} instead",
+                                super::value::clip(family),
+                                env_var(family, key)
+                            ),
+                        ));
+                    }
+                    env_var(family, key)
+                }
+                _ => env_var(name, key),
+            };
             let Some(value) = std::env::var_os(&var) else { continue };
             let Some(text) = value.to_str() else {
                 problems.push(super::env::env_error(

@@ -38,6 +38,21 @@ impl ConfigSource {
         })
     }
 
+    /// The text just read from the file at `path` (a watcher's read), plus the environment.
+    pub(crate) fn read_from(text: &str, path: &Path) -> Result<Self, LoadError> {
+        let mut file = file::parse(text, path)?;
+        file.from_disk = true;
+        Ok(Self {
+            file: Some(file),
+            env: true,
+        })
+    }
+
+    /// Whether environment variables apply.
+    pub(crate) fn env(&self) -> bool {
+        self.env
+    }
+
     /// Whether environment variables apply (on for files and discovery).
     pub fn with_env(mut self, env: bool) -> Self {
         self.env = env;

@@ -88,11 +88,32 @@ impl fmt::Display for ConfigStatus {
 pub(crate) struct StatusCell {
     status: Mutex<ConfigStatus>,
     printed: Mutex<HashSet<u64>>,
+    /// Reports made while nobody subscribed, for the first subscription (at most 64).
+    undelivered: Mutex<Vec<String>>,
 }
 
 impl StatusCell {
     fn update<T>(&self, f: impl FnOnce(&mut ConfigStatus) -> T) -> T {
         f(&mut self.status.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The reports nobody has received yet, taken.
+    pub(crate) fn undelivered(&self) -> Vec<String> {
+        std::mem::take(&mut *self.undelivered.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Keeps `text` for the first subscription.
+    fn keep_undelivered(&self, text: &str) {
+        let mut kept = self.undelivered.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() < 64 {
+            kept.push(text.to_owned());
+        }
+    }
+
+    /// Whether `text` reached stderr already.
+    fn printed(&self, text: &str) -> bool {
+        let printed = self.printed.lock().unwrap_or_else(PoisonError::into_inner);
+        printed.contains(&digest(text))
     }
 
     /// Whether `text` is new to stderr (and now printed).
@@ -149,7 +170,9 @@ impl Registry {
     /// The configuration this registry runs on and what it refused (a rejected file, skipped
     /// variables), for health endpoints and startup checks.
     pub fn config_status(&self) -> ConfigStatus {
-        self.status.update(|s| s.clone())
+        let mut status = self.status.update(|s| s.clone());
+        status.skipped.extend(self.near_misses());
+        status
     }
 
     /// Discovery at first use of the global registry: the file of `CB_CONFIG` (else
@@ -169,6 +192,7 @@ impl Registry {
         }
         let mut variables = env_problems();
         variables.extend(strict_problem);
+        variables.extend(misspelt_config_variables());
         self.report_skipped(variables);
         let status = self.config_status();
         if strict && !status.is_ok() {
@@ -195,10 +219,12 @@ impl Registry {
             });
             s.in_force.clone()
         });
-        let kept = in_force.map_or("the built-in defaults".to_owned(), |p| p.display().to_string());
+        let kept = in_force.map_or("the built-in defaults stay".to_owned(), |p| {
+            format!("{} stays", p.display())
+        });
         let file = shown(path);
         self.report(format!(
-            "circuit breaker configuration {file} rejected at {when}; {kept} stay(s) in force:\n{errors}"
+            "circuit breaker configuration {file} rejected at {when}; {kept} in force:\n{errors}"
         ));
     }
 
@@ -241,6 +267,69 @@ impl Registry {
         ));
     }
 
+    /// The file's sections that match no registered breaker and nearly name one (or, for a
+    /// keyed family, `family/*`): `[breakers.sentinal]` beside breaker `sentinel`,
+    /// `[breakers.webhook]` beside `webhook/billing`. Judged when asked (a section read before
+    /// its breaker registers is not a mistake yet), from the plain names and the families, so
+    /// the cost does not grow with the keys; each new one reaches stderr once and an event.
+    fn near_misses(&self) -> Vec<FileError> {
+        let source = self.config_source();
+        let (plain, families) = self.name_shapes();
+        if plain.is_empty() && families.is_empty() {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        let no_sections = Vec::new();
+        let sections = source.file().map_or(&no_sections, |file| &file.breakers);
+        let plain_set: HashSet<&str> = plain.iter().map(String::as_str).collect();
+        let family_set: HashSet<&str> = families.iter().map(String::as_str).collect();
+        let wide: Vec<String> = families.iter().map(|f| format!("{f}/*")).collect();
+        let candidates: Vec<&str> = plain.iter().chain(&wide).map(String::as_str).collect();
+        for (pattern, _, at) in sections {
+            let family = crate::family::family_of(pattern);
+            let glob = pattern.contains(['*', '?']);
+            let matched = plain_set.contains(pattern.as_str())
+                || family.is_some_and(|f| {
+                    family_set.contains(f) || (glob && families.iter().any(|g| crate::glob_match(f, g)))
+                })
+                || (glob && plain.iter().any(|n| crate::glob_match(pattern, n)))
+                || (glob && family.is_none() && families.iter().any(|f| crate::glob_match(pattern, &format!("{f}/"))));
+            if matched {
+                continue;
+            }
+            let near = |c: &&str| c.len().abs_diff(pattern.len()) <= 2.max(c.len() / 4);
+            let close: Vec<&str> = candidates.iter().copied().filter(near).collect();
+            let Some(meant) = super::value::did_you_mean(pattern, &close) else {
+                continue;
+            };
+            // Names that differ only in digits are siblings (`api-v1`, `api-v2`), not a typo.
+            let letters = |s: &str| s.chars().filter(|c| !c.is_ascii_digit()).collect::<String>();
+            if letters(pattern) == letters(meant) {
+                continue;
+            }
+            found.push(FileError {
+                at: Some(at.clone()),
+                variable: None,
+                key: None,
+                message: format!(
+                    "[breakers.\"{}\"] matches no breaker; did you mean [breakers.\"{}\"]?",
+                    super::value::clip(pattern),
+                    super::value::clip(meant)
+                ),
+            });
+        }
+        if source.env() {
+            found.extend(variable_near_misses(&plain, &families));
+        }
+        for problem in &found {
+            let text = format!("circuit breaker configuration not applied as written:\n{problem}");
+            if !self.status.printed(&text) {
+                self.report(text);
+            }
+        }
+        found
+    }
+
     /// Names the variables of a new breaker `name` that another breaker's name maps to as well.
     pub(crate) fn check_variable_collision(&self, name: &str) {
         if !has_variables(name) {
@@ -262,15 +351,17 @@ impl Registry {
             let kept = status
                 .in_force
                 .as_deref()
-                .map_or("the built-in defaults".into(), |p| p.display().to_string());
+                .map_or("the built-in defaults stay".into(), |p| {
+                    format!("{} stays", p.display())
+                });
             notes.push(format!(
-                "{path} was rejected at {} ({} problem(s)); {kept} stay(s) in force",
+                "{path} was rejected at {} ({} problem(s)); {kept} in force",
                 r.when,
                 r.errors.errors.len()
             ));
         }
         let source = self.config_source();
-        if let Some(file) = source.file()
+        if let Some(file) = source.file().filter(|f| f.from_disk)
             && let Some(path) = file.path()
         {
             match super::file::read_text(path) {
@@ -293,8 +384,82 @@ impl Registry {
         if self.status.first_time(&text) {
             eprintln!("cb_runtime: {text}");
         }
+        if !self.has_any_subscribers() {
+            self.status.keep_undelivered(&text);
+        }
         self.emit_event(Event::ConfigRejected { error: text });
     }
+}
+
+/// `CB_BREAKER__<NAME>__<KEY>` variables whose name is no registered breaker's (nor a keyed
+/// family's, nor one of its keys') and nearly is one's: `CB_BREAKER__SENTINAL__OPEN_TIMEOUT`
+/// beside breaker `sentinel`. Names that differ only in digits are siblings, not typos.
+fn variable_near_misses(plain: &[String], families: &[String]) -> Vec<FileError> {
+    let stem = |name: &str| {
+        let prefix = super::resolve::env_var(name, "");
+        prefix[super::env::PREFIX.len()..prefix.len() - 2].to_owned()
+    };
+    let plain: Vec<String> = plain.iter().map(|n| stem(n)).collect();
+    let families: Vec<String> = families.iter().map(|f| stem(f)).collect();
+    let candidates: Vec<&str> = plain.iter().chain(&families).map(String::as_str).collect();
+    let mut found = Vec::new();
+    for (var, _) in std::env::vars_os() {
+        let Some(var) = var.to_str() else { continue };
+        let Some(rest) = var.strip_prefix(super::env::PREFIX) else {
+            continue;
+        };
+        let Some((name, key)) = rest.rsplit_once("__") else {
+            continue;
+        };
+        if !super::value::keys().contains(&key.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        let known = plain.iter().any(|p| p == name)
+            || families
+                .iter()
+                .any(|f| name == f || name.strip_prefix(f.as_str()).is_some_and(|k| k.starts_with('_')));
+        if known {
+            continue;
+        }
+        let near = |c: &&str| c.len().abs_diff(name.len()) <= 2.max(c.len() / 4);
+        let close: Vec<&str> = candidates.iter().copied().filter(near).collect();
+        let Some(meant) = super::value::did_you_mean(name, &close) else {
+            continue;
+        };
+        let letters = |s: &str| s.chars().filter(|c| !c.is_ascii_digit()).collect::<String>();
+        if letters(name) == letters(meant) {
+            continue;
+        }
+        found.push(super::env::env_error(
+            var,
+            None,
+            format!(
+                "names no breaker, so it is not applied; did you mean `{}{meant}__{key}`?",
+                super::env::PREFIX
+            ),
+        ));
+    }
+    found
+}
+
+/// Variables that nearly spell `CB_CONFIG` or `CB_CONFIG_STRICT` (`CB_CONFG`): not read, so
+/// named at discovery, where they would have mattered.
+fn misspelt_config_variables() -> Vec<FileError> {
+    const NAMES: [&str; 2] = ["CB_CONFIG", STRICT_VAR];
+    std::env::vars_os()
+        .filter_map(|(var, _)| {
+            let var = var.to_str()?.to_owned();
+            if NAMES.contains(&var.as_str()) || !var.starts_with("CB_") {
+                return None;
+            }
+            let meant = super::value::did_you_mean(&var.to_ascii_uppercase(), &NAMES)?;
+            Some(super::env::env_error(
+                &var,
+                None,
+                format!("not read; did you mean `{meant}`?"),
+            ))
+        })
+        .collect()
 }
 
 /// A file name for messages.

@@ -148,11 +148,15 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             Projected::Rejected { status } => match status.take() {
-                Some(status) => Poll::Ready(Err(Box::new(status))),
+                Some(status) => {
+                    crate::tower::nested::mark();
+                    Poll::Ready(Err(Box::new(status)))
+                }
                 None => Poll::Pending,
             },
             Projected::Running { fut, pending, child } => {
                 let guard = PanicGuard(pending);
+                crate::tower::nested::clear();
                 let polled = if child.is_disabled() {
                     fut.poll(cx)
                 } else {
@@ -166,8 +170,13 @@ where
                 let response = match result {
                     Ok(response) => response,
                     Err(e) => {
+                        // A breaker under this one rejected the call: the backend was not called.
+                        let outcome = match crate::tower::nested::marked() {
+                            true => Outcome::Ignored,
+                            false => Outcome::Failure,
+                        };
                         if let Some(p) = pending {
-                            p.finish(Outcome::Failure);
+                            p.finish(outcome);
                         }
                         return Poll::Ready(Err(e.into()));
                     }

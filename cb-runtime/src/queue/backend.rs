@@ -46,6 +46,10 @@ impl fmt::Display for BackendError {
 
 impl std::error::Error for BackendError {}
 
+/// What [`QueueBackend::waiting`] answers: `None` if the backend cannot list its sub-queues,
+/// else each sub-queue with entries and how many.
+pub type Waiting = Option<Result<Vec<(String, u64)>, BackendError>>;
+
 /// Storage for queued calls. `stream` names a sub-queue: `<queue>/<breaker>`.
 ///
 /// Implement it for another store; [`InMemoryQueue`](super::InMemoryQueue) (the default) and
@@ -73,4 +77,13 @@ pub trait QueueBackend: Send + Sync + fmt::Debug + 'static {
 
     /// Entries in `stream`.
     fn len<'a>(&'a self, stream: &'a str) -> BackendFuture<'a, Result<u64, BackendError>>;
+
+    /// The sub-queues whose names start with `prefix` and hold entries, with how many: a keyed
+    /// function's first call asks for `<queue>/<family>/`, to find what a previous process left
+    /// for its other keys. `None` (the default): this backend cannot list its sub-queues, which
+    /// is reported at that first call.
+    fn waiting<'a>(&'a self, prefix: &'a str) -> BackendFuture<'a, Waiting> {
+        let _ = prefix;
+        Box::pin(async { None })
+    }
 }

@@ -8,7 +8,7 @@
 //! first message of the subject, an ack deletes it by sequence. The connection is opened lazily
 //! on cb's queue thread and reopened after a failure; every operation has a timeout.
 
-use super::backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend};
+use super::backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend, Waiting};
 use async_nats::jetstream::{self, stream};
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -130,6 +130,32 @@ impl JetStreamQueue {
         Ok((js, stream))
     }
 
+    /// The sub-queues under `prefix` with entries: the stream's subjects, decoded.
+    async fn scan(&self, prefix: &str) -> Result<Vec<(String, u64)>, BackendError> {
+        let (_, s) = self.link().await?;
+        let wanted = self.subject(prefix);
+        let mut subjects = self
+            .timed(s.info_with_subjects(format!("{}.>", self.subject_prefix)))
+            .await?
+            .map_err(|e| self.failed(e))?;
+        let mut found = Vec::new();
+        while let Some(entry) = self.timed(subjects.next()).await? {
+            let (subject, count) = entry.map_err(|e| self.failed(e))?;
+            if count == 0 || !subject.starts_with(&wanted) {
+                continue;
+            }
+            let hex = &subject[self.subject_prefix.len() + 1..];
+            let bytes: Option<Vec<u8>> = (0..hex.len())
+                .step_by(2)
+                .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+                .collect();
+            if let Some(name) = bytes.and_then(|b| String::from_utf8(b).ok()) {
+                found.push((name, count as u64));
+            }
+        }
+        Ok(found)
+    }
+
     /// The per-subject limit to apply to `stream`: the capacity, unless that would lower the
     /// stream's limit below a sub-queue's backlog (NATS would delete the oldest entries to fit):
     /// then the largest backlog, reported on stderr, until a later connection finds it drained.
@@ -150,12 +176,14 @@ impl JetStreamQueue {
         if largest <= self.capacity {
             return Ok(self.capacity);
         }
-        eprintln!(
-            "cb: queue stream `{}`: a sub-queue holds {largest} entries, more than the capacity of {}: \
+        let message = format!(
+            "queue stream `{}`: a sub-queue holds {largest} entries, more than the capacity of {}: \
              its limit stays at {largest} (lowering it would delete the oldest queued calls) until \
              the backlog has drained and the backend connects again",
             self.stream, self.capacity
         );
+        eprintln!("cb: {message}");
+        tracing::warn!(target: "cb_runtime", "{message}");
         Ok(largest)
     }
 
@@ -249,5 +277,9 @@ impl QueueBackend for JetStreamQueue {
             }
             Ok(total)
         })
+    }
+
+    fn waiting<'a>(&'a self, prefix: &'a str) -> BackendFuture<'a, Waiting> {
+        Box::pin(async move { Some(self.scan(prefix).await) })
     }
 }

@@ -1,6 +1,6 @@
 //! The default backend: bounded, in this process's memory (lost on restart).
 
-use super::backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend};
+use super::backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend, Waiting};
 use std::collections::{HashMap, VecDeque};
 use std::future::ready;
 use std::sync::{Mutex, PoisonError};
@@ -107,5 +107,16 @@ impl QueueBackend for InMemoryQueue {
     fn len<'a>(&'a self, stream: &'a str) -> BackendFuture<'a, Result<u64, BackendError>> {
         let len = self.with(|streams| streams.get(stream).map_or(0, |s| s.entries.len() as u64));
         Box::pin(ready(Ok(len)))
+    }
+
+    fn waiting<'a>(&'a self, prefix: &'a str) -> BackendFuture<'a, Waiting> {
+        let found = self.with(|streams| {
+            streams
+                .iter()
+                .filter(|(name, s)| name.starts_with(prefix) && !s.entries.is_empty())
+                .map(|(name, s)| (name.clone(), s.entries.len() as u64))
+                .collect()
+        });
+        Box::pin(async move { Some(Ok(found)) })
     }
 }

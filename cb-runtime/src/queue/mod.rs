@@ -30,7 +30,7 @@ pub(crate) mod sub_queue;
 pub(crate) mod thread;
 
 pub use answer::{NotQueued, NotQueuedReason, Queued};
-pub use backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend};
+pub use backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend, Waiting};
 pub use events::{QueueEvent, QueueSubscription};
 #[cfg(feature = "nats")]
 pub use jetstream::{DEFAULT_JETSTREAM_CAPACITY, JetStreamQueue};
@@ -57,6 +57,8 @@ pub struct Queues {
     subs: Mutex<HashMap<String, Arc<SubQueue>>>,
     bus: events::Bus,
     poll_nanos: AtomicU64,
+    /// Whether `replay::dispatch` runs (started by the first replayer).
+    dispatching: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Queues {
@@ -80,6 +82,7 @@ pub fn queues() -> &'static Queues {
         subs: Mutex::new(HashMap::new()),
         bus: events::Bus::new(),
         poll_nanos: AtomicU64::new(DEFAULT_POLL_INTERVAL.as_nanos() as u64),
+        dispatching: std::sync::atomic::AtomicBool::new(false),
     })
 }
 
@@ -162,6 +165,38 @@ impl Queues {
         self.bus.emit(event);
     }
 
+    /// Starts the task that hands the registry's transitions to the replayers, once (called
+    /// on the queue thread by every replayer as it starts).
+    pub(crate) fn dispatch_transitions(&self) {
+        if self.dispatching.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let events = crate::registry().subscribe_to(crate::Interest::Transitions);
+        tokio::task::spawn_local(replay::dispatch(events));
+    }
+
+    /// The sub-queues of breaker `name`, one per queue it queues into.
+    pub(crate) fn of_breaker(&self, name: &str) -> Vec<Arc<SubQueue>> {
+        // Every queue that has had a sub-queue has a backend (see `sub_queue`). The names are
+        // taken before `subs` is locked: `sub_queue` takes the two locks the other way round.
+        let streams: Vec<String> = self
+            .backends
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .map(|q| format!("{q}/{name}"))
+            .collect();
+        let subs = self.subs.lock().unwrap_or_else(PoisonError::into_inner);
+        streams.iter().filter_map(|s| subs.get(s).cloned()).collect()
+    }
+
+    /// Wakes every replayer (the transitions task fell behind: each looks for itself).
+    pub(crate) fn wake_all(&self) {
+        for s in self.subs.lock().unwrap_or_else(PoisonError::into_inner).values() {
+            s.wake.notify_one();
+        }
+    }
+
     /// Takes `sub` out of the queues and marks it retired (a newer sub-queue of its name, if
     /// one took its place already, stays).
     pub(crate) fn retire(&self, sub: &Arc<SubQueue>) {
@@ -179,13 +214,15 @@ impl Queues {
         if let Some(s) = subs.get(&stream) {
             return s.clone();
         }
+        // One backend per queue, the default one included: a sub-queue that replaces a retired
+        // one (see `replay::adopt`) must find what was pushed through the old one.
         let backend = self
             .backends
-            .read()
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(queue)
-            .cloned()
-            .unwrap_or_else(|| Arc::new(InMemoryQueue::default()));
+            .entry(queue.to_owned())
+            .or_insert_with(|| Arc::new(InMemoryQueue::default()))
+            .clone();
         let sub = Arc::new(SubQueue::new(queue, breaker, backend));
         subs.insert(stream, sub.clone());
         sub

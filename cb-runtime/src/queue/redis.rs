@@ -5,7 +5,7 @@
 //! an older one; the head is `XRANGE - + COUNT 1`; an ack is `XDEL`. The connection is opened
 //! lazily on cb's queue thread and reopened after a failure; every command has a timeout.
 
-use super::backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend};
+use super::backend::{BackendError, BackendFuture, Entry, PushError, QueueBackend, Waiting};
 use std::time::Duration;
 
 /// Entries per stream unless [`capacity`](RedisStreamQueue::capacity) says otherwise.
@@ -111,6 +111,45 @@ impl RedisStreamQueue {
         Ok(c)
     }
 
+    /// The streams under `prefix` (a sub-queue name prefix) with entries: `SCAN` in batches
+    /// (never `KEYS`, which blocks the server), then `XLEN` of each.
+    async fn scan(&self, prefix: &str) -> Result<Vec<(String, u64)>, BackendError> {
+        let mut c = self.connection().await?;
+        let pattern = format!("{}*", glob_escape(&self.key(prefix)));
+        let mut cursor = 0u64;
+        let mut found = Vec::new();
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .arg("TYPE")
+                .arg("stream")
+                .query_async(&mut c)
+                .await
+                .map_err(|e| self.failed(e))?;
+            for key in keys {
+                let Some(stream) = key.strip_prefix(self.prefix.as_str()) else {
+                    continue;
+                };
+                let n: u64 = redis::cmd("XLEN")
+                    .arg(&key)
+                    .query_async(&mut c)
+                    .await
+                    .map_err(|e| self.failed(e))?;
+                if n > 0 {
+                    found.push((stream.to_owned(), n));
+                }
+            }
+            if next == 0 {
+                return Ok(found);
+            }
+            cursor = next;
+        }
+    }
+
     /// A failure, and the connection dropped so that the next operation reconnects.
     fn failed(&self, e: redis::RedisError) -> BackendError {
         *self
@@ -193,4 +232,20 @@ impl QueueBackend for RedisStreamQueue {
                 .map_err(|e| self.failed(e))
         })
     }
+
+    fn waiting<'a>(&'a self, prefix: &'a str) -> BackendFuture<'a, Waiting> {
+        Box::pin(async move { Some(self.scan(prefix).await) })
+    }
+}
+
+/// `text` with Redis glob characters escaped, for `SCAN MATCH`.
+fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -11,7 +11,7 @@
 
 use super::events::QueueEvent;
 use super::sub_queue::SubQueue;
-use crate::{CircuitBreaker, Event, Interest, State, Subscription};
+use crate::{CircuitBreaker, Event, State, Subscription};
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
@@ -91,10 +91,8 @@ pub(crate) fn rejected_replay(stream: &str) -> Option<String> {
 /// It keeps only a weak reference to the breaker between replays: a strong one would keep an
 /// idle keyed breaker from being evicted.
 pub(crate) async fn run(sq: Arc<SubQueue>) {
-    let (mut transitions, breaker) = match crate::registry().get(&sq.breaker) {
-        Some(b) => (Some(b.subscribe_to(Interest::Transitions)), Some(Arc::downgrade(&b))),
-        None => (None, None),
-    };
+    super::queues().dispatch_transitions();
+    let breaker = crate::registry().get(&sq.breaker).map(|b| Arc::downgrade(&b));
     match sq.backend.len(&sq.stream).await {
         Ok(n) => sq.stats.depth.store(n, Ordering::Relaxed),
         Err(e) => sq.failed(&e),
@@ -106,6 +104,7 @@ pub(crate) async fn run(sq: Arc<SubQueue>) {
         let held = breaker.as_ref().and_then(std::sync::Weak::upgrade);
         let next = drain(&sq, held.as_deref()).await;
         drop(held);
+        gone |= sq.breaker_left.load(Ordering::Acquire);
         if (gone || breaker.as_ref().is_some_and(|b| b.strong_count() == 0))
             && matches!(next, Next::Idle)
             && retire(&sq).await
@@ -126,28 +125,35 @@ pub(crate) async fn run(sq: Arc<SubQueue>) {
         };
         tokio::select! {
             _ = sq.wake.notified() => {}
-            left = lets_calls_through(&mut transitions, &sq.breaker) => gone |= left,
             _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
         }
     }
 }
 
-/// Waits for a transition of `name` to a state that admits calls (false), or for `name` to
-/// leave the registry (true).
-async fn lets_calls_through(transitions: &mut Option<Subscription>, name: &str) -> bool {
-    let Some(events) = transitions else {
-        return std::future::pending().await;
-    };
-    while let Some(event) = events.recv().await {
-        match event {
-            Event::Transition { name: n, to, .. } if n == name && !matches!(to, State::Open | State::ForcedOpen) => {
-                return false;
+/// The one task that reads the registry's transitions for every replayer (each replayer
+/// subscribing itself made every transition of any breaker wake every replayer): a transition
+/// to a state that admits calls wakes the sub-queues of that breaker, an eviction marks them
+/// left and wakes them. Falling behind (more than the channel holds) wakes every sub-queue,
+/// which then looks at its breaker itself.
+pub(crate) async fn dispatch(mut events: Subscription) {
+    loop {
+        match events.recv_or_lagged().await {
+            Some(Some(Event::Transition { name, to, .. })) if !matches!(to, State::Open | State::ForcedOpen) => {
+                for sq in super::queues().of_breaker(&name) {
+                    sq.wake.notify_one();
+                }
             }
-            Event::Evicted { name: n, .. } if n == name => return true,
-            _ => {}
+            Some(Some(Event::Evicted { name, .. })) => {
+                for sq in super::queues().of_breaker(&name) {
+                    sq.breaker_left.store(true, Ordering::Release);
+                    sq.wake.notify_one();
+                }
+            }
+            Some(Some(_)) => {}
+            Some(None) => super::queues().wake_all(),
+            None => return,
         }
     }
-    std::future::pending().await
 }
 
 /// Takes the sub-queue of a breaker that left the registry out of the queues, if its backend
@@ -297,5 +303,41 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
             message,
         });
         return Next::Backoff;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    /// A call pushed through a sub-queue its replayer retired meanwhile (the race `retire`
+    /// and the caller's push resolve with `adopt`) is replayed by the sub-queue that
+    /// replaces it, on the default in-memory backend too.
+    #[test]
+    fn a_call_queued_through_a_retired_sub_queue_is_replayed_by_its_successor() {
+        let queues = super::super::queues();
+        let name = "replay-adopt-test";
+        let _breaker = crate::registry().breaker(name, &Default::default());
+        let delivered: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let old = queues.sub_queue("replay-adopt-q", name);
+        let seen = delivered.clone();
+        let handler: ReplayFn = Arc::new(move |payload| {
+            seen.lock().unwrap().push(payload);
+            Box::pin(async { ReplayOutcome::Delivered })
+        });
+        assert!(old.set_handler(|| handler));
+        queues.retire(&old);
+        old.backend.push_now(&old.stream, b"[1]").unwrap().unwrap();
+        adopt(&old);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while delivered.lock().unwrap().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(*delivered.lock().unwrap(), [b"[1]".to_vec()]);
+        let status = queues.status();
+        let fresh = status.iter().find(|s| s.queue == "replay-adopt-q" && s.breaker == name);
+        assert!(fresh.is_some_and(|s| s.replay_registered), "{status:?}");
     }
 }

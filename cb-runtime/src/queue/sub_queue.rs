@@ -22,6 +22,8 @@ pub(crate) struct SubQueue {
     /// Taken out of the queues (its breaker left the registry with nothing waiting): calls
     /// queued through it after that are handed to a new one (see `replay::adopt`).
     retired: AtomicBool,
+    /// Its breaker left the registry (an `Evicted` event; see `replay::dispatch`).
+    pub(crate) breaker_left: AtomicBool,
 }
 
 impl std::fmt::Debug for SubQueue {
@@ -58,6 +60,7 @@ impl SubQueue {
             wake: Notify::new(),
             stats: Stats::default(),
             retired: AtomicBool::new(false),
+            breaker_left: AtomicBool::new(false),
         }
     }
 

@@ -46,7 +46,7 @@
 mod classify;
 mod layer;
 pub(crate) mod local;
-mod nested;
+pub(crate) mod nested;
 mod service;
 
 pub use classify::{Classify, ErrIsFailure, Fallback, HttpStatus, NoFallback};
