@@ -8,91 +8,13 @@
 
 mod support;
 
-use cb_runtime::queue::{
-    BackendError, BackendFuture, Entry, InMemoryQueue, PushError, QueueBackend, RedisStreamQueue, Waiting, queues,
-};
+use cb_runtime::queue::{QueueBackend, QueueEvent, RedisStreamQueue, queues};
 use cb_runtime::{CircuitProtected, circuit_breaker};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-use support::queue::{Downstream, SendError, until};
+use support::queue::{Controlled, Downstream, SendError, listed, settle, until};
 
 const REDIS: &str = "redis://127.0.0.1:6379";
-
-/// An in-memory backend whose `waiting` a test controls: held until `open`, failing the first
-/// `fail` times, or left at the trait's default (`None`).
-#[derive(Debug)]
-struct Controlled {
-    inner: InMemoryQueue,
-    open: Arc<AtomicBool>,
-    fail: Arc<AtomicU32>,
-    lists: bool,
-    asked: Arc<AtomicU32>,
-}
-
-impl Controlled {
-    fn new(lists: bool) -> Self {
-        Controlled {
-            inner: InMemoryQueue::new(10_000),
-            open: Arc::new(AtomicBool::new(true)),
-            fail: Arc::new(AtomicU32::new(0)),
-            lists,
-            asked: Arc::new(AtomicU32::new(0)),
-        }
-    }
-}
-
-impl QueueBackend for Controlled {
-    fn kind(&self) -> &'static str {
-        "controlled"
-    }
-    fn push<'a>(&'a self, stream: &'a str, payload: Vec<u8>) -> BackendFuture<'a, Result<String, PushError>> {
-        self.inner.push(stream, payload)
-    }
-    fn head<'a>(&'a self, stream: &'a str) -> BackendFuture<'a, Result<Option<Entry>, BackendError>> {
-        self.inner.head(stream)
-    }
-    fn ack<'a>(&'a self, stream: &'a str, id: &'a str) -> BackendFuture<'a, Result<(), BackendError>> {
-        self.inner.ack(stream, id)
-    }
-    fn len<'a>(&'a self, stream: &'a str) -> BackendFuture<'a, Result<u64, BackendError>> {
-        self.inner.len(stream)
-    }
-    fn waiting<'a>(&'a self, prefix: &'a str) -> BackendFuture<'a, Waiting> {
-        Box::pin(async move {
-            self.asked.fetch_add(1, Ordering::SeqCst);
-            if !self.lists {
-                return None;
-            }
-            while !self.open.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            if self
-                .fail
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
-            {
-                return Some(Err(BackendError("connection refused (backend still starting)".into())));
-            }
-            self.inner.waiting(prefix).await
-        })
-    }
-}
-
-fn listed(queue: &str, breaker: &str) -> bool {
-    queues()
-        .status()
-        .iter()
-        .any(|s| s.queue == queue && s.breaker == breaker)
-}
-
-async fn settle() {
-    // Give the queue thread a chance (not a timing assertion: the asserts below wait for
-    // outcomes with `until`, this only lets a listing in flight finish).
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
 
 // ----- many keys, keys needing escaping, Redis prefix with glob characters -----
 
@@ -551,16 +473,19 @@ impl Refunds {
 /// puts x in its waiting set, and a mere admitted `refund` call of tenant x registers the
 /// sub-queue with `refund`'s handler: the queued charge of 700 is replayed as a refund of 700.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known limit, found 2026-11-24: a backend keeps no owner per sub-queue, so two functions sharing a family name and a queue cannot tell their backlogs apart after a restart (README: give each its own queue)"]
 async fn a_backlog_another_function_left_is_not_replayed_through_this_one() {
     queues().set_poll_interval(Duration::from_millis(5));
     let backend = Controlled::new(true);
     backend
         .inner
-        .push("aqb-shared/aqb-shared/x", b"[700]".to_vec())
+        .push(
+            "aqb-shared/aqb-shared/x",
+            br#"{"fn":"attack_q_backlogs::Billing::charge","args":[700]}"#.to_vec(),
+        )
         .await
         .unwrap();
     queues().set_backend("aqb-shared", backend).unwrap();
+    let mut events = queues().subscribe();
     let refunds = Downstream::default();
     let ry = Refunds {
         tenant: "y".into(),
@@ -587,4 +512,23 @@ async fn a_backlog_another_function_left_is_not_replayed_through_this_one() {
         refunds.sent(),
         charges.sent()
     );
+    let said = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match events.recv().await {
+                Some(QueueEvent::ReplayFailed { breaker, message, .. }) if breaker == "aqb-shared/x" => break message,
+                Some(_) => {}
+                None => panic!("the queue events ended"),
+            }
+        }
+    })
+    .await
+    .expect("a ReplayFailed event for x's entry");
+    assert!(
+        said.contains("queued by `attack_q_backlogs::Billing::charge`")
+            && said.contains("`attack_q_backlogs::Refunds::refund` owns the sub-queue")
+            && said.contains("nothing is removed"),
+        "{said}"
+    );
+    let status = support::queue::status("aqb-shared", "aqb-shared/x");
+    assert_eq!(status.depth, 1, "the entry stays: {status:?}");
 }

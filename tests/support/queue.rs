@@ -1,8 +1,10 @@
 //! Helpers of the queue-for-retry scenarios: a notifier whose sends are queued on rejection,
 //! its error type, and waiting for the replayer.
 
-use cb_runtime::queue::{NotQueued, Queued, queues};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use cb_runtime::queue::{
+    BackendError, BackendFuture, Entry, InMemoryQueue, NotQueued, PushError, QueueBackend, Queued, Waiting, queues,
+};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -80,4 +82,79 @@ pub fn status(queue: &str, breaker: &str) -> cb_runtime::queue::QueueStatus {
         .into_iter()
         .find(|s| s.queue == queue && s.breaker == breaker)
         .unwrap_or_else(|| panic!("no sub-queue {queue}/{breaker}"))
+}
+
+/// An in-memory backend whose `waiting` a test controls: held until `open`, failing the first
+/// `fail` times, or left at the trait's default (`None`).
+#[derive(Debug)]
+pub struct Controlled {
+    pub inner: InMemoryQueue,
+    pub open: Arc<AtomicBool>,
+    pub fail: Arc<AtomicU32>,
+    pub lists: bool,
+    pub asked: Arc<AtomicU32>,
+}
+
+impl Controlled {
+    pub fn new(lists: bool) -> Self {
+        Controlled {
+            inner: InMemoryQueue::new(10_000),
+            open: Arc::new(AtomicBool::new(true)),
+            fail: Arc::new(AtomicU32::new(0)),
+            lists,
+            asked: Arc::new(AtomicU32::new(0)),
+        }
+    }
+}
+
+impl QueueBackend for Controlled {
+    fn kind(&self) -> &'static str {
+        "controlled"
+    }
+    fn push<'a>(&'a self, stream: &'a str, payload: Vec<u8>) -> BackendFuture<'a, Result<String, PushError>> {
+        self.inner.push(stream, payload)
+    }
+    fn head<'a>(&'a self, stream: &'a str) -> BackendFuture<'a, Result<Option<Entry>, BackendError>> {
+        self.inner.head(stream)
+    }
+    fn ack<'a>(&'a self, stream: &'a str, id: &'a str) -> BackendFuture<'a, Result<(), BackendError>> {
+        self.inner.ack(stream, id)
+    }
+    fn len<'a>(&'a self, stream: &'a str) -> BackendFuture<'a, Result<u64, BackendError>> {
+        self.inner.len(stream)
+    }
+    fn waiting<'a>(&'a self, prefix: &'a str) -> BackendFuture<'a, Waiting> {
+        Box::pin(async move {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            if !self.lists {
+                return None;
+            }
+            while !self.open.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            if self
+                .fail
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return Some(Err(BackendError("connection refused (backend still starting)".into())));
+            }
+            self.inner.waiting(prefix).await
+        })
+    }
+}
+
+pub fn listed(queue: &str, breaker: &str) -> bool {
+    queues()
+        .status()
+        .iter()
+        .any(|s| s.queue == queue && s.breaker == breaker)
+}
+
+pub async fn settle() {
+    // Give the queue thread a chance (not a timing assertion: the asserts below wait for
+    // outcomes with `until`, this only lets a listing in flight finish).
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }

@@ -47,6 +47,11 @@ pub(crate) fn register(plan: &Plan, q: &QueuePlan) -> TokenStream {
     let name = &q.name;
     let function = q.fn_ident.to_string();
     let handler = handler(plan, q);
+    // A method's entries name its type too: two types of one module may both have a `send`.
+    let self_type = match q.receiver {
+        Some(_) => quote!(::core::any::type_name::<Self>()),
+        None => quote!(""),
+    };
     quote! {
         let #site: &'static #p::queue::QueueSite = {
             static #static_site: #p::queue::QueueSite =
@@ -54,7 +59,7 @@ pub(crate) fn register(plan: &Plan, q: &QueuePlan) -> TokenStream {
             &#static_site
         };
         let #make = || #handler;
-        #p::queue::QueueSite::register(#site, #breaker, &#make);
+        #p::queue::QueueSite::register(#site, #self_type, #breaker, &#make);
     }
 }
 

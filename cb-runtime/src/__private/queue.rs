@@ -22,6 +22,9 @@ pub struct QueueSite {
     /// The function's path (`module::name`), for the message when two functions share a
     /// sub-queue.
     function: &'static str,
+    /// For a method, `<its type>::<name>` (set by the first call): what its entries are tagged
+    /// with and its messages say.
+    path: OnceLock<&'static str>,
     first: OnceLock<Arc<SubQueue>>,
     /// Non-zero while this keyed function's calls take the slow path: while the family's
     /// backlogs are being listed, and while keys found wait for their next call.
@@ -37,6 +40,8 @@ struct Backlogs {
     /// The listing runs: calls leave their key's replay handler here.
     listing: bool,
     stash: std::collections::BTreeMap<String, ReplayFn>,
+    /// A key was not stashed (the stash was full): said once.
+    overflowed: bool,
     /// Keys whose backlog waits for their next call, until `until`.
     pending: std::collections::BTreeSet<String>,
     until: Option<std::time::Instant>,
@@ -67,12 +72,14 @@ impl QueueSite {
         Self {
             queue,
             function,
+            path: OnceLock::new(),
             first: OnceLock::new(),
             watch: std::sync::atomic::AtomicUsize::new(0),
             backlogs: std::sync::Mutex::new(Backlogs {
                 started: false,
                 listing: false,
                 stash: std::collections::BTreeMap::new(),
+                overflowed: false,
                 pending: std::collections::BTreeSet::new(),
                 until: None,
             }),
@@ -84,6 +91,22 @@ impl QueueSite {
         core::ptr::from_ref(self) as usize
     }
 
+    /// The function's path: `module::name`, or for a method `module::Type::name` (generic
+    /// arguments left out: every instantiation shares the site).
+    fn path(&self) -> &'static str {
+        self.path.get().copied().unwrap_or(self.function)
+    }
+
+    /// Sets [`path`](Self::path) for a method of `self_type` (`""` for a free function).
+    fn set_path(&self, self_type: &str) {
+        if self_type.is_empty() || self.path.get().is_some() {
+            return;
+        }
+        let bare = self_type.split('<').next().unwrap_or(self_type);
+        let name = self.function.rsplit("::").next().unwrap_or(self.function);
+        let _ = self.path.set(Box::leak(format!("{bare}::{name}").into_boxed_str()));
+    }
+
     fn backlogs(&self) -> std::sync::MutexGuard<'_, Backlogs> {
         self.backlogs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -92,9 +115,11 @@ impl QueueSite {
     /// backlog a previous process left is replayed), then costs one load per call. For a keyed
     /// function, the first call also lists the family's other backlogs; each replays from its
     /// key's next call (or, for a key called while the listing ran, as soon as it is found).
+    /// `self_type` is the method's `Self` (`core::any::type_name`), `""` for a free function.
     #[inline]
-    pub fn register(&'static self, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
+    pub fn register(&'static self, self_type: &'static str, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
         if self.first.get().is_none() {
+            self.set_path(self_type);
             self.register_first(breaker, make);
         } else if self.watch.load(Ordering::Acquire) != 0 {
             self.register_pending(breaker, make);
@@ -224,8 +249,18 @@ impl QueueSite {
         let name = breaker.name().as_str();
         let mut backlogs = self.backlogs();
         if backlogs.listing {
-            if backlogs.stash.len() < STASH_MAX && !backlogs.stash.contains_key(name) {
+            if backlogs.stash.contains_key(name) {
+                return;
+            }
+            if backlogs.stash.len() < STASH_MAX {
                 backlogs.stash.insert(name.to_owned(), make());
+            } else if !backlogs.overflowed {
+                backlogs.overflowed = true;
+                drop(backlogs);
+                report(&format!(
+                    "queue `{}`: more than {STASH_MAX} keys were called while the family's backlogs were being listed (first left out: `{name}`); a backlog found for a key left out replays from that key's next call instead of at once",
+                    self.queue
+                ));
             }
             return;
         }
@@ -273,7 +308,7 @@ fn report(message: &str) {
 /// owning the sub-queue (same queue and breaker names) is refused: its handler would replay
 /// this function's entries. Returns that function's path then.
 fn start(site: &'static QueueSite, sub: &Arc<SubQueue>, make: impl FnOnce() -> ReplayFn) -> Result<(), &'static str> {
-    sub.claim(site.id(), site.function)?;
+    sub.claim(site.id(), site.path())?;
     if sub.set_handler(make) {
         let task = sub.clone();
         if let Err(e) = crate::queue::thread::spawn(move || Box::pin(crate::queue::replay::run(task))) {
@@ -457,10 +492,11 @@ pub async fn enqueue(
     let pushed = match (owned, payload) {
         (Err(owner), _) => Err(NotQueuedReason::Shared {
             owner: owner.to_owned(),
-            function: site.function.to_owned(),
+            function: site.path().to_owned(),
         }),
         (Ok(()), Err(message)) => Err(NotQueuedReason::Encode { message }),
-        (Ok(()), Ok(payload)) => {
+        (Ok(()), Ok(args)) => {
+            let payload = crate::queue::owner::tag(site.path(), &args);
             let pushed = match sub.backend.push_now(&sub.stream, &payload) {
                 Some(pushed) => pushed,
                 None => crate::queue::thread::push(sub.backend.clone(), sub.stream.clone(), payload).await,

@@ -23,6 +23,7 @@ mod jetstream;
 mod memory;
 #[cfg(feature = "prometheus")]
 mod metrics;
+pub(crate) mod owner;
 #[cfg(feature = "redis")]
 mod redis;
 pub(crate) mod replay;

@@ -235,9 +235,29 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
             breaker = sq.breaker.as_str(),
             entry = entry.id.as_str()
         );
+        let (queued_by, args) = super::owner::untag(entry.payload);
+        if let (Some(queued_by), Some(owner)) = (queued_by.as_deref(), sq.owner())
+            && queued_by != owner
+        {
+            // Another function's entry (it owned the sub-queue in a previous process): this
+            // function must not run it, and skipping it would replay out of order. It stays.
+            let message = format!(
+                "queue `{}`: entry {} of breaker `{}` was queued by `{queued_by}`, but `{owner}` owns the sub-queue in this process (both functions queue calls of that breaker in that queue): it is not replayed, and the entries behind it wait; nothing is removed. Give one of the functions another queue, then restart",
+                sq.queue, entry.id, sq.breaker
+            );
+            if sq.note_once(message.clone()) {
+                queues.emit(QueueEvent::ReplayFailed {
+                    queue: sq.queue.clone(),
+                    breaker: sq.breaker.clone(),
+                    id: entry.id,
+                    message,
+                });
+            }
+            return Next::Idle;
+        }
         // Kept to show an entry that does not decode (replay is I/O-bound: one copy is cheap).
-        let payload = entry.payload.clone();
-        let replay = CatchUnwind(handler(entry.payload));
+        let payload = args.clone();
+        let replay = CatchUnwind(handler(args));
         let outcome = REPLAYING.scope(mark.clone(), replay).instrument(span).await;
         if mark.rejected.get() {
             return Next::Poll;

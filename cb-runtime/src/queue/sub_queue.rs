@@ -81,6 +81,24 @@ impl SubQueue {
         }
     }
 
+    /// The path of the function that owns the sub-queue, once one has claimed it.
+    pub(crate) fn owner(&self) -> Option<&'static str> {
+        self.owner.get().map(|(_, path)| *path)
+    }
+
+    /// Notes a problem that stays until something changes (the same message again says
+    /// nothing more): stderr the first time, and the status's last error. True when it was
+    /// new (the caller then emits its event).
+    pub(crate) fn note_once(&self, message: String) -> bool {
+        let mut last = self.stats.last_error.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.as_deref() == Some(message.as_str()) {
+            return false;
+        }
+        eprintln!("cb: {message}");
+        *last = Some(message);
+        true
+    }
+
     /// The replay handler, if registered.
     pub(crate) fn handler(&self) -> Option<&ReplayFn> {
         self.handler.get()
