@@ -21,11 +21,11 @@ impl CircuitBreaker {
         self.record_any(word, start, outcome);
     }
 
-    /// The common case in full: an untimed success of the Closed period in force that changes
-    /// no window (a count window that a success would not change, a clean time window in the
-    /// bucket its last outcome went to), counted by a thread with a stripe of its own (a run
-    /// of failures ends by that count alone, see [`run`](super::run)). Counts it and returns
-    /// true; false (having done nothing) when any of that does not hold.
+    /// The common case in full: an untimed success of the Closed period in force, counted by a
+    /// thread with a stripe of its own (a run of failures ends by that count alone, see
+    /// [`run`](super::run)), with a count window (written here when it holds failures) or a
+    /// clean time window in the bucket its last outcome went to. Counts it and returns true;
+    /// false (having done nothing) when any of that does not hold.
     #[inline(always)]
     fn quiet_success(&self, word: Word) -> bool {
         // A success of a period that is over ends no run of the period in force: it is
@@ -41,6 +41,22 @@ impl CircuitBreaker {
             let generation = word.generation() as u16;
             match (&self.count_window, &self.time_window) {
                 (Some(window), _) if window.is_full_and_clean(generation) => {}
+                (Some(window), _) => {
+                    // A count window holding failures (or still filling) takes the success
+                    // anyway: counted as on the general path, in the same order (the stripe,
+                    // then the window), without that path's other checks.
+                    if super::run::ends_round(stripe.count_owned(Total::Success)) {
+                        self.end_run(word);
+                    }
+                    let clean = Sample {
+                        failure: false,
+                        slow: false,
+                    };
+                    if let Some(counts) = window.record(generation, clean) {
+                        self.judge_success(word, counts);
+                    }
+                    return true;
+                }
                 (None, Some(window)) if window.quiet_success(stripe, generation, || self.clock.now_nanos()) => {}
                 _ => return false,
             }
@@ -49,6 +65,17 @@ impl CircuitBreaker {
             self.end_run(word);
         }
         true
+    }
+
+    /// Judges a count window's `counts` after a success of `word`'s Closed period (one that
+    /// completes `minimum_calls` can trip it, see DESIGN).
+    #[cold]
+    #[inline(never)]
+    fn judge_success(&self, word: Word, counts: Counts) {
+        let rule = self.tunables.rates();
+        if let Some(reason) = rule.judge(counts) {
+            let _ = self.trip(word, reason, counts, rule.minimum_calls());
+        }
     }
 
     /// Ends the run of failures of `word`'s period, if one is going on: what a success does
