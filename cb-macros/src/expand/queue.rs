@@ -19,10 +19,10 @@
 //!         }
 //!     })
 //! };
-//! QueueSite::register(__cb_queue, __cb_breaker, &__cb_make);   // first call: replay a backlog
+//! QueueSite::register(__cb_queue, type_name::<Self>(), __cb_breaker, &__cb_make);   // first call: replay a backlog
 //! // on rejection:
 //! return queue::answer::<Result<(), E>>(
-//!     serve_fallback_async(.., "queue:notifications", enqueue(__cb_queue, __cb_breaker, rejected, encode((&to, &*body)), &__cb_make)).await);
+//!     serve_fallback_async(.., "queue:notifications", enqueue(__cb_queue, type_name::<Self>(), __cb_breaker, rejected, encode((&to, &*body)), &__cb_make)).await);
 //! ```
 //! The `QueueArg` calls are spanned on each parameter's type, the `QueueReceiver` ones on the
 //! receiver and `answer` on the return type, so a missing trait is reported there.
@@ -47,11 +47,7 @@ pub(crate) fn register(plan: &Plan, q: &QueuePlan) -> TokenStream {
     let name = &q.name;
     let function = q.fn_ident.to_string();
     let handler = handler(plan, q);
-    // A method's entries name its type too: two types of one module may both have a `send`.
-    let self_type = match q.receiver {
-        Some(_) => quote!(::core::any::type_name::<Self>()),
-        None => quote!(""),
-    };
+    let self_type = self_type(q);
     quote! {
         let #site: &'static #p::queue::QueueSite = {
             static #static_site: #p::queue::QueueSite =
@@ -60,6 +56,16 @@ pub(crate) fn register(plan: &Plan, q: &QueuePlan) -> TokenStream {
         };
         let #make = || #handler;
         #p::queue::QueueSite::register(#site, #self_type, #breaker, &#make);
+    }
+}
+
+/// A method's `Self` as `core::any::type_name` gives it, `""` for a free function: a method's
+/// entries name its type too (two types of one module may both have a `send`, and two
+/// instantiations of one generic type are two receivers).
+fn self_type(q: &QueuePlan) -> TokenStream {
+    match q.receiver {
+        Some(_) => quote!(::core::any::type_name::<Self>()),
+        None => quote!(""),
     }
 }
 
@@ -81,6 +87,7 @@ pub(crate) fn on_reject(plan: &Plan, q: &QueuePlan) -> TokenStream {
         ident("__cb_answer"),
     );
     let source = format!("queue:{}", q.name.value());
+    let self_type = self_type(q);
     let encode = q.params.iter().map(|param| {
         let (name, ty) = (&param.ident, &param.stored);
         let arg = match param.reference {
@@ -103,7 +110,7 @@ pub(crate) fn on_reject(plan: &Plan, q: &QueuePlan) -> TokenStream {
             #p::FallbackKind::Queue,
             #p::FallbackReason::Rejected,
             #source,
-            #p::queue::enqueue(#site, #breaker, #rejected, #payload, &#make),
+            #p::queue::enqueue(#site, #self_type, #breaker, #rejected, #payload, &#make),
         )
         .await;
         #answer_call

@@ -22,9 +22,9 @@ pub struct QueueSite {
     /// The function's path (`module::name`), for the message when two functions share a
     /// sub-queue.
     function: &'static str,
-    /// For a method, `<its type>::<name>` (set by the first call): what its entries are tagged
-    /// with and its messages say.
-    path: OnceLock<&'static str>,
+    /// For a method, `<its type>::<name>` per type the site was called with (several for a
+    /// generic impl): what its entries are tagged with and its messages say.
+    paths: std::sync::Mutex<Vec<(&'static str, &'static str)>>,
     first: OnceLock<Arc<SubQueue>>,
     /// Non-zero while this keyed function's calls take the slow path: while the family's
     /// backlogs are being listed, and while keys found wait for their next call.
@@ -39,7 +39,8 @@ struct Backlogs {
     started: bool,
     /// The listing runs: calls leave their key's replay handler here.
     listing: bool,
-    stash: std::collections::BTreeMap<String, ReplayFn>,
+    /// Each with the path of the function the call went to (see [`QueueSite::path_of`]).
+    stash: std::collections::BTreeMap<String, (ReplayFn, &'static str)>,
     /// A key was not stashed (the stash was full): said once.
     overflowed: bool,
     /// Keys whose backlog waits for their next call, until `until`.
@@ -72,7 +73,7 @@ impl QueueSite {
         Self {
             queue,
             function,
-            path: OnceLock::new(),
+            paths: std::sync::Mutex::new(Vec::new()),
             first: OnceLock::new(),
             watch: std::sync::atomic::AtomicUsize::new(0),
             backlogs: std::sync::Mutex::new(Backlogs {
@@ -86,25 +87,23 @@ impl QueueSite {
         }
     }
 
-    /// This site's identity: its address (one `static` per annotated function).
-    fn id(&'static self) -> usize {
-        core::ptr::from_ref(self) as usize
-    }
-
-    /// The function's path: `module::name`, or for a method `module::Type::name` (generic
-    /// arguments left out: every instantiation shares the site).
-    fn path(&self) -> &'static str {
-        self.path.get().copied().unwrap_or(self.function)
-    }
-
-    /// Sets [`path`](Self::path) for a method of `self_type` (`""` for a free function).
-    fn set_path(&self, self_type: &str) {
-        if self_type.is_empty() || self.path.get().is_some() {
-            return;
+    /// The path of the function a call went to: `module::name` for a free function
+    /// (`self_type` is `""`), `<Self's type name>::name` for a method, generic arguments
+    /// included: `Client<Sms>::send` and `Client<Email>::send` are different functions, and so
+    /// are two instantiations of one generic impl (each replays through its own receiver
+    /// type). Called on the cold paths only (first call, rejection); one string per type.
+    fn path_of(&self, self_type: &'static str) -> &'static str {
+        if self_type.is_empty() {
+            return self.function;
         }
-        let bare = self_type.split('<').next().unwrap_or(self_type);
+        let mut paths = self.paths.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, path)) = paths.iter().find(|(t, _)| *t == self_type) {
+            return path;
+        }
         let name = self.function.rsplit("::").next().unwrap_or(self.function);
-        let _ = self.path.set(Box::leak(format!("{bare}::{name}").into_boxed_str()));
+        let path: &'static str = Box::leak(format!("{self_type}::{name}").into_boxed_str());
+        paths.push((self_type, path));
+        path
     }
 
     fn backlogs(&self) -> std::sync::MutexGuard<'_, Backlogs> {
@@ -119,15 +118,14 @@ impl QueueSite {
     #[inline]
     pub fn register(&'static self, self_type: &'static str, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
         if self.first.get().is_none() {
-            self.set_path(self_type);
-            self.register_first(breaker, make);
+            self.register_first(self.path_of(self_type), breaker, make);
         } else if self.watch.load(Ordering::Acquire) != 0 {
-            self.register_pending(breaker, make);
+            self.register_pending(self.path_of(self_type), breaker, make);
         }
     }
 
     #[cold]
-    fn register_first(&'static self, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
+    fn register_first(&'static self, path: &'static str, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
         let name = breaker.name().as_str();
         let family = name.split_once('/').map(|(family, _)| family);
         // Under the lock, so that every call past this point sees the listing running.
@@ -144,9 +142,9 @@ impl QueueSite {
         let sub = self.first.get_or_init(|| queues().sub_queue(self.queue, name));
         if sub.breaker != name {
             // Another key's first call won the race: this key is one of the others.
-            self.register_pending(breaker, make);
+            self.register_pending(path, breaker, make);
         } else {
-            let _refused_is_reported_by_claim = start(self, sub, make);
+            let _refused_is_reported_by_claim = start(path, sub, make);
         }
         if let (true, Some(family)) = (list, family) {
             let prefix = format!("{}/{family}/", self.queue);
@@ -226,7 +224,7 @@ impl QueueSite {
         let mut now = Vec::new();
         for name in found {
             match stash.get(&name) {
-                Some(handler) => now.push((name, handler.clone())),
+                Some((handler, path)) => now.push((name, handler.clone(), *path)),
                 None => {
                     backlogs.pending.insert(name);
                 }
@@ -236,16 +234,16 @@ impl QueueSite {
         let watching = usize::from(!backlogs.pending.is_empty());
         self.watch.store(watching, Ordering::Release);
         drop(backlogs);
-        for (name, handler) in now {
+        for (name, handler, path) in now {
             let sub = queues().sub_queue(self.queue, &name);
-            let _refused_is_reported_by_claim = start(self, &sub, move || handler);
+            let _refused_is_reported_by_claim = start(path, &sub, move || handler);
         }
     }
 
     /// While the listing runs, leaves this key's handler for it; after, registers `breaker`'s
     /// sub-queue if its backlog waited for this call.
     #[cold]
-    fn register_pending(&'static self, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
+    fn register_pending(&'static self, path: &'static str, breaker: &CircuitBreaker, make: impl FnOnce() -> ReplayFn) {
         let name = breaker.name().as_str();
         let mut backlogs = self.backlogs();
         if backlogs.listing {
@@ -253,7 +251,7 @@ impl QueueSite {
                 return;
             }
             if backlogs.stash.len() < STASH_MAX {
-                backlogs.stash.insert(name.to_owned(), make());
+                backlogs.stash.insert(name.to_owned(), (make(), path));
             } else if !backlogs.overflowed {
                 backlogs.overflowed = true;
                 drop(backlogs);
@@ -287,7 +285,7 @@ impl QueueSite {
         }
         drop(backlogs);
         let sub = queues().sub_queue(self.queue, name);
-        let _refused_is_reported_by_claim = start(self, &sub, make);
+        let _refused_is_reported_by_claim = start(path, &sub, make);
     }
 
     fn sub_queue(&'static self, breaker: &CircuitBreaker) -> Arc<SubQueue> {
@@ -304,11 +302,11 @@ fn report(message: &str) {
     tracing::warn!(target: "cb_runtime", "{message}");
 }
 
-/// Registers the handler and, when this registered it, starts the replayer. Another function
-/// owning the sub-queue (same queue and breaker names) is refused: its handler would replay
-/// this function's entries. Returns that function's path then.
-fn start(site: &'static QueueSite, sub: &Arc<SubQueue>, make: impl FnOnce() -> ReplayFn) -> Result<(), &'static str> {
-    sub.claim(site.id(), site.path())?;
+/// Registers the handler and, when this registered it, starts the replayer, for the function
+/// at `path`. Another function owning the sub-queue (same queue and breaker names) is refused:
+/// its handler would replay this function's entries. Returns that function's path then.
+fn start(path: &'static str, sub: &Arc<SubQueue>, make: impl FnOnce() -> ReplayFn) -> Result<(), &'static str> {
+    sub.claim(path)?;
     if sub.set_handler(make) {
         let task = sub.clone();
         if let Err(e) = crate::queue::thread::spawn(move || Box::pin(crate::queue::replay::run(task))) {
@@ -473,6 +471,7 @@ where
 /// the head): what the caller is told.
 pub async fn enqueue(
     site: &'static QueueSite,
+    self_type: &'static str,
     breaker: &CircuitBreaker,
     rejected: Rejected,
     payload: Result<Vec<u8>, String>,
@@ -488,15 +487,16 @@ pub async fn enqueue(
         return Ok(queued(id));
     }
     drop(rejected);
-    let owned = start(site, &sub, make);
+    let path = site.path_of(self_type);
+    let owned = start(path, &sub, make);
     let pushed = match (owned, payload) {
         (Err(owner), _) => Err(NotQueuedReason::Shared {
             owner: owner.to_owned(),
-            function: site.path().to_owned(),
+            function: path.to_owned(),
         }),
         (Ok(()), Err(message)) => Err(NotQueuedReason::Encode { message }),
         (Ok(()), Ok(args)) => {
-            let payload = crate::queue::owner::tag(site.path(), &args);
+            let payload = crate::queue::owner::tag(path, &args);
             let pushed = match sub.backend.push_now(&sub.stream, &payload) {
                 Some(pushed) => pushed,
                 None => crate::queue::thread::push(sub.backend.clone(), sub.stream.clone(), payload).await,

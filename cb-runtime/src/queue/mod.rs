@@ -60,6 +60,8 @@ pub struct Queues {
     poll_nanos: AtomicU64,
     /// Whether `replay::dispatch` runs (started by the first replayer).
     dispatching: std::sync::atomic::AtomicBool,
+    /// `(queue, former path, current path)`: see [`Queues::renamed`].
+    renames: RwLock<Vec<(String, String, String)>>,
 }
 
 impl fmt::Debug for Queues {
@@ -84,6 +86,7 @@ pub fn queues() -> &'static Queues {
         bus: events::Bus::new(),
         poll_nanos: AtomicU64::new(DEFAULT_POLL_INTERVAL.as_nanos() as u64),
         dispatching: std::sync::atomic::AtomicBool::new(false),
+        renames: RwLock::new(Vec::new()),
     })
 }
 
@@ -140,6 +143,40 @@ impl Queues {
             .collect();
         all.sort_by(|a, b| (&a.queue, &a.breaker).cmp(&(&b.queue, &b.breaker)));
         all
+    }
+
+    /// Says that the function at `current` (its path: `module::function`, or for a method
+    /// `module::Type::method`, with the type's generic arguments as `core::any::type_name`
+    /// writes them) was called `former` when a previous process queued calls in `queue`:
+    /// entries tagged `former` then replay through it. Each entry names the function that
+    /// queued it, and one named otherwise than its sub-queue's owner is not replayed (it
+    /// could be another function's); after renaming or moving a type or function, call this
+    /// at startup, before the first call. The stderr line and `ReplayFailed` event about such
+    /// an entry give both paths.
+    ///
+    /// ```
+    /// use cb_runtime::queue::queues;
+    ///
+    /// queues().renamed("notifications", "app::Notifier::send", "app::Client::send");
+    /// ```
+    pub fn renamed(&self, queue: &str, former: &str, current: &str) {
+        let mut renames = self.renames.write().unwrap_or_else(PoisonError::into_inner);
+        let rename = (queue.to_owned(), former.to_owned(), current.to_owned());
+        if !renames.contains(&rename) {
+            renames.push(rename);
+        }
+        drop(renames);
+        self.replay_now(queue);
+    }
+
+    /// Whether an entry of `queue` queued by `former` replays through `current` (see
+    /// [`Queues::renamed`]).
+    pub(crate) fn is_renamed(&self, queue: &str, former: &str, current: &str) -> bool {
+        self.renames
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|(q, f, c)| q == queue && f == former && c == current)
     }
 
     /// Makes `queue`'s replayers look at their breakers and backlog now.

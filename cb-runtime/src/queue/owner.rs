@@ -25,7 +25,7 @@ pub(crate) fn untag(payload: Vec<u8>) -> (Option<String>, Vec<u8>) {
         function: String,
         args: serde_json::Value,
     }
-    if !payload.starts_with(b"{") {
+    if !payload.trim_ascii_start().starts_with(b"{") {
         return (None, payload);
     }
     match serde_json::from_slice::<Tagged>(&payload) {
@@ -51,6 +51,8 @@ mod tests {
         let (function, args) = untag(tagged);
         assert_eq!(function.as_deref(), Some("app::Billing::charge"));
         assert_eq!(args, br#"[700,"x \"y\""]"#);
+        let (function, _) = untag(b" \n\t{\"fn\":\"a::b\",\"args\":[]}".to_vec());
+        assert_eq!(function.as_deref(), Some("a::b"), "leading whitespace");
     }
 
     #[test]

@@ -238,12 +238,15 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
         let (queued_by, args) = super::owner::untag(entry.payload);
         if let (Some(queued_by), Some(owner)) = (queued_by.as_deref(), sq.owner())
             && queued_by != owner
+            && !queues.is_renamed(&sq.queue, queued_by, owner)
         {
-            // Another function's entry (it owned the sub-queue in a previous process): this
-            // function must not run it, and skipping it would replay out of order. It stays.
+            // Another function's entry (it owned the sub-queue in a previous process), or
+            // this one's under a former name: it must not run through a function it was not
+            // meant for, and skipping it would replay out of order. It stays.
+            let q = &sq.queue;
             let message = format!(
-                "queue `{}`: entry {} of breaker `{}` was queued by `{queued_by}`, but `{owner}` owns the sub-queue in this process (both functions queue calls of that breaker in that queue): it is not replayed, and the entries behind it wait; nothing is removed. Give one of the functions another queue, then restart",
-                sq.queue, entry.id, sq.breaker
+                "queue `{q}`: entry {} of breaker `{}` was queued by `{queued_by}`, but `{owner}` owns the sub-queue in this process: it is not replayed, and the entries behind it wait; nothing is removed. If `{queued_by}` is a former path of `{owner}` (a type, module or function renamed or moved), call `queues().renamed(\"{q}\", \"{queued_by}\", \"{owner}\")` at startup; if it is another function, give one of the two its own queue",
+                entry.id, sq.breaker
             );
             if sq.note_once(message.clone()) {
                 queues.emit(QueueEvent::ReplayFailed {

@@ -15,8 +15,8 @@ pub(crate) struct SubQueue {
     pub(crate) stream: String,
     pub(crate) backend: Arc<dyn QueueBackend>,
     handler: OnceLock<ReplayFn>,
-    /// The function whose entries this holds: its site's address and path (the first to call).
-    owner: OnceLock<(usize, &'static str)>,
+    /// The path of the function whose entries this holds (the first to claim it).
+    owner: OnceLock<&'static str>,
     pub(crate) wake: Notify,
     pub(crate) stats: Stats,
     /// Taken out of the queues (its breaker left the registry with nothing waiting): calls
@@ -83,7 +83,7 @@ impl SubQueue {
 
     /// The path of the function that owns the sub-queue, once one has claimed it.
     pub(crate) fn owner(&self) -> Option<&'static str> {
-        self.owner.get().map(|(_, path)| *path)
+        self.owner.get().copied()
     }
 
     /// Notes a problem that stays until something changes (the same message again says
@@ -114,12 +114,12 @@ impl SubQueue {
         registered
     }
 
-    /// Claims the sub-queue for the function at `site` (`function` its path): the first claim
-    /// wins, and a later one from another function is refused with the owner's path (stderr
-    /// the first time, and the status's last error).
-    pub(crate) fn claim(&self, site: usize, function: &'static str) -> Result<(), &'static str> {
-        let (owner, path) = *self.owner.get_or_init(|| (site, function));
-        if owner == site {
+    /// Claims the sub-queue for the function at `function` (its path, see
+    /// `QueueSite::path_of`): the first claim wins, and a later one from another function is
+    /// refused with the owner's path (stderr the first time, and the status's last error).
+    pub(crate) fn claim(&self, function: &'static str) -> Result<(), &'static str> {
+        let path = *self.owner.get_or_init(|| function);
+        if path == function {
             return Ok(());
         }
         let message = format!(
