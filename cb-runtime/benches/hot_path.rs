@@ -43,6 +43,18 @@ fn cb_count_window() -> CircuitBreaker {
     CircuitBreaker::new("bench-count-window", config)
 }
 
+/// A count window with the rate trigger alone: recloser's configuration (it has no
+/// consecutive trigger), for a like-for-like comparison.
+fn cb_count_window_only() -> CircuitBreaker {
+    let config = BreakerConfig::builder()
+        .no_consecutive_failures()
+        .failure_rate_threshold(0.9)
+        .window(Window::Count(100))
+        .build()
+        .unwrap();
+    CircuitBreaker::new("bench-count-window-only", config)
+}
+
 fn cb_time_window() -> CircuitBreaker {
     let config = BreakerConfig::builder()
         .consecutive_failures(1_000)
@@ -94,6 +106,7 @@ type Contender = Box<dyn Fn(u64) -> bool + Send + Sync>;
 fn contenders(f: fn(u64) -> Result<u64, u64>) -> Vec<(&'static str, Contender)> {
     let consecutive = cb_consecutive();
     let count = cb_count_window();
+    let count_only = cb_count_window_only();
     let time = cb_time_window();
     let fs_consecutive = failsafe_consecutive();
     let fs_default = failsafe::Config::new().build();
@@ -105,6 +118,10 @@ fn contenders(f: fn(u64) -> Result<u64, u64>) -> Vec<(&'static str, Contender)> 
             Box::new(move |i| consecutive.call_sync(|| f(i)).is_ok()),
         ),
         ("cb_count_window", Box::new(move |i| count.call_sync(|| f(i)).is_ok())),
+        (
+            "cb_count_window_only",
+            Box::new(move |i| count_only.call_sync(|| f(i)).is_ok()),
+        ),
         ("cb_time_window", Box::new(move |i| time.call_sync(|| f(i)).is_ok())),
         ("cb_macro", Box::new(move |i| macro_call(f, i).is_ok())),
         (

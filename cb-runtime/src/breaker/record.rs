@@ -21,6 +21,43 @@ impl CircuitBreaker {
         self.record_any(word, start, outcome);
     }
 
+    /// An untimed failure of the Closed period in force, counted by a thread with a stripe of
+    /// its own, with a count window or no window: [`record_closed`](Self::record_closed)'s
+    /// work in its order (the stripe, the window, the run), without its lookups. False
+    /// (having done nothing) when any of that does not hold.
+    #[inline(always)]
+    fn quiet_failure(&self, word: Word) -> bool {
+        if !word.is_closed() || self.load() != word {
+            return false;
+        }
+        let mode = self.tunables.mode();
+        if mode.rates() && self.count_window.is_none() {
+            return false;
+        }
+        let Some(stripe) = self.stripes.owned(Slot::current()) else {
+            return false;
+        };
+        stripe.count_owned(Total::Failure);
+        let counts = match &self.count_window {
+            Some(window) if mode.rates() => window.record(
+                word.generation() as u16,
+                Sample {
+                    failure: true,
+                    slow: false,
+                },
+            ),
+            _ => None,
+        };
+        let reason = match self.tunables.consecutive() {
+            Some(limit) => self.consecutive_run(word, limit),
+            None => None,
+        };
+        if reason.is_some() || counts.is_some() {
+            self.conclude(word, reason, counts, mode);
+        }
+        true
+    }
+
     /// The common case in full: an untimed success of the Closed period in force, counted by a
     /// thread with a stripe of its own (a run of failures ends by that count alone, see
     /// [`run`](super::run)), with a count window (written here when it holds failures) or a
@@ -72,10 +109,7 @@ impl CircuitBreaker {
     #[cold]
     #[inline(never)]
     fn judge_success(&self, word: Word, counts: Counts) {
-        let rule = self.tunables.rates();
-        if let Some(reason) = rule.judge(counts) {
-            let _ = self.trip(word, reason, counts, rule.minimum_calls());
-        }
+        self.conclude(word, None, Some(counts), self.tunables.mode());
     }
 
     /// Ends the run of failures of `word`'s period, if one is going on: what a success does
@@ -93,6 +127,9 @@ impl CircuitBreaker {
     /// [`record`](Self::record) past the common case.
     #[inline(never)]
     fn record_any(&self, word: Word, start: u64, outcome: Recorded) {
+        if outcome == Recorded::Failure && start == crate::timing::NOT_TIMED && self.quiet_failure(word) {
+            return;
+        }
         match word.state() {
             State::Closed | State::MetricsOnly => self.record_closed(word, start, outcome),
             State::HalfOpen => self.record_probe(word, start, outcome),
@@ -174,10 +211,18 @@ impl CircuitBreaker {
             None
         };
         // A success ends a run by being counted (above); only a failure lengthens it.
-        let mut reason = match self.tunables.consecutive() {
+        let reason = match self.tunables.consecutive() {
             Some(limit) if failure => self.consecutive_run(word, limit),
             _ => None,
         };
+        self.conclude(word, reason, counts, mode);
+    }
+
+    /// What an outcome of `word`'s Closed (or MetricsOnly) period concludes: the consecutive
+    /// trigger's `reason`, else the rate rules' verdict on the window's `counts`; opens the
+    /// breaker on either, in Closed only.
+    #[inline]
+    fn conclude(&self, word: Word, mut reason: Option<Reason>, counts: Option<Counts>, mode: Mode) {
         let mut judged = None;
         if reason.is_none()
             && let Some(counts) = counts
