@@ -304,17 +304,9 @@ async fn redis_unreachable_at_the_first_call_then_back_the_backlog_replays() {
     use support::tcp_proxy::{Link, TcpProxy};
     queues().set_poll_interval(Duration::from_millis(5));
     let proxy = TcpProxy::start("127.0.0.1:6379".parse().unwrap()).await;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let prefix = format!("cb:aqb:down:{}:{nanos}:", std::process::id());
+    let prefix = support::queue::unique_redis_prefix("aqb:down");
     let key = format!("{prefix}aqb-redis-down/aqb-redis-down/b");
-    let mut c = redis::Client::open(REDIS)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut c = support::queue::redis_connection().await;
     let _: String = redis::cmd("XADD")
         .arg(&key)
         .arg("*")

@@ -11,38 +11,12 @@
 //! a race, so the duplicate listing shows in some sites of a run (every run failed here, 2 to
 //! 5 sites of 20), never a timing assertion.
 
-use cb_runtime::queue::{BackendError, BackendFuture, Entry, InMemoryQueue, PushError, QueueBackend, Waiting, queues};
+mod support;
+
+use cb_runtime::queue::{QueueBackend, queues};
 use cb_runtime::{CircuitProtected, circuit_breaker};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier};
-
-#[derive(Debug)]
-struct Counting {
-    inner: InMemoryQueue,
-    asked: Arc<AtomicU32>,
-}
-
-impl QueueBackend for Counting {
-    fn kind(&self) -> &'static str {
-        "counting"
-    }
-    fn push<'a>(&'a self, stream: &'a str, payload: Vec<u8>) -> BackendFuture<'a, Result<String, PushError>> {
-        self.inner.push(stream, payload)
-    }
-    fn head<'a>(&'a self, stream: &'a str) -> BackendFuture<'a, Result<Option<Entry>, BackendError>> {
-        self.inner.head(stream)
-    }
-    fn ack<'a>(&'a self, stream: &'a str, id: &'a str) -> BackendFuture<'a, Result<(), BackendError>> {
-        self.inner.ack(stream, id)
-    }
-    fn len<'a>(&'a self, stream: &'a str) -> BackendFuture<'a, Result<u64, BackendError>> {
-        self.inner.len(stream)
-    }
-    fn waiting<'a>(&'a self, prefix: &'a str) -> BackendFuture<'a, Waiting> {
-        self.asked.fetch_add(1, Ordering::SeqCst);
-        self.inner.waiting(prefix)
-    }
-}
 
 #[derive(Debug)]
 struct Never;
@@ -70,15 +44,16 @@ macro_rules! sites {
         fn run_all() -> Vec<(&'static str, u32)> {
             let mut out = Vec::new();
             $(
-                let asked = Arc::new(AtomicU32::new(0));
-                let inner = InMemoryQueue::new(100);
+                let backend = support::queue::Controlled::new(true);
+                let asked = backend.asked.clone();
+                let inner = &backend.inner;
                 // What a previous process left: for each tenant k, one call post(700 + k).
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 for k in 0..8u32 {
                     rt.block_on(inner.push(&format!("{}/{}/{k}", $name, $name), format!("[{}]", 700 + k).into_bytes())).unwrap();
                 }
                 queues()
-                    .set_backend($name, Counting { inner, asked: asked.clone() })
+                    .set_backend($name, backend)
                     .unwrap();
                 let barrier = Arc::new(Barrier::new(8));
                 let threads: Vec<_> = (0..8u32)

@@ -308,17 +308,9 @@ impl RedisOwner {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tagged_entry_in_redis_replays_and_cb_writes_the_tag() {
     fast();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let prefix = format!("cb:atl:{}:{nanos}:", std::process::id());
+    let prefix = support::queue::unique_redis_prefix("atl");
     let stream = format!("{prefix}atl-redis/atl-redis");
-    let mut c = redis::Client::open(REDIS)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut c = support::queue::redis_connection().await;
     let _: String = redis::cmd("XADD")
         .arg(&stream)
         .arg("*")

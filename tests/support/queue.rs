@@ -158,3 +158,21 @@ pub async fn settle() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// A Redis key prefix no other test run uses (process id and time), starting `cb:<tag>:`.
+pub fn unique_redis_prefix(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("cb:{tag}:{}:{nanos}:", std::process::id())
+}
+
+/// A connection to the Redis on 127.0.0.1:6379.
+pub async fn redis_connection() -> redis::aio::MultiplexedConnection {
+    redis::Client::open("redis://127.0.0.1:6379")
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}

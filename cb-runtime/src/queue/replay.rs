@@ -202,6 +202,16 @@ enum Next {
     Backoff,
 }
 
+/// Emits [`QueueEvent::ReplayFailed`] for entry `id` of `sq`.
+fn replay_failed(sq: &SubQueue, id: String, message: String) {
+    super::queues().emit(QueueEvent::ReplayFailed {
+        queue: sq.queue.clone(),
+        breaker: sq.breaker.clone(),
+        id,
+        message,
+    });
+}
+
 /// Replays entries while the breaker admits them.
 async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
     let queues = super::queues();
@@ -249,12 +259,7 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
                 entry.id, sq.breaker
             );
             if sq.note_once(message.clone()) {
-                queues.emit(QueueEvent::ReplayFailed {
-                    queue: sq.queue.clone(),
-                    breaker: sq.breaker.clone(),
-                    id: entry.id,
-                    message,
-                });
+                replay_failed(sq, entry.id, message);
             }
             return Next::Idle;
         }
@@ -308,23 +313,13 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
                     .depth
                     .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| d.checked_sub(1));
                 sq.stats.replay_failures.fetch_add(1, Ordering::Relaxed);
-                queues.emit(QueueEvent::ReplayFailed {
-                    queue: sq.queue.clone(),
-                    breaker: sq.breaker.clone(),
-                    id: entry.id,
-                    message,
-                });
+                replay_failed(sq, entry.id, message);
                 continue;
             }
             ReplayOutcome::Panicked(why) => format!("the call panicked: {why}"),
         };
         sq.stats.replay_failures.fetch_add(1, Ordering::Relaxed);
-        queues.emit(QueueEvent::ReplayFailed {
-            queue: sq.queue.clone(),
-            breaker: sq.breaker.clone(),
-            id: entry.id,
-            message,
-        });
+        replay_failed(sq, entry.id, message);
         return Next::Backoff;
     }
 }
