@@ -38,16 +38,18 @@ impl CircuitBreaker {
             return false;
         };
         stripe.count_owned(Total::Failure);
+        // Kept with the rates off too (see `quiet_success`), judged only with them on.
         let counts = match &self.count_window {
-            Some(window) if mode.rates() => window.record(
+            Some(window) => window.record(
                 word.generation() as u16,
                 Sample {
                     failure: true,
                     slow: false,
                 },
             ),
-            _ => None,
-        };
+            None => None,
+        }
+        .filter(|_| mode.rates());
         let reason = match self.tunables.consecutive() {
             Some(limit) => self.consecutive_run(word, limit),
             None => None,
@@ -74,7 +76,10 @@ impl CircuitBreaker {
         let Some(stripe) = self.stripes.owned(Slot::current()) else {
             return false;
         };
-        if self.tunables.mode().rates() {
+        // A count window is kept while no rate trigger is on too, so that one turned on again
+        // judges exactly the last N outcomes (a time window's buckets age out by themselves).
+        let rates = self.tunables.mode().rates();
+        if rates || self.count_window.is_some() {
             let generation = word.generation() as u16;
             match (&self.count_window, &self.time_window) {
                 (Some(window), _) if window.is_full_and_clean(generation) => {}
@@ -89,7 +94,9 @@ impl CircuitBreaker {
                         failure: false,
                         slow: false,
                     };
-                    if let Some(counts) = window.record(generation, clean) {
+                    if let Some(counts) = window.record(generation, clean)
+                        && rates
+                    {
                         self.judge_success(word, counts);
                     }
                     return true;
@@ -205,9 +212,17 @@ impl CircuitBreaker {
         let failure = outcome != Recorded::Success;
         // Into the window before the run: a run's failures are in the window when its last
         // one trips it, whichever threads recorded them.
+        let sample = Sample { failure, slow };
         let counts = if mode.rates() {
-            self.window_record(word, stripe, now, Sample { failure, slow })
+            self.window_record(word, stripe, now, sample)
         } else {
+            // A count window is kept with the rates off too (see `quiet_success`).
+            if let Some(window) = &self.count_window {
+                let generation = word.generation() as u16;
+                if !(sample.is_clean() && window.is_full_and_clean(generation)) {
+                    let _ = window.record(generation, sample);
+                }
+            }
             None
         };
         // A success ends a run by being counted (above); only a failure lengthens it.
