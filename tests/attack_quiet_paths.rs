@@ -61,6 +61,21 @@ impl Period {
         (self.last.len() as u64, self.last.iter().filter(|f| **f).count() as u64)
     }
 
+    /// Asserts that `b` is where the model says after the outcome just pushed: Open (then
+    /// reset, with the model) or Closed with the model's window and run.
+    fn check(&mut self, b: &cb_runtime::CircuitBreaker, rules: Rules, what: &str) {
+        let s = b.snapshot();
+        if self.trips(rules) {
+            assert_eq!(s.state, State::Open, "{what}: {:?}", self.last);
+            b.reset();
+            *self = Period::new(self.size as u32);
+        } else {
+            assert_eq!(s.state, State::Closed, "{what}: {:?}", self.last);
+            assert_eq!((s.window.calls, s.window.failures), self.counts(), "{what}");
+            assert_eq!(s.consecutive_failures, self.run, "{what}");
+        }
+    }
+
     fn trips(&self, r: Rules) -> bool {
         if r.consecutive.is_some_and(|n| self.run >= n) {
             return true;
@@ -486,16 +501,7 @@ fn async_calls_across_worker_threads_agree_with_the_model() {
             .unwrap();
         });
         period.push(failure);
-        let s = b.snapshot();
-        if period.trips(rules) {
-            assert_eq!(s.state, State::Open, "step {step}: {:?}", period.last);
-            b.reset();
-            period = Period::new(8);
-        } else {
-            assert_eq!(s.state, State::Closed, "step {step}: {:?}", period.last);
-            assert_eq!((s.window.calls, s.window.failures), period.counts(), "step {step}");
-            assert_eq!(s.consecutive_failures, period.run, "step {step}");
-        }
+        period.check(&b, rules, &format!("step {step}"));
     }
 }
 
@@ -522,16 +528,7 @@ fn a_registry_breaker_on_threads_in_turn_agrees_with_the_model() {
         .join()
         .unwrap();
         period.push(failure);
-        let s = b.snapshot();
-        if period.trips(rules) {
-            assert_eq!(s.state, State::Open, "step {step}: {:?}", period.last);
-            b.reset();
-            period = Period::new(6);
-        } else {
-            assert_eq!(s.state, State::Closed, "step {step}: {:?}", period.last);
-            assert_eq!((s.window.calls, s.window.failures), period.counts(), "step {step}");
-            assert_eq!(s.consecutive_failures, period.run, "step {step}");
-        }
+        period.check(&b, rules, &format!("step {step}"));
     }
 }
 

@@ -134,6 +134,36 @@ async fn the_message_after_a_move_says_the_path_may_be_a_former_name() {
     );
 }
 
+#[derive(Clone, Default)]
+struct Typo(Downstream);
+
+impl Typo {
+    #[circuit_breaker(name = "atl-typo", queue = "atl-typo")]
+    async fn send(&self, n: u32) -> Result<(), SendError> {
+        self.0.deliver(format!("send:{n}")).await
+    }
+}
+
+/// A rename declared with a current path that is not the owner's (a typo, the module left
+/// out): the entry stays, and the message names the declared path next to the owner's
+/// instead of repeating the advice the user already followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_declared_for_another_path_is_named_in_the_message() {
+    fast();
+    let backend = left_behind("atl-typo/atl-typo", &[br#"{"fn":"old::Typo::send","args":[1]}"#]).await;
+    queues().set_backend("atl-typo", backend).unwrap();
+    queues().renamed("atl-typo", "old::Typo::send", "Typo::send");
+    let mut events = queues().subscribe();
+    let t = Typo::default();
+    t.send(2).await.unwrap();
+    let said = replay_failed(&mut events, "atl-typo").await;
+    assert!(
+        said.contains("`queues().renamed` was called for `old::Typo::send` with `Typo::send`, not with `attack_tag_payloads::Typo::send`"),
+        "{said}"
+    );
+    assert_eq!(t.0.sent(), ["send:2"], "the entry was not replayed");
+}
+
 // ----- odd JSON -----
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

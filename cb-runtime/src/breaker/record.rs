@@ -216,12 +216,10 @@ impl CircuitBreaker {
         let counts = if mode.rates() {
             self.window_record(word, stripe, now, sample)
         } else {
-            // A count window is kept with the rates off too (see `quiet_success`).
-            if let Some(window) = &self.count_window {
-                let generation = word.generation() as u16;
-                if !(sample.is_clean() && window.is_full_and_clean(generation)) {
-                    let _ = window.record(generation, sample);
-                }
+            // A count window is kept with the rates off too (see `quiet_success`), judged only
+            // with them on (a time window is not written: its buckets age out).
+            if self.count_window.is_some() {
+                let _ = self.window_record(word, stripe, now, sample);
             }
             None
         };

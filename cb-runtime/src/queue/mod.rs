@@ -179,6 +179,17 @@ impl Queues {
             .any(|(q, f, c)| q == queue && f == former && c == current)
     }
 
+    /// The paths `former` was declared renamed to in `queue` (see [`Queues::renamed`]).
+    pub(crate) fn renamed_to(&self, queue: &str, former: &str) -> Vec<String> {
+        self.renames
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|(q, f, _)| q == queue && f == former)
+            .map(|(_, _, c)| c.clone())
+            .collect()
+    }
+
     /// Makes `queue`'s replayers look at their breakers and backlog now.
     pub fn replay_now(&self, queue: &str) {
         for s in self.subs.lock().unwrap_or_else(PoisonError::into_inner).values() {

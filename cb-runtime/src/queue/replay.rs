@@ -254,8 +254,19 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
             // this one's under a former name: it must not run through a function it was not
             // meant for, and skipping it would replay out of order. It stays.
             let q = &sq.queue;
+            // A declared rename that names another current path (a typo, generic arguments
+            // left out) would otherwise leave the user with the same advice and no hint.
+            let declared = queues.renamed_to(q, queued_by);
+            let declared = if declared.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (`queues().renamed` was called for `{queued_by}` with {}, not with `{owner}`)",
+                    declared.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                )
+            };
             let message = format!(
-                "queue `{q}`: entry {} of breaker `{}` was queued by `{queued_by}`, but `{owner}` owns the sub-queue in this process: it is not replayed, and the entries behind it wait; nothing is removed. If `{queued_by}` is a former path of `{owner}` (a type, module or function renamed or moved), call `queues().renamed(\"{q}\", \"{queued_by}\", \"{owner}\")` at startup; if it is another function, give one of the two its own queue",
+                "queue `{q}`: entry {} of breaker `{}` was queued by `{queued_by}`, but `{owner}` owns the sub-queue in this process: it is not replayed, and the entries behind it wait; nothing is removed. If `{queued_by}` is a former path of `{owner}` (a type, module or function renamed or moved), call `queues().renamed(\"{q}\", \"{queued_by}\", \"{owner}\")` at startup{declared}; if it is another function, give one of the two its own queue",
                 entry.id, sq.breaker
             );
             if sq.note_once(message.clone()) {

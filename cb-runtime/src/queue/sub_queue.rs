@@ -126,11 +126,8 @@ impl SubQueue {
             "`{function}` and `{path}` both queue rejected calls of breaker `{}` in queue `{}`: its entries replay through `{path}` only, so `{function}`'s rejected calls are not queued; give one of them another queue or breaker name",
             self.breaker, self.queue
         );
-        let mut last = self.stats.last_error.lock().unwrap_or_else(PoisonError::into_inner);
-        if last.as_deref() != Some(message.as_str()) {
-            eprintln!("cb: {message}");
+        if self.note_once(message.clone()) {
             tracing::error!(target: "cb_runtime", queue = self.queue.as_str(), breaker = self.breaker.as_str(), "{message}");
-            *last = Some(message);
         }
         Err(path)
     }
