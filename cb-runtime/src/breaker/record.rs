@@ -50,7 +50,7 @@ impl CircuitBreaker {
             None => None,
         }
         .filter(|_| mode.rates());
-        let reason = match self.tunables.consecutive() {
+        let reason = match self.tunables.run_limit() {
             Some(limit) => self.consecutive_run(word, limit),
             None => None,
         };
@@ -224,7 +224,7 @@ impl CircuitBreaker {
             None
         };
         // A success ends a run by being counted (above); only a failure lengthens it.
-        let reason = match self.tunables.consecutive() {
+        let reason = match self.tunables.run_limit() {
             Some(limit) if failure => self.consecutive_run(word, limit),
             _ => None,
         };
@@ -275,9 +275,9 @@ impl CircuitBreaker {
 
     /// Lengthens the run of failures by this one (or starts one: a success was counted since
     /// the run's last failure, or the period changed); the reason to open when it reaches
-    /// `limit`.
+    /// `limit` (see [`Tunables::run_limit`](super::tunables::Tunables::run_limit)).
     #[inline]
-    fn consecutive_run(&self, word: Word, limit: u32) -> Option<Reason> {
+    fn consecutive_run(&self, word: Word, limit: u64) -> Option<Reason> {
         let generation = word.generation();
         let successes = self.run_enders();
         let mut run = 0;
@@ -293,7 +293,7 @@ impl CircuitBreaker {
                 run = length;
                 Some(next)
             });
-        (run >= limit).then_some(Reason::ConsecutiveFailures { count: run })
+        (u64::from(run) >= limit).then_some(Reason::ConsecutiveFailures { count: run })
     }
 
     /// Whether the period `word` admitted the call in has ended; if it has, a failure (to be

@@ -9,6 +9,11 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 
 const OFF: u64 = u64::MAX;
 
+/// [`Tunables::consecutive`] once the consecutive trigger has been on and a reload turned it
+/// off: the run is still counted (so turning it on again judges the failures in a row as they
+/// stand), and no run reaches it (a run is at most `u32::MAX` long).
+const RUN_KEPT: u64 = 1 << 32;
+
 /// What a call needs, in one word: read once per record.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Mode(u32);
@@ -32,8 +37,8 @@ impl Mode {
 pub(crate) struct Tunables {
     /// `RATES | SLOW` bits.
     mode: AtomicU32,
-    /// 0: off.
-    consecutive: AtomicU32,
+    /// The consecutive trigger's limit; 0: off, [`RUN_KEPT`]: off after having been on.
+    consecutive: AtomicU64,
     /// `f64` bits; `OFF`: off.
     failure_rate: AtomicU64,
     /// `f64` bits; `OFF`: off.
@@ -59,7 +64,7 @@ impl Tunables {
     pub(crate) fn new(config: &BreakerConfig) -> Tunables {
         let t = Tunables {
             mode: AtomicU32::new(0),
-            consecutive: AtomicU32::new(0),
+            consecutive: AtomicU64::new(0),
             failure_rate: AtomicU64::new(OFF),
             slow_rate: AtomicU64::new(OFF),
             minimum_calls: AtomicU64::new(1),
@@ -74,8 +79,13 @@ impl Tunables {
 
     /// Takes on a (validated) configuration.
     pub(crate) fn store(&self, config: &BreakerConfig) {
-        self.consecutive
-            .store(config.consecutive_failures.unwrap_or(0), Relaxed);
+        let kept = if self.consecutive.load(Relaxed) == 0 {
+            0
+        } else {
+            RUN_KEPT
+        };
+        let limit = config.consecutive_failures.map_or(kept, u64::from);
+        self.consecutive.store(limit, Relaxed);
         self.failure_rate
             .store(rate_bits(config.failure_rate_threshold), Relaxed);
         self.slow_rate
@@ -101,9 +111,17 @@ impl Tunables {
         Mode(self.mode.load(Relaxed))
     }
 
+    /// The length at which a run of failures trips the breaker, while the run is counted:
+    /// with the trigger on, and after a reload turned it off ([`RUN_KEPT`], which no run
+    /// reaches). `None` while the trigger has never been on.
     #[inline]
-    pub(crate) fn consecutive(&self) -> Option<u32> {
+    pub(crate) fn run_limit(&self) -> Option<u64> {
         Some(self.consecutive.load(Relaxed)).filter(|n| *n != 0)
+    }
+
+    /// The consecutive trigger's limit, `None` while it is off.
+    pub(crate) fn consecutive(&self) -> Option<u32> {
+        self.run_limit().and_then(|n| u32::try_from(n).ok())
     }
 
     pub(crate) fn rates(&self) -> RateRule {
