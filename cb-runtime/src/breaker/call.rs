@@ -102,16 +102,7 @@ impl CircuitBreaker {
                 Err(e) => CallError::Inner(e),
             },
         };
-        self.record_fallback();
-        let reason = reason_of(&cause);
-        serve_fallback(
-            &span,
-            self,
-            crate::fallback::FallbackKind::Function,
-            reason,
-            fallback_name(&fallback),
-            || fallback(cause),
-        )
+        self.fall_back(&span, cause, fallback)
     }
 
     /// Runs an asynchronous call. Cancelling the returned future (dropping it) records nothing
@@ -183,18 +174,7 @@ impl CircuitBreaker {
         };
         match cause {
             Ok(v) => Ok(v),
-            Err(cause) => {
-                self.record_fallback();
-                let reason = reason_of(&cause);
-                serve_fallback(
-                    &span,
-                    self,
-                    crate::fallback::FallbackKind::Function,
-                    reason,
-                    fallback_name(&fallback),
-                    || fallback(cause),
-                )
-            }
+            Err(cause) => self.fall_back(&span, cause, fallback),
         }
     }
 
@@ -218,5 +198,26 @@ impl CircuitBreaker {
         } else {
             call.instrument(span.clone()).await
         }
+    }
+
+    /// Counts a fallback and serves `fallback` for `cause` in a child of the call's `span`:
+    /// the end of [`call_sync_with_fallback`](Self::call_sync_with_fallback) and
+    /// [`call_with_fallback`](Self::call_with_fallback) when the call did not succeed.
+    fn fall_back<T, E, F: FnOnce(CallError<E>) -> Result<T, E>>(
+        &self,
+        span: &tracing::Span,
+        cause: CallError<E>,
+        fallback: F,
+    ) -> Result<T, E> {
+        self.record_fallback();
+        let reason = reason_of(&cause);
+        serve_fallback(
+            span,
+            self,
+            crate::fallback::FallbackKind::Function,
+            reason,
+            fallback_name(&fallback),
+            || fallback(cause),
+        )
     }
 }
