@@ -78,7 +78,9 @@
 //! [`Fleet::problems`] while it lasts. No report, error or `Debug` output contains the Redis
 //! password.
 
+mod agents;
 mod conditions;
+mod fields;
 #[cfg(feature = "nats")]
 mod over_nats;
 #[cfg(feature = "redis")]

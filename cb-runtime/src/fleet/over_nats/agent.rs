@@ -4,11 +4,13 @@
 //! probes through the lease bucket.
 
 use super::Target;
-use super::events::{Circuit, outcomes_payload, parse_circuit, parse_instance, parse_outcomes};
+use super::events::{Circuit, outcomes_payload, parse_circuit, parse_outcomes};
 use super::subject::{Layout, MAX_SUBJECT, Subject};
 use crate::events::Reason;
 use crate::fleet::FleetConfig;
+use crate::fleet::agents;
 use crate::fleet::conditions::{Conditions, Pass, Problems, shown};
+use crate::fleet::fields::parse_instance;
 use crate::fleet::periods::{Pending, new_period};
 use crate::fleet::secret::Secrets;
 use crate::{CircuitBreaker, Registry, State, glob_match};
@@ -16,7 +18,7 @@ use async_nats::jetstream::{self, consumer, kv, stream};
 use futures_util::StreamExt;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// Messages kept per subject: the audit trail of each breaker (and its outcome batches).
@@ -119,6 +121,21 @@ pub(super) async fn timed<T>(timeout: Duration, what: &str, op: impl Future<Outp
         .map_err(|_| Down(format!("no answer to the {what} within {timeout:?}")))
 }
 
+/// Creates the stream of `config` unless it exists, within `timeout`: the fleet's stream or its
+/// lease bucket's (`what`, named `name` in errors).
+async fn create_stream(
+    js: &jetstream::Context,
+    timeout: Duration,
+    what: &str,
+    name: &str,
+    config: stream::Config,
+) -> Result<(), Down> {
+    timed(timeout, &format!("{what} creation"), js.get_or_create_stream(config))
+        .await?
+        .map_err(|e| Down(format!("the {what} `{name}`: {e}")))?;
+    Ok(())
+}
+
 impl Agent {
     pub(crate) fn new(
         registry: &'static Registry,
@@ -148,9 +165,7 @@ impl Agent {
     }
 
     fn report(&self, message: String) {
-        let message = format!("fleet `{}`: {}", self.config.fleet, self.secrets.scrub(&message));
-        eprintln!("cb: {message}");
-        self.registry.report_fleet(message);
+        agents::report(self.registry, &self.config, &self.secrets, &message);
     }
 
     async fn tick(&mut self) {
@@ -172,10 +187,7 @@ impl Agent {
         for seen in self.seen.values_mut() {
             seen.period = None;
         }
-        for b in self.shared() {
-            b.set_may_probe(true);
-        }
-        self.connected.store(false, Ordering::Release);
+        agents::decide_locally(self.registry, &self.config, &self.connected);
         pass.fail(
             "nats",
             format!(
@@ -187,19 +199,11 @@ impl Agent {
     }
 
     fn seen_mut(&mut self, name: &str) -> &mut Seen {
-        if !self.seen.contains_key(name) {
-            self.seen.insert(name.to_owned(), Seen::default());
-        }
-        self.seen.get_mut(name).expect("inserted above")
+        agents::remembered(&mut self.seen, name)
     }
 
     fn shared(&self) -> Vec<Arc<CircuitBreaker>> {
-        self.registry
-            .names()
-            .into_iter()
-            .filter(|n| glob_match(&self.config.breakers, n))
-            .filter_map(|n| self.registry.get(&n))
-            .collect()
+        agents::shared(self.registry, &self.config)
     }
 
     fn shared_one(&self, name: &str) -> Option<Arc<CircuitBreaker>> {
@@ -237,13 +241,7 @@ impl Agent {
             storage: stream::StorageType::File,
             ..Default::default()
         };
-        timed(
-            self.config.op_timeout,
-            "stream creation",
-            js.get_or_create_stream(stream),
-        )
-        .await?
-        .map_err(|e| Down(format!("the stream `{}`: {e}", self.layout.stream)))?;
+        create_stream(&js, self.config.op_timeout, "stream", &self.layout.stream, stream).await?;
         // The bucket's stream is made here rather than by `create_key_value`, whose account
         // query fails to parse a 2.9 server's answer; it is the layout of a KV bucket.
         let bucket = stream::Config {
@@ -259,13 +257,7 @@ impl Agent {
             storage: stream::StorageType::File,
             ..Default::default()
         };
-        timed(
-            self.config.op_timeout,
-            "bucket creation",
-            js.get_or_create_stream(bucket),
-        )
-        .await?
-        .map_err(|e| Down(format!("the bucket `{}`: {e}", self.layout.bucket)))?;
+        create_stream(&js, self.config.op_timeout, "bucket", &self.layout.bucket, bucket).await?;
         let kv = timed(
             self.config.op_timeout,
             "bucket lookup",
@@ -283,9 +275,7 @@ impl Agent {
             replayed: HashMap::new(),
         });
         pass.ok("nats");
-        let reconnected = self.connected.swap(true, Ordering::AcqRel) || self.joined;
-        self.joined = true;
-        if !reconnected {
+        if agents::first_connection(&self.connected, &mut self.joined) {
             self.report(format!(
                 "connected to NATS at {} as instance {:016x} (stream `{}`)",
                 self.secrets.url, self.instance, self.layout.stream
@@ -455,19 +445,16 @@ impl Agent {
         if !matches!(b.config().window, crate::Window::Time(_)) {
             return Ok(());
         }
-        let totals = b.snapshot().totals;
-        let now = (totals.successes, totals.failures + totals.timeouts);
         let published = self.seen.get(name).map_or((0, 0), |s| s.published);
-        let (ds, df) = (now.0.saturating_sub(published.0), now.1.saturating_sub(published.1));
-        if ds + df == 0 {
+        let Some(new) = agents::unpublished(b, published) else {
             return Ok(());
-        }
-        let payload = outcomes_payload(ds, df, self.instance);
+        };
+        let payload = outcomes_payload(new.successes, new.failures, self.instance);
         let subject = self.layout.outcomes(name);
         match self.publish(&subject, payload).await? {
             Ok(_) => {
                 pass.ok("writes");
-                self.seen_mut(name).published = now;
+                self.seen_mut(name).published = new.totals;
             }
             Err(why) => self.writes_refused(pass, &why),
         }
@@ -496,12 +483,7 @@ impl Agent {
             (s.saturating_add(*ds), f.saturating_add(*df))
         });
         let calls = successes.saturating_add(failures);
-        if calls > 0 && calls >= u64::from(config.minimum_calls) {
-            let rate = failures as f64 / calls as f64;
-            if rate >= threshold {
-                b.trip_for_fleet(Reason::FailureRate { rate, threshold, calls });
-            }
-        }
+        agents::judge_rate(b, threshold, config.minimum_calls, failures, calls);
     }
 
     /// Reads one message of the stream (or the end of the subscription).

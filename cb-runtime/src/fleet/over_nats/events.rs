@@ -2,6 +2,7 @@
 //! [`fleet`](crate::fleet)). Every payload read is input, checked before use.
 
 use crate::fleet::conditions::shown;
+use crate::fleet::fields::{parse_instance, parse_wait_ms};
 
 /// The largest outcome count one batch may carry.
 const MAX_BATCH: u64 = 1_000_000_000;
@@ -40,11 +41,7 @@ pub(crate) fn parse_circuit(payload: &str) -> Result<Circuit, String> {
     let fields: Vec<&str> = payload.splitn(4, ':').collect();
     match fields.as_slice() {
         ["open", wait, instance] => Ok(Circuit::Open {
-            wait_ms: wait
-                .parse()
-                .ok()
-                .filter(|w| *w > 0)
-                .ok_or_else(|| format!("wait_ms {:?} is not a positive integer", shown(wait)))?,
+            wait_ms: parse_wait_ms(wait)?,
             instance: parse_instance(instance)?,
         }),
         ["closed", instance] => Ok(Circuit::Closed {
@@ -78,14 +75,6 @@ pub(crate) fn parse_outcomes(payload: &str) -> Result<(u64, u64), String> {
         }
         _ => Err("expected {successes}:{failures}:{instance}".into()),
     }
-}
-
-/// Parses an instance id (16 hex digits; a hello's whole payload).
-pub(crate) fn parse_instance(instance: &str) -> Result<u64, String> {
-    (instance.len() == 16 && instance.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| u64::from_str_radix(instance, 16).ok())
-        .flatten()
-        .ok_or_else(|| format!("instance {:?} is not 16 hex digits", shown(instance)))
 }
 
 #[cfg(test)]

@@ -6,12 +6,13 @@
 //! one lease TTL.
 
 use super::agent::{Agent, Down, timed};
-use super::events::{Circuit, parse_instance};
+use super::events::Circuit;
 use super::subject::token;
+use crate::CircuitBreaker;
+use crate::fleet::agents;
 use crate::fleet::conditions::{Pass, shown};
-use crate::{CircuitBreaker, State};
+use crate::fleet::fields::parse_instance;
 use async_nats::jetstream::kv::{CreateErrorKind, Operation, UpdateErrorKind};
-use std::time::Duration;
 
 /// The answer of the bucket to one attempt at the lease.
 enum Attempt {
@@ -22,11 +23,7 @@ enum Attempt {
 
 impl Agent {
     pub(super) async fn release_lease_if_done(&mut self, b: &CircuitBreaker, pass: &mut Pass) -> Result<(), Down> {
-        let probing = match b.period().0 {
-            State::HalfOpen => true,
-            State::Open => b.open_remaining() == Some(Duration::ZERO),
-            _ => false,
-        };
+        let probing = agents::probing(b);
         let name: &str = b.name();
         if probing {
             return Ok(());
@@ -57,12 +54,7 @@ impl Agent {
     pub(super) async fn decide_probe(&mut self, b: &CircuitBreaker, pass: &mut Pass) -> Result<(), Down> {
         let name: &str = b.name();
         let holding = self.leases.contains_key(name);
-        let contend = match b.period().0 {
-            State::Open => b.open_remaining() == Some(Duration::ZERO),
-            State::HalfOpen => holding,
-            _ => false,
-        };
-        if !contend {
+        if !agents::contends(b, holding) {
             b.set_may_probe(holding);
             return Ok(());
         }

@@ -1,6 +1,8 @@
 //! The fleet's keys and the values of its `state` key (the protocol is described in the
 //! module docs of [`fleet`](super)).
 
+use crate::fleet::fields::{parse_instance, parse_wait_ms};
+
 /// The keys of one breaker in one fleet.
 pub(crate) struct Keys {
     pub(crate) state: String,
@@ -66,11 +68,7 @@ pub(crate) fn parse_state(value: &str) -> Result<Published, String> {
     match fields.as_slice() {
         ["open", seq, wait, instance] => Ok(Published::Open {
             seq: parse_seq(seq)?,
-            wait_ms: wait
-                .parse()
-                .ok()
-                .filter(|w| *w > 0)
-                .ok_or_else(|| format!("wait_ms {:?} is not a positive integer", shown(wait)))?,
+            wait_ms: parse_wait_ms(wait)?,
             instance: parse_instance(instance)?,
         }),
         ["closed", seq, instance] => Ok(Published::Closed {
@@ -87,13 +85,6 @@ pub(crate) fn parse_seq(seq: &str) -> Result<u64, String> {
         .ok()
         .filter(|s| (1..=MAX_SEQ).contains(s))
         .ok_or_else(|| format!("seq {:?} is not an integer in 1..=2^53", shown(seq)))
-}
-
-fn parse_instance(instance: &str) -> Result<u64, String> {
-    (instance.len() == 16 && instance.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| u64::from_str_radix(instance, 16).ok())
-        .flatten()
-        .ok_or_else(|| format!("instance {:?} is not 16 hex digits", shown(instance)))
 }
 
 pub(crate) use crate::fleet::conditions::shown;

@@ -2,11 +2,11 @@
 //! probing past one lease TTL.
 
 use super::{Agent, Down};
+use crate::CircuitBreaker;
+use crate::fleet::agents;
 use crate::fleet::conditions::Pass;
 use crate::fleet::over_redis::keys::{Keys, instance_value};
 use crate::fleet::over_redis::scripts::{LEASE, RELEASE};
-use crate::{CircuitBreaker, State};
-use std::time::Duration;
 
 impl Agent {
     pub(super) async fn release_lease_if_done(
@@ -15,11 +15,7 @@ impl Agent {
         keys: &Keys,
         pass: &mut Pass,
     ) -> Result<(), Down> {
-        let probing = match b.period().0 {
-            State::HalfOpen => true,
-            State::Open => b.open_remaining() == Some(Duration::ZERO),
-            _ => false,
-        };
+        let probing = agents::probing(b);
         let name: &str = b.name();
         if probing || !self.leases.remove(name) {
             return Ok(());
@@ -44,12 +40,7 @@ impl Agent {
     pub(super) async fn decide_probe(&mut self, b: &CircuitBreaker, keys: &Keys, pass: &mut Pass) -> Result<(), Down> {
         let name: &str = b.name();
         let holding = self.leases.contains(name);
-        let contend = match b.period().0 {
-            State::Open => b.open_remaining() == Some(Duration::ZERO),
-            State::HalfOpen => holding,
-            _ => false,
-        };
-        if !contend {
+        if !agents::contends(b, holding) {
             b.set_may_probe(holding);
             return Ok(());
         }

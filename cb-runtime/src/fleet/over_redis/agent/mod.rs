@@ -7,16 +7,17 @@ mod publish;
 mod read;
 
 use crate::fleet::FleetConfig;
+use crate::fleet::agents;
 use crate::fleet::conditions::{Conditions, Pass, Problems};
 use crate::fleet::over_redis::errors::Failure;
 use crate::fleet::over_redis::keys::Keys;
 use crate::fleet::periods::Pending;
 use crate::fleet::secret::Secrets;
-use crate::{CircuitBreaker, Registry, State, glob_match};
+use crate::{CircuitBreaker, Registry, State};
 use redis::aio::MultiplexedConnection;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// The connection is unusable: the sync stops and every breaker decides locally.
 struct Down(String);
@@ -93,9 +94,7 @@ impl Agent {
     }
 
     fn report(&self, message: String) {
-        let message = format!("fleet `{}`: {}", self.config.fleet, self.secrets.scrub(&message));
-        eprintln!("cb: {message}");
-        self.registry.report_fleet(message);
+        agents::report(self.registry, &self.config, &self.secrets, &message);
     }
 
     /// Redis is unusable: every breaker decides locally until it answers.
@@ -106,10 +105,7 @@ impl Agent {
         for seen in self.seen.values_mut() {
             seen.period = None;
         }
-        for b in self.shared() {
-            b.set_may_probe(true);
-        }
-        self.connected.store(false, Ordering::Release);
+        agents::decide_locally(self.registry, &self.config, &self.connected);
         pass.fail(
             "redis",
             format!(
@@ -121,19 +117,11 @@ impl Agent {
 
     /// What the agent remembers of breaker `name`.
     fn seen_mut(&mut self, name: &str) -> &mut Seen {
-        if !self.seen.contains_key(name) {
-            self.seen.insert(name.to_owned(), Seen::default());
-        }
-        self.seen.get_mut(name).expect("inserted above")
+        agents::remembered(&mut self.seen, name)
     }
 
     fn shared(&self) -> Vec<Arc<CircuitBreaker>> {
-        self.registry
-            .names()
-            .into_iter()
-            .filter(|n| glob_match(&self.config.breakers, n))
-            .filter_map(|n| self.registry.get(&n))
-            .collect()
+        agents::shared(self.registry, &self.config)
     }
 
     async fn query<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> Result<T, Failure> {
@@ -161,9 +149,7 @@ impl Agent {
             }
         }
         pass.ok("redis");
-        let reconnected = self.connected.swap(true, Ordering::AcqRel) || self.joined;
-        self.joined = true;
-        if !reconnected {
+        if agents::first_connection(&self.connected, &mut self.joined) {
             self.report(format!(
                 "connected to Redis at {} as instance {:016x}",
                 self.secrets.url, self.instance

@@ -1,7 +1,7 @@
 //! Publishing this instance's own periods and outcomes.
 
 use super::{Agent, Down};
-use crate::events::Reason;
+use crate::fleet::agents;
 use crate::fleet::conditions::Pass;
 use crate::fleet::over_redis::keys::{Keys, instance_value};
 use crate::fleet::over_redis::scripts::{OUTCOMES, PUBLISH};
@@ -82,13 +82,11 @@ impl Agent {
         let crate::Window::Time(window) = config.window else {
             return Ok(());
         };
-        let totals = b.snapshot().totals;
-        let now = (totals.successes, totals.failures + totals.timeouts);
         let published = self.seen.get(name).map_or((0, 0), |s| s.published);
-        let (ds, df) = (now.0.saturating_sub(published.0), now.1.saturating_sub(published.1));
-        if ds + df == 0 {
+        let Some(new) = agents::unpublished(b, published) else {
             return Ok(());
-        }
+        };
+        let (ds, df) = (new.successes, new.failures);
         let judge = config
             .failure_rate_threshold
             .filter(|_| b.period().0 == State::Closed && df > 0);
@@ -113,16 +111,10 @@ impl Agent {
         pass.ok("writes");
         pass.ok(format!("wrongtype:{name}:outcomes"));
         pass.ok(format!("refused:{name}:outcomes"));
-        self.seen_mut(name).published = now;
+        self.seen_mut(name).published = new.totals;
         let calls = successes + failures;
-        if let Some(threshold) = judge
-            && calls >= u64::from(config.minimum_calls)
-            && calls > 0
-        {
-            let rate = failures as f64 / calls as f64;
-            if rate >= threshold {
-                b.trip_for_fleet(Reason::FailureRate { rate, threshold, calls });
-            }
+        if let Some(threshold) = judge {
+            agents::judge_rate(b, threshold, config.minimum_calls, failures, calls);
         }
         Ok(())
     }
