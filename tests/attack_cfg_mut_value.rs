@@ -2,19 +2,10 @@
 //! the caller's value (README; `attack_user_shapes.rs`), whatever way the value names it.
 
 use async_trait::async_trait;
-use cb_runtime::{Rejected, circuit_breaker};
+mod support;
 
-#[derive(Debug, PartialEq, Clone)]
-enum ApiError {
-    Down,
-    Breaker,
-}
-
-impl From<Rejected> for ApiError {
-    fn from(_: Rejected) -> Self {
-        ApiError::Breaker
-    }
-}
+use cb_runtime::circuit_breaker;
+use support::api_error::ApiError;
 
 // ----- was a defect: a parameter named only inside a format string (`format!("{page}")`) -----
 // The rebinding collects identifiers token by token; `{page}` inside a string literal is not

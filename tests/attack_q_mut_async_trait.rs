@@ -3,19 +3,10 @@
 //! `n += 1` ...; under `#[async_trait]` too"), beyond the `u32` case the commit tested.
 
 use async_trait::async_trait;
-use cb_runtime::{Rejected, circuit_breaker};
+mod support;
 
-#[derive(Debug, PartialEq, Clone)]
-enum ApiError {
-    Down,
-    Breaker,
-}
-
-impl From<Rejected> for ApiError {
-    fn from(_: Rejected) -> Self {
-        ApiError::Breaker
-    }
-}
+use cb_runtime::circuit_breaker;
+use support::api_error::ApiError;
 
 #[async_trait]
 trait Pages {

@@ -3,19 +3,10 @@
 //! Service-shaped client code attacking the macros from a new user's side: shapes that compile
 //! and then answer or count other than the README says.
 
-use cb_runtime::{CallError, Rejected, circuit_breaker, registry};
+mod support;
 
-#[derive(Debug, PartialEq, Clone)]
-enum ApiError {
-    Down,
-    Breaker,
-}
-
-impl From<Rejected> for ApiError {
-    fn from(_: Rejected) -> Self {
-        ApiError::Breaker
-    }
-}
+use cb_runtime::{CallError, circuit_breaker, registry};
+use support::api_error::ApiError;
 
 // ===== `fallback_value` reading a `mut` argument =====
 //

@@ -1,22 +1,13 @@
 //! Client code written as services write it, attacking the macros from outside (issue 11
 //! follow-up): every case here once misbehaved or is a shape a service relies on.
 
+mod support;
+
 use cb_runtime::{CallError, CircuitProtected, Rejected, State, circuit_breaker, registry};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-
-#[derive(Debug, Clone, PartialEq)]
-enum ApiError {
-    Down,
-    Breaker,
-}
-
-impl From<Rejected> for ApiError {
-    fn from(_: Rejected) -> Self {
-        ApiError::Breaker
-    }
-}
+use support::api_error::ApiError;
 
 fn state(name: &str) -> State {
     registry().get(name).expect("the breaker exists after a call").state()

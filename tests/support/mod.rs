@@ -1,6 +1,7 @@
 //! Shared helpers of the behaviour scenarios (each test file includes this with `mod support;`).
 #![allow(dead_code)]
 
+pub mod api_error;
 pub mod backend;
 pub mod calls;
 pub mod counting;

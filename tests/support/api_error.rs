@@ -1,0 +1,18 @@
+//! The error type of the macro scenarios that only tell a failed backend from a rejection.
+
+use cb_runtime::Rejected;
+
+/// What a protected function of those scenarios fails with.
+#[derive(Debug, PartialEq, Clone)]
+pub enum ApiError {
+    /// The backend failed.
+    Down,
+    /// The breaker rejected the call (the `?` on a [`Rejected`]).
+    Breaker,
+}
+
+impl From<Rejected> for ApiError {
+    fn from(_: Rejected) -> Self {
+        ApiError::Breaker
+    }
+}
