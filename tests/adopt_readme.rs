@@ -1,20 +1,11 @@
 //! What a new user following README.md runs into: silent configuration mistakes and
 //! inspection that answers for a breaker that is not the one in force.
 
+mod support;
+
 use cb_runtime::config::ConfigSource;
 use cb_runtime::{Registry, Rejected, circuit_breaker, registry};
-use std::sync::Mutex;
-
-static ENV: Mutex<()> = Mutex::new(());
-
-fn with_var<T>(var: &str, value: &str, f: impl FnOnce() -> T) -> T {
-    let _guard = ENV.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    // SAFETY: tests in this binary that touch the environment hold `ENV`.
-    unsafe { std::env::set_var(var, value) };
-    let out = f();
-    unsafe { std::env::remove_var(var) };
-    out
-}
+use support::env::with_var;
 
 /// README, Configuration file: "A section no breaker matches and that nearly names a registered
 /// breaker (`[breakers.sentinal]` beside `sentinel`) is in `config_status().skipped` ... with

@@ -2,22 +2,12 @@
 //! are errors naming the variable. These tests change the process environment, so they run
 //! one at a time.
 
+mod support;
+
 use cb_runtime::Registry;
 use cb_runtime::config::{ConfigSource, env_problems, env_var};
-use std::sync::Mutex;
 use std::time::Duration;
-
-static ENV: Mutex<()> = Mutex::new(());
-
-fn with_var<T>(var: &str, value: &str, f: impl FnOnce() -> T) -> T {
-    let _guard = ENV.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    // SAFETY: tests in this binary that touch the environment hold `ENV`; nothing else here
-    // reads or writes it concurrently.
-    unsafe { std::env::set_var(var, value) };
-    let out = f();
-    unsafe { std::env::remove_var(var) };
-    out
-}
+use support::env::with_var;
 
 #[test]
 fn variable_names_upper_case_the_breaker_and_replace_other_characters() {
