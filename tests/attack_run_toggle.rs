@@ -561,3 +561,40 @@ fn a_macro_breaker_turned_off_and_on_by_the_global_registry() {
     assert_eq!(tripped_by(&b), Some(Reason::ConsecutiveFailures { count: 6 }));
     assert!(matches!(ping(true), Err(PingError::Rejected)));
 }
+
+/// A keyed family's glob section turns the trigger off and on: a key registered before the
+/// "off" keeps its run through it; a key registered while it was off was built off and counts
+/// from the reload that turns it on (README: "a breaker built with the trigger off counts no
+/// run until a reload turns it on"), so one family judges two runs of equal length apart.
+#[test]
+fn a_family_glob_turned_off_and_on_judges_old_and_new_keys_by_their_birth() {
+    let registry: &'static Registry = Box::leak(Box::new(Registry::with_clock(ManualClock::new())));
+    let path = temp_file("glob");
+    let glob = |limit: &str| {
+        format!(
+            "[breakers.\"rtk/*\"]\nconsecutive_failures = {limit}\nfailure_rate_threshold = \"off\"\nslow_call_rate_threshold = \"off\"\n"
+        )
+    };
+    std::fs::write(&path, glob("3")).unwrap();
+    cb_runtime::config::load_into(registry, &path).unwrap();
+    let old = registry.breaker("rtk/old", &on(10));
+    std::fs::write(&path, glob("\"off\"")).unwrap();
+    cb_runtime::config::load_into(registry, &path).unwrap();
+    let new = registry.breaker("rtk/new", &on(10));
+    assert_eq!(
+        (old.config().consecutive_failures, new.config().consecutive_failures),
+        (None, None)
+    );
+    for b in [&old, &new] {
+        run_n(b, 2, Outcome::Failure);
+    }
+    assert_eq!((run_len(&old), run_len(&new)), (2, 0));
+    std::fs::write(&path, glob("3")).unwrap();
+    cb_runtime::config::load_into(registry, &path).unwrap();
+    for b in [&old, &new] {
+        f(b);
+    }
+    assert_eq!((old.state(), new.state()), (State::Open, State::Closed));
+    assert_eq!(run_len(&new), 1);
+    let _ = std::fs::remove_file(&path);
+}
