@@ -53,6 +53,40 @@ async fn delete(key: &str) {
         .unwrap();
 }
 
+/// Puts `queue` on Redis streams under `prefix`.
+fn on_redis(queue: &str, prefix: String) {
+    queues()
+        .set_backend(queue, RedisStreamQueue::new(REDIS).unwrap().prefix(prefix))
+        .unwrap();
+}
+
+/// A keyed family `family` (its queue has the same name) with a backlog of `count` entries,
+/// tagged with `rename.0`, for each of `THREADS` keys `{key}{k}`; the rename to `rename.1`
+/// declared and the queue put on Redis: the keys' streams.
+fn keyed_backlogs(
+    rt: &tokio::runtime::Runtime,
+    tag: &str,
+    family: &str,
+    key: &str,
+    count: u32,
+    (former, current): (&str, &str),
+) -> Vec<String> {
+    let prefix = unique_redis_prefix(tag);
+    let keys: Vec<String> = (0..THREADS)
+        .map(|k| format!("{prefix}{family}/{family}/{key}{k}"))
+        .collect();
+    rt.block_on(async {
+        for stream in &keys {
+            for n in 0..count {
+                xadd(stream, &format!(r#"{{"fn":"{former}","args":[{n}]}}"#)).await;
+            }
+        }
+    });
+    queues().renamed(family, former, current);
+    on_redis(family, prefix);
+    keys
+}
+
 /// Runs `call(i)` on `THREADS` threads at once, each on a runtime of its own; their results.
 fn at_once<T: Send + 'static>(
     call: impl Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>> + Send + Sync + 'static,
@@ -121,9 +155,7 @@ fn a_renamed_backlog_replays_once_while_first_calls_race() {
         "old_app::Mailer::send",
         "attack_rename_race::Mailer::send",
     );
-    queues()
-        .set_backend("arr-mailer", RedisStreamQueue::new(REDIS).unwrap().prefix(prefix))
-        .unwrap();
+    on_redis("arr-mailer", prefix);
     let m = Mailer::default();
     let shared = m.clone();
     let results = at_once(move |i| {
@@ -181,9 +213,7 @@ fn first_calls_rejected_while_racing_queue_behind_the_renamed_backlog() {
         }
     });
     queues().renamed("arr-pager", "legacy::Pager::page", "attack_rename_race::Pager::page");
-    queues()
-        .set_backend("arr-pager", RedisStreamQueue::new(REDIS).unwrap().prefix(prefix))
-        .unwrap();
+    on_redis("arr-pager", prefix);
     let breaker = registry().breaker("arr-pager", &BreakerConfig::default());
     breaker.force_open();
     let p = Pager::default();
@@ -245,9 +275,7 @@ fn a_rename_declared_while_first_calls_race_still_releases_the_backlog() {
             xadd(&key, &format!(r#"{{"fn":"v1::Pusher::push","args":[{n}]}}"#)).await;
         }
     });
-    queues()
-        .set_backend("arr-pusher", RedisStreamQueue::new(REDIS).unwrap().prefix(prefix))
-        .unwrap();
+    on_redis("arr-pusher", prefix);
     let p = Pusher::default();
     let shared = p.clone();
     let results = at_once(move |i| {
@@ -320,9 +348,7 @@ fn two_former_paths_interleaved_replay_once_in_order() {
         "v2::Billing::charge",
         "attack_rename_race::Billing::charge",
     );
-    queues()
-        .set_backend("arr-billing", RedisStreamQueue::new(REDIS).unwrap().prefix(prefix))
-        .unwrap();
+    on_redis("arr-billing", prefix);
     let b = Billing::default();
     let shared = b.clone();
     let results = at_once(move |i| {
@@ -375,21 +401,14 @@ impl Tenant {
 fn renamed_keyed_backlogs_replay_once_while_keys_first_calls_race() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     fast();
-    let prefix = unique_redis_prefix("arr-e");
-    let keys: Vec<String> = (0..THREADS)
-        .map(|k| format!("{prefix}arr-tenant/arr-tenant/t{k}"))
-        .collect();
-    rt.block_on(async {
-        for key in &keys {
-            for n in 0..5 {
-                xadd(key, &format!(r#"{{"fn":"crm::Tenant::post","args":[{n}]}}"#)).await;
-            }
-        }
-    });
-    queues().renamed("arr-tenant", "crm::Tenant::post", "attack_rename_race::Tenant::post");
-    queues()
-        .set_backend("arr-tenant", RedisStreamQueue::new(REDIS).unwrap().prefix(prefix))
-        .unwrap();
+    let keys = keyed_backlogs(
+        &rt,
+        "arr-e",
+        "arr-tenant",
+        "t",
+        5,
+        ("crm::Tenant::post", "attack_rename_race::Tenant::post"),
+    );
     let tenants: Vec<Tenant> = (0..THREADS)
         .map(|k| Tenant {
             id: format!("t{k}"),
@@ -468,9 +487,7 @@ fn renames_of_two_functions_in_one_queue_release_only_their_own() {
     });
     queues().renamed("arr-notify", "old::Sms::send", "attack_rename_race::Sms::send");
     queues().renamed("arr-notify", "old::Email::send", "attack_rename_race::Email::send");
-    queues()
-        .set_backend("arr-notify", RedisStreamQueue::new(REDIS).unwrap().prefix(prefix))
-        .unwrap();
+    on_redis("arr-notify", prefix);
     let (sms, email) = (Sms::default(), Email::default());
     let (s2, e2) = (sms.clone(), email.clone());
     let results = at_once(move |i| {
@@ -535,21 +552,14 @@ impl Shop {
 fn renamed_keyed_backlogs_with_keys_open_at_their_racing_first_calls() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     fast();
-    let prefix = unique_redis_prefix("arr-e2");
-    let keys: Vec<String> = (0..THREADS)
-        .map(|k| format!("{prefix}arr-shop/arr-shop/s{k}"))
-        .collect();
-    rt.block_on(async {
-        for key in &keys {
-            for n in 0..3 {
-                xadd(key, &format!(r#"{{"fn":"erp::Shop::order","args":[{n}]}}"#)).await;
-            }
-        }
-    });
-    queues().renamed("arr-shop", "erp::Shop::order", "attack_rename_race::Shop::order");
-    queues()
-        .set_backend("arr-shop", RedisStreamQueue::new(REDIS).unwrap().prefix(prefix))
-        .unwrap();
+    let keys = keyed_backlogs(
+        &rt,
+        "arr-e2",
+        "arr-shop",
+        "s",
+        3,
+        ("erp::Shop::order", "attack_rename_race::Shop::order"),
+    );
     let breakers: Vec<_> = (0..THREADS)
         .map(|k| registry().breaker(&format!("arr-shop/s{k}"), &BreakerConfig::default()))
         .collect();
