@@ -9,7 +9,7 @@ use cb_runtime::circuit_breaker;
 use cb_runtime::queue::{InMemoryQueue, QueueBackend, QueueEvent, queues};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use support::queue::{Downstream, SendError, settle, until};
+use support::queue::{Downstream, SendError, settle, status, until};
 
 async fn left_behind(stream: &str, entries: &[&[u8]]) -> InMemoryQueue {
     let backend = InMemoryQueue::new(1000);
@@ -162,6 +162,23 @@ async fn a_rename_declared_for_another_path_is_named_in_the_message() {
         "{said}"
     );
     assert_eq!(t.0.sent(), ["send:2"], "the entry was not replayed");
+    let blocked = status("atl-typo", "atl-typo");
+    assert!(blocked.blocked, "the status says replay is held up: {blocked:?}");
+    queues().renamed("atl-typo", "old::Typo::send", "attack_tag_payloads::Typo::send");
+    until("the entry replayed once the rename names the owner", || {
+        t.0.sent().len() == 2
+    })
+    .await;
+    assert_eq!(t.0.sent(), ["send:2", "send:1"]);
+    until("the status no longer says blocked", || {
+        !status("atl-typo", "atl-typo").blocked
+    })
+    .await;
+    let released = status("atl-typo", "atl-typo");
+    assert!(
+        released.last_error.is_some_and(|e| e.contains("old::Typo::send")),
+        "the last problem noted stays as history"
+    );
 }
 
 // ----- odd JSON -----

@@ -225,6 +225,7 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
             Ok(None) => {
                 sq.succeeded();
                 sq.stats.depth.store(0, Ordering::Relaxed);
+                sq.stats.blocked.store(false, Ordering::Relaxed);
                 return Next::Idle;
             }
             Err(e) => {
@@ -269,11 +270,13 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
                 "queue `{q}`: entry {} of breaker `{}` was queued by `{queued_by}`, but `{owner}` owns the sub-queue in this process: it is not replayed, and the entries behind it wait; nothing is removed. If `{queued_by}` is a former path of `{owner}` (a type, module or function renamed or moved), call `queues().renamed(\"{q}\", \"{queued_by}\", \"{owner}\")` at startup{declared}; if it is another function, give one of the two its own queue",
                 entry.id, sq.breaker
             );
+            sq.stats.blocked.store(true, Ordering::Relaxed);
             if sq.note_once(message.clone()) {
                 replay_failed(sq, entry.id, message);
             }
             return Next::Idle;
         }
+        sq.stats.blocked.store(false, Ordering::Relaxed);
         // Kept to show an entry that does not decode (replay is I/O-bound: one copy is cheap).
         let payload = args.clone();
         let replay = CatchUnwind(handler(args));

@@ -45,6 +45,9 @@ pub(crate) struct Stats {
     /// the backend when the replayer starts and whenever it finds the sub-queue empty).
     pub(crate) depth: AtomicU64,
     failing: AtomicBool,
+    /// The entry at the head waits for a function this process does not have (see
+    /// [`QueueStatus::blocked`]).
+    pub(crate) blocked: AtomicBool,
     last_error: Mutex<Option<String>>,
 }
 
@@ -166,6 +169,7 @@ impl SubQueue {
             replay_failures: s.replay_failures.load(Ordering::Relaxed),
             depth: s.depth.load(Ordering::Relaxed),
             backend_failing: s.failing.load(Ordering::Relaxed),
+            blocked: s.blocked.load(Ordering::Relaxed),
             last_error: s.last_error.lock().unwrap_or_else(PoisonError::into_inner).clone(),
         }
     }
@@ -195,6 +199,13 @@ pub struct QueueStatus {
     pub depth: u64,
     /// Whether the backend's last operation failed.
     pub backend_failing: bool,
-    /// The backend's last failure, if any.
+    /// Whether replay is held up by the entry at its head: queued by a function this process
+    /// does not have (another function's, or this one's under a former path; see
+    /// [`Queues::renamed`](super::Queues::renamed)), so it and the entries behind it wait.
+    /// False again once that entry replays.
+    pub blocked: bool,
+    /// The last problem noted, if any: a backend failure, a head entry that holds replay up,
+    /// or another function refused the sub-queue. It stays after the problem ends:
+    /// `backend_failing` and `blocked` tell whether one goes on.
     pub last_error: Option<String>,
 }
