@@ -50,7 +50,7 @@ impl CircuitBreaker {
             None => None,
         }
         .filter(|_| mode.rates());
-        let reason = match self.tunables.run_limit() {
+        let reason = match self.tunables.run_limit(mode) {
             Some(limit) => self.consecutive_run(word, limit),
             None => None,
         };
@@ -224,7 +224,7 @@ impl CircuitBreaker {
             None
         };
         // A success ends a run by being counted (above); only a failure lengthens it.
-        let reason = match self.tunables.run_limit() {
+        let reason = match self.tunables.run_limit(mode) {
             Some(limit) if failure => self.consecutive_run(word, limit),
             _ => None,
         };

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 
 const OFF: u64 = u64::MAX;
 
-/// [`Tunables::consecutive`] once the consecutive trigger has been on and a reload turned it
-/// off: the run is still counted (so turning it on again judges the failures in a row as they
-/// stand), and no run reaches it (a run is at most `u32::MAX` long).
+/// [`Tunables::run_limit`] while the consecutive trigger is off after having been on: the run
+/// is still counted (so turning it on again judges the failures in a row as they stand), and
+/// no run reaches it (a run is at most `u32::MAX` long).
 const RUN_KEPT: u64 = 1 << 32;
 
 /// What a call needs, in one word: read once per record.
@@ -20,6 +20,8 @@ pub(crate) struct Mode(u32);
 
 const RATES: u32 = 1;
 const SLOW: u32 = 2;
+/// The consecutive trigger has been on: its run is counted from then on, on or off.
+const KEPT: u32 = 4;
 
 impl Mode {
     #[inline]
@@ -31,14 +33,19 @@ impl Mode {
     pub(crate) fn slow(self) -> bool {
         self.0 & SLOW != 0
     }
+
+    #[inline]
+    fn run_kept(self) -> bool {
+        self.0 & KEPT != 0
+    }
 }
 
 #[derive(Debug)]
 pub(crate) struct Tunables {
     /// `RATES | SLOW` bits.
     mode: AtomicU32,
-    /// The consecutive trigger's limit; 0: off, [`RUN_KEPT`]: off after having been on.
-    consecutive: AtomicU64,
+    /// The consecutive trigger's limit; 0: off (see [`KEPT`]).
+    consecutive: AtomicU32,
     /// `f64` bits; `OFF`: off.
     failure_rate: AtomicU64,
     /// `f64` bits; `OFF`: off.
@@ -64,7 +71,7 @@ impl Tunables {
     pub(crate) fn new(config: &BreakerConfig) -> Tunables {
         let t = Tunables {
             mode: AtomicU32::new(0),
-            consecutive: AtomicU64::new(0),
+            consecutive: AtomicU32::new(0),
             failure_rate: AtomicU64::new(OFF),
             slow_rate: AtomicU64::new(OFF),
             minimum_calls: AtomicU64::new(1),
@@ -79,13 +86,9 @@ impl Tunables {
 
     /// Takes on a (validated) configuration.
     pub(crate) fn store(&self, config: &BreakerConfig) {
-        let kept = if self.consecutive.load(Relaxed) == 0 {
-            0
-        } else {
-            RUN_KEPT
-        };
-        let limit = config.consecutive_failures.map_or(kept, u64::from);
-        self.consecutive.store(limit, Relaxed);
+        let kept = config.consecutive_failures.is_some() || self.mode().run_kept();
+        self.consecutive
+            .store(config.consecutive_failures.unwrap_or(0), Relaxed);
         self.failure_rate
             .store(rate_bits(config.failure_rate_threshold), Relaxed);
         self.slow_rate
@@ -102,8 +105,8 @@ impl Tunables {
             .store(config.half_open_max_wait.map_or(OFF, duration_nanos), Relaxed);
         let rates = config.failure_rate_threshold.is_some() || config.slow_call_rate_threshold.is_some();
         let slow = config.slow_call_rate_threshold.is_some();
-        self.mode
-            .store(if rates { RATES } else { 0 } | if slow { SLOW } else { 0 }, Relaxed);
+        let mode = if rates { RATES } else { 0 } | if slow { SLOW } else { 0 } | if kept { KEPT } else { 0 };
+        self.mode.store(mode, Relaxed);
     }
 
     #[inline]
@@ -113,15 +116,19 @@ impl Tunables {
 
     /// The length at which a run of failures trips the breaker, while the run is counted:
     /// with the trigger on, and after a reload turned it off ([`RUN_KEPT`], which no run
-    /// reaches). `None` while the trigger has never been on.
+    /// reaches). `None` while the trigger has never been on. `mode` is [`Tunables::mode`].
     #[inline]
-    pub(crate) fn run_limit(&self) -> Option<u64> {
-        Some(self.consecutive.load(Relaxed)).filter(|n| *n != 0)
+    pub(crate) fn run_limit(&self, mode: Mode) -> Option<u64> {
+        match self.consecutive.load(Relaxed) {
+            0 if mode.run_kept() => Some(RUN_KEPT),
+            0 => None,
+            limit => Some(u64::from(limit)),
+        }
     }
 
     /// The consecutive trigger's limit, `None` while it is off.
     pub(crate) fn consecutive(&self) -> Option<u32> {
-        self.run_limit().and_then(|n| u32::try_from(n).ok())
+        Some(self.consecutive.load(Relaxed)).filter(|n| *n != 0)
     }
 
     pub(crate) fn rates(&self) -> RateRule {
