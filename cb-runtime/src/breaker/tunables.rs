@@ -34,6 +34,7 @@ impl Mode {
         self.0 & SLOW != 0
     }
 
+    /// Whether the consecutive trigger has been on (see [`KEPT`]).
     #[inline]
     fn run_kept(self) -> bool {
         self.0 & KEPT != 0
@@ -42,7 +43,7 @@ impl Mode {
 
 #[derive(Debug)]
 pub(crate) struct Tunables {
-    /// `RATES | SLOW` bits.
+    /// `RATES | SLOW | KEPT` bits.
     mode: AtomicU32,
     /// The consecutive trigger's limit; 0: off (see [`KEPT`]).
     consecutive: AtomicU32,
@@ -156,5 +157,42 @@ impl Tunables {
 
     pub(crate) fn half_open_max_wait(&self) -> Option<u64> {
         Some(self.half_open_max_wait.load(Relaxed)).filter(|n| *n != OFF)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(limit: Option<u32>) -> BreakerConfig {
+        let builder = BreakerConfig::builder();
+        match limit {
+            Some(n) => builder.consecutive_failures(n),
+            None => builder.no_consecutive_failures(),
+        }
+        .build()
+        .unwrap()
+    }
+
+    fn limit(t: &Tunables) -> Option<u64> {
+        t.run_limit(t.mode())
+    }
+
+    #[test]
+    fn the_run_is_counted_from_the_first_time_the_trigger_is_on() {
+        let t = Tunables::new(&config(None));
+        assert_eq!(limit(&t), None, "never on: no run is counted");
+        t.store(&config(None));
+        assert_eq!(limit(&t), None);
+        t.store(&config(Some(u32::MAX)));
+        assert_eq!(limit(&t), Some(u64::from(u32::MAX)));
+        t.store(&config(None));
+        assert_eq!(limit(&t), Some(RUN_KEPT), "off again: counted, never reached");
+        assert_eq!(t.consecutive(), None, "and reported off");
+        t.store(&config(None));
+        assert_eq!(limit(&t), Some(RUN_KEPT), "a second reload off keeps it");
+        t.store(&config(Some(3)));
+        assert_eq!((limit(&t), t.consecutive()), (Some(3), Some(3)));
+        assert!(u64::from(u32::MAX) < RUN_KEPT, "no run reaches it");
     }
 }
