@@ -137,7 +137,7 @@ impl Serialize for Explanation {
 
 impl Serialize for Totals {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("Totals", 8)?;
+        let mut m = s.serialize_struct("Totals", 9)?;
         m.serialize_field("successes", &self.successes)?;
         m.serialize_field("failures", &self.failures)?;
         m.serialize_field("ignored", &self.ignored)?;
@@ -146,6 +146,7 @@ impl Serialize for Totals {
         m.serialize_field("slow_calls", &self.slow_calls)?;
         m.serialize_field("fallbacks", &self.fallbacks)?;
         m.serialize_field("fallbacks_by_type", &ByKind(&self.fallbacks_by_kind))?;
+        m.serialize_field("probes", &self.probes)?;
         m.end()
     }
 }
@@ -205,7 +206,7 @@ impl Serialize for Transition {
 impl Serialize for Snapshot {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let transitions: Vec<_> = self.transitions.iter().map(|&(f, t, n)| Transition(f, t, n)).collect();
-        let mut m = s.serialize_struct("Snapshot", 11)?;
+        let mut m = s.serialize_struct("Snapshot", 14)?;
         m.serialize_field("name", &self.name)?;
         m.serialize_field("state", &self.state)?;
         m.serialize_field("totals", &self.totals)?;
@@ -217,6 +218,38 @@ impl Serialize for Snapshot {
         m.serialize_field("reopens", &self.reopens)?;
         m.serialize_field("transitions", &transitions)?;
         m.serialize_field("durations", &self.durations)?;
+        m.serialize_field("fallback_durations", &self.fallback_durations)?;
+        m.serialize_field(
+            "fallback_durations_by_type",
+            &DurationsByKind(&self.fallback_durations_by_kind),
+        )?;
+        m.serialize_field("time_in_state_ms", &TimeInState(&self.time_in_state))?;
+        m.end()
+    }
+}
+
+/// Fallback durations by kind as `{ "cache": { .. }, .. }`, like `fallbacks_by_type`.
+struct DurationsByKind<'a>(&'a [(crate::fallback::FallbackKind, Durations)]);
+
+impl Serialize for DurationsByKind<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (kind, durations) in self.0 {
+            m.serialize_entry(kind.as_str(), durations)?;
+        }
+        m.end()
+    }
+}
+
+/// Time in each state as `{ "closed": 12500, .. }` (milliseconds), every state.
+struct TimeInState<'a>(&'a [Duration; 6]);
+
+impl Serialize for TimeInState<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(State::ALL.len()))?;
+        for state in State::ALL {
+            m.serialize_entry(state.as_str(), &millis(self.0[state as usize]))?;
+        }
         m.end()
     }
 }
@@ -257,7 +290,66 @@ impl Serialize for Health {
 #[cfg(test)]
 mod tests {
     use super::duration_text;
+    use crate::{BreakerConfig, CircuitBreaker, Snapshot};
     use std::time::Duration;
+
+    /// Every field of a snapshot reaches its JSON: the pattern below stops compiling when a
+    /// field is added, and the keys are checked against it.
+    #[test]
+    fn a_snapshot_serializes_every_field() {
+        let b = CircuitBreaker::new(
+            "serde-all",
+            BreakerConfig::builder().consecutive_failures(1).build().unwrap(),
+        );
+        let _ = b.call_sync_with_fallback(|| Err::<u32, _>("down"), |_| Ok(0));
+        let snapshot = b.snapshot();
+        let json = serde_json::to_value(&snapshot).unwrap();
+        let Snapshot {
+            name,
+            state: _,
+            totals,
+            window: _,
+            tripped_by: _,
+            consecutive_failures: _,
+            open_for: _,
+            half_open_in_flight: _,
+            reopens: _,
+            transitions: _,
+            durations: _,
+            fallback_durations: _,
+            fallback_durations_by_kind,
+            time_in_state: _,
+        } = snapshot;
+        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut expected = [
+            "name",
+            "state",
+            "totals",
+            "window",
+            "tripped_by",
+            "consecutive_failures",
+            "open_for_ms",
+            "half_open_in_flight",
+            "reopens",
+            "transitions",
+            "durations",
+            "fallback_durations",
+            "fallback_durations_by_type",
+            "time_in_state_ms",
+        ];
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        assert_eq!(json["name"], name.as_str());
+        assert_eq!(json["totals"]["probes"], totals.probes);
+        assert_eq!(json["totals"]["fallbacks"], 1);
+        assert_eq!(
+            json["fallback_durations_by_type"].as_object().unwrap().len(),
+            fallback_durations_by_kind.len()
+        );
+        assert_eq!(json["time_in_state_ms"].as_object().unwrap().len(), 6);
+        assert_eq!(json["state"], "open");
+    }
 
     #[test]
     fn durations_read_as_the_configuration_writes_them() {
