@@ -505,6 +505,12 @@ fn a_second_type_with_the_same_name_but_other_settings_reports_the_conflict() {
         })
         .count();
     assert_eq!(again, 0, "reported once");
+    let notes = registry().explain("atk-shared-name").notes;
+    assert!(
+        notes.iter().any(|n| n.contains("struct-level consecutive_failures = 3")
+            && n.contains("struct-level consecutive_failures = 9")),
+        "explain keeps the conflict where a user without a subscriber finds it: {notes:?}"
+    );
 }
 
 // ===== every path out of a future-returning sync fn is protected =====

@@ -32,13 +32,31 @@ fn the_first_configuration_wins_and_a_different_one_is_reported() {
     match events.try_recv() {
         Some(Event::ConfigConflict { name, kept, ignored }) => {
             assert_eq!(name, "ml-eta");
-            assert!(kept.contains("consecutive_failures: Some(2)"), "{kept}");
-            assert!(ignored.contains("consecutive_failures: Some(9)"), "{ignored}");
+            assert!(kept.contains("consecutive_failures = 2"), "{kept}");
+            assert!(ignored.contains("consecutive_failures = 9"), "{ignored}");
+            assert!(
+                !kept.contains("open_timeout") && !ignored.contains("open_timeout"),
+                "only the keys that differ: {kept} / {ignored}"
+            );
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
     r.breaker("ml-eta", &two_failures());
     assert_eq!(events.try_recv(), None, "the same configuration is no conflict");
+    r.breaker("ml-eta", &other);
+    assert_eq!(events.try_recv(), None, "the same conflict is reported once");
+    let notes = r.explain("ml-eta").notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("keeps the configuration it was first registered with")
+                && n.contains("consecutive_failures = 9")),
+        "explain shows the conflict: {notes:?}"
+    );
+    assert!(
+        r.explain("payments").notes.iter().all(|n| !n.contains("ml-eta")),
+        "and only for its breaker"
+    );
 }
 
 #[test]

@@ -183,9 +183,10 @@ pub enum Event {
     ConfigConflict {
         /// The breaker.
         name: crate::Name,
-        /// The configuration in force, in `Debug` form.
+        /// The configuration in force, as `key = value` settings (for two configurations in
+        /// code, the keys where they differ).
         kept: String,
-        /// The configuration the later call site asked for.
+        /// The configuration the later call site asked for, likewise.
         ignored: String,
     },
     /// The HTTP client middleware (feature `reqwest-middleware`) got a `Retry-After` that is

@@ -327,12 +327,25 @@ impl Registry {
         explained
     }
 
+    /// A call site asked for `existing` with other settings: the first registration's stay in
+    /// force. Reported once per distinct conflict: stderr (even with no subscriber), an
+    /// [`Event::ConfigConflict`], and a note in [`explain`](Self::explain).
+    #[cold]
     fn check_conflict(&self, existing: &Entry, asked: Asked<'_>) {
-        if !asked.is(&existing.base) {
+        if asked.is(&existing.base) {
+            return;
+        }
+        let name = existing.breaker.name();
+        let (kept, ignored) = crate::config::Base::describe_conflict(&existing.base, &asked.to_base());
+        let message = format!(
+            "breaker `{name}` keeps the configuration it was first registered with ({kept}); a later registration asked for {ignored}, which is ignored (two types or functions share the name? give one of them its own `name`)"
+        );
+        if self.status.conflict(name.as_str(), &message) {
+            eprintln!("cb: {message}");
             self.events.emit(Event::ConfigConflict {
-                name: existing.breaker.name().clone(),
-                kept: format!("{:?}", existing.base),
-                ignored: format!("{:?}", asked.to_base()),
+                name: name.clone(),
+                kept,
+                ignored,
             });
         }
     }
@@ -350,6 +363,7 @@ impl Registry {
         let registered = self.read().get(name).is_some();
         let mut explained = self.config_source().resolve(name, &base);
         explained.notes = self.fleet_notes(name, &explained.config);
+        explained.notes.extend(self.status.conflict_of(name));
         if !registered {
             explained.notes.push(self.not_registered(name));
         }

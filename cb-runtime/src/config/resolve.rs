@@ -6,7 +6,7 @@
 
 use super::file::{FileConfig, FileError, Location};
 use super::value::{Value, keys, parse_setting};
-use super::{BreakerConfig, Setting};
+use super::{BreakerConfig, Setting, Toggle};
 use crate::glob_match;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -69,6 +69,59 @@ pub(crate) enum Base {
     Layers { outer: Vec<Setting>, inner: Vec<Setting> },
     /// A configuration given in code.
     Code(BreakerConfig),
+}
+
+impl Base {
+    /// `kept` and `ignored` as a conflict report shows them: macro arguments as `key = value`
+    /// per level; two configurations in code by the keys where they differ (a trigger one of
+    /// them has off as `"off"`).
+    pub(crate) fn describe_conflict(kept: &Base, ignored: &Base) -> (String, String) {
+        match (kept, ignored) {
+            (Base::Code(a), Base::Code(b)) => {
+                let (a, b) = (a.settings(), b.settings());
+                let differing = |these: &[Setting], those: &[Setting]| {
+                    let shown: Vec<Setting> = these
+                        .iter()
+                        .filter(|s| !those.contains(s))
+                        .copied()
+                        .chain(
+                            those
+                                .iter()
+                                .filter(|t| !these.iter().any(|s| s.key() == t.key()))
+                                .filter_map(|t| Toggle::of_key(t.key()).map(Setting::Off)),
+                        )
+                        .collect();
+                    format!("a configuration in code with {}", settings_text(&shown))
+                };
+                (differing(&a, &b), differing(&b, &a))
+            }
+            _ => (kept.describe(), ignored.describe()),
+        }
+    }
+
+    /// This base as `key = value` settings.
+    fn describe(&self) -> String {
+        match self {
+            Base::Layers { outer, inner } => format!(
+                "macro arguments struct-level {}, function-level {}",
+                settings_text(outer),
+                settings_text(inner)
+            ),
+            Base::Code(config) => format!("a configuration in code with {}", settings_text(&config.settings())),
+        }
+    }
+}
+
+/// `key = value, ..` (`(none)` for no settings).
+fn settings_text(settings: &[Setting]) -> String {
+    if settings.is_empty() {
+        return "(none)".to_owned();
+    }
+    settings
+        .iter()
+        .map(|s| format!("{} = {}", s.key(), s.value_text()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A [`Base`] as a caller asks for it, borrowed: a new key whose family already resolved

@@ -90,6 +90,9 @@ pub(crate) struct StatusCell {
     printed: Mutex<HashSet<u64>>,
     /// Reports made while nobody subscribed, for the first subscription (at most 64).
     undelivered: Mutex<Vec<String>>,
+    /// The last configuration conflict reported for each breaker (see
+    /// [`Registry::explain`](crate::Registry::explain)).
+    conflicts: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl StatusCell {
@@ -114,6 +117,27 @@ impl StatusCell {
     fn printed(&self, text: &str) -> bool {
         let printed = self.printed.lock().unwrap_or_else(PoisonError::into_inner);
         printed.contains(&digest(text))
+    }
+
+    /// Keeps `message` as breaker `name`'s configuration conflict; whether it is new (the
+    /// caller then reports it on stderr and as an event).
+    pub(crate) fn conflict(&self, name: &str, message: &str) -> bool {
+        let mut conflicts = self.conflicts.lock().unwrap_or_else(PoisonError::into_inner);
+        if conflicts.get(name).is_some_and(|m| m == message) {
+            return false;
+        }
+        conflicts.insert(name.to_owned(), message.to_owned());
+        drop(conflicts);
+        self.first_time(message)
+    }
+
+    /// Breaker `name`'s configuration conflict, if one was reported.
+    pub(crate) fn conflict_of(&self, name: &str) -> Option<String> {
+        self.conflicts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
     }
 
     /// Whether `text` is new to stderr (and now printed).
