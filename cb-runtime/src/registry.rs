@@ -372,12 +372,43 @@ impl Registry {
         {
             explained.in_family(family, max_keys, idle_ttl);
         }
-        // A problem of this breaker's own variables is listed once, under its problems.
+        // A skipped variable of this breaker's (an unknown key too) is one of its problems.
+        let prefix = crate::config::env_var(name, "");
+        for problem in self.config_status().skipped {
+            if problem.variable.as_deref().is_some_and(|v| v.starts_with(&prefix))
+                && !explained.problems.contains(&problem)
+            {
+                explained.problems.push(problem);
+            }
+        }
+        // A problem of this breaker's own variables is listed once, under its problems; one of
+        // another registered breaker's variables is that breaker's (a variable naming no
+        // registered breaker stays: it may be a misspelling of this one).
         let own: Vec<String> = explained.problems.iter().map(|p| format!("skipped: {p}")).collect();
+        let others = self.others_variable_prefixes(name);
+        let relevant = |problem: &crate::config::FileError| {
+            problem
+                .variable
+                .as_deref()
+                .is_none_or(|var| !others.iter().any(|prefix| var.starts_with(prefix.as_str())))
+        };
         explained
             .notes
-            .extend(self.config_notes().into_iter().filter(|n| !own.contains(n)));
+            .extend(self.config_notes(relevant).into_iter().filter(|n| !own.contains(n)));
         explained
+    }
+
+    /// The `CB_BREAKER__<NAME>__` prefixes of every registered breaker and keyed family but
+    /// `name` and its family.
+    fn others_variable_prefixes(&self, name: &str) -> Vec<String> {
+        let mine = [Some(name), family_of(name)].map(|n| n.map(|n| crate::config::env_var(n, "")));
+        let (plain, families) = self.name_shapes();
+        plain
+            .iter()
+            .chain(&families)
+            .map(|n| crate::config::env_var(n, ""))
+            .filter(|prefix| !mine.iter().flatten().any(|m| m == prefix))
+            .collect()
     }
 
     /// What the fleets this breaker is shared with do and do not decide.

@@ -366,8 +366,8 @@ impl Registry {
     }
 
     /// What `explain` adds about the file: a rejected one, or a file on disk that differs from
-    /// the one in force.
-    pub(crate) fn config_notes(&self) -> Vec<String> {
+    /// the one in force; and the skipped variables and rules `relevant` keeps.
+    pub(crate) fn config_notes(&self, relevant: impl Fn(&FileError) -> bool) -> Vec<String> {
         let mut notes = Vec::new();
         let status = self.config_status();
         if let Some(r) = &status.rejected {
@@ -397,7 +397,7 @@ impl Registry {
                 Err(err) => notes.push(format!("the file in force can no longer be read: {err}")),
             }
         }
-        for v in &status.skipped {
+        for v in status.skipped.iter().filter(|v| relevant(v)) {
             notes.push(format!("skipped: {v}"));
         }
         notes
