@@ -60,6 +60,8 @@ pub(crate) struct Plan {
     pub(crate) krate: Path,
     pub(crate) source: Source,
     pub(crate) settings: Vec<Setting>,
+    /// Where `max_open_timeout` is written, if it is (see `Args::max_open_timeout_span`).
+    pub(crate) max_open_timeout_span: Option<proc_macro2::Span>,
     pub(crate) output: Type,
     pub(crate) fallback: Option<FallbackPlan>,
     pub(crate) timeout: Option<u64>,
@@ -272,6 +274,7 @@ pub(crate) fn plan(func: &Function, args: Args, cx: &mut Ctxt) -> Plan {
         krate,
         source,
         settings: args.settings,
+        max_open_timeout_span: args.max_open_timeout_span,
         output,
         fallback,
         timeout: args.timeout.map(|(nanos, _)| nanos),

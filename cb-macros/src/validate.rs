@@ -53,6 +53,9 @@ pub(crate) struct Args {
     fallback_value: Option<(Expr, Span)>,
     /// The span of `cache(..)`.
     cache_span: Option<Span>,
+    /// Where `max_open_timeout` is written: a method's cap below its type's `open_timeout` is
+    /// only found at compile time, and reported there.
+    pub(crate) max_open_timeout_span: Option<Span>,
     pub(crate) rejected_only: bool,
     pub(crate) timeout: Option<(u64, Span)>,
     pub(crate) failure_if: Option<syn::Path>,
@@ -127,6 +130,7 @@ pub(crate) fn args(raw: &RawArgs, scope: Scope, cx: &mut Ctxt) -> Args {
                 value: SettingValue::Duration(d),
             })) => {
                 max_open_timeout = Some((d, arg.key.span()));
+                out.max_open_timeout_span = Some(arg.key.span());
                 out.settings.push(Setting {
                     key: "max_open_timeout",
                     value: SettingValue::Duration(d),

@@ -98,7 +98,9 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
     let caps_the_wait = match &plan.source {
         Source::Derived(_, at) if plan.settings.iter().any(|s| s.key == "max_open_timeout") => {
             let self_ty = quote_spanned!(*at=> Self);
-            quote! {
+            // Spanned at the key, so that rustc's error points at it, not at the attribute.
+            let cap = plan.max_open_timeout_span.unwrap_or(*at);
+            quote_spanned! {cap=>
                 const {
                     ::core::assert!(
                         #p::caps_the_wait(<#self_ty as #p::CircuitProtected>::__CB_DEFAULTS.settings, &[#(#settings),*]),
