@@ -170,7 +170,18 @@ fn number(key: &str, value: &Value<'_>) -> Result<f64, Problem> {
     match value {
         Value::Int(i) => Ok(*i as f64),
         Value::Float(f) => Ok(*f),
-        other => Err(wrong(key, "a number", other)),
+        other => {
+            let mut problem = wrong(key, "a number", other);
+            // A percentage where a fraction belongs: say which fraction (as the macro does).
+            if let Some(percent) = other
+                .as_str()
+                .and_then(|s| s.trim().strip_suffix('%'))
+                .and_then(|n| n.trim().parse::<f64>().ok())
+            {
+                problem.message += &format!("; write {} for {percent}%", percent / 100.0);
+            }
+            Err(problem)
+        }
     }
 }
 
@@ -286,6 +297,18 @@ mod tests {
         assert_eq!(
             parse_setting("minimum_calls", &Value::Str("20")).unwrap_err().message,
             "`minimum_calls` must be an integer, found string \"20\""
+        );
+    }
+
+    #[test]
+    fn a_percentage_for_a_rate_says_which_fraction_to_write() {
+        assert_eq!(
+            parse_setting("failure_rate_threshold", &Value::Str("50%")).unwrap_err().message,
+            "`failure_rate_threshold` must be a number or \"off\", found string \"50%\"; write 0.5 for 50%"
+        );
+        assert_eq!(
+            parse_setting("backoff_multiplier", &Value::Str("x")).unwrap_err().message,
+            "`backoff_multiplier` must be a number, found string \"x\""
         );
     }
 }
