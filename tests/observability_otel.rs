@@ -194,7 +194,7 @@ fn api_calls_export_the_specified_span_tree() {
             transition["to_state"].as_str(),
             transition["reason"].as_str()
         ),
-        ("closed", "open", "1 consecutive failures")
+        ("closed", "open", "1 consecutive failure")
     );
     check(&nodes[4], "primary_request", Some("circuit_breaker_check"));
     check(&nodes[5], "fallback_execution", Some("circuit_breaker_check"));

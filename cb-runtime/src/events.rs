@@ -68,6 +68,7 @@ pub enum Reason {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Reason::ConsecutiveFailures { count: 1 } => f.write_str("1 consecutive failure"),
             Reason::ConsecutiveFailures { count } => write!(f, "{count} consecutive failures"),
             Reason::FailureRate { rate, threshold, calls } => {
                 write!(f, "failure rate {rate:.2} >= {threshold:.2} over {calls} calls")
