@@ -230,3 +230,20 @@ fn the_global_registry_is_one_instance() {
     let b = registry().get("global-registry-test").unwrap();
     assert!(Arc::ptr_eq(&a, &b));
 }
+
+#[test]
+fn explaining_a_keyed_family_by_its_name_says_how_to_name_its_breakers() {
+    let r = Registry::new();
+    r.breaker_with_layers("tenant/acme", &[], &[]);
+    let notes = r.explain("tenant").notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("`tenant` is a keyed family") && n.contains("`tenant/*`")),
+        "{notes:?}"
+    );
+    assert!(notes.iter().all(|n| !n.contains("Did you mean")), "{notes:?}");
+    let family = r.explain("tenant/*").to_string();
+    assert!(family.contains("keyed family `tenant` (1 live keys)"), "{family}");
+    assert!(!family.contains("not registered"), "{family}");
+}

@@ -292,6 +292,11 @@ impl Registry {
     /// What `explain` says of a name no breaker has (yet).
     fn not_registered(&self, name: &str) -> String {
         let (plain, families) = self.name_shapes();
+        if families.iter().any(|f| f == name) {
+            return format!(
+                "`{name}` is a keyed family, not a breaker: its breakers are named `{name}/<key>`; explain `{name}/*` for what a key gets from the family's sections and variables, or `{name}/<key>` for one key"
+            );
+        }
         let keyed: Vec<String> = families.iter().map(|f| format!("{f}/*")).collect();
         let candidates: Vec<&str> = plain.iter().chain(&keyed).map(String::as_str).collect();
         let near = match crate::config::value::did_you_mean(name, &candidates) {
@@ -310,6 +315,17 @@ impl Registry {
         let plain = maps.plain.keys().map(|n| n.as_str().to_owned()).collect();
         let families = maps.families.keys().map(|f| f.to_string()).collect();
         (plain, families)
+    }
+
+    /// A registered keyed family's live keys and the macro arguments its keys were created
+    /// with (`None` until a key took the family's shared resolution).
+    fn family_view(&self, family: &str) -> Option<(usize, Option<Base>)> {
+        let maps = self.read();
+        let members = maps.families.get(family)?;
+        Some((
+            members.members.len(),
+            members.template.as_ref().map(|(base, _)| (**base).clone()),
+        ))
     }
 
     /// A keyed family's limits: `max_keys` and `idle_ttl`.
@@ -353,19 +369,26 @@ impl Registry {
     /// The resolved configuration of `name` and the level every key came from (for a name not
     /// registered yet: as a breaker configured in code with the built-in defaults would get).
     pub fn explain(&self, name: &str) -> Explanation {
-        let base = self.read().get(name).map_or_else(
-            || Base::Layers {
-                outer: vec![],
-                inner: vec![],
-            },
-            |e| (*e.base).clone(),
-        );
+        let family = name.strip_suffix("/*").and_then(|f| self.family_view(f));
+        let base = match &family {
+            Some((_, template)) => template.clone(),
+            None => self.read().get(name).map(|e| (*e.base).clone()),
+        }
+        .unwrap_or(Base::Layers {
+            outer: vec![],
+            inner: vec![],
+        });
         let registered = self.read().get(name).is_some();
         let mut explained = self.config_source().resolve(name, &base);
         explained.notes = self.fleet_notes(name, &explained.config);
         explained.notes.extend(self.status.conflict_of(name));
-        if !registered {
-            explained.notes.push(self.not_registered(name));
+        match (&family, registered) {
+            (Some((live, _)), _) => explained.notes.push(format!(
+                "keyed family `{}` ({live} live keys): what a key gets from its type's macro arguments and the family's sections and variables; a section or variable naming one key applies over it",
+                &name[..name.len() - 2]
+            )),
+            (None, false) => explained.notes.push(self.not_registered(name)),
+            (None, true) => {}
         }
         if let Some(family) = family_of(name)
             && let Some((max_keys, idle_ttl)) = self.family_limits(family)

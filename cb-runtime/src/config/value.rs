@@ -303,11 +303,15 @@ mod tests {
     #[test]
     fn a_percentage_for_a_rate_says_which_fraction_to_write() {
         assert_eq!(
-            parse_setting("failure_rate_threshold", &Value::Str("50%")).unwrap_err().message,
+            parse_setting("failure_rate_threshold", &Value::Str("50%"))
+                .unwrap_err()
+                .message,
             "`failure_rate_threshold` must be a number or \"off\", found string \"50%\"; write 0.5 for 50%"
         );
         assert_eq!(
-            parse_setting("backoff_multiplier", &Value::Str("x")).unwrap_err().message,
+            parse_setting("backoff_multiplier", &Value::Str("x"))
+                .unwrap_err()
+                .message,
             "`backoff_multiplier` must be a number, found string \"x\""
         );
     }
