@@ -183,7 +183,7 @@ fn a_rejected_load_or_reload_is_an_event_and_a_status() {
     let r: &'static Registry = Box::leak(Box::new(Registry::new()));
     let b = r.breaker_with_layers("orders", &[], &[]);
     let watcher = config::watch_every(r, &path, Duration::from_secs(3600));
-    watcher.check_now().unwrap().unwrap();
+    assert!(watcher.check_now().is_none(), "loaded by watch_every itself");
     assert_eq!(r.config_status().in_force.as_deref(), Some(path.as_path()));
     let mut events = r.subscribe();
     std::fs::write(&path, "[breakers.orders]\nopen_timout = \"5s\"\n").unwrap();
@@ -215,7 +215,11 @@ fn the_watcher_reports_a_deleted_unreadable_or_replaced_file_and_keeps_the_last_
     let r: &'static Registry = Box::leak(Box::new(Registry::new()));
     let b = r.breaker_with_layers("pay", &[], &[]);
     let watcher = config::watch_every(r, &path, Duration::from_secs(3600));
-    watcher.check_now().unwrap().unwrap();
+    assert_eq!(
+        b.config().open_timeout,
+        Duration::from_secs(10),
+        "loaded by watch_every itself"
+    );
     let mut events = r.subscribe();
     let rejected = |events: &mut cb_runtime::Subscription, what: &str| {
         let err = watcher.check_now().expect("a change is seen").unwrap_err().to_string();
@@ -249,4 +253,35 @@ fn a_registry_from_a_good_source_reports_nothing() {
     assert!(r.config_status().is_ok());
     r.breaker_with_layers("any", &[], &[]);
     assert!(r.explain("any").notes.is_empty(), "{}", r.explain("any"));
+}
+
+/// `watch` loads the file before it returns: a breaker created right after has the file's
+/// values, its window included (which no reload can change on a running breaker). A file that
+/// is not there yet is reported as a rejected load, and the watcher loads it once it appears.
+#[test]
+fn a_watched_file_applies_before_watch_returns_window_included() {
+    let path = temp_file(
+        "watch-start.toml",
+        "[breakers.ws]\nconsecutive_failures = 7\nwindow = { kind = \"count\", size = 10 }\n",
+    );
+    let r: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let _watcher = config::watch_every(r, &path, Duration::from_secs(3600));
+    let b = r.breaker_with_layers("ws", &[], &[]);
+    assert_eq!(b.config().consecutive_failures, Some(7));
+    assert_eq!(b.config().window, cb_runtime::Window::Count(10));
+    assert_eq!(r.config_status().in_force.as_deref(), Some(path.as_path()));
+
+    let later = path.with_file_name("watch-later.toml");
+    let _ = std::fs::remove_file(&later);
+    let r: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let watcher = config::watch_every(r, &later, Duration::from_secs(3600));
+    let status = r.config_status();
+    assert_eq!(status.rejected.as_ref().map(|r| r.when), Some("load"), "{status}");
+    std::fs::write(&later, "[breakers.ws]\nconsecutive_failures = 3\n").unwrap();
+    watcher.check_now().unwrap().unwrap();
+    assert_eq!(
+        r.breaker_with_layers("ws", &[], &[]).config().consecutive_failures,
+        Some(3)
+    );
+    assert!(r.config_status().is_ok(), "{}", r.config_status());
 }

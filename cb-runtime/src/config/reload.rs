@@ -82,12 +82,17 @@ struct WatchState {
     stop: AtomicBool,
 }
 
-/// Watches `path` for the global registry, checking once a second.
+/// Watches `path` for the global registry: loads it now, then checks it once a second.
+///
+/// The file applies before this returns, so breakers created after it get its values, the
+/// window included (a reload cannot change a running breaker's window). A file that cannot be
+/// loaded now is reported like a rejected reload ("load"), and the watcher goes on waiting for
+/// a good one.
 pub fn watch(path: impl Into<PathBuf>) -> Watcher {
     watch_every(registry(), path, Duration::from_secs(1))
 }
 
-/// Watches `path` for `registry`, checking every `every`.
+/// Watches `path` for `registry`, checking every `every`; loads it now, as [`watch`] does.
 pub fn watch_every(registry: &'static Registry, path: impl Into<PathBuf>, every: Duration) -> Watcher {
     let state = Arc::new(WatchState {
         path: path.into(),
@@ -95,6 +100,7 @@ pub fn watch_every(registry: &'static Registry, path: impl Into<PathBuf>, every:
         last: std::sync::Mutex::new(None),
         stop: AtomicBool::new(false),
     });
+    let _ = state.check_as("load");
     let polling = state.clone();
     let thread = std::thread::Builder::new()
         .name("cb-config-watch".into())
@@ -124,6 +130,12 @@ impl Watcher {
 
 impl WatchState {
     fn check(&self) -> Option<Result<Changes, LoadError>> {
+        self.check_as("reload")
+    }
+
+    /// Loads the file if its content changed since the last look; `when` names the occasion
+    /// in a rejection's report.
+    fn check_as(&self, when: &'static str) -> Option<Result<Changes, LoadError>> {
         let read = read_text(&self.path);
         let seen = match &read {
             Ok(text) => digest(text),
@@ -141,7 +153,7 @@ impl WatchState {
                 Some(Ok(self.registry.reconfigure(source)))
             }
             Err(err) => {
-                self.registry.config_rejected(Some(&self.path), &err, "reload");
+                self.registry.config_rejected(Some(&self.path), &err, when);
                 Some(Err(err))
             }
         }
