@@ -285,3 +285,26 @@ fn a_watched_file_applies_before_watch_returns_window_included() {
     );
     assert!(r.config_status().is_ok(), "{}", r.config_status());
 }
+
+/// A reload that changes a running breaker's window: `explain` keeps the window it runs on as
+/// the configuration in force and says the file's applies after a restart.
+#[test]
+fn explain_after_a_window_reload_shows_the_window_in_force() {
+    let path = temp_file("window-reload.toml", "[breakers.wr]\nconsecutive_failures = 4\n");
+    let r: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let watcher = config::watch_every(r, &path, Duration::from_secs(3600));
+    let b = r.breaker_with_layers("wr", &[], &[]);
+    let running = b.config().window;
+    std::fs::write(&path, "[breakers.wr]\nwindow = { kind = \"count\", size = 50 }\n").unwrap();
+    watcher.check_now().unwrap().unwrap();
+    assert_eq!(b.config().window, running, "a reload keeps the window");
+    let explained = r.explain("wr");
+    assert_eq!(explained.config.window, running, "{explained}");
+    assert!(
+        explained
+            .notes
+            .iter()
+            .any(|n| n == "window { kind = \"count\", size = 50 } applies after a restart: this breaker runs on window { kind = \"time\", size = \"60s\" }"),
+        "{explained}"
+    );
+}

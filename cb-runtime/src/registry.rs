@@ -382,6 +382,18 @@ impl Registry {
         let mut explained = self.config_source().resolve(name, &base);
         explained.notes = self.fleet_notes(name, &explained.config);
         explained.notes.extend(self.status.conflict_of(name));
+        // A reload cannot change a running breaker's window: the one it runs on is in force.
+        if let Some(running) = self.get(name).map(|b| b.config().window)
+            && running != explained.config.window
+        {
+            let text = |w| crate::config::Setting::Window(w).value_text();
+            explained.notes.push(format!(
+                "window {} applies after a restart: this breaker runs on window {}",
+                text(explained.config.window),
+                text(running)
+            ));
+            explained.config.window = running;
+        }
         match (&family, registered) {
             (Some((live, _)), _) => explained.notes.push(format!(
                 "keyed family `{}` ({live} live keys): what a key gets from its type's macro arguments and the family's sections and variables; a section or variable naming one key applies over it",
