@@ -488,6 +488,9 @@ pub async fn enqueue(
     }
     drop(rejected);
     let path = site.path_of(self_type);
+    // Until the entry is counted in `depth` (or this call is dropped), the replayer does not
+    // take the backend's count for the depth: it may or may not hold this entry yet.
+    let _pushing = crate::queue::sub_queue::Pushing::start(&sub.stats);
     let owned = start(path, &sub, make);
     let pushed = match (owned, payload) {
         (Err(owner), _) => Err(NotQueuedReason::Shared {

@@ -18,6 +18,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 use tracing::Instrument;
 
 /// A queue's replay handler: decodes a payload and calls the protected function.
@@ -84,6 +85,40 @@ pub(crate) fn rejected_replay(stream: &str) -> Option<String> {
         .flatten()
 }
 
+/// Looks at the backend's count before one is taken for the depth, while pushes keep coming.
+const DEPTH_TRIES: u32 = 100;
+
+/// Sets the depth from the backend's count of entries (those a previous process left
+/// included), taken while no push of this process is under way and kept only if no push or
+/// replay counted itself meanwhile; a push between its write and its own count would
+/// otherwise be counted twice, or one counted before the store lost. Under pushes that never
+/// pause, the last count is taken as it is (the depth is set right again whenever the
+/// sub-queue is found empty).
+async fn count_depth(sq: &SubQueue) {
+    let stats = &sq.stats;
+    for tries in 1..=DEPTH_TRIES {
+        let before = stats.depth.load(Ordering::SeqCst);
+        let last = tries == DEPTH_TRIES;
+        if stats.pushing.load(Ordering::SeqCst) == 0 || last {
+            match sq.backend.len(&sq.stream).await {
+                Ok(n) if last => return stats.depth.store(n, Ordering::SeqCst),
+                Ok(n) => {
+                    if stats.pushing.load(Ordering::SeqCst) == 0
+                        && stats
+                            .depth
+                            .compare_exchange(before, n, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok()
+                    {
+                        return;
+                    }
+                }
+                Err(e) => return sq.failed(&e),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// The replayer's loop: it ends once its breaker has left the registry (a keyed breaker evicted,
 /// a breaker removed) with nothing waiting, and its sub-queue goes with it (see
 /// [`retire`]): a keyed family's cap and idle time hold for queued keys too.
@@ -93,10 +128,7 @@ pub(crate) fn rejected_replay(stream: &str) -> Option<String> {
 pub(crate) async fn run(sq: Arc<SubQueue>) {
     super::queues().dispatch_transitions();
     let breaker = crate::registry().get(&sq.breaker).map(|b| Arc::downgrade(&b));
-    match sq.backend.len(&sq.stream).await {
-        Ok(n) => sq.stats.depth.store(n, Ordering::Relaxed),
-        Err(e) => sq.failed(&e),
-    }
+    count_depth(&sq).await;
     let mut failures = 0u32;
     // Not in the registry when the replayer starts (one started by `adopt`): gone already.
     let mut gone = breaker.is_none();
@@ -220,11 +252,19 @@ async fn drain(sq: &SubQueue, breaker: Option<&CircuitBreaker>) -> Next {
             return Next::Poll;
         }
         let Some(handler) = sq.handler() else { return Next::Idle };
+        let before = sq.stats.depth.load(Ordering::SeqCst);
         let entry = match sq.backend.head(&sq.stream).await {
             Ok(Some(entry)) => entry,
             Ok(None) => {
                 sq.succeeded();
-                sq.stats.depth.store(0, Ordering::Relaxed);
+                // Empty: unless a push of this process is under way or counted itself since
+                // (its entry came after the look), as `count_depth` does.
+                if sq.stats.pushing.load(Ordering::SeqCst) == 0 {
+                    let _ = sq
+                        .stats
+                        .depth
+                        .compare_exchange(before, 0, Ordering::SeqCst, Ordering::SeqCst);
+                }
                 sq.stats.blocked.store(false, Ordering::Relaxed);
                 return Next::Idle;
             }

@@ -44,11 +44,32 @@ pub(crate) struct Stats {
     /// Entries waiting, as last seen (exact for this process's pushes and replays; read from
     /// the backend when the replayer starts and whenever it finds the sub-queue empty).
     pub(crate) depth: AtomicU64,
+    /// Pushes of this process under way: written to the backend or not, not in `depth` yet
+    /// (the replayer sets `depth` from the backend's count only while none is; see
+    /// [`Pushing`]).
+    pub(crate) pushing: AtomicU64,
     failing: AtomicBool,
     /// The entry at the head waits for a function this process does not have (see
     /// [`QueueStatus::blocked`]).
     pub(crate) blocked: AtomicBool,
     last_error: Mutex<Option<String>>,
+}
+
+/// A push under way, counted in [`Stats::pushing`] until dropped: after the push counted
+/// itself in `depth`, or when the caller gave up (a cancelled call).
+pub(crate) struct Pushing<'a>(&'a Stats);
+
+impl<'a> Pushing<'a> {
+    pub(crate) fn start(stats: &'a Stats) -> Pushing<'a> {
+        stats.pushing.fetch_add(1, Ordering::SeqCst);
+        Pushing(stats)
+    }
+}
+
+impl Drop for Pushing<'_> {
+    fn drop(&mut self) {
+        self.0.pushing.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl SubQueue {
