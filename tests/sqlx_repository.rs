@@ -304,6 +304,18 @@ async fn resilient_pool_counts_outages_and_rejects_while_open() {
     assert_eq!(breaker.state(), State::Closed);
 }
 
+/// A database that does not exist (SQLSTATE 3D000, as after a drop or a wrong name in the
+/// settings) fails every connection, so every query: an outage.
+#[tokio::test]
+async fn a_missing_database_is_an_outage() {
+    let (options, _) = postgres().await;
+    let gone = options.database("cb_no_such_database");
+    let err = gone.connect().await.expect_err("no such database");
+    let code = err.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
+    assert_eq!(code.as_deref(), Some("3D000"), "{err}");
+    assert!(is_outage(&err), "{err}");
+}
+
 #[test]
 fn the_classifier_sorts_errors_without_a_database() {
     use sqlx::Error;

@@ -5,10 +5,13 @@ use ::sqlx::Error;
 use ::sqlx::error::ErrorKind;
 
 /// SQLSTATE classes that say the server or the link to it is failing, not the query:
-/// `08` connection exception, `53` insufficient resources (too many connections, out of
-/// memory or disk), `57` operator intervention (shutdown, cannot connect now, a statement
-/// cancelled by `statement_timeout`), `58` system error, `XX` internal error.
-const OUTAGE_CLASSES: [&str; 5] = ["08", "53", "57", "58", "XX"];
+/// `08` connection exception, `28` invalid authorization (a rotated password: no connection
+/// can be made), `3D` invalid catalog name (the database is gone), `53` insufficient
+/// resources (too many connections, out of memory or disk), `57` operator intervention
+/// (shutdown, cannot connect now, a statement cancelled by `statement_timeout`), `58` system
+/// error, `XX` internal error. `28` and `3D` come when a connection is made, so every query
+/// fails until someone fixes the server or the service's settings.
+const OUTAGE_CLASSES: [&str; 7] = ["08", "28", "3D", "53", "57", "58", "XX"];
 
 /// Whether `error` means the database is unreachable or failing, so the breaker should count
 /// it as a failure.
