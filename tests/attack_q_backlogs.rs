@@ -270,8 +270,7 @@ async fn jetstream_lists_hundreds_of_odd_sub_queues_under_a_custom_prefix() {
     }
     q.push("q/famx/other", b"[1]".to_vec()).await.unwrap();
     let found = q.waiting("q/fam/").await.unwrap();
-    let client = async_nats::connect("nats://127.0.0.1:4222").await.unwrap();
-    let _ = async_nats::jetstream::new(client).delete_stream(&stream).await;
+    support::jetstream::delete_stream(&stream).await;
     let mut found = found.unwrap();
     found.sort();
     let mut expected: Vec<(String, u64)> = keys.iter().map(|k| (format!("q/fam/{k}"), 1)).collect();

@@ -7,9 +7,10 @@
 //! beforehand with NATS's default `discard: old` is used as it is: a full sub-queue silently
 //! drops its oldest queued call while every push answers `Ok`.
 
-use cb_runtime::queue::{JetStreamQueue, PushError, QueueBackend};
+mod support;
 
-const NATS: &str = "nats://127.0.0.1:4222";
+use cb_runtime::queue::{JetStreamQueue, PushError, QueueBackend};
+use support::jetstream::{NATS, delete_stream};
 
 fn unique(test: &str) -> (String, String) {
     let nanos = std::time::SystemTime::now()
@@ -21,11 +22,6 @@ fn unique(test: &str) -> (String, String) {
         format!("CB_QUEUE_ATTACK_{}_{id}", test.to_uppercase()),
         format!("cb.qattack.{test}.{id}"),
     )
-}
-
-async fn delete_stream(name: &str) {
-    let client = async_nats::connect(NATS).await.expect("NATS on 127.0.0.1:4222");
-    let _ = async_nats::jetstream::new(client).delete_stream(name).await;
 }
 
 #[tokio::test]

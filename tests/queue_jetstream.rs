@@ -9,9 +9,8 @@ use cb_runtime::queue::{JetStreamQueue, PushError, QueueBackend, queues};
 use cb_runtime::{circuit_breaker, registry};
 use std::sync::OnceLock;
 use std::time::Duration;
+use support::jetstream::{NATS, delete_stream};
 use support::queue::{Downstream, SendError, status, until};
-
-const NATS: &str = "nats://127.0.0.1:4222";
 
 /// A stream name and subject prefix no other run uses.
 fn unique(test: &str) -> (String, String) {
@@ -28,11 +27,6 @@ fn unique(test: &str) -> (String, String) {
 
 fn backend(stream: &str, prefix: &str) -> JetStreamQueue {
     JetStreamQueue::new(NATS).stream(stream, prefix)
-}
-
-async fn delete_stream(name: &str) {
-    let client = async_nats::connect(NATS).await.expect("NATS on 127.0.0.1:4222");
-    let _ = async_nats::jetstream::new(client).delete_stream(name).await;
 }
 
 #[tokio::test]

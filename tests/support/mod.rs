@@ -7,6 +7,7 @@ pub mod calls;
 pub mod counting;
 pub mod env;
 pub mod hook_clock;
+pub mod jetstream;
 pub mod panicky_clock;
 pub mod polling;
 pub mod queue;
