@@ -99,6 +99,7 @@ mod protected;
 pub mod queue;
 mod registry;
 mod registry_control;
+mod registry_explain;
 #[cfg(feature = "reqwest-middleware")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest-middleware")))]
 pub mod reqwest;

@@ -289,26 +289,6 @@ impl Registry {
         (config, base, true)
     }
 
-    /// What `explain` says of a name no breaker has (yet).
-    fn not_registered(&self, name: &str) -> String {
-        let (plain, families) = self.name_shapes();
-        if families.iter().any(|f| f == name) {
-            return format!(
-                "`{name}` is a keyed family, not a breaker: its breakers are named `{name}/<key>`; explain `{name}/*` for what a key gets from the family's sections and variables, or `{name}/<key>` for one key"
-            );
-        }
-        let keyed: Vec<String> = families.iter().map(|f| format!("{f}/*")).collect();
-        let candidates: Vec<&str> = plain.iter().chain(&keyed).map(String::as_str).collect();
-        let near = match crate::config::value::did_you_mean(name, &candidates) {
-            Some(meant) => format!(" Did you mean `{meant}`?"),
-            None => String::new(),
-        };
-        format!(
-            "not registered (yet): no breaker is named `{}`; this is what the file, the environment and the built-in defaults would give it, and a `#[circuit_breaker]` function's own arguments apply from its first call.{near}",
-            crate::config::value::clip(name)
-        )
-    }
-
     /// The plain breakers' names and the keyed families' names (not every key).
     pub(crate) fn name_shapes(&self) -> (Vec<String>, Vec<String>) {
         let maps = self.read();
@@ -317,9 +297,15 @@ impl Registry {
         (plain, families)
     }
 
+    /// What registered breaker `name` was created from (its macro arguments or its
+    /// configuration in code).
+    pub(crate) fn base_of(&self, name: &str) -> Option<Base> {
+        self.read().get(name).map(|e| (*e.base).clone())
+    }
+
     /// A registered keyed family's live keys and the macro arguments its keys were created
     /// with (`None` until a key took the family's shared resolution).
-    fn family_view(&self, family: &str) -> Option<(usize, Option<Base>)> {
+    pub(crate) fn family_view(&self, family: &str) -> Option<(usize, Option<Base>)> {
         let maps = self.read();
         let members = maps.families.get(family)?;
         Some((
@@ -329,7 +315,7 @@ impl Registry {
     }
 
     /// A keyed family's limits: `max_keys` and `idle_ttl`.
-    fn family_limits(&self, family: &str) -> Option<(u32, std::time::Duration)> {
+    pub(crate) fn family_limits(&self, family: &str) -> Option<(u32, std::time::Duration)> {
         let maps = self.read();
         let members = maps.families.get(family)?;
         Some((members.max_keys, std::time::Duration::from_nanos(members.idle_ttl)))
@@ -366,88 +352,8 @@ impl Registry {
         }
     }
 
-    /// The resolved configuration of `name` and the level every key came from (for a name not
-    /// registered yet: as a breaker configured in code with the built-in defaults would get).
-    pub fn explain(&self, name: &str) -> Explanation {
-        let family = name.strip_suffix("/*").and_then(|f| self.family_view(f));
-        let base = match &family {
-            Some((_, template)) => template.clone(),
-            None => self.read().get(name).map(|e| (*e.base).clone()),
-        }
-        .unwrap_or(Base::Layers {
-            outer: vec![],
-            inner: vec![],
-        });
-        let registered = self.read().get(name).is_some();
-        let mut explained = self.config_source().resolve(name, &base);
-        explained.notes = self.fleet_notes(name, &explained.config);
-        explained.notes.extend(self.status.conflict_of(name));
-        // A reload cannot change a running breaker's window: the one it runs on is in force.
-        if let Some(running) = self.get(name).map(|b| b.config().window)
-            && running != explained.config.window
-        {
-            let text = |w| crate::config::Setting::Window(w).value_text();
-            explained.notes.push(format!(
-                "window {} applies after a restart: this breaker runs on window {}",
-                text(explained.config.window),
-                text(running)
-            ));
-            explained.config.window = running;
-        }
-        match (&family, registered) {
-            (Some((live, _)), _) => explained.notes.push(format!(
-                "keyed family `{}` ({live} live keys): what a key gets from its type's macro arguments and the family's sections and variables; a section or variable naming one key applies over it",
-                &name[..name.len() - 2]
-            )),
-            (None, false) => explained.notes.push(self.not_registered(name)),
-            (None, true) => {}
-        }
-        if let Some(family) = family_of(name)
-            && let Some((max_keys, idle_ttl)) = self.family_limits(family)
-        {
-            explained.in_family(family, max_keys, idle_ttl);
-        }
-        // A skipped variable of this breaker's (an unknown key too) is one of its problems.
-        let prefix = crate::config::env_var(name, "");
-        for problem in self.config_status().skipped {
-            if problem.variable.as_deref().is_some_and(|v| v.starts_with(&prefix))
-                && !explained.problems.contains(&problem)
-            {
-                explained.problems.push(problem);
-            }
-        }
-        // A problem of this breaker's own variables is listed once, under its problems; one of
-        // another registered breaker's variables is that breaker's (a variable naming no
-        // registered breaker stays: it may be a misspelling of this one).
-        let own: Vec<String> = explained.problems.iter().map(|p| format!("skipped: {p}")).collect();
-        let others = self.others_variable_prefixes(name);
-        let relevant = |problem: &crate::config::FileError| {
-            problem
-                .variable
-                .as_deref()
-                .is_none_or(|var| !others.iter().any(|prefix| var.starts_with(prefix.as_str())))
-        };
-        explained
-            .notes
-            .extend(self.config_notes(relevant).into_iter().filter(|n| !own.contains(n)));
-        explained
-    }
-
-    /// The `CB_BREAKER__<NAME>__` prefixes of every registered breaker and keyed family but
-    /// `name` and its family.
-    fn others_variable_prefixes(&self, name: &str) -> Vec<String> {
-        let mine = [Some(name), family_of(name)].map(|n| n.map(|n| crate::config::env_var(n, "")));
-        let (plain, families) = self.name_shapes();
-        plain
-            .iter()
-            .chain(&families)
-            .map(|n| crate::config::env_var(n, ""))
-            .filter(|prefix| !mine.iter().flatten().any(|m| m == prefix))
-            .collect()
-    }
-
     /// What the fleets this breaker is shared with do and do not decide.
-    fn fleet_notes(&self, name: &str, config: &BreakerConfig) -> Vec<String> {
+    pub(crate) fn fleet_notes(&self, name: &str, config: &BreakerConfig) -> Vec<String> {
         let fleets = self.fleets.read().unwrap_or_else(PoisonError::into_inner);
         fleets
             .iter()
