@@ -247,3 +247,31 @@ fn explaining_a_keyed_family_by_its_name_says_how_to_name_its_breakers() {
     assert!(family.contains("keyed family `tenant` (1 live keys)"), "{family}");
     assert!(!family.contains("not registered"), "{family}");
 }
+
+/// Two call sites asking one keyed family for different settings conflict on every key both
+/// reach: reported once for the family (not a stderr line and a kept note per key, which a
+/// million keys would make a flood and a leak), and every key's `explain` shows it.
+#[test]
+fn a_keyed_family_conflict_is_reported_once_for_the_family() {
+    use cb_runtime::Setting;
+    let r = Registry::new();
+    let mut events = r.subscribe();
+    for i in 0..500 {
+        let name = format!("conflicted/k{i}");
+        r.breaker_with_layers(&name, &[Setting::ConsecutiveFailures(2)], &[]);
+        r.breaker_with_layers(&name, &[Setting::ConsecutiveFailures(9)], &[]);
+    }
+    let conflicts: Vec<Event> = std::iter::from_fn(|| events.try_recv())
+        .filter(|e| matches!(e, Event::ConfigConflict { .. }))
+        .collect();
+    assert_eq!(conflicts.len(), 1, "one for the family, not one per key");
+    assert!(
+        matches!(&conflicts[0], Event::ConfigConflict { name, .. } if name == "conflicted/*"),
+        "{conflicts:?}"
+    );
+    let notes = r.explain("conflicted/k321").notes;
+    assert!(
+        notes.iter().any(|n| n.contains("consecutive_failures = 9")),
+        "{notes:?}"
+    );
+}

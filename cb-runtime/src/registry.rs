@@ -330,25 +330,26 @@ impl Registry {
     }
 
     /// A call site asked for `existing` with other settings: the first registration's stay in
-    /// force. Reported once per distinct conflict: stderr (even with no subscriber), an
-    /// [`Event::ConfigConflict`], and a note in [`explain`](Self::explain).
+    /// force. Reported once per distinct conflict (of a keyed breaker: of its family, named
+    /// `family/*`): stderr (even with no subscriber), an [`Event::ConfigConflict`], and a note
+    /// in [`explain`](Self::explain).
     #[cold]
     fn check_conflict(&self, existing: &Entry, asked: Asked<'_>) {
         if asked.is(&existing.base) {
             return;
         }
-        let name = existing.breaker.name();
+        // A keyed family's keys conflict alike: one report for the family, not one per key.
+        let (name, what) = match family_of(existing.breaker.name().as_str()) {
+            Some(family) => (Name::from(format!("{family}/*").as_str()), "keyed family"),
+            None => (existing.breaker.name().clone(), "breaker"),
+        };
         let (kept, ignored) = crate::config::Base::describe_conflict(&existing.base, &asked.to_base());
         let message = format!(
-            "breaker `{name}` keeps the configuration it was first registered with ({kept}); a later registration asked for {ignored}, which is ignored (two types or functions share the name? give one of them its own `name`)"
+            "{what} `{name}` keeps the configuration it was first registered with ({kept}); a later registration asked for {ignored}, which is ignored (two types or functions share the name? give one of them its own `name`)"
         );
         if self.status.conflict(name.as_str(), &message) {
             eprintln!("cb: {message}");
-            self.events.emit(Event::ConfigConflict {
-                name: name.clone(),
-                kept,
-                ignored,
-            });
+            self.events.emit(Event::ConfigConflict { name, kept, ignored });
         }
     }
 

@@ -21,7 +21,8 @@ impl Registry {
         let registered = self.get(name).is_some();
         let mut explained = self.config_source().resolve(name, &base);
         explained.notes = self.fleet_notes(name, &explained.config);
-        explained.notes.extend(self.status.conflict_of(name));
+        let conflict_name = family_of(name).map_or_else(|| name.to_owned(), |family| format!("{family}/*"));
+        explained.notes.extend(self.status.conflict_of(&conflict_name));
         // A reload cannot change a running breaker's window: the one it runs on is in force.
         if let Some(running) = self.get(name).map(|b| b.config().window)
             && running != explained.config.window
