@@ -61,23 +61,10 @@ fn rates_turned_off_and_on_again_keep_the_window_the_last_n() {
 #[test]
 fn consecutive_trigger_toggled_keeps_the_window_the_last_n() {
     let (b, _clock) = breaker(failure_rate(Window::Count(4), 1.0, 4).consecutive_failures(50));
-    let off = || {
-        BreakerConfig::builder()
-            .no_consecutive_failures()
-            .failure_rate_threshold(1.0)
-            .no_slow_call_rate()
-            .window(Window::Count(4))
-            .minimum_calls(4)
-            .build()
-            .unwrap()
-    };
+    let off = || failure_rate(Window::Count(4), 1.0, 4).build().unwrap();
     let on = || {
-        BreakerConfig::builder()
+        failure_rate(Window::Count(4), 1.0, 4)
             .consecutive_failures(50)
-            .failure_rate_threshold(1.0)
-            .no_slow_call_rate()
-            .window(Window::Count(4))
-            .minimum_calls(4)
             .build()
             .unwrap()
     };

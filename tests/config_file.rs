@@ -467,3 +467,15 @@ fn loading_is_linear_in_file_size() {
         "the location is still exact"
     );
 }
+
+/// `explain("fam/*")` when every key so far has a section of its own (no key took the family's
+/// shared resolution): the note says the type's macro arguments are not shown, rather than
+/// passing the defaults off as all a key gets.
+#[test]
+fn explaining_a_family_whose_keys_all_have_sections_says_what_it_cannot_show() {
+    let r = registry("[breakers.\"solo/a\"]\nconsecutive_failures = 4\n");
+    r.breaker_with_layers("solo/a", &[cb_runtime::Setting::ConsecutiveFailures(7)], &[]);
+    let text = r.explain("solo/*").to_string();
+    assert!(text.contains("keyed family `solo` (1 live keys)"), "{text}");
+    assert!(text.contains("macro arguments are not shown"), "{text}");
+}

@@ -36,10 +36,20 @@ impl Registry {
             explained.config.window = running;
         }
         match (&family, registered) {
-            (Some((live, _)), _) => explained.notes.push(format!(
-                "keyed family `{}` ({live} live keys): what a key gets from its type's macro arguments and the family's sections and variables; a section or variable naming one key applies over it",
-                &name[..name.len() - 2]
-            )),
+            (Some((live, template)), _) => {
+                let family = &name[..name.len() - 2];
+                // Without a key on the family's shared resolution its macro arguments are not
+                // known here: said, rather than the defaults shown as if they were all.
+                let arguments = match template {
+                    Some(_) => "",
+                    None => {
+                        "; no key has taken the family's shared resolution yet, so its type's macro arguments are not shown"
+                    }
+                };
+                explained.notes.push(format!(
+                    "keyed family `{family}` ({live} live keys): what a key gets from its type's macro arguments and the family's sections and variables; a section or variable naming one key applies over it{arguments}"
+                ));
+            }
             (None, false) => explained.notes.push(self.not_registered(name)),
             (None, true) => {}
         }
