@@ -47,7 +47,7 @@ fn an_explicit_cap_below_the_wait_in_one_section_is_an_error_like_everywhere_els
         assert_eq!(
             errors(text),
             [format!(
-                "cb.toml:{line}:1: [breakers.\"x\"]: invalid `max_open_timeout` = 60s < 600s: must be at least open_timeout"
+                "cb.toml:{line}:1: [breakers.\"x\"]: invalid `max_open_timeout` = \"1m\" < \"10m\": must be at least open_timeout"
             )]
         );
     }
@@ -62,7 +62,7 @@ fn an_explicit_cap_below_the_wait_in_defaults_is_an_error() {
     let text = "[defaults]\nopen_timeout = \"10m\"\nmax_open_timeout = \"1m\"\n[breakers.y]\njitter = 0.2\n";
     assert_eq!(
         errors(text),
-        ["cb.toml:3:1: [defaults]: invalid `max_open_timeout` = 60s < 600s: must be at least open_timeout"],
+        ["cb.toml:3:1: [defaults]: invalid `max_open_timeout` = \"1m\" < \"10m\": must be at least open_timeout"],
         "once, not again for every section over [defaults]"
     );
 }
@@ -254,13 +254,13 @@ fn a_keys_own_idle_ttl_is_not_claimed_in_force_when_the_family_ignores_it() {
         Duration::from_secs(600),
         "the key's config says what is in force"
     );
-    assert_eq!(line.value, "600s", "{explained}");
+    assert_eq!(line.value, "\"10m\"", "{explained}");
     assert!(line.level.to_string().contains("keyed family `fam`"), "{explained}");
     assert!(
         explained
             .notes
             .iter()
-            .any(|n| n.contains("`idle_ttl` = 1s") && n.contains("is not in force")),
+            .any(|n| n.contains("`idle_ttl` = \"1s\"") && n.contains("is not in force")),
         "{explained}"
     );
 }

@@ -104,7 +104,7 @@ fn off_turns_every_trigger_off_from_the_environment() {
             let r = Registry::new().with_config(ConfigSource::builtin().with_env(true));
             let e = r.explain("env-off");
             let k = e.keys.iter().find(|k| k.key == key.to_ascii_lowercase()).unwrap();
-            assert_eq!(k.value, "off", "{key}");
+            assert_eq!(k.value, "\"off\"", "{key}");
             assert_eq!(k.level.to_string(), format!("environment CB_BREAKER__ENV_OFF__{key}"));
         });
     }
@@ -123,7 +123,7 @@ fn durations_have_one_upper_bound_in_the_environment() {
         let problems: Vec<String> = env_problems().iter().map(ToString::to_string).collect();
         assert_eq!(
             problems,
-            ["CB_BREAKER__ENV_LONG__OPEN_TIMEOUT: `open_timeout` = 359999996400s: must be positive and at most 24h"]
+            ["CB_BREAKER__ENV_LONG__OPEN_TIMEOUT: `open_timeout` = \"99999999h\": must be positive and at most 24h"]
         );
     });
 }
@@ -140,7 +140,7 @@ fn a_cross_key_rule_broken_by_sections_and_variables_is_reported_in_the_status()
         assert_eq!(
             skipped,
             [
-                "breaker `env-cross`: invalid `max_open_timeout` = 5s < 20s: must be at least open_timeout; its [breakers] sections and environment overrides are not applied"
+                "breaker `env-cross`: invalid `max_open_timeout` = \"5s\" < \"20s\": must be at least open_timeout; its [breakers] sections and environment overrides are not applied"
             ]
         );
         assert!(matches!(

@@ -60,8 +60,46 @@ fn file_defaults_beat_built_ins() {
     r.breaker_with_layers("plain", &[], &[]);
     assert_eq!(
         level_of(&r, "plain", "open_timeout"),
-        ("45s".into(), "[defaults] at circuit_breakers.toml:3:1".into())
+        ("\"45s\"".into(), "[defaults] at circuit_breakers.toml:3:1".into())
     );
+}
+
+/// `explain` writes every value as a file writes it (`"1500ms"`, `"5m"`, not `1.5s` or `300s`),
+/// so its lines copied into a file give the same configuration.
+#[test]
+fn explained_values_copied_into_a_file_give_the_same_configuration() {
+    let r = registry(FILE);
+    let asked = [
+        Setting::OpenTimeout(Duration::from_millis(1500)),
+        Setting::MaxOpenTimeout(Duration::from_secs(300)),
+        Setting::SlowCallDuration(Duration::from_millis(2250)),
+        Setting::SlowCallRateThreshold(0.75),
+        Setting::Window(cb_runtime::Window::Time(Duration::from_secs(90))),
+        Setting::IdleTtl(Duration::from_secs(7200)),
+    ];
+    r.breaker_with_layers("copied", &asked, &[]);
+    let explained = r.explain("copied");
+    let values: Vec<(&str, &str)> = explained.keys.iter().map(|k| (k.key, k.value.as_str())).collect();
+    for (key, value) in [
+        ("open_timeout", "\"1500ms\""),
+        ("max_open_timeout", "\"5m\""),
+        ("slow_call_duration", "\"2250ms\""),
+        ("window", "{ kind = \"time\", size = \"90s\" }"),
+        ("idle_ttl", "\"2h\""),
+    ] {
+        assert!(values.contains(&(key, value)), "{key} = {value} not in {values:?}");
+    }
+    let section: String = explained
+        .keys
+        .iter()
+        .map(|k| format!("{} = {}\n", k.key, k.value))
+        .collect();
+    // `[defaults]`: `max_keys` and `idle_ttl` belong to a family's section or the defaults.
+    let copied = registry(&format!("[defaults]\n{section}"));
+    copied.breaker_with_layers("copied", &[], &[]);
+    let again = copied.explain("copied");
+    assert!(again.problems.is_empty(), "{:?}", again.problems);
+    assert_eq!(again.config, explained.config, "{section}");
 }
 
 #[test]
@@ -192,7 +230,7 @@ fn out_of_range_counts_windows_and_cross_key_rules() {
     assert_eq!(
         errors("[defaults]\nopen_timeout = \"1m\"\n[breakers.x]\nmax_open_timeout = \"10s\"\n"),
         [
-            "cb.toml:4:1: [breakers.\"x\"] over [defaults]: invalid `max_open_timeout` = 10s < 60s: must be at least open_timeout"
+            "cb.toml:4:1: [breakers.\"x\"] over [defaults]: invalid `max_open_timeout` = \"10s\" < \"1m\": must be at least open_timeout"
         ]
     );
 }
@@ -313,7 +351,7 @@ fn an_invalid_reload_changes_nothing_and_is_reported() {
 fn explain_renders_a_table() {
     let text = registry(FILE).explain("webhook/chat").to_string();
     assert!(text.starts_with("circuit breaker `webhook/chat`\n"), "{text}");
-    assert!(text.contains("open_timeout               10s"), "{text}");
+    assert!(text.contains("open_timeout               \"10s\""), "{text}");
 }
 
 #[test]
@@ -393,7 +431,7 @@ half_open_max_wait = "off"
 fn durations_have_a_documented_upper_bound() {
     assert_eq!(
         errors("[breakers.a]\nopen_timeout = \"99999999h\"\n"),
-        ["cb.toml:2:16: [breakers.\"a\"]: `open_timeout` = 359999996400s: must be positive and at most 24h"]
+        ["cb.toml:2:16: [breakers.\"a\"]: `open_timeout` = \"99999999h\": must be positive and at most 24h"]
     );
     assert!(errors("[breakers.a]\nopen_timeout = \"24h\"\nmax_open_timeout = \"24h\"\n").is_empty());
     let err = BreakerConfig::builder()
@@ -402,7 +440,7 @@ fn durations_have_a_documented_upper_bound() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid `slow_call_duration` = 90000s: must be positive and at most 24h"
+        "invalid `slow_call_duration` = \"25h\": must be positive and at most 24h"
     );
 }
 

@@ -304,7 +304,7 @@ fn explain_after_a_window_reload_shows_the_window_in_force() {
         explained
             .notes
             .iter()
-            .any(|n| n == "window { kind = \"count\", size = 50 } applies after a restart: this breaker runs on window { kind = \"time\", size = \"60s\" }"),
+            .any(|n| n == "window { kind = \"count\", size = 50 } applies after a restart: this breaker runs on window { kind = \"time\", size = \"1m\" }"),
         "{explained}"
     );
 }

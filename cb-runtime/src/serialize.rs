@@ -6,27 +6,12 @@
 //! `{ "kind": "time", "size": "60s" }`. Durations of a snapshot are milliseconds
 //! (`open_for_ms`), states their snake_case names (`"half_open"`).
 
-use crate::config::{Explained, Explanation};
+use crate::config::{Explained, Explanation, duration_text};
 use crate::{
     BreakerConfig, CircuitHealth, Durations, Health, HealthStatus, Name, Snapshot, State, Totals, Window, WindowStats,
 };
 use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 use std::time::Duration;
-
-/// A duration as the configuration writes it (`"150ms"`, `"30s"`, `"5m"`, `"1h"`).
-fn duration_text(d: Duration) -> String {
-    if !d.subsec_nanos().is_multiple_of(1_000_000) {
-        return format!("{d:?}");
-    }
-    let ms = d.as_millis();
-    match ms {
-        0 => "0ms".to_owned(),
-        _ if ms.is_multiple_of(3_600_000) => format!("{}h", ms / 3_600_000),
-        _ if ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
-        _ if ms.is_multiple_of(1_000) => format!("{}s", ms / 1_000),
-        _ => format!("{ms}ms"),
-    }
-}
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -111,11 +96,20 @@ impl Serialize for BreakerConfig {
     }
 }
 
+/// An explained value (a TOML value, as a file writes it) as JSON has it: `"7s"` becomes the
+/// string `7s`, `0.5` the number, a window an object, as in a serialized configuration.
+fn explained_value(text: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {text}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_owned()))
+}
+
 impl Serialize for Explained {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_struct("Explained", 3)?;
         m.serialize_field("key", self.key)?;
-        m.serialize_field("value", &self.value)?;
+        m.serialize_field("value", &explained_value(&self.value))?;
         m.serialize_field("source", &self.level.to_string())?;
         m.end()
     }
@@ -289,7 +283,7 @@ impl Serialize for Health {
 
 #[cfg(test)]
 mod tests {
-    use super::duration_text;
+    use crate::config::duration_text;
     use crate::{BreakerConfig, CircuitBreaker, Snapshot};
     use std::time::Duration;
 
@@ -364,5 +358,37 @@ mod tests {
         for (ms, text) in cases {
             assert_eq!(duration_text(Duration::from_millis(ms)), text);
         }
+    }
+
+    /// An explanation's values reach JSON as the values they are, as in a serialized
+    /// configuration: not as TOML text with its quotes.
+    #[test]
+    fn explained_values_serialize_as_json_values() {
+        use crate::Registry;
+        use crate::config::Setting;
+        let r = Registry::new();
+        let asked = [
+            Setting::OpenTimeout(Duration::from_millis(1500)),
+            Setting::FailureRateThreshold(0.25),
+            Setting::Window(crate::Window::Count(40)),
+            Setting::Off(crate::config::Toggle::ConsecutiveFailures),
+        ];
+        r.breaker_with_layers("serde-explained", &asked, &[]);
+        let json = serde_json::to_value(r.explain("serde-explained")).unwrap();
+        let value = |key: &str| {
+            json["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|k| k["key"] == key)
+                .unwrap_or_else(|| panic!("no {key} in {json}"))["value"]
+                .clone()
+        };
+        assert_eq!(value("open_timeout"), "1500ms");
+        assert_eq!(value("failure_rate_threshold"), 0.25);
+        assert_eq!(value("window"), serde_json::json!({ "kind": "count", "size": 40 }));
+        assert_eq!(value("consecutive_failures"), "off");
+        assert_eq!(value("minimum_calls"), 20);
+        assert_eq!(value("open_timeout"), json["config"]["open_timeout"]);
     }
 }

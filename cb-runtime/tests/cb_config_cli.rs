@@ -33,7 +33,7 @@ fn explain_names_the_level_of_every_key() {
         "{out}"
     );
     assert!(
-        out.contains("open_timeout               30s                                  built-in default"),
+        out.contains("open_timeout               \"30s\"                                built-in default"),
         "{out}"
     );
 }

@@ -309,8 +309,10 @@ impl Reader {
                 variable: None,
                 key: Some("max_open_timeout".to_owned()),
                 message: format!(
-                    "{}: invalid `max_open_timeout` = {max:?} < {wait:?}: must be at least open_timeout",
-                    Header::Preset(name)
+                    "{}: invalid `max_open_timeout` = \"{}\" < \"{}\": must be at least open_timeout",
+                    Header::Preset(name),
+                    super::duration_text(max),
+                    super::duration_text(wait)
                 ),
             });
         }

@@ -48,6 +48,7 @@ pub use setting::{Setting, Toggle};
 pub use source::ConfigSource;
 pub(crate) use status::StatusCell;
 pub use status::{ConfigStatus, Rejection, STRICT_VAR, strict};
+pub(crate) use value::duration_text;
 
 use std::fmt;
 use std::time::Duration;
@@ -182,7 +183,11 @@ impl BreakerConfig {
             return Err(ConfigError {
                 key: "max_open_timeout",
                 rule: "must be at least open_timeout".to_owned(),
-                value: format!("{:?} < {:?}", self.max_open_timeout, self.open_timeout),
+                value: format!(
+                    "\"{}\" < \"{}\"",
+                    duration_text(self.max_open_timeout),
+                    duration_text(self.open_timeout)
+                ),
             });
         }
         Ok(())

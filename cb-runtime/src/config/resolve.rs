@@ -372,7 +372,7 @@ pub(crate) fn resolve(name: &str, base: &Base, file: Option<&FileConfig>, env: b
             ]
             .into_iter()
             .filter(|(_, off)| *off)
-            .map(|(k, _)| (k, "off".to_owned())),
+            .map(|(k, _)| (k, "\"off\"".to_owned())),
         )
         .map(|(key, value)| Explained {
             key,

@@ -193,7 +193,16 @@ impl Setting {
         }
     }
 
-    /// The value as configuration text would write it.
+    /// The value as a configuration file writes it, so it can be copied into one.
+    ///
+    /// ```
+    /// use cb_runtime::config::Setting;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(Setting::OpenTimeout(Duration::from_secs(300)).value_text(), "\"5m\"");
+    /// assert_eq!(Setting::OpenTimeout(Duration::from_millis(1500)).value_text(), "\"1500ms\"");
+    /// assert_eq!(Setting::FailureRateThreshold(0.5).value_text(), "0.5");
+    /// ```
     pub fn value_text(&self) -> String {
         match self {
             Setting::Preset(p) => format!("{:?}", p.name()),
@@ -211,9 +220,11 @@ impl Setting {
             | Setting::OpenTimeout(d)
             | Setting::MaxOpenTimeout(d)
             | Setting::HalfOpenMaxWait(d)
-            | Setting::IdleTtl(d) => format!("{d:?}"),
+            | Setting::IdleTtl(d) => format!("\"{}\"", super::value::duration_text(*d)),
             Setting::Window(Window::Count(n)) => format!("{{ kind = \"count\", size = {n} }}"),
-            Setting::Window(Window::Time(d)) => format!("{{ kind = \"time\", size = \"{d:?}\" }}"),
+            Setting::Window(Window::Time(d)) => {
+                format!("{{ kind = \"time\", size = \"{}\" }}", super::value::duration_text(*d))
+            }
         }
     }
 }

@@ -198,6 +198,23 @@ fn duration(key: &str, value: &Value<'_>) -> Result<Duration, Problem> {
     })
 }
 
+/// A duration as the configuration writes it (`"150ms"`, `"30s"`, `"5m"`, `"1h"`): what
+/// [`parse_duration`] reads back. A duration finer than a millisecond (possible only from code)
+/// keeps its `Debug` spelling (`"1.5µs"`), which no file can hold.
+pub(crate) fn duration_text(d: Duration) -> String {
+    if !d.subsec_nanos().is_multiple_of(1_000_000) {
+        return format!("{d:?}");
+    }
+    let ms = d.as_millis();
+    match ms {
+        0 => "0ms".to_owned(),
+        _ if ms.is_multiple_of(3_600_000) => format!("{}h", ms / 3_600_000),
+        _ if ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
+        _ if ms.is_multiple_of(1_000) => format!("{}s", ms / 1_000),
+        _ => format!("{ms}ms"),
+    }
+}
+
 /// `"150ms"`, `"2s"`, `"5m"`, `"1h"`.
 pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let split = text.find(|c: char| !c.is_ascii_digit())?;
