@@ -335,6 +335,81 @@ async fn nats_credentials_are_never_printed() {
     assert!(!format!("{err} {err:?}").contains("s3cretpw"), "{err}");
 }
 
+/// A fleet whose instances start at once (a deploy) creates its stream once: the instances
+/// that lose the race to create it find it made and join, instead of reporting the server's
+/// refusal of their own creation ("subjects overlap") and deciding locally until a retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_at_once_all_join_without_a_report() {
+    let backend = shared(Kind::Nats).await;
+    for round in 0..5 {
+        let name = unique("nats-deploy");
+        let registries: Vec<&'static cb_runtime::Registry> = (0..6)
+            .map(|_| &*Box::leak(Box::new(cb_runtime::Registry::new())))
+            .collect();
+        let mut reports: Vec<Reports> = registries.iter().map(|r| Reports::of(r)).collect();
+        for r in &registries {
+            r.breaker("payments", &consecutive_config());
+        }
+        let fleets: Vec<cb_runtime::fleet::Fleet> = registries
+            .iter()
+            .map(|r| {
+                let settings = cb_runtime::fleet::FleetConfig::new(&name).sync_interval(Duration::from_millis(20));
+                cb_runtime::fleet::attach(r, &backend.url, settings).unwrap()
+            })
+            .collect();
+        eventually("all joining", Duration::from_secs(10), || {
+            fleets.iter().all(|f| f.connected())
+        })
+        .await;
+        for (i, r) in reports.iter_mut().enumerate() {
+            let refused: Vec<String> = r
+                .poll()
+                .iter()
+                .filter(|m| m.contains("cannot be used"))
+                .cloned()
+                .collect();
+            assert!(refused.is_empty(), "round {round}, instance {i}: {refused:#?}");
+        }
+        drop(fleets);
+        clean_up(&backend, &name).await;
+    }
+}
+
+/// A stream of someone else's that already takes the fleet's subjects is a conflict no second
+/// lookup resolves: it is reported, with the server's words, and the instance decides locally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_stream_on_the_fleets_subjects_is_reported() {
+    let backend = shared(Kind::Nats).await;
+    let name = unique("nats-foreign");
+    let client = async_nats::connect(backend.url.as_str()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let foreign = format!("FOREIGN_{}", token(&name));
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: foreign.clone(),
+        subjects: vec![format!("{}.>", token(&name))],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let registry: &'static cb_runtime::Registry = Box::leak(Box::new(cb_runtime::Registry::new()));
+    let mut reports = Reports::of(registry);
+    registry.breaker("payments", &consecutive_config());
+    let fleet = cb_runtime::fleet::attach(registry, &backend.url, cb_runtime::fleet::FleetConfig::new(&name)).unwrap();
+    reports.wait_for("subjects overlap", Duration::from_secs(10)).await;
+    assert!(!fleet.connected());
+    assert!(
+        fleet
+            .problems()
+            .iter()
+            .any(|p| p.contains("cannot be used") && p.contains("overlap")),
+        "{:?}",
+        fleet.problems()
+    );
+    drop(fleet);
+    let _ = js.delete_stream(&foreign).await;
+    clean_up(&backend, &name).await;
+}
+
 /// A lease holding garbage is repaired by one instance and reported; a lease entry that does
 /// not expire is no obstacle past one lease TTL (server timestamps).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

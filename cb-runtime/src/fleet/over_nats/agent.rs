@@ -123,6 +123,12 @@ pub(super) async fn timed<T>(timeout: Duration, what: &str, op: impl Future<Outp
 
 /// Creates the stream of `config` unless it exists, within `timeout`: the fleet's stream or its
 /// lease bucket's (`what`, named `name` in errors).
+///
+/// A creation refused after a lookup found nothing is looked up once more: another instance
+/// may have created the stream in between (instances starting at once), or the server may
+/// have been restoring it after a restart; the server then refuses this one's creation as
+/// overlapping ("subjects overlap with an existing stream"), and only a stream still missing
+/// is an error.
 async fn create_stream(
     js: &jetstream::Context,
     timeout: Duration,
@@ -130,10 +136,15 @@ async fn create_stream(
     name: &str,
     config: stream::Config,
 ) -> Result<(), Down> {
-    timed(timeout, &format!("{what} creation"), js.get_or_create_stream(config))
-        .await?
-        .map_err(|e| Down(format!("the {what} `{name}`: {e}")))?;
-    Ok(())
+    let stream = config.name.clone();
+    let refused = match timed(timeout, &format!("{what} creation"), js.get_or_create_stream(config)).await? {
+        Ok(_) => return Ok(()),
+        Err(refused) => refused,
+    };
+    match timed(timeout, &format!("{what} lookup"), js.get_stream(&stream)).await? {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Down(format!("the {what} `{name}`: {refused}"))),
+    }
 }
 
 impl Agent {
