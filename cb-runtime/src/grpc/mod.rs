@@ -23,7 +23,9 @@
 //! RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN) are failures; any other code, `OK` included, is a
 //! success. A transport error (connection refused, reset), a non-2xx HTTP status, a body error
 //! and a body that ends without `grpc-status` are failures. A response body dropped before its
-//! end counts nothing and frees a half-open slot, like a cancelled call.
+//! end counts nothing and frees a half-open slot, like a cancelled call. A unary answer of `OK`
+//! with no message (a broken server) is a success to the layer, since a streaming call may end
+//! with no message; tonic gives the caller `INTERNAL`, which [`is_failure`] on the method counts.
 //!
 //! **Rejections** reach a tonic caller as `Status::unavailable("circuit breaker `inventory` is
 //! open")` with the metadata `cb-breaker` (the breaker's name; `cb-breaker-bin` when it is not
