@@ -361,11 +361,13 @@ async fn instances_starting_at_once_all_join_without_a_report() {
             fleets.iter().all(|f| f.connected())
         })
         .await;
+        // The race's refusals only: a slow machine may time an operation out, which is reported
+        // as it should be.
         for (i, r) in reports.iter_mut().enumerate() {
             let refused: Vec<String> = r
                 .poll()
                 .iter()
-                .filter(|m| m.contains("cannot be used"))
+                .filter(|m| m.contains("overlap") || m.contains("already in use"))
                 .cloned()
                 .collect();
             assert!(refused.is_empty(), "round {round}, instance {i}: {refused:#?}");
