@@ -335,9 +335,9 @@ async fn nats_credentials_are_never_printed() {
     assert!(!format!("{err} {err:?}").contains("s3cretpw"), "{err}");
 }
 
-/// A fleet whose instances start at once (a deploy) creates its stream once: the instances
-/// that lose the race to create it find it made and join, instead of reporting the server's
-/// refusal of their own creation ("subjects overlap") and deciding locally until a retry.
+/// A fleet whose instances start at once (a deploy) all join without a refusal of their stream
+/// creations: the server takes a creation identical to one just made as done (this passed
+/// before the second lookup of `create_stream` too; it guards the deploy, not that lookup).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_starting_at_once_all_join_without_a_report() {
     let backend = shared(Kind::Nats).await;

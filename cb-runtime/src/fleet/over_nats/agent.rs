@@ -124,11 +124,10 @@ pub(super) async fn timed<T>(timeout: Duration, what: &str, op: impl Future<Outp
 /// Creates the stream of `config` unless it exists, within `timeout`: the fleet's stream or its
 /// lease bucket's (`what`, named `name` in errors).
 ///
-/// A creation refused after a lookup found nothing is looked up once more: another instance
-/// may have created the stream in between (instances starting at once), or the server may
-/// have been restoring it after a restart; the server then refuses this one's creation as
-/// overlapping ("subjects overlap with an existing stream"), and only a stream still missing
-/// is an error.
+/// A creation refused after a lookup found nothing is looked up once more, and only a stream
+/// still missing is an error: once, in a full test run, a server restarting with its store
+/// answered a reconnecting instance's creation with "subjects overlap with an existing stream"
+/// (the stream it was restoring), and the instance reported the fleet unusable until a retry.
 async fn create_stream(
     js: &jetstream::Context,
     timeout: Duration,
