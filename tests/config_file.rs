@@ -102,6 +102,24 @@ fn explained_values_copied_into_a_file_give_the_same_configuration() {
     assert_eq!(again.config, explained.config, "{section}");
 }
 
+/// A rule one breaker's sections break is that breaker's problem: `explain` of another
+/// breaker leaves it out (it showed under every breaker's notes).
+#[test]
+fn explain_leaves_out_another_breakers_broken_rule() {
+    let r = registry("[breakers.p1]\nopen_timeout = \"5m\"\n[breakers.p2]\nmax_open_timeout = \"2m\"\n");
+    let secs = Duration::from_secs;
+    r.breaker_with_layers(
+        "p1",
+        &[Setting::MaxOpenTimeout(secs(60)), Setting::OpenTimeout(secs(10))],
+        &[],
+    );
+    r.breaker_with_layers("p2", &[Setting::OpenTimeout(secs(600))], &[]);
+    let p2 = r.explain("p2").to_string();
+    assert!(p2.contains("must be at least open_timeout"), "{p2}");
+    let p1 = r.explain("p1").to_string();
+    assert!(!p1.contains("p2"), "{p1}");
+}
+
 #[test]
 fn macro_arguments_beat_file_defaults_and_method_beats_struct() {
     let r = registry(FILE);

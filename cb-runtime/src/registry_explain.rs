@@ -69,14 +69,24 @@ impl Registry {
         }
         // A problem of this breaker's own variables is listed once, under its problems; one of
         // another registered breaker's variables is that breaker's (a variable naming no
-        // registered breaker stays: it may be a misspelling of this one).
+        // registered breaker stays: it may be a misspelling of this one), and so is a rule
+        // another breaker's sections break ("breaker `p2`: invalid ...").
         let own: Vec<String> = explained.problems.iter().map(|p| format!("skipped: {p}")).collect();
         let others = self.others_variable_prefixes(name);
+        let mine = [name, family_of(name).unwrap_or(name)].map(|n| {
+            [
+                format!("breaker `{n}`: "),
+                format!("breaker `{}`: ", crate::config::value::clip(n)),
+            ]
+        });
         let relevant = |problem: &FileError| {
-            problem
+            let others_variable = problem
                 .variable
                 .as_deref()
-                .is_none_or(|var| !others.iter().any(|prefix| var.starts_with(prefix.as_str())))
+                .is_some_and(|var| others.iter().any(|prefix| var.starts_with(prefix.as_str())));
+            let others_rule = problem.message.starts_with("breaker `")
+                && !mine.iter().flatten().any(|m| problem.message.starts_with(m.as_str()));
+            !others_variable && !others_rule
         };
         explained
             .notes
