@@ -180,3 +180,28 @@ fn a_file_whose_path_is_not_utf8_is_checked() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: "));
 }
+
+/// Discovering (no FILE), `cb-config` names a variable that nearly spells `CB_CONFIG`, as the
+/// program does: it would have been the file. With a FILE it does not matter.
+#[test]
+fn a_misspelt_cb_config_is_reported_when_discovering() {
+    let dir = std::env::temp_dir().join(format!("cb-cli-{}-misspelt", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_cb-config"))
+            .args(args)
+            .current_dir(&dir)
+            .env_remove("CB_CONFIG")
+            .env("CB_CONFIGG", "elsewhere.toml")
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = run(&["check"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("CB_CONFIGG: not read; did you mean `CB_CONFIG`?"), "{err}");
+    let path = file("misspelt.toml", "[defaults]\njitter = 0.0\n");
+    let (code, err) = run(&["check", &path]);
+    assert_eq!(code, Some(0), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -41,7 +41,11 @@ fn source(path: Option<&OsStr>) -> Result<ConfigSource, String> {
         None => ConfigSource::discover(),
     }
     .map_err(|err: LoadError| err.to_string())?;
-    let env = config::env_problems();
+    let mut env = config::env_problems();
+    // Discovering, as the program does: a misspelt `CB_CONFIG` would have been the file.
+    if path.is_none() {
+        env.extend(config::misspelt_config_variables());
+    }
     if env.is_empty() {
         Ok(source)
     } else {

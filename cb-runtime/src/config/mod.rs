@@ -47,7 +47,7 @@ pub use resolve::{Explained, Explanation, Level, env_var};
 pub use setting::{Setting, Toggle};
 pub use source::ConfigSource;
 pub(crate) use status::StatusCell;
-pub use status::{ConfigStatus, Rejection, STRICT_VAR, strict};
+pub use status::{ConfigStatus, Rejection, STRICT_VAR, misspelt_config_variables, strict};
 pub(crate) use value::duration_text;
 
 use std::fmt;

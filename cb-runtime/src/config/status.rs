@@ -467,8 +467,16 @@ fn variable_near_misses(plain: &[String], families: &[String]) -> Vec<FileError>
 }
 
 /// Variables that nearly spell `CB_CONFIG` or `CB_CONFIG_STRICT` (`CB_CONFG`): not read, so
-/// named at discovery, where they would have mattered.
-fn misspelt_config_variables() -> Vec<FileError> {
+/// named at discovery, where they would have mattered (the program's discovery and
+/// `cb-config` without a file both report them).
+///
+/// ```
+/// // SAFETY: this example's process has no other thread.
+/// unsafe { std::env::set_var("CB_CONFIGG", "cb.toml") };
+/// let problems = cb_runtime::config::misspelt_config_variables();
+/// assert_eq!(problems[0].to_string(), "CB_CONFIGG: not read; did you mean `CB_CONFIG`?");
+/// ```
+pub fn misspelt_config_variables() -> Vec<FileError> {
     const NAMES: [&str; 2] = ["CB_CONFIG", STRICT_VAR];
     std::env::vars_os()
         .filter_map(|(var, _)| {
