@@ -357,6 +357,13 @@ fn an_invalid_reload_changes_nothing_and_is_reported() {
     .unwrap();
     let err = watcher.check_now().unwrap().unwrap_err();
     assert!(err.to_string().ends_with("circuit_breakers.toml:3:24: [breakers.\"orders\"]: `consecutive_failures` = -1 is out of range: it must be a count between 1 and 4294967295"), "{err}");
+    let err =
+        ConfigSource::from_text("[breakers.orders]\nsuccess_threshold = -1\n", "circuit_breakers.toml").unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("`success_threshold` = -1 is out of range: it must be in 1..=8191"),
+        "the key's own range: {err}"
+    );
     assert_eq!(
         b.config().open_timeout,
         Duration::from_secs(10),

@@ -120,10 +120,10 @@ pub(crate) fn parse_setting(key: &str, value: &Value<'_>) -> Result<Option<Setti
             Some(name) => return Ok(name.parse::<Preset>().ok().map(Setting::Preset)),
             None => return Err(wrong(key, "a preset name", value)),
         },
-        "consecutive_failures" => Setting::ConsecutiveFailures(count(key, value)?),
-        "minimum_calls" => Setting::MinimumCalls(count(key, value)?),
-        "half_open_max_calls" => Setting::HalfOpenMaxCalls(count(key, value)?),
-        "success_threshold" => Setting::SuccessThreshold(count(key, value)?),
+        "consecutive_failures" => Setting::ConsecutiveFailures(count(key, value, Setting::ConsecutiveFailures)?),
+        "minimum_calls" => Setting::MinimumCalls(count(key, value, Setting::MinimumCalls)?),
+        "half_open_max_calls" => Setting::HalfOpenMaxCalls(count(key, value, Setting::HalfOpenMaxCalls)?),
+        "success_threshold" => Setting::SuccessThreshold(count(key, value, Setting::SuccessThreshold)?),
         "failure_rate_threshold" => Setting::FailureRateThreshold(number(key, value)?),
         "slow_call_rate_threshold" => Setting::SlowCallRateThreshold(number(key, value)?),
         "backoff_multiplier" => Setting::BackoffMultiplier(number(key, value)?),
@@ -132,7 +132,7 @@ pub(crate) fn parse_setting(key: &str, value: &Value<'_>) -> Result<Option<Setti
         "open_timeout" => Setting::OpenTimeout(duration(key, value)?),
         "max_open_timeout" => Setting::MaxOpenTimeout(duration(key, value)?),
         "half_open_max_wait" => Setting::HalfOpenMaxWait(duration(key, value)?),
-        "max_keys" => Setting::MaxKeys(count(key, value)?),
+        "max_keys" => Setting::MaxKeys(count(key, value, Setting::MaxKeys)?),
         "idle_ttl" => Setting::IdleTtl(duration(key, value)?),
         "window" => Setting::Window(window(value)?),
         unknown => {
@@ -153,14 +153,19 @@ pub(crate) fn parse_setting(key: &str, value: &Value<'_>) -> Result<Option<Setti
     Ok(Some(setting))
 }
 
-fn count(key: &str, value: &Value<'_>) -> Result<u32, Problem> {
+/// A count of `key`, whose setting `make` builds: a negative or huge integer breaks that key's
+/// own rule, and the message says that rule (`1..=8191` for `success_threshold`).
+fn count(key: &str, value: &Value<'_>, make: fn(u32) -> Setting) -> Result<u32, Problem> {
     match value {
-        Value::Int(i) => u32::try_from(*i).map_err(|_| Problem {
-            message: format!(
-                "`{key}` = {i} is out of range: it must be a count between 1 and {}",
-                u32::MAX
-            ),
-            at_key: false,
+        Value::Int(i) => u32::try_from(*i).map_err(|_| {
+            let rule = match make(0).rule() {
+                "must be at least 1" => format!("must be a count between 1 and {}", u32::MAX),
+                rule => rule.to_owned(),
+            };
+            Problem {
+                message: format!("`{key}` = {i} is out of range: it {rule}"),
+                at_key: false,
+            }
         }),
         other => Err(wrong(key, "an integer", other)),
     }
@@ -239,7 +244,7 @@ fn window(value: &Value<'_>) -> Result<Window, Problem> {
                 .as_deref()
                 .ok_or_else(|| bad("`window` needs a `size`".to_owned()))?;
             match kind.as_deref() {
-                Some("count") => count("window.size", size).map(Window::Count),
+                Some("count") => count("window.size", size, |n| Setting::Window(Window::Count(n))).map(Window::Count),
                 Some("time") => duration("window.size", size).map(Window::Time),
                 Some(other) => Err(bad(format!(
                     "`window.kind` = \"{}\": expected \"count\" or \"time\"",
@@ -248,7 +253,7 @@ fn window(value: &Value<'_>) -> Result<Window, Problem> {
                 None => Err(bad("`window` needs a `kind`: \"count\" or \"time\"".to_owned())),
             }
         }
-        Value::Int(_) => count("window", value).map(Window::Count),
+        Value::Int(_) => count("window", value, |n| Setting::Window(Window::Count(n))).map(Window::Count),
         Value::Str(_) => duration("window", value).map(Window::Time),
         other => Err(wrong(
             "window",

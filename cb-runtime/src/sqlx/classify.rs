@@ -17,8 +17,8 @@ const OUTAGE_CLASSES: [&str; 7] = ["08", "28", "3D", "53", "57", "58", "XX"];
 /// it as a failure.
 ///
 /// Outages: I/O and TLS errors, protocol errors, pool timeouts, a closed pool, a crashed
-/// worker, a failed `BEGIN`, and database errors whose SQLSTATE class is `08`, `53`, `57`,
-/// `58` or `XX`. Not outages (the database answered; the caller's query or data is at
+/// worker, a failed `BEGIN`, and database errors whose SQLSTATE class is `08`, `28`, `3D`,
+/// `53`, `57`, `58` or `XX`. Not outages (the database answered; the caller's query or data is at
 /// fault): `RowNotFound`, constraint violations (unique, foreign key, not null, check,
 /// exclusion), other SQLSTATEs (syntax, data, serialization), decode, encode and column
 /// errors, configuration and invalid-argument errors, and error kinds sqlx adds later.
