@@ -120,6 +120,35 @@ fn explain_leaves_out_another_breakers_broken_rule() {
     assert!(!p1.contains("p2"), "{p1}");
 }
 
+/// A cap raised by an `open_timeout` above it is credited to that `open_timeout`'s level, not
+/// to the level that set the cap (or the built-in default).
+#[test]
+fn a_raised_max_open_timeout_names_the_open_timeout_that_raised_it() {
+    let r = registry("[breakers.p1]\nopen_timeout = \"5m\"\n");
+    let secs = Duration::from_secs;
+    r.breaker_with_layers(
+        "p1",
+        &[],
+        &[Setting::MaxOpenTimeout(secs(60)), Setting::OpenTimeout(secs(10))],
+    );
+    r.breaker_with_layers("p2", &[], &[Setting::OpenTimeout(secs(600))]);
+    assert_eq!(
+        level_of(&r, "p1", "max_open_timeout"),
+        (
+            "\"5m\"".into(),
+            "raised to open_timeout, set by [breakers.\"p1\"] at circuit_breakers.toml:2:1".into()
+        )
+    );
+    assert_eq!(
+        level_of(&r, "p2", "max_open_timeout"),
+        (
+            "\"10m\"".into(),
+            "raised to open_timeout, set by #[circuit_breaker] arguments".into()
+        )
+    );
+    assert_eq!(level_of(&r, "p2", "open_timeout").1, "#[circuit_breaker] arguments");
+}
+
 #[test]
 fn macro_arguments_beat_file_defaults_and_method_beats_struct() {
     let r = registry(FILE);

@@ -44,6 +44,9 @@ pub enum Level {
     /// A keyed family's limit (`max_keys`, `idle_ttl`): one per family, set by the first key
     /// registered, whatever a later key asks for.
     Family(String),
+    /// `max_open_timeout` raised to the `open_timeout` set at this level (an `open_timeout` above
+    /// the cap in force raises it).
+    RaisedBy(Box<Level>),
 }
 
 impl fmt::Display for Level {
@@ -54,6 +57,7 @@ impl fmt::Display for Level {
             Level::Preset { name, within } => write!(f, "preset `{name}` via {within}"),
             Level::Struct => f.write_str("struct-level #[circuit_breaker]"),
             Level::Method => f.write_str("#[circuit_breaker] arguments"),
+            Level::RaisedBy(level) => write!(f, "raised to open_timeout, set by {level}"),
             Level::Code => f.write_str("BreakerConfig in code"),
             Level::FileBreaker { pattern, at } => write!(f, "[breakers.\"{pattern}\"] at {at}"),
             Level::Env(var) => write!(f, "environment {var}"),
@@ -266,7 +270,12 @@ impl Resolution {
     }
 
     fn apply(&mut self, setting: Setting, level: Level) {
+        let cap = self.config.max_open_timeout;
         setting.apply(&mut self.config);
+        if matches!(setting, Setting::OpenTimeout(_)) && self.config.max_open_timeout != cap {
+            self.levels
+                .insert("max_open_timeout", Level::RaisedBy(Box::new(level.clone())));
+        }
         match setting {
             Setting::Preset(p) => {
                 let preset_level = Level::Preset {
