@@ -225,6 +225,16 @@ fn read(
         return Ok(None);
     };
     let setting = |value| Ok(Some(Setting { key, value }));
+    if TOGGLES.iter().any(|(k, _)| *k == key)
+        && let Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) = lit::ungroup(expr)
+        && s.value() != "off"
+        && s.value().trim().eq_ignore_ascii_case("off")
+    {
+        return Err(syn::Error::new_spanned(
+            s,
+            format!("`{key}` is turned off with \"off\" in lower case: `{key} = \"off\"`"),
+        ));
+    }
     if let Some((_, toggle)) = TOGGLES.iter().find(|(k, _)| *k == key)
         && let Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) = lit::ungroup(expr)
         && kind != Kind::Duration

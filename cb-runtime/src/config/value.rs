@@ -115,6 +115,24 @@ pub(crate) fn parse_setting(key: &str, value: &Value<'_>) -> Result<Option<Setti
     if let (Some(toggle), Some("off")) = (Toggle::of_key(key), value.as_str()) {
         return Ok(Some(Setting::Off(toggle)));
     }
+    parse_value(key, value).map_err(|mut problem| {
+        // A string for a key that "off" turns off: say so where the message does not, and that
+        // it is written in lower case.
+        if Toggle::of_key(key).is_some()
+            && let Some(text) = value.as_str()
+        {
+            if text.trim().eq_ignore_ascii_case("off") {
+                problem.message += "; write \"off\" in lower case to turn it off";
+            } else if !problem.message.contains("\"off\"") {
+                problem.message += "; or \"off\" to turn it off";
+            }
+        }
+        problem
+    })
+}
+
+/// [`parse_setting`] of a value that is not `"off"`.
+fn parse_value(key: &str, value: &Value<'_>) -> Result<Option<Setting>, Problem> {
     let setting = match key {
         "preset" => match value.as_str() {
             Some(name) => return Ok(name.parse::<Preset>().ok().map(Setting::Preset)),
@@ -146,9 +164,17 @@ pub(crate) fn parse_setting(key: &str, value: &Value<'_>) -> Result<Option<Setti
             });
         }
     };
-    setting.check().map_err(|rule| Problem {
-        message: format!("`{key}` = {}: {rule}", setting.value_text()),
-        at_key: false,
+    setting.check().map_err(|rule| {
+        let mut message = format!("`{key}` = {}: {rule}", setting.value_text());
+        // A percentage where a fraction belongs: say which fraction (as the macro does).
+        if let Setting::FailureRateThreshold(r) | Setting::SlowCallRateThreshold(r) = setting
+            && matches!(value, Value::Int(_))
+            && r > 1.0
+            && r <= 100.0
+        {
+            message += &format!("; a fraction, not a percentage: for {r}% write {:?}", r / 100.0);
+        }
+        Problem { message, at_key: false }
     })?;
     Ok(Some(setting))
 }
@@ -254,7 +280,12 @@ fn window(value: &Value<'_>) -> Result<Window, Problem> {
             }
         }
         Value::Int(_) => count("window", value, |n| Setting::Window(Window::Count(n))).map(Window::Count),
-        Value::Str(_) => duration("window", value).map(Window::Time),
+        Value::Str(text) => duration("window", value).map(Window::Time).map_err(|_| {
+            bad(format!(
+                "`window` = \"{}\": expected a count of calls (100) or a duration (\"60s\"); in a file, also {{ kind = \"count\", size = 100 }}",
+                clip(text)
+            ))
+        }),
         other => Err(wrong(
             "window",
             "a table like { kind = \"time\", size = \"60s\" }",
@@ -319,6 +350,55 @@ mod tests {
         assert_eq!(
             parse_setting("minimum_calls", &Value::Str("20")).unwrap_err().message,
             "`minimum_calls` must be an integer, found string \"20\""
+        );
+    }
+
+    #[test]
+    fn a_key_that_off_turns_off_says_so_and_how_it_is_spelt() {
+        assert_eq!(
+            parse_setting("half_open_max_wait", &Value::Str("Off"))
+                .unwrap_err()
+                .message,
+            "invalid duration \"Off\" for `half_open_max_wait`: expected an integer followed by ms, s, m or h, at most 24h (e.g. \"150ms\", \"2s\"); write \"off\" in lower case to turn it off"
+        );
+        assert!(
+            parse_setting("half_open_max_wait", &Value::Str("forever"))
+                .unwrap_err()
+                .message
+                .ends_with("; or \"off\" to turn it off")
+        );
+        assert!(
+            parse_setting("consecutive_failures", &Value::Str("OFF"))
+                .unwrap_err()
+                .message
+                .ends_with("; write \"off\" in lower case to turn it off")
+        );
+        assert!(
+            !parse_setting("open_timeout", &Value::Str("Off"))
+                .unwrap_err()
+                .message
+                .contains("\"off\""),
+            "open_timeout cannot be turned off"
+        );
+    }
+
+    #[test]
+    fn an_integer_percentage_for_a_rate_says_which_fraction_to_write() {
+        assert_eq!(
+            parse_setting("failure_rate_threshold", &Value::Int(50))
+                .unwrap_err()
+                .message,
+            "`failure_rate_threshold` = 50.0: must be in (0.0, 1.0]; a fraction, not a percentage: for 50% write 0.5"
+        );
+    }
+
+    #[test]
+    fn a_window_string_that_is_no_duration_says_what_a_window_can_be() {
+        assert_eq!(
+            parse_setting("window", &Value::Str("{ kind = \"count\", size = 5 }"))
+                .unwrap_err()
+                .message,
+            "`window` = \"{ kind = \"count\", size = 5 }\": expected a count of calls (100) or a duration (\"60s\"); in a file, also { kind = \"count\", size = 100 }"
         );
     }
 
