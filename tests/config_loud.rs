@@ -191,6 +191,12 @@ fn a_rejected_load_or_reload_is_an_event_and_a_status() {
     assert!(watcher.check_now().is_none(), "reported once");
     let status = r.config_status();
     assert_eq!(status.rejected.as_ref().unwrap().when, "reload");
+    let shown = status.rejected.as_ref().unwrap().to_string();
+    assert!(
+        shown.starts_with(&format!("rejected at reload: {}\n  ", path.display()))
+            && shown.contains("unknown key `open_timout`; did you mean `open_timeout`?"),
+        "{shown}"
+    );
     assert_eq!(
         status.in_force.as_deref(),
         Some(path.as_path()),

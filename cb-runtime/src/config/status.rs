@@ -50,6 +50,17 @@ pub struct Rejection {
     pub errors: LoadError,
 }
 
+/// `rejected at reload: cb.toml` and one indented line per problem.
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "rejected at {}: {}", self.when, shown(self.path.as_deref()))?;
+        for e in &self.errors.errors {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
 impl ConfigStatus {
     /// Whether everything asked for is in force.
     pub fn is_ok(&self) -> bool {
@@ -70,11 +81,7 @@ impl fmt::Display for ConfigStatus {
             None => writeln!(f, "in force: built-in defaults")?,
         }
         if let Some(r) = &self.rejected {
-            let path = shown(r.path.as_deref());
-            writeln!(f, "rejected at {}: {path}", r.when)?;
-            for e in &r.errors.errors {
-                writeln!(f, "  {e}")?;
-            }
+            write!(f, "{r}")?;
         }
         for v in &self.skipped {
             writeln!(f, "skipped: {v}")?;
