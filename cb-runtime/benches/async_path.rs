@@ -9,8 +9,8 @@
 //! trigger, no rate window), so the rows compare the wrappers, not the triggers.
 //!
 //! Groups: `async_closed_success` (every call succeeds), `async_closed_mixed` (every other call
-//! fails, thresholds high enough that nothing trips), `async_threads_10pct_failures` (one, then
-//! two threads on one breaker; per call).
+//! fails, thresholds high enough that nothing trips; the count window also through the macro),
+//! `async_threads_10pct_failures` (one, then two threads on one breaker; per call).
 
 use cb_runtime::{BreakerConfig, CircuitBreaker, CircuitProtected, Rejected, Window, circuit_breaker};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -79,6 +79,17 @@ fn time_window() -> BreakerConfig {
 #[circuit_breaker(name = "bench-async-fn", consecutive_failures = 1000, failure_rate_threshold = "off")]
 async fn macro_fn(i: u64) -> Result<u64, BenchError> {
     work(i).await.map_err(|_| BenchError)
+}
+
+/// `async_closed_mixed`'s count window through the macro, as a user writes it.
+#[circuit_breaker(
+    name = "bench-async-fn-count-mixed",
+    consecutive_failures = "off",
+    failure_rate_threshold = 0.9,
+    window = 100
+)]
+async fn macro_fn_count_mixed(i: u64) -> Result<u64, BenchError> {
+    every_other_fails(i).await.map_err(|_| BenchError)
 }
 
 #[derive(CircuitProtected)]
@@ -189,6 +200,7 @@ fn async_closed_mixed(c: &mut Criterion) {
     bench!(g, "cb_api_time_window", |i| api_time
         .call(async || every_other_fails(i).await)
         .await);
+    bench!(g, "cb_macro_fn_count_window", |i| macro_fn_count_mixed(i).await);
     bench!(g, "recloser_async", |i| rc.call(every_other_fails(i)).await);
     bench!(g, "failsafe_futures", |i| fs.call(every_other_fails(i)).await);
     g.finish();
