@@ -36,14 +36,48 @@ pub fn rejection_status(rejected: &Rejected) -> Status {
     status
 }
 
+/// The name in `cb-breaker` when every byte is printable ASCII (space to `~`), else in
+/// `cb-breaker-bin`: `MetadataValue` also takes a tab and bytes above 0x7F as text, which
+/// `to_str` then refuses, so a reader could get the name from neither key.
 fn name_breaker(metadata: &mut MetadataMap, name: &str) {
+    let printable = name.bytes().all(|b| (0x20..=0x7E).contains(&b));
     match MetadataValue::try_from(name) {
-        Ok(value) => {
+        Ok(value) if printable => {
             metadata.insert(BREAKER_METADATA, value);
         }
-        Err(_) => {
+        _ => {
             metadata.insert_bin("cb-breaker-bin", MetadataValue::from_bytes(name.as_bytes()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::State;
+
+    fn named(name: &str) -> Status {
+        rejection_status(&Rejected {
+            name: name.into(),
+            state: State::Open,
+            retry_after: None,
+        })
+    }
+
+    #[test]
+    fn a_name_that_is_not_printable_ascii_goes_in_the_binary_key() {
+        for name in ["ünï", "tab\there", "new\nline", "del\x7f"] {
+            let status = named(name);
+            assert!(status.metadata().get(BREAKER_METADATA).is_none(), "{name:?}");
+            let bin = status.metadata().get_bin("cb-breaker-bin").unwrap();
+            assert_eq!(bin.to_bytes().unwrap().as_ref(), name.as_bytes(), "{name:?}");
+        }
+        let plain = named("inventory ~v2");
+        assert_eq!(
+            plain.metadata().get(BREAKER_METADATA).unwrap().to_str().unwrap(),
+            "inventory ~v2"
+        );
+        assert!(plain.metadata().get_bin("cb-breaker-bin").is_none());
     }
 }
 
