@@ -47,6 +47,15 @@ fn errors(text: &str) -> Vec<String> {
     }
 }
 
+/// The extension picks the syntax whatever its case: `X.YAML` was read as TOML.
+#[test]
+fn an_extension_in_capitals_is_yaml_too() {
+    for name in ["cb.YAML", "cb.Yml"] {
+        let parsed = parse("breakers:\n  a:\n    open_timeout: 5s\n", Path::new(name));
+        assert!(parsed.is_ok(), "{name}: {:?}", parsed.err());
+    }
+}
+
 #[test]
 fn a_good_file_applies_with_the_toml_precedence() {
     let r = registry(FILE);

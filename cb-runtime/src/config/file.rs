@@ -459,9 +459,11 @@ impl Reader {
     }
 }
 
-/// Whether `path` names a YAML file (`.yaml` or `.yml`).
+/// Whether `path` names a YAML file (`.yaml` or `.yml`, in any case: `X.YAML` too).
 pub(crate) fn is_yaml(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
 
 /// Parses the text of a configuration file; `path` is used in error locations, and its
