@@ -47,6 +47,23 @@ fn errors(text: &str) -> Vec<String> {
     }
 }
 
+/// A section with an empty breaker name is an error, in YAML and TOML (it was accepted and
+/// applied to no breaker).
+#[test]
+fn an_empty_breaker_name_is_an_error() {
+    assert_eq!(
+        errors("breakers:\n  \"\":\n    open_timeout: 5s\n"),
+        [
+            "cb.yaml:2:3: [breakers.\"\"]: a breaker name must not be empty: write the breaker's name, or a glob such as \"webhook/*\""
+        ]
+    );
+    let toml = parse("[breakers.\"\"]\nopen_timeout = \"5s\"\n", Path::new("cb.toml")).unwrap_err();
+    assert_eq!(
+        toml.errors[0].to_string(),
+        "cb.toml:1:11: [breakers.\"\"]: a breaker name must not be empty: write the breaker's name, or a glob such as \"webhook/*\""
+    );
+}
+
 /// The extension picks the syntax whatever its case: `X.YAML` was read as TOML.
 #[test]
 fn an_extension_in_capitals_is_yaml_too() {

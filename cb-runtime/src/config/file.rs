@@ -579,6 +579,14 @@ fn read_document(mut r: Reader, root: &Table<'_>, text: &str) -> Result<FileConf
         let pattern = (*name).to_owned();
         let header = r.at(*name_at);
         let where_ = Header::Breaker(name).to_string();
+        if name.trim().is_empty() {
+            r.error(
+                *name_at,
+                None,
+                format!("{where_}: a breaker name must not be empty: write the breaker's name, or a glob such as \"webhook/*\""),
+            );
+            continue;
+        }
         if let Some(t) = r.table(value, &where_) {
             let entries = r.section(t, &Header::Breaker(name), &presets);
             breakers.push((pattern, entries, header));
