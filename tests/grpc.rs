@@ -398,3 +398,35 @@ async fn an_inner_grpc_breakers_rejection_is_no_failure_of_the_outer_one() {
     );
     assert_eq!(outer.state(), State::Closed);
 }
+
+/// A `CircuitBreakerLayer` under a `GrpcLayer` (a client-wide gRPC breaker over a per-host
+/// tower one): the inner rejection reaches the tonic caller as a rejection, UNAVAILABLE naming
+/// the inner breaker with its metadata (tonic made UNKNOWN of the tower error), and the outer
+/// breaker counts it as ignored.
+#[tokio::test]
+async fn an_inner_tower_breakers_rejection_reaches_the_caller_as_unavailable() {
+    let clock = ManualClock::new();
+    let inner = breaker(&clock, "grpc-tower-inner");
+    let outer = breaker(&clock, "grpc-tower-outer");
+    let server = Server_::start().await;
+    let channel = Endpoint::from_shared(server.url())
+        .unwrap()
+        .connect_timeout(Duration::from_secs(2))
+        .connect_lazy();
+    let service = tower::ServiceBuilder::new()
+        .layer(GrpcLayer::new(outer.clone()))
+        .layer(cb_runtime::tower::CircuitBreakerLayer::new(inner.clone()))
+        .service(channel);
+    let mut client = HealthClient::new(service);
+    let request = || HealthCheckRequest { service: String::new() };
+    assert!(client.check(request()).await.is_ok(), "through both while closed");
+    inner.force_open();
+    let hits = server.hits();
+    let rejected = client.check(request()).await.unwrap_err();
+    assert_eq!(rejected.code(), Code::Unavailable, "{rejected:?}");
+    assert_eq!(rejected.message(), "circuit breaker `grpc-tower-inner` is forced open");
+    assert_eq!(rejected.metadata().get("cb-breaker").unwrap(), "grpc-tower-inner");
+    assert_eq!(server.hits(), hits, "the server was not called");
+    let totals = outer.snapshot().totals;
+    assert_eq!((totals.successes, totals.failures, totals.ignored), (1, 0, 1));
+}

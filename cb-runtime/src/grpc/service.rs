@@ -171,12 +171,18 @@ where
                     Ok(response) => response,
                     Err(e) => {
                         // A breaker under this one rejected the call: the backend was not called.
-                        let outcome = match crate::tower::nested::marked() {
+                        let inner_rejected = crate::tower::nested::marked();
+                        let outcome = match inner_rejected {
                             true => Outcome::Ignored,
                             false => Outcome::Failure,
                         };
                         if let Some(p) = pending {
                             p.finish(outcome);
+                        }
+                        // A `CircuitBreakerLayer`'s rejection reaches the caller as a gRPC
+                        // rejection (tonic would make UNKNOWN of its error).
+                        if inner_rejected && let Some(rejected) = crate::tower::nested::take_rejection() {
+                            return Poll::Ready(Err(Box::new(super::rejection_status(&rejected))));
                         }
                         return Poll::Ready(Err(e.into()));
                     }

@@ -51,6 +51,24 @@ fn name_breaker(metadata: &mut MetadataMap, name: &str) {
     }
 }
 
+/// A rejection is `Status::unavailable` (see [`rejection_status`]): `#[circuit_breaker]` methods
+/// returning `Result<_, tonic::Status>` need no fallback.
+impl From<Rejected> for Status {
+    fn from(rejected: Rejected) -> Self {
+        rejection_status(&rejected)
+    }
+}
+
+/// A call abandoned by the breaker's `timeout` is `Status::deadline_exceeded`, with the
+/// breaker's name in metadata.
+impl From<Timeout> for Status {
+    fn from(timeout: Timeout) -> Self {
+        let mut status = Status::deadline_exceeded(timeout.to_string());
+        name_breaker(status.metadata_mut(), timeout.name.as_str());
+        status
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,23 +96,5 @@ mod tests {
             "inventory ~v2"
         );
         assert!(plain.metadata().get_bin("cb-breaker-bin").is_none());
-    }
-}
-
-/// A rejection is `Status::unavailable` (see [`rejection_status`]): `#[circuit_breaker]` methods
-/// returning `Result<_, tonic::Status>` need no fallback.
-impl From<Rejected> for Status {
-    fn from(rejected: Rejected) -> Self {
-        rejection_status(&rejected)
-    }
-}
-
-/// A call abandoned by the breaker's `timeout` is `Status::deadline_exceeded`, with the
-/// breaker's name in metadata.
-impl From<Timeout> for Status {
-    fn from(timeout: Timeout) -> Self {
-        let mut status = Status::deadline_exceeded(timeout.to_string());
-        name_breaker(status.metadata_mut(), timeout.name.as_str());
-        status
     }
 }

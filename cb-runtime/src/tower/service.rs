@@ -186,7 +186,10 @@ where
             Projected::Done { result, rejected } => match result.take() {
                 Some(result) => {
                     if *rejected {
-                        super::nested::mark();
+                        match &result {
+                            Err(CallError::Rejected(r)) => super::nested::mark_rejection(r),
+                            _ => super::nested::mark(),
+                        }
                     }
                     Poll::Ready(result)
                 }
