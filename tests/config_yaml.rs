@@ -64,6 +64,19 @@ fn an_empty_breaker_name_is_an_error() {
     );
 }
 
+/// A YAML merge key is not read, and the error says so and what works instead (it said a name
+/// with a dot is one key).
+#[test]
+fn a_merge_key_says_merge_keys_are_not_read() {
+    let text = "presets:\n  base: &b\n    jitter: 0.1\nbreakers:\n  y:\n    <<: *b\n    open_timeout: 5s\n";
+    let errors = errors(text);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("`<<` (a YAML merge key) is not read") && errors[0].contains("`name: *anchor`"),
+        "{errors:?}"
+    );
+}
+
 /// The extension picks the syntax whatever its case: `X.YAML` was read as TOML.
 #[test]
 fn an_extension_in_capitals_is_yaml_too() {

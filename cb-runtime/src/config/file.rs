@@ -270,6 +270,9 @@ impl Reader {
     /// Why a table written inside a section is not a key: most often a breaker name with a dot
     /// written unquoted (`[breakers.payments.v2]` is breaker `payments`, table `v2`).
     fn nested_table(&self, header: &Header<'_>, key: &str) -> String {
+        if self.yaml && key == "<<" {
+            return "`<<` (a YAML merge key) is not read: YAML 1.2 has no merge keys; write the keys, or alias the whole section (`name: *anchor`)".to_owned();
+        }
         let clipped = super::value::clip(key);
         let what = format!("`{clipped}` holds a table, which no key takes (only `window` is a table)");
         match header {
