@@ -146,11 +146,16 @@ fn breaker(clock: &ManualClock, name: &str) -> Arc<CircuitBreaker> {
 
 type Protected = cb_runtime::grpc::GrpcService<Channel>;
 
-fn client(server: &Server_, layer: GrpcLayer) -> HealthClient<Protected> {
-    let channel = Endpoint::from_shared(server.url())
+/// A channel to `server`, connecting on first use.
+fn channel(server: &Server_) -> Channel {
+    Endpoint::from_shared(server.url())
         .unwrap()
         .connect_timeout(Duration::from_secs(2))
-        .connect_lazy();
+        .connect_lazy()
+}
+
+fn client(server: &Server_, layer: GrpcLayer) -> HealthClient<Protected> {
+    let channel = channel(server);
     HealthClient::new(tower::ServiceBuilder::new().layer(layer).service(channel))
 }
 
@@ -366,10 +371,7 @@ async fn an_inner_grpc_breakers_rejection_is_no_failure_of_the_outer_one() {
         &BreakerConfig::builder().consecutive_failures(3).build().unwrap(),
     );
     let server = Server_::start().await;
-    let channel = Endpoint::from_shared(server.url())
-        .unwrap()
-        .connect_timeout(Duration::from_secs(2))
-        .connect_lazy();
+    let channel = channel(&server);
     let service = tower::ServiceBuilder::new()
         .layer(GrpcLayer::new(outer.clone()))
         .layer(GrpcLayer::new(inner.clone()))
@@ -409,10 +411,7 @@ async fn an_inner_tower_breakers_rejection_reaches_the_caller_as_unavailable() {
     let inner = breaker(&clock, "grpc-tower-inner");
     let outer = breaker(&clock, "grpc-tower-outer");
     let server = Server_::start().await;
-    let channel = Endpoint::from_shared(server.url())
-        .unwrap()
-        .connect_timeout(Duration::from_secs(2))
-        .connect_lazy();
+    let channel = channel(&server);
     let service = tower::ServiceBuilder::new()
         .layer(GrpcLayer::new(outer.clone()))
         .layer(cb_runtime::tower::CircuitBreakerLayer::new(inner.clone()))
