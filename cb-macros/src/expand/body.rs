@@ -76,7 +76,13 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
     let permit = ident("__cb_permit");
     let rejected = ident("__cb_rejected");
     let ran = ident("__cb_ran");
-    let value = ident("__cb_value");
+    // Located at the body's tail expression (hygiene unchanged): a borrow checker error about
+    // the value the function returns then points at the user's expression, not the attribute.
+    let ret_at = match body.stmts.last() {
+        Some(syn::Stmt::Expr(tail, None)) => tail.span(),
+        _ => body.brace_token.span.join(),
+    };
+    let value = syn::Ident::new("__cb_value", Span::mixed_site().located_at(ret_at));
     let timed_out = ident("__cb_timeout");
     let span = ident("__cb_span");
     let entered = ident("__cb_entered");
