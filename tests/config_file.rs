@@ -149,6 +149,26 @@ fn a_raised_max_open_timeout_names_the_open_timeout_that_raised_it() {
     assert_eq!(level_of(&r, "p2", "open_timeout").1, "#[circuit_breaker] arguments");
 }
 
+/// A key written twice is named, with the line of its first definition (TOML said only
+/// "duplicate key").
+#[test]
+fn a_duplicate_key_is_named_with_its_first_line() {
+    let err = ConfigSource::from_text(
+        "[breakers.a]\nopen_timeout = \"5s\"\njitter = 0.0\nopen_timeout = \"6s\"\n",
+        "cb.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("duplicate key `open_timeout` (first defined at line 2)"),
+        "{err}"
+    );
+    let err = ConfigSource::from_text("[breakers.a]\njitter = 0.0\n[breakers.a]\njitter = 0.1\n", "cb.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("duplicate key `a`"), "{err}");
+}
+
 #[test]
 fn macro_arguments_beat_file_defaults_and_method_beats_struct() {
     let r = registry(FILE);

@@ -487,8 +487,10 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
     let root = match DeTable::parse(text) {
         Ok(root) => root,
         Err(err) => {
-            let offset = err.span().unwrap_or(0..0).start;
+            let span = err.span().unwrap_or(0..0);
+            let offset = span.start;
             let message = super::value::clip(err.message().trim()).into_owned();
+            let message = duplicate_named(text, span, message);
             let hint = quote_hint(text, offset).unwrap_or_default();
             r.error(pos(offset), None, format!("invalid TOML: {message}{hint}"));
             return Err(LoadError { errors: r.errors });
@@ -497,6 +499,32 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, LoadError> {
     let root = root.into_inner();
     let root = tree::from_toml(&root, &pos);
     read_document(r, &root, text)
+}
+
+/// TOML's "duplicate key" with the key it is about (the text the error's span covers) and the
+/// line of its first definition when that is a line starting with the same key; any other
+/// message as it is.
+fn duplicate_named(text: &str, span: std::ops::Range<usize>, message: String) -> String {
+    if !message.starts_with("duplicate key") {
+        return message;
+    }
+    let Some(key) = text
+        .get(span.clone())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && !k.contains('\n'))
+    else {
+        return message;
+    };
+    let before = text.get(..span.start).unwrap_or_default();
+    let first = before.lines().enumerate().find_map(|(n, line)| {
+        let rest = line.trim_start().strip_prefix(key)?;
+        rest.trim_start().starts_with(['=', ']', '.']).then_some(n + 1)
+    });
+    let key = super::value::clip(key);
+    match first {
+        Some(line) => format!("duplicate key `{key}` (first defined at line {line})"),
+        None => format!("duplicate key `{key}`"),
+    }
 }
 
 /// For a TOML error in a section header with an unquoted name (`[breakers.webhook/billing]`):
