@@ -73,20 +73,13 @@ impl Registry {
         // another breaker's sections break ("breaker `p2`: invalid ...").
         let own: Vec<String> = explained.problems.iter().map(|p| format!("skipped: {p}")).collect();
         let others = self.others_variable_prefixes(name);
-        let mine = [name, family_of(name).unwrap_or(name)].map(|n| {
-            [
-                format!("breaker `{n}`: "),
-                format!("breaker `{}`: ", crate::config::value::clip(n)),
-            ]
-        });
+        let mine = [name, family_of(name).unwrap_or(name)];
         let relevant = |problem: &FileError| {
             let others_variable = problem
                 .variable
                 .as_deref()
                 .is_some_and(|var| others.iter().any(|prefix| var.starts_with(prefix.as_str())));
-            let others_rule = problem.message.starts_with("breaker `")
-                && !mine.iter().flatten().any(|m| problem.message.starts_with(m.as_str()));
-            !others_variable && !others_rule
+            !others_variable && !problem.of_another_breaker(&mine)
         };
         explained
             .notes

@@ -68,6 +68,34 @@ pub struct FileError {
     pub message: String,
 }
 
+impl FileError {
+    /// A cross-key rule that breaker `name`'s resolution breaks: "breaker `NAME`: MESSAGE".
+    /// [`breaker_of`](Self::breaker_of) reads the name back, so that `explain` of another
+    /// breaker can leave it out.
+    pub(crate) fn of_breaker(name: &str, key: Option<&str>, message: &str) -> FileError {
+        FileError {
+            at: None,
+            variable: None,
+            key: key.map(str::to_owned),
+            message: format!("breaker `{}`: {message}", super::value::clip(name)),
+        }
+    }
+
+    /// Whether this is a problem made by [`of_breaker`](Self::of_breaker) for a breaker other
+    /// than those of `names` (compared as written, so a name holding "`: " reads right).
+    pub(crate) fn of_another_breaker(&self, names: &[&str]) -> bool {
+        self.at.is_none()
+            && self.variable.is_none()
+            && self.message.starts_with("breaker `")
+            && !names.iter().any(|n| {
+                self.message
+                    .strip_prefix("breaker `")
+                    .and_then(|rest| rest.strip_prefix(super::value::clip(n).as_ref()))
+                    .is_some_and(|rest| rest.starts_with("`: "))
+            })
+    }
+}
+
 impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.at, &self.variable) {
@@ -715,6 +743,20 @@ pub(crate) fn read_text(path: &Path) -> Result<String, LoadError> {
 
 #[cfg(test)]
 mod tests {
+    use super::FileError as Problem;
+
+    #[test]
+    fn a_breakers_rule_problem_is_told_from_anothers_whatever_the_name() {
+        for name in ["p1", "a`: b", "webhook/billing"] {
+            let problem = Problem::of_breaker(name, None, "invalid `max_open_timeout`");
+            assert!(!problem.of_another_breaker(&[name]), "{name}");
+            assert!(problem.of_another_breaker(&["p2"]), "{name}");
+        }
+        // A prefix of the name is another breaker (a name holding "`: " is ambiguous with one
+        // ending before it: only its own problems are guaranteed to be told apart).
+        assert!(Problem::of_breaker("p10", None, "x").of_another_breaker(&["p1"]));
+    }
+
     use super::*;
 
     #[test]

@@ -109,14 +109,11 @@ impl ConfigSource {
         let error = full.config.validate().err().map(|e| e.to_string()).unwrap_or_default();
         let mut fallback = resolve(name, base, self.file.as_ref().map(without_breakers).as_ref(), false);
         fallback.problems = full.problems;
-        fallback.problems.push(FileError {
-            at: None,
-            variable: None,
-            key: None,
-            message: format!(
-                "breaker `{name}`: {error}; its [breakers] sections and environment overrides are not applied"
-            ),
-        });
+        fallback.problems.push(FileError::of_breaker(
+            name,
+            None,
+            &format!("{error}; its [breakers] sections and environment overrides are not applied"),
+        ));
         fallback
     }
 

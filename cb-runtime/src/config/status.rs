@@ -265,15 +265,11 @@ impl Registry {
     pub(crate) fn resolution_problems(&self, name: &str, explained: &mut super::Explanation) {
         let mut problems = explained.problems.clone();
         if let Err(err) = explained.config.validate() {
-            problems.push(FileError {
-                at: None,
-                variable: None,
-                key: Some(err.key().to_owned()),
-                message: format!(
-                    "breaker `{}`: {err}; using the built-in defaults",
-                    super::value::clip(name)
-                ),
-            });
+            problems.push(FileError::of_breaker(
+                name,
+                Some(err.key()),
+                &format!("{err}; using the built-in defaults"),
+            ));
             explained.config = crate::BreakerConfig::default();
         }
         if !problems.is_empty() {
