@@ -13,8 +13,8 @@
 mod support;
 
 use cb_runtime::{BreakerConfig, CircuitBreaker, ManualClock, State, Window};
-use std::sync::mpsc;
 use support::calls::{Call, FAIL, Model, OK, SLOW, record};
+use support::crew::Crew;
 use support::*;
 
 /// A xorshift step.
@@ -64,50 +64,6 @@ fn metrics_breaker(size: u32) -> (CircuitBreaker, ManualClock) {
     );
     b.metrics_only();
     (b, clock)
-}
-
-/// Threads of their own (each with its own stripe while it lives), each recording what it is
-/// told, one command at a time.
-struct Crew {
-    orders: Vec<Option<mpsc::Sender<(Call, usize)>>>,
-    done: mpsc::Receiver<usize>,
-}
-
-impl Crew {
-    fn start<'s, 'e: 's>(
-        s: &'s std::thread::Scope<'s, 'e>,
-        b: &'e CircuitBreaker,
-        clock: &'e ManualClock,
-        threads: usize,
-    ) -> Crew {
-        let (done_tx, done) = mpsc::channel();
-        let orders = (0..threads)
-            .map(|i| {
-                let (tx, rx) = mpsc::channel::<(Call, usize)>();
-                let done_tx = done_tx.clone();
-                s.spawn(move || {
-                    for (call, n) in rx {
-                        for _ in 0..n {
-                            assert!(record(b, clock, call), "thread {i}: rejected");
-                        }
-                        done_tx.send(i).unwrap();
-                    }
-                });
-                Some(tx)
-            })
-            .collect();
-        Crew { orders, done }
-    }
-
-    /// Thread `i` records `n` of `call`, and is done before this returns.
-    fn run(&self, i: usize, call: Call, n: usize) {
-        self.orders[i]
-            .as_ref()
-            .expect("thread still running")
-            .send((call, n))
-            .unwrap();
-        assert_eq!(self.done.recv().unwrap(), i);
-    }
 }
 
 #[test]

@@ -10,7 +10,8 @@
 //!
 //! Groups: `async_closed_success` (every call succeeds), `async_closed_mixed` (every other call
 //! fails, thresholds high enough that nothing trips; the count window also through the macro),
-//! `async_threads_10pct_failures` (one, then two threads on one breaker; per call).
+//! `async_threads_10pct_failures` (one, then two threads on one breaker; per call; `bare` is
+//! the same calls unprotected, so its two-thread ratio is what this machine allows at most).
 
 use cb_runtime::{BreakerConfig, CircuitBreaker, CircuitProtected, Rejected, Window, circuit_breaker};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -242,6 +243,8 @@ fn async_two_threads(c: &mut Criterion) {
     let api_count = Arc::new(CircuitBreaker::new("bench-async-2t-count", count_window()));
     let api_time = Arc::new(CircuitBreaker::new("bench-async-2t-time", time_window()));
     let rc = recloser_ring();
+    // What the machine gives two threads that share nothing: the ceiling of every row below.
+    threads(&mut g, "bare", |i| async move { tenth_fail(i).await.is_ok() });
     threads(&mut g, "cb_consecutive", |i| {
         let api = &api;
         async move { api.call(async || tenth_fail(i).await).await.is_ok() }

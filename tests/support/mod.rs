@@ -5,6 +5,7 @@ pub mod api_error;
 pub mod backend;
 pub mod calls;
 pub mod counting;
+pub mod crew;
 pub mod env;
 pub mod hook_clock;
 pub mod jetstream;
