@@ -38,7 +38,7 @@ fn calls_moving_between_threads_trip_exactly_where_the_model_says_unobserved() {
 }
 
 fn moving_between_threads(snapshots: bool) {
-    let mut rng = Lcg(0x5EED_0F_C0FFEE);
+    let mut rng = Lcg(0x5EED_0FC0_FFEE);
     for size in [8u32, 16, 100, 1000] {
         for p_fail in [100u64, 300, 500] {
             let (b, clock) = breaker(failure_rate(Window::Count(size), 0.5, size));
