@@ -234,6 +234,60 @@ fn a_panicking_stream_counts_as_a_failure_and_keeps_unwinding() {
     assert_eq!((s.totals.failures, s.totals.successes), (1, 0));
 }
 
+/// A panic elsewhere (not in the stream) that drops a waiting stream, its probe slot held, is
+/// not the call's: the slot is handed back and nothing is recorded (found by a new-user review:
+/// it re-opened the breaker as a failed probe).
+#[test]
+fn a_panic_elsewhere_that_drops_a_waiting_stream_records_nothing() {
+    let (breaker, clock) = breaker("unrelated-panic", 1);
+    breaker.force_open();
+    breaker.reset();
+    let _ = breaker.call_sync(|| Err::<(), _>("down"));
+    assert_eq!(breaker.state(), State::Open);
+    clock.advance(Duration::from_secs(31));
+    let waiting = stream::pending::<Result<u32, FeedError>>();
+    let mut protected = Box::pin(breaker.protect_stream(waiting));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(protected.as_mut().poll_next(&mut cx).is_pending());
+    assert_eq!(breaker.state(), State::HalfOpen);
+    assert!(
+        breaker.try_acquire().is_err(),
+        "the waiting stream holds the one probe slot"
+    );
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _held = protected;
+        panic!("a bug elsewhere in the consumer");
+    }));
+    assert!(unwound.is_err());
+    assert_eq!(breaker.state(), State::HalfOpen, "no failed probe");
+    assert_eq!(breaker.snapshot().totals.failures, 1, "only the call that tripped it");
+    let probe = breaker.try_acquire().expect("the probe slot is handed back");
+    probe.success();
+}
+
+/// A fallback stream that has ended is not polled again: the protected stream gives `None`
+/// again, as it does once the inner stream has ended (found by a new-user review: an `unfold`
+/// fallback panicked when polled past its end).
+#[tokio::test]
+async fn a_protected_stream_polled_past_its_fallbacks_end_gives_none_again() {
+    let (breaker, _clock) = breaker("fallback-end", 1);
+    breaker.force_open();
+    let once = |_: cb_runtime::Rejected| {
+        stream::unfold(
+            0u32,
+            |n| async move { (n < 1).then_some((Ok::<u32, FeedError>(n), n + 1)) },
+        )
+    };
+    let mut protected = Box::pin(
+        breaker
+            .protect_stream(stream::iter([Ok::<u32, FeedError>(1)]))
+            .fallback(once),
+    );
+    assert!(matches!(protected.next().await, Some(Ok(0))));
+    assert!(protected.next().await.is_none());
+    assert!(protected.next().await.is_none());
+}
+
 #[tokio::test]
 async fn the_open_wait_passes_and_a_new_stream_probes() {
     let (base, _) = server().await;

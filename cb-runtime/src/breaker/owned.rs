@@ -17,6 +17,8 @@ pub struct OwnedPermit<B: Borrow<CircuitBreaker> = Arc<CircuitBreaker>> {
     word: Word,
     start: u64,
     done: bool,
+    /// Held between polls of its call (see [`suspend`](Self::suspend)).
+    suspended: bool,
 }
 
 impl CircuitBreaker {
@@ -35,6 +37,7 @@ impl<B: Borrow<CircuitBreaker>> OwnedPermit<B> {
             word,
             start,
             done: false,
+            suspended: false,
         })
     }
 }
@@ -57,6 +60,21 @@ impl<B: Borrow<CircuitBreaker>> OwnedPermit<B> {
         self.start = self.breaker.borrow().restart(self.start);
     }
 
+    /// Keeps the permit between polls of its call: dropped so, it hands its slot back
+    /// unrecorded even while the thread panics, since the panic is then not the call's (an
+    /// unrelated panic unwinding through whoever holds the waiting call). Undone by
+    /// [`resume`](Self::resume) before the call is polled again.
+    #[cfg(feature = "stream")]
+    pub(crate) fn suspend(&mut self) {
+        self.suspended = true;
+    }
+
+    /// The call is polled again: a panic now is the call's (see [`suspend`](Self::suspend)).
+    #[cfg(feature = "stream")]
+    pub(crate) fn resume(&mut self) {
+        self.suspended = false;
+    }
+
     /// Records the call's outcome.
     pub fn record(mut self, outcome: Outcome) {
         self.done = true;
@@ -72,7 +90,12 @@ impl<B: Borrow<CircuitBreaker>> OwnedPermit<B> {
 
 impl<B: Borrow<CircuitBreaker>> Drop for OwnedPermit<B> {
     fn drop(&mut self) {
-        if !self.done {
+        if self.done {
+            return;
+        }
+        if self.suspended {
+            self.breaker.borrow().release(self.word);
+        } else {
             self.breaker.borrow().abandon(self.word, self.start);
         }
     }

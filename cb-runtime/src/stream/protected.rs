@@ -129,15 +129,24 @@ where
             match this.phase.as_mut().project() {
                 Projected::Ended => return Poll::Ready(None),
                 Projected::Fallback { stream } => {
-                    return stream
-                        .poll_next(cx)
-                        .map(|item| item.map(|r| r.map_err(CallError::Inner)));
+                    let polled = stream.poll_next(cx);
+                    if let Poll::Ready(None) = polled {
+                        // Ended like the inner stream: polled again, `None` again (the
+                        // fallback's stream may not be polled past its end).
+                        this.phase.set(Phase::Ended);
+                    }
+                    return polled.map(|item| item.map(|r| r.map_err(CallError::Inner)));
                 }
                 Projected::Inner { stream } => {
                     // The permit lives on this frame while the inner stream is polled: a panic
-                    // drops it while unwinding, which records a failure.
+                    // drops it while unwinding, which records a failure. Between polls it is
+                    // suspended: a panic elsewhere that drops the waiting stream records
+                    // nothing.
                     let permit = match this.permit.take() {
-                        Some(permit) => permit,
+                        Some(mut permit) => {
+                            permit.resume();
+                            permit
+                        }
                         None => match this.breaker.try_acquire_owned() {
                             Ok(permit) => permit,
                             Err(rejected) => {
@@ -161,6 +170,8 @@ where
                     };
                     return match stream.poll_next(cx) {
                         Poll::Pending => {
+                            let mut permit = permit;
+                            permit.suspend();
                             *this.permit = Some(permit);
                             Poll::Pending
                         }
