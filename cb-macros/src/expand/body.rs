@@ -228,10 +228,11 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
             None => {
                 let running = ident("__cb_running");
                 let body = ident("__cb_body");
-                // Awaited as it is while tracing is off: no span of its own, no wrapper to poll.
+                // Watched (a panic elsewhere that drops the waiting call is not its failure);
+                // while tracing is off, no span of its own.
                 quote!({
                     let #running = #p::Running::start(&#span);
-                    let #body = #future;
+                    let #body = #p::watch(&#permit, #future);
                     let #value = if #p::Running::traced(&#running) {
                         #p::Instrument::instrument(#body, #p::Running::child(&#running, &#permit)).await
                     } else {

@@ -13,6 +13,7 @@ mod run;
 mod site;
 mod span;
 mod strategy;
+mod watched;
 
 pub use contract::{
     Absent, CarriesRejection, Classified, FallbackArg, FallbackCause, FromRejected, FromRejectedOnMiss, FromTimeout,
@@ -37,6 +38,7 @@ pub use strategy::{
     served, trace_stage,
 };
 pub use tracing::Span;
+pub use watched::{Watched, watch};
 
 pub use crate::config::Toggle;
 pub use crate::fallback::FallbackKind;

@@ -62,7 +62,7 @@ pub async fn run_async<R>(
     body: impl Future<Output = R>,
 ) -> Ran<R> {
     let running = Running::start(span);
-    let value = InSpan::new(running.child(&permit), body).await;
+    let value = InSpan::new(running.child(&permit), super::watch(&permit, body)).await;
     running.finish(permit, classify, value)
 }
 
@@ -145,7 +145,7 @@ pub async fn run_async_with_timeout<R>(
     // the caller's setup, not the service failing, so the permit is handed back unrecorded
     // before the panic goes on.
     let timer = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        tokio::time::timeout(after, InSpan::new(child, body))
+        tokio::time::timeout(after, InSpan::new(child, super::watch(&permit, body)))
     })) {
         Ok(timer) => timer,
         Err(panic) => {

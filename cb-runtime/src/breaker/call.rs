@@ -133,12 +133,13 @@ impl CircuitBreaker {
     ) -> Result<T, CallError<E>> {
         if !crate::__private::tracing_on() {
             // A panic while `f` runs drops the permit while unwinding, which records a failure;
-            // dropping this future drops the permit unrecorded (a cancelled call).
+            // dropping this future drops the permit unrecorded (a cancelled call), also while
+            // a panic elsewhere unwinds (the permit is watched).
             let permit = match self.closed_permit() {
                 Some(permit) => permit,
                 None => self.try_acquire()?,
             };
-            let result = f().await;
+            let result = crate::__private::watch(&permit, f()).await;
             permit.record(classify(&result));
             return result.map_err(CallError::Inner);
         }

@@ -5,6 +5,7 @@ use super::stripe::Total;
 use super::word::Word;
 use crate::State;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How a call ended, as the breaker counts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -67,11 +68,24 @@ pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
     word: Word,
     start: u64,
+    /// Set while an async body waits between polls (see `__private::watch`): dropped then,
+    /// even by a panic, the permit hands its slot back unrecorded.
+    suspended: AtomicBool,
 }
 
 impl<'a> Permit<'a> {
     pub(crate) fn new(breaker: &'a CircuitBreaker, word: Word, start: u64) -> Self {
-        Permit { breaker, word, start }
+        Permit {
+            breaker,
+            word,
+            start,
+            suspended: AtomicBool::new(false),
+        }
+    }
+
+    /// The flag `__private::watch` keeps (see [`Permit`]'s `suspended`).
+    pub(crate) fn suspended_flag(&self) -> &AtomicBool {
+        &self.suspended
     }
 
     /// The state that admitted the call: Closed, HalfOpen (a probe), Disabled or MetricsOnly.
@@ -128,7 +142,11 @@ impl<'a> Permit<'a> {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.breaker.abandon(self.word, self.start);
+        if self.suspended.load(Ordering::Relaxed) {
+            self.breaker.release(self.word);
+        } else {
+            self.breaker.abandon(self.word, self.start);
+        }
     }
 }
 
