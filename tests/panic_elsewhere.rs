@@ -35,17 +35,22 @@ fn drop_waiting_in_a_panic(call: Pin<Box<dyn Future<Output = bool> + '_>>) {
     assert!(unwound.is_err());
 }
 
-#[test]
-fn a_waiting_api_call_dropped_by_a_panic_elsewhere_records_nothing() {
-    let b = CircuitBreaker::new("panic-elsewhere-api", config());
-    drop_waiting_in_a_panic(Box::pin(async {
+/// A call through the API that waits for ever.
+fn waiting_call(b: &CircuitBreaker) -> Pin<Box<dyn Future<Output = bool> + '_>> {
+    Box::pin(async {
         b.call(async || {
             std::future::pending::<()>().await;
             Ok::<(), String>(())
         })
         .await
         .is_ok()
-    }));
+    })
+}
+
+#[test]
+fn a_waiting_api_call_dropped_by_a_panic_elsewhere_records_nothing() {
+    let b = CircuitBreaker::new("panic-elsewhere-api", config());
+    drop_waiting_in_a_panic(waiting_call(&b));
     let s = b.snapshot();
     assert_eq!((s.state, s.totals.failures), (State::Closed, 0));
 }
@@ -115,14 +120,7 @@ fn a_waiting_probe_dropped_by_a_panic_elsewhere_hands_its_slot_back() {
     let _ = b.call_sync(|| Err::<(), _>("down"));
     clock.advance(support::secs(11));
     assert_eq!(b.state(), State::HalfOpen);
-    drop_waiting_in_a_panic(Box::pin(async {
-        b.call(async || {
-            std::future::pending::<()>().await;
-            Ok::<(), String>(())
-        })
-        .await
-        .is_ok()
-    }));
+    drop_waiting_in_a_panic(waiting_call(&b));
     assert_eq!(b.state(), State::HalfOpen, "no failed probe");
     b.try_acquire().expect("the probe slot is handed back").success();
     assert_eq!(b.state(), State::Closed);
