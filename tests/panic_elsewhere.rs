@@ -66,6 +66,37 @@ fn an_api_call_that_panics_itself_still_records_a_failure() {
     assert_eq!((s.state, s.totals.failures), (State::Open, 1));
 }
 
+/// Waits once (woken at once), then panics: the call's own panic, on its second poll.
+async fn waits_once_then_panics() {
+    let mut polled = false;
+    std::future::poll_fn(|cx| {
+        if polled {
+            panic!("the call's own bug, after a wait");
+        }
+        polled = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::<()>::Pending
+    })
+    .await
+}
+
+/// A body that waited (its permit marked suspended) and panics when polled again: the mark is
+/// taken off before each poll, so the panic is the call's failure.
+#[test]
+fn an_api_call_that_panics_after_waiting_still_records_a_failure() {
+    let b = CircuitBreaker::new("panic-after-wait-api", config());
+    let mut call = Box::pin(b.call(async || -> Result<(), String> {
+        waits_once_then_panics().await;
+        Ok(())
+    }));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(call.as_mut().poll(&mut cx).is_pending());
+    assert!(catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(&mut cx))).is_err());
+    drop(call);
+    let s = b.snapshot();
+    assert_eq!((s.state, s.totals.failures), (State::Open, 1));
+}
+
 #[circuit_breaker(
     name = "panic-elsewhere-macro",
     consecutive_failures = 1,

@@ -265,6 +265,28 @@ fn a_panic_elsewhere_that_drops_a_waiting_stream_records_nothing() {
     probe.success();
 }
 
+/// An inner stream that waited (its permit kept between polls) and panics when polled again:
+/// the panic is the call's, a failure.
+#[test]
+fn a_stream_that_panics_after_waiting_counts_as_a_failure() {
+    let (breaker, _clock) = breaker("panics-after-wait", 5);
+    let mut polled = false;
+    let waits_then_panics = stream::poll_fn(move |_| -> std::task::Poll<Option<Result<u32, FeedError>>> {
+        if polled {
+            panic!("decoder bug after a wait");
+        }
+        polled = true;
+        std::task::Poll::Pending
+    });
+    let mut protected = Box::pin(breaker.protect_stream(waits_then_panics));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(protected.as_mut().poll_next(&mut cx).is_pending());
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| protected.as_mut().poll_next(&mut cx)));
+    assert!(unwound.is_err());
+    drop(protected);
+    assert_eq!(breaker.snapshot().totals.failures, 1);
+}
+
 /// A fallback stream that has ended is not polled again: the protected stream gives `None`
 /// again, as it does once the inner stream has ended (found by a new-user review: an `unfold`
 /// fallback panicked when polled past its end).

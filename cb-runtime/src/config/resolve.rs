@@ -374,14 +374,18 @@ pub(crate) fn resolve(name: &str, base: &Base, file: Option<&FileConfig>, env: b
         .map(|s| (s.key(), s.value_text()))
         .chain(
             [
-                ("consecutive_failures", r.config.consecutive_failures.is_none()),
-                ("failure_rate_threshold", r.config.failure_rate_threshold.is_none()),
-                ("slow_call_rate_threshold", r.config.slow_call_rate_threshold.is_none()),
-                ("half_open_max_wait", r.config.half_open_max_wait.is_none()),
+                (Toggle::ConsecutiveFailures, r.config.consecutive_failures.is_none()),
+                (Toggle::FailureRateThreshold, r.config.failure_rate_threshold.is_none()),
+                (
+                    Toggle::SlowCallRateThreshold,
+                    r.config.slow_call_rate_threshold.is_none(),
+                ),
+                (Toggle::HalfOpenMaxWait, r.config.half_open_max_wait.is_none()),
             ]
             .into_iter()
             .filter(|(_, off)| *off)
-            .map(|(k, _)| (k, "\"off\"".to_owned())),
+            .map(|(toggle, _)| Setting::Off(toggle))
+            .map(|s| (s.key(), s.value_text())),
         )
         .map(|(key, value)| Explained {
             key,
