@@ -215,10 +215,12 @@ pub(crate) fn wrap(plan: &Plan, body: &syn::Block, is_async: bool, built: bool) 
 
     let run = if is_async {
         // The body's value is checked against the declared type inside the block, so a type
-        // error in the body is one error there, not a cascade through the wrapper.
+        // error in the body is one error there, not a cascade through the wrapper. A body that
+        // only diverges (`unimplemented!("..")`) is no sub-expression of the user's.
         let ret = ident("__cb_ret");
         let future = quote_spanned! {output.span()=>
             #p::typed::<#output, _>(async {
+                #[allow(clippy::diverging_sub_expression)]
                 let #ret: #output = #body;
                 #[allow(unreachable_code)]
                 #ret

@@ -1,0 +1,89 @@
+//! Bodies that never return a value: `todo!()` while a client is written, `unimplemented!()`,
+//! a `panic!`. They must compile without a warning (clippy too: CI runs it with `-D warnings`
+//! on this file), and calling one is a failed call that keeps unwinding.
+
+use cb_runtime::{circuit_breaker, registry};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+#[derive(Debug)]
+struct Down;
+
+impl From<cb_runtime::Rejected> for Down {
+    fn from(_: cb_runtime::Rejected) -> Self {
+        Down
+    }
+}
+
+impl From<cb_runtime::Timeout> for Down {
+    fn from(_: cb_runtime::Timeout) -> Self {
+        Down
+    }
+}
+
+#[circuit_breaker(name = "unfinished-sync-todo")]
+fn sync_todo(_id: u32) -> Result<u32, Down> {
+    todo!()
+}
+
+#[circuit_breaker(name = "unfinished-async-todo")]
+async fn async_todo(_id: u32) -> Result<u32, Down> {
+    todo!()
+}
+
+#[circuit_breaker(name = "unfinished-async-unimplemented", fallback = default)]
+async fn async_unimplemented() -> Option<String> {
+    unimplemented!("not written yet")
+}
+
+#[circuit_breaker(name = "unfinished-sync-panic", fallback_value = 0)]
+fn sync_panic() -> u32 {
+    panic!("no backend")
+}
+
+#[circuit_breaker(name = "unfinished-async-timeout", timeout = "1s")]
+async fn async_timeout_todo() -> Result<(), Down> {
+    todo!()
+}
+
+struct Client;
+
+impl Client {
+    #[circuit_breaker(name = "unfinished-method")]
+    async fn fetch(&self, _id: u32) -> Result<Vec<u8>, Down> {
+        todo!()
+    }
+}
+
+fn failures(name: &str) -> u64 {
+    registry().get(name).unwrap().snapshot().totals.failures
+}
+
+fn panics(f: impl FnOnce()) -> bool {
+    catch_unwind(AssertUnwindSafe(f)).is_err()
+}
+
+#[test]
+fn a_sync_body_that_never_returns_is_a_failed_call() {
+    assert!(panics(|| drop(sync_todo(1))));
+    assert_eq!(failures("unfinished-sync-todo"), 1);
+    assert!(panics(|| assert_eq!(sync_panic(), 0)));
+    assert_eq!(failures("unfinished-sync-panic"), 1);
+}
+
+#[tokio::test]
+async fn an_async_body_that_never_returns_is_a_failed_call() {
+    let joined = tokio::spawn(async_todo(1)).await;
+    assert!(joined.unwrap_err().is_panic());
+    assert_eq!(failures("unfinished-async-todo"), 1);
+    assert!(tokio::spawn(async_unimplemented()).await.unwrap_err().is_panic());
+    assert_eq!(failures("unfinished-async-unimplemented"), 1);
+    assert!(tokio::spawn(async_timeout_todo()).await.unwrap_err().is_panic());
+    assert_eq!(failures("unfinished-async-timeout"), 1);
+    assert!(
+        tokio::spawn(async { Client.fetch(1).await })
+            .await
+            .unwrap_err()
+            .is_panic()
+    );
+    assert_eq!(failures("unfinished-method"), 1);
+}
