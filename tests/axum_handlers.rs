@@ -80,6 +80,9 @@ async fn circuits_list_every_breaker_and_explain_one() {
     let (code, missing) = get(&format!("{base}/circuits/nope")).await;
     assert_eq!(code, 404);
     assert_eq!(missing["error"], "no circuit breaker named `nope` is registered");
+    let (code, empty) = get(&format!("{base}/circuits/")).await;
+    assert_eq!(code, 404);
+    assert_eq!(empty["error"], "expected /circuits/{name}: the name is empty");
 }
 
 #[tokio::test]

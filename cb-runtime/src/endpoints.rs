@@ -10,10 +10,10 @@
 //!
 //! Names may contain `/` (keyed breakers, `webhook/billing`): `GET /circuits/webhook/billing`
 //! and `POST /circuits/webhook/billing/reset` both work, as does `webhook%2Fbilling`. An unknown
-//! breaker or action is a 404 with `{ "error": ".." }`; without manual control, a `POST` is a
-//! 405. `/health` answers 200 whatever the breakers' states (an open circuit is a dependency's
-//! trouble, not a reason to restart this process) unless [`Endpoints::health_fails_when_open`]
-//! makes it 503 while a circuit is open.
+//! breaker or action, or an empty name (`/circuits/`), is a 404 with `{ "error": ".." }`;
+//! without manual control, a `POST` is a 405. `/health` answers 200 whatever the breakers'
+//! states (an open circuit is a dependency's trouble, not a reason to restart this process)
+//! unless [`Endpoints::health_fails_when_open`] makes it 503 while a circuit is open.
 //!
 //! ```
 //! use cb_runtime::endpoints::Endpoints;
@@ -29,7 +29,7 @@ use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use serde::Serialize;
 
 /// What the router serves: which registry, and whether it may change breakers.
@@ -79,6 +79,10 @@ impl Endpoints {
         axum::Router::new()
             .route("/circuits", get(move || async move { Json(r.snapshots()) }))
             .route("/circuits/{*name}", one)
+            .route(
+                "/circuits/",
+                any(|| async { not_found("expected /circuits/{name}: the name is empty".into()) }),
+            )
             .route("/health", get(move || async move { health(r, self.fail_when_open) }))
     }
 }
