@@ -374,3 +374,64 @@ fn a_failure_that_no_fallback_serves_is_not_reported_as_served() {
     assert_eq!(narrow(1), Err(Failed::Status(500)));
     assert_eq!(last_served(), None, "written by every call, not left from the last one");
 }
+
+#[tokio::test]
+async fn the_api_with_a_fallback_says_what_answered_too() {
+    let b = cb_runtime::CircuitBreaker::new("fs-api-served", Default::default());
+    assert_eq!(b.call_sync_with_fallback(|| Err::<u32, &str>("down"), |_| Ok(7)), Ok(7));
+    let served = last_served().expect("the fallback answered");
+    assert_eq!(
+        (served.kind, served.stage, served.age),
+        (FallbackKind::Function, 0, None)
+    );
+    assert_eq!(b.call_sync_with_fallback(|| Ok::<u32, &str>(1), |_| Ok(7)), Ok(1));
+    assert_eq!(last_served(), None, "the call's own body answered");
+
+    assert_eq!(
+        b.call_with_fallback(async || Err::<u32, &str>("down"), |_| Ok(8)).await,
+        Ok(8)
+    );
+    assert_eq!(last_served().map(|s| s.kind), Some(FallbackKind::Function));
+    assert_eq!(
+        b.call_with_fallback(async || Ok::<u32, &str>(2), |_| Ok(8)).await,
+        Ok(2)
+    );
+    assert_eq!(last_served(), None);
+
+    b.force_open();
+    assert_eq!(
+        b.call_with_fallback(async || Ok::<u32, &str>(3), |_| Ok(9)).await,
+        Ok(9)
+    );
+    assert_eq!(
+        last_served().map(|s| s.kind),
+        Some(FallbackKind::Function),
+        "a rejection's fallback"
+    );
+}
+
+#[circuit_breaker(name = "fs-event-banner", fallback = default)]
+fn event_banner(_user: u32) -> Option<String> {
+    Some("welcome".into())
+}
+
+#[test]
+fn a_macro_fallback_is_an_event_with_its_kind() {
+    clock();
+    let mut events = registry().subscribe();
+    assert_eq!(event_banner(1), Some("welcome".into()));
+    registry().get("fs-event-banner").unwrap().force_open();
+    assert_eq!(event_banner(1), None);
+    let ours: Vec<_> = events
+        .drain()
+        .into_iter()
+        .filter(|e| matches!(e, cb_runtime::Event::Fallback { name, .. } if name == "fs-event-banner"))
+        .collect();
+    assert_eq!(
+        ours,
+        [cb_runtime::Event::Fallback {
+            name: "fs-event-banner".into(),
+            kind: FallbackKind::Empty
+        }]
+    );
+}

@@ -190,6 +190,24 @@ pub enum Event {
         /// The configuration the later call site asked for, likewise.
         ignored: String,
     },
+    /// A fallback answered a call (per call, like `Rejected`: only subscribers of everything
+    /// receive it). Sent by every path that counts a fallback: the macros, the API's
+    /// `call_*_with_fallback`, the tower layer, protected streams, queues and
+    /// [`record_fallback_as`](crate::CircuitBreaker::record_fallback_as).
+    Fallback {
+        /// The breaker.
+        name: crate::Name,
+        /// The strategy that was asked to answer (`Chain` for a chain as a whole).
+        kind: crate::fallback::FallbackKind,
+    },
+    /// This subscription fell more than 1024 events behind and lost the oldest: `skipped`
+    /// events were never delivered to it. Given in their place, so a subscriber that rebuilds
+    /// state from events knows its picture has a hole (a snapshot refills it). Never sent to
+    /// `tracing`: it is about one subscriber, not a breaker.
+    SubscriberLagged {
+        /// How many events this subscription lost.
+        skipped: u64,
+    },
     /// The HTTP client middleware (feature `reqwest-middleware`) got a `Retry-After` that is
     /// neither delay-seconds nor an HTTP-date; the breaker kept its configured open wait. Sent
     /// when the value (or breaker) differs from the last unreadable one.
@@ -217,17 +235,20 @@ pub enum Event {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Interest {
-    /// Every event, one per rejected or slow call included.
+    /// Every event, one per rejected, slow or fallback-answered call included.
     Everything,
-    /// Everything but the per-call events (`Rejected`, `SlowCall`): transitions,
+    /// Everything but the per-call events (`Rejected`, `SlowCall`, `Fallback`): transitions,
     /// configuration and fleet news. Rejections stay countable in snapshots and metrics.
     Transitions,
 }
 
 impl Event {
-    /// Whether this event is about one call (`Rejected`, `SlowCall`).
+    /// Whether this event is about one call (`Rejected`, `SlowCall`, `Fallback`).
     pub fn is_per_call(&self) -> bool {
-        matches!(self, Event::Rejected { .. } | Event::SlowCall { .. })
+        matches!(
+            self,
+            Event::Rejected { .. } | Event::SlowCall { .. } | Event::Fallback { .. }
+        )
     }
 }
 
@@ -379,6 +400,12 @@ pub(crate) fn trace(event: &Event) {
         Event::SlowCall { name, duration } => {
             tracing::debug!(target: "cb_runtime", breaker = name.as_str(), duration = ?duration, "slow call")
         }
+        Event::Fallback { name, kind } => {
+            tracing::debug!(target: "cb_runtime", breaker = name.as_str(), "type" = kind.as_str(), "fallback counted")
+        }
+        Event::SubscriberLagged { skipped } => {
+            tracing::warn!(target: "cb_runtime", skipped, "an event subscriber fell behind and lost {skipped} events")
+        }
         Event::ConfigConflict { name, kept, ignored } => tracing::warn!(
                 target: "cb_runtime",
                 breaker = name.as_str(),
@@ -437,14 +464,13 @@ pub struct Subscription {
 
 impl Subscription {
     /// The next event, waiting for one. `None` once the source is gone. A subscriber that falls
-    /// more than 1024 events behind skips the oldest.
+    /// more than 1024 events behind loses the oldest and gets [`Event::SubscriberLagged`] with
+    /// their number in their place.
     pub async fn recv(&mut self) -> Option<Event> {
-        loop {
-            match self.receiver.recv().await {
-                Ok(e) => return Some(e),
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
+        match self.receiver.recv().await {
+            Ok(e) => Some(e),
+            Err(broadcast::error::RecvError::Lagged(skipped)) => Some(lagged(skipped)),
+            Err(broadcast::error::RecvError::Closed) => None,
         }
     }
 
@@ -452,28 +478,33 @@ impl Subscription {
     /// waiting for one; `None` once the source is gone.
     #[cfg(feature = "queue")]
     pub(crate) async fn recv_or_lagged(&mut self) -> Option<Option<Event>> {
-        match self.receiver.recv().await {
-            Ok(e) => Some(Some(e)),
-            Err(broadcast::error::RecvError::Lagged(_)) => Some(None),
-            Err(broadcast::error::RecvError::Closed) => None,
+        match self.recv().await? {
+            Event::SubscriberLagged { .. } => Some(None),
+            e => Some(Some(e)),
         }
     }
 
-    /// The next event if one is waiting.
+    /// The next event if one is waiting ([`Event::SubscriberLagged`] when events were lost, as
+    /// for [`recv`](Self::recv)).
     pub fn try_recv(&mut self) -> Option<Event> {
-        loop {
-            match self.receiver.try_recv() {
-                Ok(e) => return Some(e),
-                Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
-                Err(_) => return None,
-            }
+        match self.receiver.try_recv() {
+            Ok(e) => Some(e),
+            Err(broadcast::error::TryRecvError::Lagged(skipped)) => Some(lagged(skipped)),
+            Err(_) => None,
         }
     }
 
-    /// Every event waiting now.
+    /// Every event waiting now ([`Event::SubscriberLagged`] first when events were lost).
     pub fn drain(&mut self) -> Vec<Event> {
         std::iter::from_fn(|| self.try_recv()).collect()
     }
+}
+
+/// The event a subscription gives for `skipped` lost events, also sent to `tracing` (WARN).
+fn lagged(skipped: u64) -> Event {
+    let event = Event::SubscriberLagged { skipped };
+    trace(&event);
+    event
 }
 
 impl Drop for Subscription {

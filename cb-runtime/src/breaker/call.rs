@@ -84,7 +84,8 @@ impl CircuitBreaker {
         value(run_sync(permit, &span, classify, f)).map_err(CallError::Inner)
     }
 
-    /// [`call_sync`](Self::call_sync), serving `fallback` on rejection or failure.
+    /// [`call_sync`](Self::call_sync), serving `fallback` on rejection or failure;
+    /// [`last_served`](crate::fallback::last_served) says which answered.
     pub fn call_sync_with_fallback<T, E>(
         &self,
         f: impl FnOnce() -> Result<T, E>,
@@ -98,7 +99,10 @@ impl CircuitBreaker {
                 CallError::Rejected(r)
             }
             Ok(permit) => match value(run_sync(permit, &span, by_result, f)) {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    crate::__private::not_served();
+                    return Ok(v);
+                }
                 Err(e) => CallError::Inner(e),
             },
         };
@@ -152,7 +156,9 @@ impl CircuitBreaker {
         .await
     }
 
-    /// [`call`](Self::call), serving `fallback` on rejection or failure.
+    /// [`call`](Self::call), serving `fallback` on rejection or failure;
+    /// [`last_served`](crate::fallback::last_served), read right after the `.await`, says which
+    /// answered.
     pub async fn call_with_fallback<T, E>(
         &self,
         f: impl AsyncFnOnce() -> Result<T, E>,
@@ -174,7 +180,10 @@ impl CircuitBreaker {
             cause.instrument(span.clone()).await
         };
         match cause {
-            Ok(v) => Ok(v),
+            Ok(v) => {
+                crate::__private::not_served();
+                Ok(v)
+            }
             Err(cause) => self.fall_back(&span, cause, fallback),
         }
     }
@@ -201,7 +210,8 @@ impl CircuitBreaker {
         }
     }
 
-    /// Counts a fallback and serves `fallback` for `cause` in a child of the call's `span`:
+    /// Counts a fallback and serves `fallback` for `cause` in a child of the call's `span`, then
+    /// records it for [`last_served`](crate::fallback::last_served):
     /// the end of [`call_sync_with_fallback`](Self::call_sync_with_fallback) and
     /// [`call_with_fallback`](Self::call_with_fallback) when the call did not succeed.
     fn fall_back<T, E, F: FnOnce(CallError<E>) -> Result<T, E>>(
@@ -212,13 +222,15 @@ impl CircuitBreaker {
     ) -> Result<T, E> {
         self.record_fallback();
         let reason = reason_of(&cause);
-        serve_fallback(
+        let answer = serve_fallback(
             span,
             self,
             crate::fallback::FallbackKind::Function,
             reason,
             fallback_name(&fallback),
             || fallback(cause),
-        )
+        );
+        crate::__private::served(crate::fallback::FallbackKind::Function, 0, None);
+        answer
     }
 }

@@ -343,11 +343,17 @@ impl CircuitBreaker {
     }
 
     /// Counts one fallback of `kind` served for a call through this breaker (the `type` label
-    /// of the fallback metrics).
+    /// of the fallback metrics) and tells subscribers of everything ([`Event::Fallback`](crate::Event::Fallback)).
     pub fn record_fallback_as(&self, kind: crate::fallback::FallbackKind) {
         let slot = Slot::current();
         self.stripes.get(slot).count(Total::Fallback, slot);
         self.count_fallback_kind(kind);
+        if self.events.has_subscribers() {
+            self.events.deliver_late(crate::Event::Fallback {
+                name: self.name.clone(),
+                kind,
+            });
+        }
     }
 
     /// Rejects every call until [`reset`](Self::reset).

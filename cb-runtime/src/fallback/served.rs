@@ -26,8 +26,9 @@ thread_local! {
 ///
 /// A protected function writes this as the last thing before it returns (a sync function
 /// before it returns, an async one in the same poll that completes its future), and only
-/// functions declared with a fallback write it. So reading it right after the call (after the
-/// `.await` of an async one, with no other `.await` in between) always reads that call's
+/// functions declared with a fallback write it, as do `CircuitBreaker::call_with_fallback`
+/// and `call_sync_with_fallback`. So reading it right after the call (after the `.await` of an
+/// async one, with no other `.await` in between) always reads that call's
 /// answer: the code between the write and the read runs on one thread, in one poll, and no
 /// other task can run there in between. Read it later, after another `.await`, and the task
 /// may have moved to another thread or another protected call may have written it.
