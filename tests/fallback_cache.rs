@@ -220,3 +220,61 @@ fn keyed_instances_do_not_share_cached_values() {
     let stats = cache_stats().into_iter().find(|s| s.name == "fc-tenant/*").unwrap();
     assert_eq!((stats.hits, stats.misses), (1, 1));
 }
+
+/// One cached default method, two implementors with breakers of their own.
+trait Lookup: CircuitProtected {
+    fn up(&self) -> bool;
+
+    #[circuit_breaker(consecutive_failures = 1000, fallback = cache, cache(max_stale = "1h"))]
+    fn lookup(&self, id: u32) -> Result<u32, Failed> {
+        match self.up() {
+            true => Ok(id * 10),
+            false => Err(Failed::Transport),
+        }
+    }
+}
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "fc-default-a")]
+struct LookupA(bool);
+
+#[derive(CircuitProtected)]
+#[circuit_breaker(name = "fc-default-b")]
+struct LookupB(bool);
+
+impl Lookup for LookupA {
+    fn up(&self) -> bool {
+        self.0
+    }
+}
+
+impl Lookup for LookupB {
+    fn up(&self) -> bool {
+        self.0
+    }
+}
+
+#[test]
+fn a_cached_default_method_counts_each_implementors_lookups_under_its_own_name() {
+    clock();
+    assert_eq!(
+        LookupA(true).lookup(1),
+        Ok(10),
+        "A first: the site is made with A's breaker"
+    );
+    assert_eq!(LookupB(true).lookup(1), Ok(10));
+    assert_eq!(LookupB(true).lookup(2), Ok(20));
+    assert_eq!(LookupB(false).lookup(1), Ok(10), "B's own value, served");
+    assert_eq!(LookupB(false).lookup(3), Err(Failed::Transport), "a miss");
+    assert_eq!(
+        LookupA(false).lookup(2),
+        Err(Failed::Transport),
+        "A never kept 2: B's value is B's"
+    );
+    let stats = |name: &str| {
+        let s = cache_stats().into_iter().find(|s| s.name == name).unwrap();
+        (s.hits, s.misses, s.stale, s.entries)
+    };
+    assert_eq!(stats("fc-default-a"), (0, 1, 0, 1));
+    assert_eq!(stats("fc-default-b"), (1, 1, 0, 2));
+}

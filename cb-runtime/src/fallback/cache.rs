@@ -41,17 +41,71 @@ struct Site<K, V> {
     stats: &'static Stats,
 }
 
-/// The counters of one call site's cache, summed per breaker name by [`cache_stats`].
+/// The counters of one call site's cache, per breaker name, summed per name by
+/// [`cache_stats`]. One site serves several names when a trait's default method is protected
+/// and several types implement it: each name counts its own lookups and entries.
 struct Stats {
-    /// The breaker name at first use (`family/*` for a keyed family).
+    /// The breaker name at first use, with its counters (the common case: one name).
+    first: &'static Label,
+    /// Names that used the site later.
+    others: Mutex<Vec<&'static Label>>,
+    /// The live entries (pending evictions applied first), of every name.
+    entries: Box<dyn Fn() -> u64 + Send + Sync>,
+    /// The live entries of one label's breakers (walks the cache: only for a site that
+    /// serves several names, at a scrape).
+    entries_of: Box<dyn Fn(&Label) -> u64 + Send + Sync>,
+    /// In-line bytes of one entry: key, value and moka's per-entry record.
+    entry_bytes: u64,
+}
+
+/// A breaker name (`family/*` for a keyed family) and its lookups at one site.
+struct Label {
     name: String,
+    /// Whether `name` is a keyed family's `family/*`.
+    family: bool,
     hits: AtomicU64,
     misses: AtomicU64,
     stale: AtomicU64,
-    /// The live entries (pending evictions applied first).
-    entries: Box<dyn Fn() -> u64 + Send + Sync>,
-    /// In-line bytes of one entry: key, value and moka's per-entry record.
-    entry_bytes: u64,
+}
+
+impl Label {
+    fn of(breaker: &Name) -> Self {
+        let (name, family) = match breaker.family() {
+            Some(family) => (format!("{family}/*"), true),
+            None => (breaker.as_str().to_owned(), false),
+        };
+        Label {
+            name,
+            family,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            stale: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether `breaker`'s lookups count under this label (no allocation).
+    fn covers(&self, breaker: &Name) -> bool {
+        match breaker.family() {
+            Some(family) => self.family && self.name.strip_suffix("/*") == Some(family),
+            None => !self.family && self.name == breaker.as_str(),
+        }
+    }
+}
+
+impl Stats {
+    /// The label `breaker`'s lookups count under, made at its first lookup.
+    fn label(&self, breaker: &Name) -> &'static Label {
+        if self.first.covers(breaker) {
+            return self.first;
+        }
+        let mut others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(label) = others.iter().find(|l| l.covers(breaker)) {
+            return label;
+        }
+        let label: &'static Label = Box::leak(Box::new(Label::of(breaker)));
+        others.push(label);
+        label
+    }
 }
 
 /// Every call site's statistics, for the metrics.
@@ -101,20 +155,18 @@ impl LastGood {
             .max_capacity(self.max_entries)
             .time_to_live(live)
             .build();
-        let counted = cache.clone();
-        let name = match breaker.name().family() {
-            Some(family) => format!("{family}/*"),
-            None => breaker.name().as_str().to_owned(),
-        };
+        let (counted, walked) = (cache.clone(), cache.clone());
         let entry_bytes = (size_of::<(Name, K)>() + size_of::<Entry<V>>()) as u64 + MOKA_ENTRY_OVERHEAD;
         let stats: &'static Stats = Box::leak(Box::new(Stats {
-            name,
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
-            stale: AtomicU64::new(0),
+            first: Box::leak(Box::new(Label::of(breaker.name()))),
+            others: Mutex::new(Vec::new()),
             entries: Box::new(move || {
                 counted.run_pending_tasks();
                 counted.entry_count()
+            }),
+            entries_of: Box::new(move |label| {
+                walked.run_pending_tasks();
+                walked.iter().filter(|(key, _)| label.covers(&key.0)).count() as u64
             }),
             entry_bytes,
         }));
@@ -134,6 +186,7 @@ impl LastGood {
         V: Clone + Send + Sync + 'static,
     {
         let site = self.site::<K, V>(breaker);
+        site.stats.label(breaker.name());
         let entry = Entry {
             value: value.clone(),
             stored: breaker.clock_now(),
@@ -150,16 +203,17 @@ impl LastGood {
         V: Clone + Send + Sync + 'static,
     {
         let site = self.site::<K, V>(breaker);
+        let label = site.stats.label(breaker.name());
         let Some(entry) = site.cache.get(&(breaker.name().clone(), key)) else {
-            site.stats.misses.fetch_add(1, Ordering::Relaxed);
+            label.misses.fetch_add(1, Ordering::Relaxed);
             return Lookup::Miss;
         };
         let age = Duration::from_nanos(breaker.clock_now().saturating_sub(entry.stored));
         if age > self.max_stale {
-            site.stats.stale.fetch_add(1, Ordering::Relaxed);
+            label.stale.fetch_add(1, Ordering::Relaxed);
             return Lookup::Stale;
         }
-        site.stats.hits.fetch_add(1, Ordering::Relaxed);
+        label.hits.fetch_add(1, Ordering::Relaxed);
         Lookup::Hit(entry.value, age)
     }
 }
@@ -254,22 +308,30 @@ pub fn cache_stats() -> Vec<CacheStats> {
     let all: Vec<&'static Stats> = ALL.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let mut out: Vec<CacheStats> = Vec::new();
     for stats in all {
-        let entries = (stats.entries)();
-        let row = match out.iter_mut().position(|row| row.name == stats.name) {
-            Some(i) => &mut out[i],
-            None => {
-                out.push(CacheStats {
-                    name: stats.name.clone(),
-                    ..CacheStats::default()
-                });
-                out.last_mut().expect("just pushed")
-            }
-        };
-        row.hits += stats.hits.load(Ordering::Relaxed);
-        row.misses += stats.misses.load(Ordering::Relaxed);
-        row.stale += stats.stale.load(Ordering::Relaxed);
-        row.entries += entries;
-        row.bytes += entries * stats.entry_bytes;
+        let others = stats.others.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let labels = std::iter::once(stats.first).chain(others.iter().copied());
+        for label in labels {
+            let entries = match others.is_empty() {
+                true => (stats.entries)(),
+                false => (stats.entries_of)(label),
+            };
+            let row = match out.iter().position(|row| row.name == label.name) {
+                Some(i) => &mut out[i],
+                None => {
+                    out.push(CacheStats {
+                        name: label.name.clone(),
+                        ..CacheStats::default()
+                    });
+                    let last = out.len() - 1;
+                    &mut out[last]
+                }
+            };
+            row.hits += label.hits.load(Ordering::Relaxed);
+            row.misses += label.misses.load(Ordering::Relaxed);
+            row.stale += label.stale.load(Ordering::Relaxed);
+            row.entries += entries;
+            row.bytes += entries * stats.entry_bytes;
+        }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
