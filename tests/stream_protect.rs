@@ -330,3 +330,62 @@ async fn the_open_wait_passes_and_a_new_stream_probes() {
     assert_eq!(second.len(), 3);
     assert_eq!(breaker.state(), State::Closed);
 }
+
+/// An item's duration runs from the poll that asks for it to the poll that gets it: time the
+/// consumer holds an item before asking for the next is not the backend's.
+#[test]
+fn an_items_duration_is_the_wait_for_it_not_the_consumers_time_between_items() {
+    let clock = ManualClock::new();
+    let config = BreakerConfig::builder()
+        .slow_call_rate_threshold(1.0)
+        .slow_call_duration(Duration::from_secs(1))
+        .minimum_calls(1000)
+        .build()
+        .unwrap();
+    let breaker = Arc::new(
+        CircuitBreaker::builder("item-durations")
+            .config(config)
+            .clock(clock.clone())
+            .build(),
+    );
+    let mut waited = false;
+    let items = stream::poll_fn(move |_| -> std::task::Poll<Option<Result<u32, FeedError>>> {
+        match std::mem::replace(&mut waited, true) {
+            false => std::task::Poll::Ready(Some(Ok(1))),
+            true => std::task::Poll::Ready(Some(Ok(2))),
+        }
+    });
+    let mut protected = Box::pin(breaker.protect_stream(items));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(matches!(
+        protected.as_mut().poll_next(&mut cx),
+        std::task::Poll::Ready(Some(Ok(1)))
+    ));
+    clock.advance(Duration::from_secs(5));
+    assert!(matches!(
+        protected.as_mut().poll_next(&mut cx),
+        std::task::Poll::Ready(Some(Ok(2)))
+    ));
+    assert_eq!(breaker.snapshot().totals.slow_calls, 0, "the consumer's five seconds");
+
+    let mut polls = 0;
+    let slow = stream::poll_fn(move |_| -> std::task::Poll<Option<Result<u32, FeedError>>> {
+        polls += 1;
+        match polls {
+            1 => std::task::Poll::Pending,
+            _ => std::task::Poll::Ready(Some(Ok(3))),
+        }
+    });
+    let mut protected = Box::pin(breaker.protect_stream(slow));
+    assert!(protected.as_mut().poll_next(&mut cx).is_pending());
+    clock.advance(Duration::from_secs(2));
+    assert!(matches!(
+        protected.as_mut().poll_next(&mut cx),
+        std::task::Poll::Ready(Some(Ok(3)))
+    ));
+    assert_eq!(
+        breaker.snapshot().totals.slow_calls,
+        1,
+        "two seconds waiting for the item"
+    );
+}
