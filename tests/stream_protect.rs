@@ -25,18 +25,20 @@ enum FeedError {
 
 /// A breaker on a manual clock: opens after `failures` consecutive failures for 30s.
 fn breaker(name: &str, failures: u32) -> (Arc<CircuitBreaker>, ManualClock) {
-    let clock = ManualClock::new();
     let config = BreakerConfig::builder()
         .consecutive_failures(failures)
         .no_failure_rate()
         .open_timeout(Duration::from_secs(30))
         .jitter(0.0)
         .half_open_max_calls(1)
-        .success_threshold(2)
-        .build()
-        .unwrap();
+        .success_threshold(2);
+    on_manual_clock(name, config)
+}
+
+fn on_manual_clock(name: &str, config: cb_runtime::BreakerConfigBuilder) -> (Arc<CircuitBreaker>, ManualClock) {
+    let clock = ManualClock::new();
     let breaker = CircuitBreaker::builder(name)
-        .config(config)
+        .config(config.build().unwrap())
         .clock(clock.clone())
         .build();
     (Arc::new(breaker), clock)
@@ -335,19 +337,11 @@ async fn the_open_wait_passes_and_a_new_stream_probes() {
 /// consumer holds an item before asking for the next is not the backend's.
 #[test]
 fn an_items_duration_is_the_wait_for_it_not_the_consumers_time_between_items() {
-    let clock = ManualClock::new();
     let config = BreakerConfig::builder()
         .slow_call_rate_threshold(1.0)
         .slow_call_duration(Duration::from_secs(1))
-        .minimum_calls(1000)
-        .build()
-        .unwrap();
-    let breaker = Arc::new(
-        CircuitBreaker::builder("item-durations")
-            .config(config)
-            .clock(clock.clone())
-            .build(),
-    );
+        .minimum_calls(1000);
+    let (breaker, clock) = on_manual_clock("item-durations", config);
     let mut waited = false;
     let items = stream::poll_fn(move |_| -> std::task::Poll<Option<Result<u32, FeedError>>> {
         match std::mem::replace(&mut waited, true) {
