@@ -95,7 +95,11 @@ impl Function {
                 Some(output) => {
                     let mut early = MayReturnEarly::default();
                     early.visit_block_mut(&mut (*item.block).clone());
-                    let simple = async_trait_block(&item.block).is_some() && !early.0;
+                    // A plain `async { .. }` tail is the user's own (`#[async_trait]` writes
+                    // `async move`): wrapped in place, the breaker code in it would borrow the
+                    // function's locals, so it is built like any other future.
+                    let moves = async_trait_block(&item.block).is_some_and(|a| a.capture.is_some());
+                    let simple = moves && !early.0;
                     Shape::AsyncTrait {
                         output: Box::new(output.clone()),
                         built: (!simple).then(|| Built {
