@@ -87,3 +87,16 @@ async fn an_async_body_that_never_returns_is_a_failed_call() {
     );
     assert_eq!(failures("unfinished-method"), 1);
 }
+
+/// A breaker crosses `catch_unwind` as is: testing that a panic counts as a failure needs no
+/// `AssertUnwindSafe` around it (a new-user review found `dyn ClockSource` in the way).
+#[test]
+fn a_breaker_is_unwind_safe() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>(_: &T) {}
+    let breaker = std::sync::Arc::new(cb_runtime::CircuitBreaker::new("unwind-safe", Default::default()));
+    unwind_safe(&breaker);
+    unwind_safe(&registry());
+    let caught = catch_unwind(|| breaker.call_sync(|| -> Result<(), ()> { panic!("body") }));
+    assert!(caught.is_err());
+    assert_eq!(breaker.snapshot().totals.failures, 1);
+}

@@ -34,6 +34,11 @@ pub struct Clock {
     kind: ClockKind,
 }
 
+// A clock is only read: a panic cannot leave it half-changed, so a breaker (and whatever holds
+// one) crosses `catch_unwind` without `AssertUnwindSafe`, whatever `ClockSource` it reads.
+impl std::panic::UnwindSafe for Clock {}
+impl std::panic::RefUnwindSafe for Clock {}
+
 #[derive(Clone, Debug, Default)]
 enum ClockKind {
     #[default]
