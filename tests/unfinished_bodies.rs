@@ -1,6 +1,7 @@
 //! Bodies that never return a value: `todo!()` while a client is written, `unimplemented!()`,
 //! a `panic!`. They must compile without a warning (clippy too: CI runs it with `-D warnings`
-//! on this file), and calling one is a failed call that keeps unwinding.
+//! on this file), and calling one is a failed call that keeps unwinding; a breaker crosses
+//! `catch_unwind` as is.
 
 use cb_runtime::{circuit_breaker, registry};
 use std::panic::{AssertUnwindSafe, catch_unwind};
