@@ -202,8 +202,8 @@ pub enum Event {
     },
     /// This subscription fell more than 1024 events behind and lost the oldest: `skipped`
     /// events were never delivered to it. Given in their place, so a subscriber that rebuilds
-    /// state from events knows its picture has a hole (a snapshot refills it). Never sent to
-    /// `tracing`: it is about one subscriber, not a breaker.
+    /// state from events knows its picture has a hole (a snapshot refills it), and logged
+    /// (WARN) when given.
     SubscriberLagged {
         /// How many events this subscription lost.
         skipped: u64,
@@ -317,8 +317,9 @@ impl EventBus {
         self.everything.has_subscribers() || self.transitions.has_subscribers()
     }
 
-    /// Sends `event` to the subscribers only (it reached tracing when it happened).
-    pub(crate) fn deliver_late(&self, event: Event) {
+    /// Sends `event` to the subscribers only (tracing hears of it elsewhere: when it happened,
+    /// or where it is served).
+    pub(crate) fn deliver(&self, event: Event) {
         if !event.is_per_call() {
             self.transitions.send(event.clone());
         }
@@ -400,9 +401,9 @@ pub(crate) fn trace(event: &Event) {
         Event::SlowCall { name, duration } => {
             tracing::debug!(target: "cb_runtime", breaker = name.as_str(), duration = ?duration, "slow call")
         }
-        Event::Fallback { name, kind } => {
-            tracing::debug!(target: "cb_runtime", breaker = name.as_str(), "type" = kind.as_str(), "fallback counted")
-        }
+        // Traced where it is served (`fallback served`, DEBUG, in the fallback's span), with
+        // why and by what; subscribers get it from `record_fallback_as`.
+        Event::Fallback { .. } => {}
         Event::SubscriberLagged { skipped } => {
             tracing::warn!(target: "cb_runtime", skipped, "an event subscriber fell behind and lost {skipped} events")
         }
@@ -467,20 +468,16 @@ impl Subscription {
     /// more than 1024 events behind loses the oldest and gets [`Event::SubscriberLagged`] with
     /// their number in their place.
     pub async fn recv(&mut self) -> Option<Event> {
-        match self.receiver.recv().await {
-            Ok(e) => Some(e),
-            Err(broadcast::error::RecvError::Lagged(skipped)) => Some(lagged(skipped)),
-            Err(broadcast::error::RecvError::Closed) => None,
-        }
+        self.recv_unlogged().await.map(logged)
     }
 
-    /// The next event (`Some(None)` when events were skipped: the subscriber fell behind),
-    /// waiting for one; `None` once the source is gone.
-    #[cfg(feature = "queue")]
-    pub(crate) async fn recv_or_lagged(&mut self) -> Option<Option<Event>> {
-        match self.recv().await? {
-            Event::SubscriberLagged { .. } => Some(None),
-            e => Some(Some(e)),
+    /// [`recv`](Self::recv) without the WARN for lost events: for the registry's own
+    /// subscriptions, which catch up by themselves.
+    pub(crate) async fn recv_unlogged(&mut self) -> Option<Event> {
+        match self.receiver.recv().await {
+            Ok(e) => Some(e),
+            Err(broadcast::error::RecvError::Lagged(skipped)) => Some(Event::SubscriberLagged { skipped }),
+            Err(broadcast::error::RecvError::Closed) => None,
         }
     }
 
@@ -489,7 +486,7 @@ impl Subscription {
     pub fn try_recv(&mut self) -> Option<Event> {
         match self.receiver.try_recv() {
             Ok(e) => Some(e),
-            Err(broadcast::error::TryRecvError::Lagged(skipped)) => Some(lagged(skipped)),
+            Err(broadcast::error::TryRecvError::Lagged(skipped)) => Some(logged(Event::SubscriberLagged { skipped })),
             Err(_) => None,
         }
     }
@@ -500,10 +497,11 @@ impl Subscription {
     }
 }
 
-/// The event a subscription gives for `skipped` lost events, also sent to `tracing` (WARN).
-fn lagged(skipped: u64) -> Event {
-    let event = Event::SubscriberLagged { skipped };
-    trace(&event);
+/// `event` as a subscription gives it: lost events are also told to `tracing` (WARN).
+fn logged(event: Event) -> Event {
+    if let Event::SubscriberLagged { .. } = event {
+        trace(&event);
+    }
     event
 }
 

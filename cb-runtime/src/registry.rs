@@ -610,7 +610,7 @@ impl Registry {
     pub fn subscribe_to(&self, interest: crate::Interest) -> Subscription {
         let subscription = self.events.subscribe_to(interest);
         for error in self.status.undelivered() {
-            self.events.deliver_late(Event::ConfigRejected { error });
+            self.events.deliver(Event::ConfigRejected { error });
         }
         subscription
     }

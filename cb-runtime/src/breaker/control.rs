@@ -349,7 +349,7 @@ impl CircuitBreaker {
         self.stripes.get(slot).count(Total::Fallback, slot);
         self.count_fallback_kind(kind);
         if self.events.has_subscribers() {
-            self.events.deliver_late(crate::Event::Fallback {
+            self.events.deliver(crate::Event::Fallback {
                 name: self.name.clone(),
                 kind,
             });

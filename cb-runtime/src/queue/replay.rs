@@ -169,20 +169,20 @@ pub(crate) async fn run(sq: Arc<SubQueue>) {
 /// which then looks at its breaker itself.
 pub(crate) async fn dispatch(mut events: Subscription) {
     loop {
-        match events.recv_or_lagged().await {
-            Some(Some(Event::Transition { name, to, .. })) if !matches!(to, State::Open | State::ForcedOpen) => {
+        match events.recv_unlogged().await {
+            Some(Event::Transition { name, to, .. }) if !matches!(to, State::Open | State::ForcedOpen) => {
                 for sq in super::queues().of_breaker(&name) {
                     sq.wake.notify_one();
                 }
             }
-            Some(Some(Event::Evicted { name, .. })) => {
+            Some(Event::Evicted { name, .. }) => {
                 for sq in super::queues().of_breaker(&name) {
                     sq.breaker_left.store(true, Ordering::Release);
                     sq.wake.notify_one();
                 }
             }
-            Some(Some(_)) => {}
-            Some(None) => super::queues().wake_all(),
+            Some(Event::SubscriberLagged { .. }) => super::queues().wake_all(),
+            Some(_) => {}
             None => return,
         }
     }

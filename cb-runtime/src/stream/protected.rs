@@ -157,6 +157,11 @@ where
                                 match replacement {
                                     Ok(stream) => {
                                         this.breaker.record_fallback();
+                                        crate::events::trace_fallback(
+                                            this.breaker.name(),
+                                            "rejected",
+                                            std::any::type_name::<F>(),
+                                        );
                                         this.phase.set(Phase::Fallback { stream });
                                         continue;
                                     }

@@ -124,8 +124,11 @@ where
                 record_rejected(&span, &rejected);
                 let answer = if self.fallback.serves() {
                     self.breaker.shared().record_fallback();
-                    fallback_span(&span, crate::fallback::FallbackKind::Function)
-                        .in_scope(|| self.fallback.fallback(CallError::Rejected(rejected)))
+                    let name = self.breaker.shared().name().as_str();
+                    fallback_span(&span, crate::fallback::FallbackKind::Function).in_scope(|| {
+                        crate::events::trace_fallback(name, "rejected", std::any::type_name::<F>());
+                        self.fallback.fallback(CallError::Rejected(rejected))
+                    })
                 } else {
                     Err(CallError::Rejected(rejected))
                 };
@@ -230,14 +233,19 @@ where
                 drop(guard);
                 let falls_back =
                     result.is_err() && fallback.serves() && (outcome == Outcome::Failure || inner_rejected);
-                if falls_back {
+                // The breaker's name for the fallback's log event (the permit goes first).
+                let name = falls_back.then(|| {
                     p.breaker().shared().record_fallback();
-                }
+                    p.breaker().shared().name().clone()
+                });
                 p.record(outcome);
                 record_outcome(span, outcome_name(outcome));
                 Poll::Ready(match result {
-                    Err(e) if falls_back => fallback_span(span, crate::fallback::FallbackKind::Function)
-                        .in_scope(|| fallback.fallback(CallError::Inner(e))),
+                    Err(e) if let Some(name) = name => fallback_span(span, crate::fallback::FallbackKind::Function)
+                        .in_scope(|| {
+                            crate::events::trace_fallback(&name, "failure", std::any::type_name::<F>());
+                            fallback.fallback(CallError::Inner(e))
+                        }),
                     other => other.map_err(CallError::Inner),
                 })
             }
