@@ -61,8 +61,6 @@ struct Stats {
 /// A breaker name (`family/*` for a keyed family) and its lookups at one site.
 struct Label {
     name: String,
-    /// Whether `name` is a keyed family's `family/*`.
-    family: bool,
     hits: AtomicU64,
     misses: AtomicU64,
     stale: AtomicU64,
@@ -70,24 +68,24 @@ struct Label {
 
 impl Label {
     fn of(breaker: &Name) -> Self {
-        let (name, family) = match breaker.family() {
-            Some(family) => (format!("{family}/*"), true),
-            None => (breaker.as_str().to_owned(), false),
+        let name = match breaker.family() {
+            Some(family) => format!("{family}/*"),
+            None => breaker.as_str().to_owned(),
         };
         Label {
             name,
-            family,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             stale: AtomicU64::new(0),
         }
     }
 
-    /// Whether `breaker`'s lookups count under this label (no allocation).
+    /// Whether `breaker`'s lookups count under this label (no allocation; a plain name holds
+    /// no `/`, so it never equals a family's label).
     fn covers(&self, breaker: &Name) -> bool {
         match breaker.family() {
-            Some(family) => self.family && self.name.strip_suffix("/*") == Some(family),
-            None => !self.family && self.name == breaker.as_str(),
+            Some(family) => self.name.strip_suffix("/*") == Some(family),
+            None => self.name == breaker.as_str(),
         }
     }
 }
