@@ -99,6 +99,7 @@ pub(crate) fn value_problem(var: &str, key: &str, text: &str) -> Option<FileErro
 /// A problem with variable `var`.
 pub(crate) fn env_error(var: &str, key: Option<&str>, message: String) -> FileError {
     FileError {
+        breaker: None,
         at: None,
         variable: Some(clip(var).into_owned()),
         key: key.map(str::to_owned),

@@ -77,6 +77,7 @@ impl ConfigSource {
         if std::env::var_os("CB_CONFIG").is_none() && found.len() > 1 {
             return Err(LoadError {
                 errors: vec![FileError {
+                    breaker: None,
                     at: None,
                     variable: None,
                     key: None,

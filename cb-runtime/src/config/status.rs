@@ -335,6 +335,7 @@ impl Registry {
                 continue;
             }
             found.push(FileError {
+                breaker: None,
                 at: Some(at.clone()),
                 variable: None,
                 key: None,
