@@ -156,3 +156,77 @@ fn a_waiting_probe_dropped_by_a_panic_elsewhere_hands_its_slot_back() {
     b.try_acquire().expect("the probe slot is handed back").success();
     assert_eq!(b.state(), State::Closed);
 }
+
+/// With a tracing subscriber the call takes the traced path (its own spans): a waiting call
+/// dropped by a panic elsewhere still records nothing.
+#[test]
+fn a_waiting_traced_call_dropped_by_a_panic_elsewhere_records_nothing() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let b = CircuitBreaker::new("panic-elsewhere-traced", config());
+    let recorder = support::recorder::Recorder::default();
+    let subscriber = tracing_subscriber::registry().with(recorder.clone());
+    tracing::subscriber::with_default(subscriber, || drop_waiting_in_a_panic(waiting_call(&b)));
+    assert!(
+        !recorder.0.lock().unwrap().call_spans().is_empty(),
+        "the traced path ran"
+    );
+    let s = b.snapshot();
+    assert_eq!((s.state, s.totals.failures), (State::Closed, 0));
+}
+
+#[circuit_breaker(
+    name = "panic-elsewhere-timed",
+    consecutive_failures = 1,
+    failure_rate_threshold = "off",
+    timeout = "1h"
+)]
+async fn waits_forever_timed() -> Result<(), Refused> {
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+/// The breaker refused or timed out the call.
+#[derive(Debug)]
+struct Refused;
+
+impl From<cb_runtime::Rejected> for Refused {
+    fn from(_: cb_runtime::Rejected) -> Self {
+        Refused
+    }
+}
+
+impl From<cb_runtime::Timeout> for Refused {
+    fn from(_: cb_runtime::Timeout) -> Self {
+        Refused
+    }
+}
+
+/// A call with a timeout (the API's and the macro's) waiting inside its timer, dropped by a
+/// panic elsewhere: no failure, no timeout.
+#[test]
+fn a_waiting_call_with_a_timeout_dropped_by_a_panic_elsewhere_records_nothing() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let _in_runtime = runtime.enter();
+    let b = CircuitBreaker::new("panic-elsewhere-api-timed", config());
+    drop_waiting_in_a_panic(Box::pin(async {
+        b.call_with_timeout(std::time::Duration::from_secs(3600), async || {
+            std::future::pending::<()>().await;
+            Ok::<(), String>(())
+        })
+        .await
+        .is_ok()
+    }));
+    drop_waiting_in_a_panic(Box::pin(async { waits_forever_timed().await.is_ok() }));
+    let timed = cb_runtime::registry().get("panic-elsewhere-timed").unwrap();
+    for s in [b.snapshot(), timed.snapshot()] {
+        assert_eq!(
+            (s.state, s.totals.failures, s.totals.timeouts),
+            (State::Closed, 0, 0),
+            "{}",
+            s.name
+        );
+    }
+}

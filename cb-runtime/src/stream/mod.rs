@@ -29,8 +29,9 @@
 //!   it: `Ok` a success, `Err` a failure (or as a [`classify`](ProtectedStream::classify)
 //!   function says). The time waiting for an item is the call's duration, so slow items count
 //!   as slow calls: from the poll that asks for the item to the poll that gets it (time the
-//!   consumer holds an item before asking again is not counted; a late poll after a wake is). The stream ending records nothing. Opening the stream (sending the request
-//!   whose body is the stream) is a call of its own: run it through
+//!   consumer holds an item before asking again is not counted; a late poll after a wake is).
+//!   The stream ending records nothing. Opening the stream (sending the request whose body is
+//!   the stream) is a call of its own: run it through
 //!   [`CircuitBreaker::call`](crate::CircuitBreaker::call).
 //! - **An open breaker** rejects the next item: the stream yields one
 //!   `Err(CallError::Rejected(..))` and ends, or, with a
