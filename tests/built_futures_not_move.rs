@@ -3,48 +3,33 @@
 //! valid once annotated (found by a new-user review: the annotation made it a borrow error
 //! blaming the attribute).
 
-use cb_runtime::{Rejected, Timeout, circuit_breaker, registry};
+mod support;
+
+use cb_runtime::{circuit_breaker, registry};
 use std::future::Future;
 use std::pin::Pin;
-
-#[derive(Debug, PartialEq)]
-enum Failed {
-    Breaker,
-    TimedOut,
-}
-
-impl From<Rejected> for Failed {
-    fn from(_: Rejected) -> Self {
-        Failed::Breaker
-    }
-}
-
-impl From<Timeout> for Failed {
-    fn from(_: Timeout) -> Self {
-        Failed::TimedOut
-    }
-}
+use support::api_error::ApiError;
 
 static URL: &str = "http://127.0.0.1/";
 
 #[circuit_breaker(name = "built-plain-async")]
-fn plain() -> impl Future<Output = Result<usize, Failed>> + Send {
+fn plain() -> impl Future<Output = Result<usize, ApiError>> + Send {
     async { Ok(URL.len()) }
 }
 
 #[circuit_breaker(name = "built-plain-async-timeout", timeout = "1s")]
-fn plain_timed() -> impl Future<Output = Result<usize, Failed>> + Send {
+fn plain_timed() -> impl Future<Output = Result<usize, ApiError>> + Send {
     async { Ok(URL.len()) }
 }
 
 #[circuit_breaker(name = "built-plain-boxed", timeout = "1s")]
-fn boxed() -> Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>> {
+fn boxed() -> Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send>> {
     Box::pin(async { Ok(()) })
 }
 
 #[circuit_breaker(name = "built-plain-boxed-untimed")]
-fn boxed_untimed() -> Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>> {
-    Box::pin(async { Err(Failed::Breaker) })
+fn boxed_untimed() -> Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send>> {
+    Box::pin(async { Err(ApiError::Breaker) })
 }
 
 struct Client {
@@ -54,25 +39,25 @@ struct Client {
 impl Client {
     /// Borrows `self` through the reference, as plain Rust allows.
     #[circuit_breaker(name = "built-plain-method")]
-    fn fetch(&self) -> impl Future<Output = Result<(), Failed>> + Send + '_ {
+    fn fetch(&self) -> impl Future<Output = Result<(), ApiError>> + Send + '_ {
         async {
             match self.up {
                 true => Ok(()),
-                false => Err(Failed::TimedOut),
+                false => Err(ApiError::Down),
             }
         }
     }
 }
 
 #[circuit_breaker(name = "built-plain-borrowed-arg")]
-fn length<'a>(text: &'a str) -> impl Future<Output = Result<usize, Failed>> + Send + 'a {
+fn length<'a>(text: &'a str) -> impl Future<Output = Result<usize, ApiError>> + Send + 'a {
     async { Ok(text.len()) }
 }
 
 #[tokio::test]
 async fn a_plain_async_block_borrowing_through_references_is_protected() {
     assert_eq!(Client { up: true }.fetch().await, Ok(()));
-    assert_eq!(Client { up: false }.fetch().await, Err(Failed::TimedOut));
+    assert_eq!(Client { up: false }.fetch().await, Err(ApiError::Down));
     assert_eq!(length("four").await, Ok(4));
     let method = registry().get("built-plain-method").unwrap().snapshot().totals;
     assert_eq!((method.successes, method.failures), (1, 1));
@@ -92,7 +77,7 @@ async fn a_plain_async_block_is_protected_as_written() {
     assert_eq!(plain().await, Ok(17));
     assert_eq!(plain_timed().await, Ok(17));
     assert_eq!(boxed().await, Ok(()));
-    assert_eq!(boxed_untimed().await, Err(Failed::Breaker));
+    assert_eq!(boxed_untimed().await, Err(ApiError::Breaker));
     for (name, successes, failures) in [
         ("built-plain-async", 1, 0),
         ("built-plain-async-timeout", 1, 0),

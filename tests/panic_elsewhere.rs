@@ -180,25 +180,9 @@ fn a_waiting_traced_call_dropped_by_a_panic_elsewhere_records_nothing() {
     failure_rate_threshold = "off",
     timeout = "1h"
 )]
-async fn waits_forever_timed() -> Result<(), Refused> {
+async fn waits_forever_timed() -> Result<(), support::api_error::ApiError> {
     std::future::pending::<()>().await;
     Ok(())
-}
-
-/// The breaker refused or timed out the call.
-#[derive(Debug)]
-struct Refused;
-
-impl From<cb_runtime::Rejected> for Refused {
-    fn from(_: cb_runtime::Rejected) -> Self {
-        Refused
-    }
-}
-
-impl From<cb_runtime::Timeout> for Refused {
-    fn from(_: cb_runtime::Timeout) -> Self {
-        Refused
-    }
 }
 
 /// A call with a timeout (the API's and the macro's) waiting inside its timer, dropped by a

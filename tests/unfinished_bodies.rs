@@ -3,31 +3,19 @@
 //! on this file), and calling one is a failed call that keeps unwinding; a breaker crosses
 //! `catch_unwind` as is.
 
+mod support;
+
 use cb_runtime::{circuit_breaker, registry};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-
-#[derive(Debug)]
-struct Down;
-
-impl From<cb_runtime::Rejected> for Down {
-    fn from(_: cb_runtime::Rejected) -> Self {
-        Down
-    }
-}
-
-impl From<cb_runtime::Timeout> for Down {
-    fn from(_: cb_runtime::Timeout) -> Self {
-        Down
-    }
-}
+use support::api_error::ApiError;
 
 #[circuit_breaker(name = "unfinished-sync-todo")]
-fn sync_todo(_id: u32) -> Result<u32, Down> {
+fn sync_todo(_id: u32) -> Result<u32, ApiError> {
     todo!()
 }
 
 #[circuit_breaker(name = "unfinished-async-todo")]
-async fn async_todo(_id: u32) -> Result<u32, Down> {
+async fn async_todo(_id: u32) -> Result<u32, ApiError> {
     todo!()
 }
 
@@ -42,7 +30,7 @@ fn sync_panic() -> u32 {
 }
 
 #[circuit_breaker(name = "unfinished-async-timeout", timeout = "1s")]
-async fn async_timeout_todo() -> Result<(), Down> {
+async fn async_timeout_todo() -> Result<(), ApiError> {
     todo!()
 }
 
@@ -50,7 +38,7 @@ struct Client;
 
 impl Client {
     #[circuit_breaker(name = "unfinished-method")]
-    async fn fetch(&self, _id: u32) -> Result<Vec<u8>, Down> {
+    async fn fetch(&self, _id: u32) -> Result<Vec<u8>, ApiError> {
         todo!()
     }
 }

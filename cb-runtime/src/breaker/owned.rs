@@ -90,13 +90,8 @@ impl<B: Borrow<CircuitBreaker>> OwnedPermit<B> {
 
 impl<B: Borrow<CircuitBreaker>> Drop for OwnedPermit<B> {
     fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        if self.suspended {
-            self.breaker.borrow().release(self.word);
-        } else {
-            self.breaker.borrow().abandon(self.word, self.start);
+        if !self.done {
+            self.breaker.borrow().unrecorded(self.word, self.start, self.suspended);
         }
     }
 }

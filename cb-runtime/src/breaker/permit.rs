@@ -142,19 +142,17 @@ impl<'a> Permit<'a> {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        if self.suspended.load(Ordering::Relaxed) {
-            self.breaker.release(self.word);
-        } else {
-            self.breaker.abandon(self.word, self.start);
-        }
+        self.breaker
+            .unrecorded(self.word, self.start, self.suspended.load(Ordering::Relaxed));
     }
 }
 
 impl CircuitBreaker {
-    /// A permit dropped unrecorded: a failure while its thread panics, else nothing (its
-    /// half-open slot is handed back).
-    pub(crate) fn abandon(&self, word: Word, start: u64) {
-        if std::thread::panicking() {
+    /// A permit dropped unrecorded: a failure while its thread panics, unless it was `waiting`
+    /// between polls of its call (the panic is then not the call's); else nothing. Either way
+    /// without a failure, its half-open slot is handed back.
+    pub(crate) fn unrecorded(&self, word: Word, start: u64, waiting: bool) {
+        if !waiting && std::thread::panicking() {
             self.record(word, start, Recorded::Failure);
         } else {
             self.release(word);
